@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shared set-up for the README's two commands: system packages, virtualenv, Python packages.
+# Idempotent and quiet when everything is already there. Sourced, not run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+need_apt=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have mosquitto || need_apt+=(mosquitto)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+if [ "${ANJUNGAN_WITH_CHROMIUM:-0}" = 1 ]; then
+  have chromium || need_apt+=(chromium)
+  have chromedriver || need_apt+=(chromium-driver)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need_apt[*]} with apt-get" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: missing system packages: ${need_apt[*]}; run: sudo apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+# mosquitto lives in /usr/sbin, which a non-root PATH may lack.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
+
+stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  echo "setup: installing Python packages into .venv (first run takes a minute)" >&2
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+  rm -f "$VENV"/.installed-*
+  touch "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"
