@@ -1,0 +1,179 @@
+"""JSON messages on the MQTT contract (see `anjungan.topics`), version 1.
+
+Small, human-readable messages are JSON; the capture packet alone is CBOR
+(`anjungan.packet`). Every message is a frozen dataclass with `to_json()` and a strict
+`from_json()` that raises `MessageError` with a one-line reason. None of them may carry
+biometrics or a full NIK.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+from anjungan.errors import AnjunganError
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class MessageError(AnjunganError):
+    """A JSON message that does not match the contract."""
+
+
+class AckOutcome(str, enum.Enum):
+    ACCEPTED = "accepted"  # durably committed by the centre: the kiosk may shred its copy
+    DUPLICATE = "duplicate"  # already committed earlier: shred too
+    REJECTED = "rejected"  # refused for good (reason given): kiosk keeps it for a technician
+
+
+class SiakState(str, enum.Enum):
+    """Enrollment states, modelled on SIAK's."""
+
+    QUEUED = "QUEUED"  # in the centre's queue, not yet at SIAK
+    SENT_FOR_ENROLLMENT = "SENT_FOR_ENROLLMENT"
+    BIO_CAPTURED = "BIO_CAPTURED"
+    PRINT_READY = "PRINT_READY"
+    DUPLICATE = "DUPLICATE"
+    ADJUDICATE = "ADJUDICATE"
+    ENROLL_FAILURE = "ENROLL_FAILURE"
+
+
+T = TypeVar("T", bound="_Message")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Message:
+    TYPE = ""
+
+    def to_json(self) -> bytes:
+        data = {"type": self.TYPE, **asdict(self)}
+        return json.dumps(data, separators=(",", ":"), default=_enum_value).encode()
+
+    @classmethod
+    def from_json(cls: type[T], payload: bytes) -> T:
+        data = _load(payload, cls.TYPE)
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise MessageError(f"{cls.TYPE}: unknown fields {sorted(unknown)}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as exc:
+            raise MessageError(f"{cls.TYPE}: {exc}") from exc
+
+
+def _enum_value(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _load(payload: bytes, expected_type: str) -> dict[str, Any]:
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MessageError(f"{expected_type}: message of {len(payload)} bytes exceeds limit")
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MessageError(f"{expected_type}: not JSON ({exc.__class__.__name__})") from exc
+    if not isinstance(data, dict):
+        raise MessageError(f"{expected_type}: not a JSON object")
+    if data.pop("type", None) != expected_type:
+        raise MessageError(f"expected a {expected_type!r} message")
+    return data
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ack(_Message):
+    """centre -> kiosk on `ack`: the outcome of ingest, sent only after the durable commit."""
+
+    TYPE = "ack"
+    packet_id: str
+    outcome: AckOutcome
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", AckOutcome(self.outcome))
+        _require(isinstance(self.packet_id, str) and len(self.packet_id) == 36, "bad packet_id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PacketStatus(_Message):
+    """centre -> kiosk on `ack`: a later change of a packet's SIAK state."""
+
+    TYPE = "packet_status"
+    packet_id: str
+    state: SiakState
+    at: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", SiakState(self.state))
+        _require(isinstance(self.packet_id, str) and len(self.packet_id) == 36, "bad packet_id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KioskStatus(_Message):
+    """kiosk on `status`, retained; the Last Will carries state offline with the same session."""
+
+    TYPE = "status"
+    kiosk_id: str
+    state: str  # "online" | "offline"
+    session_id: str
+    at: float
+
+    def __post_init__(self) -> None:
+        _require(self.state in ("online", "offline"), "state must be online or offline")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Health(_Message):
+    """kiosk -> centre on `health`, periodic."""
+
+    TYPE = "health"
+    kiosk_id: str
+    session_id: str
+    at: float
+    peripherals: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {ok, version, detail}
+    outbox_depth: int = 0
+    outbox_oldest_s: float = 0.0
+    disk_free_pct: float = 100.0
+    temperature_c: float | None = None
+    app_version: str = ""
+    firmware_version: str = ""
+    cert_expires_at: float | None = None
+    last_capture_at: float | None = None
+    tamper: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Feedback(_Message):
+    """kiosk -> centre on `feedback`: a resident's complaint or suggestion (no NIK)."""
+
+    TYPE = "feedback"
+    kiosk_id: str
+    feedback_id: str
+    at: float
+    category: str
+    text: str
+    lang: str = "id"
+    ticket: str = ""
+
+    def __post_init__(self) -> None:
+        _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
+
+
+def decode_ack_topic(payload: bytes) -> Ack | PacketStatus:
+    """Messages on a kiosk's `ack` topic are either an Ack or a PacketStatus."""
+    try:
+        kind = json.loads(payload).get("type") if len(payload) <= MAX_MESSAGE_BYTES else None
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        kind = None
+    if kind == PacketStatus.TYPE:
+        return PacketStatus.from_json(payload)
+    return Ack.from_json(payload)
