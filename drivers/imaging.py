@@ -1,0 +1,229 @@
+"""Synthetic biometric images of realistic size and varied quality, and the quality score.
+
+The simulators need images that look like what the real sensors send (size, layout, format)
+and whose quality varies, some below threshold so the kiosk's retries get exercised. The
+drivers score every capture from its pixels with `estimate_quality`, for real devices and
+simulators alike, so a simulator cannot simply claim a quality.
+
+- Fingerprint: 256 x 288, 8-bit grey (R30x sensor geometry; the wire carries 4 bits/pixel).
+- Iris: 640 x 480 grey PNG (ISO/IEC 19794-6 rectilinear geometry).
+- Face: 480 x 640 grey PNG (ICAO portrait, 3:4).
+- Signature: SVG polyline strokes.
+
+`clarity` in [0, 1] sets contrast against noise; the score follows it monotonically.
+Pure functions; no I/O. Pixel work is cached because pure Python is slow at it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+import zlib
+from functools import lru_cache
+
+FINGER_W, FINGER_H = 256, 288
+IRIS_W, IRIS_H = 640, 480
+FACE_W, FACE_H = 480, 640
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ImageError(ValueError):
+    """Pixels or a PNG that cannot be used."""
+
+
+def _noise_table(rng: random.Random, sigma: float, n: int = 4096) -> list[int]:
+    return [int(rng.gauss(0.0, sigma)) for _ in range(n)]
+
+
+def _clip(v: float) -> int:
+    return 0 if v < 0 else 255 if v > 255 else int(v)
+
+
+def _amplitude_noise(clarity: float) -> tuple[float, float]:
+    clarity = min(1.0, max(0.0, clarity))
+    return 20.0 + 90.0 * clarity, 6.0 + 70.0 * (1.0 - clarity)
+
+
+@lru_cache(maxsize=64)
+def finger_image(seed: int, clarity: float) -> bytes:
+    """A ridge pattern (concentric, warped) with noise, 8-bit grey, row-major."""
+    rng = random.Random(seed)
+    amp, sigma = _amplitude_noise(clarity)
+    noise = _noise_table(rng, sigma)
+    cx, cy = FINGER_W * rng.uniform(0.4, 0.6), FINGER_H * rng.uniform(0.35, 0.55)
+    period = rng.uniform(8.0, 10.0)
+    k = 2 * math.pi / period
+    out = bytearray(FINGER_W * FINGER_H)
+    i = 0
+    for y in range(FINGER_H):
+        dy = (y - cy) * 0.85
+        for x in range(FINGER_W):
+            dx = x - cx
+            r = math.sqrt(dx * dx + dy * dy)
+            out[i] = _clip(128 + amp * math.sin(k * r) + noise[(i * 7919) & 4095])
+            i += 1
+    return bytes(out)
+
+
+@lru_cache(maxsize=16)
+def _eye_pixels(seed: int, clarity: float) -> bytes:
+    rng = random.Random(seed)
+    amp, sigma = _amplitude_noise(clarity)
+    noise = _noise_table(rng, sigma)
+    cx, cy = IRIS_W / 2 + rng.uniform(-20, 20), IRIS_H / 2 + rng.uniform(-15, 15)
+    pupil, iris = rng.uniform(40, 60), rng.uniform(110, 130)
+    spokes = rng.randint(40, 70)
+    out = bytearray(IRIS_W * IRIS_H)
+    i = 0
+    for y in range(IRIS_H):
+        dy = y - cy
+        for x in range(IRIS_W):
+            dx = x - cx
+            r = math.sqrt(dx * dx + dy * dy)
+            if r < pupil:
+                v = 20.0
+            elif r < iris:
+                v = 110 + amp * 0.6 * math.sin(spokes * math.atan2(dy, dx) + r * 0.15)
+            else:
+                v = 200 - amp * 0.3 * math.sin(r * 0.05)
+            out[i] = _clip(v + noise[(i * 7919) & 4095])
+            i += 1
+    return bytes(out)
+
+
+@lru_cache(maxsize=16)
+def _face_pixels(seed: int, clarity: float) -> bytes:
+    rng = random.Random(seed)
+    amp, sigma = _amplitude_noise(clarity)
+    noise = _noise_table(rng, sigma)
+    cx, cy = FACE_W / 2 + rng.uniform(-15, 15), FACE_H * 0.45
+    a, b = FACE_W * 0.3, FACE_H * 0.33
+    out = bytearray(FACE_W * FACE_H)
+    i = 0
+    for y in range(FACE_H):
+        ey = (y - cy) / b
+        for x in range(FACE_W):
+            ex = (x - cx) / a
+            d = ex * ex + ey * ey
+            if d < 1.0:
+                v = 140 + amp * 0.5 * math.cos(6 * ex) * math.cos(5 * ey)
+            else:
+                v = 230 - amp * 0.2 * math.sin(x * 0.7)
+            out[i] = _clip(v + noise[(i * 7919) & 4095])
+            i += 1
+    return bytes(out)
+
+
+def iris_png(seed: int, clarity: float) -> bytes:
+    return png_encode(_eye_pixels(seed, round(clarity, 2)), IRIS_W, IRIS_H)
+
+
+def face_png(seed: int, clarity: float) -> bytes:
+    return png_encode(_face_pixels(seed, round(clarity, 2)), FACE_W, FACE_H)
+
+
+def signature_svg(seed: int, strokes: int = 3) -> bytes:
+    """A signature as SVG polylines on a 400 x 150 pad."""
+    rng = random.Random(seed)
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="400" height="150">']
+    x = 20.0
+    for _ in range(strokes):
+        pts = []
+        for _ in range(rng.randint(20, 40)):
+            x += rng.uniform(1.5, 5.0)
+            pts.append(f"{x:.1f},{75 + 40 * math.sin(x / rng.uniform(6, 14)):.1f}")
+        parts.append(f'<polyline fill="none" stroke="black" points="{" ".join(pts)}"/>')
+        x += 15
+    parts.append("</svg>")
+    return "".join(parts).encode()
+
+
+# --- PNG (8-bit greyscale, filter 0), enough for the cameras' images -----------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_encode(pixels: bytes, width: int, height: int) -> bytes:
+    if len(pixels) != width * height:
+        raise ImageError("pixel count does not match the image size")
+    raw = b"".join(b"\x00" + pixels[y * width : (y + 1) * width] for y in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        _PNG_SIGNATURE
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(raw, 6))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def png_decode_gray(data: bytes) -> tuple[int, int, bytes]:
+    """Decode what `png_encode` writes (8-bit grey, filter 0); anything else is an error."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise ImageError("not a PNG")
+    pos, width, height, idat = 8, 0, 0, b""
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack_from(">I", data, pos + 8 + length)
+        if zlib.crc32(kind + body) != crc:
+            raise ImageError("PNG chunk checksum mismatch")
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            if depth != 8 or colour != 0:
+                raise ImageError("only 8-bit greyscale PNG is supported")
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    try:
+        raw = zlib.decompress(idat)
+    except zlib.error as exc:
+        raise ImageError("PNG data does not decompress") from exc
+    stride = width + 1
+    if len(raw) != stride * height or any(raw[y * stride] for y in range(height)):
+        raise ImageError("unsupported PNG layout")
+    return width, height, b"".join(raw[y * stride + 1 : (y + 1) * stride] for y in range(height))
+
+
+def unpack_nibbles(packed: bytes) -> bytes:
+    """R30x upload: two pixels per byte, high nibble first -> 8-bit grey."""
+    out = bytearray(len(packed) * 2)
+    for i, b in enumerate(packed):
+        out[2 * i] = (b >> 4) * 17
+        out[2 * i + 1] = (b & 0x0F) * 17
+    return bytes(out)
+
+
+def pack_nibbles(pixels: bytes) -> bytes:
+    return bytes(((pixels[i] >> 4) << 4) | (pixels[i + 1] >> 4) for i in range(0, len(pixels), 2))
+
+
+def estimate_quality(pixels: bytes, width: int, height: int) -> int:
+    """0-100 from contrast and signal-to-noise, sampled on every 4th row.
+
+    The residual against the mean of the two horizontal neighbours is mostly noise (texture
+    periods here are >= 8 px, which the 3-tap smoother barely touches); its share of the
+    total variance drives the score, and a washed-out image (low spread) is penalised.
+    """
+    if width < 3 or height < 1 or len(pixels) != width * height:
+        raise ImageError("pixel count does not match the image size")
+    n = total = total_sq = resid_sq = 0.0
+    for y in range(0, height, 4):
+        row = pixels[y * width : (y + 1) * width]
+        for x in range(1, width - 1, 2):
+            p = row[x]
+            r = p - (row[x - 1] + row[x + 1]) / 2
+            total += p
+            total_sq += p * p
+            resid_sq += r * r
+            n += 1
+    var = total_sq / n - (total / n) ** 2
+    if var <= 1.0:
+        return 0
+    noise_share = (resid_sq / n) / (1.5 * var)
+    snr_score = max(0.0, 1.0 - noise_share * 1.6)
+    contrast_score = min(1.0, math.sqrt(var) / 45.0)
+    return max(0, min(100, round(100 * snr_score * contrast_score)))

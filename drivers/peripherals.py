@@ -1,0 +1,175 @@
+"""The kiosk's one door to its hardware: `open_peripherals(...) -> Peripherals`.
+
+    from drivers.peripherals import open_peripherals
+    with open_peripherals("sim") as p:              # in-process twin, instant
+        face = p.capture_face()                     # Capture(image=..., quality=..., ...)
+        thumb = p.capture_finger("right_thumb")
+        p.print_receipt(["Nomor tiket: A-0042"], qr_data="A-0042")
+        p.health()                                  # {"controller": {...}, ...}
+
+`open_peripherals` takes "sim" (in-memory twin, no pacing, for fast tests and benchmarks),
+"sim-pty" (every device simulated at the byte level on its own pty, the controller being the
+real firmware under `micropython` when available), or a `PeripheralConfig` / mapping of
+pyserial URLs for real hardware. Every variant implements the same `Peripherals` interface.
+Quality is always scored by the driver from the pixels (`drivers.imaging.estimate_quality`).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS, POSITIONS, Modality
+from drivers.errors import ConfigError
+
+DEVICE_NAMES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capture:
+    """One image from one sensor. `image_format` is one of `IMAGE_FORMATS`."""
+
+    modality: Modality
+    position: str
+    image: bytes
+    quality: int  # 0-100, scored by the driver from the pixels
+    image_format: str
+    width: int = 0
+    height: int = 0
+    device: str = ""  # which device produced it (name from DEVICE_NAMES)
+    transfer_s: float = 0.0  # wall time of the capture + transfer
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modality", Modality(self.modality))
+        if self.position not in POSITIONS[self.modality]:
+            raise ValueError(f"position {self.position!r} is not a {self.modality.value} position")
+        if self.image_format not in IMAGE_FORMATS:
+            raise ValueError(f"unknown image format {self.image_format!r}")
+        if not (isinstance(self.quality, int) and 0 <= self.quality <= 100):
+            raise ValueError("quality must be an integer 0-100")
+        if not self.image:
+            raise ValueError("a capture needs an image")
+
+    def __repr__(self) -> str:  # never print biometric bytes
+        return (
+            f"Capture({self.modality.value}/{self.position}, {self.image_format}, "
+            f"{len(self.image)} bytes, quality={self.quality})"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeripheralConfig:
+    """pyserial URLs (device path, socket://, loop://, a pty path) and baud rates per device.
+
+    An empty URL means the device is not fitted; its capture raises `DeviceUnavailable`.
+    """
+
+    controller: str = ""
+    fingerprint: str = ""
+    iris: str = ""
+    face: str = ""
+    signature: str = ""
+    printer: str = ""
+    controller_baud: int = 921600
+    fingerprint_baud: int = 57600  # R30x factory default
+    camera_baud: int = 921600
+    signature_baud: int = 115200
+    printer_baud: int = 19200
+    fingerprint_address: int = 0xFFFFFFFF
+    timeout_s: float = 5.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PeripheralConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown peripheral setting(s): {', '.join(unknown)}")
+        try:
+            return cls(**dict(data))
+        except TypeError as exc:
+            raise ConfigError(f"bad peripheral config: {exc}") from exc
+
+    def url(self, device: str) -> str:
+        return str(getattr(self, device))
+
+
+def check_finger(position: str) -> str:
+    if position not in FINGER_POSITIONS:
+        raise ValueError(f"{position!r} is not a finger position")
+    return position
+
+
+def check_iris(position: str) -> str:
+    if position not in POSITIONS[Modality.IRIS]:
+        raise ValueError(f"{position!r} is not an iris position (right_iris, left_iris)")
+    return position
+
+
+class Peripherals(abc.ABC):
+    """What the kiosk app may ask of its hardware. Each call blocks until done or raises a
+    `drivers.errors.PeripheralError` (DeviceUnavailable, DeviceTimeout, CaptureFailed,
+    TransferFailed, LinkProtocolError). A capture below threshold is returned, not raised:
+    retrying is the kiosk's policy."""
+
+    @abc.abstractmethod
+    def capture_face(self) -> Capture: ...
+
+    @abc.abstractmethod
+    def capture_finger(self, position: str) -> Capture: ...
+
+    @abc.abstractmethod
+    def capture_iris(self, position: str) -> Capture: ...
+
+    @abc.abstractmethod
+    def capture_signature(self) -> Capture: ...
+
+    @abc.abstractmethod
+    def print_receipt(self, lines: Sequence[str], qr_data: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def presence(self) -> bool:
+        """Is someone standing at the kiosk (controller's presence sensor)."""
+
+    @abc.abstractmethod
+    def indicate(self, led: str, on: bool = True) -> None:
+        """Light a guide LED: 'finger', 'iris', 'face', 'signature', 'ok', 'error'."""
+
+    @abc.abstractmethod
+    def beep(self, ms: int = 100) -> None: ...
+
+    @abc.abstractmethod
+    def health(self) -> dict[str, dict[str, Any]]:
+        """Per device: {"ok": bool, "state": "ok|degraded|unplugged|...", "version": str, ...}."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Peripherals:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_peripherals(
+    config: str | PeripheralConfig | Mapping[str, Any] = "sim", *, seed: int = 0
+) -> Peripherals:
+    """The composition point: pick the twin, the pty simulators, or real serial devices."""
+    if isinstance(config, str):
+        if config == "sim":
+            from drivers.twin import InMemoryPeripherals
+
+            return InMemoryPeripherals(seed=seed)
+        if config == "sim-pty":
+            from drivers.simulators.rig import open_simulated
+
+            return open_simulated(seed=seed)
+        raise ConfigError(f"unknown peripheral mode {config!r} (use 'sim', 'sim-pty' or a config)")
+    if isinstance(config, Mapping):
+        config = PeripheralConfig.from_mapping(config)
+    from drivers.serial_peripherals import SerialPeripherals
+
+    return SerialPeripherals(config)

@@ -1,0 +1,40 @@
+"""What a simulated sensor "sees": a deterministic stream of synthetic images per seed.
+
+Shared by the in-memory twin and the byte-level simulators so both give the kiosk the same
+kind of data. About one capture in four is poor (below the kiosk's thresholds: 40 for
+fingers, 60 for iris), so retries get exercised. Clarity is quantised and image seeds come
+from a small pool so the (slow, pure-Python) pixel work is cached.
+"""
+
+from __future__ import annotations
+
+import random
+
+from drivers import imaging
+
+POOR_SHARE = 0.25
+_IMAGE_POOL = 4
+
+
+class SampleSource:
+    def __init__(self, seed: int = 0, poor_share: float = POOR_SHARE) -> None:
+        self._rng = random.Random(seed)
+        self._poor_share = poor_share
+
+    def _draw(self) -> tuple[int, float]:
+        poor = self._rng.random() < self._poor_share
+        clarity = self._rng.uniform(0.40, 0.60) if poor else self._rng.uniform(0.72, 1.0)
+        return self._rng.randrange(_IMAGE_POOL), round(clarity * 20) / 20
+
+    def finger(self) -> bytes:
+        """256 x 288 8-bit grey."""
+        return imaging.finger_image(*self._draw())
+
+    def iris(self) -> bytes:
+        return imaging.iris_png(*self._draw())
+
+    def face(self) -> bytes:
+        return imaging.face_png(*self._draw())
+
+    def signature(self) -> bytes:
+        return imaging.signature_svg(self._rng.randrange(1 << 16))
