@@ -1,0 +1,53 @@
+"""The durable priority queue, chosen by URL.
+
+    sqlite:///path/to/queue.db      (the embedded default; a bare path works too)
+    postgresql://host:port/db?schema=NAME
+    memory://                       (the in-memory twin, for tests and benchmarks)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from broker.errors import QueueError
+from broker.policy import DEFAULT_AGING_S
+from broker.queue.model import (
+    Admission,
+    ClassDepth,
+    Entry,
+    EntryState,
+    Envelope,
+    Lease,
+    PacketQueue,
+    Rejection,
+)
+
+__all__ = [
+    "Admission", "ClassDepth", "Entry", "EntryState", "Envelope", "Lease", "PacketQueue",
+    "Rejection", "open_queue",
+]  # fmt: skip
+
+
+def open_queue(url: str, *, aging_s: float = DEFAULT_AGING_S) -> PacketQueue:
+    parts = urlsplit(url)
+    if parts.scheme in ("", "sqlite"):
+        path = url if not parts.scheme else url[len("sqlite://"):]
+        if not path:
+            raise QueueError(f"no database path in {url!r}")
+        from broker.queue.sqlite import SqliteQueue
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteQueue(path, aging_s=aging_s)
+    if parts.scheme in ("postgresql", "postgres"):
+        from broker.queue.postgres import PostgresQueue
+
+        query = parse_qs(parts.query)
+        schema = query.pop("schema", ["anjungan"])[0]
+        dsn = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        return PostgresQueue(dsn, schema=schema, aging_s=aging_s)
+    if parts.scheme == "memory":
+        from broker.queue.memory import MemoryQueue
+
+        return MemoryQueue(aging_s=aging_s)
+    raise QueueError(f"unsupported queue URL scheme {parts.scheme!r}: use sqlite, postgresql or memory")

@@ -1,0 +1,253 @@
+"""The durable queue over SQL: one implementation, two dialects (sqlite.py, postgres.py).
+
+Statements are written once with `?` placeholders; a dialect supplies its connection,
+its DDL, its placeholder and its way to lease (SQLite: one writer at a time via
+BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED so several workers never collide).
+Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from anjungan.messages import SiakState
+from anjungan.packet.model import PriorityClass
+from broker.policy import DEFAULT_AGING_S, rank
+from broker.queue.model import (
+    FINAL_SIAK_STATES,
+    Admission,
+    ClassDepth,
+    Entry,
+    EntryState,
+    Envelope,
+    Lease,
+    Rejection,
+)
+
+ENTRY_COLUMNS = (
+    "packet_id, kiosk_id, sequence, priority, state, captured_at, committed_at, "
+    "accepted_at, attempts, siak_state, reason"
+)
+_FINAL = tuple(s.value for s in FINAL_SIAK_STATES)
+
+
+class SqlQueue:
+    placeholder = "?"
+
+    def __init__(self, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "") -> None:
+        self.aging_s = aging_s
+        self.t_packets = f"{prefix}packets"
+        self.t_rejections = f"{prefix}rejections"
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._all_lock = threading.Lock()
+
+    # -- dialect hooks -------------------------------------------------------------------
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def _write_tx(self) -> Iterator[Any]:
+        """A transaction that will write; yields a cursor."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def _lease_rows(self, cur: Any, *, owner: str, now: float, lease_s: float, limit: int) -> list[Any]:
+        raise NotImplementedError
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _sql(self, sql: str) -> str:
+        sql = sql.replace("{P}", self.t_packets).replace("{R}", self.t_rejections)
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def _x(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur.execute(self._sql(sql), tuple(params))
+        return cur
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._write_tx() as cur:
+            return list(self._x(cur, sql, params).fetchall())
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 - closing a broken connection
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- the interface -------------------------------------------------------------------
+    def enqueue(self, envelopes: Sequence[Envelope], *, now: float) -> list[Admission]:
+        out = []
+        with self._write_tx() as cur:
+            for env in envelopes:
+                self._x(
+                    cur,
+                    "INSERT INTO {P} (packet_id, kiosk_id, sequence, priority, state, captured_at,"
+                    " committed_at, attempts, siak_state, reason, rank, visible_at, owner, packet)"
+                    " VALUES (?,?,?,?,?,?,?,0,?,'',?,?,'',?) ON CONFLICT DO NOTHING",
+                    (env.packet_id, env.kiosk_id, env.sequence, int(env.priority),
+                     EntryState.PENDING.value, env.captured_at, now, SiakState.QUEUED.value,
+                     rank(env.priority, now, self.aging_s), now, env.packet),
+                )  # fmt: skip
+                if cur.rowcount == 1:
+                    out.append(Admission.NEW)
+                    continue
+                seen = self._x(cur, "SELECT 1 FROM {P} WHERE packet_id = ?", (env.packet_id,))
+                out.append(Admission.DUPLICATE if seen.fetchone() else Admission.REPLAYED_SEQUENCE)
+        return out
+
+    def lease(self, *, owner: str, now: float, lease_s: float, limit: int = 1) -> list[Lease]:
+        with self._write_tx() as cur:
+            rows = self._lease_rows(cur, owner=owner, now=now, lease_s=lease_s, limit=limit)
+        leases = [
+            Lease(packet_id=r[0], kiosk_id=r[1], priority=PriorityClass(r[2]), captured_at=r[3],
+                  committed_at=r[4], attempts=r[5], packet=bytes(r[6]), owner=owner,
+                  expires_at=now + lease_s)
+            for r in rows
+        ]  # fmt: skip
+        return sorted(leases, key=lambda le: (rank(le.priority, le.committed_at, self.aging_s), le.packet_id))
+
+    def accept(self, packet_id: str, *, now: float, siak_state: SiakState) -> bool:
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                "UPDATE {P} SET state = ?, accepted_at = ?, siak_state = ?, packet = NULL,"
+                " owner = '' WHERE packet_id = ? AND state = ?",
+                (EntryState.ACCEPTED.value, now, SiakState(siak_state).value, packet_id,
+                 EntryState.PENDING.value),
+            )  # fmt: skip
+            return bool(cur.rowcount == 1)
+
+    def retry_later(self, packet_id: str, *, owner: str, visible_at: float, reason: str) -> bool:
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                "UPDATE {P} SET visible_at = ?, owner = '', reason = ?"
+                " WHERE packet_id = ? AND state = ? AND owner = ?",
+                (visible_at, reason[:500], packet_id, EntryState.PENDING.value, owner),
+            )
+            return bool(cur.rowcount == 1)
+
+    def dead_letter(self, packet_id: str, *, now: float, reason: str) -> bool:
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                "UPDATE {P} SET state = ?, reason = ?, owner = '' WHERE packet_id = ? AND state = ?",
+                (EntryState.DEAD.value, reason[:500], packet_id, EntryState.PENDING.value),
+            )
+            return bool(cur.rowcount == 1)
+
+    def set_siak_state(self, packet_id: str, state: SiakState, *, now: float) -> bool:
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                "UPDATE {P} SET siak_state = ? WHERE packet_id = ? AND siak_state <> ?",
+                (SiakState(state).value, packet_id, SiakState(state).value),
+            )
+            return bool(cur.rowcount == 1)
+
+    def reject(self, rejection: Rejection) -> None:
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                "INSERT INTO {R} (kiosk_id, packet_id, reason, at, detail) VALUES (?,?,?,?,?)",
+                (rejection.kiosk_id, rejection.packet_id, rejection.reason, rejection.at,
+                 rejection.detail[:300]),
+            )  # fmt: skip
+
+    def rejections(self, *, limit: int = 100) -> list[Rejection]:
+        rows = self._read(
+            "SELECT kiosk_id, packet_id, reason, at, detail FROM {R} ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [Rejection(kiosk_id=r[0], packet_id=r[1], reason=r[2], at=r[3], detail=r[4]) for r in rows]
+
+    def get(self, packet_id: str) -> Entry | None:
+        rows = self._read(f"SELECT {ENTRY_COLUMNS} FROM {{P}} WHERE packet_id = ?", (packet_id,))
+        return _entry(rows[0]) if rows else None
+
+    def entries(self, *, state: EntryState | None = None, limit: int = 100_000) -> list[Entry]:
+        where, params = ("WHERE state = ?", [state.value]) if state else ("", [])
+        rows = self._read(
+            f"SELECT {ENTRY_COLUMNS} FROM {{P}} {where} ORDER BY committed_at, packet_id LIMIT ?",
+            (*params, limit),
+        )
+        return [_entry(r) for r in rows]
+
+    def in_enrollment(self, *, limit: int = 100) -> list[Entry]:
+        marks = ",".join("?" * len(_FINAL))
+        rows = self._read(
+            f"SELECT {ENTRY_COLUMNS} FROM {{P}} WHERE state = ? AND siak_state NOT IN ({marks})"
+            " ORDER BY accepted_at LIMIT ?",
+            (EntryState.ACCEPTED.value, *_FINAL, limit),
+        )
+        return [_entry(r) for r in rows]
+
+    def depth(self, *, now: float) -> list[ClassDepth]:
+        rows = self._read(
+            "SELECT priority, COUNT(*), SUM(CASE WHEN owner <> '' AND visible_at > ? THEN 1 ELSE 0 END),"
+            " MIN(committed_at) FROM {P} WHERE state = ? GROUP BY priority",
+            (now, EntryState.PENDING.value),
+        )
+        by = {int(r[0]): r for r in rows}
+        out = []
+        for cls in PriorityClass:
+            r = by.get(int(cls))
+            out.append(ClassDepth(
+                priority=cls, depth=int(r[1]) if r else 0, leased=int(r[2] or 0) if r else 0,
+                oldest_age_s=max(0.0, now - float(r[3])) if r else 0.0,
+            ))  # fmt: skip
+        return out
+
+    def _dead_where(self, packet_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+        if packet_ids is None:
+            return "state = ?", [EntryState.DEAD.value]
+        if not packet_ids:
+            return "1 = 0", []
+        marks = ",".join("?" * len(packet_ids))
+        return f"state = ? AND packet_id IN ({marks})", [EntryState.DEAD.value, *packet_ids]
+
+    def retry_dead(self, packet_ids: Sequence[str] | None, *, now: float) -> int:
+        where, params = self._dead_where(packet_ids)
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                f"UPDATE {{P}} SET state = ?, attempts = 0, reason = '', visible_at = ?, owner = ''"
+                f" WHERE {where}",
+                (EntryState.PENDING.value, now, *params),
+            )
+            return int(cur.rowcount)
+
+    def purge_dead(self, packet_ids: Sequence[str] | None) -> int:
+        where, params = self._dead_where(packet_ids)
+        with self._write_tx() as cur:
+            self._x(cur, f"UPDATE {{P}} SET state = ?, packet = NULL WHERE {where}",
+                    (EntryState.PURGED.value, *params))  # fmt: skip
+            return int(cur.rowcount)
+
+
+def _entry(r: Sequence[Any]) -> Entry:
+    return Entry(
+        packet_id=r[0], kiosk_id=r[1], sequence=int(r[2]), priority=PriorityClass(r[3]),
+        state=EntryState(r[4]), captured_at=float(r[5]), committed_at=float(r[6]),
+        accepted_at=None if r[7] is None else float(r[7]), attempts=int(r[8]),
+        siak_state=SiakState(r[9]), reason=r[10],
+    )  # fmt: skip
+
+
+LEASE_COLUMNS = "packet_id, kiosk_id, priority, captured_at, committed_at, attempts, packet"
