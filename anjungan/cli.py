@@ -34,6 +34,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def help_for(parser: argparse.ArgumentParser):  # type: ignore[no-untyped-def]
+    """A handler for a command group run without an action: show its help, exit 2."""
+
+    def show(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="anjungan",
@@ -42,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     bench = sub.add_parser("bench", help="performance benchmarks, reported as ratios")
     bench_sub = bench.add_subparsers(dest="bench", metavar="NAME", parser_class=_Parser)
-    bench.set_defaults(func=lambda _a: (bench.print_help(), 2)[1])
+    bench.set_defaults(func=help_for(bench))
     for name in COMPONENTS:
         module = importlib.import_module(name)
         module.register(sub)

@@ -22,13 +22,13 @@ class MessageError(AnjunganError):
     """A JSON message that does not match the contract."""
 
 
-class AckOutcome(str, enum.Enum):
+class AckOutcome(enum.StrEnum):
     ACCEPTED = "accepted"  # durably committed by the centre: the kiosk may shred its copy
     DUPLICATE = "duplicate"  # already committed earlier: shred too
     REJECTED = "rejected"  # refused for good (reason given): kiosk keeps it for a technician
 
 
-class SiakState(str, enum.Enum):
+class SiakState(enum.StrEnum):
     """Enrollment states, modelled on SIAK's."""
 
     QUEUED = "QUEUED"  # in the centre's queue, not yet at SIAK

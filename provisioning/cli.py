@@ -1,7 +1,132 @@
-"""`anjungan` subcommands of the provisioning component (registered by anjungan.cli)."""
+"""`anjungan provision ...`: the technician's commands for fleet trust."""
+
+from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from anjungan.cli import help_for
+from provisioning import bundle as kb
+from provisioning.errors import ProvisioningError
+from provisioning.fleet import init_fleet, open_fleet, revoke
+from provisioning.mosquitto import write_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this component's command groups; filled in by the component's issue."""
+    grp = sub.add_parser("provision", help="fleet CA, kiosk enrollment, revocation, broker config")
+    p = grp.add_subparsers(dest="provision_cmd", metavar="ACTION")
+    grp.set_defaults(func=help_for(grp))
+
+    c = p.add_parser("init-fleet", help="create a fleet: CA, broker and centre certificates, "
+                     "SIAK gateway HPKE keys")  # fmt: skip
+    c.add_argument("dir", help="new fleet folder")
+    c.add_argument("--post-quantum", action="store_true",
+                   help="seal bodies with the ML-KEM-768+X25519 hybrid HPKE suite")  # fmt: skip
+    c.add_argument("--name", default="anjungan", help="fleet name (in the CA's subject)")
+    c.add_argument("--broker-host", default="127.0.0.1", help="broker address kiosks dial")
+    c.add_argument("--broker-port", type=int, default=8883, help="broker TLS port")
+    c.set_defaults(func=run_init)
+
+    r = p.add_parser("request", help="on the kiosk: make the device key and a CSR")
+    r.add_argument("bundle", help="the kiosk's bundle folder")
+    r.add_argument("--kiosk-id", required=True, help="kiosk id, e.g. dps-selatan-01")
+    r.set_defaults(func=run_request)
+
+    s = p.add_parser("sign", help="technician: sign a kiosk's CSR and complete its bundle")
+    s.add_argument("dir", help="fleet folder")
+    s.add_argument("bundle", help="bundle folder holding device.csr")
+    s.add_argument("--office", default="", help="office / kecamatan the kiosk serves")
+    s.set_defaults(func=run_sign)
+
+    e = p.add_parser("enroll", help="bench set-up: request and sign in one step")
+    e.add_argument("dir", help="fleet folder")
+    e.add_argument("--kiosk-id", required=True, help="kiosk id")
+    e.add_argument("--out", required=True, help="bundle folder to create")
+    e.add_argument("--office", default="", help="office / kecamatan the kiosk serves")
+    e.set_defaults(func=run_enroll)
+
+    v = p.add_parser("revoke", help="revoke a kiosk: registry and CRL")
+    v.add_argument("dir", help="fleet folder")
+    v.add_argument("--kiosk-id", required=True, help="kiosk id")
+    v.set_defaults(func=run_revoke)
+
+    lst = p.add_parser("list", help="list enrolled kiosks")
+    lst.add_argument("dir", help="fleet folder")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=run_list)
+
+    m = p.add_parser("mosquitto", help="write a Mosquitto config for the fleet (TLS, CRL, ACLs)")
+    m.add_argument("dir", help="fleet folder")
+    m.add_argument("--out", required=True, help="folder for mosquitto.conf, acl and TLS files")
+    m.add_argument("--port", type=int, default=None, help="listener port (default: fleet's)")
+    m.add_argument("--bind", default="127.0.0.1", help="listener address")
+    m.add_argument("--run-as", default=None,
+                   help="user mosquitto drops to when started as root (default: you)")  # fmt: skip
+    m.set_defaults(func=run_mosquitto)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    fleet = init_fleet(args.dir, name=args.name, post_quantum=args.post_quantum,
+                       broker_host=args.broker_host, broker_port=args.broker_port)  # fmt: skip
+    print(f"fleet created in {fleet.root}: CA, broker and centre certificates, "
+          f"gateway HPKE keys ({fleet.suite})")  # fmt: skip
+    return 0
+
+
+def run_request(args: argparse.Namespace) -> int:
+    csr = kb.request(args.bundle, args.kiosk_id)
+    print(f"device key made in {args.bundle}; give {csr} to the technician to sign")
+    return 0
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    kiosk_id = kb.complete(open_fleet(args.dir), args.bundle, office=args.office)
+    print(f"kiosk {kiosk_id} certified; bundle {args.bundle} is complete")
+    return 0
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    fleet = open_fleet(args.dir)
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise ProvisioningError(f"{out} exists and is not empty")
+    kb.request(out, args.kiosk_id)
+    try:
+        kb.complete(fleet, out, office=args.office)
+    except Exception:
+        shutil.rmtree(out, ignore_errors=True)  # never leave a half-made bundle behind
+        raise
+    print(f"kiosk {args.kiosk_id} enrolled; bundle in {out}")
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    revoke(open_fleet(args.dir), args.kiosk_id)
+    print(f"kiosk {args.kiosk_id} revoked; CRL updated (regenerate and reload the broker config)")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    kiosks = open_fleet(args.dir).registry()["kiosks"]
+    rows = [{"kiosk_id": k, "state": e["state"],
+             "enrolled_at": dt.datetime.fromtimestamp(e["enrolled_at"], dt.UTC).isoformat(),
+             "expires_at": dt.datetime.fromtimestamp(e["expires_at"], dt.UTC).isoformat()}
+            for k, e in sorted(kiosks.items())]  # fmt: skip
+    if args.json:
+        print(json.dumps({"kiosks": rows}))
+    else:
+        for row in rows:
+            print(f"{row['kiosk_id']:24} {row['state']:8} expires {row['expires_at'][:10]}")
+        if not rows:
+            print("no kiosks enrolled")
+    return 0
+
+
+def run_mosquitto(args: argparse.Namespace) -> int:
+    conf = write_config(open_fleet(args.dir), args.out, port=args.port, bind=args.bind,
+                        run_as=args.run_as)  # fmt: skip
+    print(f"wrote {conf}; start with: mosquitto -c {conf}")
+    return 0

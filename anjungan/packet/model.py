@@ -27,7 +27,7 @@ class PacketError(AnjunganError):
             self.reason = reason
 
 
-class Service(str, enum.Enum):
+class Service(enum.StrEnum):
     """Services that produce a capture packet."""
 
     NEW_RECORDING = "new_recording"  # first e-KTP (perekaman), usually at 17
@@ -66,7 +66,7 @@ def derive_priority(
     return PriorityClass.ROUTINE
 
 
-class Modality(str, enum.Enum):
+class Modality(enum.StrEnum):
     FACE = "face"
     FINGER = "finger"
     IRIS = "iris"

@@ -1,0 +1,213 @@
+"""CBOR encoding of the capture packet, with strict, bounded decoding.
+
+Wire layout (contract v1), a CBOR map with four keys:
+
+    {"h": bstr  canonical CBOR of the header map (signed exactly as sent),
+     "b": bstr  HPKE-sealed body (enc || ciphertext),
+     "s": bstr  Ed25519 signature, 64 bytes,
+     "c": bstr  the kiosk's X.509 certificate, DER}
+
+Decoding refuses: anything over the size limits, tags, unknown or missing keys, wrong
+types, and a header whose bytes are not the canonical encoding of what they decode to
+(so there is exactly one byte string for every header, and the signature covers it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import cbor2
+
+from anjungan.packet.model import (
+    FORMAT_VERSION,
+    BiometricRecord,
+    CaptureBody,
+    CapturePacket,
+    Demographics,
+    PacketError,
+    PacketHeader,
+)
+
+MAX_PACKET_BYTES = 8 * 1024 * 1024
+MAX_HEADER_BYTES = 1024
+MAX_CERT_BYTES = 4096
+MAX_BODY_BYTES = MAX_PACKET_BYTES - 8192
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_RECORDS = 24
+MAX_TEXT = 512
+SIGNATURE_BYTES = 64
+
+_HEADER_KEYS = {
+    "version": int, "packet_id": bytes, "kiosk_id": str, "sequence": int,
+    "created_at": float, "service": str, "priority": int, "suite": str,
+    "body_digest": bytes, "assisted": bool,
+}  # fmt: skip
+_RECORD_KEYS = {
+    "modality": str, "position": str, "format": str, "image": bytes,
+    "quality": int, "retries": int, "exception": (str, type(None)),
+}  # fmt: skip
+_DEMOGRAPHIC_FIELDS = {
+    "nik": str, "kk_number": str, "name": str, "birth_date": str, "sex": str,
+    "address": str, "disability": bool, "phone": str, "officer_id": str, "notes": str,
+}  # fmt: skip
+
+
+def _reject_tag(_decoder: object, tag: object) -> Any:
+    raise PacketError("CBOR tags are not allowed")
+
+
+def _loads(data: bytes, what: str) -> Any:
+    try:
+        return cbor2.loads(data, tag_hook=_reject_tag)
+    except PacketError:
+        raise
+    except cbor2.CBORDecodeEOF as exc:
+        raise PacketError(f"{what} is truncated", "truncated") from exc
+    except Exception as exc:  # cbor2 raises several types for bad input; map them all
+        raise PacketError(f"{what} is not valid CBOR ({type(exc).__name__})") from exc
+
+
+def _checked_map(value: Any, schema: dict[str, Any], what: str, *, required: bool = True) -> dict:
+    if not isinstance(value, dict):
+        raise PacketError(f"{what} must be a map")
+    unknown = set(value) - set(schema)
+    if unknown:
+        raise PacketError(f"{what} has unknown fields {sorted(map(str, unknown))[:5]}")
+    if required and set(value) != set(schema):
+        raise PacketError(f"{what} is missing fields {sorted(set(schema) - set(value))}")
+    for key, kind in schema.items():
+        if key in value:
+            item = value[key]
+            # bool is an int in Python: refuse it where an int is meant, and vice versa
+            if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
+                raise PacketError(f"{what}.{key} has the wrong type")
+            if isinstance(item, str) and len(item) > MAX_TEXT:
+                raise PacketError(f"{what}.{key} is too long")
+    return value
+
+
+def encode_header(header: PacketHeader) -> bytes:
+    return cbor2.dumps(
+        {
+            "version": header.version,
+            "packet_id": header.packet_id.bytes,
+            "kiosk_id": header.kiosk_id,
+            "sequence": header.sequence,
+            "created_at": float(header.created_at),
+            "service": header.service.value,
+            "priority": int(header.priority),
+            "suite": header.suite,
+            "body_digest": header.body_digest,
+            "assisted": header.assisted,
+        },
+        canonical=True,
+    )
+
+
+def decode_header(data: bytes) -> PacketHeader:
+    if len(data) > MAX_HEADER_BYTES:
+        raise PacketError("header too large", "too_large")
+    raw = _loads(data, "header")
+    if isinstance(raw, dict) and raw.get("version") != FORMAT_VERSION:
+        raise PacketError(f"unsupported packet version {raw.get('version')!r}", "wrong_version")
+    fields = _checked_map(raw, _HEADER_KEYS, "header")
+    if len(fields["packet_id"]) != 16:
+        raise PacketError("header.packet_id must be 16 bytes")
+    try:
+        header = PacketHeader(**{**fields, "packet_id": uuid.UUID(bytes=fields["packet_id"])})
+    except PacketError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise PacketError(f"header: {exc}") from exc
+    if encode_header(header) != data:
+        raise PacketError("header is not in canonical form")
+    return header
+
+
+def encode_packet(packet: CapturePacket) -> bytes:
+    return cbor2.dumps(
+        {
+            "h": encode_header(packet.header),
+            "b": packet.sealed_body,
+            "s": packet.signature,
+            "c": packet.certificate,
+        },
+        canonical=True,
+    )
+
+
+def decode_packet(data: bytes) -> CapturePacket:
+    """Parse wire bytes into a CapturePacket (not yet trusted: see `verify_packet`)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise PacketError("packet must be bytes")
+    if len(data) > MAX_PACKET_BYTES:
+        raise PacketError(f"packet of {len(data)} bytes exceeds {MAX_PACKET_BYTES}", "too_large")
+    if not data:
+        raise PacketError("empty packet")
+    outer = _checked_map(
+        _loads(bytes(data), "packet"), {"h": bytes, "b": bytes, "s": bytes, "c": bytes}, "packet"
+    )
+    if len(outer["s"]) != SIGNATURE_BYTES:
+        raise PacketError("signature must be 64 bytes")
+    if not 0 < len(outer["c"]) <= MAX_CERT_BYTES:
+        raise PacketError("certificate missing or too large")
+    if not 0 < len(outer["b"]) <= MAX_BODY_BYTES:
+        raise PacketError("sealed body missing or too large", "too_large")
+    return CapturePacket(
+        header=decode_header(outer["h"]),
+        sealed_body=outer["b"],
+        signature=outer["s"],
+        certificate=outer["c"],
+    )
+
+
+def encode_body(body: CaptureBody) -> bytes:
+    d = body.demographics
+    return cbor2.dumps(
+        {
+            "demographics": {name: getattr(d, name) for name in _DEMOGRAPHIC_FIELDS},
+            "biometrics": [
+                {
+                    "modality": r.modality.value,
+                    "position": r.position,
+                    "format": r.image_format,
+                    "image": r.image,
+                    "quality": r.quality,
+                    "retries": r.retries,
+                    "exception": r.exception,
+                }
+                for r in body.biometrics
+            ],
+        },
+        canonical=True,
+    )
+
+
+def decode_body(data: bytes) -> CaptureBody:
+    raw = _checked_map(
+        _loads(data, "body"), {"demographics": dict, "biometrics": list}, "body"
+    )
+    demo = _checked_map(raw["demographics"], _DEMOGRAPHIC_FIELDS, "demographics")
+    if len(raw["biometrics"]) > MAX_RECORDS:
+        raise PacketError("too many biometric records")
+    records = []
+    for item in raw["biometrics"]:
+        rec = _checked_map(item, _RECORD_KEYS, "biometric record")
+        if len(rec["image"]) > MAX_IMAGE_BYTES:
+            raise PacketError("biometric image too large", "too_large")
+        records.append(
+            BiometricRecord(
+                modality=rec["modality"],
+                position=rec["position"],
+                image_format=rec["format"],
+                image=rec["image"],
+                quality=rec["quality"],
+                retries=rec["retries"],
+                exception=rec["exception"],
+            )
+        )
+    try:
+        return CaptureBody(demographics=Demographics(**demo), biometrics=tuple(records))
+    except ValueError as exc:
+        raise PacketError(f"body: {exc}") from exc

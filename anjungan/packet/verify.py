@@ -1,0 +1,108 @@
+"""Verification of a capture packet against the fleet's trust: who may the centre believe?
+
+Checks, in order, each failure a PacketError with a short `reason`:
+certificate parses (malformed) → issued by the fleet CA (bad_chain) → is a kiosk
+certificate, not a CA (bad_chain) → within its validity period (expired) → not revoked
+(revoked) → its kiosk is in the registry (unknown_kiosk) → its subject is the header's
+kiosk id (kiosk_mismatch) → body digest (bad_digest) → Ed25519 signature (bad_signature)
+→ created_at inside the window (stale / future).
+
+Replay (packet id seen, per-kiosk sequence) is the central service's job: it needs state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from anjungan.packet.model import CapturePacket, PacketError, PacketHeader
+from anjungan.packet.seal import signed_bytes
+
+# Kiosks work offline for days; a packet older than this is refused as stale.
+DEFAULT_WINDOW_S = 30 * 24 * 3600.0
+# Kiosk clocks drift; a packet dated further ahead than this is refused.
+MAX_FUTURE_SKEW_S = 300.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetTrust:
+    """The fleet CA, revoked certificate serials, and the registry of enrolled kiosks."""
+
+    ca_certificate: x509.Certificate
+    revoked_serials: frozenset[int] = frozenset()
+    kiosks: Mapping[str, str] | None = field(default=None)  # kiosk id -> registry state
+
+
+def kiosk_id_of(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float) -> x509.Certificate:
+    """Chain, kind, validity, revocation and registry checks of a kiosk certificate."""
+    try:
+        cert = x509.load_der_x509_certificate(cert_der)
+    except ValueError as exc:
+        raise PacketError("kiosk certificate is not valid DER X.509", "malformed") from exc
+    try:
+        cert.verify_directly_issued_by(trust.ca_certificate)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        raise PacketError("kiosk certificate is not issued by this fleet's CA", "bad_chain") from exc
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise PacketError("certificate is not a kiosk certificate", "bad_chain") from exc
+    if basic.ca or ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+        raise PacketError("certificate is not a kiosk certificate", "bad_chain")
+    when = dt.datetime.fromtimestamp(now, dt.UTC)
+    if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
+        raise PacketError("kiosk certificate is expired or not yet valid", "expired")
+    if cert.serial_number in trust.revoked_serials:
+        raise PacketError(f"kiosk {kiosk_id_of(cert)} is revoked", "revoked")
+    kiosk_id = kiosk_id_of(cert)
+    if trust.kiosks is not None:
+        state = trust.kiosks.get(kiosk_id)
+        if state is None:
+            raise PacketError(f"kiosk {kiosk_id!r} is not enrolled in this fleet", "unknown_kiosk")
+        if state == "revoked":
+            raise PacketError(f"kiosk {kiosk_id} is revoked", "revoked")
+    return cert
+
+
+def verify_packet(
+    packet: CapturePacket,
+    trust: FleetTrust,
+    *,
+    now: float,
+    window_s: float = DEFAULT_WINDOW_S,
+) -> PacketHeader:
+    """Return the header if the packet is authentic and fresh; PacketError otherwise."""
+    cert = check_certificate(packet.certificate, trust, now=now)
+    header = packet.header
+    if kiosk_id_of(cert) != header.kiosk_id:
+        raise PacketError(
+            f"packet claims kiosk {header.kiosk_id} but is certified for {kiosk_id_of(cert)}",
+            "kiosk_mismatch",
+        )
+    if hashlib.sha256(packet.sealed_body).digest() != header.body_digest:
+        raise PacketError("sealed body does not match the header's digest", "bad_digest")
+    public_key = cert.public_key()
+    if not isinstance(public_key, ed25519.Ed25519PublicKey):
+        raise PacketError("kiosk certificate does not hold an Ed25519 key", "bad_chain")
+    try:
+        public_key.verify(packet.signature, signed_bytes(header, packet.sealed_body))
+    except InvalidSignature as exc:
+        raise PacketError("signature does not verify", "bad_signature") from exc
+    if now - header.created_at > window_s:
+        raise PacketError("packet is older than the acceptance window", "stale")
+    if header.created_at - now > MAX_FUTURE_SKEW_S:
+        raise PacketError("packet is dated in the future", "future")
+    return header

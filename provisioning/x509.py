@@ -1,0 +1,149 @@
+"""Pure X.509 builders for the fleet: CA, server and client certificates, CSRs, CRLs.
+
+The fleet CA and the TLS server/centre keys are ECDSA P-256 (every TLS stack speaks it).
+Kiosk device keys are Ed25519: the same key signs capture packets and authenticates the
+kiosk's TLS connection. Time is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Iterable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from provisioning.errors import ProvisioningError
+
+CA_YEARS = 10
+LEAF_DAYS = 2 * 365
+SigningKey = ec.EllipticCurvePrivateKey
+
+
+def _name(common_name: str, unit: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Anjungan e-KTP fleet"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])  # fmt: skip
+
+
+def new_ec_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def new_device_key() -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def make_ca(key: SigningKey, *, fleet_name: str, now: dt.datetime) -> x509.Certificate:
+    name = _name(f"{fleet_name} CA", "fleet CA")
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * CA_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                          crl_sign=True, encipher_only=False, decipher_only=False),
+            critical=True,
+        )  # fmt: skip
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def issue(
+    *,
+    ca: x509.Certificate,
+    ca_key: SigningKey,
+    common_name: str,
+    unit: str,
+    public_key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
+    server_names: Iterable[str] = (),
+    client: bool = True,
+    now: dt.datetime,
+    days: int = LEAF_DAYS,
+) -> x509.Certificate:
+    usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, unit))
+        .issuer_name(ca.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+    )
+    names: list[x509.GeneralName] = []
+    for item in server_names:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(item)))
+        except ValueError:
+            names.append(x509.DNSName(item))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def make_csr(key: ed25519.Ed25519PrivateKey, kiosk_id: str) -> x509.CertificateSigningRequest:
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(_name(kiosk_id, "kiosk"))
+        .sign(key, None)
+    )
+
+
+def load_csr(pem: bytes) -> tuple[x509.CertificateSigningRequest, str]:
+    """Parse and check a kiosk CSR; returns it and the kiosk id it asks for."""
+    try:
+        csr = x509.load_pem_x509_csr(pem)
+    except ValueError as exc:
+        raise ProvisioningError("CSR is not valid PEM") from exc
+    if not csr.is_signature_valid:
+        raise ProvisioningError("CSR signature does not verify")
+    if not isinstance(csr.public_key(), ed25519.Ed25519PublicKey):
+        raise ProvisioningError("a kiosk CSR must hold an Ed25519 device key")
+    names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        raise ProvisioningError("CSR has no common name (kiosk id)")
+    return csr, str(names[0].value)
+
+
+def make_crl(
+    *, ca: x509.Certificate, ca_key: SigningKey, revoked: Iterable[int], now: dt.datetime
+) -> x509.CertificateRevocationList:
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + dt.timedelta(days=30))
+    )
+    for serial in sorted(set(revoked)):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        )
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def pem_cert(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def pem_key(key: SigningKey | ed25519.Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
