@@ -1,7 +1,16 @@
-"""`anjungan` subcommands of the broker component (registered by anjungan.cli)."""
+"""`anjungan` subcommands of the central service (registered by anjungan.cli).
+
+    anjungan broker run | queue | dead-letters list|retry|purge | rejections | waits
+    anjungan siak-sim
+    anjungan bench ingest | drain
+"""
+
+from __future__ import annotations
 
 import argparse
 
+from broker.siak import cli as siak_cli
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this component's command groups; filled in by the component's issue."""
+    siak_cli.register(sub)

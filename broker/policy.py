@@ -53,6 +53,10 @@ class TokenBucket:
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def reserve_refund(self) -> None:
+        """Give back a reservation the caller will not use (a refused request)."""
+        self._tokens += 1.0
+
 
 class BreakerState(enum.Enum):
     CLOSED = "closed"  # calls flow

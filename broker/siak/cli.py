@@ -1,0 +1,72 @@
+"""`anjungan siak-sim`: run the SIAK simulator as a real HTTP server."""
+
+from __future__ import annotations
+
+import argparse
+
+from anjungan.errors import UsageError
+from broker.siak.ledger import Ledger
+from broker.siak.sim import SiakSimulator, SimConfig
+
+
+def _window(text: str) -> tuple[float, float]:
+    try:
+        start, end = (float(x) for x in text.split(":", 1))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"outage window must be START:END seconds, got {text!r}") from exc
+    if not 0 <= start < end:
+        raise argparse.ArgumentTypeError("outage window needs 0 <= START < END")
+    return start, end
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("a rate is between 0 and 1")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("siak-sim", help="run the SIAK simulator (HTTP; see broker/SIAK_API.md)",
+                       description="A SIAK look-alike with capacity limits and fault injection.")  # fmt: skip
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8900)
+    p.add_argument("--capacity", type=float, default=50.0, help="requests per second (default 50)")
+    p.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    p.add_argument("--latency", type=float, default=0.02, help="seconds per request at 08-10")
+    p.add_argument("--slow-factor", type=float, default=4.0, help="latency x this outside 08-10")
+    p.add_argument("--clock-start", type=float, default=8.0, help="simulated hour at start")
+    p.add_argument("--clock-speed", type=float, default=1.0, help="simulated s per real s")
+    p.add_argument("--outage", type=_window, action="append", default=[], metavar="START:END",
+                   help="503 between these seconds after start (repeatable)")
+    p.add_argument("--rate-429", type=_rate, default=0.0)
+    p.add_argument("--rate-5xx", type=_rate, default=0.0)
+    p.add_argument("--rate-timeout", type=_rate, default=0.0, help="accept, then lose the answer")
+    p.add_argument("--rate-slow", type=_rate, default=0.0)
+    p.add_argument("--slow-s", type=float, default=2.0)
+    p.add_argument("--bio-after", type=float, default=1.0, help="s until BIO_CAPTURED")
+    p.add_argument("--print-after", type=float, default=2.0, help="s more until PRINT_READY")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=run_sim)
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.capacity <= 0 or args.concurrency < 1:
+        raise UsageError("--capacity must be > 0 and --concurrency >= 1")
+    cfg = SimConfig(
+        capacity_rps=args.capacity, concurrency=args.concurrency, latency_s=args.latency,
+        slow_factor=args.slow_factor, clock_start_hour=args.clock_start,
+        clock_speed=args.clock_speed, outages=list(args.outage), rate_429=args.rate_429,
+        rate_5xx=args.rate_5xx, rate_timeout=args.rate_timeout, rate_slow=args.rate_slow,
+        slow_s=args.slow_s, seed=args.seed,
+    )  # fmt: skip
+    sim = SiakSimulator(cfg, Ledger(bio_after_s=args.bio_after, print_after_s=args.print_after))
+    print(f"siak-sim: http://{args.host}:{args.port} capacity {args.capacity}/s x{args.concurrency}",
+          flush=True)  # fmt: skip
+    uvicorn.run(sim.app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0

@@ -1,0 +1,124 @@
+"""The SIAK gateway HTTP contract, v1 (documented in broker/SIAK_API.md).
+
+One definition of the paths, headers and the submission document, shared by the client
+and the simulator. The submission carries the opened body: only the gateway builds it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from anjungan.messages import SiakState
+from anjungan.packet.model import CaptureBody, PacketHeader
+
+SUBMIT_PATH = "/v1/enrollments"
+STATUS_PATH = "/v1/enrollments/{key}"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+MAX_SUBMISSION_BYTES = 16 * 1024 * 1024
+STATES_AT_SIAK = tuple(s for s in SiakState if s is not SiakState.QUEUED)
+
+
+class ContractError(ValueError):
+    """A document that does not follow the contract (the simulator answers 400/422)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnrollmentView:
+    """What SIAK answers about one enrollment (to submit and to status)."""
+
+    enrollment_id: str
+    state: SiakState
+    replay: bool = False  # True when this idempotency key had been accepted before
+
+
+def submission_document(header: PacketHeader, body: CaptureBody) -> bytes:
+    """The JSON the gateway POSTs. Images travel base64; exceptions travel as reasons."""
+    d = body.demographics
+    doc = {
+        "packet_id": str(header.packet_id),
+        "kiosk_id": header.kiosk_id,
+        "service": header.service.value,
+        "priority": int(header.priority),
+        "assisted": header.assisted,
+        "captured_at": header.created_at,
+        "demographics": {
+            "nik": d.nik, "kk_number": d.kk_number, "name": d.name, "birth_date": d.birth_date,
+            "sex": d.sex, "address": d.address, "disability": d.disability,
+        },
+        "biometrics": [
+            {"modality": r.modality.value, "position": r.position, "format": r.image_format,
+             "quality": r.quality, "retries": r.retries, "exception": r.exception,
+             "image": base64.b64encode(r.image).decode()}
+            for r in body.biometrics
+        ],
+    }  # fmt: skip
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """The parts of a submission the simulator checks and keeps (never the images)."""
+
+    packet_id: str
+    kiosk_id: str
+    service: str
+    priority: int
+    nik: str
+    biometric_count: int
+    image_bytes: int
+
+
+def parse_submission(raw: bytes) -> Submission:
+    """Strictly read a submission; ContractError with a one-line reason otherwise."""
+    if len(raw) > MAX_SUBMISSION_BYTES:
+        raise ContractError("submission too large")
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ContractError("body is not JSON") from exc
+    if not isinstance(doc, dict):
+        raise ContractError("body is not a JSON object")
+    demo = _field(doc, "demographics", dict)
+    bios = _field(doc, "biometrics", list)
+    size = 0
+    for rec in bios:
+        if not isinstance(rec, dict) or not isinstance(rec.get("image"), str):
+            raise ContractError("biometric record without an image field")
+        if not rec["image"] and not rec.get("exception"):
+            raise ContractError("biometric record without image or exception")
+        size += len(rec["image"]) * 3 // 4
+    return Submission(
+        packet_id=_field(doc, "packet_id", str), kiosk_id=_field(doc, "kiosk_id", str),
+        service=_field(doc, "service", str), priority=_field(doc, "priority", int),
+        nik=_field(demo, "nik", str), biometric_count=len(bios), image_bytes=size,
+    )  # fmt: skip
+
+
+def _field(doc: dict[str, Any], name: str, kind: type) -> Any:
+    value = doc.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ContractError(f"field {name!r} missing or not {kind.__name__}")
+    return value
+
+
+def view_json(view: EnrollmentView) -> dict[str, Any]:
+    return {"enrollment_id": view.enrollment_id, "state": view.state.value, "replay": view.replay}
+
+
+def parse_view(data: Any) -> EnrollmentView:
+    if not isinstance(data, dict):
+        raise ContractError("response is not a JSON object")
+    try:
+        state = SiakState(str(data.get("state")))
+    except ValueError as exc:
+        raise ContractError(f"unknown state {str(data.get('state'))[:40]!r}") from exc
+    if state is SiakState.QUEUED or not isinstance(data.get("enrollment_id"), str):
+        raise ContractError("response lacks a SIAK state or enrollment id")
+    return EnrollmentView(
+        enrollment_id=data["enrollment_id"], state=state, replay=bool(data.get("replay", False))
+    )
