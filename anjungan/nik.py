@@ -67,14 +67,11 @@ def age_on(birth: dt.date, today: dt.date) -> int:
 
 
 def _birth(day: int, month: int, yy: int, today: dt.date) -> dt.date:
-    for century in (2000, 1900):
-        try:
-            born = dt.date(century + yy, month, day)
-        except ValueError:
-            raise NikError("birth date in NIK is not a real date") from None
-        if born <= today:
-            return born
-    raise NikError("birth date in NIK is in the future")
+    try:
+        born = dt.date(2000 + yy, month, day)
+        return born if born <= today else dt.date(1900 + yy, month, day)
+    except ValueError:  # 29 February of a year without it
+        raise NikError("birth date in NIK is not a real date") from None
 
 
 def parse_nik(nik: str, *, today: dt.date) -> Nik:

@@ -19,6 +19,7 @@ from typing import Any
 
 import cbor2
 
+from anjungan.errors import AnjunganError
 from anjungan.packet.model import (
     FORMAT_VERSION,
     BiometricRecord,
@@ -118,7 +119,7 @@ def decode_header(data: bytes) -> PacketHeader:
         header = PacketHeader(**{**fields, "packet_id": uuid.UUID(bytes=fields["packet_id"])})
     except PacketError:
         raise
-    except (ValueError, TypeError) as exc:
+    except (AnjunganError, ValueError, TypeError) as exc:  # e.g. a kiosk id off the contract
         raise PacketError(f"header: {exc}") from exc
     if encode_header(header) != data:
         raise PacketError("header is not in canonical form")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -47,18 +48,23 @@ def kiosk_id_of(cert: x509.Certificate) -> str:
 
 def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float) -> x509.Certificate:
     """Chain, kind, validity, revocation and registry checks of a kiosk certificate."""
+    # cryptography raises several types for bad DER (ValueError, InvalidVersion,
+    # UnsupportedAlgorithm...), some only when a field is first read: map them all.
     try:
-        cert = x509.load_der_x509_certificate(cert_der)
-    except ValueError as exc:
+        with warnings.catch_warnings():  # a damaged serial warns, then fails the chain check
+            warnings.simplefilter("ignore")
+            cert = x509.load_der_x509_certificate(cert_der)
+            cert.serial_number, cert.subject, cert.not_valid_after_utc  # noqa: B018 - parse now
+    except Exception as exc:
         raise PacketError("kiosk certificate is not valid DER X.509", "malformed") from exc
     try:
         cert.verify_directly_issued_by(trust.ca_certificate)
-    except (ValueError, TypeError, InvalidSignature) as exc:
+    except Exception as exc:
         raise PacketError("kiosk certificate is not issued by this fleet's CA", "bad_chain") from exc
     try:
         basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound as exc:
+    except Exception as exc:
         raise PacketError("certificate is not a kiosk certificate", "bad_chain") from exc
     if basic.ca or ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
         raise PacketError("certificate is not a kiosk certificate", "bad_chain")

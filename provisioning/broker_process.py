@@ -1,0 +1,74 @@
+"""Run a private Mosquitto from a generated configuration (demo, benches, tests).
+
+Production brokers run under systemd (see rpi/ and the README); this starts one as a child
+process, waits until its TLS port accepts connections, and stops it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioning.errors import ProvisioningError
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    if not found:
+        raise ProvisioningError("mosquitto is not installed; run: sudo apt-get install mosquitto")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ProvisioningError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
+
+
+@dataclass
+class BrokerProcess:
+    conf: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    def start(self, *, log: Path | None = None) -> BrokerProcess:
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+        self.process = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(self.conf)], stdout=out, stderr=out,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_for_port(self.port)
+        except ProvisioningError:
+            self.stop()
+            raise
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, for fault tests."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
