@@ -1,0 +1,583 @@
+"""The resident's flow as a transition table.
+
+Theory of operation: `Flow.handle(event, now)` looks up (screen, event.key) in `TABLE`; the
+handler updates the session, may emit actions, and returns the next screen. An event with no
+entry is a `FlowError` (the UI only offers what the table accepts). A few events are global:
+language, large text, extend, home, and `Tick`, which runs the screen's inactivity timer:
+warning `WARN_LEAD_S` before the deadline, then an idle reset that drops the session whole.
+Results from the shell (captures, storage, status) carry the token of the request; a stale
+token (the session was reset meanwhile) is ignored. Time is passed in, never read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from anjungan.packet.model import Service
+from kiosk import officers as officer_pins
+from kiosk.errors import FlowError
+from kiosk.flow import identity
+from kiosk.flow.model import (
+    Action,
+    Button,
+    CaptureDone,
+    CaptureFailed,
+    Char,
+    Choose,
+    Digit,
+    Event,
+    LookupStatus,
+    Press,
+    PrintReceipt,
+    RequestCapture,
+    ScanQr,
+    Screen,
+    SendFeedback,
+    SessionWiped,
+    SetLanguage,
+    Speak,
+    StatusAnswer,
+    Stored,
+    StoreFailed,
+    StorePacket,
+    Tick,
+)
+from kiosk.flow.plan import MAX_RETRIES, passes, plan_for, replan_singles
+from kiosk.flow.session import RecordDraft, Session
+from kiosk.ticket import parse_qr, ticket_ok
+
+LANGS = ("id", "en")
+WARN_LEAD_S = 30.0  # every timeout is announced this long before it fires (>= 20 s)
+TIMEOUT_S = 90.0
+SHORT_TIMEOUT_S = 45.0  # screens that only show a result
+NO_TIMER = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING}
+SHORT_TIMER = {
+    Screen.DONE, Screen.STATUS_RESULT, Screen.FEEDBACK_SENT, Screen.CONSENT_DECLINED, Screen.ERROR,
+}  # fmt: skip
+NO_HOME = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING}
+MAX_PIN_FAILURES = 3
+REPLACEMENT_REASONS = ("lost", "damaged")
+CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
+FEEDBACK_CATEGORIES = ("service", "waiting", "facility", "staff", "other")
+EXCEPTION_REASONS = ("missing", "injured", "unable")  # poor_quality is set by the flow only
+MENU_OPTIONS = (*(s.value for s in Service), "status", "feedback")
+TEXT_MAX = 200
+TYPED_MAX = {
+    Screen.NIK: identity.NIK_LEN, Screen.KK: identity.KK_LEN, Screen.STATUS_ENTRY: 8,
+    Screen.OFFICER_ID: officer_pins.OFFICER_ID_DIGITS[1], Screen.OFFICER_PIN: officer_pins.PIN_DIGITS[1],
+}  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowConfig:
+    default_lang: str = "id"
+    officers: Mapping[str, str] = field(default_factory=dict)  # officer id -> PIN hash
+    utc_offset_h: float = 8.0  # WITA (Denpasar): the resident's "today" for their age
+
+    def __post_init__(self) -> None:
+        if self.default_lang not in LANGS:
+            raise FlowError(f"language must be one of {', '.join(LANGS)}")
+
+
+class Flow:
+    def __init__(self, config: FlowConfig | None = None) -> None:
+        self.config = config or FlowConfig()
+        self._tokens = itertools.count(1)
+        self.screen = Screen.WELCOME
+        self.session = Session(lang=self.config.default_lang)
+        self.token = next(self._tokens)  # of the request the flow waits for, if any
+        self.deadline: float | None = None
+        self.warned = False
+        self._out: list[Action] = []
+
+    # ---- the one entry point ---------------------------------------------------------------
+    def handle(self, event: Event, now: float) -> list[Action]:
+        self._out = []
+        if isinstance(event, Tick):
+            self._tick(now)
+        elif isinstance(event, CaptureDone | CaptureFailed | Stored | StoreFailed | StatusAnswer):
+            if event.token == self.token:
+                self._dispatch(event, now)
+        else:
+            self._user(event, now)
+        return self._out
+
+    @property
+    def warn_at(self) -> float | None:
+        return None if self.deadline is None else self.deadline - WARN_LEAD_S
+
+    # ---- internals ---------------------------------------------------------------------------
+    def emit(self, action: Action) -> None:
+        self._out.append(action)
+
+    def _user(self, event: Event, now: float) -> None:
+        s = self.session
+        if isinstance(event, SetLanguage):
+            if event.lang not in LANGS:
+                raise FlowError(f"unknown language {event.lang!r}")
+            s.lang = event.lang
+        elif isinstance(event, Press) and event.button is Button.LARGE_TEXT:
+            s.large_text = not s.large_text
+        elif isinstance(event, Press) and event.button is Button.EXTEND:
+            if self.deadline is None:
+                raise FlowError(f"nothing to extend on {self.screen.value}")
+        elif isinstance(event, Press) and event.button is Button.HOME:
+            if self.screen in NO_HOME:
+                raise FlowError(f"no way home from {self.screen.value}")
+            self._reset("home")
+            return
+        else:
+            self._dispatch(event, now)
+            return
+        self._arm(now)  # any touch is activity
+
+    def _dispatch(self, event: Event, now: float) -> None:
+        handler = TABLE.get((self.screen, event.key))
+        if handler is None:
+            raise FlowError(f"no transition for {event.key} on screen {self.screen.value}")
+        before = self.screen
+        after = handler(self, event, now)
+        if after is Screen.WELCOME and before is not Screen.WELCOME:
+            self._reset("declined" if before is Screen.CONSENT else "back")
+            return
+        self.screen = after
+        if after is not before:
+            self.session.input_error = "" if after is not Screen.ERROR else self.session.input_error
+            self.emit(Speak(key=f"say_{after.value}", lang=self.session.lang))
+        self._arm(now)
+
+    def _arm(self, now: float) -> None:
+        self.warned = False
+        if self.screen in NO_TIMER:
+            self.deadline = None
+        else:
+            self.deadline = now + (SHORT_TIMEOUT_S if self.screen in SHORT_TIMER else TIMEOUT_S)
+
+    def _tick(self, now: float) -> None:
+        if self.deadline is None:
+            return
+        if now >= self.deadline:
+            self._reset("done" if self.screen is Screen.DONE else "idle")
+        elif now >= self.deadline - WARN_LEAD_S and not self.warned:
+            self.warned = True
+            self.emit(Speak(key="say_timeout_warning", lang=self.session.lang))
+
+    def _reset(self, reason: str) -> None:
+        """Drop the session whole: a new object, a new token, the welcome screen."""
+        self.session = Session(lang=self.config.default_lang)
+        self.token = next(self._tokens)
+        self.screen = Screen.WELCOME
+        self.deadline = None
+        self.warned = False
+        self.emit(SessionWiped(reason=reason))
+
+    def new_token(self) -> int:
+        self.token = next(self._tokens)
+        return self.token
+
+    def today(self, now: float) -> dt.date:
+        tz = dt.timezone(dt.timedelta(hours=self.config.utc_offset_h))
+        return dt.datetime.fromtimestamp(now, tz).date()
+
+
+# ---- handlers: (flow, event, now) -> next screen ---------------------------------------------
+Handler = Callable[[Flow, Event, float], Screen]
+
+
+def _to(screen: Screen) -> Handler:
+    return lambda _f, _e, _n: screen
+
+
+def _start(f: Flow, _e: Event, _n: float) -> Screen:
+    return Screen.MENU
+
+
+def _keypad(screen: Screen) -> tuple[Handler, Handler]:
+    """Digit and backspace handlers for a keypad screen, with as-you-type checks."""
+
+    def check(f: Flow, now: float) -> None:
+        s = f.session
+        s.input_error = (identity.nik_problem(s.typed, f.today(now)) or "") if screen is Screen.NIK else ""
+
+    def digit(f: Flow, e: Event, now: float) -> Screen:
+        assert isinstance(e, Digit)
+        if len(f.session.typed) < TYPED_MAX[screen]:
+            f.session.typed += e.digit
+        check(f, now)
+        return screen
+
+    def backspace(f: Flow, _e: Event, now: float) -> Screen:
+        f.session.typed = f.session.typed[:-1]
+        check(f, now)
+        return screen
+
+    return digit, backspace
+
+
+def _text_char(screen: Screen) -> Handler:
+    def char(f: Flow, e: Event, _n: float) -> Screen:
+        assert isinstance(e, Char)
+        if len(f.session.typed) < TEXT_MAX:
+            f.session.typed += e.char
+        f.session.input_error = ""
+        return screen
+
+    return char
+
+
+def _text_backspace(screen: Screen) -> Handler:
+    def backspace(f: Flow, _e: Event, _n: float) -> Screen:
+        f.session.typed = f.session.typed[:-1]
+        return screen
+
+    return backspace
+
+
+def _officer_id_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    lo, hi = officer_pins.OFFICER_ID_DIGITS
+    if not lo <= len(s.typed) <= hi:
+        s.input_error = "err_officer_id"
+        return Screen.OFFICER_ID
+    s.officer_id, s.typed = s.typed, ""
+    return Screen.OFFICER_PIN
+
+
+def _officer_pin_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    pin, s.typed = s.typed, ""
+    if officer_pins.verify_pin(f.config.officers, s.officer_id, pin):
+        s.assisted, s.officer_failures = True, 0
+        return Screen.MENU
+    s.officer_failures += 1
+    if s.officer_failures >= MAX_PIN_FAILURES:
+        return Screen.WELCOME
+    s.input_error = "err_pin_wrong"
+    return Screen.OFFICER_PIN
+
+
+def _officer_back(f: Flow, _e: Event, _n: float) -> Screen:
+    f.session.typed, f.session.officer_id = "", ""
+    return Screen.OFFICER_ID
+
+
+def _menu_choose(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, Choose)
+    if e.option not in MENU_OPTIONS:
+        raise FlowError(f"unknown service {e.option!r}")
+    f.session.purpose = e.option
+    f.session.typed = ""
+    return {
+        Service.NEW_RECORDING.value: Screen.NIK,
+        Service.REPLACEMENT.value: Screen.REPLACEMENT_REASON,
+        Service.CORRECTION.value: Screen.CORRECTION_FIELD,
+        "status": Screen.STATUS_ENTRY,
+        "feedback": Screen.FEEDBACK_CATEGORY,
+    }[e.option]
+
+
+def _pick(options: tuple[str, ...], attr: str, then: Screen) -> Handler:
+    def handler(f: Flow, e: Event, _n: float) -> Screen:
+        assert isinstance(e, Choose)
+        if e.option not in options:
+            raise FlowError(f"unknown option {e.option!r}")
+        setattr(f.session, attr, e.option)
+        f.session.typed = ""
+        return then
+
+    return handler
+
+
+def _correction_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    if not s.typed.strip():
+        s.input_error = "err_empty"
+        return Screen.CORRECTION_VALUE
+    s.correction_value, s.typed = s.typed.strip(), ""
+    return Screen.NIK
+
+
+def _back_from_nik(f: Flow, _e: Event, _n: float) -> Screen:
+    f.session.typed = ""
+    return {
+        Service.REPLACEMENT: Screen.REPLACEMENT_REASON,
+        Service.CORRECTION: Screen.CORRECTION_VALUE,
+    }.get(f.session.service or Service.NEW_RECORDING, Screen.MENU)
+
+
+def _nik_confirm(f: Flow, _e: Event, now: float) -> Screen:
+    s = f.session
+    facts = identity.check_nik(s.typed, f.today(now))
+    if isinstance(facts, str):
+        s.input_error = facts
+        return Screen.NIK
+    s.nik, s.typed = s.typed, ""
+    s.age, s.sex, s.birth_date = facts.age, facts.sex, facts.birth_date
+    return Screen.KK
+
+
+def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    problem = identity.check_kk(s.typed)
+    if problem:
+        s.input_error = problem
+        return Screen.KK
+    s.kk, s.typed = s.typed, ""
+    return Screen.CONSENT
+
+
+def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
+    f.session.typed, f.session.nik = "", ""
+    return Screen.NIK
+
+
+def _agree(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    assert s.service is not None
+    s.steps, s.step_index, s.records = plan_for(s.service), 0, {}
+    return _enter_step(f)
+
+
+def _enter_step(f: Flow) -> Screen:
+    """Start the current step afresh, skipping steps with nothing left; REVIEW after the last."""
+    s = f.session
+    while s.step is not None and not s.remaining():
+        s.step_index += 1
+    s.tries, s.best, s.last_error, s.exception_pick = 0, {}, "", set()
+    return Screen.CAPTURE_GUIDE if s.step is not None else Screen.REVIEW
+
+
+def _begin_capture(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    assert s.step is not None
+    f.emit(RequestCapture(token=f.new_token(), modality=s.step.modality, positions=s.remaining()))
+    return Screen.CAPTURING
+
+
+def _singles(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    if s.step is None or len(s.remaining()) < 2 or s.step.modality.value != "finger":
+        raise FlowError("single-finger capture applies to a multi-finger step only")
+    s.steps = replan_singles(s.steps, s.step_index)
+    return _enter_step(f)
+
+
+def _capture_done(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, CaptureDone)
+    s = f.session
+    s.tries += 1
+    s.last_error = ""
+    wanted = set(s.remaining())
+    for sample in e.samples:
+        if sample.position in wanted:
+            best = s.best.get(sample.position)
+            if best is None or sample.quality > best.quality:
+                s.best[sample.position] = sample
+    return Screen.CAPTURE_RESULT
+
+
+def _capture_failed(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, CaptureFailed)
+    f.session.tries += 1
+    f.session.last_error = e.reason
+    return Screen.CAPTURE_RESULT
+
+
+def step_passes(s: Session) -> bool:
+    step = s.step
+    return step is not None and all(
+        p in s.best and passes(step.modality, s.best[p].quality) for p in s.remaining()
+    )
+
+
+def retries_left(s: Session) -> int:
+    return max(0, MAX_RETRIES - max(0, s.tries - 1))
+
+
+def _retry(f: Flow, e: Event, n: float) -> Screen:
+    if retries_left(f.session) == 0:
+        raise FlowError("no retries left")
+    return _begin_capture(f, e, n)
+
+
+def _continue(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    step = s.step
+    assert step is not None
+    if not step_passes(s) and retries_left(s) > 0:
+        raise FlowError("below threshold with retries left: retry or record an exception")
+    for p in s.remaining():
+        sample = s.best.get(p)
+        ok = sample is not None and passes(step.modality, sample.quality)
+        s.records[p] = RecordDraft(
+            modality=step.modality, position=p, sample=sample,
+            retries=min(MAX_RETRIES, max(0, s.tries - 1)), exception=None if ok else "poor_quality",
+        )  # fmt: skip
+    s.step_index += 1
+    return _enter_step(f)
+
+
+def _open_exception(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    remaining = s.remaining()
+    s.exception_pick = set(remaining) if len(remaining) == 1 else set()
+    return Screen.CAPTURE_EXCEPTION
+
+
+def _exception_choose(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, Choose)
+    s = f.session
+    step = s.step
+    assert step is not None
+    if e.option in s.remaining():
+        s.exception_pick ^= {e.option}
+        s.input_error = ""
+        return Screen.CAPTURE_EXCEPTION
+    if e.option not in EXCEPTION_REASONS:
+        raise FlowError(f"unknown exception option {e.option!r}")
+    if not s.exception_pick:
+        s.input_error = "err_pick_position"
+        return Screen.CAPTURE_EXCEPTION
+    for p in sorted(s.exception_pick):
+        s.records[p] = RecordDraft(
+            modality=step.modality, position=p, sample=None, retries=0, exception=e.option
+        )
+    s.exception_pick = set()
+    if not s.remaining():
+        s.step_index += 1
+    return _enter_step(f)
+
+
+def _toggle_disability(f: Flow, _e: Event, _n: float) -> Screen:
+    f.session.disability = not f.session.disability
+    return Screen.REVIEW
+
+
+def _submit(f: Flow, _e: Event, _n: float) -> Screen:
+    f.emit(StorePacket(token=f.new_token()))
+    return Screen.SUBMITTING
+
+
+def _stored(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, Stored)
+    s = f.session
+    s.ticket, s.qr_payload = e.ticket, e.qr_payload
+    f.emit(PrintReceipt(ticket=e.ticket, qr_payload=e.qr_payload, lang=s.lang, purpose=s.purpose))
+    return Screen.DONE
+
+
+def _store_failed(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, StoreFailed)
+    f.session.error = "err_store_failed"
+    return Screen.ERROR
+
+
+def _status_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    if not ticket_ok(s.typed):
+        s.input_error = "err_ticket_invalid"
+        return Screen.STATUS_ENTRY
+    f.emit(LookupStatus(token=f.new_token(), ticket=s.typed))
+    return Screen.STATUS_ENTRY
+
+
+def _status_qr(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, ScanQr)
+    parsed = parse_qr(e.payload)
+    if parsed is None:
+        f.session.input_error = "err_qr_invalid"
+        return Screen.STATUS_ENTRY
+    f.session.typed = parsed[1]
+    f.emit(LookupStatus(token=f.new_token(), ticket=parsed[1]))
+    return Screen.STATUS_ENTRY
+
+
+def _status_answer(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, StatusAnswer)
+    f.session.status_ticket, f.session.status_state = e.ticket, e.state
+    f.session.typed = ""
+    return Screen.STATUS_RESULT
+
+
+def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    if not s.typed.strip():
+        s.input_error = "err_empty"
+        return Screen.FEEDBACK_TEXT
+    f.emit(SendFeedback(category=s.feedback_category, text=s.typed.strip(), lang=s.lang))
+    s.typed = ""
+    return Screen.FEEDBACK_SENT
+
+
+def _clear_then(screen: Screen) -> Handler:
+    def handler(f: Flow, _e: Event, _n: float) -> Screen:
+        f.session.typed = ""
+        return screen
+
+    return handler
+
+
+def _press(button: Button) -> str:
+    return Press(button=button).key
+
+
+BACK, CONFIRM, BKSP = _press(Button.BACK), _press(Button.CONFIRM), _press(Button.BACKSPACE)
+DIGIT, CHAR, CHOOSE = "Digit", "Char", "Choose"
+
+TABLE: dict[tuple[Screen, str], Handler] = {
+    (Screen.WELCOME, _press(Button.START)): _start,
+    (Screen.WELCOME, _press(Button.OFFICER)): _to(Screen.OFFICER_ID),
+    (Screen.OFFICER_ID, CONFIRM): _officer_id_confirm,
+    (Screen.OFFICER_ID, BACK): _to(Screen.WELCOME),
+    (Screen.OFFICER_PIN, CONFIRM): _officer_pin_confirm,
+    (Screen.OFFICER_PIN, BACK): _officer_back,
+    (Screen.MENU, CHOOSE): _menu_choose,
+    (Screen.MENU, BACK): _to(Screen.WELCOME),
+    (Screen.REPLACEMENT_REASON, CHOOSE): _pick(REPLACEMENT_REASONS, "replacement_reason", Screen.NIK),
+    (Screen.REPLACEMENT_REASON, BACK): _to(Screen.MENU),
+    (Screen.CORRECTION_FIELD, CHOOSE): _pick(CORRECTION_FIELDS, "correction_field", Screen.CORRECTION_VALUE),
+    (Screen.CORRECTION_FIELD, BACK): _to(Screen.MENU),
+    (Screen.CORRECTION_VALUE, CHAR): _text_char(Screen.CORRECTION_VALUE),
+    (Screen.CORRECTION_VALUE, CONFIRM): _correction_confirm,
+    (Screen.CORRECTION_VALUE, BACK): _clear_then(Screen.CORRECTION_FIELD),
+    (Screen.NIK, CONFIRM): _nik_confirm,
+    (Screen.NIK, BACK): _back_from_nik,
+    (Screen.KK, CONFIRM): _kk_confirm,
+    (Screen.KK, BACK): _kk_back,
+    (Screen.CONSENT, _press(Button.AGREE)): _agree,
+    (Screen.CONSENT, _press(Button.DECLINE)): _to(Screen.CONSENT_DECLINED),
+    (Screen.CONSENT, BACK): _clear_then(Screen.KK),
+    (Screen.CAPTURE_GUIDE, _press(Button.BEGIN_CAPTURE)): _begin_capture,
+    (Screen.CAPTURE_GUIDE, _press(Button.EXCEPTION)): _open_exception,
+    (Screen.CAPTURE_GUIDE, _press(Button.SINGLES)): _singles,
+    (Screen.CAPTURING, "CaptureDone"): _capture_done,
+    (Screen.CAPTURING, "CaptureFailed"): _capture_failed,
+    (Screen.CAPTURE_RESULT, _press(Button.RETRY)): _retry,
+    (Screen.CAPTURE_RESULT, _press(Button.CONTINUE)): _continue,
+    (Screen.CAPTURE_RESULT, _press(Button.EXCEPTION)): _open_exception,
+    (Screen.CAPTURE_EXCEPTION, CHOOSE): _exception_choose,
+    (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: _enter_step(f),
+    (Screen.REVIEW, _press(Button.DISABILITY)): _toggle_disability,
+    (Screen.REVIEW, _press(Button.SUBMIT)): _submit,
+    (Screen.SUBMITTING, "Stored"): _stored,
+    (Screen.SUBMITTING, "StoreFailed"): _store_failed,
+    (Screen.STATUS_ENTRY, CONFIRM): _status_confirm,
+    (Screen.STATUS_ENTRY, "ScanQr"): _status_qr,
+    (Screen.STATUS_ENTRY, "StatusAnswer"): _status_answer,
+    (Screen.STATUS_ENTRY, BACK): _clear_then(Screen.MENU),
+    (Screen.STATUS_RESULT, BACK): _to(Screen.STATUS_ENTRY),
+    (Screen.FEEDBACK_CATEGORY, CHOOSE): _pick(FEEDBACK_CATEGORIES, "feedback_category", Screen.FEEDBACK_TEXT),
+    (Screen.FEEDBACK_CATEGORY, BACK): _to(Screen.MENU),
+    (Screen.FEEDBACK_TEXT, CHAR): _text_char(Screen.FEEDBACK_TEXT),
+    (Screen.FEEDBACK_TEXT, CONFIRM): _feedback_confirm,
+    (Screen.FEEDBACK_TEXT, BACK): _clear_then(Screen.FEEDBACK_CATEGORY),
+}  # fmt: skip
+for _screen in TYPED_MAX:
+    _digit, _bksp = _keypad(_screen)
+    TABLE[(_screen, DIGIT)] = _digit
+    TABLE[(_screen, BKSP)] = _bksp
+for _screen in (Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT):
+    TABLE[(_screen, BKSP)] = _text_backspace(_screen)

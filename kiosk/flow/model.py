@@ -1,0 +1,216 @@
+"""The flow's vocabulary: screens, buttons, events in, actions out. Plain frozen data.
+
+Every event has a `key`; the transition table (`flow.table`) is keyed by (screen, key).
+Events come from the UI (a touch turned into meaning), from the app shell (capture results,
+storage outcomes) or from the clock (`Tick`). Actions are what the shell must do next.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from anjungan.packet.model import Modality
+
+
+class Screen(enum.Enum):
+    WELCOME = "welcome"
+    OFFICER_ID = "officer_id"
+    OFFICER_PIN = "officer_pin"
+    MENU = "menu"
+    REPLACEMENT_REASON = "replacement_reason"
+    CORRECTION_FIELD = "correction_field"
+    CORRECTION_VALUE = "correction_value"
+    NIK = "nik"
+    KK = "kk"
+    CONSENT = "consent"
+    CONSENT_DECLINED = "consent_declined"
+    CAPTURE_GUIDE = "capture_guide"
+    CAPTURING = "capturing"
+    CAPTURE_RESULT = "capture_result"
+    CAPTURE_EXCEPTION = "capture_exception"
+    REVIEW = "review"
+    SUBMITTING = "submitting"
+    DONE = "done"
+    STATUS_ENTRY = "status_entry"
+    STATUS_RESULT = "status_result"
+    FEEDBACK_CATEGORY = "feedback_category"
+    FEEDBACK_TEXT = "feedback_text"
+    FEEDBACK_SENT = "feedback_sent"
+    ERROR = "error"
+
+
+class Button(enum.Enum):
+    START = "start"
+    OFFICER = "officer"
+    BACK = "back"
+    HOME = "home"
+    CONFIRM = "confirm"
+    BACKSPACE = "backspace"
+    EXTEND = "extend"
+    AGREE = "agree"
+    DECLINE = "decline"
+    BEGIN_CAPTURE = "begin_capture"
+    RETRY = "retry"
+    CONTINUE = "continue"
+    EXCEPTION = "exception"
+    SINGLES = "singles"
+    SUBMIT = "submit"
+    DISABILITY = "disability"
+    LARGE_TEXT = "large_text"
+
+
+class Event:
+    """Base of every event; `key` is its column in the transition table."""
+
+    @property
+    def key(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class Press(Event):
+    button: Button
+
+    @property
+    def key(self) -> str:
+        return f"Press.{self.button.value}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Digit(Event):
+    digit: str
+
+    def __post_init__(self) -> None:
+        if len(self.digit) != 1 or not self.digit.isdigit():
+            raise ValueError("a digit is one character 0-9")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Char(Event):
+    char: str
+
+    def __post_init__(self) -> None:
+        if len(self.char) != 1 or not self.char.isprintable():
+            raise ValueError("a char is one printable character")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choose(Event):
+    """A pick from a list: a service, a reason, a field, a category, a finger position."""
+
+    option: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetLanguage(Event):
+    lang: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tick(Event):
+    """Time passes; the flow's clock. `now` is passed with every event anyway."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sample:
+    """One scored image of one position, as the kiosk keeps it until the packet is built."""
+
+    modality: Modality
+    position: str
+    image: bytes = field(repr=False)
+    image_format: str
+    quality: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureDone(Event):
+    token: int
+    samples: tuple[Sample, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureFailed(Event):
+    token: int
+    reason: str  # a short code for the screen, e.g. "unavailable", "timeout", "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stored(Event):
+    """The packet is durably in the outbox: only now may the resident be told 'done'."""
+
+    token: int
+    ticket: str
+    qr_payload: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreFailed(Event):
+    token: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusAnswer(Event):
+    token: int
+    ticket: str
+    state: str | None  # None: this kiosk knows no such ticket
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanQr(Event):
+    payload: str
+
+
+# ---- actions -------------------------------------------------------------------------------
+
+
+class Action:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestCapture(Action):
+    token: int
+    modality: Modality
+    positions: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorePacket(Action):
+    """Build, seal, sign and durably store the capture packet of this session."""
+
+    token: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintReceipt(Action):
+    ticket: str
+    qr_payload: str
+    lang: str
+    purpose: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LookupStatus(Action):
+    token: int
+    ticket: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendFeedback(Action):
+    category: str
+    text: str
+    lang: str
+    ticket: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Speak(Action):
+    key: str  # an i18n key; the shell says it in `lang` if a speech engine is present
+    lang: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionWiped(Action):
+    reason: str  # "idle" | "home" | "done" | "declined"

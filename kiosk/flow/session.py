@@ -1,0 +1,80 @@
+"""One resident's session: everything the flow knows about them, dropped whole on reset.
+
+The flow replaces the `Session` object on every reset, so nothing of the previous resident
+stays reachable from the flow (tests check it with weak references). Python cannot promise
+that freed bytes are overwritten; the images live only in these objects, never on disk
+unsealed, and the packet that leaves the session is HPKE-sealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from anjungan.packet.model import Modality, Service
+from kiosk.flow.model import Sample
+from kiosk.flow.plan import CaptureStep
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDraft:
+    """The outcome for one position: a sample, or an exception with a reason, or both
+    (poor_quality keeps the best try)."""
+
+    modality: Modality
+    position: str
+    sample: Sample | None
+    retries: int
+    exception: str | None
+
+
+@dataclass(kw_only=True)
+class Session:
+    lang: str
+    large_text: bool = False
+    purpose: str = ""  # a Service value, "status" or "feedback"
+    assisted: bool = False
+    officer_id: str = ""
+    officer_failures: int = 0
+    typed: str = ""  # the buffer of the keypad/keyboard on screen
+    input_error: str = ""  # i18n key of the current input problem
+    nik: str = ""
+    kk: str = ""
+    age: int | None = None
+    sex: str = ""
+    birth_date: str = ""
+    replacement_reason: str = ""
+    correction_field: str = ""
+    correction_value: str = ""
+    disability: bool = False
+    steps: tuple[CaptureStep, ...] = ()
+    step_index: int = 0
+    tries: int = 0
+    best: dict[str, Sample] = field(default_factory=dict)
+    last_error: str = ""
+    records: dict[str, RecordDraft] = field(default_factory=dict)
+    exception_pick: set[str] = field(default_factory=set)
+    ticket: str = ""
+    qr_payload: str = ""
+    status_ticket: str = ""
+    status_state: str | None = None
+    feedback_category: str = ""
+    error: str = ""
+
+    @property
+    def service(self) -> Service | None:
+        try:
+            return Service(self.purpose)
+        except ValueError:
+            return None
+
+    @property
+    def step(self) -> CaptureStep | None:
+        return self.steps[self.step_index] if self.step_index < len(self.steps) else None
+
+    def remaining(self) -> tuple[str, ...]:
+        """Positions of the current step with no outcome yet."""
+        step = self.step
+        return tuple(p for p in step.positions if p not in self.records) if step else ()
+
+    def has_exceptions(self) -> bool:
+        return any(r.exception for r in self.records.values())

@@ -1,0 +1,1 @@
+"""What the resident sees: pure views (`views`), pure layouts (`layout`), pygame drawing (`screen`)."""

@@ -1,0 +1,225 @@
+"""From the flow's state to what a screen shows: titles, lines, buttons with their events.
+
+Pure. The pygame layer lays these out and draws them; touches map back to `Widget.event`.
+A headless script taps widgets by `id` ("start", "digit:3", "choose:new_recording", ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anjungan.nik import mask
+from anjungan.packet.model import Modality
+from kiosk.flow.machine import (
+    CORRECTION_FIELDS,
+    EXCEPTION_REASONS,
+    FEEDBACK_CATEGORIES,
+    MENU_OPTIONS,
+    NO_HOME,
+    REPLACEMENT_REASONS,
+    TABLE,
+    Flow,
+    retries_left,
+    step_passes,
+)
+from kiosk.flow.model import Button, Char, Choose, Digit, Event, Press, Screen, SetLanguage
+from kiosk.flow.plan import THRESHOLDS
+from kiosk.i18n import STRINGS, t
+
+KEYPAD_SCREENS = {Screen.NIK, Screen.KK, Screen.OFFICER_ID, Screen.OFFICER_PIN, Screen.STATUS_ENTRY}
+KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT}
+KEYBOARD_ROWS = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM.,")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Widget:
+    id: str
+    label: str
+    event: Event
+    role: str = "action"  # "primary" | "action" | "key" | "nav" | "top" | "selected"
+
+
+@dataclass(frozen=True, kw_only=True)
+class View:
+    screen: Screen
+    title: str
+    lines: tuple[str, ...] = ()
+    field: str | None = None  # the typed buffer (masked for PINs)
+    error: str = ""
+    actions: tuple[Widget, ...] = ()  # the screen's main choices
+    keys: tuple[Widget, ...] = ()  # keypad or keyboard
+    key_columns: int = 3
+    nav: tuple[Widget, ...] = ()  # back / home
+    top: tuple[Widget, ...] = ()  # language, large text
+    banner: str = ""  # timeout warning or officer mode
+    banner_action: Widget | None = None
+    qr: str = ""
+    large_text: bool = False
+    lang: str = "id"
+
+    def widgets(self) -> tuple[Widget, ...]:
+        extra = (self.banner_action,) if self.banner_action else ()
+        return (*self.top, *self.actions, *self.keys, *self.nav, *extra)
+
+    def find(self, widget_id: str) -> Widget | None:
+        return next((w for w in self.widgets() if w.id == widget_id), None)
+
+
+def _press(button: Button, lang: str, role: str = "action", label_key: str = "") -> Widget:
+    return Widget(
+        id=button.value, label=t(label_key or f"btn_{button.value}", lang),
+        event=Press(button=button), role=role,
+    )  # fmt: skip
+
+
+def _choices(options: tuple[str, ...], lang: str, prefix: str = "opt_") -> tuple[Widget, ...]:
+    return tuple(
+        Widget(id=f"choose:{o}", label=t(prefix + o, lang), event=Choose(option=o)) for o in options
+    )
+
+
+def _keypad(lang: str) -> tuple[Widget, ...]:
+    digits = [Widget(id=f"digit:{d}", label=d, event=Digit(digit=d), role="key") for d in "123456789"]
+    return (
+        *digits,
+        _press(Button.BACKSPACE, lang, "key"),
+        Widget(id="digit:0", label="0", event=Digit(digit="0"), role="key"),
+        _press(Button.CONFIRM, lang, "primary"),
+    )
+
+
+def _keyboard(lang: str) -> tuple[Widget, ...]:
+    keys = [
+        Widget(id=f"char:{c.lower()}", label=c, event=Char(char=c.lower()), role="key")
+        for row in KEYBOARD_ROWS for c in row
+    ]  # fmt: skip
+    keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key"))
+    keys.append(_press(Button.BACKSPACE, lang, "key"))
+    keys.append(_press(Button.CONFIRM, lang, "primary"))
+    return tuple(keys)
+
+
+def build_view(flow: Flow, now: float) -> View:
+    s, scr, lang = flow.session, flow.screen, flow.session.lang
+    title, lines, actions, field = t(f"title_{scr.value}", lang), [], [], None
+    body_key = f"body_{scr.value}"
+    qr = ""
+    step = s.step
+    what = t(f"what_{step.modality.value}", lang) if step else ""
+
+    if scr is Screen.WELCOME:
+        actions = [_press(Button.START, lang, "primary"), _press(Button.OFFICER, lang)]
+    elif scr is Screen.MENU:
+        actions = list(_choices(MENU_OPTIONS, lang))
+    elif scr is Screen.REPLACEMENT_REASON:
+        actions = list(_choices(REPLACEMENT_REASONS, lang))
+    elif scr is Screen.CORRECTION_FIELD:
+        actions = list(_choices(CORRECTION_FIELDS, lang))
+    elif scr is Screen.FEEDBACK_CATEGORY:
+        actions = list(_choices(FEEDBACK_CATEGORIES, lang))
+    elif scr is Screen.CONSENT:
+        actions = [_press(Button.AGREE, lang, "primary"), _press(Button.DECLINE, lang)]
+    elif scr is Screen.CAPTURE_GUIDE and step:
+        title = t("title_capture_guide", lang, step=s.step_index + 1, steps=len(s.steps), what=what)
+        names = ", ".join(t(f"pos_{p}", lang) for p in s.remaining())
+        lines.append(t(f"guide_{step.modality.value}", lang, fingers=names))
+        actions = [_press(Button.BEGIN_CAPTURE, lang, "primary"), _press(Button.EXCEPTION, lang)]
+        if step.modality is Modality.FINGER and len(s.remaining()) > 1:
+            actions.append(_press(Button.SINGLES, lang))
+    elif scr is Screen.CAPTURING:
+        lines.append(t("body_capturing", lang, what=what))
+        body_key = ""
+    elif scr is Screen.CAPTURE_RESULT and step:
+        title = t("title_capture_result", lang, what=what)
+        if s.last_error:
+            lines.append(t("result_failed", lang, reason=t(f"fail_{s.last_error}", lang)))
+        for p in s.remaining():
+            if p in s.best:
+                lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang),
+                               quality=s.best[p].quality, threshold=THRESHOLDS[step.modality]))  # fmt: skip
+        ok, left = step_passes(s), retries_left(s)
+        lines.append(t("result_ok" if ok else "result_low" if left else "result_keep", lang, left=left))
+        if ok or not left:
+            actions.append(_press(Button.CONTINUE, lang, "primary"))
+        if left:
+            actions.append(_press(Button.RETRY, lang, "action" if ok else "primary"))
+        actions.append(_press(Button.EXCEPTION, lang))
+    elif scr is Screen.CAPTURE_EXCEPTION:
+        for p in s.remaining():
+            picked = p in s.exception_pick
+            actions.append(Widget(id=f"choose:{p}", label=("✓ " if picked else "") + t(f"pos_{p}", lang),
+                                  event=Choose(option=p), role="selected" if picked else "action"))  # fmt: skip
+        actions.extend(_choices(EXCEPTION_REASONS, lang))
+    elif scr is Screen.REVIEW:
+        lines.extend(_review_lines(flow))
+        actions = [_press(Button.SUBMIT, lang, "primary"), _press(Button.DISABILITY, lang)]
+    elif scr is Screen.DONE:
+        lines.extend(t("body_done", lang, ticket=s.ticket).split("|"))
+        qr, body_key = s.qr_payload, ""
+    elif scr is Screen.STATUS_RESULT:
+        title = t("title_status_result", lang, ticket=s.status_ticket)
+        lines.append(t(f"state_{s.status_state}" if s.status_state else "state_unknown", lang))
+    elif scr is Screen.ERROR:
+        lines.append(t(s.error or "err_store_failed", lang))
+    if body_key and body_key in _BODY_KEYS:
+        lines = [*t(body_key, lang).split("|"), *lines]
+
+    keys: tuple[Widget, ...] = ()
+    columns = 3
+    if scr in KEYPAD_SCREENS:
+        keys = _keypad(lang)
+        field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
+    elif scr in KEYBOARD_SCREENS:
+        keys, columns, field = _keyboard(lang), 10, s.typed
+
+    nav: list[Widget] = []
+    if (scr, "Press.back") in _BACK_SCREENS:
+        nav.append(_press(Button.BACK, lang, "nav"))
+    if scr not in NO_HOME:
+        nav.append(_press(Button.HOME, lang, "nav"))
+    other = "en" if lang == "id" else "id"
+    top = (
+        Widget(id=f"lang:{other}", label=t(f"lang_{other}", lang), event=SetLanguage(lang=other), role="top"),
+        _press(Button.LARGE_TEXT, lang, "top"),
+    )
+    banner, banner_action = "", None
+    if flow.warned and flow.deadline is not None:
+        banner = t("timeout_warning", lang, seconds=max(0, round(flow.deadline - now)))
+        banner_action = _press(Button.EXTEND, lang, "primary")
+    elif s.assisted:
+        banner = t("assisted_banner", lang)
+    return View(
+        screen=scr, title=title, lines=tuple(lines), field=field,
+        error=t(s.input_error, lang) if s.input_error else "",
+        actions=tuple(actions), keys=keys, key_columns=columns, nav=tuple(nav), top=top,
+        banner=banner, banner_action=banner_action, qr=qr, large_text=s.large_text, lang=lang,
+    )  # fmt: skip
+
+
+def _group(digits: str) -> str:
+    """NIK-style grouping for reading back: 6 · 6 · 4."""
+    parts = [digits[:6], digits[6:12], digits[12:]]
+    return " ".join(p for p in parts if p)
+
+
+def _review_lines(flow: Flow) -> list[str]:
+    s, lang = flow.session, flow.session.lang
+    total = sum(len(st.positions) for st in s.steps)
+    captured = sum(1 for r in s.records.values() if r.sample is not None and r.exception is None)
+    lines = [
+        t("review_service", lang, service=t(f"opt_{s.purpose}", lang)),
+        t("review_nik", lang, nik=mask(s.nik)),
+        t("review_captured", lang, count=captured, total=total),
+    ]
+    excepted = [r for r in s.records.values() if r.exception]
+    if excepted:
+        items = ", ".join(f"{t('pos_' + r.position, lang)} ({t('opt_' + str(r.exception), lang)})" for r in excepted)
+        lines.append(t("review_exceptions", lang, items=items))
+    if s.assisted:
+        lines.append(t("review_assisted", lang, officer=s.officer_id))
+    lines.append(t("review_disability", lang, answer=t("yes" if s.disability else "no", lang)))
+    return lines
+
+
+_BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
+_BACK_SCREENS = {key for key in TABLE if key[1] == "Press.back"}

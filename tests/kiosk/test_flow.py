@@ -1,0 +1,396 @@
+"""The pure flow: every service, inputs as typed, capture rules, exceptions, timeouts, reset."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from anjungan.packet.model import Modality, Service
+from kiosk.errors import FlowError
+from kiosk.flow.machine import TABLE, WARN_LEAD_S, Flow, FlowConfig
+from kiosk.flow.model import (
+    Button,
+    CaptureDone,
+    CaptureFailed,
+    Char,
+    Choose,
+    LookupStatus,
+    PrintReceipt,
+    RequestCapture,
+    ScanQr,
+    Screen,
+    SendFeedback,
+    SessionWiped,
+    SetLanguage,
+    Speak,
+    StatusAnswer,
+    Stored,
+    StoreFailed,
+    StorePacket,
+    Tick,
+)
+from kiosk.flow.plan import LEFT_SLAP, RIGHT_SLAP, THUMBS, plan_for
+from kiosk.officers import hash_pin
+from kiosk.ticket import make_ticket, qr_payload
+from tests.kiosk.helpers import ELDER_NIK, KK, YOUTH_NIK, Driver, sample
+
+
+def to_consent(d: Driver, service: str = "new_recording", nik: str = YOUTH_NIK) -> None:
+    d.press(Button.START)
+    d.send(Choose(option=service))
+    if service == "replacement":
+        d.send(Choose(option="lost"))
+    if service == "correction":
+        d.send(Choose(option="address"))
+        for c in "jl. gatot subroto 7":
+            d.send(Char(char=c))
+        d.press(Button.CONFIRM)
+    assert d.screen is Screen.NIK
+    d.type_digits(nik)
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.KK
+    d.type_digits(KK)
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.CONSENT
+
+
+def through_capture(d: Driver) -> None:
+    d.press(Button.AGREE)
+    while d.screen is Screen.CAPTURE_GUIDE:
+        d.capture()
+        assert d.screen is Screen.CAPTURE_RESULT
+        d.press(Button.CONTINUE)
+    assert d.screen is Screen.REVIEW
+
+
+@pytest.mark.parametrize("service", [s.value for s in Service])
+def test_each_capture_service_ends_with_a_stored_packet_and_receipt(service: str) -> None:
+    d = Driver()
+    to_consent(d, service)
+    through_capture(d)
+    records = d.flow.session.records
+    expected = {p for step in plan_for(Service(service)) for p in step.positions}
+    assert set(records) == expected
+    assert all(r.exception is None and r.retries == 0 for r in records.values())
+    out = d.press(Button.SUBMIT)
+    store = next(a for a in out if isinstance(a, StorePacket))
+    assert d.screen is Screen.SUBMITTING
+    out = d.send(Stored(token=store.token, ticket="00000018", qr_payload="qr"))
+    assert d.screen is Screen.DONE
+    assert PrintReceipt(ticket="00000018", qr_payload="qr", lang="id", purpose=service) in out
+
+
+def test_new_recording_uses_4_4_2_slaps_then_iris_and_signature() -> None:
+    names = [s.name for s in plan_for(Service.NEW_RECORDING)]
+    assert names == ["face", "finger:right_slap", "finger:left_slap", "finger:thumbs", "iris", "signature"]
+
+
+def test_nik_is_checked_as_typed() -> None:
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits("999999")  # no such district
+    assert d.flow.session.input_error == "err_nik_region"
+    for _ in range(6):
+        d.press(Button.BACKSPACE)
+    d.type_digits("5101019913")  # day 99 cannot be
+    assert d.flow.session.input_error == "err_nik_date"
+    for _ in range(4):
+        d.press(Button.BACKSPACE)
+    assert d.flow.session.input_error == ""
+    d.type_digits("0507")
+    d.press(Button.CONFIRM)
+    assert (d.screen, d.flow.session.input_error) == (Screen.NIK, "err_nik_length")
+    d.type_digits("090002")
+    d.type_digits("5")  # a 17th digit is not taken
+    assert d.flow.session.typed == YOUTH_NIK
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.KK
+    assert (d.flow.session.age, d.flow.session.sex) == (17, "M")
+
+
+def test_elder_nik_gives_age_and_sex() -> None:
+    d = Driver()
+    to_consent(d, nik=ELDER_NIK)
+    s = d.flow.session
+    assert (s.age, s.sex, s.birth_date) == (76, "F", "1950-03-12")
+
+
+def test_bad_kk_is_refused() -> None:
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits(YOUTH_NIK)
+    d.press(Button.CONFIRM)
+    d.type_digits("123")
+    d.press(Button.CONFIRM)
+    assert (d.screen, d.flow.session.input_error) == (Screen.KK, "err_kk_length")
+    d.type_digits("9999999999999")
+    d.press(Button.CONFIRM)
+    assert (d.screen, d.flow.session.input_error) == (Screen.KK, "err_kk_invalid")
+
+
+def test_low_quality_allows_three_retries_then_keeps_best_as_poor_quality() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    qualities = [10, 30, 20, 15]
+    d.capture(qualities[0])
+    with pytest.raises(FlowError):
+        d.press(Button.CONTINUE)  # below threshold, retries left
+    for q in qualities[1:]:
+        out = d.press(Button.RETRY)
+        req = next(a for a in out if isinstance(a, RequestCapture))
+        d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", q),)))
+    with pytest.raises(FlowError):
+        d.press(Button.RETRY)  # 3 retries used
+    d.press(Button.CONTINUE)
+    rec = d.flow.session.records["face"]
+    assert (rec.exception, rec.retries, rec.sample and rec.sample.quality) == ("poor_quality", 3, 30)
+    assert d.screen is Screen.CAPTURE_GUIDE
+
+
+def test_retry_after_pass_keeps_the_better_sample() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture(90)
+    req = next(a for a in d.press(Button.RETRY) if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 70),)))
+    d.press(Button.CONTINUE)
+    rec = d.flow.session.records["face"]
+    assert (rec.exception, rec.retries, rec.sample and rec.sample.quality) == (None, 1, 90)
+
+
+def test_device_failure_counts_as_a_try_and_is_never_a_dead_end() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    for i in range(4):
+        out = d.press(Button.BEGIN_CAPTURE if i == 0 else Button.RETRY)
+        req = next(a for a in out if isinstance(a, RequestCapture))
+        d.send(CaptureFailed(token=req.token, reason="unavailable"))
+        assert d.screen is Screen.CAPTURE_RESULT
+    d.press(Button.CONTINUE)
+    rec = d.flow.session.records["face"]
+    assert (rec.sample, rec.exception, rec.retries) == (None, "poor_quality", 3)
+
+
+def test_missing_finger_shrinks_the_slap_and_is_recorded_with_reason() -> None:
+    d = Driver()
+    to_consent(d, nik=ELDER_NIK)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)  # face
+    assert d.flow.session.remaining() == RIGHT_SLAP
+    d.press(Button.EXCEPTION)
+    d.send(Choose(option="missing"))
+    assert d.flow.session.input_error == "err_pick_position"  # pick a finger first
+    d.send(Choose(option="right_little"))
+    d.send(Choose(option="missing"))
+    assert d.screen is Screen.CAPTURE_GUIDE
+    assert d.flow.session.remaining() == RIGHT_SLAP[:3]
+    out = d.press(Button.BEGIN_CAPTURE)
+    assert next(a for a in out if isinstance(a, RequestCapture)).positions == RIGHT_SLAP[:3]
+    rec = d.flow.session.records["right_little"]
+    assert (rec.exception, rec.sample) == ("missing", None)
+
+
+def test_whole_step_excepted_moves_on_eye_unable() -> None:
+    d = Driver()
+    to_consent(d, service="new_recording")
+    d.press(Button.AGREE)
+    while d.flow.session.step and d.flow.session.step.modality is not Modality.IRIS:
+        d.capture()
+        d.press(Button.CONTINUE)
+    d.press(Button.EXCEPTION)
+    d.send(Choose(option="right_iris"))
+    d.send(Choose(option="left_iris"))
+    d.send(Choose(option="unable"))
+    assert d.flow.session.step and d.flow.session.step.modality is Modality.SIGNATURE
+    assert d.flow.session.has_exceptions()
+
+
+def test_singles_mode_splits_remaining_fingers() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)
+    d.press(Button.SINGLES)
+    names = [s.name for s in d.flow.session.steps]
+    assert names == ["face", *(f"finger:{p}" for p in RIGHT_SLAP + LEFT_SLAP + THUMBS), "iris", "signature"]
+    out = d.press(Button.BEGIN_CAPTURE)
+    assert next(a for a in out if isinstance(a, RequestCapture)).positions == ("right_index",)
+
+
+def test_stale_capture_result_after_reset_is_ignored() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    out = d.press(Button.BEGIN_CAPTURE)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.flow._reset("test")
+    assert d.send(CaptureDone(token=req.token, samples=())) == []
+    assert d.screen is Screen.WELCOME
+
+
+def test_timeout_is_warned_at_least_20s_ahead_and_extend_restarts_it() -> None:
+    assert WARN_LEAD_S >= 20
+    d = Driver()
+    d.press(Button.START)
+    deadline = d.flow.deadline
+    assert deadline is not None
+    d.now = deadline - WARN_LEAD_S - 1
+    assert d.send(Tick(), 0) == []
+    out = d.send(Tick(), 1)
+    assert out == [Speak(key="say_timeout_warning", lang="id")] and d.flow.warned
+    assert d.send(Tick(), 1) == []  # warned once
+    d.press(Button.EXTEND)
+    assert not d.flow.warned and d.flow.deadline == d.now + 90
+    assert d.screen is Screen.MENU
+
+
+def test_idle_reset_wipes_the_session() -> None:
+    d = Driver()
+    to_consent(d, nik=ELDER_NIK)
+    d.press(Button.AGREE)
+    d.capture()
+    old = d.flow.session
+    ref = weakref.ref(old)
+    kept = weakref.ref(old.best["face"])
+    del old
+    d.now = d.flow.deadline or 0
+    out = d.send(Tick(), 0)
+    assert SessionWiped(reason="idle") in out
+    assert d.screen is Screen.WELCOME and d.flow.session.nik == "" and d.flow.session.records == {}
+    d.actions.clear()
+    gc.collect()
+    assert ref() is None and kept() is None  # nothing of the resident is reachable
+
+
+def test_done_screen_times_out_to_welcome() -> None:
+    d = Driver()
+    to_consent(d)
+    through_capture(d)
+    store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
+    d.send(Stored(token=store.token, ticket="00000018", qr_payload="qr"))
+    d.now = d.flow.deadline or 0
+    assert SessionWiped(reason="done") in d.send(Tick(), 0)
+
+
+def test_store_failure_never_says_done() -> None:
+    d = Driver()
+    to_consent(d)
+    through_capture(d)
+    store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
+    d.send(StoreFailed(token=store.token, reason="disk full"))
+    assert d.screen is Screen.ERROR and d.flow.session.ticket == ""
+
+
+def test_consent_declined_offers_the_desk_then_home_wipes() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.DECLINE)
+    assert d.screen is Screen.CONSENT_DECLINED
+    out = d.press(Button.HOME)
+    assert SessionWiped(reason="home") in out and d.flow.session.nik == ""
+
+
+def test_status_by_ticket_and_by_qr() -> None:
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="status"))
+    d.type_digits("12345678")
+    d.press(Button.CONFIRM)
+    assert d.flow.session.input_error == "err_ticket_invalid"
+    for _ in range(8):
+        d.press(Button.BACKSPACE)
+    ticket = make_ticket(42)
+    d.type_digits(ticket)
+    out = d.press(Button.CONFIRM)
+    look = next(a for a in out if isinstance(a, LookupStatus))
+    assert look.ticket == ticket
+    d.send(StatusAnswer(token=look.token, ticket=ticket, state="QUEUED"))
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status_state == "QUEUED"
+    d.press(Button.BACK)
+    d.send(ScanQr(payload="https://example.com"))
+    assert d.flow.session.input_error == "err_qr_invalid"
+    payload = qr_payload("kiosk-01", ticket, "0190a5c8-0000-7000-8000-000000000001")
+    out = d.send(ScanQr(payload=payload))
+    assert next(a for a in out if isinstance(a, LookupStatus)).ticket == ticket
+
+
+def test_feedback_is_sent_with_category_and_language() -> None:
+    d = Driver()
+    d.send(SetLanguage(lang="en"))
+    d.press(Button.START)
+    d.send(Choose(option="feedback"))
+    d.send(Choose(option="waiting"))
+    d.press(Button.CONFIRM)
+    assert d.flow.session.input_error == "err_empty"
+    for c in "too long ":
+        d.send(Char(char=c))
+    out = d.press(Button.CONFIRM)
+    assert SendFeedback(category="waiting", text="too long", lang="en") in out
+    assert d.screen is Screen.FEEDBACK_SENT
+
+
+def test_assisted_mode_needs_the_officer_pin() -> None:
+    officers = {"1287031220": hash_pin("2468", iterations=1000)}
+    d = Driver(Flow(FlowConfig(officers=officers)))
+    d.press(Button.OFFICER)
+    d.type_digits("12")
+    d.press(Button.CONFIRM)
+    assert d.flow.session.input_error == "err_officer_id"
+    d.type_digits("87031220")
+    d.press(Button.CONFIRM)
+    d.type_digits("1111")
+    d.press(Button.CONFIRM)
+    assert (d.screen, d.flow.session.input_error) == (Screen.OFFICER_PIN, "err_pin_wrong")
+    d.type_digits("2468")
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.MENU and d.flow.session.assisted
+    assert d.flow.session.officer_id == "1287031220"
+
+
+def test_three_wrong_pins_go_back_to_welcome() -> None:
+    d = Driver(Flow(FlowConfig(officers={"1234": hash_pin("9999", iterations=1000)})))
+    d.press(Button.OFFICER)
+    d.type_digits("1234")
+    d.press(Button.CONFIRM)
+    for _ in range(3):
+        d.type_digits("0000")
+        d.press(Button.CONFIRM)
+    assert d.screen is Screen.WELCOME and not d.flow.session.assisted
+
+
+def test_language_and_large_text_anywhere_without_losing_input() -> None:
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits("5101")
+    d.send(SetLanguage(lang="en"))
+    d.press(Button.LARGE_TEXT)
+    s = d.flow.session
+    assert (s.lang, s.large_text, s.typed, d.screen) == ("en", True, "5101", Screen.NIK)
+
+
+def test_unknown_event_for_screen_is_a_flow_error() -> None:
+    d = Driver()
+    with pytest.raises(FlowError):
+        d.press(Button.SUBMIT)
+    with pytest.raises(FlowError):
+        d.press(Button.HOME)  # already home
+    with pytest.raises(FlowError):
+        d.send(SetLanguage(lang="fr"))
+
+
+def test_every_screen_but_welcome_can_be_left() -> None:
+    """No dead ends: every screen is reachable back to WELCOME via the table or Home."""
+    screens_with_exit = {scr for (scr, key) in TABLE} | {
+        Screen.DONE, Screen.CONSENT_DECLINED, Screen.FEEDBACK_SENT, Screen.ERROR,
+    }  # fmt: skip
+    assert set(Screen) <= screens_with_exit | {Screen.WELCOME}
