@@ -24,6 +24,7 @@ COMPONENTS = (
     "drivers.cli",
     "kiosk.cli",
     "broker.cli",
+    "broker.fleet.cli",
     "anjungan.demo_cli",
 )
 

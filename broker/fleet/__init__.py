@@ -1,0 +1,1 @@
+"""Fleet health: kiosk status and health, alert rules, the staff dashboard."""
