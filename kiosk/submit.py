@@ -1,0 +1,95 @@
+"""From a finished session to a sealed, signed packet durably in the outbox.
+
+The only place a session's data becomes a `CaptureBody`; the body is HPKE-sealed by
+`build_packet` before anything touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from anjungan.packet import build_packet, encode_packet
+from anjungan.packet.model import (
+    BiometricRecord,
+    CaptureBody,
+    Demographics,
+    PriorityClass,
+    derive_priority,
+)
+from anjungan.packet.seal import GatewayPublicKey, KioskIdentity
+from kiosk.flow.session import Session
+from kiosk.outbox import Outbox, OutboxEntry
+from kiosk.ticket import make_ticket, qr_payload
+
+
+@dataclass(frozen=True, kw_only=True)
+class SealingKeys:
+    """What the kiosk signs and seals with (from its provisioning bundle)."""
+
+    identity: KioskIdentity
+    gateway_public_key: GatewayPublicKey
+    suite: str
+
+    @property
+    def kiosk_id(self) -> str:
+        return self.identity.kiosk_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receipt:
+    ticket: str
+    qr_payload: str
+    packet_id: str
+    sequence: int
+    priority: PriorityClass
+
+
+def capture_body(s: Session) -> CaptureBody:
+    notes = []
+    if s.replacement_reason:
+        notes.append(f"replacement:{s.replacement_reason}")
+    if s.correction_field:
+        notes.append(f"correction:{s.correction_field}")
+    corrected = {s.correction_field: s.correction_value} if s.correction_field in ("name", "address") else {}
+    if s.correction_field and not corrected:
+        notes.append(f"value:{s.correction_value}")
+    demographics = Demographics(
+        nik=s.nik, kk_number=s.kk, birth_date=s.birth_date, sex=s.sex, disability=s.disability,
+        officer_id=s.officer_id if s.assisted else "", notes=";".join(notes), **corrected,
+    )  # fmt: skip
+    records = []
+    for r in s.records.values():
+        records.append(BiometricRecord(
+            modality=r.modality, position=r.position,
+            image_format=r.sample.image_format if r.sample else "raw8",
+            image=r.sample.image if r.sample else b"", quality=r.sample.quality if r.sample else 0,
+            retries=r.retries, exception=r.exception,
+        ))  # fmt: skip
+    return CaptureBody(demographics=demographics, biometrics=tuple(records))
+
+
+def priority_of(s: Session) -> PriorityClass:
+    assert s.service is not None
+    return derive_priority(service=s.service, age=s.age, assisted=s.assisted,
+                           disability=s.disability, has_exceptions=s.has_exceptions())  # fmt: skip
+
+
+def seal_and_store(s: Session, *, keys: SealingKeys, outbox: Outbox, now: float) -> Receipt:
+    """Seal, sign and commit; when this returns, the packet survives a crash."""
+    if s.service is None:
+        raise ValueError("no capture service in this session")
+    sequence = outbox.reserve_sequence()
+    priority = priority_of(s)
+    packet = build_packet(
+        capture_body(s), identity=keys.identity, gateway_public_key=keys.gateway_public_key,
+        suite_name=keys.suite, sequence=sequence, service=s.service, priority=priority,
+        now=now, assisted=s.assisted,
+    )  # fmt: skip
+    ticket = make_ticket(sequence)
+    outbox.store(
+        OutboxEntry(sequence=sequence, packet_id=packet.packet_id, priority=int(priority),
+                    created_at=now, data=encode_packet(packet)),  # fmt: skip
+        ticket=ticket,
+    )
+    return Receipt(ticket=ticket, qr_payload=qr_payload(keys.kiosk_id, ticket, packet.packet_id),
+                   packet_id=packet.packet_id, sequence=sequence, priority=priority)  # fmt: skip
