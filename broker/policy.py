@@ -111,6 +111,11 @@ class CircuitBreaker:
                 return True
         return False
 
+    def release_probe(self) -> None:
+        """The allowed probe found nothing to send: let the next caller probe."""
+        if self.state is BreakerState.HALF_OPEN:
+            self.probe_at = None
+
     def on_success(self, now: float) -> None:
         self.failures = 0
         self.probe_at = None

@@ -1,0 +1,114 @@
+"""The fleet state core: status, health and centre samples in; alert changes out.
+
+Theory of operation. Each kiosk publishes a retained `status` (online, with a fresh session
+id per connection) and registers a Last Will saying offline with the same session id. A
+will can arrive late, after the kiosk has already reconnected with a new session (the
+broker noticed the old connection's death only then); it must not mark the kiosk offline.
+So an offline status is accepted only from the kiosk's current session; an online status
+always starts a new current session. Health refreshes `last_seen` and the latest readings.
+
+After every input the rules (`broker.fleet.rules`) are evaluated for what it touched, and
+the difference from the open alerts is returned as `AlertChange`s to log and store. Time
+only passes through `tick(now)`, which re-evaluates everything (offline > N min, expiry).
+No I/O and no clock here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from anjungan.messages import Health, KioskStatus
+from broker.fleet.model import (
+    Alert,
+    AlertAction,
+    AlertChange,
+    AlertKey,
+    CentreSample,
+    KioskState,
+    Thresholds,
+)
+from broker.fleet.rules import centre_conditions, kiosk_conditions
+
+
+class FleetCore:
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.kiosks: dict[str, KioskState] = {}
+        self.centre: CentreSample | None = None
+        self.alerts: dict[AlertKey, Alert] = {}
+        self._by_kiosk: dict[str, set[AlertKey]] = {}
+
+    # -- restoring after a restart ------------------------------------------------------
+    def restore(self, kiosks: Iterable[KioskState], alerts: Iterable[Alert]) -> None:
+        for k in kiosks:
+            self.kiosks[k.kiosk_id] = k
+        for a in alerts:
+            self._set(a)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def status(self, msg: KioskStatus, now: float) -> tuple[bool, list[AlertChange]]:
+        """(accepted, changes). A will from a session that is not current is ignored."""
+        k = self.kiosks.get(msg.kiosk_id) or KioskState(kiosk_id=msg.kiosk_id)
+        if msg.state == "offline" and k.session_id and msg.session_id != k.session_id:
+            return False, []
+        online = msg.state == "online"
+        self.kiosks[k.kiosk_id] = replace(
+            k, online=online, session_id=msg.session_id, status_at=now, last_seen=now
+        )
+        return True, self._evaluate_kiosk(k.kiosk_id, now)
+
+    def health(self, msg: Health, now: float) -> list[AlertChange]:
+        k = self.kiosks.get(msg.kiosk_id) or KioskState(
+            kiosk_id=msg.kiosk_id, online=True, session_id=msg.session_id, status_at=now
+        )
+        # Health proves the link is up; a will that beat it (same session) is not undone.
+        self.kiosks[k.kiosk_id] = replace(k, last_seen=now, health=msg)
+        return self._evaluate_kiosk(k.kiosk_id, now)
+
+    def sample(self, sample: CentreSample) -> list[AlertChange]:
+        self.centre = sample
+        return self._diff(centre_conditions(sample, self.thresholds), self._by_kiosk.get("", set()),
+                          sample.at)  # fmt: skip
+
+    def tick(self, now: float) -> list[AlertChange]:
+        """Re-evaluate every rule at `now` (time-based alerts open and clear here)."""
+        changes: list[AlertChange] = []
+        for kiosk_id in list(self.kiosks):
+            changes += self._evaluate_kiosk(kiosk_id, now)
+        return changes
+
+    def forget(self, kiosk_id: str, now: float) -> list[AlertChange]:
+        """A decommissioned kiosk: drop it and clear its alerts."""
+        self.kiosks.pop(kiosk_id, None)
+        return self._diff({}, self._by_kiosk.get(kiosk_id, set()), now)
+
+    # -- queries --------------------------------------------------------------------------
+    def is_up(self, kiosk_id: str, now: float) -> bool:
+        k = self.kiosks.get(kiosk_id)
+        return k is not None and k.is_up(now, self.thresholds.offline_after_s)
+
+    def open_alerts(self, kiosk_id: str | None = None) -> list[Alert]:
+        keys = self.alerts if kiosk_id is None else self._by_kiosk.get(kiosk_id, set())
+        return sorted((self.alerts[k] for k in keys), key=lambda a: (a.opened_at, a.key))
+
+    # -- internals ------------------------------------------------------------------------
+    def _evaluate_kiosk(self, kiosk_id: str, now: float) -> list[AlertChange]:
+        wanted = kiosk_conditions(self.kiosks[kiosk_id], self.thresholds, now)
+        return self._diff(wanted, self._by_kiosk.get(kiosk_id, set()), now)
+
+    def _diff(self, wanted: dict[AlertKey, str], current: set[AlertKey], now: float) -> list[AlertChange]:
+        changes: list[AlertChange] = []
+        for key in sorted(current - set(wanted)):
+            alert = self.alerts.pop(key)
+            self._by_kiosk[key.kiosk_id].discard(key)
+            changes.append(AlertChange(action=AlertAction.CLEAR, alert=alert, at=now))
+        for key in sorted(set(wanted) - current):
+            alert = Alert(key=key, detail=wanted[key], opened_at=now)
+            self._set(alert)
+            changes.append(AlertChange(action=AlertAction.OPEN, alert=alert, at=now))
+        return changes
+
+    def _set(self, alert: Alert) -> None:
+        self.alerts[alert.key] = alert
+        self._by_kiosk.setdefault(alert.key.kiosk_id, set()).add(alert.key)

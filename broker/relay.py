@@ -1,0 +1,190 @@
+"""Relay workers: queue -> gateway -> SIAK, with pacing, backoff and a circuit breaker.
+
+N worker threads (N = SIAK's concurrency) share one token bucket (SIAK's rate) and one
+circuit breaker. Each leases the best-ranked packet, has the gateway open it, submits it
+with the packet id as the idempotency key, then:
+  accepted        -> queue.accept (body dropped), PacketStatus to the kiosk
+  429             -> back in the queue after Retry-After (SIAK is alive: breaker untouched)
+  5xx / timeout   -> back after backoff with full jitter; the breaker counts the failure
+  4xx / unopenable-> dead letter, for an operator
+A worker that dies mid-call loses only its lease: the packet comes back when it expires,
+and SIAK's idempotency makes the second submission harmless.
+A status poller follows accepted enrollments to their final state and tells the kiosk.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from anjungan.messages import Ack, PacketStatus
+from anjungan.packet.model import PacketError
+from broker.errors import SiakError, SiakRejected, SiakThrottled
+from broker.gateway import Gateway
+from broker.policy import CircuitBreaker, TokenBucket, backoff_delay
+from broker.queue import Lease, PacketQueue
+from broker.siak.client import SiakClient
+
+log = logging.getLogger("anjungan.relay")
+
+
+class Notifier(Protocol):
+    def notify(self, kiosk_id: str, message: Ack | PacketStatus) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelayConfig:
+    workers: int = 4  # match SIAK's concurrency
+    rate_rps: float = 50.0  # match SIAK's capacity
+    lease_s: float = 60.0  # longer than the SIAK timeout
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    breaker_threshold: int = 5
+    breaker_cooldown_s: float = 2.0
+    idle_s: float = 0.05
+    status_poll_s: float = 2.0  # 0 = do not follow enrollments
+
+
+class Relay:
+    def __init__(
+        self,
+        queue: PacketQueue,
+        gateway: Gateway,
+        siak: SiakClient,
+        notifier: Notifier,
+        cfg: RelayConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+        name: str = "relay",
+    ) -> None:
+        self.queue, self.gateway, self.siak, self.notifier, self.cfg = queue, gateway, siak, notifier, cfg
+        self.clock, self.rand, self.name = clock, rand, name
+        self.breaker = CircuitBreaker(threshold=cfg.breaker_threshold,
+                                      cooldown_s=cfg.breaker_cooldown_s,
+                                      probe_timeout_s=cfg.lease_s)  # fmt: skip
+        self.bucket = TokenBucket(rate=cfg.rate_rps, burst=max(1.0, cfg.workers / 2))
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        for i in range(self.cfg.workers):
+            t = threading.Thread(target=self._work, args=(f"{self.name}-{i}",), daemon=True,
+                                 name=f"{self.name}-{i}")  # fmt: skip
+            self._threads.append(t)
+        if self.cfg.status_poll_s > 0:
+            self._threads.append(threading.Thread(target=self._poll_status, daemon=True))
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=15)
+        self._threads.clear()
+
+    # -- one worker ----------------------------------------------------------------------
+    def _pace(self) -> bool:
+        """Wait for the breaker and a token; False if the caller should idle instead."""
+        with self._lock:
+            if not self.breaker.allow(self.clock()):
+                return False
+            wait = self.bucket.reserve(time.monotonic())
+        if wait > 0:
+            self._stop.wait(wait)
+        return True
+
+    def _work(self, owner: str) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.step(owner):
+                    self._stop.wait(self.cfg.idle_s)
+            except Exception:  # noqa: BLE001 - a worker never dies; the lease brings it back
+                log.exception("relay worker %s: unexpected failure", owner)
+                self._stop.wait(1.0)
+
+    def step(self, owner: str) -> bool:
+        """Relay at most one packet. True if one was handled."""
+        if not self._pace():
+            return False
+        leases = self.queue.lease(owner=owner, now=self.clock(), lease_s=self.cfg.lease_s)
+        if not leases:
+            with self._lock:
+                self.bucket.reserve_refund()
+                self.breaker.release_probe()
+            return False
+        self.relay(leases[0])
+        return True
+
+    def relay(self, lease: Lease) -> None:
+        pid = lease.packet_id
+        try:
+            header, document = self.gateway.submission(lease.packet)
+        except PacketError as exc:
+            log.warning("packet %s cannot be opened (%s): dead letter", pid, exc.reason)
+            self.queue.dead_letter(pid, now=self.clock(), reason=f"gateway: {exc.reason}")
+            return
+        try:
+            view = self.siak.submit(pid, document)
+        except SiakThrottled as exc:
+            self.queue.retry_later(pid, owner=lease.owner, reason=str(exc),
+                                   visible_at=self.clock() + exc.retry_after)  # fmt: skip
+            return
+        except SiakRejected as exc:
+            with self._lock:
+                self.breaker.on_success(self.clock())  # SIAK is up; it refused this one
+            log.warning("packet %s rejected by SIAK (%s): dead letter", pid, exc.status)
+            self.queue.dead_letter(pid, now=self.clock(), reason=str(exc))
+            return
+        except SiakError as exc:
+            now = self.clock()
+            with self._lock:
+                self.breaker.on_failure(now)
+            delay = backoff_delay(lease.attempts, base_s=self.cfg.backoff_base_s,
+                                  cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))  # fmt: skip
+            log.info("packet %s: %s; retry in %.2fs", pid, exc, delay)
+            self.queue.retry_later(pid, owner=lease.owner, visible_at=now + delay, reason=str(exc))
+            return
+        now = self.clock()
+        with self._lock:
+            self.breaker.on_success(now)
+        self.queue.accept(pid, now=now, siak_state=view.state)
+        self._tell(header.kiosk_id, PacketStatus(packet_id=pid, state=view.state, at=now))
+
+    def _tell(self, kiosk_id: str, message: Ack | PacketStatus) -> None:
+        try:
+            self.notifier.notify(kiosk_id, message)
+        except Exception:  # noqa: BLE001 - a lost status is re-sent by the next change
+            log.warning("could not notify kiosk %s", kiosk_id)
+
+    # -- enrollment follow-up ------------------------------------------------------------
+    def _poll_status(self) -> None:
+        while not self._stop.wait(self.cfg.status_poll_s):
+            try:
+                self.poll_status_once()
+            except Exception:  # noqa: BLE001
+                log.exception("status poller: unexpected failure")
+
+    def poll_status_once(self, limit: int = 50) -> int:
+        changed = 0
+        for entry in self.queue.in_enrollment(limit=limit):
+            if not self._pace():
+                break
+            try:
+                view = self.siak.status(entry.packet_id)
+            except SiakError:
+                break
+            if view is not None and view.state is not entry.siak_state:
+                now = self.clock()
+                if self.queue.set_siak_state(entry.packet_id, view.state, now=now):
+                    self._tell(entry.kiosk_id, PacketStatus(packet_id=entry.packet_id,
+                                                            state=view.state, at=now))  # fmt: skip
+                    changed += 1
+        return changed
