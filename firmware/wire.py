@@ -1,0 +1,316 @@
+"""The host <-> controller wire codec and link state machine (MicroPython subset, sans-I/O).
+
+Theory of operation
+-------------------
+A frame on the wire is ``COBS(header | payload | crc32) 0x00``:
+
+    offset size field
+    0      1    version   (VERSION = 1)
+    1      1    type      (T_* below)
+    2      1    flags     (F_* below)
+    3      1    seq       (0-255, wraps)
+    4      n    payload   (n <= max_payload)
+    4+n    4    crc32     (binascii.crc32 of bytes 0..4+n-1, little-endian)
+
+Types below 0x10 are link control and are never acknowledged: ACK(seq = next expected),
+NAK(seq = next expected, "resend from here") and RESET (resynchronise sequence numbers after
+a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10 up are
+reliable: Go-Back-N with a window of `window` frames, cumulative ACKs, one NAK per gap,
+retransmission of every unacknowledged frame after `rto_ms` without progress, and link
+DOWN after `max_retries` timeouts in a row.
+
+`Link` is a pure object. Feed it bytes with `receive_data(data)`, collect events with
+`next_event()`, queue frames with `send(type, payload)` (False when the window is full),
+pass time in with `tick(now_ms)`, and write out whatever `data_to_send()` returns.
+Nothing here reads a clock or touches a port. Buffers are bounded (RP2040 RAM): a frame
+longer than `max_payload` is dropped and counted, never buffered.
+"""
+
+import binascii
+import struct
+
+try:
+    from firmware import cobs  # on the host, firmware/ is a package
+except ImportError:  # on the board every file sits in /
+    import cobs  # type: ignore[no-redef]
+
+VERSION = 1
+HEADER_LEN = 4
+CRC_LEN = 4
+OVERHEAD = HEADER_LEN + CRC_LEN  # before COBS and the delimiter
+
+# link control (unreliable)
+T_ACK = 0x01
+T_NAK = 0x02
+T_RESET = 0x03
+# reliable
+T_REQ = 0x10
+T_RSP = 0x11
+T_EVT = 0x12
+T_BULK_DATA = 0x20
+T_BULK_OFFER = 0x21
+T_BULK_FETCH = 0x22
+T_BULK_ABORT = 0x23
+
+F_REPLY = 0x01  # RESET answer
+F_RETX = 0x02  # this frame is a retransmission (informational)
+
+# events from next_event(): tuples whose first item is one of these
+EV_FRAME = 1  # (EV_FRAME, type, flags, payload)
+EV_PEER_RESET = 2  # (EV_PEER_RESET,) the peer restarted the link; our queue was dropped
+EV_UP = 3  # (EV_UP,) our RESET was answered
+EV_DOWN = 4  # (EV_DOWN,) retries exhausted; unacknowledged frames were dropped
+
+DEFAULT_MAX_PAYLOAD = 1100
+
+
+class FrameError(ValueError):
+    pass
+
+
+def encode_frame(ftype, seq, payload=b"", flags=0):
+    n = len(payload)
+    body = bytearray(HEADER_LEN + n + CRC_LEN)
+    body[0] = VERSION
+    body[1] = ftype
+    body[2] = flags
+    body[3] = seq & 0xFF
+    body[HEADER_LEN : HEADER_LEN + n] = payload
+    crc = binascii.crc32(memoryview(body)[: HEADER_LEN + n])
+    struct.pack_into("<I", body, HEADER_LEN + n, crc)
+    return cobs.encode(body) + b"\x00"
+
+
+def decode_frame(block):
+    """One COBS block (no delimiter) -> (type, flags, seq, payload); FrameError if bad."""
+    try:
+        body = cobs.decode(block)
+    except cobs.CobsError:
+        raise FrameError("cobs")
+    if len(body) < OVERHEAD:
+        raise FrameError("short")
+    (crc,) = struct.unpack_from("<I", body, len(body) - CRC_LEN)
+    if binascii.crc32(memoryview(body)[: len(body) - CRC_LEN]) != crc:
+        raise FrameError("crc")
+    if body[0] != VERSION:
+        raise FrameError("version")
+    return body[1], body[2], body[3], body[HEADER_LEN : len(body) - CRC_LEN]
+
+
+def max_encoded_len(max_payload):
+    raw = max_payload + OVERHEAD
+    return raw + raw // 254 + 2  # COBS code bytes + delimiter
+
+
+class FrameDecoder:
+    """Splits a byte stream on 0x00 and decodes frames; garbage is counted and skipped."""
+
+    def __init__(self, max_payload=DEFAULT_MAX_PAYLOAD):
+        self._limit = max_encoded_len(max_payload)
+        self._buf = bytearray()
+        self._overflow = False
+        self.errors = {"cobs": 0, "short": 0, "crc": 0, "version": 0, "too_long": 0}
+
+    def feed(self, data):
+        frames = []
+        start = 0
+        n = len(data)
+        while start < n:
+            zero = data.find(b"\x00", start)
+            end = n if zero < 0 else zero
+            if not self._overflow:
+                if len(self._buf) + end - start > self._limit:
+                    self._overflow = True
+                    self._buf = bytearray()
+                else:
+                    self._buf += data[start:end]
+            if zero < 0:
+                break
+            if self._overflow:
+                self.errors["too_long"] += 1
+            elif self._buf:
+                try:
+                    frames.append(decode_frame(bytes(self._buf)))
+                except FrameError as exc:
+                    self.errors[exc.args[0]] += 1
+            self._buf = bytearray()
+            self._overflow = False
+            start = zero + 1
+        return frames
+
+
+class Link:
+    """Reliable, ordered frames over a lossy byte stream (see the module docstring)."""
+
+    def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8):
+        if not 1 <= window <= 64:
+            raise ValueError("window must be 1-64")
+        self.window = window
+        self.max_payload = max_payload
+        self.rto_ms = rto_ms
+        self.max_retries = max_retries
+        self._decoder = FrameDecoder(max_payload)
+        self._out = bytearray()
+        self._events = []
+        self._now = 0
+        self._reset_state()
+        self._reset_nonce = None
+        self._reset_sent_ms = 0
+        self.stats = {
+            "frames_out": 0, "frames_in": 0, "retransmits": 0, "duplicates": 0,
+            "out_of_order": 0, "naks_sent": 0, "bytes_out": 0, "bytes_in": 0, "downs": 0,
+        }  # fmt: skip
+
+    def _reset_state(self):
+        self._tx_seq = 0  # next sequence number to assign
+        self._unacked = []  # [(seq, encoded frame)], oldest first
+        self._timer_ms = None  # when the oldest unacked frame's timer started
+        self._retries = 0
+        self._rx_expected = 0
+        self._nak_sent = False
+
+    # --- sending -----------------------------------------------------------------------
+
+    def can_send(self):
+        return self._reset_nonce is None and len(self._unacked) < self.window
+
+    def send(self, ftype, payload=b"", flags=0):
+        """Queue one reliable frame. False (nothing queued) when the window is full."""
+        if ftype < T_REQ:
+            raise ValueError("link control frames are not sent with send()")
+        if len(payload) > self.max_payload:
+            raise ValueError("payload too large")
+        if not self.can_send():
+            return False
+        frame = encode_frame(ftype, self._tx_seq, payload, flags)
+        self._unacked.append((self._tx_seq, frame))
+        self._tx_seq = (self._tx_seq + 1) & 0xFF
+        if self._timer_ms is None:
+            self._timer_ms = self._now
+        self._emit(frame)
+        return True
+
+    def reset(self, nonce):
+        """Start (or restart) the link: drop our queue, ask the peer to do the same."""
+        self._reset_state()
+        self._reset_nonce = bytes(nonce)
+        self._reset_sent_ms = self._now
+        self._emit(encode_frame(T_RESET, 0, self._reset_nonce))
+
+    @property
+    def up(self):
+        return self._reset_nonce is None
+
+    @property
+    def idle(self):
+        """Nothing waits for an acknowledgement."""
+        return not self._unacked
+
+    def _emit(self, frame):
+        self._out += frame
+        self.stats["frames_out"] += 1
+        self.stats["bytes_out"] += len(frame)
+
+    def data_to_send(self):
+        out = bytes(self._out)
+        self._out = bytearray()
+        return out
+
+    def tick(self, now_ms):
+        self._now = now_ms
+        if self._reset_nonce is not None:
+            if now_ms - self._reset_sent_ms >= self.rto_ms:
+                self._reset_sent_ms = now_ms
+                self._emit(encode_frame(T_RESET, 0, self._reset_nonce))
+            return
+        if self._timer_ms is None or now_ms - self._timer_ms < self.rto_ms:
+            return
+        self._retries += 1
+        if self._retries > self.max_retries:
+            self.stats["downs"] += 1
+            self._unacked = []
+            self._timer_ms = None
+            self._retries = 0
+            self._events.append((EV_DOWN,))
+            return
+        self._retransmit()
+
+    def _retransmit(self):
+        for seq, frame in self._unacked:
+            # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
+            ftype, flags, _, payload = decode_frame(frame[:-1])
+            again = encode_frame(ftype, seq, payload, flags | F_RETX)
+            self._emit(again)
+            self.stats["retransmits"] += 1
+        self._timer_ms = self._now
+
+    def _on_ack(self, next_expected):
+        if not self._unacked:
+            return
+        base = self._unacked[0][0]
+        acked = (next_expected - base) & 0xFF
+        if acked == 0 or acked > len(self._unacked):
+            return  # nothing new, or stale
+        self._unacked = self._unacked[acked:]
+        self._retries = 0
+        self._timer_ms = self._now if self._unacked else None
+
+    # --- receiving ---------------------------------------------------------------------
+
+    def receive_data(self, data):
+        self.stats["bytes_in"] += len(data)
+        ack_due = False
+        for ftype, flags, seq, payload in self._decoder.feed(data):
+            self.stats["frames_in"] += 1
+            if ftype == T_ACK:
+                self._on_ack(seq)
+            elif ftype == T_NAK:
+                self._on_ack(seq)
+                if self._unacked and self._unacked[0][0] == seq:
+                    self._retransmit()
+            elif ftype == T_RESET:
+                self._on_reset(flags, payload)
+            elif ftype >= T_REQ:
+                if self._reset_nonce is not None:
+                    continue  # until the peer answers our RESET, old frames are noise
+                ack_due = self._on_reliable(ftype, flags, seq, payload) or ack_due
+            # unknown control types are ignored: a newer peer may add some
+        if ack_due:
+            self._emit(encode_frame(T_ACK, self._rx_expected))
+
+    def _on_reset(self, flags, payload):
+        if flags & F_REPLY:
+            if self._reset_nonce is not None and payload == self._reset_nonce:
+                self._reset_nonce = None
+                self._events.append((EV_UP,))
+            return
+        self._reset_state()
+        self._reset_nonce = None
+        self._emit(encode_frame(T_RESET, 0, payload, F_REPLY))
+        self._events.append((EV_PEER_RESET,))
+
+    def _on_reliable(self, ftype, flags, seq, payload):
+        if seq == self._rx_expected:
+            self._rx_expected = (seq + 1) & 0xFF
+            self._nak_sent = False
+            self._events.append((EV_FRAME, ftype, flags, payload))
+            return True
+        behind = (self._rx_expected - seq) & 0xFF
+        if 1 <= behind <= 128:
+            self.stats["duplicates"] += 1
+            return True  # our ACK was lost: say again where we are
+        self.stats["out_of_order"] += 1
+        if not self._nak_sent:
+            self._nak_sent = True
+            self.stats["naks_sent"] += 1
+            self._emit(encode_frame(T_NAK, self._rx_expected))
+        return False
+
+    def next_event(self):
+        if self._events:
+            return self._events.pop(0)
+        return None
+
+    @property
+    def decode_errors(self):
+        return self._decoder.errors
