@@ -86,7 +86,7 @@ def decode_frame(block):
     try:
         body = cobs.decode(block)
     except cobs.CobsError:
-        raise FrameError("cobs")
+        raise FrameError("cobs") from None
     if len(body) < OVERHEAD:
         raise FrameError("short")
     (crc,) = struct.unpack_from("<I", body, len(body) - CRC_LEN)

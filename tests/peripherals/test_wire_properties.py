@@ -28,7 +28,7 @@ def test_frame_round_trip(ftype, seq, flags, payload):
 @given(st.binary(max_size=4000))
 def test_decoder_never_crashes(data):
     dec = wire.FrameDecoder(256)
-    for ftype, flags, seq, payload in dec.feed(data):
+    for _ftype, _flags, _seq, payload in dec.feed(data):
         assert len(payload) <= 256 + 8
     link = wire.Link(max_payload=256)
     link.receive_data(data)  # never raises

@@ -16,7 +16,7 @@ class Fail(Exception):
 
 def eq(got, want, what):
     if got != want:
-        raise Fail("%s: got %r want %r" % (what, got, want))
+        raise Fail(f"{what}: got {got!r} want {want!r}")
 
 
 def h(text):
@@ -49,7 +49,7 @@ def check_cobs_rejects():
             cobs.decode(bad)
         except cobs.CobsError:
             continue
-        raise Fail("decoded bad COBS %r" % bad)
+        raise Fail(f"decoded bad COBS {bad!r}")
 
 
 # -- frames --------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def run():
         except Exception as exc:  # report every failure, keep going
             failed += 1
             print("FAIL", name, repr(exc))
-    print("%d passed, %d failed" % (passed, failed))
+    print(f"{passed} passed, {failed} failed")
     return failed
 
 
