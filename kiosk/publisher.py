@@ -1,0 +1,102 @@
+"""Sends the outbox to the centre and applies what comes back. Driven by `pump(now)`.
+
+- On every (re)connect: retained `status` online (the Last Will says offline, with the same
+  session id so the centre can discard a stale will), and every pending packet is due again.
+- Pending packets go out oldest first within priority, QoS 1, and again after
+  `resend_after_s` without the centre's `Ack`. An `Ack` accepted/duplicate shreds the entry;
+  rejected keeps it for a technician. `PacketStatus` updates the resident's ticket.
+- Feedback waits in the outbox until the broker has it (PUBACK).
+- `health` every `health_interval_s`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from anjungan import topics
+from anjungan.messages import Ack, Health, KioskStatus, MessageError, PacketStatus, decode_ack_topic
+from kiosk.outbox import Outbox
+from kiosk.transport import Transport, Will
+
+log = logging.getLogger("anjungan.kiosk.publisher")
+
+
+def offline_will(kiosk_id: str, session_id: str, now: float) -> Will:
+    status = KioskStatus(kiosk_id=kiosk_id, state="offline", session_id=session_id, at=now)
+    return Will(topic=topics.topic(kiosk_id, "status"), payload=status.to_json())
+
+
+class Publisher:
+    def __init__(self, *, kiosk_id: str, session_id: str, outbox: Outbox, transport: Transport,
+                 health: Callable[[float], Health], resend_after_s: float = 30.0,
+                 health_interval_s: float = 60.0, batch: int = 16) -> None:  # fmt: skip
+        self.kiosk_id, self.session_id = kiosk_id, session_id
+        self.outbox, self.transport, self._health = outbox, transport, health
+        self.resend_after_s, self.health_interval_s, self.batch = resend_after_s, health_interval_s, batch
+        self._next_health = 0.0
+        self._feedback_mids: dict[int, int] = {}  # MQTT mid -> outbox message id
+        self._inflight_feedback: set[int] = set()
+        self.acked: list[Ack] = []  # for the app's log and the tests
+        self.transport.subscribe(topics.topic(kiosk_id, "ack"))
+
+    def start(self) -> None:
+        self.transport.start()
+
+    def pump(self, now: float) -> None:
+        for ev in self.transport.poll():
+            if ev.kind == "connected":
+                self._on_connected(now)
+            elif ev.kind == "disconnected":
+                self._feedback_mids.clear()
+                self._inflight_feedback.clear()
+            elif ev.kind == "message":
+                self._on_message(ev.topic, ev.payload, now)
+            elif ev.kind == "published" and ev.mid in self._feedback_mids:
+                message_id = self._feedback_mids.pop(ev.mid)
+                self._inflight_feedback.discard(message_id)
+                self.outbox.remove_message(message_id)
+        if not self.transport.connected:
+            return
+        for entry in self.outbox.due(now, resend_after_s=self.resend_after_s, limit=self.batch):
+            if self.transport.publish(topics.topic(self.kiosk_id, "capture"), entry.data) is None:
+                return
+            self.outbox.mark_sent(entry.packet_id, now)
+            log.info("sent packet seq=%d id=%s attempt=%d", entry.sequence, entry.packet_id, entry.attempts + 1)
+        for msg in self.outbox.messages(self.batch):
+            if msg.id in self._inflight_feedback:
+                continue
+            mid = self.transport.publish(topics.topic(self.kiosk_id, msg.kind), msg.payload)
+            if mid is None:
+                return
+            self._feedback_mids[mid] = msg.id
+            self._inflight_feedback.add(msg.id)
+        if now >= self._next_health:
+            self._next_health = now + self.health_interval_s
+            self.transport.publish(topics.topic(self.kiosk_id, "health"), self._health(now).to_json())
+
+    def _on_connected(self, now: float) -> None:
+        status = KioskStatus(kiosk_id=self.kiosk_id, state="online", session_id=self.session_id, at=now)
+        self.transport.publish(topics.topic(self.kiosk_id, "status"), status.to_json(), retain=True)
+        self.outbox.mark_all_unsent()  # what was in flight may be lost: send it all again
+        self._next_health = now
+
+    def _on_message(self, topic: str, payload: bytes, now: float) -> None:
+        try:
+            message = decode_ack_topic(payload)
+        except MessageError as exc:
+            log.warning("ignored a malformed message on %s: %s", topic, exc)
+            return
+        if isinstance(message, PacketStatus):
+            self.outbox.set_ticket_state(message.packet_id, message.state.value, now)
+            return
+        if self.outbox.ack(message.packet_id, message.outcome, now, message.reason):
+            self.acked.append(message)
+            log.info("ack %s %s", message.packet_id, message.outcome.value)
+
+    def final_status(self, now: float) -> tuple[str, bytes]:
+        status = KioskStatus(kiosk_id=self.kiosk_id, state="offline", session_id=self.session_id, at=now)
+        return topics.topic(self.kiosk_id, "status"), status.to_json()
+
+    def stop(self, now: float) -> None:
+        self.transport.stop(final=self.final_status(now))
