@@ -1,0 +1,49 @@
+"""The fleet store, chosen by URL: health time series, alerts, feedback, staff, sessions.
+
+    sqlite:///path/to/fleet.db     (the default; a bare path works too)
+    sqlite://:memory:              (the in-memory twin, for tests)
+    postgresql://host:port/db?schema=NAME
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from broker.fleet.errors import StoreError
+from broker.fleet.store.records import (
+    AlertLogEntry,
+    Batch,
+    CaptureCount,
+    FeedbackRecord,
+    HealthPoint,
+    Site,
+    StaffSession,
+)
+from broker.fleet.store.sql import SqlFleetStore as FleetStore
+
+__all__ = [
+    "AlertLogEntry", "Batch", "CaptureCount", "FeedbackRecord", "FleetStore", "HealthPoint",
+    "Site", "StaffSession", "open_store",
+]  # fmt: skip
+
+
+def open_store(url: str) -> FleetStore:
+    parts = urlsplit(url)
+    if parts.scheme in ("", "sqlite"):
+        path = url if not parts.scheme else url[len("sqlite://"):]
+        if not path:
+            raise StoreError(f"no database path in {url!r}")
+        from broker.fleet.store.sqlite import SqliteFleetStore
+
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteFleetStore(path)
+    if parts.scheme in ("postgresql", "postgres"):
+        from broker.fleet.store.postgres import PostgresFleetStore
+
+        query = parse_qs(parts.query)
+        schema = query.pop("schema", ["anjungan_fleet"])[0]
+        dsn = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        return PostgresFleetStore(dsn, schema=schema)
+    raise StoreError(f"unsupported fleet store URL scheme {parts.scheme!r}: use sqlite or postgresql")

@@ -1,0 +1,35 @@
+"""Fixtures: one fleet-store suite runs against real SQLite and real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from broker.fleet.store import FleetStore, open_store
+
+PG_URL = os.environ.get("ANJUNGAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'fleet.db'}"
+        return
+    schema = f"f_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    yield f"{PG_URL}?schema={schema}"
+    from broker.fleet.store.postgres import PostgresFleetStore
+
+    s = PostgresFleetStore(PG_URL, schema=schema)
+    s.drop()
+    s.close()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[FleetStore]:
+    s = open_store(store_url)
+    yield s
+    s.close()
