@@ -8,9 +8,195 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
 
+from anjungan.errors import UsageError
+from broker.queue import EntryState, PacketQueue, open_queue
+from broker.relay import RelayConfig
 from broker.siak import cli as siak_cli
+from broker.stats import waits_by_class
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    broker = sub.add_parser("broker", help="the central service: ingest, queue, SIAK relay",
+                            description="Central service and its operator commands.")  # fmt: skip
+    bsub = broker.add_subparsers(dest="broker_command", metavar="COMMAND")
+    broker.set_defaults(func=lambda _a: (broker.print_help(), 2)[1])
+
+    run = bsub.add_parser("run", help="ingest from MQTT, queue durably, relay to SIAK")
+    run.add_argument("--fleet", required=True, type=Path, help="fleet folder (provision init-fleet)")
+    run.add_argument("--db", default="", help="queue URL: sqlite:///PATH (default) or postgresql://…")
+    run.add_argument("--mqtt", default="", help="mqtts://HOST:PORT (default: the fleet's broker)")
+    run.add_argument("--siak", default="http://127.0.0.1:8900", help="SIAK base URL")
+    run.add_argument("--workers", type=int, default=4, help="relay workers = SIAK concurrency")
+    run.add_argument("--rate", type=float, default=50.0, help="requests/s = SIAK capacity")
+    run.add_argument("--aging", type=float, default=600.0, help="aging seconds per class step")
+    run.add_argument("--lease", type=float, default=60.0, help="lease (visibility timeout) s")
+    run.add_argument("--siak-timeout", type=float, default=10.0)
+    run.add_argument("--backoff-cap", type=float, default=30.0)
+    run.add_argument("--breaker-cooldown", type=float, default=2.0)
+    run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
+    run.add_argument("--client-id", default="anjungan-centre")
+    run.set_defaults(func=run_service)
+
+    q = bsub.add_parser("queue", help="depth and oldest age per priority class")
+    _db_args(q)
+    q.set_defaults(func=run_queue)
+
+    dl = bsub.add_parser("dead-letters", help="packets SIAK refused for good")
+    dsub = dl.add_subparsers(dest="dl_command", metavar="ACTION")
+    dl.set_defaults(func=lambda _a: (dl.print_help(), 2)[1])
+    for name, helptext, func in (("list", "list dead letters", run_dl_list),
+                                 ("retry", "send dead letters again", run_dl_retry),
+                                 ("purge", "drop dead letters' bodies for good", run_dl_purge)):  # fmt: skip
+        p = dsub.add_parser(name, help=helptext)
+        _db_args(p)
+        if name != "list":
+            p.add_argument("packet_ids", nargs="*", help="packet ids (or --all)")
+            p.add_argument("--all", action="store_true")
+        p.set_defaults(func=func)
+
+    rj = bsub.add_parser("rejections", help="bad packets refused at ingest, newest first")
+    _db_args(rj)
+    rj.add_argument("--limit", type=int, default=50)
+    rj.set_defaults(func=run_rejections)
+
+    w = bsub.add_parser("waits", help="waits from capture to SIAK acceptance per class")
+    _db_args(w)
+    w.set_defaults(func=run_waits)
+
     siak_cli.register(sub)
+
+
+def register_bench(bench_sub: argparse._SubParsersAction) -> None:
+    from broker import bench
+
+    bench.register(bench_sub)
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default="", help="queue URL (default: the fleet's sqlite queue)")
+    p.add_argument("--fleet", type=Path, help="fleet folder, to find the default queue")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _open(args: argparse.Namespace) -> PacketQueue:
+    from broker.service import default_db_url
+
+    if args.db:
+        return open_queue(args.db)
+    if args.fleet:
+        path = default_db_url(args.fleet)[len("sqlite://"):]
+        if not Path(path).exists():
+            raise UsageError(f"no queue at {path}; has `broker run` started?")
+        return open_queue(default_db_url(args.fleet))
+    raise UsageError("give --db URL or --fleet DIR")
+
+
+def run_service(args: argparse.Namespace) -> int:
+    from broker.service import CentralService, ServiceConfig
+
+    if args.workers < 1 or args.rate <= 0:
+        raise UsageError("--workers must be >= 1 and --rate > 0")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+    relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
+                        backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,
+                        status_poll_s=args.status_poll)  # fmt: skip
+    service = CentralService(ServiceConfig(
+        fleet_dir=args.fleet, db_url=args.db, mqtt_url=args.mqtt, siak_url=args.siak,
+        siak_timeout_s=args.siak_timeout, relay=relay, aging_s=args.aging,
+        client_id=args.client_id,
+    ))  # fmt: skip
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    service.run_forever(stop)
+    return 0
+
+
+def run_queue(args: argparse.Namespace) -> int:
+    q = _open(args)
+    rows = q.depth(now=time.time())
+    dead = len(q.entries(state=EntryState.DEAD))
+    q.close()
+    if args.json:
+        print(json.dumps({"classes": [{"priority": d.priority.label, "value": int(d.priority),
+                                       "depth": d.depth, "leased": d.leased,
+                                       "oldest_age_s": round(d.oldest_age_s, 3)} for d in rows],
+                          "dead_letters": dead}))  # fmt: skip
+        return 0
+    print(f"{'class':<18}{'depth':>8}{'leased':>8}{'oldest age':>14}")
+    for d in rows:
+        print(f"{d.priority.label:<18}{d.depth:>8}{d.leased:>8}{d.oldest_age_s:>12.1f} s")
+    print(f"dead letters: {dead}")
+    return 0
+
+
+def run_dl_list(args: argparse.Namespace) -> int:
+    q = _open(args)
+    dead = q.entries(state=EntryState.DEAD)
+    q.close()
+    if args.json:
+        print(json.dumps([{"packet_id": e.packet_id, "kiosk_id": e.kiosk_id,
+                           "priority": e.priority.label, "reason": e.reason,
+                           "attempts": e.attempts, "captured_at": e.captured_at} for e in dead]))  # fmt: skip
+        return 0
+    for e in dead:
+        print(f"{e.packet_id}  {e.kiosk_id:<16} {e.priority.label:<16} {e.reason}")
+    print(f"{len(dead)} dead letter(s)")
+    return 0
+
+
+def _targets(args: argparse.Namespace) -> list[str] | None:
+    if args.all == bool(args.packet_ids):
+        raise UsageError("give packet ids or --all (not both)")
+    return None if args.all else list(args.packet_ids)
+
+
+def run_dl_retry(args: argparse.Namespace) -> int:
+    q = _open(args)
+    n = q.retry_dead(_targets(args), now=time.time())
+    q.close()
+    print(json.dumps({"retried": n}) if args.json else f"{n} dead letter(s) queued again")
+    return 0
+
+
+def run_dl_purge(args: argparse.Namespace) -> int:
+    q = _open(args)
+    n = q.purge_dead(_targets(args))
+    q.close()
+    print(json.dumps({"purged": n}) if args.json else f"{n} dead letter(s) purged")
+    return 0
+
+
+def run_rejections(args: argparse.Namespace) -> int:
+    q = _open(args)
+    rows = q.rejections(limit=args.limit)
+    q.close()
+    if args.json:
+        print(json.dumps([{"kiosk_id": r.kiosk_id, "packet_id": r.packet_id, "reason": r.reason,
+                           "at": r.at} for r in rows]))  # fmt: skip
+        return 0
+    for r in rows:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.at))
+        print(f"{stamp}  {r.kiosk_id:<16} {r.reason:<20} {r.packet_id}")
+    return 0
+
+
+def run_waits(args: argparse.Namespace) -> int:
+    q = _open(args)
+    waits = waits_by_class(q.entries(state=EntryState.ACCEPTED))
+    q.close()
+    if args.json:
+        print(json.dumps(waits))
+        return 0
+    for label, w in waits.items():
+        print(f"{label:<18} n={w['n']:<6} p50={w['p50_s']:.3f}s p95={w['p95_s']:.3f}s max={w['max_s']:.3f}s")
+    return 0

@@ -1,0 +1,1 @@
+def register(bench_sub): pass

@@ -1,0 +1,264 @@
+"""The fleet monitor's service layer: MQTT messages in, core + store + metrics updated.
+
+`FleetService` is the one object the central service wires in. It is thread-safe: paho's
+network thread calls `handle()`, the dashboard's threads read `overview()`, and the
+service's own housekeeping thread (`start()`) ticks the core every second, commits the
+pending batch to the store a few times a second (one transaction for hundreds of kiosks'
+messages), samples the relay queue, and prunes old history. Bad messages are logged and
+skipped; nothing a kiosk sends can stop the service.
+
+    service = FleetService(store, clock=time.time)
+    attach(mqtt_client, service)     # subscribes to status, health, feedback (and capture)
+    service.start()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from anjungan import topics
+from anjungan.errors import AnjunganError
+from anjungan.messages import Feedback, Health, KioskStatus
+from broker.fleet.core import FleetCore
+from broker.fleet.metrics import FleetMetrics
+from broker.fleet.model import Alert, AlertChange, CentreSample, KioskState, Thresholds
+from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
+
+log = logging.getLogger("anjungan.fleet")
+
+Clock = Callable[[], float]
+CentreSampler = Callable[[float], CentreSample]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetSettings:
+    thresholds: Thresholds = Thresholds()
+    history_every_s: float = 60.0  # at most one stored health point per kiosk per this
+    retention_s: float = 14 * 86400.0
+    flush_every_s: float = 0.25
+    tick_every_s: float = 1.0
+    sample_every_s: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class KioskRow:
+    """One line of the overview (and of `anjungan fleet status`)."""
+
+    kiosk_id: str
+    up: bool
+    last_seen: float | None
+    site: Site
+    alerts: tuple[Alert, ...]
+    state: KioskState
+
+
+class FleetService:
+    def __init__(self, store: FleetStore, *, clock: Clock = time.time,
+                 settings: FleetSettings | None = None,
+                 sampler: CentreSampler | None = None) -> None:  # fmt: skip
+        self.store = store
+        self.clock = clock
+        self.settings = settings or FleetSettings()
+        self.sampler = sampler
+        self.core = FleetCore(self.settings.thresholds)
+        self.core.restore(store.kiosks(), store.open_alerts())
+        self.metrics = FleetMetrics(self)
+        self._lock = threading.Lock()
+        self._batch = Batch()
+        self._last_point: dict[str, float] = {}
+        self._sites = store.sites()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- inputs (any thread) --------------------------------------------------------------
+    def handle(self, topic_name: str, payload: bytes) -> bool:
+        """One MQTT message. False (logged, counted) when it is off the contract."""
+        try:
+            kiosk_id, kind = topics.parse(topic_name)
+            if kind == "status":
+                self._status(kiosk_id, KioskStatus.from_json(payload))
+            elif kind == "health":
+                self._health(kiosk_id, Health.from_json(payload))
+            elif kind == "feedback":
+                self._feedback(kiosk_id, Feedback.from_json(payload))
+            elif kind == "capture":
+                self._capture(payload)
+            else:
+                raise topics.TopicError(f"fleet does not handle {kind!r}")
+        except AnjunganError as exc:
+            self.metrics.messages.labels(kind="unknown", outcome="bad").inc()
+            log.warning("skipped a bad message on %.120s: %s", topic_name, exc)
+            return False
+        return True
+
+    def _check_sender(self, topic_kiosk: str, msg_kiosk: str) -> None:
+        if topic_kiosk != msg_kiosk:
+            raise topics.TopicError(f"message for {msg_kiosk!r} on {topic_kiosk!r}'s topic")
+
+    def _status(self, kiosk_id: str, msg: KioskStatus) -> None:
+        self._check_sender(kiosk_id, msg.kiosk_id)
+        with self._lock:
+            now = self.clock()
+            accepted, changes = self.core.status(msg, now)
+            self._record(changes)
+            if accepted:
+                self._batch.kiosks[kiosk_id] = self.core.kiosks[kiosk_id]
+        self.metrics.messages.labels(kind="status", outcome="ok" if accepted else "stale").inc()
+        if not accepted:
+            log.info("ignored a stale %s from %s (old session)", msg.state, kiosk_id)
+
+    def _health(self, kiosk_id: str, msg: Health) -> None:
+        self._check_sender(kiosk_id, msg.kiosk_id)
+        with self._lock:
+            now = self.clock()
+            self._record(self.core.health(msg, now))
+            state = self.core.kiosks[kiosk_id]
+            self._batch.kiosks[kiosk_id] = state
+            if now - self._last_point.get(kiosk_id, -1e18) >= self.settings.history_every_s:
+                self._last_point[kiosk_id] = now
+                self._batch.health.append(HealthPoint(
+                    kiosk_id=kiosk_id, at=now, online=state.online, outbox_depth=msg.outbox_depth,
+                    outbox_oldest_s=msg.outbox_oldest_s, disk_free_pct=msg.disk_free_pct,
+                    temperature_c=msg.temperature_c,
+                    faults=sum(1 for p in msg.peripherals.values()
+                               if isinstance(p, dict) and p.get("ok") is False)))  # fmt: skip
+        self.metrics.messages.labels(kind="health", outcome="ok").inc()
+
+    def _feedback(self, kiosk_id: str, msg: Feedback) -> None:
+        self._check_sender(kiosk_id, msg.kiosk_id)
+        with self._lock:
+            self._batch.feedback.append(FeedbackRecord(feedback=msg, received_at=self.clock()))
+        self.metrics.messages.labels(kind="feedback", outcome="ok").inc()
+
+    def _capture(self, payload: bytes) -> None:
+        # Counted for the captures-per-hour plot only; ingest verifies and commits packets.
+        from anjungan.packet.codec import decode_packet
+
+        self.record_capture(int(decode_packet(payload).header.priority))
+        self.metrics.messages.labels(kind="capture", outcome="ok").inc()
+
+    def record_capture(self, priority: int, at: float | None = None) -> None:
+        """The central service's ingest may call this for every committed packet instead."""
+        with self._lock:
+            self._batch.captures.append((self.clock() if at is None else at, priority))
+
+    def record_sample(self, sample: CentreSample) -> None:
+        """Relay backlog per class and the SIAK breaker state, from the relay side."""
+        with self._lock:
+            self._record(self.core.sample(sample))
+            self._batch.samples.append(sample)
+
+    def set_site(self, site: Site) -> None:
+        self.store.set_site(site)
+        with self._lock:
+            self._sites[site.kiosk_id] = site
+
+    def _record(self, changes: list[AlertChange]) -> None:
+        for c in changes:
+            a = c.alert
+            log.warning("alert %s %s: %s", c.action.value, a.key.text, a.detail)
+            self.metrics.alert_changes.labels(kind=a.key.kind.value, action=c.action.value).inc()
+        self._batch.changes += changes
+
+    # -- housekeeping -----------------------------------------------------------------------
+    def tick(self) -> None:
+        with self._lock:
+            self._record(self.core.tick(self.clock()))
+
+    def flush(self) -> int:
+        """Commit what is pending. Returns how many messages' worth went in."""
+        with self._lock:
+            batch, self._batch = self._batch, Batch()
+        if not batch:
+            return 0
+        try:
+            self.store.commit(batch)
+        except AnjunganError as exc:
+            log.error("fleet store commit failed, will retry: %s", exc)
+            with self._lock:  # put it back in front of what came since
+                self._batch = _merge(batch, self._batch)
+            return 0
+        return len(batch.health) + len(batch.kiosks) + len(batch.feedback)
+
+    def sample_centre(self) -> None:
+        if self.sampler is None:
+            return
+        try:
+            self.record_sample(self.sampler(self.clock()))
+        except (AnjunganError, ValueError) as exc:
+            log.warning("could not sample the relay queue: %s", exc)
+
+    def prune(self) -> None:
+        try:
+            self.store.prune(before=self.clock() - self.settings.retention_s)
+        except AnjunganError as exc:
+            log.warning("pruning fleet history failed: %s", exc)
+
+    def start(self) -> FleetService:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="fleet-housekeeping", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        s = self.settings
+        due = {"tick": 0.0, "sample": 0.0, "prune": 0.0}
+        self.prune()
+        while not self._stop.wait(s.flush_every_s):
+            mono = time.monotonic()
+            if mono >= due["tick"]:
+                due["tick"] = mono + s.tick_every_s
+                self.tick()
+            if mono >= due["sample"]:
+                due["sample"] = mono + s.sample_every_s
+                self.sample_centre()
+            if mono >= due["prune"]:
+                due["prune"] = mono + 3600.0
+                self.prune()
+            self.flush()
+
+    # -- queries (any thread) -----------------------------------------------------------
+    def overview(self) -> list[KioskRow]:
+        with self._lock:
+            now = self.clock()
+            return [KioskRow(
+                kiosk_id=k.kiosk_id, up=self.core.is_up(k.kiosk_id, now), last_seen=k.last_seen,
+                site=self._sites.get(k.kiosk_id) or Site(kiosk_id=k.kiosk_id, office="", kecamatan=""),
+                alerts=tuple(self.core.open_alerts(k.kiosk_id)), state=k)
+                for k in sorted(self.core.kiosks.values(), key=lambda k: k.kiosk_id)]  # fmt: skip
+
+    def kiosk(self, kiosk_id: str) -> KioskRow | None:
+        with self._lock:
+            k = self.core.kiosks.get(kiosk_id)
+            if k is None:
+                return None
+            now = self.clock()
+            site = self._sites.get(kiosk_id) or Site(kiosk_id=kiosk_id, office="", kecamatan="")
+            return KioskRow(kiosk_id=kiosk_id, up=self.core.is_up(kiosk_id, now),
+                            last_seen=k.last_seen, site=site,
+                            alerts=tuple(self.core.open_alerts(kiosk_id)), state=k)  # fmt: skip
+
+    def open_alerts(self) -> list[Alert]:
+        with self._lock:
+            return self.core.open_alerts()
+
+    def centre(self) -> CentreSample | None:
+        with self._lock:
+            return self.core.centre
+
+
+def _merge(first: Batch, then: Batch) -> Batch:
+    return Batch(health=first.health + then.health, kiosks={**first.kiosks, **then.kiosks},
+                 changes=first.changes + then.changes, feedback=first.feedback + then.feedback,
+                 samples=first.samples + then.samples, captures=first.captures + then.captures)  # fmt: skip

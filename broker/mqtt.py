@@ -1,0 +1,132 @@
+"""The central service's MQTT shell (paho-mqtt 2.x): TLS with the centre's certificate,
+a persistent session, manual acks.
+
+Messages are handed to `on_batch` handlers by kind on one worker thread, in arrival order,
+in batches (one durable commit per batch). The MQTT PUBACK and the application ack are
+sent only after the handler returns, i.e. after the commit: anything not committed when
+the process dies is redelivered by the broker (persistent session) or re-sent by the
+kiosk's outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue as stdqueue
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+
+from anjungan import topics
+from anjungan.messages import Ack, PacketStatus
+from broker.errors import ConfigError
+from broker.ingest import Inbound, Outcome
+
+log = logging.getLogger("anjungan.mqtt")
+
+BatchHandler = Callable[[list[Inbound]], list[Outcome]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttSettings:
+    url: str  # mqtts://host:port
+    ca_file: str
+    cert_file: str
+    key_file: str
+    client_id: str = "anjungan-centre"
+    batch: int = 64
+    kinds: tuple[str, ...] = ("capture",)
+
+
+class CentreMqtt:
+    def __init__(self, settings: MqttSettings, on_batch: BatchHandler) -> None:
+        parts = urlsplit(settings.url)
+        if parts.scheme not in ("mqtts", "ssl", "tls") or not parts.hostname:
+            raise ConfigError(f"MQTT URL must be mqtts://HOST:PORT, got {settings.url!r}")
+        self.host, self.port = parts.hostname, parts.port or 8883
+        self.settings = settings
+        self.on_batch = on_batch
+        self.inbox: stdqueue.Queue[mqtt.MQTTMessage | None] = stdqueue.Queue(maxsize=10_000)
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
+                        clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)  # fmt: skip
+        c.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file,
+                  keyfile=settings.key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
+        c.max_inflight_messages_set(100)
+        c.max_queued_messages_set(0)
+        c.reconnect_delay_set(min_delay=1, max_delay=4)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self.client = c
+        self._worker = threading.Thread(target=self._work, name="ingest", daemon=True)
+
+    # -- paho callbacks (network thread) -----------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, rc: object, _p: object = None) -> None:
+        if getattr(rc, "is_failure", False):
+            log.warning("MQTT connect refused: %s", rc)
+            return
+        for kind in self.settings.kinds:
+            client.subscribe(topics.subscription(kind), qos=1)
+        self.connected.set()
+        log.info("MQTT connected to %s:%d", self.host, self.port)
+
+    def _on_disconnect(self, _c: object, _u: object, _f: object, rc: object, _p: object = None) -> None:
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT disconnected (%s); reconnecting", rc)
+
+    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        self.inbox.put(msg)
+
+    # -- the ingest worker ---------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            first = self.inbox.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.settings.batch:
+                try:
+                    more = self.inbox.get_nowait()
+                except stdqueue.Empty:
+                    break
+                if more is None:
+                    self._stop.set()
+                    break
+                batch.append(more)
+            self._handle(batch)
+
+    def _handle(self, batch: list[mqtt.MQTTMessage]) -> None:
+        inbound = [Inbound(topic=m.topic, payload=bytes(m.payload), token=m) for m in batch]
+        try:
+            outcomes = self.on_batch(inbound)
+        except Exception:  # noqa: BLE001 - not committed: no ack, the broker will redeliver
+            log.exception("ingest batch of %d failed; left unacknowledged", len(batch))
+            return
+        for out in outcomes:
+            msg: mqtt.MQTTMessage = out.token
+            if out.ack is not None and out.kiosk_id:
+                self.notify(out.kiosk_id, out.ack)
+            if msg.qos > 0:
+                self.client.ack(msg.mid, msg.qos)
+
+    def notify(self, kiosk_id: str, message: Ack | PacketStatus) -> None:
+        self.client.publish(topics.topic(kiosk_id, "ack"), message.to_json(), qos=1)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._worker.start()
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.inbox.put(None)
+        self._worker.join(timeout=10)
+        self.client.disconnect()
+        self.client.loop_stop()

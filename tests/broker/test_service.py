@@ -1,0 +1,116 @@
+"""End to end over real Mosquitto (TLS), the real service process and the SIAK simulator:
+ingest, bad input, and fault tests that count what SIAK received."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from anjungan.messages import AckOutcome
+from anjungan.packet import decode_packet, encode_packet
+from anjungan.packet.model import PriorityClass
+from broker.queue import EntryState, open_queue
+from broker.siak.ledger import Ledger
+from broker.siak.sim import SiakSimulator, SimConfig, SimServer
+from provisioning.bundle import KioskBundle
+from tests.broker.harness import Mosquitto, Service, TestKiosk, drive
+from tests.broker.kit import make_fleet, packet_bytes, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+class Stack:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.fleet_dir, self.bundles = make_fleet(root, ("kiosk-01", "kiosk-02"))
+        self.mosquitto = Mosquitto(self.fleet_dir, root).start()
+        self.sim = SimServer(SiakSimulator(SimConfig(capacity_rps=300.0, concurrency=8, latency_s=0.005),
+                                           Ledger(bio_after_s=0.0, print_after_s=0.0))).__enter__()  # fmt: skip
+        self.service = Service(self.fleet_dir, root, mqtt_url=self.mosquitto.url, siak_url=self.sim.url)
+        self.kiosks: dict[str, TestKiosk] = {}
+
+    def kiosk(self, kid: str) -> TestKiosk:
+        if kid not in self.kiosks:
+            self.kiosks[kid] = TestKiosk(self.bundles[kid], self.mosquitto.port)
+            assert self.kiosks[kid].connected.wait(10)
+        return self.kiosks[kid]
+
+    def siak(self) -> dict:
+        return httpx.get(self.sim.url + "/_sim/accepted").json()
+
+    def faults(self, **kw: object) -> None:
+        httpx.post(self.sim.url + "/_sim/faults", json=kw).raise_for_status()
+
+    def accepted_keys(self) -> list[str]:
+        return [a["idempotency_key"] for a in self.siak()["accepted"]]
+
+    def close(self) -> None:
+        for k in self.kiosks.values():
+            k.close()
+        self.service.stop()
+        self.sim.__exit__()
+        self.mosquitto.stop()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    s = Stack(tmp_path)
+    yield s
+    s.close()
+
+
+def publish(kiosk: TestKiosk, bundle: KioskBundle, seqs: range,
+            prio: PriorityClass = PriorityClass.ROUTINE) -> list[str]:  # fmt: skip
+    ids = []
+    for seq in seqs:
+        pid, raw = packet_bytes(bundle, seq, priority=prio)
+        kiosk.send(pid, raw)
+        ids.append(pid)
+    return ids
+
+
+def exactly_once(stack: Stack, ids: list[str]) -> None:
+    keys = stack.accepted_keys()
+    assert sorted(keys) == sorted(ids), "SIAK must receive every packet exactly once"
+
+
+def test_ingest_acks_after_commit_and_relays_once_with_bad_input(stack: Stack) -> None:
+    stack.faults(down=True)  # SIAK down: ingest must not care
+    stack.service.start()
+    k1, b1 = stack.kiosk("kiosk-01"), stack.bundles["kiosk-01"]
+    ids = publish(k1, b1, range(1, 11))
+    assert drive([k1], lambda: not k1.outbox, timeout=30)
+    assert {k1.acks[p].outcome for p in ids} == {AckOutcome.ACCEPTED}
+    assert stack.accepted_keys() == []
+
+    # bad input: garbage, forged signature, a replayed sequence, an oversized message
+    k1.publish_raw(b"\x00garbage\xff")
+    forged_id, raw = packet_bytes(b1, 11)
+    p = decode_packet(raw)
+    forged = encode_packet(type(p)(header=p.header, sealed_body=p.sealed_body,
+                                   signature=bytes(64), certificate=p.certificate))  # fmt: skip
+    k1.send(forged_id, forged, keep=False)
+    replay_id, replay = packet_bytes(b1, 3, nik_index=99)  # new id, old sequence 3
+    k1.send(replay_id, replay, keep=False)
+    k1.publish_raw(b"\xa0" * (8 * 1024 * 1024 + 1))
+    k1.send(ids[0], k1.sent[ids[0]], keep=False)  # a duplicate: acked again, stored once
+    assert wait_until(lambda: forged_id in k1.acks and replay_id in k1.acks, timeout=20)
+    assert (k1.acks[forged_id].outcome, k1.acks[forged_id].reason) == (AckOutcome.REJECTED, "bad_signature")
+    assert (k1.acks[replay_id].outcome, k1.acks[replay_id].reason) == (AckOutcome.REJECTED, "replayed_sequence")
+    assert wait_until(lambda: k1.acks[ids[0]].outcome is AckOutcome.DUPLICATE, timeout=20)
+
+    stack.faults(down=False)
+    assert wait_until(lambda: len(stack.accepted_keys()) == 10, timeout=30)
+    assert stack.service.alive()
+    q = open_queue(stack.service.db)
+    reasons = sorted(r.reason for r in q.rejections())
+    assert reasons == ["bad_signature", "malformed", "replayed_sequence", "too_large"]
+    assert len(q.entries()) == 10
+    q.close()
+    exactly_once(stack, ids)
+
+
