@@ -147,7 +147,7 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr is Screen.CAPTURE_EXCEPTION:
         for p in s.remaining():
             picked = p in s.exception_pick
-            actions.append(Widget(id=f"choose:{p}", label=("✓ " if picked else "") + t(f"pos_{p}", lang),
+            actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
                                   event=Choose(option=p), role="selected" if picked else "action"))  # fmt: skip
         actions.extend(_choices(EXCEPTION_REASONS, lang))
     elif scr is Screen.REVIEW:

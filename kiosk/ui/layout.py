@@ -1,0 +1,195 @@
+"""Where everything goes on a screen of a given size. Pure: text is measured by a callable.
+
+Three layouts are designed for: 800x480 (small landscape), 720x1280 (portrait) and
+1920x1080; any size works. Every touch target is at least `MIN_TARGET` px in both directions;
+large-text mode scales fonts by `LARGE_TEXT`, shrinking back only as far as the screen needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.ui.views import View, Widget
+
+MIN_TARGET = 44  # px, WCAG 2.5.5 / EN 301 549
+LARGE_TEXT = 1.35
+LAYOUTS = ((800, 480), (720, 1280), (1920, 1080))
+Measure = Callable[[str, int], int]  # (text, font px) -> width px
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def contains(self, px: int, py: int) -> bool:
+        return self.x <= px < self.x + self.w and self.y <= py < self.y + self.h
+
+    @property
+    def center(self) -> tuple[int, int]:
+        return self.x + self.w // 2, self.y + self.h // 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text:
+    text: str
+    x: int
+    y: int
+    size: int
+    style: str  # "title" | "text" | "muted" | "error" | "field" | "banner"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placed:
+    widget: Widget
+    box: Box
+    size: int  # label font px
+
+
+@dataclass(frozen=True, kw_only=True)
+class Frame:
+    width: int
+    height: int
+    texts: tuple[Text, ...]
+    buttons: tuple[Placed, ...]
+    field_box: Box | None = None
+    banner_box: Box | None = None
+    qr_box: Box | None = None
+
+    def hit(self, px: int, py: int) -> Widget | None:
+        for placed in reversed(self.buttons):  # the banner's button is drawn last, on top
+            if placed.box.contains(px, py):
+                return placed.widget
+        return None
+
+
+def wrap(text: str, size: int, width: int, measure: Measure) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if measure(trial, size) <= width or not line:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _grid(widgets: tuple[Widget, ...], area: Box, cols: int, row_h: int, gap: int, size: int) -> list[Placed]:
+    rows = max(1, -(-len(widgets) // cols))
+    row_h = max(MIN_TARGET, min(row_h, (area.h - gap * (rows - 1)) // rows))
+    col_w = (area.w - gap * (cols - 1)) // cols
+    out = []
+    for i, w in enumerate(widgets):
+        r, c = divmod(i, cols)
+        out.append(Placed(widget=w, box=Box(area.x + c * (col_w + gap), area.y + r * (row_h + gap), col_w, row_h), size=size))
+    return out
+
+
+def layout(view: View, width: int, height: int, measure: Measure) -> Frame:
+    scale = min(width, height) / 480
+    factor = LARGE_TEXT if view.large_text else 1.0
+    for shrink in (1.0, 0.9, 0.8, 0.7, 0.6):
+        frame = _layout(view, width, height, measure, scale, factor * shrink)
+        if frame is not None:
+            return frame
+    return _layout(view, width, height, measure, scale, 0.5, force=True) or Frame(width=width, height=height, texts=(), buttons=())
+
+
+def _layout(view: View, width: int, height: int, measure: Measure, scale: float, factor: float,
+            force: bool = False) -> Frame | None:  # fmt: skip
+    m, gap = round(12 * scale), round(8 * scale)
+    body = max(14, round(22 * scale * factor))
+    title = round(body * 1.35)
+    btn = max(14, round(21 * scale * factor))
+    target = max(MIN_TARGET, round(54 * scale * min(factor, 1.2)))
+    texts: list[Text] = []
+    buttons: list[Placed] = []
+
+    # top bar: language and large text at the right
+    top_w = max(measure(w.label, btn) for w in view.top) + 2 * m if view.top else 0
+    top_w = min(top_w, (width - 2 * m - gap * (len(view.top) - 1)) // max(1, len(view.top)))
+    x = width - m
+    for w in reversed(view.top):
+        x -= top_w
+        size = btn if measure(w.label, btn) <= top_w - gap else max(12, btn * 3 // 4)
+        buttons.append(Placed(widget=w, box=Box(x, m, top_w, target), size=size))
+        x -= gap
+    y = m + target + gap
+    banner_box = None
+    if view.banner:
+        bh = target + 2 * gap
+        banner_box = Box(0, y, width, bh)
+        if view.banner_action:
+            bw = measure(view.banner_action.label, btn) + 3 * m
+            buttons.append(Placed(widget=view.banner_action, box=Box(width - m - bw, y + gap, bw, target), size=btn))
+        texts.append(Text(text=view.banner, x=m, y=y + bh // 2 - body // 2, size=body, style="banner"))
+        y += bh + gap
+
+    nav_y = height - m - target
+    if view.nav:
+        nav_w = max(measure(w.label, btn) for w in view.nav) + 4 * m
+        buttons.append(Placed(widget=view.nav[0], box=Box(m, nav_y, nav_w, target), size=btn))
+        if len(view.nav) > 1:
+            buttons.append(Placed(widget=view.nav[1], box=Box(width - m - nav_w, nav_y, nav_w, target), size=btn))
+    bottom = nav_y - gap if view.nav else height - m
+
+    side_by_side = bool(view.keys) and width > height and view.key_columns <= 3
+    text_w = (width * 45 // 100 - 2 * m) if side_by_side else width - 2 * m
+    for line in wrap(view.title, title, text_w, measure):
+        texts.append(Text(text=line, x=m, y=y, size=title, style="title"))
+        y += round(title * 1.2)
+    y += gap
+    for para in view.lines:
+        for line in wrap(para, body, text_w, measure):
+            texts.append(Text(text=line, x=m, y=y, size=body, style="text"))
+            y += round(body * 1.25)
+    field_box = None
+    if view.field is not None:
+        y += gap
+        field_box = Box(m, y, text_w, target)
+        texts.append(Text(text=view.field, x=m + m, y=y + (target - body) // 2, size=body, style="field"))
+        y += target + gap
+    if view.error:
+        for line in wrap(view.error, body, text_w, measure):
+            texts.append(Text(text=line, x=m, y=y, size=body, style="error"))
+            y += round(body * 1.25)
+    y += gap
+
+    qr_box = None
+    if view.qr:
+        side = min(bottom - y, width // 3)
+        if side < 120 and not force:
+            return None
+        qr_box = Box(width - m - side, max(y, bottom - side), side, side) if width > height else Box(m, y, side, side)
+        y = y if width > height else y + side + gap
+
+    if view.keys:
+        if side_by_side:
+            area = Box(width * 45 // 100 + m, m + target + gap + (banner_box.h + gap if banner_box else 0),
+                       width * 55 // 100 - 2 * m, 0)  # fmt: skip
+            area = Box(area.x, area.y, area.w, bottom - area.y)
+        else:
+            area = Box(m, y, width - 2 * m, bottom - y)
+        rows = -(-len(view.keys) // view.key_columns)
+        if area.h < rows * MIN_TARGET + (rows - 1) * gap and not force:
+            return None
+        buttons.extend(_grid(view.keys, area, view.key_columns, round(target * 1.5), gap, btn))
+    if view.actions:
+        cols = 1 if width < height or len(view.actions) <= 3 else 2
+        avail = Box(m, y, (width - 2 * m) if not qr_box or width < height else width - 3 * m - qr_box.w, bottom - y)
+        rows = -(-len(view.actions) // cols)
+        if avail.h < rows * MIN_TARGET + (rows - 1) * gap and not force:
+            return None
+        for p in _grid(view.actions, avail, cols, round(target * 1.3), gap, btn):
+            fits = measure(p.widget.label, p.size) <= p.box.w - 2 * gap
+            buttons.append(p if fits else Placed(widget=p.widget, box=p.box, size=max(12, p.size * 3 // 4)))
+    if not force and any(t.y + t.size > bottom for t in texts if t.style != "banner"):
+        return None
+    return Frame(width=width, height=height, texts=tuple(texts), buttons=tuple(buttons),
+                 field_box=field_box, banner_box=banner_box, qr_box=qr_box)  # fmt: skip

@@ -1,0 +1,110 @@
+"""pygame drawing: a `Frame` onto a surface, touches back to widgets, screenshots.
+
+Headless with SDL_VIDEODRIVER=dummy. Only the display and font modules are started (no
+audio: a kiosk speaks through espeak-ng, not SDL).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pygame
+import segno
+
+from kiosk.ui.layout import Frame, Placed, layout
+from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
+from kiosk.ui.views import View, Widget
+
+
+class Renderer:
+    def __init__(self, width: int, height: int, *, headless: bool = True) -> None:
+        if headless:
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        pygame.display.init()
+        pygame.font.init()
+        self.width, self.height = width, height
+        self.surface = pygame.display.set_mode((width, height))
+        pygame.display.set_caption("Anjungan e-KTP")
+        self._fonts: dict[int, pygame.font.Font] = {}
+        self.frame: Frame | None = None
+        self.frame_ms: list[float] = []
+
+    def font(self, size: int) -> pygame.font.Font:
+        f = self._fonts.get(size)
+        if f is None:
+            f = self._fonts[size] = pygame.font.Font(None, round(size * 1.3))  # freesans is small
+        return f
+
+    def measure(self, text: str, size: int) -> int:
+        return int(self.font(size).size(text)[0])
+
+    def draw(self, view: View) -> Frame:
+        t0 = time.perf_counter()
+        pal = HIGH_CONTRAST if view.large_text else STANDARD
+        frame = layout(view, self.width, self.height, self.measure)
+        s = self.surface
+        s.fill(pal.background)
+        if frame.banner_box:
+            pygame.draw.rect(s, pal.banner, _rect(frame.banner_box))
+        if frame.field_box:
+            pygame.draw.rect(s, pal.field, _rect(frame.field_box))
+            pygame.draw.rect(s, pal.border, _rect(frame.field_box), width=2)
+        for text in frame.texts:
+            colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
+                      "field": pal.on_field, "banner": pal.on_banner}[text.style]  # fmt: skip
+            font = self.font(text.size)
+            font.set_bold(text.style == "title")
+            s.blit(font.render(text.text, True, colour), (text.x, text.y))
+            font.set_bold(False)
+        for placed in frame.buttons:
+            self._button(placed, pal)
+        if frame.qr_box and view.qr:
+            self._qr(view.qr, frame, pal)
+        pygame.display.flip()
+        self.frame_ms.append((time.perf_counter() - t0) * 1000)
+        self.frame = frame
+        return frame
+
+    def _button(self, placed: Placed, pal: Palette) -> None:
+        role = placed.widget.role
+        fill, ink = {
+            "primary": (pal.primary, pal.on_primary), "key": (pal.key, pal.on_key),
+            "selected": (pal.selected, pal.on_selected),
+        }.get(role, (pal.action, pal.on_action))  # fmt: skip
+        r = _rect(placed.box)
+        pygame.draw.rect(self.surface, fill, r, border_radius=8)
+        pygame.draw.rect(self.surface, pal.border, r, width=2, border_radius=8)
+        label = self.font(placed.size).render(placed.widget.label, True, ink)
+        self.surface.blit(label, label.get_rect(center=r.center))
+
+    def _qr(self, payload: str, frame: Frame, pal: Palette) -> None:
+        box = frame.qr_box
+        assert box is not None
+        qr = segno.make(payload, error="m")
+        matrix = [list(row) for row in qr.matrix]
+        n = len(matrix) + 8  # quiet zone of 4 modules each side
+        module = max(1, box.w // n)
+        pygame.draw.rect(self.surface, (255, 255, 255), _rect(box))
+        ox = box.x + (box.w - module * len(matrix)) // 2
+        oy = box.y + (box.h - module * len(matrix)) // 2
+        for r, row in enumerate(matrix):
+            for c, dark in enumerate(row):
+                if dark:
+                    self.surface.fill((0, 0, 0), (ox + c * module, oy + r * module, module, module))
+
+    def hit(self, pos: tuple[int, int]) -> Widget | None:
+        return self.frame.hit(*pos) if self.frame else None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(self.surface, str(path))
+
+    def close(self) -> None:
+        pygame.display.quit()
+
+
+def _rect(box: object) -> pygame.Rect:
+    return pygame.Rect(box.x, box.y, box.w, box.h)  # type: ignore[attr-defined]

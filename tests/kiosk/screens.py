@@ -1,0 +1,133 @@
+"""Walk the pure flow through every screen (and the warning banner, large text), for the
+view, layout and screenshot tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kiosk.flow.machine import WARN_LEAD_S, Flow, FlowConfig
+from kiosk.flow.model import (
+    Button,
+    CaptureDone,
+    Char,
+    Choose,
+    LookupStatus,
+    RequestCapture,
+    Screen,
+    SetLanguage,
+    StatusAnswer,
+    Stored,
+    StorePacket,
+    Tick,
+)
+from kiosk.officers import hash_pin
+from kiosk.ticket import make_ticket, qr_payload
+from tests.kiosk.helpers import ELDER_NIK, KK, Driver, sample
+
+
+def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
+    """(name, flow, now) at each screen; the flow is shared, so use each item right away."""
+    d = Driver(Flow(FlowConfig(officers={"1234": hash_pin("2468", iterations=1000)})))
+    d.send(SetLanguage(lang=lang))
+    yield "welcome", d.flow, d.now
+    d.press(Button.OFFICER)
+    d.type_digits("1234")
+    yield "officer_id", d.flow, d.now
+    d.press(Button.CONFIRM)
+    d.type_digits("24")
+    yield "officer_pin", d.flow, d.now
+    d.type_digits("68")
+    d.press(Button.CONFIRM)
+    yield "menu_assisted", d.flow, d.now
+    d.press(Button.HOME)
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    yield "menu", d.flow, d.now
+    d.send(Choose(option="correction"))
+    yield "correction_field", d.flow, d.now
+    d.send(Choose(option="address"))
+    for c in "jl. gatot subroto":
+        d.send(Char(char=c))
+    yield "correction_value", d.flow, d.now
+    d.press(Button.BACK)
+    d.press(Button.BACK)
+    d.send(Choose(option="replacement"))
+    yield "replacement_reason", d.flow, d.now
+    d.press(Button.BACK)
+    d.send(Choose(option="new_recording"))
+    d.type_digits("5101015")
+    yield "nik_typing", d.flow, d.now
+    d.type_digits("913")
+    yield "nik_error", d.flow, d.now
+    for _ in range(4):
+        d.press(Button.BACKSPACE)
+    d.type_digits(ELDER_NIK[6:])
+    d.press(Button.CONFIRM)
+    d.type_digits(KK)
+    yield "kk", d.flow, d.now
+    d.press(Button.CONFIRM)
+    yield "consent", d.flow, d.now
+    d.press(Button.AGREE)
+    yield "capture_guide_face", d.flow, d.now
+    out = d.press(Button.BEGIN_CAPTURE)
+    yield "capturing", d.flow, d.now
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 20),)))
+    yield "capture_result_low", d.flow, d.now
+    out = d.press(Button.RETRY)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 80),)))
+    yield "capture_result_ok", d.flow, d.now
+    d.press(Button.CONTINUE)
+    yield "capture_guide_slap", d.flow, d.now
+    d.press(Button.EXCEPTION)
+    d.send(Choose(option="right_little"))
+    yield "capture_exception", d.flow, d.now
+    d.send(Choose(option="missing"))
+    while d.flow.screen is Screen.CAPTURE_GUIDE:
+        d.capture()
+        d.press(Button.CONTINUE)
+    yield "review", d.flow, d.now
+    d.now = (d.flow.deadline or 0) - WARN_LEAD_S + 5
+    d.send(Tick(), 0)
+    yield "timeout_warning", d.flow, d.now
+    d.press(Button.EXTEND)
+    d.press(Button.LARGE_TEXT)
+    yield "review_large_text", d.flow, d.now
+    d.press(Button.LARGE_TEXT)
+    store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
+    yield "submitting", d.flow, d.now
+    ticket = make_ticket(7)
+    d.send(Stored(token=store.token, ticket=ticket,
+                  qr_payload=qr_payload("kiosk-01", ticket, "0190a5c8-0000-7000-8000-000000000007")))  # fmt: skip
+    yield "done", d.flow, d.now
+    d.press(Button.HOME)
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    d.send(Choose(option="status"))
+    d.type_digits(ticket)
+    yield "status_entry", d.flow, d.now
+    look = next(a for a in d.press(Button.CONFIRM) if isinstance(a, LookupStatus))
+    d.send(StatusAnswer(token=look.token, ticket=ticket, state="QUEUED"))
+    yield "status_result", d.flow, d.now
+    d.press(Button.HOME)
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    d.send(Choose(option="feedback"))
+    yield "feedback_category", d.flow, d.now
+    d.send(Choose(option="waiting"))
+    for c in "antrian lama":
+        d.send(Char(char=c))
+    yield "feedback_text", d.flow, d.now
+    d.press(Button.CONFIRM)
+    yield "feedback_sent", d.flow, d.now
+    d.press(Button.HOME)
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits(ELDER_NIK)
+    d.press(Button.CONFIRM)
+    d.type_digits(KK)
+    d.press(Button.CONFIRM)
+    d.press(Button.DECLINE)
+    yield "consent_declined", d.flow, d.now

@@ -1,0 +1,100 @@
+"""Views, layouts and drawing: every screen, both languages, three sizes; targets, contrast,
+touches mapping back to events; screenshots of every screen into the test artefacts."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.flow.model import Screen
+from kiosk.i18n import LANGS, STRINGS, t
+from kiosk.ui.layout import LAYOUTS, MIN_TARGET
+from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, contrast
+from kiosk.ui.screen import Renderer
+from kiosk.ui.views import build_view
+from tests.kiosk.screens import every_screen
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def test_every_string_exists_in_both_languages_and_formats_alike() -> None:
+    for key, pair in STRINGS.items():
+        assert len(pair) == len(LANGS) and all(p.strip() for p in pair), key
+        fields = [sorted(re.findall(r"{(\w+)}", p)) for p in pair]
+        assert fields[0] == fields[1], key
+
+
+def test_walk_reaches_every_screen() -> None:
+    seen = {flow.screen for lang in LANGS for _name, flow, _now in every_screen(lang)}
+    missing = set(Screen) - seen - {Screen.ERROR}
+    assert missing == set()
+
+
+@pytest.mark.parametrize("palette", [STANDARD, HIGH_CONTRAST], ids=lambda p: p.name)
+def test_every_text_colour_pair_has_contrast_at_least_4_5(palette) -> None:
+    low = {k: round(contrast(fg, bg), 2) for k, (fg, bg) in palette.text_pairs().items()
+           if contrast(fg, bg) < 4.5}  # fmt: skip
+    assert low == {}
+
+
+def test_contrast_formula_known_values() -> None:
+    assert round(contrast((0, 0, 0), (255, 255, 255)), 1) == 21.0
+    assert round(contrast((118, 118, 118), (255, 255, 255)), 2) == 4.54
+
+
+@pytest.fixture(scope="module")
+def renderers():
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    made: dict[tuple[int, int], Renderer] = {}
+
+    def get(size: tuple[int, int]) -> Renderer:
+        if size not in made:
+            for r in made.values():
+                r.close()
+            made.clear()
+            made[size] = Renderer(*size)
+        return made[size]
+
+    yield get
+    for r in made.values():
+        r.close()
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_screen_lays_out_with_big_targets_inside_the_screen_and_saves(renderers, size) -> None:
+    r = renderers(size)
+    w, h = size
+    for lang in LANGS:
+        for i, (name, flow, now) in enumerate(every_screen(lang)):
+            view = build_view(flow, now)
+            frame = r.draw(view)
+            ids = [p.widget.id for p in frame.buttons]
+            assert len(ids) == len(set(ids)) == len(view.widgets()), (name, ids)
+            for p in frame.buttons:
+                b = p.box
+                assert b.w >= MIN_TARGET and b.h >= MIN_TARGET, (name, p.widget.id, b)
+                assert b.x >= 0 and b.y >= 0 and b.x + b.w <= w and b.y + b.h <= h, (name, p.widget.id, b)
+                assert r.hit(b.center) == p.widget  # a touch at its centre is that button
+            for text in frame.texts:
+                assert 0 <= text.y and text.y + text.size <= h, (name, text)
+            r.save(ARTIFACTS / f"{w}x{h}" / lang / f"{i:02d}_{name}.png")
+
+
+def test_buttons_do_not_overlap_except_the_banner(renderers) -> None:
+    r = renderers(LAYOUTS[0])
+    for name, flow, now in every_screen("id"):
+        frame = r.draw(build_view(flow, now))
+        boxes = [p.box for p in frame.buttons if p.widget.id != "extend"]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
+                assert not overlap, (name, a, b)
+
+
+def test_views_speak_the_chosen_language() -> None:
+    for lang in LANGS:
+        name, flow, now = next(every_screen(lang))
+        assert build_view(flow, now).title == t("title_welcome", lang)
