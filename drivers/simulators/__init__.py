@@ -1,0 +1,1 @@
+"""Byte-level simulators of every peripheral, each served on its own pty."""

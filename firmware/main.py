@@ -1,0 +1,31 @@
+"""Boot entry: on the RP2040 `main.py` runs at power-up; under the unix port run
+`micropython firmware/main.py /dev/pts/N` (the path of the fake UART)."""
+
+import sys
+
+try:
+    from firmware import app
+except ImportError:
+    import app  # type: ignore[no-redef]
+
+
+def make_hal():
+    if sys.platform == "rp2":
+        try:
+            from firmware import hal_rp2
+        except ImportError:
+            import hal_rp2  # type: ignore[no-redef]
+        return hal_rp2.Hal()
+    try:
+        from firmware import hal_unix
+    except ImportError:
+        import hal_unix  # type: ignore[no-redef]
+    if len(sys.argv) < 2:
+        print("usage: micropython main.py UART_PATH")
+        sys.exit(2)
+    return hal_unix.Hal(sys.argv[1])
+
+
+if __name__ == "__main__":
+    print("anjungan controller firmware starting")
+    app.run(make_hal())
