@@ -2,6 +2,7 @@
 GP2-GP7, presence sensor GP8, tamper switch GP9 (closed = 0), buzzer PWM on GP10, hardware
 watchdog (8 s) fed from the main loop."""
 
+import binascii
 import time
 
 import machine
@@ -38,7 +39,7 @@ class Hal:
         return time.ticks_diff(a, b)
 
     def unique_id(self):
-        return "".join("%02x" % b for b in machine.unique_id())
+        return binascii.hexlify(machine.unique_id()).decode()
 
     def set_leds(self, mask):
         self.leds = mask
