@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from anjungan import topics
 from anjungan.errors import AnjunganError
@@ -26,6 +26,7 @@ from anjungan.messages import Feedback, Health, KioskStatus
 from broker.fleet.core import FleetCore
 from broker.fleet.metrics import FleetMetrics
 from broker.fleet.model import Alert, AlertChange, CentreSample, KioskState, Thresholds
+from broker.fleet.privacy import redact
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
 
 log = logging.getLogger("anjungan.fleet")
@@ -130,6 +131,8 @@ class FleetService:
 
     def _feedback(self, kiosk_id: str, msg: Feedback) -> None:
         self._check_sender(kiosk_id, msg.kiosk_id)
+        # A resident may type a NIK into free text: it is masked before it is ever stored.
+        msg = replace(msg, text=redact(msg.text), ticket=redact(msg.ticket))
         with self._lock:
             self._batch.feedback.append(FeedbackRecord(feedback=msg, received_at=self.clock()))
         self.metrics.messages.labels(kind="feedback", outcome="ok").inc()

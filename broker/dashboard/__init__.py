@@ -1,0 +1,1 @@
+"""The staff dashboard: server-rendered pages (Starlette + Jinja2), sign-in, /metrics, /api."""

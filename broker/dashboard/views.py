@@ -1,0 +1,153 @@
+"""What each page shows, computed from the service and the store (no HTTP here)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from anjungan.packet.model import PriorityClass
+from broker.dashboard.plots import Series, line_chart, stacked_bars
+from broker.fleet.service import FleetService, KioskRow
+
+WINDOW_S = 24 * 3600.0
+CLASS_COLOURS = {0: "#d1242f", 1: "#1f6feb", 2: "#9a6700"}
+
+
+def ago(t: float | None, now: float) -> str:
+    if t is None:
+        return "—"
+    s = max(0.0, now - t)
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.0f} h"
+    return f"{s / 86400:.0f} d"
+
+
+def when(t: float | None) -> str:
+    return "—" if t is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+def safe_next(value: str | None) -> str:
+    """Only a local path may follow sign-in (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Filters:
+    office: str = ""
+    kecamatan: str = ""
+    state: str = ""  # "" | online | offline | alert
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> Filters:
+        state = params.get("state", "")
+        return cls(office=params.get("office", "")[:100], kecamatan=params.get("kecamatan", "")[:100],
+                   state=state if state in ("online", "offline", "alert") else "",
+                   q=params.get("q", "")[:64].strip().lower())  # fmt: skip
+
+    def keep(self, row: KioskRow) -> bool:
+        return ((not self.office or row.site.office == self.office)
+                and (not self.kecamatan or row.site.kecamatan == self.kecamatan)
+                and (self.state != "online" or row.up) and (self.state != "offline" or not row.up)
+                and (self.state != "alert" or bool(row.alerts))
+                and (not self.q or self.q in row.kiosk_id))  # fmt: skip
+
+
+def class_label(t: Callable[[str], str], priority: int) -> str:
+    try:
+        return t(PriorityClass(priority).label)
+    except ValueError:
+        return str(priority)
+
+
+def centre_plots(service: FleetService, t: Callable[[str], str], now: float) -> dict[str, str]:
+    since = now - WINDOW_S
+    samples = service.store.centre_history(since=since)
+    by_class: dict[int, list[tuple[float, float]]] = {}
+    for s in samples:
+        for b in s.backlog:
+            by_class.setdefault(b.priority, []).append((s.at, float(b.depth)))
+    backlog = line_chart(t("relay_backlog"), [
+        Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
+        for p, pts in sorted(by_class.items())])  # fmt: skip
+    siak = line_chart(t("siak_availability"), [Series(
+        label=t("available"), points=[(s.at, 1.0 if s.siak_available else 0.0) for s in samples],
+        colour="#1a7f37")], y_max=1.0, step=True)  # fmt: skip
+    counts = service.store.captures(since=since)
+    per: dict[int, list[tuple[float, float]]] = {}
+    for c in counts:
+        per.setdefault(c.priority, []).append((c.hour, float(c.count)))
+    captures = stacked_bars(t("captures_per_hour"), [c.hour for c in counts], [
+        Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
+        for p, pts in sorted(per.items())])  # fmt: skip
+    return {"plot_backlog": backlog, "plot_siak": siak, "plot_captures": captures}
+
+
+def overview_data(service: FleetService, q: Filters, t: Callable[[str], str]) -> dict[str, Any]:
+    now = service.clock()
+    rows = service.overview()
+    shown = sorted((r for r in rows if q.keep(r)),
+                   key=lambda r: (r.site.office, r.site.kecamatan, r.kiosk_id))  # fmt: skip
+    up = sum(1 for r in rows if r.up)
+    alerts = service.open_alerts()
+    unanswered = len(service.store.feedback(answered=False, limit=10_000))
+    return {
+        "rows": shown[:2000], "hidden": max(0, len(shown) - 2000),
+        "counts": {"kiosks": len(rows), "online": up, "offline": len(rows) - up,
+                   "alerts": len(alerts), "unanswered": unanswered},
+        "offices": sorted({r.site.office for r in rows if r.site.office}),
+        "kecamatans": sorted({r.site.kecamatan for r in rows if r.site.kecamatan}),
+        "centre_alerts": [a for a in alerts if not a.key.kiosk_id],
+        "all_alerts": alerts[:200], "centre": service.centre(),
+        **centre_plots(service, t, now),
+    }  # fmt: skip
+
+
+def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str]) -> dict[str, Any] | None:
+    row = service.kiosk(kiosk_id)
+    if row is None:
+        return None
+    now = service.clock()
+    points = service.store.health_history(kiosk_id, since=now - WINDOW_S)
+    x_range = (now - WINDOW_S, now) if points else None
+    plots = {
+        "plot_outbox": line_chart(t("outbox_depth"), [Series(
+            label=t("outbox_depth"), points=[(p.at, float(p.outbox_depth)) for p in points])],
+            x_range=x_range),
+        "plot_temp": line_chart(t("temperature"), [Series(
+            label="°C", points=[(p.at, p.temperature_c) for p in points if p.temperature_c is not None],
+            colour="#d1242f")], x_range=x_range),
+        "plot_disk": line_chart(t("disk_free"), [Series(
+            label="%", points=[(p.at, p.disk_free_pct) for p in points], colour="#1a7f37")],
+            x_range=x_range, y_max=100.0),
+        "plot_faults": line_chart(t("faults"), [Series(
+            label=t("faults"), points=[(p.at, float(p.faults)) for p in points], colour="#9a6700")],
+            x_range=x_range, step=True),
+    }  # fmt: skip
+    return {"row": row, "health": row.state.health,
+            "log": service.store.alert_log(kiosk_id=kiosk_id, limit=50), **plots}  # fmt: skip
+
+
+def fleet_json(service: FleetService) -> dict[str, Any]:
+    def alert(a: Any) -> dict[str, Any]:
+        return {"kind": a.key.kind.value, "subject": a.key.subject, "detail": a.detail,
+                "severity": a.severity, "opened_at": a.opened_at}  # fmt: skip
+
+    rows = service.overview()
+    up = sum(1 for r in rows if r.up)
+    return {
+        "generated_at": service.clock(),
+        "counts": {"kiosks": len(rows), "online": up, "offline": len(rows) - up},
+        "kiosks": [{"kiosk_id": r.kiosk_id, "online": r.up, "last_seen": r.last_seen,
+                    "office": r.site.office, "kecamatan": r.site.kecamatan,
+                    "open_alerts": [alert(a) for a in r.alerts]} for r in rows],
+        "centre_alerts": [alert(a) for a in service.open_alerts() if not a.key.kiosk_id],
+    }  # fmt: skip
