@@ -188,6 +188,12 @@ class FleetService:
         return len(batch.health) + len(batch.kiosks) + len(batch.feedback)
 
     def sample_centre(self) -> None:
+        try:  # sites may be set by `anjungan fleet set-site` while the service runs
+            sites = self.store.sites()
+            with self._lock:
+                self._sites = sites
+        except AnjunganError as exc:
+            log.warning("could not read kiosk sites: %s", exc)
         if self.sampler is None:
             return
         try:

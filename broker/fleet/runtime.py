@@ -1,0 +1,58 @@
+"""Where a running fleet service says where it is: `fleet.url` and `fleet.token` (0600).
+
+The folder is $ANJUNGAN_RUNTIME_DIR, else $XDG_RUNTIME_DIR/anjungan, else
+/tmp/anjungan-<uid>. `anjungan fleet status` without --url reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from broker.fleet.errors import ServiceNotFound
+
+
+def runtime_dir() -> Path:
+    if os.environ.get("ANJUNGAN_RUNTIME_DIR"):
+        return Path(os.environ["ANJUNGAN_RUNTIME_DIR"])
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "anjungan"
+    return Path(f"/tmp/anjungan-{os.getuid()}")
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def publish(url: str, token: str) -> Path:
+    d = runtime_dir()
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(d / "fleet.token", token)
+    _write_private(d / "fleet.url", url)
+    return d / "fleet.url"
+
+
+def withdraw(url: str) -> None:
+    """Remove the files if they still name this service (a newer one may have replaced them)."""
+    d = runtime_dir()
+    try:
+        if (d / "fleet.url").read_text().strip() == url:
+            (d / "fleet.url").unlink()
+            (d / "fleet.token").unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def discover() -> tuple[str, str]:
+    d = runtime_dir()
+    try:
+        return (d / "fleet.url").read_text().strip(), (d / "fleet.token").read_text().strip()
+    except OSError:
+        raise ServiceNotFound(
+            f"no running fleet service found (no {d / 'fleet.url'}); start one with "
+            "`anjungan fleet serve` or pass --url"
+        ) from None

@@ -1,0 +1,120 @@
+"""The standalone fleet service: monitor + dashboard in one process (composition root).
+
+`anjungan fleet serve` calls `serve(...)`; the central service's `broker run` can instead
+build a `FleetService`, `attach()` it to its own MQTT client and mount `create_app(...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from broker.dashboard.app import create_app
+from broker.dashboard.auth import new_token
+from broker.fleet import runtime
+from broker.fleet.errors import FleetConfigError
+from broker.fleet.model import Thresholds
+from broker.fleet.mqtt import FleetMonitor
+from broker.fleet.service import CentreSampler, FleetService, FleetSettings
+from broker.fleet.store import FleetStore, open_store
+
+log = logging.getLogger("anjungan.fleet")
+
+SETTING_KEYS = ("history_every_s", "retention_s", "flush_every_s", "tick_every_s", "sample_every_s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeConfig:
+    store_url: str
+    mqtt_url: str
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    tls: Any = None  # provisioning.fleet.TlsFiles for mqtts://
+    settings: FleetSettings = FleetSettings()
+    staff: tuple[tuple[str, str], ...] = ()  # (username, password hash) from the config file
+    captures: bool = True
+    queue_url: str = ""
+    api_token: str = field(default="", repr=False)
+
+
+def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str], ...]]:
+    """A JSON file: {"thresholds": {...}, "history_every_s": 60, ..., "staff": [{...}]}."""
+    if not path:
+        return FleetSettings(), ()
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise FleetConfigError(f"cannot read fleet config {path}: {exc.__class__.__name__}") from None
+    if not isinstance(data, dict):
+        raise FleetConfigError(f"fleet config {path} must be a JSON object")
+    unknown = sorted(set(data) - {"thresholds", "staff", *SETTING_KEYS})
+    if unknown:
+        raise FleetConfigError(f"unknown fleet config keys {unknown}")
+    values = {k: data[k] for k in SETTING_KEYS if k in data}
+    for k, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            raise FleetConfigError(f"fleet config {k} must be a number >= 0")
+    settings = FleetSettings(thresholds=Thresholds.from_mapping(data.get("thresholds") or {}), **values)
+    staff = []
+    for entry in data.get("staff") or []:
+        if not (isinstance(entry, dict) and isinstance(entry.get("username"), str)
+                and str(entry.get("password_hash", "")).startswith("scrypt$")):  # fmt: skip
+            raise FleetConfigError("each staff entry needs username and password_hash (scrypt$...)")
+        staff.append((entry["username"], entry["password_hash"]))
+    return settings, tuple(staff)
+
+
+def queue_sampler_for(url: str) -> CentreSampler | None:
+    if not url:
+        return None
+    from broker.fleet.relay import queue_sampler
+    from broker.queue import open_queue
+
+    return queue_sampler(open_queue(url))
+
+
+def bind(host: str, port: int) -> socket.socket:
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        raise FleetConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None) -> int:
+    store: FleetStore = open_store(cfg.store_url)
+    for username, password_hash in cfg.staff:
+        store.set_staff(username, password_hash, at=time.time())
+    service = FleetService(store, settings=cfg.settings, sampler=queue_sampler_for(cfg.queue_url))
+    token = cfg.api_token or new_token()
+    sock = bind(cfg.http_host, cfg.http_port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}"
+    monitor = FleetMonitor(service, cfg.mqtt_url, tls=cfg.tls, captures=cfg.captures)
+    service.start()
+    try:
+        monitor.start(wait_s=0)  # connects (and reconnects) in the background
+        app = create_app(service, api_token=token)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                               lifespan="off"))  # fmt: skip
+        runtime.publish(url, token)
+        log.warning("fleet dashboard on %s", url)
+        if on_ready:
+            on_ready(url)
+        server.run(sockets=[sock])
+    finally:
+        runtime.withdraw(url)
+        monitor.stop()
+        service.stop()
+        store.close()
+        sock.close()
+    return 0
