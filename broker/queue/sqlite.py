@@ -55,6 +55,7 @@ class SqliteQueue(SqlQueue):
         try:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                    check_same_thread=False)  # fmt: skip
+            conn.execute("PRAGMA page_size=65536")  # packets are ~1 MB blobs: fewer overflow pages
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
