@@ -1,0 +1,48 @@
+"""A real fleet for the live tests: CA, enrolled kiosk bundles and a TLS Mosquitto."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioning.broker_process import BrokerProcess, free_port
+from provisioning.bundle import KioskBundle, complete, load_bundle, request
+from provisioning.fleet import init_fleet, open_fleet
+from provisioning.mosquitto import write_config
+
+
+@dataclass
+class LiveFleet:
+    root: Path
+    port: int
+    bundles: dict[str, KioskBundle]
+
+
+@contextmanager
+def live_fleet(tmp: Path, kiosks: tuple[str, ...]) -> Iterator[LiveFleet]:
+    port = free_port()
+    init_fleet(tmp / "fleet", broker_port=port)
+    fleet = open_fleet(tmp / "fleet")
+    bundles = {}
+    for kid in kiosks:
+        request(tmp / kid, kid)
+        complete(fleet, tmp / kid, office="Dukcapil Denpasar")
+        bundles[kid] = load_bundle(tmp / kid)
+    conf = write_config(fleet, tmp / "conf", port=port, persistence=False)
+    broker = BrokerProcess(conf, port).start(log=tmp / "mosquitto.log")
+    try:
+        yield LiveFleet(root=tmp / "fleet", port=port, bundles=bundles)
+    finally:
+        broker.stop()
+
+
+def wait_until(pred: Callable[[], object], timeout: float = 10.0, every: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(every)
+    return bool(pred())

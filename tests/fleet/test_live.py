@@ -1,0 +1,129 @@
+"""Fleet monitor over a real TLS Mosquitto: wills, stale wills, health, feedback, bad input."""
+
+from __future__ import annotations
+
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from anjungan import topics
+from broker.fleet.errors import FleetConfigError
+from broker.fleet.model import AlertKind, Thresholds
+from broker.fleet.mqtt import FleetMonitor, parse_broker_url
+from broker.fleet.service import FleetService, FleetSettings
+from broker.fleet.simkiosk import SimKiosk
+from broker.fleet.store import open_store
+from provisioning.fleet import centre_tls
+
+from .live import live_fleet, wait_until
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    with live_fleet(tmp_path, ("dps-01", "dps-02")) as f:
+        yield f
+
+
+@pytest.fixture
+def service(tmp_path, fleet):
+    store = open_store(f"sqlite://{tmp_path / 'fleet.db'}")
+    settings = FleetSettings(thresholds=Thresholds(offline_after_s=2.0), history_every_s=0,
+                             flush_every_s=0.05, tick_every_s=0.1)  # fmt: skip
+    svc = FleetService(store, settings=settings).start()
+    monitor = FleetMonitor(svc, f"mqtts://127.0.0.1:{fleet.port}", tls=centre_tls(fleet.root)).start()
+    yield svc
+    monitor.stop()
+    svc.stop()
+    store.close()
+
+
+def kinds(service, kiosk_id):
+    return [a.key.kind for a in service.core.open_alerts(kiosk_id)]
+
+
+def test_will_marks_offline_alert_opens_and_clears_on_return(fleet, service):
+    k = SimKiosk(fleet.bundles["dps-01"], fleet.port).connect(at=time.time())
+    k.send_health(at=time.time())
+    assert wait_until(lambda: service.core.is_up("dps-01", time.time()))
+    first = k.session_id
+    k.drop()
+    assert wait_until(lambda: not service.core.kiosks["dps-01"].online)  # the will arrived
+    assert service.core.kiosks["dps-01"].session_id == first
+    assert wait_until(lambda: AlertKind.OFFLINE in kinds(service, "dps-01"))
+    k.connect(at=time.time())
+    assert wait_until(lambda: kinds(service, "dps-01") == [])
+    assert service.core.kiosks["dps-01"].online
+    service.flush()
+    log = [(e.action, e.key) for e in service.store.alert_log(kiosk_id="dps-01")]
+    assert log == [("clear", "offline:dps-01:"), ("open", "offline:dps-01:")]
+    k.close()
+
+
+def test_stale_will_after_reconnect_is_ignored(fleet, service):
+    old = SimKiosk(fleet.bundles["dps-02"], fleet.port).connect(at=time.time())
+    assert wait_until(lambda: service.core.kiosks.get("dps-02") is not None)
+    new = SimKiosk(fleet.bundles["dps-02"], fleet.port).connect(at=time.time())  # rebooted
+    assert wait_until(lambda: service.core.kiosks["dps-02"].session_id == new.session_id)
+    old.drop()  # the old link dies late: its will (offline, old session) arrives now
+    assert wait_until(lambda: service.metrics.messages.labels(kind="status", outcome="stale")._value.get() == 1)
+    new.send_health(at=time.time())
+    assert service.core.kiosks["dps-02"].online and kinds(service, "dps-02") == []
+    new.close()
+
+
+def test_health_faults_and_feedback_arrive(fleet, service):
+    k = SimKiosk(fleet.bundles["dps-01"], fleet.port).connect(at=time.time())
+    k.send_health(at=time.time(), tamper=True,
+                  peripherals={"finger": {"ok": False, "detail": "no response"}})  # fmt: skip
+    k.send_feedback("fb-1", "Antrean lama", at=time.time())
+    assert wait_until(lambda: sorted(kinds(service, "dps-01")) == [AlertKind.PERIPHERAL, AlertKind.TAMPER])
+    assert wait_until(lambda: [r.feedback.feedback_id for r in service.store.feedback()] == ["fb-1"])
+    assert wait_until(lambda: len(service.store.health_history("dps-01", since=0.0)) == 1)
+    assert service.store.health_history("dps-01", since=0.0)[0].faults == 1
+    k.close()
+
+
+def test_bad_messages_are_logged_and_skipped(fleet, service, caplog):
+    k = SimKiosk(fleet.bundles["dps-01"], fleet.port).connect(at=time.time())
+    assert k.client is not None
+    for payload in (b"not json", b'{"type":"health"}', b"\xff" * 10, b'{"type":"health","kiosk_id":"dps-02",'
+                    b'"session_id":"x","at":1}'):  # fmt: skip
+        k.client.publish(topics.topic("dps-01", "health"), payload, qos=1).wait_for_publish(5)
+    k.send_health(at=time.time())
+    assert wait_until(lambda: service.core.kiosks["dps-01"].health is not None)
+    assert service.metrics.messages.labels(kind="unknown", outcome="bad")._value.get() == 4
+    assert sum("skipped a bad message" in r.getMessage() for r in caplog.records) == 4
+    k.close()
+
+
+@pytest.mark.parametrize("url", ["http://x:1", "mqtt://", "mqtt://h:99999"])
+def test_bad_broker_urls(url):
+    with pytest.raises(FleetConfigError):
+        parse_broker_url(url)
+
+
+def test_attach_to_an_existing_client(fleet, tmp_path):
+    """The central service's own client: attach() adds routes and keeps its on_connect."""
+    from broker.fleet.mqtt import attach
+
+    store = open_store("sqlite://:memory:")
+    svc = FleetService(store, settings=FleetSettings(history_every_s=0))
+    tls = centre_tls(fleet.root)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="centre-main")
+    client.tls_set(ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file)
+    theirs = []
+    client.on_connect = lambda *a: theirs.append(a[3])
+    attach(client, svc)
+    client.connect("127.0.0.1", fleet.port)
+    client.loop_start()
+    try:
+        assert wait_until(lambda: theirs)
+        time.sleep(0.3)  # the subscription is acknowledged
+        k = SimKiosk(fleet.bundles["dps-02"], fleet.port).connect(at=time.time())
+        assert wait_until(lambda: "dps-02" in svc.core.kiosks)
+        k.close()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        store.close()
