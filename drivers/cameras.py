@@ -1,0 +1,97 @@
+"""Iris camera, face camera and signature pad: Anjungan USB-serial bridges that speak the
+shared wire codec (firmware/WIRE.md) with this small command set.
+
+    REQ IDENTIFY (0x01)              -> RSP status, "model\\nserial\\nversion"
+    REQ CAPTURE  (0x10) position u8  -> RSP status; on OK an OFFER follows whose meta is
+                                        width u16 | height u16 | format (ASCII, IMAGE_FORMATS)
+    status: 0 ok, 5 no subject (nobody in front / pen not used), 2 unknown command
+
+Positions: face 0; iris 0 right, 1 left; signature 0.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from typing import Any
+
+from anjungan.packet.model import IMAGE_FORMATS, Modality
+from drivers import imaging
+from drivers.errors import CaptureFailed, LinkProtocolError, PeripheralError
+from drivers.linkclient import LinkClient
+from drivers.peripherals import Capture
+from drivers.transport import SerialTransport
+
+CMD_IDENTIFY = 0x01
+CMD_CAPTURE = 0x10
+ST_OK = 0
+ST_UNKNOWN = 2
+ST_NO_SUBJECT = 5
+IRIS_POSITIONS = ("right_iris", "left_iris")
+
+
+def pack_meta(width: int, height: int, image_format: str) -> bytes:
+    return struct.pack("<HH", width, height) + image_format.encode()
+
+
+def unpack_meta(meta: bytes) -> tuple[int, int, str]:
+    if len(meta) < 5:
+        raise LinkProtocolError("image metadata too short")
+    width, height = struct.unpack_from("<HH", meta)
+    fmt = meta[4:].decode("ascii", "replace")
+    if fmt not in IMAGE_FORMATS:
+        raise LinkProtocolError(f"unknown image format {fmt!r}")
+    return width, height, fmt
+
+
+class CameraDriver:
+    """One driver for the three wire-codec capture devices."""
+
+    def __init__(self, transport: SerialTransport, modality: Modality, *,
+                 timeout_s: float = 5.0) -> None:  # fmt: skip
+        self.client = LinkClient(transport, timeout_s=timeout_s)
+        self.modality = Modality(modality)
+        self.device = transport.device
+        self.identity: dict[str, str] = {}
+
+    def connect(self) -> dict[str, str]:
+        self.client.connect()
+        status, data = self.client.request(CMD_IDENTIFY)
+        parts = data.decode("utf-8", "replace").split("\n")
+        if status != ST_OK or len(parts) != 3:
+            raise LinkProtocolError("malformed IDENTIFY answer", device=self.device)
+        self.identity = dict(zip(("model", "serial", "version"), parts, strict=True))
+        return self.identity
+
+    def capture(self, position: str) -> Capture:
+        index = IRIS_POSITIONS.index(position) if self.modality is Modality.IRIS else 0
+        t0 = time.monotonic()
+        status, _ = self.client.request(CMD_CAPTURE, bytes((index,)), timeout_s=15.0)
+        if status == ST_NO_SUBJECT:
+            raise CaptureFailed("nothing to capture", device=self.device)
+        if status != ST_OK:
+            raise PeripheralError(f"capture refused (status {status})", device=self.device)
+        image, meta = self.client.receive_object(timeout_s=self._transfer_budget())
+        width, height, fmt = unpack_meta(meta)
+        quality = 100
+        if fmt == "png":
+            try:
+                w, h, px = imaging.png_decode_gray(image)
+            except imaging.ImageError as exc:
+                raise LinkProtocolError(
+                    f"image does not decode: {exc}", device=self.device
+                ) from exc
+            quality = imaging.estimate_quality(px, w, h)
+        return Capture(modality=self.modality, position=position, image=image, quality=quality,
+                       image_format=fmt, width=width, height=height, device=self.device,
+                       transfer_s=time.monotonic() - t0)  # fmt: skip
+
+    def _transfer_budget(self) -> float:
+        # a 1 MiB object at the line rate, doubled, plus slack
+        return 2 * (1 << 20) * 10 / self.client.transport.baud + 10
+
+    def health(self) -> dict[str, Any]:
+        return {"version": self.identity.get("version", ""), **self.client.health()}
+
+    def close(self) -> None:
+        self.client.close()

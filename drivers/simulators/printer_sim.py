@@ -1,0 +1,94 @@
+"""ESC/POS printer simulator: understands enough of the stream to record what a resident
+would hold (text lines, QR contents, cuts) and answers DLE EOT status queries."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+
+
+class PrinterSim:
+    def __init__(self, *, paper: bool = True) -> None:
+        self.host_fd_sock, self._sock = socket.socketpair()
+        self.fd = self.host_fd_sock.fileno()
+        self.paper = paper
+        self.receipts: list[dict[str, object]] = []
+        self._current: dict[str, list[str]] = {"lines": [], "qr": []}
+        self._buf = bytearray()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="printer-sim")
+
+    def start(self) -> PrinterSim:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._sock.close()
+        self.host_fd_sock.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not select.select([self._sock], [], [], 0.05)[0]:
+                continue
+            try:
+                data = self._sock.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            self._buf += data
+            self._parse()
+
+    def _parse(self) -> None:
+        b = self._buf
+        i = 0
+        text = bytearray()
+        while i < len(b):
+            c = b[i]
+            if c == 0x10 and i + 2 < len(b) and b[i + 1] == 0x04:  # DLE EOT n
+                n = b[i + 2]
+                status = 0x12 if n == 1 or self.paper else 0x72
+                self._sock.sendall(bytes((status,)))
+                i += 3
+            elif c == 0x10:
+                break  # wait for the rest
+            elif c == 0x1B:  # ESC x n: all we send take one argument byte
+                if i + 2 >= len(b):
+                    break
+                i += 3
+            elif c == 0x1D and i + 1 < len(b) and b[i + 1] == 0x28:  # GS ( k pL pH ...
+                if i + 5 > len(b):
+                    break
+                n = b[i + 3] | (b[i + 4] << 8)
+                if i + 5 + n > len(b):
+                    break
+                body = bytes(b[i + 5 : i + 5 + n])
+                if body[:3] == b"1P0":
+                    self._current["qr"].append(body[3:].decode("utf-8", "replace"))
+                i += 5 + n
+            elif c == 0x1D and i + 1 < len(b) and b[i + 1] == 0x56:  # GS V cut
+                if i + 2 >= len(b):
+                    break
+                self.receipts.append({"lines": list(self._current["lines"]),
+                                      "qr": list(self._current["qr"])})  # fmt: skip
+                self._current = {"lines": [], "qr": []}
+                i += 3
+            elif c == 0x1D:
+                if i + 2 >= len(b):
+                    break
+                i += 3
+            elif c == 0x0A:
+                self._current["lines"].append(text.decode("utf-8", "replace"))
+                text = bytearray()
+                i += 1
+            else:
+                text.append(c)
+                i += 1
+        # keep an unfinished command and unterminated text for the next read
+        self._buf = bytearray(b[i:]) if i < len(b) else bytearray()
+        if text:
+            self._buf[:0] = text

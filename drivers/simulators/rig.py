@@ -1,0 +1,88 @@
+"""Every peripheral simulated at the byte level, each behind its own pty and `Line`, and the
+real drivers on top: `open_simulated()` is `open_peripherals("sim-pty")`."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from anjungan.packet.model import Modality
+from drivers.peripherals import PeripheralConfig
+from drivers.serial_peripherals import SerialPeripherals
+from drivers.simulators.camera_sim import CameraSim
+from drivers.simulators.line import Impairments, Line
+from drivers.simulators.printer_sim import PrinterSim
+from drivers.simulators.r30x_sim import R30xSim
+
+SIM_DEVICES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
+DEFAULT_BAUD = {"controller": 921600, "fingerprint": 57600, "iris": 921600, "face": 921600,
+                "signature": 115200, "printer": 19200}  # fmt: skip
+
+
+def make_device(name: str, *, seed: int = 0, baud: int | None = None) -> tuple[Any, str]:
+    """Start one device simulator -> (sim with .fd and .stop(), runtime description)."""
+    if name == "controller":
+        from drivers.simulators.firmware_sim import FirmwareProcess
+
+        fw = FirmwareProcess()
+        return fw, fw.runtime
+    if name == "fingerprint":
+        return R30xSim(seed=seed, baud=baud or DEFAULT_BAUD[name]).start(), "cpython"
+    if name == "printer":
+        return PrinterSim().start(), "cpython"
+    if name in ("iris", "face", "signature"):
+        return CameraSim(Modality(name), seed=seed).start(), "cpython"
+    raise ValueError(f"unknown device {name!r}; one of {', '.join(SIM_DEVICES)}")
+
+
+class SimulatedRig:
+    def __init__(self, *, seed: int = 0, impairments: Impairments | None = None,
+                 baud: dict[str, int] | None = None, devices: tuple[str, ...] = SIM_DEVICES) -> None:  # fmt: skip
+        self.dir = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
+        self.sims: dict[str, Any] = {}
+        self.lines: dict[str, Line] = {}
+        self.runtimes: dict[str, str] = {}
+        bauds = {**DEFAULT_BAUD, **(baud or {})}
+        base = impairments or Impairments()
+        try:
+            for i, name in enumerate(devices):
+                sim, runtime = make_device(name, seed=seed + i, baud=bauds[name])
+                self.sims[name], self.runtimes[name] = sim, runtime
+                imp = dataclasses.replace(base, baud=bauds[name], seed=base.seed + 7 * i)
+                self.lines[name] = Line(sim.fd, imp, str(Path(self.dir.name) / name)).start()
+        except BaseException:
+            self.stop()
+            raise
+        paths: dict[str, Any] = {name: line.path for name, line in self.lines.items()}
+        self.config = PeripheralConfig(
+            **paths,
+            controller_baud=bauds["controller"], fingerprint_baud=bauds["fingerprint"],
+            camera_baud=bauds["iris"], signature_baud=bauds["signature"],
+            printer_baud=bauds["printer"],
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        for line in self.lines.values():
+            line.stop()
+        for sim in self.sims.values():
+            sim.stop()
+        self.dir.cleanup()
+
+
+class SimulatedPeripherals(SerialPeripherals):
+    """The real serial drivers against a `SimulatedRig`; closing stops the simulators."""
+
+    def __init__(self, rig: SimulatedRig) -> None:
+        super().__init__(rig.config)
+        self.rig = rig
+
+    def close(self) -> None:
+        super().close()
+        self.rig.stop()
+
+
+def open_simulated(*, seed: int = 0, impairments: Impairments | None = None,
+                   baud: dict[str, int] | None = None) -> SimulatedPeripherals:  # fmt: skip
+    return SimulatedPeripherals(SimulatedRig(seed=seed, impairments=impairments, baud=baud))
