@@ -1,7 +1,178 @@
-"""`anjungan` subcommands of the drivers component (registered by anjungan.cli)."""
+"""`anjungan peripherals ...` and `anjungan bench serial` (registered by anjungan.cli)."""
+
+from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from drivers.errors import ConfigError, PeripheralError
+
+DEFAULT_CONFIG = "/etc/anjungan/peripherals.json"
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 0.1:
+        raise argparse.ArgumentTypeError("noise is a probability per byte between 0 and 0.1")
+    return value
+
+
+def _baud(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a baud rate: {text!r}") from None
+    if not 300 <= value <= 4_000_000:
+        raise argparse.ArgumentTypeError("baud must be between 300 and 4000000")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this component's command groups; filled in by the component's issue."""
+    group = sub.add_parser("peripherals", help="kiosk peripherals: self-test, simulators")
+    gsub = group.add_subparsers(dest="peripherals_cmd", metavar="COMMAND")
+    group.set_defaults(func=lambda _a: (group.print_help(), 2)[1])
+
+    st = gsub.add_parser("selftest", help="probe every device and capture one sample of each")
+    st.add_argument("--sim", action="store_true", help="run against the byte-level simulators")
+    st.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
+                    help="with --sim: probability per byte of a flipped bit on every line")  # fmt: skip
+    st.add_argument("--json", action="store_true", help="print the report as JSON")
+    st.add_argument("--config", default=DEFAULT_CONFIG,
+                    help=f"peripheral config JSON (pyserial URLs); default {DEFAULT_CONFIG}")  # fmt: skip
+    st.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    st.set_defaults(func=_selftest)
+
+    sim = gsub.add_parser("simulate", help="serve one device's simulator on a new pty")
+    sim.add_argument("device", metavar="DEVICE",
+                     help="controller, fingerprint, iris, face, signature or printer")  # fmt: skip
+    sim.add_argument("--baud", type=_baud, default=None, help="line rate to pace at")
+    sim.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
+                     help="probability per byte of a flipped bit")  # fmt: skip
+    sim.add_argument("--seed", type=int, default=0, help="image sequence seed")
+    sim.set_defaults(func=_simulate)
+
+
+def register_bench(bench_sub: argparse._SubParsersAction) -> None:
+    b = bench_sub.add_parser("serial", help="bulk transfer efficiency over a paced pty link")
+    b.add_argument("--baud", type=_baud, action="append", default=None,
+                   help="baud rate (repeatable); default 115200 and 921600")  # fmt: skip
+    b.add_argument("--size", type=int, default=None, help="object size in bytes (max 1 MiB)")
+    b.add_argument("--capture-set", action="store_true",
+                   help="also time a 10-finger + 2-iris + face capture at each baud")  # fmt: skip
+    b.add_argument("--json", action="store_true", help="print results as JSON")
+    b.set_defaults(func=_bench)
+
+
+def _load_config(path: str) -> Any:
+    from drivers.peripherals import PeripheralConfig
+
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"no peripheral config at {path} (use --sim or --config FILE)")
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    return PeripheralConfig.from_mapping(data)
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    from drivers.selftest import run_selftest, selftest_config, sim_truth
+
+    if args.sim:
+        from drivers.simulators.line import Impairments
+        from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
+
+        try:
+            rig = SimulatedRig(
+                seed=args.seed, impairments=Impairments(noise=args.noise, seed=args.seed)
+            )
+        except PeripheralError:
+            # no micropython: everything but the controller
+            from drivers.simulators.rig import SIM_DEVICES
+
+            rig = SimulatedRig(seed=args.seed, impairments=Impairments(noise=args.noise),
+                               devices=tuple(d for d in SIM_DEVICES if d != "controller"))  # fmt: skip
+        p: Any = SimulatedPeripherals(rig)
+        runtime = rig.runtimes.get("controller", "none (micropython not installed)")
+        truth = sim_truth(rig)
+    else:
+        p, runtime, truth = selftest_config(_load_config(args.config)), "hardware", None
+    try:
+        report = run_selftest(p, truth=truth, runtime=runtime)
+    finally:
+        p.close()
+    report["noise"] = args.noise
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        for d in report["devices"]:
+            mark = "ok   " if d["ok"] else "FAULT"
+            detail = d.get("error") or json.dumps(d.get("sample", {}), default=str)
+            print(f"{mark} {d['name']:<12} {d['version']:<42} {detail}")
+        print(f"corrupted objects accepted: {report['corrupted_objects_accepted']}")
+        print(f"firmware runtime: {report['firmware_runtime']}")
+    return 0 if report["ok"] and report["corrupted_objects_accepted"] == 0 else 1
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from drivers.simulators.line import Impairments, Line
+    from drivers.simulators.rig import DEFAULT_BAUD, SIM_DEVICES, make_device
+
+    if args.device not in SIM_DEVICES:
+        raise ConfigError(f"unknown device {args.device!r}; one of {', '.join(SIM_DEVICES)}")
+    baud = args.baud or DEFAULT_BAUD[args.device]
+    sim, runtime = make_device(args.device, seed=args.seed, baud=baud)
+    tmp = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
+    line = Line(sim.fd, Impairments(baud=baud, noise=args.noise, seed=args.seed),
+                str(Path(tmp.name) / args.device)).start()  # fmt: skip
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    try:
+        print(str(Path(line.path).resolve()), flush=True)
+        print(f"# {args.device} simulator ({runtime}) at {baud} baud, noise {args.noise}; "
+              "Ctrl-C to stop", file=sys.stderr, flush=True)  # fmt: skip
+        while not done.wait(0.5):
+            pass
+    finally:
+        line.stop()
+        sim.stop()
+        tmp.cleanup()
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from drivers.bench import bench_baud, capture_set
+
+    bauds = args.baud or [115200, 921600]
+    if args.size is not None and not 1 <= args.size <= 1 << 20:
+        raise ConfigError("--size must be between 1 and 1048576 bytes")
+    results = []
+    for baud in bauds:
+        r = bench_baud(baud, size=args.size)
+        if args.capture_set:
+            r["capture_set"] = capture_set(baud)
+        results.append(r)
+    if args.json:
+        print(json.dumps({"serial": results}, indent=2))
+    else:
+        for r in results:
+            line = (f"baud {r['baud']:>7}  efficiency {r['efficiency']:.3f}  overhead "
+                    f"{r['overhead_bytes_per_payload_byte']:.4f} B/B  {r['bytes']} B in "
+                    f"{r['seconds']} s  retransmits {r['retransmits']}")  # fmt: skip
+            if "capture_set" in r:
+                line += f"  capture set {r['capture_set']['seconds']} s"
+            print(line)
+    return 0

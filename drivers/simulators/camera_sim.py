@@ -26,6 +26,7 @@ class CameraSim(WireDevice):
         self.capture_s = capture_s
         self._obj = 0
         self.captures = 0
+        self.last_image = b""  # ground truth for the selftest's corruption check
 
     def on_request(self, cmd: int, args: bytes):
         model, fmt, w, h = MODELS[self.modality]
@@ -42,5 +43,6 @@ class CameraSim(WireDevice):
                 image = self.samples.signature()
             self._obj = (self._obj + 1) & 0xFFFF
             self.captures += 1
+            self.last_image = image
             return ST_OK, b"", (self._obj, image, pack_meta(w, h, fmt))
         return ST_UNKNOWN, b"", None

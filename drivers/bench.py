@@ -1,0 +1,93 @@
+"""`anjungan bench serial`: bulk transfer through the wire codec over a paced pty.
+
+The sender is the real controller firmware under `micropython` (CMD_TEST_OBJECT), the link
+a `Line` that paces bytes at the baud rate (8N1: 10 bits a byte), the receiver the host
+driver. efficiency = payload bytes / elapsed / (baud / 10); overhead = extra line bytes per
+payload byte (measured on the line: headers, CRC, COBS, delimiters, offers, retransmits).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import time
+from typing import Any
+
+from drivers.controller import ControllerDriver
+from drivers.errors import TransferFailed
+from drivers.simulators.firmware_sim import FirmwareProcess
+from drivers.simulators.line import Impairments, Line
+from drivers.transport import SerialTransport
+from firmware import commands
+
+MAX_SIZE = 1 << 20
+
+
+def bench_baud(baud: int, *, size: int | None = None, seconds: float = 4.0,
+               noise: float = 0.0) -> dict[str, Any]:  # fmt: skip
+    size = min(MAX_SIZE, size or int(baud / 10 * seconds))
+    fw = FirmwareProcess()
+    tmp = tempfile.TemporaryDirectory(prefix="anjungan-bench-")
+    line = Line(fw.fd, Impairments(baud=baud, noise=noise, seed=1), os.path.join(tmp.name, "ctl"))
+    line.start()
+    ctl = ControllerDriver(SerialTransport(line.path, baud, device="controller"))
+    try:
+        ctl.connect()
+        before = line.to_host.bytes_out
+        t0 = time.monotonic()
+        data = ctl.test_object(size, 7, timeout_s=size * 10 / baud * 3 + 30)
+        elapsed = time.monotonic() - t0
+        line_bytes = line.to_host.bytes_out - before
+        expected = commands.pattern_read(commands.pattern_base(7), 0, size)
+        if data != expected:
+            raise TransferFailed("benchmark object differs from the pattern", device="controller")
+        rate = baud / 10
+        health = ctl.health()
+        return {
+            "baud": baud,
+            "bytes": size,
+            "seconds": round(elapsed, 3),
+            "throughput_Bps": round(size / elapsed),
+            "line_rate_Bps": round(rate),
+            "efficiency": round(size / elapsed / rate, 4),
+            "overhead_bytes_per_payload_byte": round((line_bytes - size) / size, 4),
+            "retransmits": health["retransmits"],
+            "sender": fw.runtime,
+        }
+    finally:
+        ctl.close()
+        line.stop()
+        fw.stop()
+        tmp.cleanup()
+
+
+CAPTURE_SET = ["finger"] * 10 + ["iris", "iris", "face"]
+
+
+def capture_set(baud: int, *, seed: int = 0) -> dict[str, Any]:
+    """Time a 10-finger + 2-iris + face capture with every link at `baud`, through the
+    byte-level simulators and the real drivers (image synthesis is cached beforehand)."""
+    from anjungan.packet.model import FINGER_POSITIONS
+    from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
+
+    rig = SimulatedRig(seed=seed, devices=("fingerprint", "iris", "face"),
+                       baud={"fingerprint": baud, "iris": baud, "face": baud})  # fmt: skip
+    rig.sims["fingerprint"].no_finger_rate = 0.0  # time the link, not a hesitant resident
+    # warm the image caches with a copy of each simulator's draw so synthesis is not timed
+    twin = copy.deepcopy(rig.sims["iris"].samples)
+    twin.iris(), twin.iris()
+    copy.deepcopy(rig.sims["face"].samples).face()
+    p = SimulatedPeripherals(rig)
+    try:
+        for name in ("fingerprint", "iris", "face"):
+            p.device(name)
+        t0 = time.monotonic()
+        total = 0
+        for pos in FINGER_POSITIONS:
+            total += len(p.capture_finger(pos).image) // 2  # 4 bits a pixel on the wire
+        total += len(p.capture_iris("right_iris").image) + len(p.capture_iris("left_iris").image)
+        total += len(p.capture_face().image)
+        return {"baud": baud, "seconds": round(time.monotonic() - t0, 2), "image_bytes": total}
+    finally:
+        p.close()
