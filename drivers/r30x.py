@@ -148,17 +148,31 @@ class R30xDriver:
                 raise DeviceTimeout("no answer", device="fingerprint")
 
     def _ack(self, code: int, params: bytes = b"", *, allow: tuple[int, ...] = (OK,)) -> bytes:
-        self.parser.clear()
-        self._backlog = []
-        self._send(command(code, params, self.address))
-        packet = self._next(time.monotonic() + self.timeout_s)
-        if packet.pid != PID_ACK or not packet.payload:
-            raise LinkProtocolError("expected an acknowledge packet", device="fingerprint")
-        conf = packet.payload[0]
-        if conf not in allow:
-            raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
-                                device="fingerprint")  # fmt: skip
-        return packet.payload if conf != OK else packet.payload[1:]
+        """Send a command and read its acknowledge; a garbled exchange (receive error 0x01,
+        a lost or damaged reply) is repeated up to 3 times, as line noise is not the sensor's
+        fault."""
+        for attempt in range(3):
+            self.parser.clear()
+            self._backlog = []
+            self._send(command(code, params, self.address))
+            try:
+                packet = self._next(time.monotonic() + self.timeout_s / 3)
+            except DeviceTimeout:
+                if attempt == 2:
+                    raise
+                continue
+            if packet.pid != PID_ACK or not packet.payload:
+                if attempt == 2:
+                    raise LinkProtocolError("expected an acknowledge packet", device="fingerprint")
+                continue
+            conf = packet.payload[0]
+            if conf == 0x01 and attempt < 2:
+                continue
+            if conf not in allow:
+                raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
+                                    device="fingerprint")  # fmt: skip
+            return packet.payload if conf != OK else packet.payload[1:]
+        raise LinkProtocolError("no clean acknowledge", device="fingerprint")
 
     def _with_reconnect(self, fn: Any) -> Any:
         try:
@@ -193,7 +207,7 @@ class R30xDriver:
                        width=w, height=h, device="fingerprint",
                        transfer_s=time.monotonic() - t0)  # fmt: skip
 
-    def _upload(self, tries: int = 3) -> bytes:
+    def _upload(self, tries: int = 5) -> bytes:
         """UpImage; any bad checksum or gap discards the image and asks again."""
         budget = IMAGE_BYTES * 1.5 * 10 / self.transport.baud + self.timeout_s
         for attempt in range(tries):
@@ -218,7 +232,9 @@ class R30xDriver:
             ] += 1
             time.sleep(0.05)
             self.transport.read()  # drain the rest of a broken upload
-        raise CaptureFailed("image upload failed its checksums 3 times", device="fingerprint")
+        raise CaptureFailed(
+            f"image upload failed its checksums {tries} times", device="fingerprint"
+        )
 
     def health(self) -> dict[str, Any]:
         return {"version": self.version, "state": self.state,

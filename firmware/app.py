@@ -25,10 +25,10 @@ try:
         ST_UNSUPPORTED,
     )  # fmt: skip
 except ImportError:
-    import bulk  # type: ignore[no-redef]
-    import commands  # type: ignore[no-redef]
-    import wire  # type: ignore[no-redef]
-    from commands import (  # type: ignore[no-redef]
+    import bulk  # type: ignore
+    import commands  # type: ignore
+    import wire  # type: ignore
+    from commands import (  # type: ignore
         CMD_BEEP,
         CMD_IDENTIFY,
         CMD_SET_LEDS,

@@ -22,7 +22,7 @@ import struct
 try:
     from firmware import wire
 except ImportError:
-    import wire  # type: ignore[no-redef]
+    import wire  # type: ignore
 
 MAX_OBJECT = 1 << 20  # 1 MiB
 DATA_HEADER = 6  # obj u16 + offset u32

@@ -27,7 +27,8 @@ class Hal:
         self._tamper = machine.Pin(TAMPER_PIN, machine.Pin.IN, machine.Pin.PULL_UP)
         self._buzzer = machine.PWM(machine.Pin(BUZZER_PIN))
         self._buzzer.freq(2700)
-        self._beep_until = 0
+        self._beep_until = time.ticks_ms()
+        self._beeping = False
         self._wdt = machine.WDT(timeout=WATCHDOG_MS)
         self.leds = 0
         self.watchdog_feeds = 0
@@ -49,6 +50,7 @@ class Hal:
     def beep(self, ms):
         self._buzzer.duty_u16(32768)
         self._beep_until = time.ticks_add(time.ticks_ms(), ms)
+        self._beeping = True
 
     def presence(self):
         return self._presence.value()
@@ -64,7 +66,8 @@ class Hal:
         self.watchdog_feeds += 1
         if self._beep_until and time.ticks_diff(time.ticks_ms(), self._beep_until) >= 0:
             self._buzzer.duty_u16(0)
-            self._beep_until = 0
+            self._beep_until = time.ticks_ms()
+        self._beeping = False
 
     def free_mem(self):
         import gc

@@ -6,7 +6,7 @@ import sys
 try:
     from firmware import app
 except ImportError:
-    import app  # type: ignore[no-redef]
+    import app  # type: ignore
 
 
 def make_hal():
@@ -14,12 +14,12 @@ def make_hal():
         try:
             from firmware import hal_rp2
         except ImportError:
-            import hal_rp2  # type: ignore[no-redef]
+            import hal_rp2  # type: ignore
         return hal_rp2.Hal()
     try:
         from firmware import hal_unix
     except ImportError:
-        import hal_unix  # type: ignore[no-redef]
+        import hal_unix  # type: ignore
     if len(sys.argv) < 2:
         print("usage: micropython main.py UART_PATH")
         sys.exit(2)

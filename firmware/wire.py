@@ -32,7 +32,7 @@ import struct
 try:
     from firmware import cobs  # on the host, firmware/ is a package
 except ImportError:  # on the board every file sits in /
-    import cobs  # type: ignore[no-redef]
+    import cobs  # type: ignore
 
 VERSION = 1
 HEADER_LEN = 4

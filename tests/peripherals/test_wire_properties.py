@@ -61,7 +61,9 @@ def _lossy(data: bytes, rng: random.Random, rate: float) -> bytes:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.0005, 0.002, 0.005]), st.integers(1, 6000))
+@given(
+    st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.0005, 0.002, 0.005]), st.integers(1, 6000)
+)
 def test_bulk_over_noisy_channel_never_accepts_corruption(seed, rate, size):
     rng = random.Random(seed)
     blob = rng.randbytes(size)

@@ -27,5 +27,7 @@ def test_firmware_flat_imports_under_micropython(micropython):
     # on the board the files sit flat in /, so `import wire` must work without the package
     env = dict(os.environ, MICROPYPATH=str(ROOT / "firmware"))
     code = "import wire, bulk; print(wire.encode_frame(wire.T_ACK, 1).hex())"
-    proc = subprocess.run([micropython, "-c", code], capture_output=True, text=True, env=env, timeout=30)
+    proc = subprocess.run(
+        [micropython, "-c", code], capture_output=True, text=True, env=env, timeout=30
+    )
     assert proc.stdout.strip() == "0301010601d8e23def00"

@@ -75,7 +75,11 @@ def check_frame_bytes():
         "DATA",
     )
     # OFFER obj 7 size 3 crc32(00 01 02)=0x0854897f
-    eq(bulk.pack_offer(7, 3, binascii.crc32(h("00 01 02"))), h("07 00 03 00 00 00 7f 89 54 08"), "OFFER")
+    eq(
+        bulk.pack_offer(7, 3, binascii.crc32(h("00 01 02"))),
+        h("07 00 03 00 00 00 7f 89 54 08"),
+        "OFFER",
+    )
     eq(bulk.pack_fetch(7, 0x10203), h("07 00 03 02 01 00"), "FETCH")
 
 

