@@ -11,7 +11,7 @@ from broker.fleet.model import AlertKey, AlertKind, CentreSample, KioskState, Th
 
 
 def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def kiosk_conditions(k: KioskState, t: Thresholds, now: float) -> dict[AlertKey, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -106,6 +107,9 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None) ->
         app = create_app(service, api_token=token)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                                lifespan="off"))  # fmt: skip
+        # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit lets
+        # the `finally` below withdraw the runtime files and flush the store.
+        signal.signal(signal.SIGTERM, _exit_on_term)
         runtime.publish(url, token)
         log.warning("fleet dashboard on %s", url)
         if on_ready:
@@ -118,3 +122,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None) ->
         store.close()
         sock.close()
     return 0
+
+
+def _exit_on_term(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)

@@ -58,6 +58,7 @@ class SimKiosk:
 
     def send_health(self, *, at: float, **kw: Any) -> None:
         assert self.client is not None
+        kw.setdefault("cert_expires_at", self.bundle.cert_expires_at)
         msg = health_message(self.kiosk_id, self.session_id, at, **kw)
         self.client.publish(topics.topic(self.kiosk_id, "health"), msg.to_json(), qos=1).wait_for_publish(10)
 

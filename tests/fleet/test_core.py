@@ -72,7 +72,7 @@ def test_offline_alert_opens_after_threshold_and_clears_on_return():
     core.status(status("offline", "s1"), 10.0)
     assert core.tick(69.0) == []
     changes = core.tick(70.0)
-    assert opened(changes) == [("offline", "", "offline for 1 min")]
+    assert opened(changes) == [("offline", "", "offline for 60 s")]
     assert changes[0].at == 70.0 and changes[0].alert.opened_at == 70.0
     assert core.tick(200.0) == []  # already open: nothing new
     assert [a.key for a in core.open_alerts("k-1")] == [AlertKey(kind=AlertKind.OFFLINE, kiosk_id="k-1")]
@@ -85,7 +85,7 @@ def test_silent_kiosk_without_will_counts_as_offline():
     core = FleetCore(T)
     core.health(health(), 0.0)
     assert core.is_up("k-1", 59.0) and not core.is_up("k-1", 60.0)
-    assert opened(core.tick(60.0)) == [("offline", "", "silent for 1 min")]
+    assert opened(core.tick(60.0)) == [("offline", "", "silent for 60 s")]
     assert cleared(core.health(health(), 61.0)) == ["offline"]
 
 
