@@ -1,7 +1,102 @@
-"""`anjungan` subcommands of the kiosk component (registered by anjungan.cli)."""
+"""`anjungan kiosk ...` and `anjungan bench kiosk` (registered by anjungan.cli)."""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from anjungan.errors import UsageError
+
+SIZES = ("800x480", "720x1280", "1920x1080")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this component's command groups; filled in by the component's issue."""
+    kiosk = sub.add_parser("kiosk", help="the resident kiosk app")
+    ks = kiosk.add_subparsers(dest="kiosk_command", metavar="SUBCOMMAND")
+    kiosk.set_defaults(func=lambda _a: (kiosk.print_help(), 2)[1])
+
+    run = ks.add_parser("run", help="run the kiosk (touchscreen, or headless from a script)",
+                        description="Run the kiosk app: flow, peripherals, durable outbox, MQTT publisher.")  # fmt: skip
+    run.add_argument("--bundle", required=True, help="kiosk bundle folder (from `provision enroll`)")
+    run.add_argument("--peripherals", default="sim", help="'sim', 'sim-pty' or a JSON file of serial URLs")
+    run.add_argument("--headless", action="store_true", help="no display (SDL dummy driver)")
+    run.add_argument("--script", help="JSON list of resident actions to play (needs --headless)")
+    run.add_argument("--screenshots", help="save every screen shown as PNG into this folder")
+    run.add_argument("--lang", choices=("id", "en"), default="id", help="default language")
+    run.add_argument("--size", choices=SIZES, default="800x480", help="screen layout")
+    run.add_argument("--outbox", help="outbox SQLite file (default: BUNDLE/outbox.db)")
+    run.add_argument("--officers", help="officer PIN file (default: BUNDLE/officers.json if present)")
+    run.add_argument("--broker", help="HOST:PORT instead of the bundle's broker")
+    run.add_argument("--no-tls", action="store_true", help="plain MQTT (tests only)")
+    run.add_argument("--drain", type=float, default=0.0, metavar="S",
+                     help="after the script, keep publishing until the outbox is empty or S seconds pass")  # fmt: skip
+    run.add_argument("--resend-after", type=float, default=30.0, metavar="S", help="re-send unacked packets after S s")
+    run.add_argument("--health-interval", type=float, default=60.0, metavar="S", help="health every S s")
+    run.add_argument("--speech", action="store_true", help="spoken prompts through espeak-ng if installed")
+    run.set_defaults(func=_run)
+
+    add = ks.add_parser("add-officer", help="add an officer's PIN (read from stdin) to an officer file")
+    add.add_argument("--file", required=True, help="officer PIN file (created if missing)")
+    add.add_argument("--officer-id", required=True, help="officer number (NIP), 4-18 digits")
+    add.set_defaults(func=_add_officer)
+
+
+def register_bench(bench_sub: argparse._SubParsersAction) -> None:
+    b = bench_sub.add_parser("kiosk", help="kiosk software overhead per session and frame render time")
+    b.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    b.add_argument("--sessions", type=int, default=5, help="resident sessions to time (default 5)")
+    b.add_argument("--size", choices=SIZES, default="800x480", help="screen layout")
+    b.set_defaults(func=_bench)
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, h = text.split("x")
+    return int(w), int(h)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk.runner import RunOptions, run_kiosk
+
+    if args.script and not args.headless:
+        raise UsageError("--script needs --headless")
+    broker = None
+    if args.broker:
+        host, _, port = args.broker.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError("--broker must be HOST:PORT")
+        broker = (host, int(port))
+    opts = RunOptions(
+        bundle=Path(args.bundle), peripherals=args.peripherals, headless=args.headless,
+        script=Path(args.script) if args.script else None,
+        screenshots=Path(args.screenshots) if args.screenshots else None, lang=args.lang,
+        size=_size(args.size), outbox=Path(args.outbox) if args.outbox else None,
+        officers=Path(args.officers) if args.officers else None, broker=broker, tls=not args.no_tls,
+        drain_s=args.drain, resend_after_s=args.resend_after, health_interval_s=args.health_interval,
+        speech=args.speech,
+    )  # fmt: skip
+    return run_kiosk(opts)
+
+
+def _add_officer(args: argparse.Namespace) -> int:
+    from kiosk.officers import add_officer
+
+    pin = sys.stdin.readline().strip()
+    add_officer(Path(args.file), args.officer_id, pin)
+    print(f"officer {args.officer_id} added to {args.file}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from kiosk.bench import run_bench
+
+    if not 1 <= args.sessions <= 1000:
+        raise UsageError("--sessions must be 1-1000")
+    result = run_bench(sessions=args.sessions, size=_size(args.size))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return 0

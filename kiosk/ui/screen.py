@@ -10,8 +10,10 @@ import os
 import time
 from pathlib import Path
 
-import pygame
-import segno
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on the journal's stdout
+
+import pygame  # noqa: E402
+import segno  # noqa: E402
 
 from kiosk.ui.layout import Frame, Placed, layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette

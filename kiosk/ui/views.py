@@ -28,7 +28,7 @@ from kiosk.i18n import STRINGS, t
 
 KEYPAD_SCREENS = {Screen.NIK, Screen.KK, Screen.OFFICER_ID, Screen.OFFICER_PIN, Screen.STATUS_ENTRY}
 KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT}
-KEYBOARD_ROWS = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM.,")
+KEYBOARD_ROWS = ("1234567890/", "QWERTYUIOP-", "ASDFGHJKL.,", "ZXCVBNM")  # + space, delete, next
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,7 +170,7 @@ def build_view(flow: Flow, now: float) -> View:
         keys = _keypad(lang)
         field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
     elif scr in KEYBOARD_SCREENS:
-        keys, columns, field = _keyboard(lang), 10, s.typed
+        keys, columns, field = _keyboard(lang), 11, s.typed
 
     nav: list[Widget] = []
     if (scr, "Press.back") in _BACK_SCREENS:

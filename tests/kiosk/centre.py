@@ -49,6 +49,7 @@ class Centre:
                  ack: bool = True, client_id: str = "centre") -> None:  # fmt: skip
         self.trust, self.ack = trust, ack
         self.packets: dict[str, int] = {}  # packet id -> times received
+        self.raw: dict[str, bytes] = {}
         self.sequences: list[int] = []
         self.statuses: list[KioskStatus] = []
         self.health: list[Health] = []
@@ -76,6 +77,7 @@ class Centre:
                     if self.trust:
                         verify_packet(packet, self.trust, now=time.time(), window_s=10 * 86400)
                     self.packets[packet.packet_id] = self.packets.get(packet.packet_id, 0) + 1
+                    self.raw[packet.packet_id] = bytes(m.payload)
                     self.sequences.append(packet.header.sequence)
                     if self.ack:
                         first = self.packets[packet.packet_id] == 1

@@ -1,0 +1,232 @@
+"""The kiosk app's shell: runs the pure flow, performs its actions, draws, publishes.
+
+One thread owns the flow, the outbox and the drawing; captures run on one worker thread
+(peripherals block) and come back as events; paho's thread only queues link events.
+`flow_now()` is wall time plus a skip the headless scripts use to jump over waits; packets
+and the publisher always use wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from anjungan import __version__
+from anjungan.errors import AnjunganError
+from anjungan.messages import Feedback, Health
+from anjungan.packet.model import PacketError
+from kiosk.errors import FlowError
+from kiosk.flow.machine import Flow
+from kiosk.flow.model import (
+    Action,
+    CaptureDone,
+    CaptureFailed,
+    Event,
+    LookupStatus,
+    PrintReceipt,
+    RequestCapture,
+    SendFeedback,
+    SessionWiped,
+    Speak,
+    StatusAnswer,
+    Stored,
+    StoreFailed,
+    StorePacket,
+    Tick,
+)
+from kiosk.i18n import t
+from kiosk.outbox import Outbox
+from kiosk.ports import PeripheralPort, capture, failure_reason
+from kiosk.publisher import Publisher
+from kiosk.receipt import receipt_lines
+from kiosk.speech import Speaker
+from kiosk.submit import SealingKeys, seal_and_store
+from kiosk.ui.screen import Renderer
+from kiosk.ui.views import View, Widget, build_view
+
+log = logging.getLogger("anjungan.kiosk")
+
+
+@dataclass
+class Journal:
+    """One JSON line per notable event on stdout: what tests and technicians read. Never a
+    NIK, a name or a biometric."""
+
+    out: object = sys.stdout
+
+    def write(self, event: str, **fields: object) -> None:
+        print(json.dumps({"event": event, **fields}), file=self.out, flush=True)  # type: ignore[call-overload]
+
+
+class KioskApp:
+    def __init__(self, *, flow: Flow, renderer: Renderer, peripherals: PeripheralPort, outbox: Outbox,
+                 keys: SealingKeys, publisher: Publisher | None = None, speaker: Speaker | None = None,
+                 screenshots: Path | None = None, journal: Journal | None = None,
+                 session_id: str = "", cert_expires_at: float | None = None) -> None:  # fmt: skip
+        self.flow, self.renderer, self.peripherals, self.outbox = flow, renderer, peripherals, outbox
+        self.keys, self.publisher = keys, publisher
+        self.speaker = speaker or Speaker(enabled=False)
+        self.screenshots, self.journal = screenshots, journal or Journal()
+        self.session_id, self.cert_expires_at = session_id, cert_expires_at
+        self.skip = 0.0  # seconds a script has jumped ahead
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
+        self._capture: tuple[int, Future] | None = None
+        self._view: View | None = None
+        self._shots = 0
+        self.last_capture_at: float | None = None
+        self.tickets: list[str] = []
+        self.last_qr = ""
+
+    def flow_now(self) -> float:
+        return time.time() + self.skip
+
+    # ---- events in ---------------------------------------------------------------------------
+    def dispatch(self, event: Event) -> None:
+        before = self.flow.screen
+        try:
+            actions = self.flow.handle(event, self.flow_now())
+        except FlowError as exc:
+            self.journal.write("ignored", reason=str(exc))
+            return
+        if self.flow.screen is not before:
+            self.journal.write("screen", screen=self.flow.screen.value)
+        for action in actions:
+            self._perform(action)
+
+    def tap(self, widget_id: str) -> Widget:
+        """Touch the centre of a visible widget: the same path a finger takes."""
+        self.render()
+        frame = self.renderer.frame
+        placed = next((p for p in frame.buttons if p.widget.id == widget_id), None) if frame else None
+        if placed is None:
+            raise LookupError(widget_id)
+        widget = self.renderer.hit(placed.box.center)
+        assert widget is not None
+        self.dispatch(widget.event)
+        return widget
+
+    def visible(self) -> list[str]:
+        self.render()
+        return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
+
+    def busy(self) -> bool:
+        return self._capture is not None or self.flow.screen.value in ("capturing", "submitting")
+
+    # ---- the loop body -----------------------------------------------------------------------
+    def step(self) -> None:
+        self._finish_capture()
+        self.dispatch(Tick())
+        if self.publisher is not None:
+            self.publisher.pump(time.time())
+        self.render()
+
+    def render(self) -> None:
+        view = build_view(self.flow, self.flow_now())
+        if view == self._view:
+            return
+        self._view = view
+        self.renderer.draw(view)
+        if self.screenshots is not None:
+            self._shots += 1
+            self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")
+
+    def _finish_capture(self) -> None:
+        if self._capture is None or not self._capture[1].done():
+            return
+        token, fut = self._capture
+        self._capture = None
+        try:
+            samples = fut.result()
+        except Exception as exc:  # any device failure is a failed try, never a crash
+            self.journal.write("capture_failed", reason=failure_reason(exc), error=type(exc).__name__)
+            self.dispatch(CaptureFailed(token=token, reason=failure_reason(exc)))
+            return
+        self.last_capture_at = time.time()
+        self.journal.write("captured", positions=[s.position for s in samples], quality=[s.quality for s in samples])
+        self.dispatch(CaptureDone(token=token, samples=samples))
+
+    # ---- actions out -------------------------------------------------------------------------
+    def _perform(self, action: Action) -> None:
+        if isinstance(action, RequestCapture):
+            fut = self._worker.submit(capture, self.peripherals, action.modality, action.positions)
+            self._capture = (action.token, fut)
+        elif isinstance(action, StorePacket):
+            self._store(action.token)
+        elif isinstance(action, PrintReceipt):
+            self._print(action)
+        elif isinstance(action, LookupStatus):
+            state = self.outbox.ticket_state(action.ticket)
+            self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
+        elif isinstance(action, SendFeedback):
+            fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=time.time(),
+                          category=action.category, text=action.text, lang=action.lang)  # fmt: skip
+            self.outbox.add_message("feedback", fb.to_json(), time.time())
+            self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
+        elif isinstance(action, Speak):
+            if action.key == "say_timeout_warning":
+                self.journal.write("timeout_warning", screen=self.flow.screen.value)
+            self.speaker.say(t(action.key, action.lang), action.lang)
+        elif isinstance(action, SessionWiped):
+            self._capture = None
+            self.journal.write("session_wiped", reason=action.reason)
+            self.journal.write("screen", screen=self.flow.screen.value)
+
+    def _store(self, token: int) -> None:
+        try:
+            receipt = seal_and_store(self.flow.session, keys=self.keys, outbox=self.outbox, now=time.time())
+        except (AnjunganError, PacketError, ValueError) as exc:
+            self.journal.write("store_failed", error=str(exc)[:200])
+            self.dispatch(StoreFailed(token=token, reason=type(exc).__name__))
+            return
+        self.tickets.append(receipt.ticket)
+        self.last_qr = receipt.qr_payload
+        self.journal.write("stored", ticket=receipt.ticket, packet_id=receipt.packet_id,
+                           sequence=receipt.sequence, priority=receipt.priority.label)  # fmt: skip
+        self.dispatch(Stored(token=token, ticket=receipt.ticket, qr_payload=receipt.qr_payload))
+
+    def _print(self, action: PrintReceipt) -> None:
+        lines = receipt_lines(ticket=action.ticket, purpose=action.purpose, lang=action.lang,
+                              kiosk_id=self.keys.kiosk_id, now=time.time())  # fmt: skip
+        try:
+            self.peripherals.print_receipt(lines, qr_data=action.qr_payload)
+        except AnjunganError as exc:  # the screen still shows ticket and QR
+            self.journal.write("receipt_failed", ticket=action.ticket, error=str(exc)[:200])
+            return
+        self.journal.write("receipt_printed", ticket=action.ticket)
+
+    # ---- health ------------------------------------------------------------------------------
+    def health(self, now: float) -> Health:
+        oldest = self.outbox.oldest_created_at()
+        usage = shutil.disk_usage(Path.cwd())
+        return Health(
+            kiosk_id=self.keys.kiosk_id, session_id=self.session_id, at=now,
+            peripherals=_peripheral_health(self.peripherals), outbox_depth=self.outbox.depth(),
+            outbox_oldest_s=0.0 if oldest is None else max(0.0, now - oldest),
+            disk_free_pct=round(100 * usage.free / usage.total, 1), temperature_c=_temperature(),
+            app_version=__version__, cert_expires_at=self.cert_expires_at,
+            last_capture_at=self.last_capture_at,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def _peripheral_health(p: PeripheralPort) -> dict[str, dict]:
+    try:
+        return p.health()
+    except AnjunganError as exc:
+        return {"peripherals": {"ok": False, "detail": str(exc)[:120]}}
+
+
+def _temperature() -> float | None:
+    try:
+        return int(Path("/sys/class/thermal/thermal_zone0/temp").read_text()) / 1000
+    except (OSError, ValueError):
+        return None

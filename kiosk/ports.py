@@ -1,0 +1,55 @@
+"""What the kiosk needs from its peripherals, as a Protocol (`drivers.peripherals.Peripherals`
+satisfies it), and the one function that turns a capture request into flow samples."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from anjungan.packet.model import Modality
+from drivers.errors import DeviceTimeout, DeviceUnavailable
+from kiosk.flow.model import Sample
+
+
+class CaptureLike(Protocol):
+    modality: Modality
+    position: str
+    image: bytes
+    image_format: str
+    quality: int
+
+
+class PeripheralPort(Protocol):
+    def capture_face(self) -> CaptureLike: ...
+    def capture_finger(self, position: str) -> CaptureLike: ...
+    def capture_iris(self, position: str) -> CaptureLike: ...
+    def capture_signature(self) -> CaptureLike: ...
+    def print_receipt(self, lines: Sequence[str], qr_data: str | None = None) -> None: ...
+    def health(self) -> dict[str, dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str]) -> tuple[Sample, ...]:
+    """One try of one step: every position, in order (a slap is four finger reads here)."""
+    out = []
+    for position in positions:
+        if modality is Modality.FACE:
+            c = port.capture_face()
+        elif modality is Modality.FINGER:
+            c = port.capture_finger(position)
+        elif modality is Modality.IRIS:
+            c = port.capture_iris(position)
+        else:
+            c = port.capture_signature()
+        out.append(Sample(modality=modality, position=position, image=c.image,
+                          image_format=c.image_format, quality=c.quality))  # fmt: skip
+    return tuple(out)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short code for the screen (i18n `fail_<code>`)."""
+    if isinstance(exc, DeviceUnavailable):
+        return "unavailable"
+    if isinstance(exc, DeviceTimeout):
+        return "timeout"
+    return "failed"

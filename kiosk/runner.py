@@ -1,0 +1,135 @@
+"""The kiosk process's composition root: bundle, peripherals, outbox, publisher, screen, loop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drivers.peripherals import open_peripherals
+from kiosk.app import Journal, KioskApp
+from kiosk.errors import KioskError
+from kiosk.flow.machine import Flow, FlowConfig
+from kiosk.officers import load_officers
+from kiosk.outbox import SqliteOutbox
+from kiosk.publisher import Publisher, offline_will
+from kiosk.script import load_script, run_script, settle
+from kiosk.speech import Speaker
+from kiosk.submit import SealingKeys
+from kiosk.transport import MqttTransport, TlsFiles
+from kiosk.ui.screen import Renderer
+from provisioning.bundle import load_bundle
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    bundle: Path
+    peripherals: str = "sim"
+    headless: bool = True
+    script: Path | None = None
+    screenshots: Path | None = None
+    lang: str = "id"
+    size: tuple[int, int] = (800, 480)
+    outbox: Path | None = None
+    officers: Path | None = None
+    broker: tuple[str, int] | None = None
+    tls: bool = True
+    drain_s: float = 0.0
+    resend_after_s: float = 30.0
+    health_interval_s: float = 60.0
+    speech: bool = False
+
+
+def _peripherals(spec: str) -> Any:
+    if spec in ("sim", "sim-pty"):
+        return open_peripherals(spec)
+    try:
+        config = json.loads(Path(spec).read_text())
+    except (OSError, ValueError) as exc:
+        raise KioskError(f"peripheral config {spec!r} unreadable: {type(exc).__name__}") from None
+    return open_peripherals(config)
+
+
+def run_kiosk(opts: RunOptions) -> int:
+    bundle = load_bundle(opts.bundle)
+    steps = load_script(opts.script) if opts.script else None
+    officers_file = opts.officers or (bundle.root / "officers.json")
+    officers = load_officers(officers_file) if (opts.officers or officers_file.exists()) else {}
+    journal = Journal()
+    session_id = uuid.uuid4().hex
+    host, port = opts.broker or (bundle.broker_host, bundle.broker_port)
+    tls = TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file, key_file=bundle.key_file) if opts.tls else None
+    peripherals = _peripherals(opts.peripherals)
+    outbox = SqliteOutbox(opts.outbox or bundle.root / "outbox.db")
+    renderer = Renderer(*opts.size, headless=opts.headless)
+    keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite)
+    app = KioskApp(
+        flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers)), renderer=renderer,
+        peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(enabled=opts.speech),
+        screenshots=opts.screenshots, journal=journal, session_id=session_id,
+        cert_expires_at=bundle.cert_expires_at,
+    )  # fmt: skip
+    transport = MqttTransport(client_id=bundle.kiosk_id, host=host, port=port,
+                              will=offline_will(bundle.kiosk_id, session_id, time.time()), tls=tls)  # fmt: skip
+    app.publisher = Publisher(kiosk_id=bundle.kiosk_id, session_id=session_id, outbox=outbox,
+                              transport=transport, health=app.health, resend_after_s=opts.resend_after_s,
+                              health_interval_s=opts.health_interval_s)  # fmt: skip
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    journal.write("started", kiosk_id=bundle.kiosk_id, session_id=session_id, pending=outbox.depth(),
+                  broker=f"{host}:{port}", tls=opts.tls)  # fmt: skip
+    app.publisher.start()
+    try:
+        if steps is not None:
+            run_script(app, steps)
+            journal.write("script_done", screen=app.flow.screen.value, tickets=app.tickets)
+            _drain(app, opts.drain_s, stop)
+        elif opts.headless:
+            while not stop["now"]:
+                app.step()
+                time.sleep(0.05)
+        else:
+            _interactive(app, stop)
+        settle(app, timeout=5)
+    finally:
+        journal.write("stopped", pending=outbox.depth(), frames=len(renderer.frame_ms))
+        app.publisher.stop(time.time())
+        app.close()
+        renderer.close()
+        peripherals.close()
+        outbox.close()
+    return 0
+
+
+def _drain(app: KioskApp, seconds: float, stop: dict[str, bool]) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not stop["now"]:
+        if app.outbox.depth() == 0 and not app.outbox.messages():
+            app.journal.write("drained")
+            return
+        app.step()
+        time.sleep(0.02)
+
+
+def _interactive(app: KioskApp, stop: dict[str, bool]) -> None:
+    import pygame
+
+    clock = pygame.time.Clock()
+    while not stop["now"]:
+        for ev in pygame.event.get():
+            if ev.type == pygame.QUIT:
+                return
+            pos = None
+            if ev.type == pygame.MOUSEBUTTONDOWN:
+                pos = ev.pos
+            elif ev.type == pygame.FINGERDOWN:
+                pos = (int(ev.x * app.renderer.width), int(ev.y * app.renderer.height))
+            widget = app.renderer.hit(pos) if pos else None
+            if widget is not None:
+                app.dispatch(widget.event)
+        app.step()
+        clock.tick(30)
