@@ -12,11 +12,16 @@ from kiosk.flow.model import Sample
 
 
 class CaptureLike(Protocol):
-    modality: Modality
-    position: str
-    image: bytes
-    image_format: str
-    quality: int
+    @property
+    def modality(self) -> Modality: ...
+    @property
+    def position(self) -> str: ...
+    @property
+    def image(self) -> bytes: ...
+    @property
+    def image_format(self) -> str: ...
+    @property
+    def quality(self) -> int: ...
 
 
 class PeripheralPort(Protocol):

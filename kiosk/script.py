@@ -65,10 +65,10 @@ def parse_script(text: str, name: str = "script") -> list[ScriptStep]:
             raise ScriptError(f"{name}: step {i}: unknown action {kind!r} (use {', '.join(KINDS)})")
         if not isinstance(value, KINDS[kind]) or isinstance(value, bool):
             raise ScriptError(f"{name}: step {i}: bad value for {kind!r}")
-        if value is None or (kind == "wait" and not 0 <= float(value) <= 86400) or (
-            kind == "capture" and value != "all" and not (isinstance(value, int) and value > 0)
-        ):
+        if value is None or (kind == "wait" and not 0 <= float(value) <= 86400):
             raise ScriptError(f"{name}: step {i}: wait must be 0-86400 seconds")
+        if kind == "capture" and value != "all" and not (isinstance(value, int) and value > 0):
+            raise ScriptError(f"{name}: step {i}: capture takes a positive count or \"all\"")
         if kind != "comment":
             steps.append(ScriptStep(kind=kind, value=value))
     return steps
