@@ -1,0 +1,136 @@
+"""The app shell in-process: drivers' sim twin, outbox, memory MQTT twin, the real renderer."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from anjungan import topics
+from anjungan.messages import Ack, AckOutcome, Feedback, Health
+from drivers.peripherals import open_peripherals
+from drivers.twin import InMemoryPeripherals
+from kiosk.app import Journal, KioskApp
+from kiosk.flow.machine import Flow
+from kiosk.outbox import MemoryOutbox
+from kiosk.publisher import Publisher
+from kiosk.script import parse_script, run_script
+from kiosk.speech import Speaker
+from kiosk.submit import SealingKeys
+from kiosk.transport import MemoryTransport
+from kiosk.ui.screen import Renderer
+from tests.kiosk.kiosk_process import SCRIPTS
+
+
+class Harness:
+    def __init__(self, keys: SealingKeys, speaker: Speaker | None = None) -> None:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+        self.out = io.StringIO()
+        self.peripherals: InMemoryPeripherals = open_peripherals("sim")  # type: ignore[assignment]
+        self.outbox = MemoryOutbox()
+        self.transport = MemoryTransport()
+        self.renderer = Renderer(800, 480)
+        self.app = KioskApp(flow=Flow(), renderer=self.renderer, peripherals=self.peripherals,
+                            outbox=self.outbox, keys=keys, journal=Journal(out=self.out),
+                            speaker=speaker, session_id="s1")  # fmt: skip
+        self.app.publisher = Publisher(kiosk_id=keys.kiosk_id, session_id="s1", outbox=self.outbox,
+                                       transport=self.transport, health=self.app.health)  # fmt: skip
+
+    def play(self, steps: list[dict] | str) -> None:
+        text = (SCRIPTS / f"{steps}.json").read_text() if isinstance(steps, str) else json.dumps(steps)
+        run_script(self.app, parse_script(text))
+
+    def events(self, name: str) -> list[dict]:
+        lines = [json.loads(x) for x in self.out.getvalue().splitlines()]
+        return [e for e in lines if e["event"] == name]
+
+    def close(self) -> None:
+        self.app.close()
+        self.renderer.close()
+
+
+@pytest.fixture
+def h(keys: SealingKeys) -> Iterator[Harness]:
+    harness = Harness(keys)
+    yield harness
+    harness.close()
+
+
+def test_receipt_is_printed_through_the_driver_with_ticket_and_qr(h: Harness) -> None:
+    h.play("replacement")
+    ((lines, qr),) = h.peripherals.receipts
+    ticket = h.events("stored")[0]["ticket"]
+    assert lines[1] == f"Nomor tiket: {ticket}" and lines[2] == "Layanan: Ganti KTP hilang/rusak"
+    assert qr == h.app.last_qr and qr.startswith(f"anjungan:v1:ticket:kiosk-01:{ticket}:")
+
+
+def test_printer_out_still_shows_done_with_ticket(h: Harness) -> None:
+    h.peripherals.unplug("printer")
+    h.play([{"tap": "start"}, {"tap": "choose:replacement"}, {"tap": "choose:lost"},
+            {"type": "5101010507090002"}, {"tap": "confirm"}, {"type": "5101010101200001"},
+            {"tap": "confirm"}, {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"},
+            {"expect": "done"}])  # fmt: skip
+    assert h.events("receipt_failed") and h.app.flow.session.ticket == h.events("stored")[0]["ticket"]
+
+
+def test_unplugged_iris_camera_is_never_a_dead_end(h: Harness) -> None:
+    h.play([{"tap": "start"}, {"tap": "choose:new_recording"}, {"type": "5101010507090002"},
+            {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"}, {"tap": "agree"},
+            {"capture": 4}, {"unplug": "iris"}, {"capture": 1}, {"capture": 1}, {"expect": "review"},
+            {"tap": "submit"}, {"expect": "done"}])  # fmt: skip
+    reasons = {e["reason"] for e in h.events("capture_failed")}
+    assert reasons == {"unavailable"} and len(h.events("capture_failed")) == 4  # 1 try + 3 retries
+    assert h.outbox.depth() == 1
+
+
+def test_publisher_sends_acks_and_the_status_screen_follows(h: Harness) -> None:
+    h.app.publisher.start()  # type: ignore[union-attr]
+    h.play("replacement")
+    sent = [p for t, p, _r in h.transport.published if t.endswith("/capture")]
+    assert len(sent) == 1
+    pid = h.events("stored")[0]["packet_id"]
+    h.transport.inject(topics.topic("kiosk-01", "ack"), Ack(packet_id=pid, outcome=AckOutcome.ACCEPTED).to_json())
+    h.play([{"tap": "start"}, {"tap": "choose:status"}, {"type": "$ticket"}, {"tap": "confirm"},
+            {"expect": "status_result"}])  # fmt: skip
+    assert h.app.flow.session.status_state == "QUEUED" and h.outbox.depth() == 0
+
+
+def test_feedback_and_health_go_to_their_topics(h: Harness) -> None:
+    h.app.publisher.start()  # type: ignore[union-attr]
+    h.play("feedback")
+    by_kind = {topics.parse(t)[1]: p for t, p, _r in h.transport.published}
+    fb = Feedback.from_json(by_kind["feedback"])
+    assert (fb.category, fb.text, fb.kiosk_id) == ("waiting", "antrian terlalu lama", "kiosk-01")
+    health = Health.from_json(by_kind["health"])
+    assert health.peripherals["printer"]["ok"] and health.outbox_depth == 0 and health.app_version
+
+
+def test_journal_never_carries_the_nik(h: Harness) -> None:
+    h.play("elderly_missing_finger")
+    assert "5203500001" not in h.out.getvalue() and "5101015203" not in h.out.getvalue()
+
+
+def test_speech_through_espeak_ng_when_present(keys: SealingKeys, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    assert not Speaker(enabled=False).available
+    fake = tmp_path / "espeak-ng"
+    log = tmp_path / "said.txt"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    speaker = Speaker()
+    assert speaker.available
+    harness = Harness(keys, speaker=speaker)
+    try:
+        harness.play([{"tap": "start"}, {"lang": "en"}, {"tap": "choose:feedback"}])
+    finally:
+        harness.close()
+    if speaker._proc:
+        speaker._proc.wait()
+    assert speaker.said[0] == "Pilih layanan" and speaker.said[-1] == "Feedback and complaints"
+    assert "-v id -s 140 Pilih layanan" in log.read_text().splitlines()
