@@ -133,4 +133,4 @@ def test_speech_through_espeak_ng_when_present(keys: SealingKeys, tmp_path: Path
     if speaker._proc:
         speaker._proc.wait()
     assert speaker.said[0] == "Pilih layanan" and speaker.said[-1] == "Feedback and complaints"
-    assert "-v id -s 140 Pilih layanan" in log.read_text().splitlines()
+    assert "-v en -s 140 Feedback and complaints" in log.read_text().splitlines()  # never interrupted
