@@ -146,13 +146,12 @@ class LinkClient:
         recv = bulk.BulkReceiver()
         deadline = self._clock() + timeout_s
         resumes = 0
-        offered = False
         while True:
             try:
+                offered = recv.obj >= 0  # set by the OFFER; after a reconnect, resume
                 if offered:
                     self._send(wire.T_BULK_FETCH, recv.fetch_payload(), deadline)
                 result = self._pump_object(recv, deadline, offered)
-                offered = True
                 if result == bulk.COMPLETE:
                     self.stats["objects"] += 1
                     self.stats["bytes"] += recv.size

@@ -19,7 +19,6 @@ try:
         EVT_PRESENCE,
         EVT_TAMPER,
         ST_BAD_REQUEST,
-        ST_BUSY,
         ST_OK,
         ST_UNKNOWN_COMMAND,
         ST_UNSUPPORTED,
@@ -38,7 +37,6 @@ except ImportError:
         EVT_PRESENCE,
         EVT_TAMPER,
         ST_BAD_REQUEST,
-        ST_BUSY,
         ST_OK,
         ST_UNKNOWN_COMMAND,
         ST_UNSUPPORTED,
@@ -92,9 +90,7 @@ class Controller:
             if size > bulk.MAX_OBJECT:
                 self._reply(cmd, ST_BAD_REQUEST)
                 return
-            if not self.sender.done:
-                self._reply(cmd, ST_BUSY)
-                return
+            self.sender.forget()  # a new request replaces an abandoned transfer
             self._pattern = commands.pattern_base(seed)
             read = self._read_pattern
             crc = bulk.object_crc(read, size)
@@ -127,6 +123,7 @@ class Controller:
                     pass
         elif kind == wire.EV_PEER_RESET:
             self._pending = []  # the host restarted the link; the object stays for resume
+            self.sender.pause()
 
     def _poll_sensors(self, now):
         if self.hal.ticks_diff(now, self._last_poll) < SENSOR_POLL_MS:

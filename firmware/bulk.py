@@ -102,6 +102,10 @@ class BulkSender:
         self._streaming = False
         return self.link.send(wire.T_BULK_OFFER, pack_offer(obj, size, crc, meta))
 
+    def pause(self):
+        """Stop streaming (the link was reset); a FETCH resumes from the receiver's offset."""
+        self._streaming = False
+
     def forget(self):
         self.obj = -1
         self._read = None

@@ -85,6 +85,7 @@ class WireDevice:
     def _handle(self, ev: tuple) -> None:
         if ev[0] == wire.EV_PEER_RESET:
             self._queue.clear()
+            self.sender.pause()
             return
         if ev[0] != wire.EV_FRAME:
             return
