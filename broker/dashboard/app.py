@@ -135,12 +135,14 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
 
     async def overview(request: Request, staff: StaffSession) -> Response:
         q = views.Filters.from_query(request.query_params)
-        data = await run_in_threadpool(views.overview_data, service, q, translator(lang_of(request)))
+        data = await run_in_threadpool(views.overview_data, service, q, translator(lang_of(request)),
+                                       views.window_s(request.query_params))  # fmt: skip
         return render(request, "overview.html", staff, q=q, **data)
 
     async def kiosk(request: Request, staff: StaffSession) -> Response:
         data = await run_in_threadpool(views.kiosk_data, service, request.path_params["kiosk_id"],
-                                       translator(lang_of(request)))  # fmt: skip
+                                       translator(lang_of(request)),
+                                       views.window_s(request.query_params))  # fmt: skip
         if data is None:
             return render(request, "missing.html", staff, status=404)
         return render(request, "kiosk.html", staff, **data)
@@ -160,7 +162,8 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
     async def api_fleet(request: Request) -> Response:
         if not (bearer_ok(request) or current(request)):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
-        return JSONResponse(await run_in_threadpool(views.fleet_json, service))
+        kiosk_id = request.query_params.get("kiosk", "")[:64]
+        return JSONResponse(await run_in_threadpool(views.fleet_json, service, kiosk_id))
 
     async def metrics(request: Request) -> Response:
         if not (bearer_ok(request) or current(request)):

@@ -23,7 +23,7 @@ class Series:
 
 
 def _hhmm(t: float) -> str:
-    return time.strftime("%H:%M", time.gmtime(t))
+    return time.strftime("%d %b %H:%M", time.gmtime(t))
 
 
 def _frame(title: str, y_max: float, x0: float, x1: float, body: list[str], legend: list[str]) -> str:

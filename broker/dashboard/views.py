@@ -68,8 +68,16 @@ def class_label(t: Callable[[str], str], priority: int) -> str:
         return str(priority)
 
 
-def centre_plots(service: FleetService, t: Callable[[str], str], now: float) -> dict[str, str]:
-    since = now - WINDOW_S
+def window_s(params: Mapping[str, str]) -> float:
+    """The plots' time window: ?hours=N (1-168), 24 by default."""
+    raw = params.get("hours", "")
+    hours = int(raw) if raw.isdigit() else 24
+    return float(min(max(hours, 1), 168) * 3600)
+
+
+def centre_plots(service: FleetService, t: Callable[[str], str], now: float,
+                 window: float = WINDOW_S) -> dict[str, str]:  # fmt: skip
+    since = now - window
     samples = service.store.centre_history(since=since)
     by_class: dict[int, list[tuple[float, float]]] = {}
     for s in samples:
@@ -91,7 +99,8 @@ def centre_plots(service: FleetService, t: Callable[[str], str], now: float) -> 
     return {"plot_backlog": backlog, "plot_siak": siak, "plot_captures": captures}
 
 
-def overview_data(service: FleetService, q: Filters, t: Callable[[str], str]) -> dict[str, Any]:
+def overview_data(service: FleetService, q: Filters, t: Callable[[str], str],
+                  window: float = WINDOW_S) -> dict[str, Any]:  # fmt: skip
     now = service.clock()
     rows = service.overview()
     shown = sorted((r for r in rows if q.keep(r)),
@@ -107,17 +116,18 @@ def overview_data(service: FleetService, q: Filters, t: Callable[[str], str]) ->
         "kecamatans": sorted({r.site.kecamatan for r in rows if r.site.kecamatan}),
         "centre_alerts": [a for a in alerts if not a.key.kiosk_id],
         "all_alerts": alerts[:200], "centre": service.centre(),
-        **centre_plots(service, t, now),
+        **centre_plots(service, t, now, window),
     }  # fmt: skip
 
 
-def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str]) -> dict[str, Any] | None:
+def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str],
+               window: float = WINDOW_S) -> dict[str, Any] | None:  # fmt: skip
     row = service.kiosk(kiosk_id)
     if row is None:
         return None
     now = service.clock()
-    points = service.store.health_history(kiosk_id, since=now - WINDOW_S)
-    x_range = (now - WINDOW_S, now) if points else None
+    points = service.store.health_history(kiosk_id, since=now - window)
+    x_range = (now - window, now) if points else None
     plots = {
         "plot_outbox": line_chart(t("outbox_depth"), [Series(
             label=t("outbox_depth"), points=[(p.at, float(p.outbox_depth)) for p in points])],
@@ -136,16 +146,22 @@ def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str]) ->
             "log": service.store.alert_log(kiosk_id=kiosk_id, limit=50), **plots}  # fmt: skip
 
 
-def fleet_json(service: FleetService) -> dict[str, Any]:
+def fleet_json(service: FleetService, kiosk_id: str = "") -> dict[str, Any]:
+    """The API's answer; `kiosk_id` narrows `kiosks` to one (counts stay fleet-wide)."""
     def alert(a: Any) -> dict[str, Any]:
         return {"kind": a.key.kind.value, "subject": a.key.subject, "detail": a.detail,
                 "severity": a.severity, "opened_at": a.opened_at}  # fmt: skip
 
-    rows = service.overview()
-    up = sum(1 for r in rows if r.up)
+    if kiosk_id:  # one kiosk: no need to build every row
+        one = service.kiosk(kiosk_id)
+        rows = [one] if one is not None else []
+        total, up = service.counts()
+    else:
+        rows = service.overview()
+        total, up = len(rows), sum(1 for r in rows if r.up)
     return {
         "generated_at": service.clock(),
-        "counts": {"kiosks": len(rows), "online": up, "offline": len(rows) - up},
+        "counts": {"kiosks": total, "online": up, "offline": total - up},
         "kiosks": [{"kiosk_id": r.kiosk_id, "online": r.up, "last_seen": r.last_seen,
                     "office": r.site.office, "kecamatan": r.site.kecamatan,
                     "open_alerts": [alert(a) for a in r.alerts]} for r in rows],

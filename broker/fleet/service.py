@@ -258,6 +258,12 @@ class FleetService:
                             last_seen=k.last_seen, site=site,
                             alerts=tuple(self.core.open_alerts(kiosk_id)), state=k)  # fmt: skip
 
+    def counts(self) -> tuple[int, int]:
+        """(kiosks known, kiosks up)."""
+        with self._lock:
+            now = self.clock()
+            return len(self.core.kiosks), sum(1 for kid in self.core.kiosks if self.core.is_up(kid, now))
+
     def open_alerts(self) -> list[Alert]:
         with self._lock:
             return self.core.open_alerts()

@@ -165,7 +165,7 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
             kiosks["dps-01"].send_health(at=time.time())
             assert wait_until(lambda: row_state("dps-01") == ("online", []), every=0.3)
 
-            driver.get(url + "/kiosk/dps-01")
+            driver.get(url + "/kiosk/dps-01?hours=7")
             assert driver.find_element(By.ID, "kiosk-state").text == "Online"
             assert "5171010101900001" not in driver.page_source
             driver.set_window_size(1280, 1500)

@@ -194,3 +194,12 @@ def test_security_headers(client):
     r = client.get("/login")
     assert r.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_api_narrowed_to_one_kiosk(client, service, clock):
+    feed(service, status("dps-01", "online", "s1"), status("mal-02", "offline", "s1"))
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    data = client.get("/api/fleet?kiosk=mal-02", headers=auth).json()
+    assert data["counts"] == {"kiosks": 2, "online": 1, "offline": 1}
+    assert [(k["kiosk_id"], k["online"]) for k in data["kiosks"]] == [("mal-02", False)]
+    assert client.get("/api/fleet?kiosk=nope", headers=auth).json()["kiosks"] == []
