@@ -43,3 +43,28 @@ def test_firmware_type_checks_against_rp2_stubs(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success" in proc.stdout
+
+
+def test_deploy_script_dry_run_compiles_everything():
+    proc = subprocess.run(["bash", str(ROOT / "firmware/deploy.sh"), "--dry-run"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["app.mpy", "bulk.mpy", "cobs.mpy", "commands.mpy",
+                                   "hal_rp2.mpy", "main.py", "wire.mpy"]  # fmt: skip
+
+
+def test_udev_rules_and_example_config_agree():
+    import json
+
+    from drivers.peripherals import DEVICE_NAMES, PeripheralConfig
+
+    rules = (ROOT / "drivers/udev/99-anjungan-peripherals.rules").read_text()
+    cfg = PeripheralConfig.from_mapping(
+        json.loads((ROOT / "drivers/peripherals.example.json").read_text())
+    )
+    for name in DEVICE_NAMES:
+        assert f'SYMLINK+="anjungan/{name}"' in rules
+        assert cfg.url(name) == f"/dev/anjungan/{name}"
+    for line in rules.replace("\\\n", " ").splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert "SYMLINK+=" in line and 'MODE="0660"' in line
