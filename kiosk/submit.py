@@ -76,20 +76,22 @@ def priority_of(s: Session) -> PriorityClass:
 
 def seal_and_store(s: Session, *, keys: SealingKeys, outbox: Outbox, now: float) -> Receipt:
     """Seal, sign and commit; when this returns, the packet survives a crash."""
-    if s.service is None:
+    service = s.service
+    if service is None:
         raise ValueError("no capture service in this session")
-    sequence = outbox.reserve_sequence()
-    priority = priority_of(s)
-    packet = build_packet(
-        capture_body(s), identity=keys.identity, gateway_public_key=keys.gateway_public_key,
-        suite_name=keys.suite, sequence=sequence, service=s.service, priority=priority,
-        now=now, assisted=s.assisted,
-    )  # fmt: skip
-    ticket = make_ticket(sequence)
-    outbox.store(
-        OutboxEntry(sequence=sequence, packet_id=packet.packet_id, priority=int(priority),
-                    created_at=now, data=encode_packet(packet)),  # fmt: skip
-        ticket=ticket,
-    )
-    return Receipt(ticket=ticket, qr_payload=qr_payload(keys.kiosk_id, ticket, packet.packet_id),
-                   packet_id=packet.packet_id, sequence=sequence, priority=priority)  # fmt: skip
+    priority, body = priority_of(s), capture_body(s)
+
+    def make(sequence: int) -> tuple[OutboxEntry, str]:
+        packet = build_packet(
+            body, identity=keys.identity, gateway_public_key=keys.gateway_public_key,
+            suite_name=keys.suite, sequence=sequence, service=service, priority=priority,
+            now=now, assisted=s.assisted,
+        )  # fmt: skip
+        entry = OutboxEntry(sequence=sequence, packet_id=packet.packet_id, priority=int(priority),
+                            created_at=now, data=encode_packet(packet))  # fmt: skip
+        return entry, make_ticket(sequence)
+
+    entry = outbox.append(make)
+    ticket = make_ticket(entry.sequence)
+    return Receipt(ticket=ticket, qr_payload=qr_payload(keys.kiosk_id, ticket, entry.packet_id),
+                   packet_id=entry.packet_id, sequence=entry.sequence, priority=priority)  # fmt: skip

@@ -137,3 +137,14 @@ def test_first_recording_of_a_17_year_old_is_first_recording_priority(
     through_capture(d)
     receipt = seal_and_store(d.flow.session, keys=keys, outbox=MemoryOutbox(), now=NOW)
     assert receipt.priority is PriorityClass.FIRST_RECORDING
+
+
+def test_append_is_one_transaction_a_failed_build_takes_nothing(outbox: Outbox) -> None:
+    def boom(seq: int) -> tuple[OutboxEntry, str]:
+        raise ValueError("sealing failed")
+
+    with pytest.raises(ValueError):
+        outbox.append(boom)
+    if isinstance(outbox, SqliteOutbox):  # the sequence went back with the rollback
+        assert outbox.append(lambda seq: (entry(seq, 1), f"t{seq}")).sequence == 1
+    assert outbox.depth() in (0, 1) and outbox.ticket_state("t1") in (None, "PENDING")
