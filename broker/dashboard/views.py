@@ -87,7 +87,8 @@ def centre_plots(service: FleetService, t: Callable[[str], str], now: float,
         Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
         for p, pts in sorted(by_class.items())])  # fmt: skip
     siak = line_chart(t("siak_availability"), [Series(
-        label=t("available"), points=[(s.at, 1.0 if s.siak_available else 0.0) for s in samples],
+        label=t("available"), points=[(s.at, 1.0 if s.siak_available else 0.0) for s in samples
+                                      if s.siak_circuit != "unknown"],
         colour="#1a7f37")], y_max=1.0, step=True)  # fmt: skip
     counts = service.store.captures(since=since)
     per: dict[int, list[tuple[float, float]]] = {}

@@ -47,9 +47,10 @@ class _FleetCollector(Collector):
                 age.add_metric([str(b.priority)], b.oldest_age_s)
             yield depth
             yield age
-            siak = GaugeMetricFamily("anjungan_siak_available", "1 when the SIAK circuit is closed")
-            siak.add_metric([], 1.0 if centre.siak_available else 0.0)
-            yield siak
+            if centre.siak_circuit != "unknown":
+                siak = GaugeMetricFamily("anjungan_siak_available", "1 when the SIAK circuit is closed")
+                siak.add_metric([], 1.0 if centre.siak_available else 0.0)
+                yield siak
 
 
 class FleetMetrics:

@@ -179,3 +179,17 @@ def test_bad_thresholds_are_refused(bad):
 def test_bad_circuit_state_is_refused():
     with pytest.raises(ValueError):
         CentreSample(at=0.0, siak_circuit="ajar")
+
+
+def test_queue_sampler_reads_the_relay_queue():
+    from broker.fleet.relay import queue_sampler
+    from broker.queue import Envelope, open_queue
+
+    q = open_queue("memory://")
+    q.enqueue([Envelope(packet_id="0" * 35 + str(i), kiosk_id="k-1", sequence=i, priority=p,
+                        captured_at=0.0, packet=b"sealed") for i, p in enumerate((0, 2, 2))], now=100.0)  # fmt: skip
+    sample = queue_sampler(q, circuit=lambda: "open")(700.0)
+    assert sample.siak_circuit == "open" and sample.at == 700.0
+    assert [(b.priority, b.depth, b.oldest_age_s) for b in sample.backlog] == [
+        (0, 1, 600.0), (1, 0, 0.0), (2, 2, 600.0)]
+    assert queue_sampler(q)(700.0).siak_circuit == "unknown"
