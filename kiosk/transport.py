@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.errors import PublishError
+from provisioning.fleet import TlsFiles  # the same three paths the centre's client uses
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,13 +30,6 @@ class LinkEvent:
 class Will:
     topic: str
     payload: bytes
-
-
-@dataclass(frozen=True, kw_only=True)
-class TlsFiles:
-    ca_file: str
-    cert_file: str
-    key_file: str
 
 
 class Transport(Protocol):

@@ -24,11 +24,12 @@ def script_steps(*names: str) -> list[dict]:
 
 class KioskProcess:
     def __init__(self, bundle: Path, port: int, tmp: Path, steps: list[dict], *, lang: str = "id",
-                 drain: float = 60, extra: tuple[str, ...] = (), shots: str = "") -> None:  # fmt: skip
+                 drain: float = 60, extra: tuple[str, ...] = (), shots: str = "",
+                 tls: bool = False) -> None:  # fmt: skip
         script = tmp / f"script-{time.monotonic_ns()}.json"
         script.write_text(json.dumps(steps))
         args = [sys.executable, "-m", "anjungan.cli", "kiosk", "run", "--bundle", str(bundle),
-                "--headless", "--script", str(script), "--broker", f"127.0.0.1:{port}", "--no-tls",
+                "--headless", "--script", str(script), "--broker", f"127.0.0.1:{port}", *(() if tls else ("--no-tls",)),
                 "--lang", lang, "--drain", str(drain), "--outbox", str(tmp / "outbox.db"),
                 "--resend-after", "3", *extra]  # fmt: skip
         if shots:

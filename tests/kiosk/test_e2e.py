@@ -11,8 +11,10 @@ import pytest
 from anjungan.packet import decode_packet, open_body
 from anjungan.packet.model import PriorityClass, Service
 from kiosk.officers import add_officer
+from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import KioskBundle
-from provisioning.fleet import load_gateway_key, load_trust
+from provisioning.fleet import centre_tls, load_gateway_key, load_trust, open_fleet
+from provisioning.mosquitto import write_config
 from tests.kiosk.centre import Centre, PlainBroker, wait_until
 from tests.kiosk.kiosk_process import KioskProcess, script_steps
 
@@ -155,6 +157,24 @@ def test_sigkill_after_done_loses_nothing_and_restart_resends(
         assert stored <= set(centre.packets) and centre.errors == []
     finally:
         centre.close()
+
+
+def test_tls_with_the_bundle_against_the_provisioned_broker(
+    bundle: KioskBundle, fleet_dir: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    conf = write_config(open_fleet(fleet_dir), tmp_path / "conf", port=port, persistence=False)
+    mosq = BrokerProcess(conf, port).start()
+    centre = Centre(port, load_trust(fleet_dir), tls=centre_tls(fleet_dir), client_id="anjungan-centre")
+    try:
+        k = KioskProcess(bundle.root, port, tmp_path, script_steps("feedback", "replacement"), tls=True)
+        assert k.finish() == 0, k.stderr()
+        assert k.named("started")[0]["tls"] is True and k.named("drained")
+        assert wait_until(lambda: len(centre.feedback) == 1)
+        assert set(centre.packets) == {k.named("stored")[0]["packet_id"]} and centre.errors == []
+    finally:
+        centre.close()
+        mosq.stop()
 
 
 def _debug(k):  # pragma: no cover

@@ -157,7 +157,7 @@ def test_tls_with_the_bundle_certificate_and_fleet_broker(
     port = free_port()
     conf = write_config(open_fleet(fleet_dir), tmp_path / "conf", port=port, persistence=False)
     mosq = BrokerProcess(conf, port).start()
-    centre = Centre(port, load_trust(fleet_dir), tls=TlsFiles(**vars(centre_tls(fleet_dir))),
+    centre = Centre(port, load_trust(fleet_dir), tls=centre_tls(fleet_dir),
                     client_id="anjungan-centre")  # fmt: skip
     box = MemoryOutbox()
     packet = build_packet(synthetic_body(seed=1), identity=bundle.identity,
