@@ -131,10 +131,10 @@ def measure_ingest(n: int) -> dict[str, Any]:
 
             # durable: verify + SQLite commit (WAL, synchronous=FULL) + ack, counted at the kiosk
             queue = open_queue(f"sqlite://{root / 'queue.db'}")
+            ingest = Ingest(queue, TrustSource(fleet_dir))
             centre = CentreMqtt(MqttSettings(url=f"mqtts://127.0.0.1:{port}", ca_file=tls.ca_file,
                                              cert_file=tls.cert_file, key_file=tls.key_file),
-                                Ingest(queue, TrustSource(fleet_dir)).process)  # fmt: skip
-            centre.on_batch = Ingest(queue, TrustSource(fleet_dir)).process
+                                ingest.process, prepare=ingest.prepare)  # fmt: skip
             centre.start()
             if not centre.connected.wait(10):
                 raise BrokerError("bench: the service could not connect")
@@ -204,7 +204,8 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
                 time.sleep(0.1)
             relay.stop()
             done = queue.entries(state=EntryState.ACCEPTED)
-            accepted_keys = [a["idempotency_key"] for a in httpx.get(sim.url + "/_sim/accepted").json()["accepted"]]
+            ledger = httpx.get(sim.url + "/_sim/accepted").json()
+            accepted_keys = [a["idempotency_key"] for a in ledger["accepted"]]
             queue.close()
     if len(done) < n:
         raise BrokerError(f"bench: only {len(done)} of {n} relayed")
@@ -220,6 +221,7 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
         "achieved_rps": round(rate, 2), "efficiency": round(rate / capacity, 3),
         "steady_efficiency": round((n - 1) / (last - first) / capacity, 3),
         "exactly_once": sorted(accepted_keys) == sorted(e.packet_id for e in done),
+        "siak_answers": ledger["counts"],
         "p95_wait_by_class": waits,
     }  # fmt: skip
 

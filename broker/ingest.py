@@ -7,10 +7,15 @@ sends what `process` returns, *after* it returns, i.e. after the commit. Per mes
   fails verification or replays a sequence      -> rejection recorded, Ack(REJECTED, reason)
   new                                           -> committed, Ack(ACCEPTED)
   seen before                                   -> Ack(DUPLICATE), stored once
+
+Two stages, so the shell can pipeline them: `prepare` (decode + verify, no writes) may run
+on another thread, for the next batch, while `process` commits the current one. `process`
+alone does both. Replay is decided at the commit (the queue's keys), never in `prepare`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +37,7 @@ class Inbound:
     topic: str
     payload: bytes
     token: Any = None  # the shell's handle to acknowledge the MQTT delivery
+    checked: Envelope | Outcome | None = None  # set by `Ingest.prepare`
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,14 +63,25 @@ class Ingest:
     ) -> None:
         self.queue, self.trust, self.clock, self.window_s = queue, trust, clock, window_s
 
-    def process(self, batch: Sequence[Inbound]) -> list[Outcome]:
+    def prepare(self, batch: Sequence[Inbound]) -> list[Inbound]:
+        """Stage 1: decode and verify (reads only); `process` then commits what it returns."""
         now = self.clock()
         trust = self.trust()
+        return [dataclasses.replace(m, checked=self._check(m, trust, now)) for m in batch]
+
+    def process(self, batch: Sequence[Inbound]) -> list[Outcome]:
+        """Stage 2: commit the batch (one transaction) and say what to ack; verifies what
+        `prepare` has not."""
+        now = self.clock()
+        trust: FleetTrust | None = None
         outcomes: list[Outcome | None] = [None] * len(batch)
         accepted: list[tuple[int, Envelope]] = []
         rejections: list[Rejection] = []
         for i, msg in enumerate(batch):
-            result = self._check(msg, trust, now)
+            result = msg.checked
+            if result is None:
+                trust = trust or self.trust()
+                result = self._check(msg, trust, now)
             if isinstance(result, Envelope):
                 accepted.append((i, result))
             else:

@@ -1,11 +1,13 @@
 """The central service's MQTT shell (paho-mqtt 2.x): TLS with the centre's certificate,
 a persistent session, manual acks.
 
-Messages are handed to `on_batch` handlers by kind on one worker thread, in arrival order,
-in batches (one durable commit per batch). The MQTT PUBACK and the application ack are
-sent only after the handler returns, i.e. after the commit: anything not committed when
-the process dies is redelivered by the broker (persistent session) or re-sent by the
-kiosk's outbox.
+Messages are handled in arrival order, in batches (one durable commit per batch), by a
+two-stage pipeline: the `verify` thread runs `prepare` (decode + verify, no writes) on
+batch N+1 while the `ingest` thread runs `on_batch` (the commit) on batch N; hashing,
+signature checks and fsync release the GIL, so the stages overlap. The MQTT PUBACK and the
+application ack are sent only after `on_batch` returns, i.e. after the commit: anything
+not committed when the process dies is redelivered by the broker (persistent session) or
+re-sent by the kiosk's outbox.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from broker.ingest import Inbound, Outcome
 log = logging.getLogger("anjungan.mqtt")
 
 BatchHandler = Callable[[list[Inbound]], list[Outcome]]
+Preparer = Callable[[list[Inbound]], list[Inbound]]
+Staged = tuple[list[mqtt.MQTTMessage], list[Inbound]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,13 +46,15 @@ class MqttSettings:
 
 
 class CentreMqtt:
-    def __init__(self, settings: MqttSettings, on_batch: BatchHandler) -> None:
+    def __init__(self, settings: MqttSettings, on_batch: BatchHandler, *,
+                 prepare: Preparer | None = None) -> None:  # fmt: skip
         parts = urlsplit(settings.url)
         if parts.scheme not in ("mqtts", "ssl", "tls") or not parts.hostname:
             raise ConfigError(f"MQTT URL must be mqtts://HOST:PORT, got {settings.url!r}")
         self.host, self.port = parts.hostname, parts.port or 8883
         self.settings = settings
         self.on_batch = on_batch
+        self.prepare = prepare
         self.inbox: stdqueue.Queue[mqtt.MQTTMessage | None] = stdqueue.Queue(maxsize=10_000)
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -63,6 +69,9 @@ class CentreMqtt:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         self.client = c
+        # one batch verified ahead of the one committing: bounded, so memory stays bounded
+        self._staged: stdqueue.Queue[Staged | None] = stdqueue.Queue(maxsize=1)
+        self._verifier = threading.Thread(target=self._verify, name="verify", daemon=True)
         self._worker = threading.Thread(target=self._work, name="ingest", daemon=True)
 
     # -- paho callbacks (network thread) -----------------------------------------------
@@ -83,26 +92,49 @@ class CentreMqtt:
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
         self.inbox.put(msg)
 
-    # -- the ingest worker ---------------------------------------------------------------
-    def _work(self) -> None:
-        while not self._stop.is_set():
-            first = self.inbox.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < self.settings.batch:
-                try:
-                    more = self.inbox.get_nowait()
-                except stdqueue.Empty:
+    # -- the pipeline: verify (stage 1), commit + ack (stage 2) ---------------------------
+    def _verify(self) -> None:
+        try:
+            while not self._stop.is_set():
+                batch = self._next_batch()
+                if not batch:
                     break
-                if more is None:
-                    self._stop.set()
-                    break
-                batch.append(more)
-            self._handle(batch)
+                raw = [_inbound(m) for m in batch]
+                inbound = raw
+                if self.prepare is not None:
+                    try:
+                        inbound = self.prepare(inbound)
+                    except Exception:  # noqa: BLE001 - the commit stage checks what is unchecked
+                        log.exception("verifying a batch of %d failed; the commit stage re-checks", len(batch))
+                        inbound = raw
+                self._staged.put((batch, inbound))
+        finally:
+            self._staged.put(None)
 
-    def _handle(self, batch: list[mqtt.MQTTMessage]) -> None:
-        inbound = [Inbound(topic=m.topic, payload=bytes(m.payload), token=m) for m in batch]
+    def _next_batch(self) -> list[mqtt.MQTTMessage]:
+        first = self.inbox.get()
+        if first is None:
+            return []
+        batch = [first]
+        while len(batch) < self.settings.batch:
+            try:
+                more = self.inbox.get_nowait()
+            except stdqueue.Empty:
+                break
+            if more is None:
+                self._stop.set()
+                break
+            batch.append(more)
+        return batch
+
+    def _work(self) -> None:
+        while True:
+            staged = self._staged.get()
+            if staged is None:
+                break
+            self._handle(*staged)
+
+    def _handle(self, batch: list[mqtt.MQTTMessage], inbound: list[Inbound]) -> None:
         try:
             outcomes = self.on_batch(inbound)
         except Exception:  # noqa: BLE001 - not committed: no ack, the broker will redeliver
@@ -120,6 +152,7 @@ class CentreMqtt:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
+        self._verifier.start()
         self._worker.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
@@ -127,6 +160,12 @@ class CentreMqtt:
     def stop(self) -> None:
         self._stop.set()
         self.inbox.put(None)
+        self._verifier.join(timeout=10)
         self._worker.join(timeout=10)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def _inbound(m: mqtt.MQTTMessage) -> Inbound:
+    # paho hands over `bytes` (bytes() of bytes is the same object: no copy of the ~1 MB body)
+    return Inbound(topic=m.topic, payload=bytes(m.payload), token=m)

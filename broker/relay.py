@@ -91,15 +91,27 @@ class Relay:
         self._threads.clear()
 
     # -- one worker ----------------------------------------------------------------------
-    def _pace(self) -> bool:
-        """Wait for the breaker and a token; False if the caller should idle instead."""
+    def _reserve(self) -> float | None:
+        """Ask the breaker, then take a token: the monotonic time the call may go, or None
+        if the caller should idle instead."""
         with self._lock:
             if not self.breaker.allow(self.clock()):
-                return False
-            wait = self.bucket.reserve(time.monotonic())
+                return None
+            now = time.monotonic()
+            return now + self.bucket.reserve(now)
+
+    def _pace(self) -> bool:
+        """Wait for the breaker and a token; False if the caller should idle instead."""
+        go_at = self._reserve()
+        if go_at is None:
+            return False
+        self._wait_until(go_at)
+        return True
+
+    def _wait_until(self, go_at: float) -> None:
+        wait = go_at - time.monotonic()
         if wait > 0:
             self._stop.wait(wait)
-        return True
 
     def _work(self, owner: str) -> None:
         while not self._stop.is_set():
@@ -111,8 +123,13 @@ class Relay:
                 self._stop.wait(1.0)
 
     def step(self, owner: str) -> bool:
-        """Relay at most one packet. True if one was handled."""
-        if not self._pace():
+        """Relay at most one packet. True if one was handled.
+
+        The token is reserved first, but the packet is leased and its document built while
+        the token matures: the request leaves on time and SIAK's capacity is not idled by
+        our own preparation."""
+        go_at = self._reserve()
+        if go_at is None:
             return False
         leases = self.queue.lease(owner=owner, now=self.clock(), lease_s=self.cfg.lease_s)
         if not leases:
@@ -120,17 +137,23 @@ class Relay:
                 self.bucket.reserve_refund()
                 self.breaker.release_probe()
             return False
-        self.relay(leases[0])
+        self.relay(leases[0], go_at=go_at)
         return True
 
-    def relay(self, lease: Lease) -> None:
+    def relay(self, lease: Lease, *, go_at: float = 0.0) -> None:
+        """Open, wait for `go_at` (monotonic; the paced departure), submit, record."""
         pid = lease.packet_id
         try:
             header, document = self.gateway.submission(lease.packet)
         except PacketError as exc:
             log.warning("packet %s cannot be opened (%s): dead letter", pid, exc.reason)
             self.queue.dead_letter(pid, now=self.clock(), reason=f"gateway: {exc.reason}")
+            if go_at:
+                with self._lock:
+                    self.bucket.reserve_refund()  # nothing was sent on this token
+                    self.breaker.release_probe()
             return
+        self._wait_until(go_at)
         try:
             view = self.siak.submit(pid, document)
         except SiakThrottled as exc:

@@ -65,18 +65,30 @@ class CentralService:
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
                          client_id=cfg.client_id, batch=cfg.batch),
             self._dispatch,
+            prepare=self._prepare,
         )  # fmt: skip
         self.relay = Relay(self.queue, Gateway(load_gateway_key(cfg.fleet_dir)),
                            SiakClient(cfg.siak_url, timeout_s=cfg.siak_timeout_s,
                                       max_connections=cfg.relay.workers + 2),
                            self.mqtt, cfg.relay)  # fmt: skip
 
+    def _kind(self, msg: Inbound) -> str:
+        """The handler for a message: by topic kind; the capture handler gets the rest (it logs strays)."""
+        kind = msg.topic.rsplit("/", 1)[-1]
+        return kind if kind in self.handlers else "capture"
+
+    def _prepare(self, batch: list[Inbound]) -> list[Inbound]:
+        """Pipeline stage 1: verify the capture messages ahead of their commit."""
+        mine = [i for i, msg in enumerate(batch) if self._kind(msg) == "capture"]
+        out = list(batch)
+        for i, msg in zip(mine, self.ingest.prepare([batch[i] for i in mine]), strict=True):
+            out[i] = msg
+        return out
+
     def _dispatch(self, batch: list[Inbound]) -> list[Outcome]:
-        """Route by topic kind; the capture handler gets the rest (it logs strays)."""
         by_kind: dict[str, list[Inbound]] = {}
         for msg in batch:
-            kind = msg.topic.rsplit("/", 1)[-1]
-            by_kind.setdefault(kind if kind in self.handlers else "capture", []).append(msg)
+            by_kind.setdefault(self._kind(msg), []).append(msg)
         out: list[Outcome] = []
         for kind, msgs in by_kind.items():
             out.extend(self.handlers[kind](msgs))

@@ -58,6 +58,12 @@ class SqlQueue:
     def _lease_rows(self, cur: Any, *, owner: str, now: float, lease_s: float, limit: int) -> list[Any]:
         raise NotImplementedError
 
+    @contextmanager
+    def _read_tx(self) -> Iterator[Any]:
+        """A transaction that only reads (a dialect may make it cheaper than a write)."""
+        with self._write_tx() as cur:
+            yield cur
+
     # -- plumbing ------------------------------------------------------------------------
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -77,7 +83,7 @@ class SqlQueue:
         return cur
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._write_tx() as cur:
+        with self._read_tx() as cur:
             return list(self._x(cur, sql, params).fetchall())
 
     def close(self) -> None:

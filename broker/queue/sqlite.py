@@ -2,11 +2,18 @@
 
 FULL makes every commit survive a power cut, not only a crashed process: the ack that
 follows a commit tells the kiosk it may shred its copy.
+
+Writers of one process take turns on a lock before `BEGIN IMMEDIATE`: SQLite would
+serialize them anyway, but by sleeping in its busy handler (up to 100 ms a try), which
+stalls relay workers behind each other's commits. Reads are plain (deferred) transactions:
+in WAL mode they see a consistent snapshot and neither wait for nor block the writer.
+Other processes (the operator CLI) still meet the busy timeout.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +55,7 @@ class SqliteQueue(SqlQueue):
     def __init__(self, path: str | Path, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "") -> None:
         super().__init__(aging_s=aging_s, prefix=prefix)
         self.path = str(path)
+        self._writer = threading.Lock()
         conn = self._conn()
         conn.executescript(self._sql(DDL))
 
@@ -65,10 +73,21 @@ class SqliteQueue(SqlQueue):
 
     @contextmanager
     def _write_tx(self) -> Iterator[Any]:
+        with self._writer:
+            with self._tx("BEGIN IMMEDIATE") as cur:
+                yield cur
+
+    @contextmanager
+    def _read_tx(self) -> Iterator[Any]:
+        with self._tx("BEGIN") as cur:
+            yield cur
+
+    @contextmanager
+    def _tx(self, begin: str) -> Iterator[Any]:
         conn = self._conn()
         cur = conn.cursor()
         try:
-            cur.execute("BEGIN IMMEDIATE")
+            cur.execute(begin)
             yield cur
             cur.execute("COMMIT")
         except BaseException:
