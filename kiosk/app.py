@@ -32,6 +32,7 @@ from kiosk.flow.model import (
     LookupStatus,
     PrintReceipt,
     RequestCapture,
+    Screen,
     SendFeedback,
     SessionWiped,
     Speak,
@@ -117,7 +118,7 @@ class KioskApp:
         return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
 
     def busy(self) -> bool:
-        return self._capture is not None or self.flow.screen.value in ("capturing", "submitting")
+        return self._capture is not None or self.flow.screen in (Screen.CAPTURING, Screen.SUBMITTING)
 
     # ---- the loop body -----------------------------------------------------------------------
     def step(self) -> None:

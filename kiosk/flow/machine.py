@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from anjungan.packet.model import Service
 from kiosk import officers as officer_pins
 from kiosk.errors import FlowError
+from kiosk.flow import capture as cap
 from kiosk.flow import identity
 from kiosk.flow.model import (
     Action,
@@ -32,7 +33,6 @@ from kiosk.flow.model import (
     LookupStatus,
     Press,
     PrintReceipt,
-    RequestCapture,
     ScanQr,
     Screen,
     SendFeedback,
@@ -45,8 +45,7 @@ from kiosk.flow.model import (
     StorePacket,
     Tick,
 )
-from kiosk.flow.plan import MAX_RETRIES, passes, plan_for, replan_singles
-from kiosk.flow.session import RecordDraft, Session
+from kiosk.flow.session import Session
 from kiosk.ticket import parse_qr, ticket_ok
 
 LANGS = ("id", "en")
@@ -62,7 +61,6 @@ MAX_PIN_FAILURES = 3
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
 FEEDBACK_CATEGORIES = ("service", "waiting", "facility", "staff", "other")
-EXCEPTION_REASONS = ("missing", "injured", "unable")  # poor_quality is set by the flow only
 MENU_OPTIONS = (*(s.value for s in Service), "status", "feedback")
 TEXT_MAX = 200
 TYPED_MAX = {
@@ -141,11 +139,11 @@ class Flow:
         before = self.screen
         after = handler(self, event, now)
         if after is Screen.WELCOME and before is not Screen.WELCOME:
-            self._reset("declined" if before is Screen.CONSENT else "back")
+            self._reset("back")  # leaving for the welcome screen always drops the session
             return
         self.screen = after
         if after is not before:
-            self.session.input_error = "" if after is not Screen.ERROR else self.session.input_error
+            self.session.input_error = ""
             self.emit(Speak(key=f"say_{after.value}", lang=self.session.lang))
         self._arm(now)
 
@@ -334,123 +332,6 @@ def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
     return Screen.NIK
 
 
-def _agree(f: Flow, _e: Event, _n: float) -> Screen:
-    s = f.session
-    assert s.service is not None
-    s.steps, s.step_index, s.records = plan_for(s.service), 0, {}
-    return _enter_step(f)
-
-
-def _enter_step(f: Flow) -> Screen:
-    """Start the current step afresh, skipping steps with nothing left; REVIEW after the last."""
-    s = f.session
-    while s.step is not None and not s.remaining():
-        s.step_index += 1
-    s.tries, s.best, s.last_error, s.exception_pick = 0, {}, "", set()
-    return Screen.CAPTURE_GUIDE if s.step is not None else Screen.REVIEW
-
-
-def _begin_capture(f: Flow, _e: Event, _n: float) -> Screen:
-    s = f.session
-    assert s.step is not None
-    f.emit(RequestCapture(token=f.new_token(), modality=s.step.modality, positions=s.remaining()))
-    return Screen.CAPTURING
-
-
-def _singles(f: Flow, _e: Event, _n: float) -> Screen:
-    s = f.session
-    if s.step is None or len(s.remaining()) < 2 or s.step.modality.value != "finger":
-        raise FlowError("single-finger capture applies to a multi-finger step only")
-    s.steps = replan_singles(s.steps, s.step_index)
-    return _enter_step(f)
-
-
-def _capture_done(f: Flow, e: Event, _n: float) -> Screen:
-    assert isinstance(e, CaptureDone)
-    s = f.session
-    s.tries += 1
-    s.last_error = ""
-    wanted = set(s.remaining())
-    for sample in e.samples:
-        if sample.position in wanted:
-            best = s.best.get(sample.position)
-            if best is None or sample.quality > best.quality:
-                s.best[sample.position] = sample
-    return Screen.CAPTURE_RESULT
-
-
-def _capture_failed(f: Flow, e: Event, _n: float) -> Screen:
-    assert isinstance(e, CaptureFailed)
-    f.session.tries += 1
-    f.session.last_error = e.reason
-    return Screen.CAPTURE_RESULT
-
-
-def step_passes(s: Session) -> bool:
-    step = s.step
-    return step is not None and all(
-        p in s.best and passes(step.modality, s.best[p].quality) for p in s.remaining()
-    )
-
-
-def retries_left(s: Session) -> int:
-    return max(0, MAX_RETRIES - max(0, s.tries - 1))
-
-
-def _retry(f: Flow, e: Event, n: float) -> Screen:
-    if retries_left(f.session) == 0:
-        raise FlowError("no retries left")
-    return _begin_capture(f, e, n)
-
-
-def _continue(f: Flow, _e: Event, _n: float) -> Screen:
-    s = f.session
-    step = s.step
-    assert step is not None
-    if not step_passes(s) and retries_left(s) > 0:
-        raise FlowError("below threshold with retries left: retry or record an exception")
-    for p in s.remaining():
-        sample = s.best.get(p)
-        ok = sample is not None and passes(step.modality, sample.quality)
-        s.records[p] = RecordDraft(
-            modality=step.modality, position=p, sample=sample,
-            retries=min(MAX_RETRIES, max(0, s.tries - 1)), exception=None if ok else "poor_quality",
-        )  # fmt: skip
-    s.step_index += 1
-    return _enter_step(f)
-
-
-def _open_exception(f: Flow, _e: Event, _n: float) -> Screen:
-    s = f.session
-    remaining = s.remaining()
-    s.exception_pick = set(remaining) if len(remaining) == 1 else set()
-    return Screen.CAPTURE_EXCEPTION
-
-
-def _exception_choose(f: Flow, e: Event, _n: float) -> Screen:
-    assert isinstance(e, Choose)
-    s = f.session
-    step = s.step
-    assert step is not None
-    if e.option in s.remaining():
-        s.exception_pick ^= {e.option}
-        s.input_error = ""
-        return Screen.CAPTURE_EXCEPTION
-    if e.option not in EXCEPTION_REASONS:
-        raise FlowError(f"unknown exception option {e.option!r}")
-    if not s.exception_pick:
-        s.input_error = "err_pick_position"
-        return Screen.CAPTURE_EXCEPTION
-    for p in sorted(s.exception_pick):
-        s.records[p] = RecordDraft(
-            modality=step.modality, position=p, sample=None, retries=0, exception=e.option
-        )
-    s.exception_pick = set()
-    if not s.remaining():
-        s.step_index += 1
-    return _enter_step(f)
-
-
 def _toggle_disability(f: Flow, _e: Event, _n: float) -> Screen:
     f.session.disability = not f.session.disability
     return Screen.REVIEW
@@ -547,19 +428,19 @@ TABLE: dict[tuple[Screen, str], Handler] = {
     (Screen.NIK, BACK): _back_from_nik,
     (Screen.KK, CONFIRM): _kk_confirm,
     (Screen.KK, BACK): _kk_back,
-    (Screen.CONSENT, _press(Button.AGREE)): _agree,
+    (Screen.CONSENT, _press(Button.AGREE)): cap.agree,
     (Screen.CONSENT, _press(Button.DECLINE)): _to(Screen.CONSENT_DECLINED),
     (Screen.CONSENT, BACK): _clear_then(Screen.KK),
-    (Screen.CAPTURE_GUIDE, _press(Button.BEGIN_CAPTURE)): _begin_capture,
-    (Screen.CAPTURE_GUIDE, _press(Button.EXCEPTION)): _open_exception,
-    (Screen.CAPTURE_GUIDE, _press(Button.SINGLES)): _singles,
-    (Screen.CAPTURING, "CaptureDone"): _capture_done,
-    (Screen.CAPTURING, "CaptureFailed"): _capture_failed,
-    (Screen.CAPTURE_RESULT, _press(Button.RETRY)): _retry,
-    (Screen.CAPTURE_RESULT, _press(Button.CONTINUE)): _continue,
-    (Screen.CAPTURE_RESULT, _press(Button.EXCEPTION)): _open_exception,
-    (Screen.CAPTURE_EXCEPTION, CHOOSE): _exception_choose,
-    (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: _enter_step(f),
+    (Screen.CAPTURE_GUIDE, _press(Button.BEGIN_CAPTURE)): cap.begin_capture,
+    (Screen.CAPTURE_GUIDE, _press(Button.EXCEPTION)): cap.open_exception,
+    (Screen.CAPTURE_GUIDE, _press(Button.SINGLES)): cap.singles,
+    (Screen.CAPTURING, "CaptureDone"): cap.capture_done,
+    (Screen.CAPTURING, "CaptureFailed"): cap.capture_failed,
+    (Screen.CAPTURE_RESULT, _press(Button.RETRY)): cap.retry,
+    (Screen.CAPTURE_RESULT, _press(Button.CONTINUE)): cap.continue_,
+    (Screen.CAPTURE_RESULT, _press(Button.EXCEPTION)): cap.open_exception,
+    (Screen.CAPTURE_EXCEPTION, CHOOSE): cap.exception_choose,
+    (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: cap.enter_step(f),
     (Screen.REVIEW, _press(Button.DISABILITY)): _toggle_disability,
     (Screen.REVIEW, _press(Button.SUBMIT)): _submit,
     (Screen.SUBMITTING, "Stored"): _stored,

@@ -10,17 +10,15 @@ from dataclasses import dataclass
 
 from anjungan.nik import mask
 from anjungan.packet.model import Modality
+from kiosk.flow.capture import EXCEPTION_REASONS, retries_left, step_passes
 from kiosk.flow.machine import (
     CORRECTION_FIELDS,
-    EXCEPTION_REASONS,
     FEEDBACK_CATEGORIES,
     MENU_OPTIONS,
     NO_HOME,
     REPLACEMENT_REASONS,
     TABLE,
     Flow,
-    retries_left,
-    step_passes,
 )
 from kiosk.flow.model import Button, Char, Choose, Digit, Event, Press, Screen, SetLanguage
 from kiosk.flow.plan import THRESHOLDS
