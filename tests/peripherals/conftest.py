@@ -6,8 +6,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # wire_vectors is shared with the micropython run
 
 
 def micropython_binary() -> str | None:

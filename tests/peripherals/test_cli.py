@@ -4,11 +4,13 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from anjungan.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_selftest_sim_json(capsys, micropython):

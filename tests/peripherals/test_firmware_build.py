@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FIRMWARE = sorted(p for p in (ROOT / "firmware").glob("*.py") if p.name != "__init__.py")
 BIN = Path(sys.executable).parent

@@ -4,7 +4,7 @@ the ESC/POS receipt through python-escpos to the printer simulator."""
 import struct
 import time
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers import imaging, r30x
@@ -39,12 +39,14 @@ def test_parser_resyncs_and_rejects_bad_checksums():
     assert [p.pid for p in out] == [r30x.PID_ACK, r30x.PID_END]
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=2000))
 def test_parser_never_crashes(data):
     for packet in r30x.Parser().feed(data):
         assert len(packet.payload) <= r30x.MAX_PAYLOAD
 
 
+@settings(deadline=None)
 @given(st.sampled_from([1, 2, 7, 8]), st.binary(max_size=256))
 def test_packet_round_trip(pid, payload):
     assert r30x.Parser().feed(r30x.build(pid, payload)) == [r30x.Packet(pid=pid, payload=payload)]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from firmware import bulk, cobs, wire
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=3000))
 def test_cobs_round_trip_and_no_zero(data):
     enc = cobs.encode(data)
@@ -18,6 +19,7 @@ def test_cobs_round_trip_and_no_zero(data):
     assert len(enc) <= len(data) + len(data) // 254 + 1
 
 
+@settings(deadline=None)
 @given(st.integers(0x10, 0xFF), st.integers(0, 255), st.integers(0, 255), st.binary(max_size=1100))
 def test_frame_round_trip(ftype, seq, flags, payload):
     frame = wire.encode_frame(ftype, seq, payload, flags)
@@ -25,6 +27,7 @@ def test_frame_round_trip(ftype, seq, flags, payload):
     assert wire.FrameDecoder().feed(frame) == [(ftype, flags, seq, payload)]
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=4000))
 def test_decoder_never_crashes(data):
     dec = wire.FrameDecoder(256)
@@ -36,6 +39,7 @@ def test_decoder_never_crashes(data):
         pass
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=600), st.integers(0, 8 * 600 - 1))
 def test_any_single_bit_flip_is_rejected(payload, bit):
     frame = bytearray(wire.encode_frame(wire.T_BULK_DATA, 1, payload))

@@ -2,10 +2,13 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
-import wire_vectors
-from conftest import ROOT
+
+from tests.peripherals import wire_vectors
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name,check", wire_vectors.CHECKS, ids=[n for n, _ in wire_vectors.CHECKS])
