@@ -8,9 +8,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anjungan.messages import SiakState
-from anjungan.packet.model import BiometricRecord, CaptureBody, Demographics, Modality
+from anjungan.packet.model import (
+    EXCEPTION_REASONS,
+    BiometricRecord,
+    CaptureBody,
+    Demographics,
+    Modality,
+)
 from broker.errors import SiakProtocolError, SiakRejected, SiakThrottled, SiakUnavailable
 from broker.siak.client import SiakClient
 from broker.siak.contract import ContractError, parse_submission
@@ -148,3 +156,33 @@ def test_submission_document_round_trip() -> None:
     )  # fmt: skip
     with pytest.raises(ContractError):
         parse_submission(b"[1,2]")
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.text(max_size=40), images=st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=4),
+       exception=st.one_of(st.none(), st.sampled_from(sorted(EXCEPTION_REASONS))))  # fmt: skip
+def test_submission_document_is_exactly_the_plain_json_dump(name: str, images: list[bytes],
+                                                            exception: str | None) -> None:  # fmt: skip
+    import base64
+
+    from anjungan.packet.model import FORMAT_VERSION, PacketHeader, PriorityClass, Service
+    from broker.siak.contract import submission_document
+
+    header = PacketHeader(version=FORMAT_VERSION, packet_id=uuid.UUID(int=7), kiosk_id="kiosk-01",
+                          sequence=3, created_at=1700000000.25, service=Service.REPLACEMENT,
+                          priority=PriorityClass.VULNERABLE, suite="x", body_digest=b"\0" * 32)  # fmt: skip
+    records = tuple(BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
+                                    image=img, quality=80, exception=exception) for img in images)  # fmt: skip
+    body = CaptureBody(demographics=Demographics(nik="5171010101900001", name=name), biometrics=records)
+    d = body.demographics
+    reference = json.dumps({
+        "packet_id": str(header.packet_id), "kiosk_id": "kiosk-01", "service": "replacement",
+        "priority": 0, "assisted": False, "captured_at": 1700000000.25,
+        "demographics": {"nik": d.nik, "kk_number": d.kk_number, "name": name, "birth_date": d.birth_date,
+                         "sex": d.sex, "address": d.address, "disability": d.disability},
+        "biometrics": [{"modality": "face", "position": "face", "format": "jpeg2000", "quality": 80,
+                        "retries": r.retries, "exception": exception,
+                        "image": base64.b64encode(r.image).decode()} for r in records],
+    }, separators=(",", ":")).encode()  # fmt: skip
+    # the same bytes as before the splice: SIAK compares a retry with the first submission
+    assert submission_document(header, body) == reference
