@@ -133,22 +133,25 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.device not in SIM_DEVICES:
         raise ConfigError(f"unknown device {args.device!r}; one of {', '.join(SIM_DEVICES)}")
     baud = args.baud or DEFAULT_BAUD[args.device]
-    sim, runtime = make_device(args.device, seed=args.seed, baud=baud)
-    tmp = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
-    line = Line(sim.fd, Impairments(baud=baud, noise=args.noise, seed=args.seed),
-                str(Path(tmp.name) / args.device)).start()  # fmt: skip
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before anything starts, so stop is clean
         signal.signal(sig, lambda *_: done.set())
+    tmp = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
+    sim = line = None
     try:
+        sim, runtime = make_device(args.device, seed=args.seed, baud=baud)
+        line = Line(sim.fd, Impairments(baud=baud, noise=args.noise, seed=args.seed),
+                    str(Path(tmp.name) / args.device)).start()  # fmt: skip
         print(str(Path(line.path).resolve()), flush=True)
         print(f"# {args.device} simulator ({runtime}) at {baud} baud, noise {args.noise}; "
               "Ctrl-C to stop", file=sys.stderr, flush=True)  # fmt: skip
-        while not done.wait(0.5):
+        while not done.wait(0.2):
             pass
     finally:
-        line.stop()
-        sim.stop()
+        if line is not None:
+            line.stop()
+        if sim is not None:
+            sim.stop()
         tmp.cleanup()
     return 0
 
