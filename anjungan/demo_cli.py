@@ -1,9 +1,10 @@
-"""`anjungan demo`: the README's main command.
+"""`anjungan demo`: the README's main command, the whole system in one command.
 
-Today it walks the foundation end to end in a temporary folder: create a fleet, enroll a
-kiosk (device key made on the "kiosk", CSR signed by the "technician"), build a sample
-capture packet with synthetic biometrics, verify it as the central service would, open it
-as the SIAK gateway would, then show that a tampered copy and a revoked kiosk are refused.
+By default it runs every real part as its own process (see anjungan/demo/runner.py):
+a private TLS Mosquitto, the central service with its dashboard, the SIAK simulator with
+an outage window, and N kiosks serving scripted residents of every kind; then it counts
+what SIAK accepted. `--trust-only` walks the chain of trust instead: create a fleet, enroll
+a kiosk, build, verify and open a packet, and show tampering and revocation refused.
 """
 
 from __future__ import annotations
@@ -32,15 +33,39 @@ from anjungan.packet.sample import SAMPLE_NIK, synthetic_body
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the end-to-end demo on embedded defaults",
-                       description="Create a fleet, enroll a kiosk, build, verify and open a "
-                       "capture packet, and show tampering and revocation being refused.")  # fmt: skip
+                       description="Start a private broker, the central service and dashboard, "
+                       "the SIAK simulator (down for --siak-outage seconds) and N kiosks serving "
+                       "scripted residents; report what reached SIAK, lost and duplicated.")  # fmt: skip
+    p.add_argument("--kiosks", type=int, default=3, help="kiosks (default 3)")
+    p.add_argument("--residents", type=int, default=30, help="residents in all (default 30)")
+    p.add_argument("--siak-outage", type=float, default=20.0, metavar="SECONDS",
+                   help="SIAK is down this long from the start (default 20)")  # fmt: skip
+    p.add_argument("--siak-capacity", type=float, default=4.0, metavar="RPS",
+                   help="SIAK's capacity in requests/s (default 4)")  # fmt: skip
+    p.add_argument("--peripherals", default="sim", choices=("sim", "sim-pty"),
+                   help="sim: in-process twins; sim-pty: byte-level simulators on ptys with "
+                   "the controller firmware under micropython (slower)")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=110.0, help="give up after this many seconds")
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
-    p.add_argument("--post-quantum", action="store_true", help="use the ML-KEM-768+X25519 suite")
-    p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp dir)")
+    p.add_argument("--keep-running", action="store_true",
+                   help="leave everything up; print the dashboard URL and a staff login")  # fmt: skip
+    p.add_argument("--workdir", help="work in this folder and keep it (default: a temp dir)")
+    p.add_argument("--trust-only", action="store_true",
+                   help="only walk the chain of trust (fleet, enroll, packet, verify, revoke)")  # fmt: skip
+    p.add_argument("--post-quantum", action="store_true",
+                   help="with --trust-only: use the ML-KEM-768+X25519 suite")  # fmt: skip
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.trust_only:
+        from anjungan.demo.cli import run_system
+
+        return run_system(args)
+    if args.workdir:
+        args.keep = args.workdir
+    else:
+        args.keep = None
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
         return _demo(Path(args.keep), args)

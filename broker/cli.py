@@ -15,11 +15,17 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anjungan.errors import UsageError
-from broker.queue import EntryState, PacketQueue, open_queue
+from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import cli as siak_cli
+
+if TYPE_CHECKING:
+    from broker.fleet.service import FleetService
+    from broker.ingest import Inbound, Outcome
+    from broker.service import CentralService
 from broker.stats import waits_by_class
 
 
@@ -43,6 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--breaker-cooldown", type=float, default=2.0)
     run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
     run.add_argument("--client-id", default="anjungan-centre")
+    run.add_argument("--http", default="", metavar="HOST:PORT",
+                     help="also serve the staff dashboard and /metrics here (port 0: any)")  # fmt: skip
+    run.add_argument("--fleet-db", default="",
+                     help="fleet health store URL (default: sqlite in the centre folder)")  # fmt: skip
+    run.add_argument("--fleet-config", default=None,
+                     help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")  # fmt: skip
     run.set_defaults(func=run_service)
 
     q = bsub.add_parser("queue", help="depth and oldest age per priority class")
@@ -114,11 +126,55 @@ def run_service(args: argparse.Namespace) -> int:
         siak_timeout_s=args.siak_timeout, relay=relay, aging_s=args.aging,
         client_id=args.client_id,
     ))  # fmt: skip
+    if args.http:
+        return _run_with_dashboard(service, args)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     service.run_forever(stop)
     return 0
+
+
+def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> int:
+    """The central service with fleet health and the dashboard in the same process: the
+    dashboard plots this service's own queue and SIAK circuit, and counts the captures it
+    commits (verified ones only)."""
+    from broker.fleet.relay import queue_sampler
+    from broker.fleet.server import ServeConfig, load_config, serve
+    from broker.service import default_db_url
+    from provisioning.fleet import centre_tls
+
+    host, _, port = args.http.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
+    settings, staff = load_config(args.fleet_config)
+    queue_db = default_db_url(args.fleet).removeprefix("sqlite://")
+    fleet_db = args.fleet_db or f"sqlite://{Path(queue_db).parent / 'fleet-health.db'}"
+    cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
+                      http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
+                      settings=settings, staff=staff, captures=False)  # fmt: skip
+
+    def count_captures(fleet: FleetService) -> None:
+        process = service.handlers["capture"]
+
+        def counted(batch: list[Inbound]) -> list[Outcome]:
+            outcomes = process(batch)
+            priority = {id(m.token): int(m.checked.priority) for m in batch
+                        if isinstance(m.checked, Envelope)}  # fmt: skip
+            for out in outcomes:
+                if out.admission is Admission.NEW and id(out.token) in priority:
+                    fleet.record_capture(priority[id(out.token)])
+            return outcomes
+
+        service.handlers["capture"] = counted
+
+    sampler = queue_sampler(service.queue, circuit=lambda: service.relay.breaker.state.value)
+    service.start()
+    try:
+        return serve(cfg, sampler=sampler, on_service=count_captures,
+                     on_ready=lambda url: print(f"staff dashboard: {url}", flush=True))  # fmt: skip
+    finally:
+        service.stop()
 
 
 def run_queue(args: argparse.Namespace) -> int:

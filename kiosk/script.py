@@ -14,6 +14,8 @@
       {"expect": "review"},                fail unless this screen is showing
       {"scan_qr": "last"},                 show a QR to the scanner: "last" = the last receipt's
       {"unplug": "iris"}, {"replug": "iris"}   simulated device faults (sim peripherals only)
+      {"mark": "elderly"},                 journal {"event": "mark", "label": ..., "at": unix s}:
+                                           lets a driver of many residents time each one
     ]
 
 Before every step the runner lets captures and storage finish, so a script never races the
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from kiosk.app import KioskApp
 
 KINDS: dict[str, type | tuple[type, ...]] = {"tap": str, "type": str, "wait": (int, float), "expect": str, "scan_qr": str,
-         "lang": str, "unplug": str, "replug": str, "capture": (int, str), "comment": str}  # fmt: skip
+         "lang": str, "unplug": str, "replug": str, "capture": (int, str), "comment": str, "mark": str}  # fmt: skip
 SETTLE_TIMEOUT_S = 60.0
 
 
@@ -130,6 +132,8 @@ def _run_step(app: KioskApp, step: ScriptStep) -> None:
         app.dispatch(ScanQr(payload=payload))
     elif kind == "capture":
         _capture(app, None if value == "all" else int(value))
+    elif kind == "mark":
+        app.journal.write("mark", label=str(value), at=round(time.time(), 3))
     elif kind in ("unplug", "replug"):
         fault = getattr(app.peripherals, kind, None)
         if fault is None:

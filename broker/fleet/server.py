@@ -91,11 +91,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None) -> int:
+def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
+          sampler: CentreSampler | None = None,
+          on_service: Callable[[FleetService], None] | None = None) -> int:  # fmt: skip
+    """Run monitor + dashboard until SIGTERM. The central service passes its own queue
+    `sampler` and an `on_service` hook (to feed committed captures into the plots)."""
     store: FleetStore = open_store(cfg.store_url)
     for username, password_hash in cfg.staff:
         store.set_staff(username, password_hash, at=time.time())
-    service = FleetService(store, settings=cfg.settings, sampler=queue_sampler_for(cfg.queue_url))
+    service = FleetService(store, settings=cfg.settings,
+                           sampler=sampler or queue_sampler_for(cfg.queue_url))  # fmt: skip
+    if on_service:
+        on_service(service)
     token = cfg.api_token or new_token()
     sock = bind(cfg.http_host, cfg.http_port)
     host, port = sock.getsockname()[:2]
