@@ -42,9 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="SIAK is down this long from the start (default 20)")  # fmt: skip
     p.add_argument("--siak-capacity", type=float, default=4.0, metavar="RPS",
                    help="SIAK's capacity in requests/s (default 4)")  # fmt: skip
-    p.add_argument("--peripherals", default="sim", choices=("sim", "sim-pty"),
-                   help="sim: in-process twins; sim-pty: byte-level simulators on ptys with "
-                   "the controller firmware under micropython (slower)")  # fmt: skip
+    p.add_argument("--peripherals", default="auto",
+                   help="auto (default): kiosk 1 talks to the real controller firmware under "
+                   "micropython on a pty, the rest use in-process twins; or one mode for all: "
+                   "sim, sim-controller, sim-pty (every device byte-level at line rate: minutes "
+                   "per resident), each optionally with :noise=RATE")  # fmt: skip
     p.add_argument("--timeout", type=float, default=110.0, help="give up after this many seconds")
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
     p.add_argument("--keep-running", action="store_true",

@@ -154,6 +154,16 @@ class Peripherals(abc.ABC):
         self.close()
 
 
+def _noise_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 0.1:
+        raise ConfigError(f"noise must be a probability per byte between 0 and 0.1, not {text!r}")
+    return rate
+
+
 def open_peripherals(
     config: str | PeripheralConfig | Mapping[str, Any] = "sim", *, seed: int = 0
 ) -> Peripherals:
@@ -163,11 +173,18 @@ def open_peripherals(
             from drivers.twin import InMemoryPeripherals
 
             return InMemoryPeripherals(seed=seed)
-        if config == "sim-pty":
-            from drivers.simulators.rig import open_simulated
+        mode, _, option = config.partition(":")
+        if mode in ("sim-pty", "sim-controller") and (not option or option.startswith("noise=")):
+            from drivers.simulators.line import Impairments
+            from drivers.simulators.rig import ControllerOnPty, open_simulated
 
-            return open_simulated(seed=seed)
-        raise ConfigError(f"unknown peripheral mode {config!r} (use 'sim', 'sim-pty' or a config)")
+            noise = _noise_rate(option.partition("=")[2]) if option else 0.0
+            impairments = Impairments(noise=noise, seed=seed)
+            if mode == "sim-controller":
+                return ControllerOnPty(seed=seed, impairments=impairments)  # type: ignore[return-value]
+            return open_simulated(seed=seed, impairments=impairments)
+        raise ConfigError(f"unknown peripheral mode {config!r} (use 'sim', 'sim-pty', "
+                          "'sim-controller', optionally ':noise=RATE', or a config)")  # fmt: skip
     if isinstance(config, Mapping):
         config = PeripheralConfig.from_mapping(config)
     from drivers.serial_peripherals import SerialPeripherals

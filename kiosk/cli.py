@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run = ks.add_parser("run", help="run the kiosk (touchscreen, or headless from a script)",
                         description="Run the kiosk app: flow, peripherals, durable outbox, MQTT publisher.")  # fmt: skip
     run.add_argument("--bundle", required=True, help="kiosk bundle folder (from `provision enroll`)")
-    run.add_argument("--peripherals", default="sim", help="'sim', 'sim-pty' or a JSON file of serial URLs")
+    run.add_argument("--peripherals", default="sim", help="'sim' (in-process twins), 'sim-pty' (every device on a pty, controller firmware under micropython), 'sim-controller' (only the controller on a pty), ':noise=RATE' after either adds line noise, or a JSON file of serial URLs")
     run.add_argument("--headless", action="store_true", help="no display (SDL dummy driver)")
     run.add_argument("--script", help="JSON list of resident actions to play (needs --headless)")
     run.add_argument("--screenshots", help="save every screen shown as PNG into this folder")

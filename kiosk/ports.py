@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from anjungan.errors import AnjunganError
 from anjungan.packet.model import Modality
 from drivers.errors import DeviceTimeout, DeviceUnavailable
 from kiosk.flow.model import Sample
@@ -34,8 +35,31 @@ class PeripheralPort(Protocol):
     def close(self) -> None: ...
 
 
+def _guide(port: PeripheralPort, led: str, on: bool, *, beep: bool = False) -> None:
+    """Light the capture LED (and beep when done) if the controller can; guidance only, so a
+    controller fault never fails a capture (its health reports it)."""
+    try:
+        if hasattr(port, "indicate"):
+            port.indicate(led, on)
+        if beep and hasattr(port, "beep"):
+            port.beep(80)
+    except AnjunganError:
+        pass
+
+
 def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str]) -> tuple[Sample, ...]:
     """One try of one step: every position, in order (a slap is four finger reads here)."""
+    _guide(port, modality.value, True)
+    try:
+        samples = _read(port, modality, positions)
+    finally:
+        _guide(port, modality.value, False)
+    _guide(port, "ok", True, beep=True)
+    _guide(port, "ok", False)
+    return samples
+
+
+def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str]) -> tuple[Sample, ...]:
     out = []
     for position in positions:
         if modality is Modality.FACE:

@@ -45,7 +45,7 @@ class RunOptions:
 
 
 def _peripherals(spec: str) -> Any:
-    if spec in ("sim", "sim-pty"):
+    if spec.partition(":")[0] in ("sim", "sim-pty", "sim-controller"):
         return open_peripherals(spec)
     try:
         config = json.loads(Path(spec).read_text())

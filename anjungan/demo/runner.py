@@ -45,7 +45,7 @@ class DemoConfig:
     siak_outage_s: float = 20.0
     siak_capacity_rps: float = 4.0
     siak_concurrency: int = 2
-    peripherals: str = "sim"
+    peripherals: str = "auto"  # auto: kiosk 1 on the real firmware link, the rest on twins
     timeout_s: float = 110.0
     workdir: Path | None = None
     keep_running: bool = False
@@ -110,6 +110,20 @@ def _get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
+def _last_line(child: Child) -> str:
+    lines = child.log.read_text(errors="replace").strip().splitlines()
+    return lines[-1][:200] if lines else "no output"
+
+
+def _await_port(child: Child, port: int) -> None:
+    from provisioning.broker_process import wait_for_port
+
+    try:
+        wait_for_port(port)
+    except AnjunganError:
+        raise DemoError(f"{child.name} did not start: {_last_line(child)}") from None
+
+
 def _wait_for_line(child: Child, prefix: str, timeout: float) -> str:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -119,8 +133,7 @@ def _wait_for_line(child: Child, prefix: str, timeout: float) -> str:
         if not child.alive():
             break
         time.sleep(0.1)
-    tail = child.log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-    raise DemoError(f"{child.name} did not start: {tail[0][:200]}")
+    raise DemoError(f"{child.name} did not start: {_last_line(child)}")
 
 
 class Demo:
@@ -155,7 +168,7 @@ class Demo:
         from broker.dashboard.auth import hash_password
         from broker.fleet.store import open_store
         from kiosk.officers import add_officer
-        from provisioning.broker_process import free_port, mosquitto_binary, wait_for_port
+        from provisioning.broker_process import free_port, mosquitto_binary
         from provisioning.bundle import complete, request
         from provisioning.fleet import init_fleet
         from provisioning.mosquitto import write_config
@@ -171,8 +184,7 @@ class Demo:
             add_officer(work / kid / "officers.json", OFFICER_ID, OFFICER_PIN)
             bundles.append((kid, work / kid))
         conf = write_config(fleet, work / "mosquitto", port=mqtt_port)
-        group.start("mosquitto", [mosquitto_binary(), "-c", str(conf)])
-        wait_for_port(mqtt_port)
+        _await_port(group.start("mosquitto", [mosquitto_binary(), "-c", str(conf)]), mqtt_port)
         store = open_store(f"sqlite://{work / 'centre' / 'fleet-health.db'}")
         store.set_staff("staff", hash_password(self.staff_password), at=time.time())
         store.close()
@@ -183,18 +195,19 @@ class Demo:
             "--breaker-cooldown", "1", "--status-poll", "1", "--http", "127.0.0.1:0",
         )  # fmt: skip
         self.dashboard_url = _wait_for_line(centre, "staff dashboard: ", 30)
-        group.anjungan(
+        outage = ["--outage", f"0:{cfg.siak_outage_s}"] if cfg.siak_outage_s > 0 else []
+        siak = group.anjungan(
             "siak-sim", "siak-sim", "--port", str(siak_port),
             "--capacity", str(cfg.siak_capacity_rps), "--concurrency", str(cfg.siak_concurrency),
-            "--outage", f"0:{cfg.siak_outage_s}",
+            *outage,
         )  # fmt: skip
-        wait_for_port(siak_port)
+        _await_port(siak, siak_port)
         self.outage = (time.time(), time.time() + cfg.siak_outage_s)
         for (kid, bundle), queue in zip(bundles, deal(cfg.residents, cfg.kiosks), strict=True):
             script = work / f"{kid}-residents.json"
             script.write_text(json.dumps([step for r in queue for step in script_for(r)]))
             child = group.anjungan(
-                kid, "kiosk", "run", "--bundle", str(bundle), "--peripherals", cfg.peripherals,
+                kid, "kiosk", "run", "--bundle", str(bundle), "--peripherals", self._peripherals(kid),
                 "--headless", "--script", str(script), "--drain", str(cfg.timeout_s),
                 "--resend-after", "5", "--health-interval", "2",
                 stdout_to_log=False,
@@ -202,6 +215,14 @@ class Demo:
             watch = KioskWatch(kid, child, queue)
             threading.Thread(target=watch.read, daemon=True, name=f"journal-{kid}").start()
             self.kiosks.append(watch)
+
+    def _peripherals(self, kiosk_id: str) -> str:
+        if self.cfg.peripherals != "auto":
+            return self.cfg.peripherals
+        # the controller's real firmware (under micropython) on a pty for the first kiosk;
+        # image transfers at line rate would make a resident take minutes, so the biometric
+        # devices stay in-process twins
+        return "sim-controller" if kiosk_id == "dps-01" else "sim"
 
     # --- watching ---------------------------------------------------------------------
 

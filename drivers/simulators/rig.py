@@ -86,3 +86,36 @@ class SimulatedPeripherals(SerialPeripherals):
 def open_simulated(*, seed: int = 0, impairments: Impairments | None = None,
                    baud: dict[str, int] | None = None) -> SimulatedPeripherals:  # fmt: skip
     return SimulatedPeripherals(SimulatedRig(seed=seed, impairments=impairments, baud=baud))
+
+
+class ControllerOnPty:
+    """The controller through the real firmware on a pty; biometric devices and printer from
+    the in-memory twin. For system runs that want the real firmware link (LEDs, buzzer,
+    health, line noise) without waiting for image transfers at line rate."""
+
+    def __init__(self, *, seed: int = 0, impairments: Impairments | None = None) -> None:
+        from drivers.twin import InMemoryPeripherals
+
+        self.serial = SimulatedPeripherals(
+            SimulatedRig(seed=seed, impairments=impairments, devices=("controller",))
+        )
+        self.twin = InMemoryPeripherals(seed=seed)
+
+    def __getattr__(self, name: str) -> Any:  # captures and the receipt printer
+        return getattr(self.twin, name)
+
+    def presence(self) -> bool:
+        return self.serial.presence()
+
+    def indicate(self, led: str, on: bool = True) -> None:
+        self.serial.indicate(led, on)
+
+    def beep(self, ms: int = 100) -> None:
+        self.serial.beep(ms)
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        return {**self.twin.health(), "controller": self.serial.health()["controller"]}
+
+    def close(self) -> None:
+        self.serial.close()
+        self.twin.close()
