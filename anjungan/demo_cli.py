@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from anjungan.demo.runner import FAULTS
 from anjungan.nik import mask, parse_nik
 from anjungan.packet import (
     PacketError,
@@ -52,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-running", action="store_true",
                    help="leave everything up; print the dashboard URL and a staff login")  # fmt: skip
     p.add_argument("--workdir", help="work in this folder and keep it (default: a temp dir)")
+    p.add_argument("--fault", action="append", choices=FAULTS,
+                   help="inject a fault (repeatable): SIGKILL a kiosk mid-session, SIGKILL the "
+                   "central service during the outage, revoke a kiosk mid-run")  # fmt: skip
     p.add_argument("--trust-only", action="store_true",
                    help="only walk the chain of trust (fleet, enroll, packet, verify, revoke)")  # fmt: skip
     p.add_argument("--post-quantum", action="store_true",

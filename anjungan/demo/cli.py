@@ -83,6 +83,7 @@ def _print_summary(s: dict[str, Any]) -> None:
   served            {s['served']} (resident time p50 {s['resident_seconds_p50']:.1f} s)
   captured          {s['captured']}
   accepted by SIAK  {s['accepted_by_siak']}
+  refused (revoked) {s['refused']}
   lost              {s['lost']}
   duplicates        {s['duplicates_at_siak']}
   mean wait, capture to SIAK, by class (highest first): {waits}
@@ -98,7 +99,7 @@ def run_system(args: argparse.Namespace) -> int:
         kiosks=args.kiosks, residents=args.residents, siak_outage_s=args.siak_outage,
         siak_capacity_rps=args.siak_capacity, peripherals=args.peripherals,
         timeout_s=args.timeout, keep_running=args.keep_running,
-        workdir=Path(args.workdir) if args.workdir else None,
+        workdir=Path(args.workdir) if args.workdir else None, faults=tuple(args.fault or ()),
     )  # fmt: skip
     progress = Progress(quiet=args.json)
 
@@ -115,5 +116,5 @@ def run_system(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary)
     ok = summary["lost"] == 0 and summary["duplicates_at_siak"] == 0
-    ok = ok and summary["accepted_by_siak"] == summary["captured"] > 0
+    ok = ok and summary["accepted_by_siak"] + summary["refused"] == summary["captured"] > 0
     return 0 if ok else 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from anjungan.packet.model import PriorityClass
@@ -43,7 +43,9 @@ def summarize(
     accepted: Iterable[SiakRecord],
     *,
     outages: Sequence[tuple[float, float]] = (),
+    refused: Collection[str] = (),
 ) -> dict[str, object]:
+    """`refused`: packets the centre refused on purpose (a revoked kiosk's): not lost."""
     captured = {r.packet_id: r for r in residents if r.packet_id}
     by_key: dict[str, list[SiakRecord]] = {}
     for rec in accepted:
@@ -68,7 +70,8 @@ def summarize(
         "served": sum(r.served for r in residents),
         "captured": len(captured),
         "accepted_by_siak": len(arrived),
-        "lost": len(set(captured) - set(arrived)),
+        "lost": len(set(captured) - set(arrived) - set(refused)),
+        "refused": len(set(captured) & set(refused)),
         "duplicates_at_siak": duplicates,
         "unexpected_at_siak": len(set(by_key) - set(captured)),
         "resident_seconds_p50": round(statistics.median([r.seconds for r in residents]), 3)

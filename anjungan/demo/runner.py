@@ -49,6 +49,10 @@ class DemoConfig:
     timeout_s: float = 110.0
     workdir: Path | None = None
     keep_running: bool = False
+    faults: tuple[str, ...] = ()  # of FAULTS: what the system tests inject
+
+
+FAULTS = ("kill-kiosk", "kill-centre", "revoke-kiosk")
 
 
 @dataclass
@@ -63,6 +67,19 @@ class KioskWatch:
     feedback: int = 0
     ended_at: float | None = None
     failures: list[str] = field(default_factory=list)
+    killed: bool = False  # SIGKILLed by a fault: its last resident is served again elsewhere
+    reader: threading.Thread | None = None
+
+    def follow(self) -> KioskWatch:
+        self.reader = threading.Thread(target=self.read, daemon=True, name=f"journal-{self.kiosk_id}")
+        self.reader.start()
+        return self
+
+    def mid_session(self) -> bool:
+        """A resident is being served: marked, and nothing stored since."""
+        if not self.marks or self.marks[-1][0] == "feedback":
+            return False
+        return len(self.stored) < sum(1 for kind, _ in self.marks if kind != "feedback")
 
     def read(self) -> None:
         """Runs on a thread: one JSON event per line of the kiosk's stdout."""
@@ -89,7 +106,10 @@ class KioskWatch:
         out = []
         ends = [t for _, t in self.marks[1:]] + [self.ended_at or time.time()]
         stored = list(self.stored)
-        for (kind, start), end in zip(self.marks, ends, strict=True):
+        marks = list(self.marks)
+        if self.killed and self.mid_session():
+            marks, ends = marks[:-1], ends[:-1]  # interrupted: that resident starts over
+        for (kind, start), end in zip(marks, ends, strict=True):
             packet = None
             if kind != "feedback" and stored:
                 packet = stored.pop(0)
@@ -147,6 +167,8 @@ class Demo:
         self.outage: tuple[float, float] = (0.0, 0.0)
         self.siak_url = ""
         self.started = time.time()
+        self.injected: dict[str, float] = {}  # fault -> when
+        self.revoked = ""
 
     def run(self) -> dict[str, Any]:
         try:
@@ -189,12 +211,13 @@ class Demo:
         store.set_staff("staff", hash_password(self.staff_password), at=time.time())
         store.close()
         self.siak_url = siak_url = f"http://127.0.0.1:{siak_port}"
-        centre = group.anjungan(
-            "centre", "broker", "run", "--fleet", str(fleet.root), "--siak", siak_url,
+        self.centre_args = (
+            "broker", "run", "--fleet", str(fleet.root), "--siak", siak_url,
             "--workers", str(cfg.siak_concurrency), "--rate", str(cfg.siak_capacity_rps),
             "--breaker-cooldown", "1", "--status-poll", "1", "--http", "127.0.0.1:0",
         )  # fmt: skip
-        self.dashboard_url = _wait_for_line(centre, "staff dashboard: ", 30)
+        self.group = group
+        self._start_centre()
         outage = ["--outage", f"0:{cfg.siak_outage_s}"] if cfg.siak_outage_s > 0 else []
         siak = group.anjungan(
             "siak-sim", "siak-sim", "--port", str(siak_port),
@@ -203,18 +226,25 @@ class Demo:
         )  # fmt: skip
         _await_port(siak, siak_port)
         self.outage = (time.time(), time.time() + cfg.siak_outage_s)
-        for (kid, bundle), queue in zip(bundles, deal(cfg.residents, cfg.kiosks), strict=True):
-            script = work / f"{kid}-residents.json"
-            script.write_text(json.dumps([step for r in queue for step in script_for(r)]))
-            child = group.anjungan(
-                kid, "kiosk", "run", "--bundle", str(bundle), "--peripherals", self._peripherals(kid),
-                "--headless", "--script", str(script), "--drain", str(cfg.timeout_s),
-                "--resend-after", "5", "--health-interval", "2",
-                stdout_to_log=False,
-            )  # fmt: skip
-            watch = KioskWatch(kid, child, queue)
-            threading.Thread(target=watch.read, daemon=True, name=f"journal-{kid}").start()
-            self.kiosks.append(watch)
+        self.group, self.fleet = group, fleet
+        for (kid, _bundle), queue in zip(bundles, deal(cfg.residents, cfg.kiosks), strict=True):
+            self.kiosks.append(self._start_kiosk(kid, queue))
+
+    def _start_kiosk(self, kid: str, queue: list[Resident], *, attempt: int = 1) -> KioskWatch:
+        script = self.work / f"{kid}-residents-{attempt}.json"
+        script.write_text(json.dumps([step for r in queue for step in script_for(r)]))
+        child = self.group.anjungan(
+            f"{kid}-{attempt}", "kiosk", "run", "--bundle", str(self.work / kid),
+            "--peripherals", self._peripherals(kid), "--headless", "--script", str(script),
+            "--drain", str(self.cfg.timeout_s), "--resend-after", "5", "--health-interval", "2",
+            stdout_to_log=False,
+        )  # fmt: skip
+        return KioskWatch(kid, child, queue).follow()
+
+    def _start_centre(self, *, attempt: int = 1) -> None:
+        centre = self.group.anjungan(f"centre-{attempt}", *self.centre_args)
+        self.dashboard_url = _wait_for_line(centre, "staff dashboard: ", 30)
+        self.centre = centre
 
     def _peripherals(self, kiosk_id: str) -> str:
         if self.cfg.peripherals != "auto":
@@ -239,7 +269,7 @@ class Demo:
         return {
             "phase": "running",
             "elapsed_s": now - self.started,
-            "residents_served": sum(len(k.marks) for k in self.kiosks),
+            "residents_served": sum(len(k.marks) - (k.killed and k.mid_session()) for k in self.kiosks),
             "residents": self.cfg.residents,
             "captured": sum(len(k.stored) for k in self.kiosks),
             "outbox": {k.kiosk_id: _outbox_depth(self.work / k.kiosk_id / "outbox.db")
@@ -262,10 +292,12 @@ class Demo:
                 queue = open_queue(f"sqlite://{queue_db}")
             snap = self._snapshot(queue)
             self.on_progress(snap)
+            self._inject(snap)
             captured = {e["packet_id"] for k in self.kiosks for e in k.stored}
             accepted = {a["idempotency_key"] for a in snap["siak_accepted"]}
+            refused = self._refused(queue)
             done = all(not k.child.alive() for k in self.kiosks)
-            if (done and captured <= accepted) or time.monotonic() > deadline:
+            if (done and captured <= accepted | refused) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         if queue is not None:
@@ -274,7 +306,7 @@ class Demo:
         records = [SiakRecord(key=a["idempotency_key"], at=float(a["at"]),
                               duplicate_nik=a["state"] == "DUPLICATE")
                    for a in snap["siak_accepted"]]  # fmt: skip
-        summary = summarize(outcomes, records, outages=[self.outage])
+        summary = summarize(outcomes, records, outages=[self.outage], refused=refused)
         summary.update({
             "kiosks": self.cfg.kiosks, "siak_outage_s": self.cfg.siak_outage_s,
             "siak_capacity_rps": self.cfg.siak_capacity_rps,
@@ -282,8 +314,47 @@ class Demo:
             "kiosk_exit_codes": {k.kiosk_id: k.child.process.poll() for k in self.kiosks},
             "kiosk_faults": sum(len(k.failures) for k in self.kiosks),
             "siak_answers": snap["siak_answers"], "dashboard": self.dashboard_url,
+            "faults_injected": sorted(self.injected),
+            "interrupted_sessions": sum(1 for k in self.kiosks if k.killed and k.mid_session()),
         })  # fmt: skip
         return summary
+
+
+    def _refused(self, queue: Any) -> set[str]:
+        """Packets the centre refused because their kiosk was revoked (on purpose, not lost)."""
+        if queue is None or not self.revoked:
+            return set()
+        return {r.packet_id for r in queue.rejections(limit=10_000)
+                if r.kiosk_id == self.revoked and r.reason == "revoked"}  # fmt: skip
+
+    def _inject(self, snap: dict[str, Any]) -> None:
+        """The system tests' faults, each once, at the moment that hurts most."""
+        from provisioning.fleet import revoke
+
+        wanted = [f for f in self.cfg.faults if f not in self.injected]
+        now = time.time()
+        if "kill-kiosk" in wanted:
+            watch = self.kiosks[-1]  # the last kiosk, while it serves its second resident
+            if len(watch.marks) >= 2 and watch.mid_session() and now - watch.marks[-1][1] > 0.3:
+                watch.child.kill()
+                watch.killed = True
+                if watch.reader is not None:
+                    watch.reader.join(timeout=5)  # every journal line written before the kill
+                served = len(watch.marks) - (1 if watch.mid_session() else 0)
+                self.kiosks.append(self._start_kiosk(watch.kiosk_id, watch.residents[served:],
+                                                     attempt=2))  # fmt: skip
+                self.injected["kill-kiosk"] = now
+        if "kill-centre" in wanted and snap["siak"].startswith("DOWN"):
+            if sum(snap["backlog"].values()) >= 3:  # packets committed, waiting for SIAK
+                self.centre.kill()
+                self._start_centre(attempt=2)
+                self.injected["kill-centre"] = now
+        if "revoke-kiosk" in wanted and len(self.kiosks) > 1:
+            target = self.kiosks[1]  # once two of its packets are safely at the centre
+            if len(target.stored) >= 2 and snap["outbox"].get(target.kiosk_id) == 0:
+                revoke(self.fleet, target.kiosk_id)
+                self.revoked = target.kiosk_id
+                self.injected["revoke-kiosk"] = now
 
 
 def _outbox_depth(path: Path) -> int:
@@ -292,6 +363,7 @@ def _outbox_depth(path: Path) -> int:
         return 0
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            return int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+            query = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+            return int(db.execute(query).fetchone()[0])
     except sqlite3.Error:
         return -1

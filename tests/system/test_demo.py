@@ -1,0 +1,58 @@
+"""The whole system, as the README's main command runs it: real processes end to end.
+
+Each run counts what SIAK accepted against what the kiosks captured: nothing lost, nothing
+duplicated, whatever is injected.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def demo(*args: str, timeout: float = 300) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "anjungan.cli", "demo", "--json", *args],
+        capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert out.stdout.strip(), out.stderr[-2000:]
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    summary["exit_code"] = out.returncode
+    return summary
+
+
+def test_demo_scenario_loses_nothing_and_serves_the_vulnerable_first():
+    s = demo("--kiosks", "3", "--residents", "30", "--siak-outage", "20")
+    assert s["exit_code"] == 0
+    assert s["residents"] == s["served"] == 30
+    assert s["captured"] == 26  # every kind but feedback makes a packet
+    assert s["accepted_by_siak"] == 26
+    assert s["lost"] == 0 and s["duplicates_at_siak"] == 0 and s["unexpected_at_siak"] == 0
+    assert list(s["wait_by_class"]) == ["vulnerable", "first_recording", "routine"]
+    w = s["wait_by_class"]
+    assert w["vulnerable"] < w["first_recording"] < w["routine"]
+    assert s["kiosk_exit_codes"] == {"dps-01": 0, "dps-02": 0, "dps-03": 0}
+
+
+def test_demo_survives_kills_revocation_and_line_noise():
+    s = demo("--kiosks", "3", "--residents", "21", "--siak-outage", "15",
+             "--fault", "kill-kiosk", "--fault", "kill-centre", "--fault", "revoke-kiosk",
+             "--peripherals", "sim-controller:noise=0.0002")  # fmt: skip
+    assert s["faults_injected"] == ["kill-centre", "kill-kiosk", "revoke-kiosk"]
+    assert s["served"] == s["residents"] == 21  # the interrupted resident was served again
+    assert s["interrupted_sessions"] == 1
+    assert s["refused"] > 0  # the revoked kiosk's later packets: refused, not lost
+    assert s["accepted_by_siak"] + s["refused"] == s["captured"] == 18
+    assert s["lost"] == 0 and s["duplicates_at_siak"] == 0 and s["unexpected_at_siak"] == 0
+    assert s["exit_code"] == 0
+
+
+def test_bad_arguments_are_one_line():
+    out = subprocess.run([sys.executable, "-m", "anjungan.cli", "demo", "--kiosks", "0"],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
