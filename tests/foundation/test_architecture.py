@@ -18,8 +18,9 @@ ALLOWED = {
 
 
 def is_entrypoint(path: Path) -> bool:
-    return path.parts[-2] == "anjungan" and (path.stem == "cli" or path.stem.endswith("_cli")
-                                             or path.stem.startswith("demo"))  # fmt: skip
+    """`anjungan`'s composition roots: the CLI and the end-to-end demo."""
+    rel = path.relative_to(ROOT / "anjungan").parts
+    return rel[0] == "demo" or (len(rel) == 1 and (path.stem == "cli" or path.stem.endswith("_cli")))
 
 
 def imported_packages(path: Path) -> set[str]:
