@@ -8,9 +8,10 @@ sends what `process` returns, *after* it returns, i.e. after the commit. Per mes
   new                                           -> committed, Ack(ACCEPTED)
   seen before                                   -> Ack(DUPLICATE), stored once
 
-Two stages, so the shell can pipeline them: `prepare` (decode + verify, no writes) may run
-on another thread, for the next batch, while `process` commits the current one. `process`
-alone does both. Replay is decided at the commit (the queue's keys), never in `prepare`.
+Two stages, so the shell can pipeline them: `prepare` (decode + verify + the queue's
+`stage`, which may write bodies aside but commits nothing) may run on another thread, for
+the next batch, while `process` commits the current one. `process` alone does both.
+Replay is decided at the commit (the queue's keys), never in `prepare`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from anjungan.messages import Ack, AckOutcome
 from anjungan.packet import DEFAULT_WINDOW_S, FleetTrust, decode_packet, verify_packet
 from anjungan.packet.codec import MAX_PACKET_BYTES
 from anjungan.packet.model import PacketError
+from broker.errors import QueueError
 from broker.queue import Admission, Envelope, PacketQueue, Rejection
 
 log = logging.getLogger("anjungan.ingest")
@@ -64,10 +66,19 @@ class Ingest:
         self.queue, self.trust, self.clock, self.window_s = queue, trust, clock, window_s
 
     def prepare(self, batch: Sequence[Inbound]) -> list[Inbound]:
-        """Stage 1: decode and verify (reads only); `process` then commits what it returns."""
+        """Stage 1: decode, verify and stage the bodies (nothing visible: the queue may
+        write them aside, unsynced); `process` then commits what it returns."""
         now = self.clock()
         trust = self.trust()
-        return [dataclasses.replace(m, checked=self._check(m, trust, now)) for m in batch]
+        checked = [self._check(m, trust, now) for m in batch]
+        good = [c for c in checked if isinstance(c, Envelope)]
+        if good:
+            try:
+                staged = iter(self.queue.stage(good))
+                checked = [next(staged) if isinstance(c, Envelope) else c for c in checked]
+            except QueueError as exc:  # `process` stores them itself (and fails loudly)
+                log.warning("staging %d packet bodies failed: %s", len(good), exc)
+        return [dataclasses.replace(m, checked=c) for m, c in zip(batch, checked, strict=True)]
 
     def process(self, batch: Sequence[Inbound]) -> list[Outcome]:
         """Stage 2: commit the batch (one transaction) and say what to ack; verifies what

@@ -14,6 +14,7 @@ from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
 from broker.queue.model import (
     Admission,
+    BodyRef,
     ClassDepth,
     Entry,
     EntryState,
@@ -24,7 +25,7 @@ from broker.queue.model import (
 )
 
 __all__ = [
-    "Admission", "ClassDepth", "Entry", "EntryState", "Envelope", "Lease", "PacketQueue",
+    "Admission", "BodyRef", "ClassDepth", "Entry", "EntryState", "Envelope", "Lease", "PacketQueue",
     "Rejection", "open_queue",
 ]  # fmt: skip
 

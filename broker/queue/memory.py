@@ -38,6 +38,9 @@ class MemoryQueue:
         self._rejections: list[Rejection] = []
         self._lock = threading.Lock()
 
+    def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        return list(envelopes)
+
     def enqueue(self, envelopes: Sequence[Envelope], *, now: float) -> list[Admission]:
         out = []
         with self._lock:

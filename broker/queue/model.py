@@ -32,6 +32,20 @@ class EntryState(enum.StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BodyRef:
+    """Where a packet's body was put outside the row (SQLite: a file, see bodies.py), with
+    its length and SHA-256 so a read can tell a damaged body from a good one."""
+
+    name: str
+    length: int
+    sha256: bytes = b""  # empty while staged: summed just before the commit
+
+    def __post_init__(self) -> None:
+        if "/" in self.name or self.name.startswith(".") or len(self.sha256) not in (0, 32):
+            raise ValueError("a body reference needs a plain file name and a SHA-256")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Envelope:
     """What ingest commits: the verified header fields and the packet as received."""
 
@@ -41,6 +55,7 @@ class Envelope:
     priority: PriorityClass
     captured_at: float
     packet: bytes
+    body_ref: BodyRef | None = None  # set by `PacketQueue.stage` when it put the body aside
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "priority", PriorityClass(self.priority))
@@ -101,6 +116,11 @@ class ClassDepth:
 
 class PacketQueue(Protocol):
     """One small interface; SQLite, PostgreSQL and memory implement it alike."""
+
+    def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        """Optional work ahead of `enqueue`, with no visible effect, so a pipeline can do it
+        while the previous batch commits (SQLite: write the bodies, not yet synced). Staged
+        or not, `enqueue` commits the same; a staged batch never enqueued is cleaned up."""
 
     def enqueue(self, envelopes: Sequence[Envelope], *, now: float) -> list[Admission]:
         """Commit a batch in one transaction; one Admission per envelope, in order."""

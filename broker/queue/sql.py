@@ -19,6 +19,7 @@ from broker.policy import DEFAULT_AGING_S, rank
 from broker.queue.model import (
     FINAL_SIAK_STATES,
     Admission,
+    BodyRef,
     ClassDepth,
     Entry,
     EntryState,
@@ -64,6 +65,32 @@ class SqlQueue:
         with self._write_tx() as cur:
             yield cur
 
+    # Where sealed bodies live: by default in the `packet` column. A dialect may keep them
+    # elsewhere (SQLite: files, see bodies.py) by overriding these four.
+    drop_body_sql = "packet = NULL"
+
+    def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        return list(envelopes)
+
+    def _stored_bodies(self, envelopes: Sequence[Envelope]) -> list[BodyRef | None]:
+        """Before the transaction: make durable what the rows will name, one per envelope
+        (None: the body goes in the row)."""
+        return [None] * len(envelopes)
+
+    def _body_columns(self, env: Envelope, ref: BodyRef | None) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        return ("packet",), (env.packet,)
+
+    def _held_bodies(self, cur: Any, where: str, params: Sequence[Any]) -> list[str]:
+        """Inside the transaction that drops bodies: what to shred once it commits."""
+        return []
+
+    def _shred(self, names: Sequence[str]) -> None:
+        """After the commit: destroy bodies no row references any more."""
+
+    def _load_bodies(self, rows: list[Any], *, now: float) -> list[Any]:
+        """After a lease commits: rows as (LEASE_COLUMNS...) with the body bytes last."""
+        return rows
+
     # -- plumbing ------------------------------------------------------------------------
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -98,28 +125,38 @@ class SqlQueue:
 
     # -- the interface -------------------------------------------------------------------
     def enqueue(self, envelopes: Sequence[Envelope], *, now: float) -> list[Admission]:
+        refs = self._stored_bodies(envelopes)
+        kept: set[str] = set()
         out = []
         with self._write_tx() as cur:
-            for env in envelopes:
+            for env, ref in zip(envelopes, refs, strict=True):
+                cols, vals = self._body_columns(env, ref)
                 self._x(
                     cur,
                     "INSERT INTO {P} (packet_id, kiosk_id, sequence, priority, state, captured_at,"
-                    " committed_at, attempts, siak_state, reason, rank, visible_at, owner, packet)"
-                    " VALUES (?,?,?,?,?,?,?,0,?,'',?,?,'',?) ON CONFLICT DO NOTHING",
+                    f" committed_at, attempts, siak_state, reason, rank, visible_at, owner, {', '.join(cols)})"
+                    f" VALUES (?,?,?,?,?,?,?,0,?,'',?,?,''{',?' * len(cols)}) ON CONFLICT DO NOTHING",
                     (env.packet_id, env.kiosk_id, env.sequence, int(env.priority),
                      EntryState.PENDING.value, env.captured_at, now, SiakState.QUEUED.value,
-                     rank(env.priority, now, self.aging_s), now, env.packet),
+                     rank(env.priority, now, self.aging_s), now, *vals),
                 )  # fmt: skip
                 if cur.rowcount == 1:
                     out.append(Admission.NEW)
+                    if ref is not None:
+                        kept.add(ref.name)
                     continue
                 seen = self._x(cur, "SELECT 1 FROM {P} WHERE packet_id = ?", (env.packet_id,))
                 out.append(Admission.DUPLICATE if seen.fetchone() else Admission.REPLAYED_SEQUENCE)
+        # Committed. Bodies staged for duplicates and replays go now. (Had the commit failed,
+        # it might still have reached the disk: those bodies are left to the next sweep,
+        # which keeps exactly the ones a committed row names.)
+        self._shred(sorted({ref.name for ref in refs if ref is not None} - kept))
         return out
 
     def lease(self, *, owner: str, now: float, lease_s: float, limit: int = 1) -> list[Lease]:
         with self._write_tx() as cur:
             rows = self._lease_rows(cur, owner=owner, now=now, lease_s=lease_s, limit=limit)
+        rows = self._load_bodies(rows, now=now)
         leases = [
             Lease(packet_id=r[0], kiosk_id=r[1], priority=PriorityClass(r[2]), captured_at=r[3],
                   committed_at=r[4], attempts=r[5], packet=bytes(r[6]), owner=owner,
@@ -129,15 +166,18 @@ class SqlQueue:
         return sorted(leases, key=lambda le: (rank(le.priority, le.committed_at, self.aging_s), le.packet_id))
 
     def accept(self, packet_id: str, *, now: float, siak_state: SiakState) -> bool:
+        where = (packet_id, EntryState.PENDING.value)
         with self._write_tx() as cur:
+            held = self._held_bodies(cur, "packet_id = ? AND state = ?", where)
             self._x(
                 cur,
-                "UPDATE {P} SET state = ?, accepted_at = ?, siak_state = ?, packet = NULL,"
+                f"UPDATE {{P}} SET state = ?, accepted_at = ?, siak_state = ?, {self.drop_body_sql},"
                 " owner = '' WHERE packet_id = ? AND state = ?",
-                (EntryState.ACCEPTED.value, now, SiakState(siak_state).value, packet_id,
-                 EntryState.PENDING.value),
+                (EntryState.ACCEPTED.value, now, SiakState(siak_state).value, *where),
             )  # fmt: skip
-            return bool(cur.rowcount == 1)
+            done = bool(cur.rowcount == 1)
+        self._shred(held)
+        return done
 
     def retry_later(self, packet_id: str, *, owner: str, visible_at: float, reason: str) -> bool:
         with self._write_tx() as cur:
@@ -242,9 +282,12 @@ class SqlQueue:
     def purge_dead(self, packet_ids: Sequence[str] | None) -> int:
         where, params = self._dead_where(packet_ids)
         with self._write_tx() as cur:
-            self._x(cur, f"UPDATE {{P}} SET state = ?, packet = NULL WHERE {where}",
+            held = self._held_bodies(cur, where, params)
+            self._x(cur, f"UPDATE {{P}} SET state = ?, {self.drop_body_sql} WHERE {where}",
                     (EntryState.PURGED.value, *params))  # fmt: skip
-            return int(cur.rowcount)
+            n = int(cur.rowcount)
+        self._shred(held)
+        return n
 
 
 def _entry(r: Sequence[Any]) -> Entry:

@@ -158,3 +158,12 @@ def test_state_survives_reopening(queue_url: str) -> None:
     again = open_queue(queue_url)
     assert [le.packet_id for le in again.lease(owner="w", now=1.0, lease_s=1.0)] == [env(1).packet_id]
     again.close()
+
+
+def test_staging_ahead_commits_the_same(queue: PacketQueue) -> None:
+    staged = queue.stage([env(1), env(2), env(1)])
+    assert [e.packet_id for e in staged] == [env(n).packet_id for n in (1, 2, 1)]
+    assert queue.enqueue(staged, now=1.0) == [Admission.NEW, Admission.NEW, Admission.DUPLICATE]
+    assert queue.enqueue(queue.stage([env(2)]), now=2.0) == [Admission.DUPLICATE]
+    got = queue.lease(owner="w", now=3.0, lease_s=5.0, limit=5)
+    assert [le.packet for le in got] == [b"sealed-1", b"sealed-2"]
