@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--residents", type=int, default=30, help="residents in all (default 30)")
     p.add_argument("--siak-outage", type=float, default=20.0, metavar="SECONDS",
                    help="SIAK is down this long from the start (default 20)")  # fmt: skip
-    p.add_argument("--siak-capacity", type=float, default=4.0, metavar="RPS",
-                   help="SIAK's capacity in requests/s (default 4)")  # fmt: skip
+    p.add_argument("--siak-capacity", type=float, default=1.5, metavar="RPS",
+                   help="SIAK's capacity in requests/s (default 1.5: a congested SIAK, so the "
+                   "backlog's priority order shows)")  # fmt: skip
     p.add_argument("--peripherals", default="auto",
                    help="auto (default): kiosk 1 talks to the real controller firmware under "
                    "micropython on a pty, the rest use in-process twins; or one mode for all: "

@@ -43,7 +43,7 @@ class DemoConfig:
     kiosks: int = 3
     residents: int = 30
     siak_outage_s: float = 20.0
-    siak_capacity_rps: float = 4.0
+    siak_capacity_rps: float = 1.5  # low enough that the backlog takes a while to drain
     siak_concurrency: int = 2
     peripherals: str = "auto"  # auto: kiosk 1 on the real firmware link, the rest on twins
     timeout_s: float = 110.0
