@@ -3,8 +3,8 @@
 - The body is sealed with HPKE (RFC 9180, base mode) to the gateway's public key. The HPKE
   `info` binds the ciphertext to its packet id and kiosk, so a body cannot be moved into
   another packet.
-- The kiosk signs DOMAIN || header bytes with its Ed25519 device key; the header holds the
-  SHA-256 of the sealed body, so the signature covers header and body.
+- The kiosk signs DOMAIN || header bytes || SHA-256(certificate) with its Ed25519 device
+  key; the header holds the SHA-256 of the sealed body, so the signature covers it all.
 - Suites: "x25519" (DHKEM X25519, HKDF-SHA256, AES-256-GCM), the default, and
   "mlkem768-x25519" (the ML-KEM-768 + X25519 hybrid KEM, post-quantum) for fleets that ask.
 """
@@ -62,12 +62,13 @@ def _info(packet_id: uuid.UUID, kiosk_id: str) -> bytes:
     return b"anjungan/v1/body|" + packet_id.bytes + kiosk_id.encode()
 
 
-def signed_bytes(header: PacketHeader) -> bytes:
-    """What the kiosk signs: the domain tag and the header, which commits to the sealed body
-    through `body_digest` (SHA-256). Signing the digest rather than the 1 MB body itself
-    keeps Ed25519 (which hashes its message twice) off the ingest hot path; verification
-    checks the digest against the body before the signature, so both are covered."""
-    return SIGNATURE_DOMAIN + encode_header(header)
+def signed_bytes(header: PacketHeader, certificate: bytes) -> bytes:
+    """What the kiosk signs: the domain tag, the header (which commits to the sealed body
+    through `body_digest`) and the SHA-256 of its certificate's DER. Signing digests rather
+    than the 1 MB body keeps Ed25519 (which hashes its message twice) off the ingest hot
+    path; verification checks the body digest before the signature, so every byte of the
+    packet is covered, including DER encodings a parser would forgive."""
+    return SIGNATURE_DOMAIN + encode_header(header) + hashlib.sha256(certificate).digest()
 
 
 def build_packet(
@@ -100,7 +101,7 @@ def build_packet(
         body_digest=hashlib.sha256(sealed).digest(),
         assisted=assisted,
     )
-    signature = identity.private_key.sign(signed_bytes(header))
+    signature = identity.private_key.sign(signed_bytes(header, identity.certificate))
     return CapturePacket(
         header=header, sealed_body=sealed, signature=signature, certificate=identity.certificate
     )

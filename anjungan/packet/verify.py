@@ -104,7 +104,7 @@ def verify_packet(
     if not isinstance(public_key, ed25519.Ed25519PublicKey):
         raise PacketError("kiosk certificate does not hold an Ed25519 key", "bad_chain")
     try:
-        public_key.verify(packet.signature, signed_bytes(header))
+        public_key.verify(packet.signature, signed_bytes(header, packet.certificate))
     except InvalidSignature as exc:
         raise PacketError("signature does not verify", "bad_signature") from exc
     if now - header.created_at > window_s:
