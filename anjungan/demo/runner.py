@@ -176,6 +176,8 @@ class Demo:
                 self._start(group)
                 summary = self._watch()
                 if self.cfg.keep_running:
+                    for kid in sorted({k.kiosk_id for k in self.kiosks}):
+                        self._start_kiosk(kid, [], attempt=0)  # idle, online, sending health
                     self.on_progress({"phase": "kept", "dashboard": self.dashboard_url,
                                       "staff": ("staff", self.staff_password), "work": str(self.work)})  # fmt: skip
                     threading.Event().wait()  # until Ctrl-C / SIGTERM
@@ -189,6 +191,7 @@ class Demo:
     def _start(self, group: ProcessGroup) -> None:
         from broker.dashboard.auth import hash_password
         from broker.fleet.store import open_store
+        from broker.fleet.store.records import Site
         from kiosk.officers import add_officer
         from provisioning.broker_process import free_port, mosquitto_binary
         from provisioning.bundle import complete, request
@@ -209,6 +212,9 @@ class Demo:
         _await_port(group.start("mosquitto", [mosquitto_binary(), "-c", str(conf)]), mqtt_port)
         store = open_store(f"sqlite://{work / 'centre' / 'fleet-health.db'}")
         store.set_staff("staff", hash_password(self.staff_password), at=time.time())
+        for i, (kid, _bundle) in enumerate(bundles):
+            store.set_site(Site(kiosk_id=kid, office="Dukcapil Kota Denpasar",
+                                kecamatan=OFFICES[i % len(OFFICES)]))  # fmt: skip
         store.close()
         self.siak_url = siak_url = f"http://127.0.0.1:{siak_port}"
         self.centre_args = (
@@ -231,13 +237,14 @@ class Demo:
             self.kiosks.append(self._start_kiosk(kid, queue))
 
     def _start_kiosk(self, kid: str, queue: list[Resident], *, attempt: int = 1) -> KioskWatch:
+        """A kiosk serving `queue`; with attempt 0, an idle kiosk that runs until stopped."""
         script = self.work / f"{kid}-residents-{attempt}.json"
         script.write_text(json.dumps([step for r in queue for step in script_for(r)]))
+        plan = ["--script", str(script), "--drain", str(self.cfg.timeout_s)] if attempt else []
         child = self.group.anjungan(
             f"{kid}-{attempt}", "kiosk", "run", "--bundle", str(self.work / kid),
-            "--peripherals", self._peripherals(kid), "--headless", "--script", str(script),
-            "--drain", str(self.cfg.timeout_s), "--resend-after", "5", "--health-interval", "2",
-            stdout_to_log=False,
+            "--peripherals", self._peripherals(kid), "--headless", *plan,
+            "--resend-after", "5", "--health-interval", "2", stdout_to_log=False,
         )  # fmt: skip
         return KioskWatch(kid, child, queue).follow()
 
