@@ -148,7 +148,8 @@ class SqliteQueue(SqlQueue):
         try:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                    check_same_thread=False)  # fmt: skip
-            conn.execute("PRAGMA page_size=65536")  # packets are ~1 MB blobs: fewer overflow pages
+            # default 4 KiB pages: rows are small now that bodies live in files (a queue made
+            # with 64 KiB pages for inline bodies keeps them; SQLite fixes it at creation)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
