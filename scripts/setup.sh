@@ -28,7 +28,13 @@ case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
 
 stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" || { rm -rf "$VENV"; sleep 2; python3 -m venv "$VENV"; } || {
+      echo "setup: cannot create a virtualenv with $(command -v python3); install python3-venv" >&2
+      exit 1
+    }
+  fi
   echo "setup: installing Python packages into .venv (first run takes a minute)" >&2
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
