@@ -3,45 +3,20 @@ would hold (text lines, QR contents, cuts) and answers DLE EOT status queries.""
 
 from __future__ import annotations
 
-import select
-import socket
-import threading
+from drivers.simulators.device import SimulatedDevice
 
 
-class PrinterSim:
+class PrinterSim(SimulatedDevice):
     def __init__(self, *, paper: bool = True) -> None:
-        self.host_fd_sock, self._sock = socket.socketpair()
-        self.fd = self.host_fd_sock.fileno()
+        super().__init__()
         self.paper = paper
         self.receipts: list[dict[str, object]] = []
         self._current: dict[str, list[str]] = {"lines": [], "qr": []}
         self._buf = bytearray()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="printer-sim")
 
-    def start(self) -> PrinterSim:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._sock.close()
-        self.host_fd_sock.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if not select.select([self._sock], [], [], 0.05)[0]:
-                continue
-            try:
-                data = self._sock.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
-            self._buf += data
-            self._parse()
+    def on_bytes(self, data: bytes) -> None:
+        self._buf += data
+        self._parse()
 
     def _parse(self) -> None:
         b = self._buf

@@ -5,23 +5,20 @@ packets), Img2Tz; bad checksums get confirmation 0x01, as the real module does."
 from __future__ import annotations
 
 import random
-import select
-import socket
 import struct
-import threading
 
 from drivers import imaging, r30x
 from drivers.samples import SampleSource
+from drivers.simulators.device import SimulatedDevice
 
 SYS_ID = 0x0009
 LIBRARY_SIZE = 1000
 
 
-class R30xSim:
+class R30xSim(SimulatedDevice):
     def __init__(self, *, seed: int = 0, password: int = 0, packet_size: int = 128,
                  baud: int = 57600, no_finger_rate: float = 0.3) -> None:  # fmt: skip
-        self.host_fd_sock, self._sock = socket.socketpair()
-        self.fd = self.host_fd_sock.fileno()
+        super().__init__()
         self.samples = SampleSource(seed)
         self.rng = random.Random(seed)
         self.password = password
@@ -31,36 +28,14 @@ class R30xSim:
         self.parser = r30x.Parser()
         self.image: bytes | None = None
         self.images_sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="r30x-sim")
 
-    def start(self) -> R30xSim:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._sock.close()
-        self.host_fd_sock.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if not select.select([self._sock], [], [], 0.05)[0]:
-                continue
-            try:
-                data = self._sock.recv(4096)
-            except OSError:
-                return
-            if not data:
-                return
-            bad = self.parser.bad_checksums
-            packets = self.parser.feed(data)
-            if self.parser.bad_checksums != bad and not packets:
-                self._reply(0x01)
-            for packet in packets:
-                self._handle(packet)
+    def on_bytes(self, data: bytes) -> None:
+        bad = self.parser.bad_checksums
+        packets = self.parser.feed(data)
+        if self.parser.bad_checksums != bad and not packets:
+            self._reply(0x01)
+        for packet in packets:
+            self._handle(packet)
 
     def _reply(self, conf: int, data: bytes = b"") -> None:
         self._sock.sendall(r30x.build(r30x.PID_ACK, bytes((conf,)) + data))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import binascii
 import select
-import socket
-import threading
 import time
 from collections.abc import Callable
 
+from drivers.simulators.device import SimulatedDevice
 from firmware import bulk, wire
 
 
@@ -17,37 +16,23 @@ def _reader(blob: bytes) -> Callable[[int, int], bytes]:
     return lambda offset, n: blob[offset : offset + n]
 
 
-class WireDevice:
+class WireDevice(SimulatedDevice):
     """Subclasses implement `on_request(cmd, args) -> (status, data, offer)`, where `offer` is
     None or (obj, data bytes, meta) to OFFER after the response."""
 
     def __init__(self) -> None:
-        self.host_fd_sock, self._sock = socket.socketpair()
-        self.fd = self.host_fd_sock.fileno()  # the end a Line bridges to the host
+        super().__init__()
         self._sock.setblocking(False)
         self.link = wire.Link(window=4, rto_ms=400, max_retries=20)
         self.sender = bulk.BulkSender(self.link)
         self._queue: list[tuple[int, bytes]] = []
         self._offer: tuple[int, bytes, bytes] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=type(self).__name__)
         self.errors: list[str] = []
 
     def on_request(
         self, cmd: int, args: bytes
     ) -> tuple[int, bytes, tuple[int, bytes, bytes] | None]:
         raise NotImplementedError
-
-    def start(self) -> WireDevice:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._sock.close()
-        self.host_fd_sock.close()
 
     def _run(self) -> None:
         clock: Callable[[], float] = time.monotonic
