@@ -48,6 +48,9 @@ def config_text(conf_dir: Path, *, port: int, bind: str, persistence: bool, run_
         f"max_packet_size {MAX_PACKET_BYTES + 65536}",
         f"user {run_as}",
         "max_queued_messages 10000",
+        # QoS 1 messages in flight to one client: the central service verifies one batch
+        # while it commits the previous; 20 (the default) starves that pipeline
+        "max_inflight_messages 100",
         f"persistence {'true' if persistence else 'false'}",
         f"persistence_location {d / 'data'}/",
         "log_dest stderr",

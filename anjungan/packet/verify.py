@@ -13,6 +13,7 @@ Replay (packet id seen, per-kiosk sequence) is the central service's job: it nee
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import warnings
 from collections.abc import Mapping
@@ -46,8 +47,11 @@ def kiosk_id_of(cert: x509.Certificate) -> str:
     return str(names[0].value) if names else ""
 
 
-def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float) -> x509.Certificate:
-    """Chain, kind, validity, revocation and registry checks of a kiosk certificate."""
+@functools.lru_cache(maxsize=4096)
+def _chained_kiosk_certificate(cert_der: bytes, ca: x509.Certificate) -> x509.Certificate:
+    """Parse a kiosk certificate and check it against the CA: pure in its inputs, so cached
+    (a kiosk sends the same certificate with every packet). Time, revocation and registry
+    are checked on every call, outside the cache; a failure is never cached."""
     # cryptography raises several types for bad DER (ValueError, InvalidVersion,
     # UnsupportedAlgorithm...), some only when a field is first read: map them all.
     try:
@@ -58,7 +62,7 @@ def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float) -> x509
     except Exception as exc:
         raise PacketError("kiosk certificate is not valid DER X.509", "malformed") from exc
     try:
-        cert.verify_directly_issued_by(trust.ca_certificate)
+        cert.verify_directly_issued_by(ca)
     except Exception as exc:
         raise PacketError("kiosk certificate is not issued by this fleet's CA", "bad_chain") from exc
     try:
@@ -68,6 +72,12 @@ def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float) -> x509
         raise PacketError("certificate is not a kiosk certificate", "bad_chain") from exc
     if basic.ca or ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
         raise PacketError("certificate is not a kiosk certificate", "bad_chain")
+    return cert
+
+
+def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float) -> x509.Certificate:
+    """Chain, kind, validity, revocation and registry checks of a kiosk certificate."""
+    cert = _chained_kiosk_certificate(bytes(cert_der), trust.ca_certificate)
     when = dt.datetime.fromtimestamp(now, dt.UTC)
     if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
         raise PacketError("kiosk certificate is expired or not yet valid", "expired")
