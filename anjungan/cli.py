@@ -35,6 +35,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def port_number(text: str) -> int:
+    """argparse type for a TCP port (0 = any free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {text!r}")
+    return port
+
+
 def help_for(parser: argparse.ArgumentParser):  # type: ignore[no-untyped-def]
     """A handler for a command group run without an action: show its help, exit 2."""
 
@@ -76,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a path that cannot be read or written, a port that cannot be bound
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"anjungan: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except Exception as exc:  # last resort: one line, never a traceback
         if os.environ.get("ANJUNGAN_DEBUG"):
             raise

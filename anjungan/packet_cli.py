@@ -22,6 +22,7 @@ from anjungan.packet import (
     encode_packet,
     verify_packet,
 )
+from anjungan.packet.codec import MAX_PACKET_BYTES
 from anjungan.packet.sample import SAMPLE_NIK, synthetic_body
 
 
@@ -92,7 +93,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     from provisioning.fleet import load_trust
 
     try:
-        data = Path(args.file).read_bytes()
+        with open(args.file, "rb") as f:  # never more than a packet may be: /dev/zero ends
+            data = f.read(MAX_PACKET_BYTES + 1)
     except OSError as exc:
         raise AnjunganError(f"cannot read {args.file}: {exc.strerror}") from None
     trust = load_trust(args.fleet)

@@ -135,11 +135,19 @@ class CentreMqtt:
             self._handle(*staged)
 
     def _handle(self, batch: list[mqtt.MQTTMessage], inbound: list[Inbound]) -> None:
-        try:
-            outcomes = self.on_batch(inbound)
-        except Exception:  # noqa: BLE001 - not committed: no ack, the broker will redeliver
-            log.exception("ingest batch of %d failed; left unacknowledged", len(batch))
-            return
+        delay = 0.1
+        while True:
+            try:
+                outcomes = self.on_batch(inbound)
+                break
+            except Exception:  # noqa: BLE001 - not committed, so not acked: try again
+                # Mosquitto redelivers unacked messages only after a reconnect, and its
+                # in-flight window would fill with them: retry until the commit succeeds
+                # (a full disk, a locked database) rather than stall silently.
+                log.exception("ingest batch of %d failed; retrying in %.1f s", len(batch), delay)
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, 5.0)
         for out in outcomes:
             msg: mqtt.MQTTMessage = out.token
             if out.ack is not None and out.kiosk_id:

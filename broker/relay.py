@@ -26,7 +26,7 @@ from anjungan.messages import Ack, PacketStatus
 from anjungan.packet.model import PacketError
 from broker.errors import SiakError, SiakRejected, SiakThrottled
 from broker.gateway import Gateway
-from broker.policy import CircuitBreaker, TokenBucket, backoff_delay
+from broker.policy import BreakerState, CircuitBreaker, TokenBucket, backoff_delay
 from broker.queue import Lease, PacketQueue
 from broker.siak.client import SiakClient
 
@@ -177,7 +177,11 @@ class Relay:
             return
         now = self.clock()
         with self._lock:
+            recovered = self.breaker.state is not BreakerState.CLOSED
             self.breaker.on_success(now)
+        if recovered:  # the probe got through: drain the backlog in priority order
+            released = self.queue.release_held(now=now)
+            log.info("SIAK is back; %d held packets released in priority order", released)
         self.queue.accept(pid, now=now, siak_state=view.state)
         self._tell(header.kiosk_id, PacketStatus(packet_id=pid, state=view.state, at=now))
 

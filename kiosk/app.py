@@ -21,6 +21,7 @@ from pathlib import Path
 from anjungan import __version__
 from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health
+from anjungan.nik import redact
 from anjungan.packet.model import PacketError
 from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
@@ -167,7 +168,7 @@ class KioskApp:
             self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
         elif isinstance(action, SendFeedback):
             fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=time.time(),
-                          category=action.category, text=action.text, lang=action.lang)  # fmt: skip
+                          category=action.category, text=redact(action.text), lang=action.lang)  # fmt: skip
             self.outbox.add_message("feedback", fb.to_json(), time.time())
             self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
         elif isinstance(action, Speak):

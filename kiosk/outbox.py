@@ -103,15 +103,21 @@ class Outbox(Protocol):
 
 
 class SqliteOutbox:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, sequence_floor: int = 0) -> None:
+        """`sequence_floor`: the bundle's; a kiosk re-enrolled under its old id starts above
+        every sequence the centre has seen from it (see provisioning/bundle.py)."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch(mode=0o600, exist_ok=True)  # sealed packets and feedback: ours only
+            self.path.chmod(0o600)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(SCHEMA)
+            self._db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'sequence'",
+                             (sequence_floor,))  # fmt: skip
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._lock = threading.Lock()  # paho's thread may ask for depth while the UI stores
@@ -242,8 +248,8 @@ class SqliteOutbox:
 class MemoryOutbox:
     """The in-memory twin: same answers, nothing survives the process."""
 
-    def __init__(self) -> None:
-        self._seq = 0
+    def __init__(self, *, sequence_floor: int = 0) -> None:
+        self._seq = sequence_floor
         self._entries: dict[str, OutboxEntry] = {}
         self._tickets: dict[str, tuple[str, str]] = {}  # ticket -> (packet_id, state)
         self._messages: dict[int, QueuedMessage] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 import uuid
@@ -55,6 +56,7 @@ def _peripherals(spec: str) -> Any:
 
 
 def run_kiosk(opts: RunOptions) -> int:
+    os.umask(0o077)  # outbox, WAL and screenshots: readable by the kiosk user only
     bundle = load_bundle(opts.bundle)
     steps = load_script(opts.script) if opts.script else None
     officers_file = opts.officers or (bundle.root / "officers.json")
@@ -64,7 +66,7 @@ def run_kiosk(opts: RunOptions) -> int:
     host, port = opts.broker or (bundle.broker_host, bundle.broker_port)
     tls = TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file, key_file=bundle.key_file) if opts.tls else None
     peripherals = _peripherals(opts.peripherals)
-    outbox = SqliteOutbox(opts.outbox or bundle.root / "outbox.db")
+    outbox = SqliteOutbox(opts.outbox or bundle.root / "outbox.db", sequence_floor=bundle.sequence_floor)
     renderer = Renderer(*opts.size, headless=opts.headless)
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite)
     app = KioskApp(

@@ -52,10 +52,14 @@ def complete(fleet: Fleet, bundle_dir: str | Path, *, office: str = "",
     write_atomic(root / "device.pem", cert_pem)
     write_atomic(root / "ca.pem", read_bytes(fleet.path("ca.pem"), "fleet CA"))
     write_atomic(root / "gateway.pub", read_bytes(fleet.path("gateway.pub"), "gateway key"))
+    created = now if now is not None else time.time()
     write_json(root / "bundle.json", {
         "kiosk_id": kiosk_id, "suite": settings["suite"], "broker": settings["broker"],
-        "office": office, "fleet": settings["name"],
-        "created_at": now if now is not None else time.time(),
+        "office": office, "fleet": settings["name"], "created_at": created,
+        # The centre refuses a sequence it has seen from this kiosk id. A kiosk re-enrolled
+        # under its old id starts above every earlier one: at its enrollment time in ms
+        # (no kiosk makes a packet a millisecond, so the old run never got this far).
+        "sequence_floor": int(created * 1000),
     })  # fmt: skip
     return kiosk_id
 
@@ -71,6 +75,7 @@ class KioskBundle:
     broker_port: int
     office: str
     cert_expires_at: float
+    sequence_floor: int = 0
 
     @property
     def ca_file(self) -> str:
@@ -96,6 +101,7 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
         kiosk_id = check_kiosk_id(cfg["kiosk_id"])
         broker = cfg["broker"]
         host, port, suite = str(broker["host"]), int(broker["port"]), str(cfg["suite"])
+        floor = int(cfg.get("sequence_floor", 0))
     except (ValueError, KeyError, TypeError) as exc:
         raise ProvisioningError(f"bundle {root} is damaged: {type(exc).__name__}") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
@@ -114,4 +120,5 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
         broker_port=port,
         office=str(cfg.get("office", "")),
         cert_expires_at=cert.not_valid_after_utc.timestamp(),
+        sequence_floor=floor,
     )

@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from anjungan.cli import help_for
+from anjungan.cli import help_for, port_number
 from provisioning import bundle as kb
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import init_fleet, open_fleet, revoke
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seal bodies with the ML-KEM-768+X25519 hybrid HPKE suite")  # fmt: skip
     c.add_argument("--name", default="anjungan", help="fleet name (in the CA's subject)")
     c.add_argument("--broker-host", default="127.0.0.1", help="broker address kiosks dial")
-    c.add_argument("--broker-port", type=int, default=8883, help="broker TLS port")
+    c.add_argument("--broker-port", type=port_number, default=8883, help="broker TLS port")
     c.set_defaults(func=run_init)
 
     r = p.add_parser("request", help="on the kiosk: make the device key and a CSR")
@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = p.add_parser("mosquitto", help="write a Mosquitto config for the fleet (TLS, CRL, ACLs)")
     m.add_argument("dir", help="fleet folder")
     m.add_argument("--out", required=True, help="folder for mosquitto.conf, acl and TLS files")
-    m.add_argument("--port", type=int, default=None, help="listener port (default: fleet's)")
+    m.add_argument("--port", type=port_number, default=None, help="listener port (default: fleet's)")
     m.add_argument("--bind", default="127.0.0.1", help="listener address")
     m.add_argument("--run-as", default=None,
                    help="user mosquitto drops to when started as root (default: you)")  # fmt: skip

@@ -99,7 +99,7 @@ class BiometricRecord:
     modality: Modality
     position: str
     image_format: str
-    image: bytes
+    image: bytes = field(repr=False)
     quality: int  # 0-100
     retries: int = 0  # re-captures taken (0-3)
     exception: str | None = None  # reason from EXCEPTION_REASONS; then image may be empty
@@ -126,14 +126,15 @@ class BiometricRecord:
 class Demographics:
     """What the resident typed or confirmed. Travels only inside the sealed body."""
 
-    nik: str
-    kk_number: str = ""
-    name: str = ""
-    birth_date: str = ""  # ISO date
+    # repr=False: a record printed by a log line or a failing test shows no personal data
+    nik: str = field(repr=False)
+    kk_number: str = field(default="", repr=False)
+    name: str = field(default="", repr=False)
+    birth_date: str = field(default="", repr=False)  # ISO date
     sex: str = ""  # "F" | "M"
-    address: str = ""
+    address: str = field(default="", repr=False)
     disability: bool = False
-    phone: str = ""
+    phone: str = field(default="", repr=False)
     officer_id: str = ""  # assisted mode only
     notes: str = ""
 

@@ -94,6 +94,10 @@ class FleetService:
             self.metrics.messages.labels(kind="unknown", outcome="bad").inc()
             log.warning("skipped a bad message on %.120s: %s", topic_name, exc)
             return False
+        except Exception as exc:  # a message we did not foresee must not stop the monitor
+            self.metrics.messages.labels(kind="unknown", outcome="bad").inc()
+            log.warning("skipped a message on %.120s that failed: %s", topic_name, type(exc).__name__)
+            return False
         return True
 
     def _check_sender(self, topic_kiosk: str, msg_kiosk: str) -> None:
@@ -225,17 +229,24 @@ class FleetService:
         due = {"tick": 0.0, "sample": 0.0, "prune": 0.0}
         self.prune()
         while not self._stop.wait(s.flush_every_s):
-            mono = time.monotonic()
-            if mono >= due["tick"]:
-                due["tick"] = mono + s.tick_every_s
-                self.tick()
-            if mono >= due["sample"]:
-                due["sample"] = mono + s.sample_every_s
-                self.sample_centre()
-            if mono >= due["prune"]:
-                due["prune"] = mono + 3600.0
-                self.prune()
-            self.flush()
+            try:
+                self._housekeeping(due)
+            except Exception:  # keep flushing and alerting; the next round may succeed
+                log.exception("fleet housekeeping failed; going on")
+
+    def _housekeeping(self, due: dict[str, float]) -> None:
+        s = self.settings
+        mono = time.monotonic()
+        if mono >= due["tick"]:
+            due["tick"] = mono + s.tick_every_s
+            self.tick()
+        if mono >= due["sample"]:
+            due["sample"] = mono + s.sample_every_s
+            self.sample_centre()
+        if mono >= due["prune"]:
+            due["prune"] = mono + 3600.0
+            self.prune()
+        self.flush()
 
     # -- queries (any thread) -----------------------------------------------------------
     def overview(self) -> list[KioskRow]:

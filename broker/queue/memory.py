@@ -99,6 +99,14 @@ class MemoryQueue:
             row.entry = replace(row.entry, reason=reason)
             return True
 
+    def release_held(self, *, now: float) -> int:
+        with self._lock:
+            held = [r for r in self._rows.values() if r.entry.state is EntryState.PENDING
+                    and not r.owner and r.visible_at > now]  # fmt: skip
+            for row in held:
+                row.visible_at = now
+            return len(held)
+
     def dead_letter(self, packet_id: str, *, now: float, reason: str) -> bool:
         with self._lock:
             row = self._rows.get(packet_id)

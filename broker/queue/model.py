@@ -134,6 +134,11 @@ class PacketQueue(Protocol):
     def retry_later(self, packet_id: str, *, owner: str, visible_at: float, reason: str) -> bool:
         """Give a leased packet back, visible again at `visible_at`. False if lease lost."""
 
+    def release_held(self, *, now: float) -> int:
+        """Every pending packet held back by a retry delay becomes visible now (SIAK is back:
+        priority order, not the luck of each packet's backoff, decides what goes next)."""
+        ...
+
     def dead_letter(self, packet_id: str, *, now: float, reason: str) -> bool:
         """A permanent rejection: keep it (with its body) for an operator."""
 

@@ -189,6 +189,15 @@ class SqlQueue:
             )
             return bool(cur.rowcount == 1)
 
+    def release_held(self, *, now: float) -> int:
+        with self._write_tx() as cur:
+            self._x(
+                cur,
+                "UPDATE {P} SET visible_at = ? WHERE state = ? AND owner = '' AND visible_at > ?",
+                (now, EntryState.PENDING.value, now),
+            )
+            return int(cur.rowcount)
+
     def dead_letter(self, packet_id: str, *, now: float, reason: str) -> bool:
         with self._write_tx() as cur:
             self._x(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from anjungan.cli import port_number
 from anjungan.errors import UsageError
 from broker.siak.ledger import Ledger
 from broker.siak.sim import SiakSimulator, SimConfig
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("siak-sim", help="run the SIAK simulator (HTTP; see broker/SIAK_API.md)",
                        description="A SIAK look-alike with capacity limits and fault injection.")  # fmt: skip
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8900)
+    p.add_argument("--port", type=port_number, default=8900, help="TCP port (0: any)")
     p.add_argument("--capacity", type=float, default=50.0, help="requests per second (default 50)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     p.add_argument("--latency", type=float, default=0.02, help="seconds per request at 08-10")

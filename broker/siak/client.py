@@ -8,6 +8,7 @@ import json
 
 import httpx
 
+from anjungan.nik import redact
 from broker.errors import (
     SiakError,
     SiakProtocolError,
@@ -93,7 +94,8 @@ def _reason(response: httpx.Response) -> str:
         text = data.get("error", "") if isinstance(data, dict) else ""
     except (ValueError, json.JSONDecodeError):
         text = ""
-    return str(text)[:200] or response.reason_phrase
+    # SIAK's own words go to logs and dead-letter reasons: never a NIK from them
+    return redact(str(text)[:200]) or response.reason_phrase
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from anjungan.messages import SiakState
@@ -78,7 +78,7 @@ class Submission:
     kiosk_id: str
     service: str
     priority: int
-    nik: str
+    nik: str = field(repr=False)
     biometric_count: int
     image_bytes: int
 

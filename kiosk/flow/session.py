@@ -35,13 +35,13 @@ class Session:
     assisted: bool = False
     officer_id: str = ""
     officer_failures: int = 0
-    typed: str = ""  # the buffer of the keypad/keyboard on screen
+    typed: str = field(default="", repr=False)  # the keypad/keyboard buffer (may be a NIK)
     input_error: str = ""  # i18n key of the current input problem
-    nik: str = ""
-    kk: str = ""
+    nik: str = field(default="", repr=False)
+    kk: str = field(default="", repr=False)
     age: int | None = None
     sex: str = ""
-    birth_date: str = ""
+    birth_date: str = field(default="", repr=False)
     replacement_reason: str = ""
     correction_field: str = ""
     correction_value: str = ""

@@ -75,6 +75,17 @@ def test_retry_later_hides_until_visible_at(queue: PacketQueue) -> None:
     assert queue.get(env(1).packet_id).reason == "503"  # type: ignore[union-attr]
 
 
+def test_release_held_puts_priority_before_backoff_luck(queue: PacketQueue) -> None:
+    low, high = env(1, PriorityClass.ROUTINE), env(2, PriorityClass.VULNERABLE)
+    queue.enqueue([low, high], now=0.0)
+    queue.lease(owner="a", now=0.0, lease_s=10.0, limit=2)
+    queue.retry_later(low.packet_id, owner="a", visible_at=1.0, reason="503")
+    queue.retry_later(high.packet_id, owner="a", visible_at=9.0, reason="503")
+    assert queue.lease(owner="b", now=0.5, lease_s=10.0) == []  # both held back
+    assert queue.release_held(now=0.6) == 2  # SIAK is back: both visible now
+    assert [le.packet_id for le in queue.lease(owner="d", now=0.6, lease_s=10.0)] == [high.packet_id]
+
+
 def test_accept_is_final_and_idempotent(queue: PacketQueue) -> None:
     queue.enqueue([env(1)], now=0.0)
     queue.lease(owner="a", now=0.0, lease_s=10.0)

@@ -1,0 +1,82 @@
+"""JSON messages on the MQTT contract: round trips and strict decoding of wire data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anjungan import topics
+from anjungan.messages import (
+    Ack,
+    AckOutcome,
+    Feedback,
+    Health,
+    KioskStatus,
+    MessageError,
+    PacketStatus,
+    SiakState,
+    decode_ack_topic,
+)
+from anjungan.nik import redact
+
+PID = "01a21f8d-7cc7-73ef-8861-e7964dd646c3"
+
+
+@pytest.mark.parametrize("msg", [
+    Ack(packet_id=PID, outcome=AckOutcome.DUPLICATE),
+    PacketStatus(packet_id=PID, state=SiakState.PRINT_READY, at=1.5),
+    KioskStatus(kiosk_id="dps-01", state="offline", session_id="s1", at=2.0),
+    Health(kiosk_id="dps-01", session_id="s1", at=3.0, peripherals={"printer": {"ok": False}},
+           outbox_depth=4, temperature_c=41.5, tamper=True),
+    Feedback(kiosk_id="dps-01", feedback_id="f1", at=4.0, category="waiting", text="lama"),
+])  # fmt: skip
+def test_round_trip(msg):
+    assert type(msg).from_json(msg.to_json()) == msg
+
+
+def test_ack_topic_carries_acks_and_statuses():
+    assert isinstance(decode_ack_topic(Ack(packet_id=PID, outcome="accepted").to_json()), Ack)
+    status = PacketStatus(packet_id=PID, state="BIO_CAPTURED", at=1.0)
+    assert decode_ack_topic(status.to_json()) == status
+
+
+@pytest.mark.parametrize("payload", [
+    {"outbox_depth": "x"}, {"outbox_depth": True}, {"at": "now"}, {"tamper": 1},
+    {"peripherals": []}, {"temperature_c": "hot"}, {"surprise": 1},
+])  # fmt: skip
+def test_health_with_wrong_types_is_refused(payload):
+    base = {"type": "health", "kiosk_id": "k1", "session_id": "s", "at": 1.0}
+    with pytest.raises(MessageError):
+        Health.from_json(json.dumps({**base, **payload}).encode())
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_are_a_message_or_a_message_error(data):
+    for cls in (Ack, PacketStatus, KioskStatus, Health, Feedback):
+        try:
+            cls.from_json(data)
+        except MessageError:
+            pass
+
+
+def test_topics():
+    assert topics.topic("dps-01", "capture") == "anjungan/v1/kiosk/dps-01/capture"
+    assert topics.parse("anjungan/v1/kiosk/dps-01/ack") == ("dps-01", "ack")
+    assert topics.subscription("health") == "anjungan/v1/kiosk/+/health"
+    for bad in ("anjungan/v2/kiosk/x1/ack", "anjungan/v1/kiosk/X!/ack", "anjungan/v1/kiosk/x1/other"):
+        with pytest.raises(topics.TopicError):
+            topics.parse(bad)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("NIK saya 5171014101900001 tolong", "NIK saya 517101********01 tolong"),
+    ("5171 0141 0190 0001", "517101********01"),
+    ("5171-0141-0190-0001.", "517101********01."),
+    ("kk 51710101010100011234", "kk ********************"),
+    ("hp 0812 3456 7890, antri 45 menit", "hp 0812 3456 7890, antri 45 menit"),
+])  # fmt: skip
+def test_free_text_never_keeps_a_nik(text, shown):
+    assert redact(text) == shown
