@@ -77,7 +77,9 @@ class ControllerDriver:
         return data
 
     def health(self) -> dict[str, Any]:
-        return {"version": self.identity.get("version", ""), **self.client.health()}
+        self.poll_events()  # the tamper switch and presence sensor report by events
+        return {"version": self.identity.get("version", ""), "tamper": self.tamper,
+                **self.client.health()}  # fmt: skip
 
     def close(self) -> None:
         self.client.close()

@@ -207,9 +207,13 @@ class KioskApp:
     def health(self, now: float) -> Health:
         oldest = self.outbox.oldest_created_at()
         usage = shutil.disk_usage(Path.cwd())
+        devices = _peripheral_health(self.peripherals)
+        controller = devices.get("controller", {})
         return Health(
             kiosk_id=self.keys.kiosk_id, session_id=self.session_id, at=now,
-            peripherals=_peripheral_health(self.peripherals), outbox_depth=self.outbox.depth(),
+            peripherals=devices, outbox_depth=self.outbox.depth(),
+            firmware_version=str(controller.get("version", "")),
+            tamper=bool(controller.get("tamper", False)),
             outbox_oldest_s=0.0 if oldest is None else max(0.0, now - oldest),
             disk_free_pct=round(100 * usage.free / usage.total, 1), temperature_c=_temperature(),
             app_version=__version__, cert_expires_at=self.cert_expires_at,

@@ -7,9 +7,10 @@ The folder is $ANJUNGAN_RUNTIME_DIR, else $XDG_RUNTIME_DIR/anjungan, else
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
-from broker.fleet.errors import ServiceNotFound
+from broker.fleet.errors import FleetConfigError, ServiceNotFound
 
 
 def runtime_dir() -> Path:
@@ -28,9 +29,22 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def publish(url: str, token: str) -> Path:
+def _private_dir() -> Path:
+    """The runtime folder, made or checked to be ours alone: in /tmp another user could have
+    made it first to read the API token we are about to write."""
     d = runtime_dir()
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = d.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise FleetConfigError(f"runtime folder {d} is not owned by this user; remove it or "
+                               "set ANJUNGAN_RUNTIME_DIR")  # fmt: skip
+    if st.st_mode & 0o077:
+        d.chmod(0o700)
+    return d
+
+
+def publish(url: str, token: str) -> Path:
+    d = _private_dir()
     _write_private(d / "fleet.token", token)
     _write_private(d / "fleet.url", url)
     return d / "fleet.url"
