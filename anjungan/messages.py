@@ -171,6 +171,7 @@ class Health(_Message):
     peripherals: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {ok, version, detail}
     outbox_depth: int = 0
     outbox_oldest_s: float = 0.0
+    outbox_rejected: int = 0  # refused by the centre for good: a technician must look
     disk_free_pct: float = 100.0
     temperature_c: float | None = None
     app_version: str = ""

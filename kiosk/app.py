@@ -212,6 +212,7 @@ class KioskApp:
         return Health(
             kiosk_id=self.keys.kiosk_id, session_id=self.session_id, at=now,
             peripherals=devices, outbox_depth=self.outbox.depth(),
+            outbox_rejected=self.outbox.rejected_count(),
             firmware_version=str(controller.get("version", "")),
             tamper=bool(controller.get("tamper", False)),
             outbox_oldest_s=0.0 if oldest is None else max(0.0, now - oldest),

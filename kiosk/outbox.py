@@ -95,6 +95,7 @@ class Outbox(Protocol):
     def ticket_state(self, ticket: str) -> str | None: ...
     def pending(self) -> list[OutboxEntry]: ...
     def depth(self) -> int: ...
+    def rejected_count(self) -> int: ...
     def oldest_created_at(self) -> float | None: ...
     def add_message(self, kind: str, payload: bytes, now: float) -> int: ...
     def messages(self, limit: int = 16) -> list[QueuedMessage]: ...
@@ -225,6 +226,10 @@ class SqliteOutbox:
     def depth(self) -> int:
         return int(self._tx("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
 
+    def rejected_count(self) -> int:
+        """Packets the centre refused for good, kept for a technician."""
+        return int(self._tx("SELECT count(*) FROM outbox WHERE state = 'rejected'").fetchone()[0])
+
     def oldest_created_at(self) -> float | None:
         row = self._tx("SELECT min(created_at) FROM outbox WHERE state = 'pending'").fetchone()
         return None if row[0] is None else float(row[0])
@@ -331,6 +336,10 @@ class MemoryOutbox:
 
     def depth(self) -> int:
         return len(self.pending())
+
+    def rejected_count(self) -> int:
+        with self._lock:
+            return sum(1 for e in self._entries.values() if e.state == REJECTED)
 
     def oldest_created_at(self) -> float | None:
         entries = self.pending()

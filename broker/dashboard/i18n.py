@@ -45,6 +45,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "routine": ("Rutin", "Routine"),
     "offline_k": ("anjungan luring", "offline"), "peripheral_k": ("perangkat rusak", "device fault"),
     "outbox_k": ("kotak keluar tertahan", "outbox stuck"),
+    "rejected_k": ("paket ditolak pusat", "packets refused"),
     "relay_backlog_k": ("antrean SIAK lama", "relay backlog old"),
     "siak_circuit_k": ("SIAK tidak tersedia", "SIAK circuit open"),
     "cert_expiring_k": ("sertifikat hampir habis", "certificate expiring"),

@@ -17,6 +17,7 @@ class AlertKind(enum.StrEnum):
     OFFLINE = "offline"  # kiosk offline (or silent) longer than offline_after_s
     PERIPHERAL = "peripheral"  # a device reports ok=false; subject = device name
     OUTBOX = "outbox"  # the kiosk's oldest unacknowledged packet is too old
+    REJECTED = "rejected"  # the centre refused some of the kiosk's packets for good
     RELAY_BACKLOG = "relay_backlog"  # centre-wide; subject = priority class
     SIAK_CIRCUIT = "siak_circuit"  # centre-wide: the relay's breaker is not closed
     CERT_EXPIRING = "cert_expiring"
@@ -27,6 +28,7 @@ class AlertKind(enum.StrEnum):
 
 SEVERITY: dict[AlertKind, str] = {
     AlertKind.OFFLINE: "critical", AlertKind.PERIPHERAL: "warning", AlertKind.OUTBOX: "warning",
+    AlertKind.REJECTED: "critical",
     AlertKind.RELAY_BACKLOG: "warning", AlertKind.SIAK_CIRCUIT: "critical",
     AlertKind.CERT_EXPIRING: "warning", AlertKind.TAMPER: "critical",
     AlertKind.DISK_LOW: "warning", AlertKind.TEMPERATURE: "warning",

@@ -34,6 +34,8 @@ def kiosk_conditions(k: KioskState, t: Thresholds, now: float) -> dict[AlertKey,
             add(AlertKind.PERIPHERAL, str(info.get("detail") or "fault")[:200], subject=name)
     if h.outbox_depth > 0 and h.outbox_oldest_s >= t.outbox_oldest_after_s:
         add(AlertKind.OUTBOX, f"{h.outbox_depth} waiting, oldest {_minutes(h.outbox_oldest_s)}")
+    if h.outbox_rejected > 0:
+        add(AlertKind.REJECTED, f"{h.outbox_rejected} packets refused by the centre")
     if h.cert_expires_at is not None and h.cert_expires_at - now <= t.cert_expiry_warn_s:
         left = h.cert_expires_at - now
         add(AlertKind.CERT_EXPIRING, "expired" if left <= 0 else f"expires in {left / 86400:.0f} d")

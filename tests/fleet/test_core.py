@@ -193,3 +193,10 @@ def test_queue_sampler_reads_the_relay_queue():
     assert [(b.priority, b.depth, b.oldest_age_s) for b in sample.backlog] == [
         (0, 1, 600.0), (1, 0, 0.0), (2, 2, 600.0)]
     assert queue_sampler(q)(700.0).siak_circuit == "unknown"
+
+
+def test_packets_refused_by_the_centre_raise_an_alert_until_a_technician_clears_them():
+    core = FleetCore(T)
+    assert opened(core.health(health(outbox_rejected=2), 0.0)) == [
+        ("rejected", "", "2 packets refused by the centre")]
+    assert cleared(core.health(health(outbox_rejected=0), 5.0)) == ["rejected"]
