@@ -106,7 +106,8 @@ def run_system(args: argparse.Namespace) -> int:
     def interrupt(*_a: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)  # SIGTERM cleans up like Ctrl-C
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # cleaned up like Ctrl-C, terminal closed too
+        signal.signal(sig, interrupt)
     try:
         summary = Demo(cfg, on_progress=progress).run()
     finally:

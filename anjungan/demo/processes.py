@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,16 +67,24 @@ class ProcessGroup:
                           stdout_to_log=stdout_to_log)  # fmt: skip
 
     def stop(self, child: Child, *, grace: float = 5.0) -> None:
-        if not child.alive():
-            return
-        try:
-            os.killpg(child.process.pid, signal.SIGTERM)
-            child.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            child.kill()
-        except ProcessLookupError:
-            pass
+        self._stop([child], grace=grace)
 
-    def stop_all(self) -> None:
-        for child in reversed(self.children):
-            self.stop(child)
+    def stop_all(self, *, grace: float = 5.0) -> None:
+        """SIGTERM to every child at once, one shared grace period, then SIGKILL: Ctrl-C
+        takes seconds, not seconds per process."""
+        self._stop(list(reversed(self.children)), grace=grace)
+
+    @staticmethod
+    def _stop(children: list[Child], *, grace: float) -> None:
+        alive = [c for c in children if c.alive()]
+        for child in alive:
+            try:
+                os.killpg(child.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        for child in alive:
+            try:
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -7,8 +7,11 @@ duplicated, whatever is injected.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -56,3 +59,34 @@ def test_bad_arguments_are_one_line():
     out = subprocess.run([sys.executable, "-m", "anjungan.cli", "demo", "--kiosks", "0"],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline[:200])
+    return found
+
+
+def test_ctrl_c_stops_every_process_it_started(tmp_path):
+    work = tmp_path / "demo"
+    demo_proc = subprocess.Popen(
+        [sys.executable, "-m", "anjungan.cli", "demo", "--workdir", str(work), "--residents", "60"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(work.glob("dps-*-residents-*.json")):
+        time.sleep(0.2)
+    time.sleep(2)  # kiosks serving, SIAK down, centre queueing
+    assert len(_processes_mentioning(str(work))) >= 5  # broker, centre, SIAK, three kiosks
+    demo_proc.send_signal(signal.SIGINT)
+    assert demo_proc.wait(timeout=30) == 130
+    assert _processes_mentioning(str(work)) == []
