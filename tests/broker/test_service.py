@@ -119,9 +119,13 @@ def test_ingest_acks_after_commit_and_relays_once_with_bad_input(stack: Stack) -
 def test_sigkill_during_ingest_loses_and_duplicates_nothing(stack: Stack) -> None:
     stack.service.start()
     k1, k2 = stack.kiosk("kiosk-01"), stack.kiosk("kiosk-02")
-    ids = publish(k1, stack.bundles["kiosk-01"], range(1, 41))
-    ids += publish(k2, stack.bundles["kiosk-02"], range(1, 41))
-    assert drive([k1, k2], lambda: len(k1.acks) + len(k2.acks) >= 5, timeout=30, resend_every=3)
+    ids = publish(k1, stack.bundles["kiosk-01"], range(1, 21))
+    ids += publish(k2, stack.bundles["kiosk-02"], range(1, 21))
+    assert drive([k1, k2], lambda: len(k1.acks) + len(k2.acks) >= 1, timeout=30, resend_every=3)
+    # more in flight at the moment of the kill: ingest is fast enough to have finished the
+    # first batch by the time anyone looks
+    ids += publish(k1, stack.bundles["kiosk-01"], range(21, 41))
+    ids += publish(k2, stack.bundles["kiosk-02"], range(21, 41))
     stack.service.kill()  # mid-stream: some committed and acked, some not
     assert len(k1.outbox) + len(k2.outbox) > 0
     ids += publish(k1, stack.bundles["kiosk-01"], range(41, 51))  # while the centre is dead
