@@ -101,14 +101,15 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 def _open(args: argparse.Namespace) -> PacketQueue:
     from broker.service import default_db_url
 
-    if args.db:
-        return open_queue(args.db)
-    if args.fleet:
-        path = default_db_url(args.fleet)[len("sqlite://"):]
+    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    if not url:
+        raise UsageError("give --db URL or --fleet DIR")
+    if url.startswith("sqlite://") or "://" not in url:
+        # an operator command reads a queue; it never creates one from a typo
+        path = url.removeprefix("sqlite://")
         if not Path(path).exists():
             raise UsageError(f"no queue at {path}; has `broker run` started?")
-        return open_queue(default_db_url(args.fleet))
-    raise UsageError("give --db URL or --fleet DIR")
+    return open_queue(url)
 
 
 def run_service(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ class RelayConfig:
     breaker_cooldown_s: float = 2.0
     idle_s: float = 0.05
     status_poll_s: float = 2.0  # 0 = do not follow enrollments
+    max_failures: int = 5  # a packet whose relay itself keeps failing (a bug) -> dead letter
 
 
 class Relay:
@@ -137,8 +138,26 @@ class Relay:
                 self.bucket.reserve_refund()
                 self.breaker.release_probe()
             return False
-        self.relay(leases[0], go_at=go_at)
+        try:
+            self.relay(leases[0], go_at=go_at)
+        except Exception as exc:  # not SIAK's doing: our own failure on this packet
+            self._failed(leases[0], exc)
         return True
+
+    def _failed(self, lease: Lease, exc: Exception) -> None:
+        """Retry a packet our own code failed on, a few times; then park it with the dead
+        letters for an operator instead of failing on it forever."""
+        log.exception("relay of packet %s failed (attempt %d)", lease.packet_id, lease.attempts)
+        with self._lock:
+            self.breaker.release_probe()  # whatever was sent on it, it did not answer
+        reason = f"relay failure: {type(exc).__name__}"
+        if lease.attempts >= self.cfg.max_failures:
+            self.queue.dead_letter(lease.packet_id, now=self.clock(), reason=reason)
+            return
+        delay = backoff_delay(lease.attempts, base_s=self.cfg.backoff_base_s,
+                              cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))  # fmt: skip
+        self.queue.retry_later(lease.packet_id, owner=lease.owner, visible_at=self.clock() + delay,
+                               reason=reason)  # fmt: skip
 
     def relay(self, lease: Lease, *, go_at: float = 0.0) -> None:
         """Open, wait for `go_at` (monotonic; the paced departure), submit, record."""

@@ -174,3 +174,25 @@ def test_status_poller_follows_enrollment_to_print_ready(fleet, sim) -> None:
     ready = [m.packet_id for _k, m in notifier.sent
              if isinstance(m, PacketStatus) and m.state is SiakState.PRINT_READY]  # fmt: skip
     assert sorted(ready) == sorted(ids)
+
+
+class _BrokenGateway(Gateway):
+    """A gateway with a bug: every packet makes it raise something unforeseen."""
+
+    def submission(self, packet_bytes: bytes):  # type: ignore[no-untyped-def]
+        raise RuntimeError("bug")
+
+
+def test_a_packet_our_own_code_keeps_failing_on_is_parked_not_retried_forever(fleet, sim) -> None:
+    queue = open_queue("memory://")
+    (pid,) = fill(queue, fleet[1]["kiosk-01"], 1)
+    relay = Relay(queue, _BrokenGateway(load_gateway_key(fleet[0])), SiakClient(sim.url, timeout_s=2.0),
+                  RecordingNotifier(), FAST)  # fmt: skip
+    relay.start()
+    try:
+        assert wait_until(lambda: len(queue.entries(state=EntryState.DEAD)) == 1, timeout=30)
+    finally:
+        relay.stop()
+    (dead,) = queue.entries(state=EntryState.DEAD)
+    assert (dead.packet_id, dead.reason) == (pid, "relay failure: RuntimeError")
+    assert accepted(sim)["accepted"] == []
