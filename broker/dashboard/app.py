@@ -48,6 +48,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
                session_ttl_s: float = 8 * 3600.0) -> Starlette:  # fmt: skip
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     store = service.store
+    throttle = auth.SignInThrottle()
 
     def lang_of(request: Request) -> str:
         lang = request.cookies.get(LANG_COOKIE, "id")
@@ -106,10 +107,16 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
             return render(request, "login.html", None, status=403, pre=pre or auth.new_token(),
                           error=t("bad_csrf"), next=nxt)  # fmt: skip
         user, password = str(form.get("username", "")), str(form.get("password", ""))
+        keys = (f"user:{user.lower()[:64]}", f"addr:{request.client.host if request.client else '-'}")
+        if throttle.blocked(keys, service.clock()):
+            log.warning("sign-in for %.32r refused: too many failures", user)
+            return render(request, "login.html", None, status=429, pre=pre, error=t("too_many"), next=nxt)
         stored = store.staff_hash(user) if auth.USERNAME_RE.match(user) else None
         if not await run_in_threadpool(auth.verify_password, stored, password):
+            throttle.failed(keys, service.clock())
             log.warning("failed sign-in for %.32r", user)
             return render(request, "login.html", None, status=401, pre=pre, error=t("bad_login"), next=nxt)
+        throttle.succeeded(keys)
         token = auth.new_token()
         store.add_session(StaffSession(token_hash=auth.token_hash(token), user=user,
                                        csrf=auth.new_token(), expires_at=service.clock() + session_ttl_s))  # fmt: skip

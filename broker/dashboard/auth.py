@@ -57,3 +57,31 @@ def token_hash(token: str) -> str:
 
 def same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+class SignInThrottle:
+    """Failed sign-ins per key (a user name, a client address): after `limit` failures in
+    `window_s`, that key waits until the oldest failure leaves the window. Time passed in."""
+
+    def __init__(self, *, limit: int = 5, window_s: float = 300.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, ()) if now - t < self.window_s]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def blocked(self, keys: tuple[str, ...], now: float) -> bool:
+        return any(len(self._recent(k, now)) >= self.limit for k in keys)
+
+    def failed(self, keys: tuple[str, ...], now: float) -> None:
+        for k in keys:
+            self._failures.setdefault(k, []).append(now)
+
+    def succeeded(self, keys: tuple[str, ...]) -> None:
+        for k in keys:
+            self._failures.pop(k, None)

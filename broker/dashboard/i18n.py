@@ -11,6 +11,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "sign_in": ("Masuk", "Sign in"), "sign_out": ("Keluar", "Sign out"),
     "username": ("Nama pengguna", "User name"), "password": ("Kata sandi", "Password"),
     "bad_login": ("Nama pengguna atau kata sandi salah.", "Wrong user name or password."),
+    "too_many": ("Terlalu banyak percobaan gagal. Coba lagi dalam beberapa menit.",
+                 "Too many failed attempts. Try again in a few minutes."),
     "bad_csrf": ("Formulir kedaluwarsa; coba lagi.", "The form expired; please try again."),
     "overview": ("Ringkasan", "Overview"), "feedback": ("Masukan warga", "Resident feedback"),
     "kiosks": ("Anjungan", "Kiosks"), "online": ("Daring", "Online"), "offline": ("Luring", "Offline"),

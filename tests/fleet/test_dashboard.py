@@ -203,3 +203,27 @@ def test_api_narrowed_to_one_kiosk(client, service, clock):
     assert data["counts"] == {"kiosks": 2, "online": 1, "offline": 1}
     assert [(k["kiosk_id"], k["online"]) for k in data["kiosks"]] == [("mal-02", False)]
     assert client.get("/api/fleet?kiosk=nope", headers=auth).json()["kiosks"] == []
+
+
+def test_sign_in_is_throttled_after_repeated_failures(client, clock):
+    for _ in range(5):
+        assert sign_in(client, password="guess-guess-guess") == 401
+    assert sign_in(client) == 429  # even the right password waits
+    clock.t += 301  # the failures leave the window
+    assert sign_in(client) == 303
+
+
+def test_throttle_core():
+    from broker.dashboard.auth import SignInThrottle
+
+    th = SignInThrottle(limit=2, window_s=10.0)
+    keys = ("user:ayu", "addr:1.2.3.4")
+    th.failed(keys, 0.0)
+    assert not th.blocked(keys, 1.0)
+    th.failed(("user:ayu",), 2.0)
+    assert th.blocked(keys, 3.0) and th.blocked(("user:ayu",), 3.0)
+    assert not th.blocked(("addr:1.2.3.4",), 3.0)
+    assert not th.blocked(keys, 12.5)
+    th.failed(keys, 13.0)
+    th.succeeded(keys)
+    assert not th.blocked(keys, 13.0)
