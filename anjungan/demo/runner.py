@@ -182,8 +182,8 @@ class Demo:
                                       "staff": ("staff", self.staff_password), "work": str(self.work)})  # fmt: skip
                     threading.Event().wait()  # until Ctrl-C / SIGTERM
                 return summary
-        finally:
-            if self.cfg.workdir is None and not self.cfg.keep_running:
+        finally:  # normal end, Ctrl-C or SIGTERM: nothing left behind but a --workdir
+            if self.cfg.workdir is None:
                 shutil.rmtree(self.work, ignore_errors=True)
 
     # --- start-up ---------------------------------------------------------------------
