@@ -4,7 +4,7 @@ Every page needs a signed-in staff member; every POST form carries the session's
 token (the sign-in form a pre-session token, double-submitted in a cookie). `/api/fleet`
 and `/metrics` take `Authorization: Bearer <api token>` (or a signed-in session). Nothing
 here shows biometrics or a full NIK: the fleet messages carry neither, and resident
-feedback is redacted when it arrives (`broker.fleet.privacy`).
+feedback is redacted when it arrives (`anjungan.nik.redact`, shared with the kiosk).
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from anjungan import topics
 from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health, KioskStatus
+from anjungan.nik import redact
 from broker.fleet.core import FleetCore
 from broker.fleet.metrics import FleetMetrics
 from broker.fleet.model import Alert, AlertChange, CentreSample, KioskState, Thresholds
-from broker.fleet.privacy import redact
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
 
 log = logging.getLogger("anjungan.fleet")
