@@ -1,9 +1,15 @@
 """`Peripherals` over real serial links (or simulators behind ptys): the composition of the
 controller, fingerprint, camera, signature pad and printer drivers. Each device connects on
-first use; a device that fails keeps its error in `health()` and the others carry on."""
+first use; a device that fails keeps its error in `health()` and the others carry on.
+
+Thread-safe per device: the kiosk captures on a worker thread (and guides the resident with
+the controller's LEDs and buzzer from there) while its main loop asks for `health()`. Each
+device's link is used under its own lock; `health()` never waits for a device that is busy,
+it reports that device's last known health instead."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +36,8 @@ class SerialPeripherals(Peripherals):
         self._drivers: dict[str, Any] = {}
         self._connected: set[str] = set()
         self._errors: dict[str, str] = {}
+        self._locks = {name: threading.RLock() for name in DEVICE_NAMES}
+        self._last_health: dict[str, dict[str, Any]] = {}
 
     def _make(self, name: str) -> Any:
         cfg = self.config
@@ -47,7 +55,8 @@ class SerialPeripherals(Peripherals):
         return CameraDriver(transport, Modality(name), timeout_s=t)
 
     def device(self, name: str) -> Any:
-        """The connected driver for `name` (connects on first use)."""
+        """The connected driver for `name` (connects on first use). Callers hold the
+        device's lock for as long as they use the driver."""
         if not self.config.url(name):
             raise DeviceUnavailable("not configured", device=name)
         driver = self._drivers.get(name)
@@ -65,11 +74,12 @@ class SerialPeripherals(Peripherals):
         return driver
 
     def _run(self, name: str, fn: Any) -> Any:
-        try:
-            return fn(self.device(name))
-        except PeripheralError as exc:
-            self._errors[name] = str(exc)
-            raise
+        with self._locks[name]:
+            try:
+                return fn(self.device(name))
+            except PeripheralError as exc:
+                self._errors[name] = str(exc)
+                raise
 
     def capture_face(self) -> Capture:
         return self._run("face", lambda d: d.capture("face"))  # type: ignore[no-any-return]
@@ -103,20 +113,32 @@ class SerialPeripherals(Peripherals):
             if not self.config.url(name):
                 out[name] = {"ok": False, "state": "absent", "version": ""}
                 continue
-            try:
-                info = dict(self.device(name).health())
-            except PeripheralError as exc:
-                self._errors[name] = str(exc)
-                info = {"state": "fault", "version": ""}
+            info = self._device_health(name)
             error = self._errors.get(name)
-            info["ok"] = info.get("state") == "ok" and error is None
+            info["ok"] = info.get("state") in ("ok", "busy") and error is None
             if error:
                 info["error"] = error
             out[name] = info
         return out
 
+    def _device_health(self, name: str) -> dict[str, Any]:
+        lock = self._locks[name]
+        if not lock.acquire(blocking=False):  # in use by a capture: not a fault
+            last = self._last_health.get(name, {"state": "busy", "version": ""})
+            return {**last, "busy": True}
+        try:
+            info = dict(self.device(name).health())
+            self._last_health[name] = dict(info)
+            return info
+        except PeripheralError as exc:
+            self._errors[name] = str(exc)
+            return {"state": "fault", "version": ""}
+        finally:
+            lock.release()
+
     def close(self) -> None:
-        for driver in self._drivers.values():
-            driver.close()
+        for name, driver in self._drivers.items():
+            with self._locks[name]:
+                driver.close()
         self._drivers.clear()
         self._connected.clear()

@@ -118,4 +118,18 @@ def run_system(args: argparse.Namespace) -> int:
         _print_summary(summary)
     ok = summary["lost"] == 0 and summary["duplicates_at_siak"] == 0
     ok = ok and summary["accepted_by_siak"] + summary["refused"] == summary["captured"] > 0
+    if not ok:
+        print(f"anjungan: demo failed: {_why(summary)}", file=sys.stderr)
     return 0 if ok else 1
+
+
+def _why(s: dict[str, Any]) -> str:
+    """One line: the first thing that went wrong."""
+    if s.get("problems"):
+        return "; ".join(s["problems"])
+    if s["lost"] or s["duplicates_at_siak"]:
+        return f"{s['lost']} lost, {s['duplicates_at_siak']} duplicated at SIAK"
+    if not s["captured"]:
+        return "no resident's capture was stored"
+    waiting = s["captured"] - s["accepted_by_siak"] - s["refused"]
+    return f"{waiting} of {s['captured']} captures not accepted by SIAK within the timeout"

@@ -323,9 +323,17 @@ class Demo:
             "siak_answers": snap["siak_answers"], "dashboard": self.dashboard_url,
             "faults_injected": sorted(self.injected),
             "interrupted_sessions": sum(1 for k in self.kiosks if k.killed and k.mid_session()),
+            "problems": self._problems(),
         })  # fmt: skip
         return summary
 
+
+    def _problems(self) -> list[str]:
+        """Kiosks that ended badly on their own (not by a fault the demo injected), with the
+        last line each logged: what a failed run's reader needs first."""
+        return [f"kiosk {k.kiosk_id} exited with code {code}: {_last_line(k.child)}"
+                for k in self.kiosks
+                if (code := k.child.process.poll()) not in (0, None) and not k.killed]  # fmt: skip
 
     def _refused(self, queue: Any) -> set[str]:
         """Packets the centre refused because their kiosk was revoked (on purpose, not lost)."""

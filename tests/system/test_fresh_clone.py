@@ -27,6 +27,15 @@ def clone(tmp_path_factory) -> Path:
     return dest
 
 
+def said(out: subprocess.CompletedProcess[str]) -> str:
+    """What a command printed, without pip's and setuptools' noise, for a failure message."""
+    noise = ("WARNING: Location", "BuildBackendWarning", "!!", "****", "Please be careful",
+             "name as your package", "with strategy, WheelFile")
+    err = [line for line in out.stderr.splitlines()
+           if line.strip() and not any(n in line for n in noise)]  # fmt: skip
+    return "stdout: " + out.stdout[-2000:] + "\nstderr: " + "\n".join(err)[-3000:]
+
+
 def env() -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     e["PATH"] = ":".join(p for p in e.get("PATH", "").split(":") if ".venv" not in p)
@@ -45,7 +54,7 @@ def test_demo_command_from_a_fresh_clone(clone):
          "--json"],
         cwd=clone, env=env(), capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, said(out)
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["lost"] == 0 and summary["accepted_by_siak"] == summary["captured"] == 3
 
@@ -55,5 +64,5 @@ def test_test_command_from_a_fresh_clone_collects(clone):
         ["bash", "scripts/test.sh", "--collect-only", "-q"],
         cwd=clone, env=env(), capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    assert out.returncode == 0, said(out)
     assert "tests collected" in out.stdout or "test" in out.stdout.splitlines()[-1]
