@@ -147,6 +147,19 @@ class PacketStatus(_Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeedbackAck(_Message):
+    """centre -> kiosk on `ack`: the resident's feedback is durably stored at the centre; the
+    kiosk may drop its copy. Sent again for a duplicate, which is stored once."""
+
+    TYPE = "feedback_ack"
+    feedback_id: str
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.feedback_id, str) and 0 < len(self.feedback_id) <= 64,
+                 "bad feedback_id")  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class KioskStatus(_Message):
     """kiosk on `status`, retained; the Last Will carries state offline with the same session."""
 
@@ -198,12 +211,14 @@ class Feedback(_Message):
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
 
 
-def decode_ack_topic(payload: bytes) -> Ack | PacketStatus:
-    """Messages on a kiosk's `ack` topic are either an Ack or a PacketStatus."""
+def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck:
+    """Messages on a kiosk's `ack` topic: an Ack, a PacketStatus or a FeedbackAck."""
     try:
         kind = json.loads(payload).get("type") if len(payload) <= MAX_MESSAGE_BYTES else None
     except (ValueError, AttributeError, UnicodeDecodeError):
         kind = None
     if kind == PacketStatus.TYPE:
         return PacketStatus.from_json(payload)
+    if kind == FeedbackAck.TYPE:
+        return FeedbackAck.from_json(payload)
     return Ack.from_json(payload)

@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--http", default="", metavar="HOST:PORT",
                      help="also serve the staff dashboard and /metrics here (port 0: any)")  # fmt: skip
     run.add_argument("--fleet-db", default="",
-                     help="fleet health store URL (default: sqlite in the centre folder)")  # fmt: skip
+                     help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
+                     "else in the centre folder)")  # fmt: skip
     run.add_argument("--fleet-config", default=None,
                      help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")  # fmt: skip
     run.set_defaults(func=run_service)
@@ -149,8 +150,8 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    queue_db = default_db_url(args.fleet).removeprefix("sqlite://")
-    fleet_db = args.fleet_db or f"sqlite://{Path(queue_db).parent / 'fleet-health.db'}"
+    queue_url = args.db if (args.db or "").startswith("sqlite://") else default_db_url(args.fleet)
+    fleet_db = args.fleet_db or f"sqlite://{Path(queue_url.removeprefix('sqlite://')).parent / 'fleet-health.db'}"
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
                       settings=settings, staff=staff, captures=False)  # fmt: skip

@@ -5,7 +5,9 @@
 - Pending packets go out oldest first within priority, QoS 1, and again after
   `resend_after_s` without the centre's `Ack`. An `Ack` accepted/duplicate shreds the entry;
   rejected keeps it for a technician. `PacketStatus` updates the resident's ticket.
-- Feedback waits in the outbox until the broker has it (PUBACK).
+- Feedback waits in the outbox until the centre's `FeedbackAck` (sent after its durable
+  commit), re-sent after `resend_after_s` like a packet: a centre killed between receiving
+  and storing it loses nothing.
 - `health` every `health_interval_s`.
 """
 
@@ -15,7 +17,16 @@ import logging
 from collections.abc import Callable
 
 from anjungan import topics
-from anjungan.messages import Ack, Health, KioskStatus, MessageError, PacketStatus, decode_ack_topic
+from anjungan.messages import (
+    Ack,
+    Feedback,
+    FeedbackAck,
+    Health,
+    KioskStatus,
+    MessageError,
+    PacketStatus,
+    decode_ack_topic,
+)
 from kiosk.outbox import Outbox
 from kiosk.transport import Transport, Will
 
@@ -35,8 +46,8 @@ class Publisher:
         self.outbox, self.transport, self._health = outbox, transport, health
         self.resend_after_s, self.health_interval_s, self.batch = resend_after_s, health_interval_s, batch
         self._next_health = 0.0
-        self._feedback_mids: dict[int, int] = {}  # MQTT mid -> outbox message id
-        self._inflight_feedback: set[int] = set()
+        self._feedback_sent: dict[int, float] = {}  # outbox message id -> when last sent
+        self._feedback_ids: dict[str, int] = {}  # feedback id -> outbox message id
         self.acked: list[Ack] = []  # for the app's log and the tests
         self.transport.subscribe(topics.topic(kiosk_id, "ack"))
 
@@ -47,15 +58,8 @@ class Publisher:
         for ev in self.transport.poll():
             if ev.kind == "connected":
                 self._on_connected(now)
-            elif ev.kind == "disconnected":
-                self._feedback_mids.clear()
-                self._inflight_feedback.clear()
             elif ev.kind == "message":
                 self._on_message(ev.topic, ev.payload, now)
-            elif ev.kind == "published" and ev.mid in self._feedback_mids:
-                message_id = self._feedback_mids.pop(ev.mid)
-                self._inflight_feedback.discard(message_id)
-                self.outbox.remove_message(message_id)
         if not self.transport.connected:
             return
         for entry in self.outbox.due(now, resend_after_s=self.resend_after_s, limit=self.batch):
@@ -64,13 +68,12 @@ class Publisher:
             self.outbox.mark_sent(entry.packet_id, now)
             log.info("sent packet seq=%d id=%s attempt=%d", entry.sequence, entry.packet_id, entry.attempts + 1)
         for msg in self.outbox.messages(self.batch):
-            if msg.id in self._inflight_feedback:
+            if now - self._feedback_sent.get(msg.id, -1e18) < self.resend_after_s:
                 continue
-            mid = self.transport.publish(topics.topic(self.kiosk_id, msg.kind), msg.payload)
-            if mid is None:
+            if self.transport.publish(topics.topic(self.kiosk_id, msg.kind), msg.payload) is None:
                 return
-            self._feedback_mids[mid] = msg.id
-            self._inflight_feedback.add(msg.id)
+            self._feedback_sent[msg.id] = now
+            self._feedback_ids[_feedback_id(msg.payload)] = msg.id
         if now >= self._next_health:
             self._next_health = now + self.health_interval_s
             self.transport.publish(topics.topic(self.kiosk_id, "health"), self._health(now).to_json())
@@ -79,6 +82,7 @@ class Publisher:
         status = KioskStatus(kiosk_id=self.kiosk_id, state="online", session_id=self.session_id, at=now)
         self.transport.publish(topics.topic(self.kiosk_id, "status"), status.to_json(), retain=True)
         self.outbox.mark_all_unsent()  # what was in flight may be lost: send it all again
+        self._feedback_sent.clear()
         self._next_health = now
 
     def _on_message(self, topic: str, payload: bytes, now: float) -> None:
@@ -90,6 +94,13 @@ class Publisher:
         if isinstance(message, PacketStatus):
             self.outbox.set_ticket_state(message.packet_id, message.state.value, now)
             return
+        if isinstance(message, FeedbackAck):
+            message_id = self._feedback_ids.pop(message.feedback_id, None)
+            if message_id is not None:
+                self.outbox.remove_message(message_id)
+                self._feedback_sent.pop(message_id, None)
+                log.info("feedback stored at the centre")
+            return
         if self.outbox.ack(message.packet_id, message.outcome, now, message.reason):
             self.acked.append(message)
             log.info("ack %s %s", message.packet_id, message.outcome.value)
@@ -100,3 +111,12 @@ class Publisher:
 
     def stop(self, now: float) -> None:
         self.transport.stop(final=self.final_status(now))
+
+
+def _feedback_id(payload: bytes) -> str:
+    """The id inside a queued feedback message (written by this kiosk; '' if unreadable,
+    which leaves the message to be re-sent until a technician looks)."""
+    try:
+        return Feedback.from_json(payload).feedback_id
+    except MessageError:
+        return ""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
+from anjungan.messages import FeedbackAck
 from broker.fleet.errors import FleetConfigError, FleetError
 from broker.fleet.service import FleetService
 
@@ -30,7 +31,8 @@ def subscriptions(*, captures: bool = False) -> list[tuple[str, int]]:
 
 
 def attach(client: mqtt.Client, service: FleetService, *, captures: bool = False) -> None:
-    """Route the fleet topics of `client` to `service`; (re)subscribes on every connect."""
+    """Route the fleet topics of `client` to `service`; (re)subscribes on every connect;
+    acks each feedback to its kiosk once the service has committed it."""
     wanted = subscriptions(captures=captures)
     previous_connect: Any = client.on_connect
 
@@ -43,7 +45,12 @@ def attach(client: mqtt.Client, service: FleetService, *, captures: bool = False
     def on_message(_c: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         service.handle(msg.topic, bytes(msg.payload))
 
+    def ack_feedback(stored: list[tuple[str, str]]) -> None:
+        for kiosk_id, feedback_id in stored:
+            client.publish(topics.topic(kiosk_id, "ack"), FeedbackAck(feedback_id=feedback_id).to_json(), qos=1)
+
     client.on_connect = on_connect
+    service.on_feedback_stored = ack_feedback
     for topic_filter, _qos in wanted:
         client.message_callback_add(topic_filter, on_message)
 

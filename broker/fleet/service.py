@@ -5,7 +5,8 @@ network thread calls `handle()`, the dashboard's threads read `overview()`, and 
 service's own housekeeping thread (`start()`) ticks the core every second, commits the
 pending batch to the store a few times a second (one transaction for hundreds of kiosks'
 messages), samples the relay queue, and prunes old history. Bad messages are logged and
-skipped; nothing a kiosk sends can stop the service.
+skipped; nothing a kiosk sends can stop the service. Feedback is acked to its kiosk
+(`on_feedback_stored`) only once it is committed, so the kiosk keeps and re-sends it until then.
 
     service = FleetService(store, clock=time.time)
     attach(mqtt_client, service)     # subscribes to status, health, feedback (and capture)
@@ -74,6 +75,8 @@ class FleetService:
         self._sites = store.sites()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # told (kiosk id, feedback id) for every feedback committed, to ack it to its kiosk
+        self.on_feedback_stored: Callable[[list[tuple[str, str]]], None] | None = None
 
     # -- inputs (any thread) --------------------------------------------------------------
     def handle(self, topic_name: str, payload: bytes) -> bool:
@@ -189,6 +192,8 @@ class FleetService:
             with self._lock:  # put it back in front of what came since
                 self._batch = _merge(batch, self._batch)
             return 0
+        if batch.feedback and self.on_feedback_stored is not None:
+            self.on_feedback_stored([(r.feedback.kiosk_id, r.feedback.feedback_id) for r in batch.feedback])
         return len(batch.health) + len(batch.kiosks) + len(batch.feedback)
 
     def sample_centre(self) -> None:

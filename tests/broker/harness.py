@@ -17,7 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
-from anjungan.messages import Ack, PacketStatus, decode_ack_topic
+from anjungan.messages import Ack, Feedback, FeedbackAck, PacketStatus, decode_ack_topic
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import KioskBundle
 from provisioning.fleet import open_fleet
@@ -91,6 +91,7 @@ class TestKiosk:
         self.sent: dict[str, bytes] = {}
         self.acks: dict[str, Ack] = {}
         self.statuses: list[PacketStatus] = []
+        self.feedback: dict[str, bytes] = {}  # feedback id -> message, until its FeedbackAck
         self.lock = threading.Lock()
         self.connected = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=bundle.kiosk_id,
@@ -116,6 +117,8 @@ class TestKiosk:
                 self.acks[m.packet_id] = m
                 if m.outcome.value in ("accepted", "duplicate"):
                     self.outbox.pop(m.packet_id, None)
+            elif isinstance(m, FeedbackAck):
+                self.feedback.pop(m.feedback_id, None)
             else:
                 self.statuses.append(m)
 
@@ -129,12 +132,22 @@ class TestKiosk:
     def publish_raw(self, payload: bytes) -> None:
         self.client.publish(topics.topic(self.bundle.kiosk_id, "capture"), payload, qos=1)
 
+    def send_feedback(self, feedback_id: str, text: str) -> None:
+        msg = Feedback(kiosk_id=self.bundle.kiosk_id, feedback_id=feedback_id, at=time.time(),
+                       category="waiting", text=text).to_json()  # fmt: skip
+        with self.lock:
+            self.feedback[feedback_id] = msg
+        self.client.publish(topics.topic(self.bundle.kiosk_id, "feedback"), msg, qos=1)
+
     def resend_unacked(self) -> int:
         with self.lock:
             pending = list(self.outbox.items())
+            feedback = list(self.feedback.values())
         for pid, raw in pending:
             self.send(pid, raw)
-        return len(pending)
+        for msg in feedback:
+            self.client.publish(topics.topic(self.bundle.kiosk_id, "feedback"), msg, qos=1)
+        return len(pending) + len(feedback)
 
     def close(self) -> None:
         self.client.disconnect()

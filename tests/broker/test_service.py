@@ -216,3 +216,30 @@ def test_after_an_outage_higher_classes_drain_first(stack: Stack) -> None:
     # the probe that reopened SIAK may be any class; after it, strict class order
     assert order[1:] == sorted(order[1:])
     exactly_once(stack, vulnerable + first + routine)
+
+
+def test_sigkill_with_feedback_in_flight_loses_and_duplicates_nothing(stack: Stack) -> None:
+    """A resident's complaint is acked only after the centre has committed it; the kiosk
+    keeps it and sends it again until then."""
+    from broker.fleet.store import open_store
+
+    stack.service = Service(stack.fleet_dir, stack.root, mqtt_url=stack.mosquitto.url,
+                            siak_url=stack.sim.url, extra=("--http", "127.0.0.1:0"))  # fmt: skip
+    stack.service.start()  # with fleet health and the dashboard, which take the feedback
+    k1 = stack.kiosk("kiosk-01")
+    wanted = [f"fb-{n:03d}" for n in range(60)]
+    for fid in wanted[:30]:
+        k1.send_feedback(fid, f"antrean lama ({fid})")
+    assert drive([k1], lambda: len(k1.feedback) < 30, timeout=30, resend_every=3)
+    for fid in wanted[30:]:
+        k1.send_feedback(fid, f"antrean lama ({fid})")
+    stack.service.kill()  # some stored and acked, the rest received or not, but unacked
+    assert k1.feedback, "the kill came too late to test anything"
+    stack.service.start()
+    assert drive([k1], lambda: not k1.feedback, timeout=60, resend_every=3)
+    store = open_store(f"sqlite://{stack.root / 'fleet-health.db'}")
+    try:
+        stored = [r.feedback.feedback_id for r in store.feedback(limit=1000)]
+    finally:
+        store.close()
+    assert sorted(stored) == wanted  # every one, once

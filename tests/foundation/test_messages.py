@@ -13,6 +13,7 @@ from anjungan.messages import (
     Ack,
     AckOutcome,
     Feedback,
+    FeedbackAck,
     Health,
     KioskStatus,
     MessageError,
@@ -41,6 +42,10 @@ def test_ack_topic_carries_acks_and_statuses():
     assert isinstance(decode_ack_topic(Ack(packet_id=PID, outcome="accepted").to_json()), Ack)
     status = PacketStatus(packet_id=PID, state="BIO_CAPTURED", at=1.0)
     assert decode_ack_topic(status.to_json()) == status
+    receipt = FeedbackAck(feedback_id="3f1c0b9e-0d5e-4c55-9d1e-6f7d2a1b9c00")
+    assert decode_ack_topic(receipt.to_json()) == receipt
+    with pytest.raises(MessageError):
+        decode_ack_topic(b'{"type":"feedback_ack","feedback_id":""}')
 
 
 @pytest.mark.parametrize("payload", [

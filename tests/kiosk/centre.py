@@ -13,7 +13,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
-from anjungan.messages import Ack, AckOutcome, Feedback, Health, KioskStatus
+from anjungan.messages import Ack, AckOutcome, Feedback, FeedbackAck, Health, KioskStatus
 from anjungan.packet import FleetTrust, decode_packet, verify_packet
 from provisioning.broker_process import free_port, wait_for_port
 from provisioning.fleet import TlsFiles
@@ -89,7 +89,12 @@ class Centre:
                 elif kind == "health":
                     self.health.append(Health.from_json(m.payload))
                 elif kind == "feedback":
-                    self.feedback.append(Feedback.from_json(m.payload))
+                    fb = Feedback.from_json(m.payload)
+                    if all(f.feedback_id != fb.feedback_id for f in self.feedback):
+                        self.feedback.append(fb)
+                    if self.ack:
+                        c.publish(topics.topic(kiosk_id, "ack"),
+                                  FeedbackAck(feedback_id=fb.feedback_id).to_json(), qos=1)  # fmt: skip
             except Exception as exc:  # the test asserts on errors == []
                 self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
 

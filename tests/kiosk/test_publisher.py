@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from anjungan import topics
-from anjungan.messages import Ack, AckOutcome, Health, KioskStatus, PacketStatus, SiakState
+from anjungan.messages import (
+    Ack,
+    AckOutcome,
+    Feedback,
+    FeedbackAck,
+    Health,
+    KioskStatus,
+    PacketStatus,
+    SiakState,
+)
 from kiosk.outbox import MemoryOutbox, OutboxEntry, SqliteOutbox
 from kiosk.publisher import Publisher, offline_will
 from kiosk.transport import MemoryTransport, MqttTransport, TlsFiles
@@ -71,25 +80,38 @@ def test_twin_connect_status_priority_order_resend_ack_and_health() -> None:
     assert t.published[-1][0] == topics.topic(KIOSK, "health")
 
 
-def test_twin_reconnect_resends_everything_pending_and_feedback_waits_for_puback() -> None:
+def feedback(n: int) -> bytes:
+    return Feedback(kiosk_id=KIOSK, feedback_id=f"fb-{n}", at=NOW, category="waiting", text=f"antri {n}").to_json()
+
+
+def test_twin_feedback_waits_for_the_centres_ack_and_reconnect_resends_everything() -> None:
     box = MemoryOutbox()
     box.store(entry(1, 1), ticket="t1")
-    box.add_message("feedback", b'{"x":1}', NOW)
+    box.add_message("feedback", feedback(1), NOW)
     pub, t = make(box)
     pub.start()
     pub.pump(NOW)
-    pub.pump(NOW)  # the PUBACK arrives on the next poll
+    pub.pump(NOW + 1)  # the broker's PUBACK is not enough: the centre may not have stored it
+    assert len(box.messages()) == 1
+    assert sum(1 for tp, _p, _r in t.published if tp.endswith("/feedback")) == 1  # not re-sent yet
+    pub.pump(NOW + 31)  # no ack within resend_after_s: sent again
+    assert sum(1 for tp, _p, _r in t.published if tp.endswith("/feedback")) == 2
+    t.inject(topics.topic(KIOSK, "ack"), FeedbackAck(feedback_id="fb-9").to_json())  # not ours
+    pub.pump(NOW + 32)
+    assert len(box.messages()) == 1
+    t.inject(topics.topic(KIOSK, "ack"), FeedbackAck(feedback_id="fb-1").to_json())
+    pub.pump(NOW + 33)
     assert box.messages() == []
     t.set_connected(False)
-    pub.pump(NOW + 1)
-    box.add_message("feedback", b'{"x":2}', NOW)
-    pub.pump(NOW + 2)
+    pub.pump(NOW + 34)
+    box.add_message("feedback", feedback(2), NOW)
+    pub.pump(NOW + 35)
     assert len(box.messages()) == 1  # offline: kept
     t.published.clear()
     t.set_connected(True)
-    pub.pump(NOW + 3)
+    pub.pump(NOW + 36)
     sent = [(topics.parse(tp)[1], p) for tp, p, _ in t.published]
-    assert ("capture", b"p1") in sent and ("feedback", b'{"x":2}') in sent
+    assert ("capture", b"p1") in sent and ("feedback", feedback(2)) in sent
 
 
 def test_offline_will_is_retained_offline_status_with_session() -> None:
