@@ -37,6 +37,10 @@ LOCK_NAME = ".lock"
 _ZEROS = bytes(1 << 20)
 
 
+class BodyUnreadable(QueueError):
+    """A body that could not be read this time (it may be readable later)."""
+
+
 class BodyLost(QueueError):
     """A stored body is missing or does not match its row (disk fault, tampering)."""
 
@@ -103,11 +107,15 @@ class BodyStore:
             raise QueueError(f"cannot store packet bodies: {exc.strerror}") from exc
 
     def read(self, ref: BodyRef) -> bytes:
+        """The body, checked against its record. `BodyLost` when it is gone or damaged for
+        good; `BodyUnreadable` for a failure that may pass (I/O error, no file handles)."""
         try:
             with open(self.root / ref.name, "rb") as f:
                 data = f.read(ref.length + 1)
+        except FileNotFoundError as exc:
+            raise BodyLost(f"body {ref.name} missing") from exc
         except OSError as exc:
-            raise BodyLost(f"body {ref.name} unreadable: {exc.strerror}") from exc
+            raise BodyUnreadable(f"body {ref.name} unreadable for now: {exc.strerror}") from exc
         if len(data) != ref.length or hashlib.sha256(data).digest() != (ref.sha256 or None):
             raise BodyLost(f"body {ref.name} does not match its record")
         return data

@@ -28,7 +28,7 @@ from typing import Any
 
 from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
-from broker.queue.bodies import BodyLost, BodyStore
+from broker.queue.bodies import BodyLost, BodyStore, BodyUnreadable
 from broker.queue.model import BodyRef, Envelope
 from broker.queue.sql import LEASE_COLUMNS, SqlQueue
 
@@ -140,6 +140,9 @@ class SqliteQueue(SqlQueue):
             except BodyLost as exc:
                 log.error("packet %s: %s; dead letter", r[0], exc)
                 self.dead_letter(r[0], now=now, reason="stored body lost")
+                continue
+            except BodyUnreadable as exc:  # stays leased: back when the lease runs out
+                log.warning("packet %s: %s; retried after its lease", r[0], exc)
                 continue
             out.append((*r[:6], body))
         return out

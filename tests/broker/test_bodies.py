@@ -120,6 +120,24 @@ def test_a_damaged_body_becomes_a_dead_letter_not_a_bad_submission(db: Path) -> 
     q.close()
 
 
+def test_a_body_unreadable_for_now_is_retried_after_its_lease_not_dead_lettered(db: Path) -> None:
+    q = open_sqlite(db)
+    q.enqueue([env(1), env(2)], now=1.0)
+    name = next(n for n in files(db) if n.startswith(env(1).packet_id))
+    path, aside = Path(f"{db}-bodies", name), Path(f"{db}-aside")
+    path.rename(aside)
+    path.mkdir()  # reading it fails with an OSError other than "missing" (EISDIR)
+    got = q.lease(owner="w", now=2.0, lease_s=5.0, limit=5)
+    assert [le.packet_id for le in got] == [env(2).packet_id]
+    entry = q.get(env(1).packet_id)
+    assert entry is not None and entry.state is not EntryState.DEAD
+    path.rmdir()
+    aside.rename(path)  # the disk recovers
+    again = {le.packet_id: le for le in q.lease(owner="w", now=8.0, lease_s=5.0, limit=5)}
+    assert again[env(1).packet_id].packet == env(1).packet  # back after its lease ran out
+    q.close()
+
+
 def test_a_queue_from_before_bodies_moved_to_files_still_relays(db: Path) -> None:
     old = sqlite3.connect(db)
     old.executescript("""
