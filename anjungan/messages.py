@@ -160,6 +160,39 @@ class FeedbackAck(_Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StatusQuery(_Message):
+    """kiosk -> centre on `query`: a resident shows a receipt QR from another kiosk; what is
+    the packet's state? Packet ids are UUIDv7 with 74 random bits: not guessable."""
+
+    TYPE = "status_query"
+    query_id: str
+    packet_id: str
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.query_id, str) and 0 < len(self.query_id) <= 64, "bad query_id")
+        _require(isinstance(self.packet_id, str) and len(self.packet_id) == 36, "bad packet_id")
+
+
+# the answer when the centre has no such packet, or refused or lost it for good
+STATUS_UNKNOWN, STATUS_REJECTED = "UNKNOWN", "REJECTED"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusReply(_Message):
+    """centre -> kiosk on `ack`: the answer to a `StatusQuery`: a `SiakState` value,
+    REJECTED (a dead letter: see the desk) or UNKNOWN."""
+
+    TYPE = "status_reply"
+    query_id: str
+    packet_id: str
+    state: str
+
+    def __post_init__(self) -> None:
+        known = {s.value for s in SiakState} | {STATUS_UNKNOWN, STATUS_REJECTED}
+        _require(self.state in known, "unknown state")
+
+
+@dataclass(frozen=True, kw_only=True)
 class KioskStatus(_Message):
     """kiosk on `status`, retained; the Last Will carries state offline with the same session."""
 
@@ -211,8 +244,9 @@ class Feedback(_Message):
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
 
 
-def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck:
-    """Messages on a kiosk's `ack` topic: an Ack, a PacketStatus or a FeedbackAck."""
+def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck | StatusReply:
+    """Messages on a kiosk's `ack` topic: an Ack, a PacketStatus, a FeedbackAck or a
+    StatusReply."""
     try:
         kind = json.loads(payload).get("type") if len(payload) <= MAX_MESSAGE_BYTES else None
     except (ValueError, AttributeError, UnicodeDecodeError):
@@ -221,4 +255,6 @@ def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck:
         return PacketStatus.from_json(payload)
     if kind == FeedbackAck.TYPE:
         return FeedbackAck.from_json(payload)
+    if kind == StatusReply.TYPE:
+        return StatusReply.from_json(payload)
     return Ack.from_json(payload)

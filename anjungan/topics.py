@@ -7,6 +7,8 @@
     anjungan/v1/kiosk/{kiosk_id}/health    kiosk -> centre   JSON `Health`, periodic
     anjungan/v1/kiosk/{kiosk_id}/feedback  kiosk -> centre   JSON `Feedback`, QoS 1, re-sent
                                                              until its `FeedbackAck`
+    anjungan/v1/kiosk/{kiosk_id}/query     kiosk -> centre   JSON `StatusQuery` (a receipt from
+                                                             another kiosk); `StatusReply` on ack
 
 Payload types live in `anjungan.messages` (JSON) and `anjungan.packet` (CBOR).
 """
@@ -19,7 +21,7 @@ from anjungan.errors import AnjunganError
 
 VERSION = "v1"
 PREFIX = f"anjungan/{VERSION}/kiosk"
-KINDS = ("capture", "ack", "status", "health", "feedback")
+KINDS = ("capture", "ack", "status", "health", "feedback", "query")
 KIOSK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 

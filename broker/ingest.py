@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anjungan import topics
-from anjungan.messages import Ack, AckOutcome
+from anjungan.messages import Ack, AckOutcome, StatusReply
 from anjungan.packet import DEFAULT_WINDOW_S, FleetTrust, decode_packet, verify_packet
 from anjungan.packet.codec import MAX_PACKET_BYTES
 from anjungan.packet.model import PacketError
@@ -46,7 +46,7 @@ class Inbound:
 class Outcome:
     token: Any
     kiosk_id: str  # "" when the topic named none
-    ack: Ack | None  # the application ack to publish, if one can be addressed
+    ack: Ack | StatusReply | None  # the answer to publish on the kiosk's ack topic, if any
     admission: Admission | None = None
     reason: str = ""
 

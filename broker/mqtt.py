@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
-from anjungan.messages import Ack, PacketStatus
+from anjungan.messages import Ack, PacketStatus, StatusReply
 from broker.errors import ConfigError
 from broker.ingest import Inbound, Outcome
 
@@ -155,7 +155,7 @@ class CentreMqtt:
             if msg.qos > 0:
                 self.client.ack(msg.mid, msg.qos)
 
-    def notify(self, kiosk_id: str, message: Ack | PacketStatus) -> None:
+    def notify(self, kiosk_id: str, message: Ack | PacketStatus | StatusReply) -> None:
         self.client.publish(topics.topic(kiosk_id, "ack"), message.to_json(), qos=1)
 
     # -- lifecycle -----------------------------------------------------------------------

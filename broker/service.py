@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker.desk import StatusDesk
 from broker.errors import ConfigError
 from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
@@ -58,12 +59,13 @@ class CentralService:
         self.ingest = Ingest(self.queue, self.trust)
         self.handlers: dict[str, Callable[[list[Inbound]], list[Outcome]]] = {
             "capture": self.ingest.process,
+            "query": StatusDesk(self.queue).answer,
         }
         tls = centre_tls(cfg.fleet_dir)
         self.mqtt = CentreMqtt(
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
-                         client_id=cfg.client_id, batch=cfg.batch),
+                         client_id=cfg.client_id, batch=cfg.batch, kinds=("capture", "query")),
             self._dispatch,
             prepare=self._prepare,
         )  # fmt: skip

@@ -85,6 +85,8 @@ class KioskApp:
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
         self.last_qr = ""
+        self.query_timeout_s = 6.0  # how long a resident waits for the centre's answer
+        self._lookups: dict[str, tuple[int, str, float]] = {}  # query id -> token, ticket, deadline
 
     def flow_now(self) -> float:
         return time.time() + self.skip
@@ -119,7 +121,8 @@ class KioskApp:
         return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
 
     def busy(self) -> bool:
-        return self._capture is not None or self.flow.screen in (Screen.CAPTURING, Screen.SUBMITTING)
+        return (self._capture is not None or bool(self._lookups)
+                or self.flow.screen in (Screen.CAPTURING, Screen.SUBMITTING))  # fmt: skip
 
     # ---- the loop body -----------------------------------------------------------------------
     def step(self) -> None:
@@ -127,6 +130,7 @@ class KioskApp:
         self.dispatch(Tick())
         if self.publisher is not None:
             self.publisher.pump(time.time())
+        self._finish_lookups()
         self.render()
 
     def render(self) -> None:
@@ -164,8 +168,7 @@ class KioskApp:
         elif isinstance(action, PrintReceipt):
             self._print(action)
         elif isinstance(action, LookupStatus):
-            state = self.outbox.ticket_state(action.ticket)
-            self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
+            self._lookup(action)
         elif isinstance(action, SendFeedback):
             fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=time.time(),
                           category=action.category, text=redact(action.text), lang=action.lang)  # fmt: skip
@@ -177,8 +180,42 @@ class KioskApp:
             self.speaker.say(t(action.key, action.lang), action.lang)
         elif isinstance(action, SessionWiped):
             self._capture = None
+            for query_id in self._lookups:
+                if self.publisher is not None:
+                    self.publisher.forget(query_id)
+            self._lookups.clear()
             self.journal.write("session_wiped", reason=action.reason)
             self.journal.write("screen", screen=self.flow.screen.value)
+
+    def _lookup(self, action: LookupStatus) -> None:
+        """A ticket this kiosk printed is answered from its outbox; a receipt QR from another
+        kiosk is asked of the centre (answered in `_finish_lookups`)."""
+        if not action.packet_id or action.kiosk_id == self.keys.kiosk_id:
+            state = self.outbox.ticket_state(action.ticket)
+            self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
+            return
+        query_id = self.publisher.query(action.packet_id) if self.publisher is not None else None
+        if query_id is None:  # offline: say so now rather than make the resident wait
+            self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state="UNREACHABLE"))
+            return
+        self.journal.write("status_query", ticket=action.ticket)
+        self._lookups[query_id] = (action.token, action.ticket, time.monotonic() + self.query_timeout_s)
+
+    def _finish_lookups(self) -> None:
+        if not self._lookups or self.publisher is None:
+            return
+        for query_id, (token, ticket, deadline) in list(self._lookups.items()):
+            reply = self.publisher.replies.pop(query_id, None)
+            if reply is not None:
+                state = reply.state
+            elif time.monotonic() >= deadline:
+                self.publisher.forget(query_id)
+                state = "UNREACHABLE"
+            else:
+                continue
+            del self._lookups[query_id]
+            self.journal.write("status_answer", ticket=ticket, state=state)
+            self.dispatch(StatusAnswer(token=token, ticket=ticket, state=state))
 
     def _store(self, token: int) -> None:
         try:

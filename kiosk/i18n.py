@@ -164,9 +164,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "state_ENROLL_FAILURE": ("Gagal diproses. Hubungi loket.", "Processing failed. Please see the desk."),
     "state_PENDING": ("Tersimpan di anjungan, menunggu jaringan.", "Saved at this kiosk, waiting for the network."),
     "state_REJECTED": ("Ditolak pusat. Hubungi loket.", "Refused by the centre. Please see the desk."),
+    "state_UNREACHABLE": (
+        "Pusat belum dapat dihubungi. Coba lagi nanti atau tanyakan di loket.",
+        "The centre cannot be reached right now. Try again later or ask at the desk.",
+    ),
+    "status_checking": ("Sedang memeriksa…", "Checking…"),
+    "state_UNKNOWN": (
+        "Belum tercatat di pusat. Jika baru saja merekam, coba lagi nanti, atau tanyakan di loket.",
+        "Not at the centre yet. If you recorded just now, try again later, or ask at the desk.",
+    ),
     "state_unknown": (
-        "Tiket tidak dikenal di anjungan ini. Tanyakan di loket.",
-        "This kiosk does not know that ticket. Please ask at the desk.",
+        "Tiket tidak dikenal di anjungan ini. Pindai QR pada struk, atau tanyakan di loket.",
+        "This kiosk does not know that ticket. Scan the QR on your receipt, or ask at the desk.",
     ),
     # input problems
     "err_digits_only": ("Hanya angka.", "Digits only."),

@@ -9,11 +9,14 @@
   commit), re-sent after `resend_after_s` like a packet: a centre killed between receiving
   and storing it loses nothing.
 - `health` every `health_interval_s`.
+- `query(packet_id)`: a receipt from another kiosk; the centre's `StatusReply` lands in
+  `replies` (the app waits a few seconds, then tells the resident the centre is unreachable).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from anjungan import topics
@@ -25,6 +28,8 @@ from anjungan.messages import (
     KioskStatus,
     MessageError,
     PacketStatus,
+    StatusQuery,
+    StatusReply,
     decode_ack_topic,
 )
 from kiosk.outbox import Outbox
@@ -49,6 +54,8 @@ class Publisher:
         self._feedback_sent: dict[int, float] = {}  # outbox message id -> when last sent
         self._feedback_ids: dict[str, int] = {}  # feedback id -> outbox message id
         self.acked: list[Ack] = []  # for the app's log and the tests
+        self._queries: set[str] = set()  # status queries awaiting their reply
+        self.replies: dict[str, StatusReply] = {}  # query id -> reply, taken by the app
         self.transport.subscribe(topics.topic(kiosk_id, "ack"))
 
     def start(self) -> None:
@@ -101,9 +108,30 @@ class Publisher:
                 self._feedback_sent.pop(message_id, None)
                 log.info("feedback stored at the centre")
             return
+        if isinstance(message, StatusReply):
+            if message.query_id in self._queries:
+                self._queries.discard(message.query_id)
+                self.replies[message.query_id] = message
+            return
         if self.outbox.ack(message.packet_id, message.outcome, now, message.reason):
             self.acked.append(message)
             log.info("ack %s %s", message.packet_id, message.outcome.value)
+
+    def query(self, packet_id: str) -> str | None:
+        """Ask the centre for a packet's state (a receipt from another kiosk). The query id,
+        whose `StatusReply` lands in `replies`; None when offline (nothing was sent)."""
+        if not self.transport.connected:
+            return None
+        query = StatusQuery(query_id=str(uuid.uuid4()), packet_id=packet_id)
+        if self.transport.publish(topics.topic(self.kiosk_id, "query"), query.to_json()) is None:
+            return None
+        self._queries.add(query.query_id)
+        return query.query_id
+
+    def forget(self, query_id: str) -> None:
+        """The kiosk stopped waiting (timeout, session wiped): a late reply is dropped."""
+        self._queries.discard(query_id)
+        self.replies.pop(query_id, None)
 
     def final_status(self, now: float) -> tuple[str, bytes]:
         status = KioskStatus(kiosk_id=self.kiosk_id, state="offline", session_id=self.session_id, at=now)

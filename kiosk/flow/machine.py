@@ -361,6 +361,7 @@ def _status_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     if not ticket_ok(s.typed):
         s.input_error = "err_ticket_invalid"
         return Screen.STATUS_ENTRY
+    s.status_checking = True
     f.emit(LookupStatus(token=f.new_token(), ticket=s.typed))
     return Screen.STATUS_ENTRY
 
@@ -371,15 +372,16 @@ def _status_qr(f: Flow, e: Event, _n: float) -> Screen:
     if parsed is None:
         f.session.input_error = "err_qr_invalid"
         return Screen.STATUS_ENTRY
-    f.session.typed = parsed[1]
-    f.emit(LookupStatus(token=f.new_token(), ticket=parsed[1]))
+    kiosk_id, ticket, packet_id = parsed
+    f.session.typed, f.session.status_checking = ticket, True
+    f.emit(LookupStatus(token=f.new_token(), ticket=ticket, kiosk_id=kiosk_id, packet_id=packet_id))
     return Screen.STATUS_ENTRY
 
 
 def _status_answer(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, StatusAnswer)
     f.session.status_ticket, f.session.status_state = e.ticket, e.state
-    f.session.typed = ""
+    f.session.typed, f.session.status_checking = "", False
     return Screen.STATUS_RESULT
 
 

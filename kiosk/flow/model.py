@@ -195,6 +195,8 @@ class PrintReceipt(Action):
 class LookupStatus(Action):
     token: int
     ticket: str
+    kiosk_id: str = ""  # from a receipt QR: the kiosk that printed it ("" when typed)
+    packet_id: str = ""  # from a receipt QR: asked of the centre when printed elsewhere
 
 
 @dataclass(frozen=True, kw_only=True)

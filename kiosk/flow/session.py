@@ -57,6 +57,7 @@ class Session:
     qr_payload: str = ""
     status_ticket: str = ""
     status_state: str | None = None
+    status_checking: bool = False  # a lookup is out (the centre may take a few seconds)
     feedback_category: str = ""
     error: str = ""
 

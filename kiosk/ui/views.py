@@ -154,6 +154,8 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr is Screen.DONE:
         lines.extend(t("body_done", lang, ticket=s.ticket).split("|"))
         qr, body_key = s.qr_payload, ""
+    elif scr is Screen.STATUS_ENTRY and s.status_checking:
+        lines.append(t("status_checking", lang))
     elif scr is Screen.STATUS_RESULT:
         title = t("title_status_result", lang, ticket=s.status_ticket)
         lines.append(t(f"state_{s.status_state}" if s.status_state else "state_unknown", lang))

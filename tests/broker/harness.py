@@ -17,7 +17,15 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
-from anjungan.messages import Ack, Feedback, FeedbackAck, PacketStatus, decode_ack_topic
+from anjungan.messages import (
+    Ack,
+    Feedback,
+    FeedbackAck,
+    PacketStatus,
+    StatusQuery,
+    StatusReply,
+    decode_ack_topic,
+)
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import KioskBundle
 from provisioning.fleet import open_fleet
@@ -92,6 +100,7 @@ class TestKiosk:
         self.acks: dict[str, Ack] = {}
         self.statuses: list[PacketStatus] = []
         self.feedback: dict[str, bytes] = {}  # feedback id -> message, until its FeedbackAck
+        self.replies: dict[str, StatusReply] = {}
         self.lock = threading.Lock()
         self.connected = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=bundle.kiosk_id,
@@ -119,6 +128,8 @@ class TestKiosk:
                     self.outbox.pop(m.packet_id, None)
             elif isinstance(m, FeedbackAck):
                 self.feedback.pop(m.feedback_id, None)
+            elif isinstance(m, StatusReply):
+                self.replies[m.query_id] = m
             else:
                 self.statuses.append(m)
 
@@ -138,6 +149,10 @@ class TestKiosk:
         with self.lock:
             self.feedback[feedback_id] = msg
         self.client.publish(topics.topic(self.bundle.kiosk_id, "feedback"), msg, qos=1)
+
+    def ask(self, query_id: str, packet_id: str) -> None:
+        query = StatusQuery(query_id=query_id, packet_id=packet_id)
+        self.client.publish(topics.topic(self.bundle.kiosk_id, "query"), query.to_json(), qos=1)
 
     def resend_unacked(self) -> int:
         with self.lock:

@@ -243,3 +243,19 @@ def test_sigkill_with_feedback_in_flight_loses_and_duplicates_nothing(stack: Sta
     finally:
         store.close()
     assert sorted(stored) == wanted  # every one, once
+
+
+def test_a_receipt_from_another_kiosk_is_answered_over_the_real_broker(stack: Stack) -> None:
+    """Through the generated ACL: kiosk-01 may ask on its own query topic, and hears on its
+    own ack topic about a packet kiosk-02 captured."""
+    stack.service.start()
+    k1, k2 = stack.kiosk("kiosk-01"), stack.kiosk("kiosk-02")
+    ids = publish(k2, stack.bundles["kiosk-02"], range(1, 3))
+    assert drive([k2], lambda: not k2.outbox, timeout=30)
+    assert wait_until(lambda: len(stack.accepted_keys()) == 2, timeout=30)
+    k1.ask("q-1", ids[0])
+    k1.ask("q-2", "01a21f8d-7cc7-73ef-8861-e7964dd646c3")  # no such packet
+    assert wait_until(lambda: len(k1.replies) == 2, timeout=20)
+    assert k1.replies["q-1"].state in ("SENT_FOR_ENROLLMENT", "BIO_CAPTURED", "PRINT_READY")
+    assert k1.replies["q-2"].state == "UNKNOWN"
+    assert not k2.replies  # the answer goes to the asker only

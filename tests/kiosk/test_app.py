@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 
 from anjungan import topics
-from anjungan.messages import Ack, AckOutcome, Feedback, Health
+from anjungan.messages import Ack, AckOutcome, Feedback, Health, StatusQuery, StatusReply
 from drivers.peripherals import open_peripherals
 from drivers.twin import InMemoryPeripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow
+from kiosk.flow.model import ScanQr
 from kiosk.outbox import MemoryOutbox
 from kiosk.publisher import Publisher
 from kiosk.script import parse_script, run_script
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys
+from kiosk.ticket import make_ticket
 from kiosk.transport import MemoryTransport
 from kiosk.ui.screen import Renderer
 from tests.kiosk.kiosk_process import SCRIPTS
@@ -44,6 +46,13 @@ class Harness:
     def play(self, steps: list[dict] | str) -> None:
         text = (SCRIPTS / f"{steps}.json").read_text() if isinstance(steps, str) else json.dumps(steps)
         run_script(self.app, parse_script(text))
+
+    def renderer_text(self) -> str:
+        """What the current screen says (its view's title and lines)."""
+        from kiosk.ui.views import build_view
+
+        view = build_view(self.app.flow, self.app.flow_now())
+        return "\n".join([view.title, *view.lines])
 
     def events(self, name: str) -> list[dict]:
         lines = [json.loads(x) for x in self.out.getvalue().splitlines()]
@@ -98,6 +107,49 @@ def test_publisher_sends_acks_and_the_status_screen_follows(h: Harness) -> None:
     h.play([{"tap": "start"}, {"tap": "choose:status"}, {"type": "$ticket"}, {"tap": "confirm"},
             {"expect": "status_result"}])  # fmt: skip
     assert h.app.flow.session.status_state == "QUEUED" and h.outbox.depth() == 0
+
+
+OTHER_QR = f"anjungan:v1:ticket:kiosk-02:{make_ticket(41)}:01a21f8d-7cc7-73ef-8861-e7964dd646c3"
+
+
+def scan_at_status_screen(h: Harness, payload: str) -> None:
+    h.play([{"tap": "start"}, {"tap": "choose:status"}])
+    h.app.dispatch(ScanQr(payload=payload))
+
+
+def test_receipt_from_another_kiosk_is_asked_of_the_centre(h: Harness) -> None:
+    h.app.publisher.start()  # type: ignore[union-attr]
+    h.app.step()
+    scan_at_status_screen(h, OTHER_QR)
+    (query,) = [StatusQuery.from_json(p) for t, p, _r in h.transport.published if t.endswith("/query")]
+    assert query.packet_id == "01a21f8d-7cc7-73ef-8861-e7964dd646c3"
+    assert h.app.busy() and h.app.flow.session.status_checking
+    assert "Sedang memeriksa…" in h.renderer_text()
+    h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
+        query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())  # fmt: skip
+    h.app.step()
+    assert h.app.flow.screen.value == "status_result" and h.app.flow.session.status_state == "PRINT_READY"
+    assert not h.app.busy() and h.outbox.depth() == 0  # nothing of this kiosk's was touched
+
+
+def test_centre_out_of_reach_is_said_not_waited_on(h: Harness) -> None:
+    scan_at_status_screen(h, OTHER_QR)  # never connected
+    assert h.app.flow.session.status_state == "UNREACHABLE"
+    assert not [t for t, _p, _r in h.transport.published if t.endswith("/query")]
+
+
+def test_no_answer_in_time_is_unreachable_and_a_late_answer_is_dropped(h: Harness) -> None:
+    h.app.publisher.start()  # type: ignore[union-attr]
+    h.app.step()
+    h.app.query_timeout_s = 0.0
+    scan_at_status_screen(h, OTHER_QR)
+    (query,) = [StatusQuery.from_json(p) for t, p, _r in h.transport.published if t.endswith("/query")]
+    h.app.step()
+    assert h.app.flow.session.status_state == "UNREACHABLE" and not h.app.busy()
+    h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
+        query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())  # fmt: skip
+    h.app.step()
+    assert h.app.flow.session.status_state == "UNREACHABLE" and h.app.publisher.replies == {}  # type: ignore[union-attr]
 
 
 def test_feedback_and_health_go_to_their_topics(h: Harness) -> None:
