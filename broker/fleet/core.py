@@ -107,6 +107,9 @@ class FleetCore:
             alert = Alert(key=key, detail=wanted[key], opened_at=now)
             self._set(alert)
             changes.append(AlertChange(action=AlertAction.OPEN, alert=alert, at=now))
+        for key in set(wanted) & current:  # still open: show today's numbers, no new log line
+            if self.alerts[key].detail != wanted[key]:
+                self.alerts[key] = replace(self.alerts[key], detail=wanted[key])
         return changes
 
     def _set(self, alert: Alert) -> None:

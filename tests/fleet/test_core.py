@@ -114,6 +114,15 @@ def test_each_health_rule_opens_and_clears(kw, expected):
     assert core.open_alerts() == []
 
 
+def test_an_open_alert_shows_the_latest_numbers_and_keeps_its_opening_time():
+    core = FleetCore(T)
+    core.health(health(outbox_depth=3, outbox_oldest_s=600.0), 1000.0)
+    changes = core.health(health(outbox_depth=5, outbox_oldest_s=1200.0), 1600.0)
+    assert changes == []  # no new open or clear: the alert log is not flooded
+    (alert,) = core.open_alerts("k-1")
+    assert (alert.detail, alert.opened_at) == ("5 waiting, oldest 20 min", 1000.0)
+
+
 def test_two_faulty_devices_are_two_alerts_and_clear_separately():
     core = FleetCore(T)
     bad = {"ok": False, "detail": "x"}
