@@ -241,6 +241,8 @@ class Feedback(_Message):
     ticket: str = ""
 
     def __post_init__(self) -> None:
+        _require(isinstance(self.feedback_id, str) and 0 < len(self.feedback_id) <= 64,
+                 "bad feedback_id")  # fmt: skip
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
 
 

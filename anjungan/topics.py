@@ -2,7 +2,7 @@
 
     anjungan/v1/kiosk/{kiosk_id}/capture   kiosk -> centre   CBOR capture packet, QoS 1
     anjungan/v1/kiosk/{kiosk_id}/ack       centre -> kiosk   JSON `Ack`, `PacketStatus`,
-                                                             `FeedbackAck`, QoS 1
+                                                             `FeedbackAck`, `StatusReply`, QoS 1
     anjungan/v1/kiosk/{kiosk_id}/status    kiosk (retained, Last Will)  JSON `KioskStatus`
     anjungan/v1/kiosk/{kiosk_id}/health    kiosk -> centre   JSON `Health`, periodic
     anjungan/v1/kiosk/{kiosk_id}/feedback  kiosk -> centre   JSON `Feedback`, QoS 1, re-sent

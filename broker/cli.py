@@ -150,8 +150,10 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    queue_url = args.db if (args.db or "").startswith("sqlite://") else default_db_url(args.fleet)
-    fleet_db = args.fleet_db or f"sqlite://{Path(queue_url.removeprefix('sqlite://')).parent / 'fleet-health.db'}"
+    db = args.db or ""
+    queue_path = (db.removeprefix("sqlite://") if db.startswith("sqlite://") or "://" not in db and db
+                  else default_db_url(args.fleet).removeprefix("sqlite://"))  # fmt: skip
+    fleet_db = args.fleet_db or f"sqlite://{Path(queue_path).parent / 'fleet-health.db'}"
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
                       settings=settings, staff=staff, captures=False)  # fmt: skip

@@ -38,6 +38,7 @@ class SerialPeripherals(Peripherals):
         self._errors: dict[str, str] = {}
         self._locks = {name: threading.RLock() for name in DEVICE_NAMES}
         self._last_health: dict[str, dict[str, Any]] = {}
+        self._closed = False
 
     def _make(self, name: str) -> Any:
         cfg = self.config
@@ -59,6 +60,8 @@ class SerialPeripherals(Peripherals):
         device's lock for as long as they use the driver."""
         if not self.config.url(name):
             raise DeviceUnavailable("not configured", device=name)
+        if self._closed:
+            raise DeviceUnavailable("peripherals closed", device=name)
         driver = self._drivers.get(name)
         if driver is None:
             driver = self._drivers[name] = self._make(name)
@@ -137,8 +140,10 @@ class SerialPeripherals(Peripherals):
             lock.release()
 
     def close(self) -> None:
-        for name, driver in self._drivers.items():
+        self._closed = True  # a capture still running on another thread cannot reopen a port
+        for name in DEVICE_NAMES:
             with self._locks[name]:
-                driver.close()
-        self._drivers.clear()
-        self._connected.clear()
+                driver = self._drivers.pop(name, None)
+                if driver is not None:
+                    driver.close()
+                self._connected.discard(name)

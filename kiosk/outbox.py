@@ -10,7 +10,7 @@
   and a WAL checkpoint(TRUNCATE) carries that into the database file. A rejected packet stays
   (state `rejected`) for a technician; it is no longer sent.
 - Tickets (ticket -> packet id, last known state) stay for status checks; they hold no
-  personal data. Feedback messages wait in `messages` until the broker has them.
+  personal data. Feedback messages wait in `messages` until the centre's `FeedbackAck`.
 
 `MemoryOutbox` is the in-memory twin with the same interface, for tests and benchmarks.
 """

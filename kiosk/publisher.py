@@ -36,6 +36,7 @@ from kiosk.outbox import Outbox
 from kiosk.transport import Transport, Will
 
 log = logging.getLogger("anjungan.kiosk.publisher")
+MESSAGES_SCANNED = 1000  # queued feedback looked at per pump (a handful in practice)
 
 
 def offline_will(kiosk_id: str, session_id: str, now: float) -> Will:
@@ -74,9 +75,9 @@ class Publisher:
                 return
             self.outbox.mark_sent(entry.packet_id, now)
             log.info("sent packet seq=%d id=%s attempt=%d", entry.sequence, entry.packet_id, entry.attempts + 1)
-        for msg in self.outbox.messages(self.batch):
-            if now - self._feedback_sent.get(msg.id, -1e18) < self.resend_after_s:
-                continue
+        due = [m for m in self.outbox.messages(MESSAGES_SCANNED)
+               if now - self._feedback_sent.get(m.id, -1e18) >= self.resend_after_s]  # fmt: skip
+        for msg in due[: self.batch]:  # those waiting for an ack never hold back newer ones
             if self.transport.publish(topics.topic(self.kiosk_id, msg.kind), msg.payload) is None:
                 return
             self._feedback_sent[msg.id] = now

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
+from anjungan.errors import AnjunganError
 from anjungan.messages import FeedbackAck
 from broker.fleet.errors import FleetConfigError, FleetError
 from broker.fleet.service import FleetService
@@ -47,7 +48,11 @@ def attach(client: mqtt.Client, service: FleetService, *, captures: bool = False
 
     def ack_feedback(stored: list[tuple[str, str]]) -> None:
         for kiosk_id, feedback_id in stored:
-            client.publish(topics.topic(kiosk_id, "ack"), FeedbackAck(feedback_id=feedback_id).to_json(), qos=1)
+            try:
+                ack = FeedbackAck(feedback_id=feedback_id).to_json()
+                client.publish(topics.topic(kiosk_id, "ack"), ack, qos=1)
+            except (AnjunganError, ValueError) as exc:  # one bad item never costs the others
+                log.warning("could not ack a feedback of %s: %s", kiosk_id, exc)
 
     client.on_connect = on_connect
     service.on_feedback_stored = ack_feedback

@@ -20,6 +20,7 @@ checkpoint, which stalls the committing thread). Here each body is its own file 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
@@ -35,6 +36,11 @@ log = logging.getLogger("anjungan.queue")
 
 LOCK_NAME = ".lock"
 _ZEROS = bytes(1 << 20)
+
+
+# errors that may pass: a disk hiccup, out of file handles or memory; anything else
+# (missing, a directory, permissions) will not fix itself
+_TRANSIENT = frozenset({errno.EIO, errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM, errno.EINTR})
 
 
 class BodyUnreadable(QueueError):
@@ -112,10 +118,10 @@ class BodyStore:
         try:
             with open(self.root / ref.name, "rb") as f:
                 data = f.read(ref.length + 1)
-        except FileNotFoundError as exc:
-            raise BodyLost(f"body {ref.name} missing") from exc
         except OSError as exc:
-            raise BodyUnreadable(f"body {ref.name} unreadable for now: {exc.strerror}") from exc
+            if exc.errno in _TRANSIENT:
+                raise BodyUnreadable(f"body {ref.name} unreadable for now: {exc.strerror}") from exc
+            raise BodyLost(f"body {ref.name} unreadable: {exc.strerror}") from exc
         if len(data) != ref.length or hashlib.sha256(data).digest() != (ref.sha256 or None):
             raise BodyLost(f"body {ref.name} does not match its record")
         return data

@@ -395,6 +395,13 @@ def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     return Screen.FEEDBACK_SENT
 
 
+def _leave_status(f: Flow, _e: Event, _n: float) -> Screen:
+    """Back to the menu: a lookup still out is abandoned (its late answer is ignored)."""
+    f.session.typed, f.session.status_checking = "", False
+    f.new_token()
+    return Screen.MENU
+
+
 def _clear_then(screen: Screen) -> Handler:
     def handler(f: Flow, _e: Event, _n: float) -> Screen:
         f.session.typed = ""
@@ -450,7 +457,7 @@ TABLE: dict[tuple[Screen, str], Handler] = {
     (Screen.STATUS_ENTRY, CONFIRM): _status_confirm,
     (Screen.STATUS_ENTRY, "ScanQr"): _status_qr,
     (Screen.STATUS_ENTRY, "StatusAnswer"): _status_answer,
-    (Screen.STATUS_ENTRY, BACK): _clear_then(Screen.MENU),
+    (Screen.STATUS_ENTRY, BACK): _leave_status,
     (Screen.STATUS_RESULT, BACK): _to(Screen.STATUS_ENTRY),
     (Screen.FEEDBACK_CATEGORY, CHOOSE): _pick(FEEDBACK_CATEGORIES, "feedback_category", Screen.FEEDBACK_TEXT),
     (Screen.FEEDBACK_CATEGORY, BACK): _to(Screen.MENU),

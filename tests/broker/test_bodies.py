@@ -3,6 +3,7 @@ row commits, shredded when SIAK has the packet or an operator purges it, orphans
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import uuid
@@ -120,21 +121,41 @@ def test_a_damaged_body_becomes_a_dead_letter_not_a_bad_submission(db: Path) -> 
     q.close()
 
 
-def test_a_body_unreadable_for_now_is_retried_after_its_lease_not_dead_lettered(db: Path) -> None:
+def test_a_body_unreadable_for_now_is_retried_after_its_lease_not_dead_lettered(
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import broker.queue.bodies as bodies
+
     q = open_sqlite(db)
     q.enqueue([env(1), env(2)], now=1.0)
     name = next(n for n in files(db) if n.startswith(env(1).packet_id))
-    path, aside = Path(f"{db}-bodies", name), Path(f"{db}-aside")
-    path.rename(aside)
-    path.mkdir()  # reading it fails with an OSError other than "missing" (EISDIR)
+
+    def flaky_disk(path, *args, **kwargs):  # EIO for that one file, as a failing disk gives
+        if Path(path).name == name:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(bodies, "open", flaky_disk, raising=False)
     got = q.lease(owner="w", now=2.0, lease_s=5.0, limit=5)
     assert [le.packet_id for le in got] == [env(2).packet_id]
     entry = q.get(env(1).packet_id)
     assert entry is not None and entry.state is not EntryState.DEAD
-    path.rmdir()
-    aside.rename(path)  # the disk recovers
+    monkeypatch.undo()  # the disk recovers
     again = {le.packet_id: le for le in q.lease(owner="w", now=8.0, lease_s=5.0, limit=5)}
     assert again[env(1).packet_id].packet == env(1).packet  # back after its lease ran out
+    q.close()
+
+
+def test_a_body_that_will_not_become_readable_is_a_dead_letter(db: Path) -> None:
+    q = open_sqlite(db)
+    q.enqueue([env(1)], now=1.0)
+    name = next(iter(files(db)))
+    path = Path(f"{db}-bodies", name)
+    path.unlink()
+    path.mkdir()  # EISDIR: no retry will fix it
+    assert q.lease(owner="w", now=2.0, lease_s=5.0, limit=5) == []
+    dead = q.get(env(1).packet_id)
+    assert dead is not None and dead.state is EntryState.DEAD
+    path.rmdir()
     q.close()
 
 

@@ -320,7 +320,22 @@ def test_status_by_ticket_and_by_qr() -> None:
     assert d.flow.session.input_error == "err_qr_invalid"
     payload = qr_payload("kiosk-01", ticket, "0190a5c8-0000-7000-8000-000000000001")
     out = d.send(ScanQr(payload=payload))
-    assert next(a for a in out if isinstance(a, LookupStatus)).ticket == ticket
+    look = next(a for a in out if isinstance(a, LookupStatus))
+    assert (look.ticket, look.kiosk_id, look.packet_id) == (ticket, "kiosk-01", "0190a5c8-0000-7000-8000-000000000001")
+    assert d.flow.session.status_checking
+
+
+def test_leaving_the_status_screen_abandons_a_lookup_still_out() -> None:
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="status"))
+    out = d.send(ScanQr(payload=qr_payload("kiosk-02", make_ticket(7), "0190a5c8-0000-7000-8000-000000000002")))
+    look = next(a for a in out if isinstance(a, LookupStatus))
+    d.press(Button.BACK)
+    assert d.screen is Screen.MENU and not d.flow.session.status_checking
+    d.send(Choose(option="status"))
+    d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"))  # too late
+    assert d.screen is Screen.STATUS_ENTRY and d.flow.session.status_state is None
 
 
 def test_feedback_is_sent_with_category_and_language() -> None:

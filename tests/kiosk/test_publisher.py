@@ -114,6 +114,18 @@ def test_twin_feedback_waits_for_the_centres_ack_and_reconnect_resends_everythin
     assert ("capture", b"p1") in sent and ("feedback", feedback(2)) in sent
 
 
+def test_feedback_waiting_for_acks_never_holds_back_newer_feedback() -> None:
+    box = MemoryOutbox()
+    pub, t = make(box)  # batch 16
+    pub.start()
+    for n in range(20):
+        box.add_message("feedback", feedback(n), NOW)
+    pub.pump(NOW)
+    pub.pump(NOW + 1)  # nothing acked yet: the first 16 wait, the last 4 go now
+    sent = [Feedback.from_json(p).feedback_id for tp, p, _r in t.published if tp.endswith("/feedback")]
+    assert sorted(sent) == sorted(f"fb-{n}" for n in range(20))
+
+
 def test_offline_will_is_retained_offline_status_with_session() -> None:
     will = offline_will(KIOSK, "s9", NOW)
     assert will.topic == topics.topic(KIOSK, "status")
