@@ -118,6 +118,15 @@ def _require(cond: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _packet_id(value: object) -> None:
+    _require(isinstance(value, str) and len(value) == 36, "bad packet_id")
+
+
+def _short_id(value: object, name: str) -> None:
+    """An id a kiosk made up (feedback, query): 1-64 characters."""
+    _require(isinstance(value, str) and 0 < len(value) <= 64, f"bad {name}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ack(_Message):
     """centre -> kiosk on `ack`: the outcome of ingest, sent only after the durable commit."""
@@ -129,7 +138,7 @@ class Ack(_Message):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcome", AckOutcome(self.outcome))
-        _require(isinstance(self.packet_id, str) and len(self.packet_id) == 36, "bad packet_id")
+        _packet_id(self.packet_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +152,7 @@ class PacketStatus(_Message):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", SiakState(self.state))
-        _require(isinstance(self.packet_id, str) and len(self.packet_id) == 36, "bad packet_id")
+        _packet_id(self.packet_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,8 +164,7 @@ class FeedbackAck(_Message):
     feedback_id: str
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.feedback_id, str) and 0 < len(self.feedback_id) <= 64,
-                 "bad feedback_id")  # fmt: skip
+        _short_id(self.feedback_id, "feedback_id")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,8 +177,8 @@ class StatusQuery(_Message):
     packet_id: str
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.query_id, str) and 0 < len(self.query_id) <= 64, "bad query_id")
-        _require(isinstance(self.packet_id, str) and len(self.packet_id) == 36, "bad packet_id")
+        _short_id(self.query_id, "query_id")
+        _packet_id(self.packet_id)
 
 
 # the answer when the centre has no such packet, or refused or lost it for good
@@ -241,8 +249,7 @@ class Feedback(_Message):
     ticket: str = ""
 
     def __post_init__(self) -> None:
-        _require(isinstance(self.feedback_id, str) and 0 < len(self.feedback_id) <= 64,
-                 "bad feedback_id")  # fmt: skip
+        _short_id(self.feedback_id, "feedback_id")
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
 
 

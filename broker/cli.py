@@ -137,23 +137,31 @@ def run_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sqlite_folder(db: str, fleet: Path) -> Path:
+    """The folder of a sqlite queue (`sqlite://PATH` or a bare path); the default queue's
+    folder for any other database."""
+    from broker.service import default_db_url
+
+    if db.startswith("sqlite://"):
+        return Path(db.removeprefix("sqlite://")).parent
+    if db and "://" not in db:
+        return Path(db).parent
+    return Path(default_db_url(fleet).removeprefix("sqlite://")).parent
+
+
 def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> int:
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
     from broker.fleet.relay import queue_sampler
     from broker.fleet.server import ServeConfig, load_config, serve
-    from broker.service import default_db_url
     from provisioning.fleet import centre_tls
 
     host, _, port = args.http.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    db = args.db or ""
-    queue_path = (db.removeprefix("sqlite://") if db.startswith("sqlite://") or "://" not in db and db
-                  else default_db_url(args.fleet).removeprefix("sqlite://"))  # fmt: skip
-    fleet_db = args.fleet_db or f"sqlite://{Path(queue_path).parent / 'fleet-health.db'}"
+    fleet_db = args.fleet_db or f"sqlite://{_sqlite_folder(args.db, args.fleet) / 'fleet-health.db'}"
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
                       settings=settings, staff=staff, captures=False)  # fmt: skip

@@ -67,6 +67,9 @@ class Journal:
         print(json.dumps({"event": event, **fields}), file=self.out, flush=True)  # type: ignore[call-overload]
 
 
+UNREACHABLE = "UNREACHABLE"  # a status lookup the centre did not answer in time (i18n state_…)
+
+
 class KioskApp:
     def __init__(self, *, flow: Flow, renderer: Renderer, peripherals: PeripheralPort, outbox: Outbox,
                  keys: SealingKeys, publisher: Publisher | None = None, speaker: Speaker | None = None,
@@ -196,7 +199,7 @@ class KioskApp:
             return
         query_id = self.publisher.query(action.packet_id) if self.publisher is not None else None
         if query_id is None:  # offline: say so now rather than make the resident wait
-            self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state="UNREACHABLE"))
+            self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=UNREACHABLE))
             return
         self.journal.write("status_query", ticket=action.ticket)
         self._lookups[query_id] = (action.token, action.ticket, time.monotonic() + self.query_timeout_s)
@@ -210,7 +213,7 @@ class KioskApp:
                 state = reply.state
             elif time.monotonic() >= deadline:
                 self.publisher.forget(query_id)
-                state = "UNREACHABLE"
+                state = UNREACHABLE
             else:
                 continue
             del self._lookups[query_id]
