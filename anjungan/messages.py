@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from anjungan.errors import AnjunganError
 
 MAX_MESSAGE_BYTES = 64 * 1024
+MAX_NESTING = 8  # the deepest message (Health.peripherals) nests 3
 
 
 class MessageError(AnjunganError):
@@ -85,12 +87,19 @@ def _fits(value: object, hint: Any) -> bool:
     if hint is bool:
         return isinstance(value, bool)
     if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if hint is str:
         return isinstance(value, str)
     return False
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _enum_value(value: object) -> object:
@@ -99,13 +108,65 @@ def _enum_value(value: object) -> object:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _load(payload: bytes, expected_type: str) -> dict[str, Any]:
+def _too_deep(payload: bytes, limit: int) -> bool:
+    """Does the JSON text nest arrays/objects deeper than `limit`? Checked before parsing,
+    so a message nested 30,000 deep costs one linear scan, never a RecursionError."""
+    depth, in_string, escaped = 0, False, False
+    for byte in payload:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("duplicate key")
+    return out
+
+
+def parse_json(payload: bytes, what: str) -> Any:
+    """The one strict JSON reader for anything a peer sends: bounded size and nesting, no
+    NaN or infinity, no duplicate keys, UTF-8 only. MessageError with a one-line reason."""
+    if not isinstance(payload, bytes | bytearray):
+        raise MessageError(f"{what}: message must be bytes")
     if len(payload) > MAX_MESSAGE_BYTES:
-        raise MessageError(f"{expected_type}: message of {len(payload)} bytes exceeds limit")
+        raise MessageError(f"{what}: message of {len(payload)} bytes exceeds limit")
+    if _too_deep(payload, MAX_NESTING):
+        raise MessageError(f"{what}: nested deeper than {MAX_NESTING}")
     try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MessageError(f"{expected_type}: not JSON ({exc.__class__.__name__})") from exc
+        return json.loads(bytes(payload).decode("utf-8"), parse_constant=_refuse_constant,
+                          parse_float=_finite_float, object_pairs_hook=_no_duplicates)  # fmt: skip
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MessageError(f"{what}: not valid JSON ({exc.__class__.__name__})") from exc
+
+
+def _load(payload: bytes, expected_type: str) -> dict[str, Any]:
+    data = parse_json(payload, expected_type)
     if not isinstance(data, dict):
         raise MessageError(f"{expected_type}: not a JSON object")
     if data.pop("type", None) != expected_type:
@@ -257,9 +318,10 @@ def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck | Statu
     """Messages on a kiosk's `ack` topic: an Ack, a PacketStatus, a FeedbackAck or a
     StatusReply."""
     try:
-        kind = json.loads(payload).get("type") if len(payload) <= MAX_MESSAGE_BYTES else None
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        kind = None
+        data = parse_json(payload, "ack")
+    except MessageError:
+        data = None
+    kind = data.get("type") if isinstance(data, dict) else None
     if kind == PacketStatus.TYPE:
         return PacketStatus.from_json(payload)
     if kind == FeedbackAck.TYPE:

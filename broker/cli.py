@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from anjungan import logs
 from anjungan.errors import UsageError
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
@@ -118,8 +119,7 @@ def run_service(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.rate <= 0:
         raise UsageError("--workers must be >= 1 and --rate > 0")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+    logs.configure(logging.INFO, sys.stderr)
     relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
                         backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,
                         status_poll_s=args.status_poll)  # fmt: skip
@@ -250,11 +250,12 @@ def run_rejections(args: argparse.Namespace) -> int:
     q.close()
     if args.json:
         print(json.dumps([{"kiosk_id": r.kiosk_id, "packet_id": r.packet_id, "reason": r.reason,
-                           "at": r.at} for r in rows]))  # fmt: skip
+                           "at": r.at, "repeats": r.repeats, "detail": r.detail} for r in rows]))  # fmt: skip
         return 0
     for r in rows:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.at))
-        print(f"{stamp}  {r.kiosk_id:<16} {r.reason:<20} {r.packet_id}")
+        times = f" (x{r.repeats})" if r.repeats > 1 else ""
+        print(f"{stamp}  {r.kiosk_id:<16} {r.reason:<20} {r.packet_id}{times}")
     return 0
 
 

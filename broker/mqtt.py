@@ -32,6 +32,13 @@ log = logging.getLogger("anjungan.mqtt")
 BatchHandler = Callable[[list[Inbound]], list[Outcome]]
 Preparer = Callable[[list[Inbound]], list[Inbound]]
 Staged = tuple[list[mqtt.MQTTMessage], list[Inbound]]
+PoisonHandler = Callable[[Inbound, BaseException], Outcome]
+
+
+def skip_poison(msg: Inbound, exc: BaseException) -> Outcome:
+    """The least a poison message gets: logged, acked, answered with nothing."""
+    log.warning("set aside a message on %.120s that failed: %s", msg.topic, type(exc).__name__)
+    return Outcome(token=msg.token, kiosk_id="", ack=None, reason="internal_error")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +54,8 @@ class MqttSettings:
 
 class CentreMqtt:
     def __init__(self, settings: MqttSettings, on_batch: BatchHandler, *,
-                 prepare: Preparer | None = None) -> None:  # fmt: skip
+                 prepare: Preparer | None = None, on_poison: PoisonHandler = skip_poison,
+                 is_store_failure: Callable[[BaseException], bool] = lambda _e: True) -> None:  # fmt: skip
         parts = urlsplit(settings.url)
         if parts.scheme not in ("mqtts", "ssl", "tls") or not parts.hostname:
             raise ConfigError(f"MQTT URL must be mqtts://HOST:PORT, got {settings.url!r}")
@@ -55,6 +63,7 @@ class CentreMqtt:
         self.settings = settings
         self.on_batch = on_batch
         self.prepare = prepare
+        self.on_poison, self.is_store_failure = on_poison, is_store_failure
         self.inbox: stdqueue.Queue[mqtt.MQTTMessage | None] = stdqueue.Queue(maxsize=10_000)
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -135,19 +144,40 @@ class CentreMqtt:
             self._handle(*staged)
 
     def _handle(self, batch: list[mqtt.MQTTMessage], inbound: list[Inbound]) -> None:
+        try:
+            outcomes = self.on_batch(inbound)
+        except Exception as exc:  # noqa: BLE001 - not committed, so not acked: isolate it
+            # One bad message must never hold back the others: handle them one by one,
+            # each answered and acked as soon as its own commit is done.
+            log.warning("ingest batch of %d failed (%s); handling its messages one by one",
+                        len(batch), type(exc).__name__)  # fmt: skip
+            for msg in inbound:
+                if (one := self._handle_one(msg)) is None:
+                    return  # stopping: the rest is redelivered
+                self._send(one)
+            return
+        self._send(outcomes)
+
+    def _handle_one(self, msg: Inbound) -> list[Outcome] | None:
+        """Commit one message; a message that fails while the store works is poison and is
+        set aside (`on_poison`); a failing store (disk full, database down) pauses ingest
+        and retries until it works, so nothing is lost. None when stopping."""
         delay = 0.1
         while True:
             try:
-                outcomes = self.on_batch(inbound)
-                break
-            except Exception:  # noqa: BLE001 - not committed, so not acked: try again
+                return self.on_batch([msg])
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if not self.is_store_failure(exc):
+                    return [self.on_poison(msg, exc)]
                 # Mosquitto redelivers unacked messages only after a reconnect, and its
-                # in-flight window would fill with them: retry until the commit succeeds
-                # (a full disk, a locked database) rather than stall silently.
-                log.exception("ingest batch of %d failed; retrying in %.1f s", len(batch), delay)
+                # in-flight window would fill with them: retry until the commit succeeds.
+                log.error("the store failed (%s: %s); ingest paused, retrying in %.1f s",
+                          type(exc).__name__, exc, delay)  # fmt: skip
                 if self._stop.wait(delay):
-                    return
+                    return None
                 delay = min(delay * 2, 5.0)
+
+    def _send(self, outcomes: list[Outcome]) -> None:
         for out in outcomes:
             msg: mqtt.MQTTMessage = out.token
             if out.ack is not None and out.kiosk_id:

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anjungan import topics
+from anjungan.messages import Ack, AckOutcome
+from anjungan.packet import decode_packet
 from broker.desk import StatusDesk
 from broker.errors import ConfigError
 from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
 from broker.mqtt import CentreMqtt, MqttSettings
 from broker.policy import DEFAULT_AGING_S
-from broker.queue import PacketQueue, open_queue
+from broker.queue import PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
 from provisioning.fleet import centre_tls, load_gateway_key, open_fleet
 
 log = logging.getLogger("anjungan.service")
+POISON = "internal_error"  # the rejection reason of a message whose handling failed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +72,7 @@ class CentralService:
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
                          client_id=cfg.client_id, batch=cfg.batch, kinds=("capture", "query")),
             self._dispatch,
-            prepare=self._prepare,
+            prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip
         self.relay = Relay(self.queue, Gateway(load_gateway_key(cfg.fleet_dir)),
                            SiakClient(cfg.siak_url, timeout_s=cfg.siak_timeout_s,
@@ -95,6 +100,31 @@ class CentralService:
         for kind, msgs in by_kind.items():
             out.extend(self.handlers[kind](msgs))
         return out
+
+    def _set_aside(self, msg: Inbound, exc: BaseException) -> Outcome:
+        """A message whose handling failed while the store works: record it (aggregated per
+        kiosk and reason), answer a capture with a rejection, so the kiosk keeps it for a
+        technician and stops re-sending, and let the shell ack it."""
+        try:
+            kiosk_id, kind = topics.parse(msg.topic)
+        except topics.TopicError:
+            kiosk_id, kind = "", ""
+        packet_id, ack = "", None
+        if kind == "capture":
+            try:
+                packet_id = decode_packet(msg.payload).packet_id
+                ack = Ack(packet_id=packet_id, outcome=AckOutcome.REJECTED, reason=POISON)
+            except Exception:  # noqa: BLE001 - not even its id can be read: no answer
+                pass
+        log.error("kiosk %s: set aside a %s message that failed (%s)", kiosk_id or "?", kind or "stray",
+                  type(exc).__name__)  # fmt: skip
+        if kiosk_id:
+            try:
+                self.queue.reject(Rejection(kiosk_id=kiosk_id, packet_id=packet_id, reason=POISON,
+                                            at=time.time(), detail=f"{kind}: {type(exc).__name__}"))  # fmt: skip
+            except Exception as rec:  # noqa: BLE001 - the message is set aside all the same
+                log.error("could not record the set-aside message: %s", type(rec).__name__)
+        return Outcome(token=msg.token, kiosk_id=kiosk_id, ack=ack, reason=POISON)
 
     def start(self) -> None:
         self.mqtt.start()

@@ -8,8 +8,10 @@ Wire layout (contract v1), a CBOR map with four keys:
      "c": bstr  the kiosk's X.509 certificate, DER}
 
 Decoding refuses: anything over the size limits, tags, unknown or missing keys, wrong
-types, and a header whose bytes are not the canonical encoding of what they decode to
-(so there is exactly one byte string for every header, and the signature covers it).
+types, non-finite times, and a packet, header or body whose bytes are not the canonical
+encoding of what they decode to: no trailing bytes, no duplicate keys, definite lengths
+only, shortest forms only. So there is exactly one byte string for every packet, and the
+signature covers exactly what is read.
 """
 
 from __future__ import annotations
@@ -146,8 +148,9 @@ def decode_packet(data: bytes) -> CapturePacket:
         raise PacketError(f"packet of {len(data)} bytes exceeds {MAX_PACKET_BYTES}", "too_large")
     if not data:
         raise PacketError("empty packet")
+    data = bytes(data)
     outer = _checked_map(
-        _loads(bytes(data), "packet"), {"h": bytes, "b": bytes, "s": bytes, "c": bytes}, "packet"
+        _loads(data, "packet"), {"h": bytes, "b": bytes, "s": bytes, "c": bytes}, "packet"
     )
     if len(outer["s"]) != SIGNATURE_BYTES:
         raise PacketError("signature must be 64 bytes")
@@ -155,12 +158,17 @@ def decode_packet(data: bytes) -> CapturePacket:
         raise PacketError("certificate missing or too large")
     if not 0 < len(outer["b"]) <= MAX_BODY_BYTES:
         raise PacketError("sealed body missing or too large", "too_large")
-    return CapturePacket(
+    packet = CapturePacket(
         header=decode_header(outer["h"]),
         sealed_body=outer["b"],
         signature=outer["s"],
         certificate=outer["c"],
     )
+    # one packet, one encoding: trailing bytes, duplicate keys, indefinite lengths and
+    # non-shortest integers all re-encode differently
+    if encode_packet(packet) != data:
+        raise PacketError("packet is not in canonical form", "not_canonical")
+    return packet
 
 
 def encode_body(body: CaptureBody) -> bytes:
@@ -209,6 +217,9 @@ def decode_body(data: bytes) -> CaptureBody:
             )
         )
     try:
-        return CaptureBody(demographics=Demographics(**demo), biometrics=tuple(records))
+        body = CaptureBody(demographics=Demographics(**demo), biometrics=tuple(records))
     except ValueError as exc:
         raise PacketError(f"body: {exc}") from exc
+    if encode_body(body) != data:
+        raise PacketError("body is not in canonical form", "not_canonical")
+    return body

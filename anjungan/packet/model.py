@@ -7,6 +7,7 @@ Frozen, keyword-only dataclasses that validate when built. No I/O, no crypto her
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from anjungan.errors import AnjunganError
 from anjungan.topics import check_kiosk_id
 
 FORMAT_VERSION = 1
+# Times are unix seconds: finite, not before 1970, and before the year 2500.
+MAX_TIME = 16_725_225_600.0
 
 
 class PacketError(AnjunganError):
@@ -172,6 +175,9 @@ class PacketHeader:
         check_kiosk_id(self.kiosk_id)
         if self.version != FORMAT_VERSION:
             raise PacketError(f"unsupported packet version {self.version}", "wrong_version")
+        if isinstance(self.created_at, bool) or not isinstance(self.created_at, int | float) \
+                or not math.isfinite(self.created_at) or not 0 <= self.created_at < MAX_TIME:
+            raise PacketError("created_at must be a finite time", "malformed")
         if not isinstance(self.sequence, int) or not 1 <= self.sequence < 2**63:
             raise PacketError("sequence must be a positive integer")
         if len(self.body_digest) != 32:

@@ -117,8 +117,9 @@ def verify_packet(
         public_key.verify(packet.signature, signed_bytes(header, packet.certificate))
     except InvalidSignature as exc:
         raise PacketError("signature does not verify", "bad_signature") from exc
-    if now - header.created_at > window_s:
+    # written so that a NaN fails every test (a comparison with NaN is always false)
+    if not now - header.created_at <= window_s:
         raise PacketError("packet is older than the acceptance window", "stale")
-    if header.created_at - now > MAX_FUTURE_SKEW_S:
+    if not header.created_at - now <= MAX_FUTURE_SKEW_S:
         raise PacketError("packet is dated in the future", "future")
     return header

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from anjungan import logs
 from broker.fleet.errors import FleetConfigError, ServiceNotFound
 
 
@@ -27,8 +28,7 @@ def _db_url(args: argparse.Namespace) -> str:
 def _serve(args: argparse.Namespace) -> int:
     from broker.fleet.server import ServeConfig, load_config, serve
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+    logs.configure(logging.INFO if args.verbose else logging.WARNING, sys.stderr)
     tls, mqtt_url = None, args.mqtt
     if args.fleet:
         from provisioning.errors import ProvisioningError

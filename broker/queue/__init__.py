@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -26,8 +27,15 @@ from broker.queue.model import (
 
 __all__ = [
     "Admission", "BodyRef", "ClassDepth", "Entry", "EntryState", "Envelope", "Lease", "PacketQueue",
-    "Rejection", "open_queue",
+    "Rejection", "open_queue", "store_failure",
 ]  # fmt: skip
+
+
+def store_failure(exc: BaseException) -> bool:
+    """Is this the store failing (disk full, database down or locked), rather than one
+    message that cannot be stored? A store failure pauses ingest; anything else sets the
+    one message aside. PostgreSQL's and the body store's failures arrive as QueueError."""
+    return isinstance(exc, QueueError | OSError | sqlite3.OperationalError)
 
 
 def open_queue(url: str, *, aging_s: float = DEFAULT_AGING_S) -> PacketQueue:

@@ -11,6 +11,7 @@ from anjungan.packet.model import PriorityClass
 from broker.policy import DEFAULT_AGING_S, rank
 from broker.queue.model import (
     FINAL_SIAK_STATES,
+    REJECTIONS_KEPT,
     Admission,
     ClassDepth,
     Entry,
@@ -126,11 +127,18 @@ class MemoryQueue:
 
     def reject(self, rejection: Rejection) -> None:
         with self._lock:
+            same = [i for i, r in enumerate(self._rejections)
+                    if (r.kiosk_id, r.reason) == (rejection.kiosk_id, rejection.reason)]  # fmt: skip
+            if len(same) >= REJECTIONS_KEPT:
+                last = self._rejections[same[-1]]
+                self._rejections[same[-1]] = replace(
+                    rejection, repeats=last.repeats + rejection.repeats)
+                return
             self._rejections.append(rejection)
 
     def rejections(self, *, limit: int = 100) -> list[Rejection]:
         with self._lock:
-            return list(reversed(self._rejections))[:limit]
+            return sorted(reversed(self._rejections), key=lambda r: r.at, reverse=True)[:limit]
 
     def get(self, packet_id: str) -> Entry | None:
         with self._lock:

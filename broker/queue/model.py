@@ -102,8 +102,14 @@ class Rejection:
     kiosk_id: str
     packet_id: str  # "" when not even the id could be read
     reason: str
-    at: float
+    at: float  # the latest time
     detail: str = ""
+    repeats: int = 1  # > 1: the same kiosk and reason again, past the cap (see REJECTIONS_KEPT)
+
+
+# Rejections kept one by one per (kiosk, reason); past that they are counted on the newest
+# row (`repeats`), so a kiosk sending garbage cannot fill the centre's disk.
+REJECTIONS_KEPT = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +152,8 @@ class PacketQueue(Protocol):
         """Record a later SIAK state. False if unchanged or unknown."""
 
     def reject(self, rejection: Rejection) -> None:
-        """Record a bad packet."""
+        """Record a bad packet: past REJECTIONS_KEPT per (kiosk, reason), count it on the
+        newest such row instead."""
 
     def rejections(self, *, limit: int = 100) -> list[Rejection]: ...
 

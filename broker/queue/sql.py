@@ -18,6 +18,7 @@ from anjungan.packet.model import PriorityClass
 from broker.policy import DEFAULT_AGING_S, rank
 from broker.queue.model import (
     FINAL_SIAK_STATES,
+    REJECTIONS_KEPT,
     Admission,
     BodyRef,
     ClassDepth,
@@ -217,20 +218,27 @@ class SqlQueue:
             return bool(cur.rowcount == 1)
 
     def reject(self, rejection: Rejection) -> None:
+        r = rejection
         with self._write_tx() as cur:
+            kept = self._x(cur, "SELECT COUNT(*), MAX(id) FROM {R} WHERE kiosk_id = ? AND reason = ?",
+                           (r.kiosk_id, r.reason)).fetchone()  # fmt: skip
+            if kept[0] >= REJECTIONS_KEPT:
+                self._x(cur, "UPDATE {R} SET repeats = repeats + ?, at = ?, packet_id = ?, detail = ?"
+                             " WHERE id = ?", (r.repeats, r.at, r.packet_id[:64], r.detail[:300], kept[1]))  # fmt: skip
+                return
             self._x(
                 cur,
-                "INSERT INTO {R} (kiosk_id, packet_id, reason, at, detail) VALUES (?,?,?,?,?)",
-                (rejection.kiosk_id, rejection.packet_id, rejection.reason, rejection.at,
-                 rejection.detail[:300]),
-            )  # fmt: skip
+                "INSERT INTO {R} (kiosk_id, packet_id, reason, at, detail, repeats) VALUES (?,?,?,?,?,?)",
+                (r.kiosk_id[:64], r.packet_id[:64], r.reason[:64], r.at, r.detail[:300], r.repeats),
+            )
 
     def rejections(self, *, limit: int = 100) -> list[Rejection]:
         rows = self._read(
-            "SELECT kiosk_id, packet_id, reason, at, detail FROM {R} ORDER BY id DESC LIMIT ?",
+            "SELECT kiosk_id, packet_id, reason, at, detail, repeats FROM {R} ORDER BY at DESC, id DESC LIMIT ?",
             (limit,),
         )
-        return [Rejection(kiosk_id=r[0], packet_id=r[1], reason=r[2], at=r[3], detail=r[4]) for r in rows]
+        return [Rejection(kiosk_id=r[0], packet_id=r[1], reason=r[2], at=r[3], detail=r[4], repeats=r[5])
+                for r in rows]  # fmt: skip
 
     def get(self, packet_id: str) -> Entry | None:
         rows = self._read(f"SELECT {ENTRY_COLUMNS} FROM {{P}} WHERE packet_id = ?", (packet_id,))

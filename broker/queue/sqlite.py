@@ -61,9 +61,11 @@ CREATE INDEX IF NOT EXISTS {P}_ready ON {P} (state, rank);
 CREATE TABLE IF NOT EXISTS {R} (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,
-  at REAL NOT NULL, detail TEXT NOT NULL
+  at REAL NOT NULL, detail TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 1
 );
 """
+# after any migration: indexes on columns an older queue may lack
+INDEXES = "CREATE INDEX IF NOT EXISTS {R}_key ON {R} (kiosk_id, reason);"
 
 
 class SqliteQueue(SqlQueue):
@@ -77,6 +79,9 @@ class SqliteQueue(SqlQueue):
         for col, kind in zip(BODY_COLUMNS, ("TEXT", "INTEGER", "BLOB"), strict=True):
             if col not in have:  # a queue from before bodies moved to files
                 conn.execute(f"ALTER TABLE {self.t_packets} ADD COLUMN {col} {kind}")
+        if "repeats" not in {r[1] for r in conn.execute(f"PRAGMA table_info({self.t_rejections})")}:
+            conn.execute(f"ALTER TABLE {self.t_rejections} ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1")
+        conn.executescript(self._sql(INDEXES))
         self.bodies = BodyStore(f"{self.path}-bodies")
         if self.bodies.sole:
             self.bodies.sweep({r[0] for r in self._read(
