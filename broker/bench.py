@@ -227,12 +227,17 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from broker.bench_poison import measure_poison_stall
+
     result = measure_ingest(max(10, args.packets))
+    result.update(measure_poison_stall(max(20, args.packets // 2), result["durable_per_s"]))
     if args.json:
         print(json.dumps(result))
     else:
         print(f"ingest: {result['packets']} packets of ~{result['mean_packet_bytes']} bytes; raw "
               f"{result['raw_per_s']}/s, durable {result['durable_per_s']}/s, ratio {result['ratio']}")
+        print(f"poison: a valid packet waited at most {result['poison_stall_s']} s behind "
+              f"{result['poison_messages']} poison messages (normal p99 {result['normal_p99_s']} s)")
     return 0
 
 

@@ -144,19 +144,27 @@ class CentreMqtt:
             self._handle(*staged)
 
     def _handle(self, batch: list[mqtt.MQTTMessage], inbound: list[Inbound]) -> None:
+        self._commit(inbound)
+
+    def _commit(self, inbound: list[Inbound]) -> bool:
+        """Commit and answer a batch. A batch that fails is halved, and each half tried on
+        its own, down to single messages (`_handle_one`): one poison message costs about
+        log2(batch) extra commits, never holds back another, and never makes the rest of
+        its batch commit one by one. False when stopping."""
+        if len(inbound) == 1:
+            one = self._handle_one(inbound[0])
+            if one is None:
+                return False
+            self._send(one)
+            return True
         try:
             outcomes = self.on_batch(inbound)
         except Exception as exc:  # noqa: BLE001 - not committed, so not acked: isolate it
-            # One bad message must never hold back the others: handle them one by one,
-            # each answered and acked as soon as its own commit is done.
-            log.warning("ingest batch of %d failed (%s); handling its messages one by one",
-                        len(batch), type(exc).__name__)  # fmt: skip
-            for msg in inbound:
-                if (one := self._handle_one(msg)) is None:
-                    return  # stopping: the rest is redelivered
-                self._send(one)
-            return
+            log.warning("ingest batch of %d failed (%s); splitting it", len(inbound), type(exc).__name__)
+            half = len(inbound) // 2
+            return self._commit(inbound[:half]) and self._commit(inbound[half:])
         self._send(outcomes)
+        return True
 
     def _handle_one(self, msg: Inbound) -> list[Outcome] | None:
         """Commit one message; a message that fails while the store works is poison and is
