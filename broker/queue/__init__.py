@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
+from broker.private import private_database
 from broker.queue.model import (
     Admission,
     BodyRef,
@@ -46,7 +46,7 @@ def open_queue(url: str, *, aging_s: float = DEFAULT_AGING_S) -> PacketQueue:
             raise QueueError(f"no database path in {url!r}")
         from broker.queue.sqlite import SqliteQueue
 
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)
         return SqliteQueue(path, aging_s=aging_s)
     if parts.scheme in ("postgresql", "postgres"):
         from broker.queue.postgres import PostgresQueue

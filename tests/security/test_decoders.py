@@ -96,3 +96,21 @@ def test_rejections_past_the_cap_are_counted_not_stored(url: str, tmp_path: Path
     assert sum(r.repeats for r in mine) == 5_000
     assert mine[0].at == 4999.0 and mine[0].repeats == 5_000 - REJECTIONS_KEPT + 1
     assert rows[0].kiosk_id == "kiosk-01"  # newest first; another kiosk is never folded in
+
+
+def test_the_centre_s_databases_are_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from broker.fleet.store import open_store
+
+    centre = tmp_path / "centre"
+    q = open_queue(f"sqlite://{centre / 'queue.db'}")
+    q.reject(Rejection(kiosk_id="kiosk-02", packet_id="", reason="malformed", at=1.0))
+    s = open_store(f"sqlite://{centre / 'fleet-health.db'}")
+    mode = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in centre.iterdir()}
+    q.close()
+    s.close()
+    assert stat.S_IMODE(os.stat(centre).st_mode) == 0o700
+    for name in ("queue.db", "queue.db-wal", "fleet-health.db"):
+        assert mode[name] == 0o600, (name, oct(mode[name]))

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from broker.fleet.errors import StoreError
@@ -21,6 +20,7 @@ from broker.fleet.store.records import (
     StaffSession,
 )
 from broker.fleet.store.sql import SqlFleetStore as FleetStore
+from broker.private import private_database
 
 __all__ = [
     "AlertLogEntry", "Batch", "CaptureCount", "FeedbackRecord", "FleetStore", "HealthPoint",
@@ -37,7 +37,7 @@ def open_store(url: str) -> FleetStore:
         from broker.fleet.store.sqlite import SqliteFleetStore
 
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_database(path)
         return SqliteFleetStore(path)
     if parts.scheme in ("postgresql", "postgres"):
         from broker.fleet.store.postgres import PostgresFleetStore
