@@ -6,6 +6,8 @@ Every bad setting is a `ConfigError` of one line, at start-up, that never shows 
 
 from __future__ import annotations
 
+import argparse
+import math
 import ssl
 import string
 from dataclasses import dataclass, field
@@ -70,6 +72,41 @@ def read_token(path: Path) -> str:
         raise ConfigError(f"SIAK token file {path} does not hold one bearer token "
                           f"(up to {MAX_TOKEN_BYTES} of A-Z a-z 0-9 -._~+/=)")  # fmt: skip
     return token.decode("ascii")
+
+
+DEFAULT_URL = "https://127.0.0.1:8900"
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """`broker run`'s SIAK options (one place: the service, the demo and the docs agree)."""
+    p.add_argument("--siak", default=DEFAULT_URL, metavar="URL", help=f"SIAK base URL (default {DEFAULT_URL})")
+    p.add_argument("--siak-timeout", type=_deadline, default=10.0, metavar="S",
+                   help="deadline of one SIAK call: connect, send and the whole answer (default 10)")  # fmt: skip
+    p.add_argument("--siak-ca", type=Path, metavar="FILE",
+                   help="SIAK's CA (PEM): trust SIAK's certificate only if it chains to this CA")
+    p.add_argument("--siak-cert", type=Path, metavar="FILE", help="our client certificate for SIAK (PEM)")
+    p.add_argument("--siak-key", type=Path, metavar="FILE", help="its private key (PEM)")
+    p.add_argument("--siak-token-file", type=Path, metavar="FILE",
+                   help="send the bearer token in FILE (0600) on every SIAK call")
+    p.add_argument("--siak-insecure-http", action="store_true",
+                   help="allow a plain http:// SIAK URL (test SIAKs only)")
+
+
+def from_options(args: argparse.Namespace) -> SiakAccess:
+    """The options' access; the service checks it against the URL (`check_url`, the files)."""
+    token = read_token(args.siak_token_file) if args.siak_token_file else ""
+    return SiakAccess(ca_file=args.siak_ca, cert_file=args.siak_cert, key_file=args.siak_key,
+                      token=token, insecure_http=args.siak_insecure_http)  # fmt: skip
+
+
+def _deadline(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"a deadline is seconds in (0, 3600], not {text[:40]!r}")
+    return value
 
 
 def _why(exc: OSError | ssl.SSLError) -> str:
