@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import string
 import threading
 import time
 import tracemalloc
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from anjungan.cli import main
 from anjungan.messages import PacketStatus, SiakState
@@ -238,6 +241,17 @@ def test_a_call_ends_at_its_deadline_whatever_the_server_does(handler: Handler) 
         assert len(siak.heads) == 2  # the calls did go out
 
 
+def test_a_tls_handshake_dripped_byte_by_byte_ends_at_the_deadline() -> None:
+    def drip_hello(server: FakeSiak, conn: socket.socket) -> None:
+        server.heads.append(conn.recv(65536))  # the ClientHello
+        server.drip(conn, b"\x16\x03\x03\x40\x00" + b"\x02" * 0x4000)  # a 16 KiB handshake record, slowly
+
+    with FakeSiak(drip_hello) as siak:
+        url = siak.url.replace("http://", "https://")
+        ends_by_deadline(lambda: client(url).submit(str(uuid.uuid4()), DOC), SiakUnavailable, match="timed out")
+        assert siak.heads[0][:1] == b"\x16"  # a TLS handshake did begin
+
+
 def test_a_server_that_never_reads_cannot_stall_the_send() -> None:
     document = b" " * (32 * 1024 * 1024)  # far more than the loopback socket buffers hold
     with FakeSiak(deaf) as siak:
@@ -428,6 +442,19 @@ def test_bad_simulator_options_are_one_line_errors(tmp_path: Path, capsys: pytes
     assert main(["siak-sim", "--tls-dir", str(tmp_path / "file")]) != 0
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=64) | st.text(alphabet=string.printable, max_size=64).map(str.encode))
+def test_a_token_file_holds_one_token_or_is_refused_without_quoting_it(tmp_path: Path, raw: bytes) -> None:
+    (tmp_path / "token").write_bytes(raw)
+    try:
+        token = read_token(tmp_path / "token")
+    except ConfigError as exc:  # one of two fixed sentences: nothing of the file's content
+        said = str(exc).removeprefix(f"SIAK token file {tmp_path / 'token'} ")
+        assert said in ("is empty", "does not hold one bearer token (up to 4096 of A-Z a-z 0-9 -._~+/=)")
+    else:
+        assert token.encode() == raw.strip() and token and " " not in token
 
 
 def test_access_needs_cert_and_key_together() -> None:
