@@ -21,6 +21,7 @@ from anjungan import logs
 from anjungan.errors import UsageError
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
+from broker.siak import access as siak_access
 from broker.siak import cli as siak_cli
 
 if TYPE_CHECKING:
@@ -40,12 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--fleet", required=True, type=Path, help="fleet folder (provision init-fleet)")
     run.add_argument("--db", default="", help="queue URL: sqlite:///PATH (default) or postgresql://…")
     run.add_argument("--mqtt", default="", help="mqtts://HOST:PORT (default: the fleet's broker)")
-    run.add_argument("--siak", default="http://127.0.0.1:8900", help="SIAK base URL")
+    siak_access.add_options(run)
     run.add_argument("--workers", type=int, default=4, help="relay workers = SIAK concurrency")
     run.add_argument("--rate", type=float, default=50.0, help="requests/s = SIAK capacity")
     run.add_argument("--aging", type=float, default=600.0, help="aging seconds per class step")
     run.add_argument("--lease", type=float, default=60.0, help="lease (visibility timeout) s")
-    run.add_argument("--siak-timeout", type=float, default=10.0)
     run.add_argument("--backoff-cap", type=float, default=30.0)
     run.add_argument("--breaker-cooldown", type=float, default=2.0)
     run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
@@ -125,7 +125,8 @@ def run_service(args: argparse.Namespace) -> int:
                         status_poll_s=args.status_poll)  # fmt: skip
     service = CentralService(ServiceConfig(
         fleet_dir=args.fleet, db_url=args.db, mqtt_url=args.mqtt, siak_url=args.siak,
-        siak_timeout_s=args.siak_timeout, relay=relay, aging_s=args.aging,
+        siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
+        relay=relay, aging_s=args.aging,
         client_id=args.client_id,
     ))  # fmt: skip
     if args.http:

@@ -29,6 +29,11 @@ class SiakUnavailable(SiakError):
     """Connection refused, timeout, 5xx: SIAK is down or congested. Retry later."""
 
 
+class SiakTlsError(SiakUnavailable):
+    """TLS with SIAK failed: its certificate is not from the pinned CA, or it refused ours.
+    Retried (packets wait in the queue) while an operator fixes the certificates."""
+
+
 class SiakThrottled(SiakError):
     """429: over SIAK's rate or concurrency limit. Retry after `retry_after` seconds."""
 
@@ -39,6 +44,11 @@ class SiakThrottled(SiakError):
 
 class SiakProtocolError(SiakError):
     """A response outside the contract (bad JSON, unknown state). Retried: it is SIAK's fault."""
+
+
+class SiakTooLarge(SiakProtocolError):
+    """An answer over the client's byte cap (a SIAK answer is a small JSON object): the rest
+    is never read. Retried like any answer outside the contract."""
 
 
 class SiakRejected(SiakError):

@@ -25,6 +25,8 @@ from broker.mqtt import CentreMqtt, MqttSettings
 from broker.policy import DEFAULT_AGING_S
 from broker.queue import PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
+from broker.siak.access import DEFAULT_URL as DEFAULT_SIAK_URL
+from broker.siak.access import SiakAccess
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
 from provisioning.fleet import centre_tls, load_gateway_key, open_fleet
@@ -38,8 +40,9 @@ class ServiceConfig:
     fleet_dir: Path
     db_url: str = ""  # default: sqlite in the fleet folder's sibling `centre/`
     mqtt_url: str = ""  # default: the fleet's broker address
-    siak_url: str = "http://127.0.0.1:8900"
-    siak_timeout_s: float = 10.0
+    siak_url: str = DEFAULT_SIAK_URL
+    siak_timeout_s: float = 10.0  # deadline of one whole SIAK call
+    siak_access: SiakAccess = field(default_factory=SiakAccess)  # TLS, token; http only if allowed
     relay: RelayConfig = field(default_factory=RelayConfig)
     aging_s: float = DEFAULT_AGING_S
     client_id: str = "anjungan-centre"
@@ -52,6 +55,9 @@ def default_db_url(fleet_dir: Path) -> str:
 
 class CentralService:
     def __init__(self, cfg: ServiceConfig) -> None:
+        cfg.siak_access.check_url(cfg.siak_url)
+        siak = SiakClient(cfg.siak_url, access=cfg.siak_access, timeout_s=cfg.siak_timeout_s,
+                          max_connections=cfg.relay.workers + 2)  # fmt: skip
         try:
             fleet = open_fleet(cfg.fleet_dir)
         except Exception as exc:
@@ -74,9 +80,7 @@ class CentralService:
             self._dispatch,
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip
-        self.relay = Relay(self.queue, Gateway(load_gateway_key(cfg.fleet_dir)),
-                           SiakClient(cfg.siak_url, timeout_s=cfg.siak_timeout_s,
-                                      max_connections=cfg.relay.workers + 2),
+        self.relay = Relay(self.queue, Gateway(load_gateway_key(cfg.fleet_dir)), siak,
                            self.mqtt, cfg.relay)  # fmt: skip
 
     def _kind(self, msg: Inbound) -> str:

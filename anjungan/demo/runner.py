@@ -16,6 +16,7 @@ import json
 import secrets
 import shutil
 import sqlite3
+import ssl
 import tempfile
 import threading
 import time
@@ -125,8 +126,8 @@ class KioskWatch:
 _PRIORITY = {"vulnerable": 0, "first_recording": 1, "routine": 2}
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - our own loopback service
+def _get_json(url: str, context: ssl.SSLContext | None = None) -> Any:
+    with urllib.request.urlopen(url, timeout=5, context=context) as resp:  # noqa: S310 - our own loopback service
         return json.loads(resp.read())
 
 
@@ -166,6 +167,7 @@ class Demo:
         self.staff_password = secrets.token_urlsafe(9)
         self.outage: tuple[float, float] = (0.0, 0.0)
         self.siak_url = ""
+        self.siak_tls: ssl.SSLContext | None = None
         self.started = time.time()
         self.injected: dict[str, float] = {}  # fault -> when
         self.revoked = ""
@@ -192,9 +194,11 @@ class Demo:
         from broker.dashboard.auth import hash_password
         from broker.fleet.store import open_store
         from broker.fleet.store.records import Site
+        from broker.siak.simtls import sim_tls
         from kiosk.officers import add_officer
         from provisioning.broker_process import free_port, mosquitto_binary
         from provisioning.bundle import complete, request
+        from provisioning.files import write_atomic
         from provisioning.fleet import init_fleet
         from provisioning.mosquitto import write_config
 
@@ -216,9 +220,16 @@ class Demo:
             store.set_site(Site(kiosk_id=kid, office="Dukcapil Kota Denpasar",
                                 kecamatan=OFFICES[i % len(OFFICES)]))  # fmt: skip
         store.close()
-        self.siak_url = siak_url = f"http://127.0.0.1:{siak_port}"
+        # SIAK as in production: https, its CA pinned, our client certificate and a token
+        siak_tls = sim_tls(work / "siak-tls")
+        token_file = work / "siak-token"
+        write_atomic(token_file, secrets.token_urlsafe(24).encode(), private=True)
+        self.siak_tls = siak_tls.client_context()
+        self.siak_url = siak_url = f"https://127.0.0.1:{siak_port}"
+        siak_access = ("--siak-ca", str(siak_tls.ca_file), "--siak-cert", str(siak_tls.client_cert),
+                       "--siak-key", str(siak_tls.client_key), "--siak-token-file", str(token_file))  # fmt: skip
         self.centre_args = (
-            "broker", "run", "--fleet", str(fleet.root), "--siak", siak_url,
+            "broker", "run", "--fleet", str(fleet.root), "--siak", siak_url, *siak_access,
             "--workers", str(cfg.siak_concurrency), "--rate", str(cfg.siak_capacity_rps),
             "--breaker-cooldown", "1", "--status-poll", "1", "--http", "127.0.0.1:0",
         )  # fmt: skip
@@ -226,7 +237,8 @@ class Demo:
         self._start_centre()
         outage = ["--outage", f"0:{cfg.siak_outage_s}"] if cfg.siak_outage_s > 0 else []
         siak = group.anjungan(
-            "siak-sim", "siak-sim", "--port", str(siak_port),
+            "siak-sim", "siak-sim", "--port", str(siak_port), "--tls-dir", str(siak_tls.folder),
+            "--client-cert", "--token-file", str(token_file),
             "--capacity", str(cfg.siak_capacity_rps), "--concurrency", str(cfg.siak_concurrency),
             *outage,
         )  # fmt: skip
@@ -265,7 +277,7 @@ class Demo:
 
     def _snapshot(self, queue: Any) -> dict[str, Any]:
         try:
-            siak = _get_json(f"{self.siak_url}/_sim/accepted")
+            siak = _get_json(f"{self.siak_url}/_sim/accepted", self.siak_tls)
         except OSError:
             siak = {"accepted": [], "counts": {}}
         backlog: dict[str, int] = {}

@@ -1,13 +1,16 @@
-"""`anjungan siak-sim`: run the SIAK simulator as a real HTTP server."""
+"""`anjungan siak-sim`: run the SIAK simulator as a real HTTP(S) server."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from anjungan.cli import port_number
 from anjungan.errors import UsageError
+from broker.siak.access import read_token
 from broker.siak.ledger import Ledger
-from broker.siak.sim import SiakSimulator, SimConfig
+from broker.siak.sim import SiakSimulator, SimConfig, tls_options
+from broker.siak.simtls import sim_tls
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -51,6 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bio-after", type=float, default=1.0, help="s until BIO_CAPTURED")
     p.add_argument("--print-after", type=float, default=2.0, help="s more until PRINT_READY")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tls-dir", type=Path, metavar="DIR",
+                   help="serve https with DIR's certificates, made there on first use (ca.pem to "
+                   "pin with --siak-ca; client.pem/.key for --siak-cert/--siak-key)")  # fmt: skip
+    p.add_argument("--client-cert", action="store_true",
+                   help="with --tls-dir: serve only clients with a certificate from DIR/ca.pem")
+    p.add_argument("--token-file", type=Path, metavar="FILE",
+                   help="answer /v1 only to `Authorization: Bearer <the token in FILE>`")
     p.set_defaults(func=run_sim)
 
 
@@ -59,6 +69,10 @@ def run_sim(args: argparse.Namespace) -> int:
 
     if args.capacity <= 0 or args.concurrency < 1:
         raise UsageError("--capacity must be > 0 and --concurrency >= 1")
+    if args.client_cert and not args.tls_dir:
+        raise UsageError("--client-cert needs --tls-dir")
+    token = read_token(args.token_file) if args.token_file else ""
+    tls = sim_tls(args.tls_dir) if args.tls_dir else None
     cfg = SimConfig(
         capacity_rps=args.capacity, concurrency=args.concurrency, latency_s=args.latency,
         slow_factor=args.slow_factor, clock_start_hour=args.clock_start,
@@ -66,8 +80,11 @@ def run_sim(args: argparse.Namespace) -> int:
         rate_5xx=args.rate_5xx, rate_timeout=args.rate_timeout, rate_slow=args.rate_slow,
         slow_s=args.slow_s, seed=args.seed,
     )  # fmt: skip
-    sim = SiakSimulator(cfg, Ledger(bio_after_s=args.bio_after, print_after_s=args.print_after))
-    print(f"siak-sim: http://{args.host}:{args.port} capacity {args.capacity}/s x{args.concurrency}",
+    sim = SiakSimulator(cfg, Ledger(bio_after_s=args.bio_after, print_after_s=args.print_after),
+                        token=token)  # fmt: skip
+    scheme = "https" if tls else "http"
+    print(f"siak-sim: {scheme}://{args.host}:{args.port} capacity {args.capacity}/s x{args.concurrency}",
           flush=True)  # fmt: skip
-    uvicorn.run(sim.app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(sim.app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                **tls_options(tls, args.client_cert))  # fmt: skip
     return 0

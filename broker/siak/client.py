@@ -1,10 +1,17 @@
 """The gateway's SIAK client (httpx). Every library error is mapped here, at the boundary,
 to the most specific `broker.errors.SiakError`: the relay decides retry or dead letter
-from the type alone."""
+from the type alone.
+
+Limits a hostile or broken SIAK cannot lift: each call (connect, TLS, send, every read)
+ends by one overall deadline (`deadline.py`); an answer is read as a stream and refused
+past `max_answer_bytes` (a SIAK answer is a small JSON object); no content encoding is
+asked for or accepted, so nothing inflates after the cap."""
 
 from __future__ import annotations
 
 import json
+import ssl
+from collections.abc import Iterable
 
 import httpx
 
@@ -14,8 +21,11 @@ from broker.errors import (
     SiakProtocolError,
     SiakRejected,
     SiakThrottled,
+    SiakTlsError,
+    SiakTooLarge,
     SiakUnavailable,
 )
+from broker.siak.access import SiakAccess
 from broker.siak.contract import (
     IDEMPOTENCY_HEADER,
     STATUS_PATH,
@@ -24,8 +34,11 @@ from broker.siak.contract import (
     EnrollmentView,
     parse_view,
 )
+from broker.siak.deadline import DeadlineTransport, deadline_in
 
 TRANSIENT_4XX = {408, 409, 425, 429}
+CREDENTIALS_REFUSED = {401, 403}  # our token or certificate, not the packet: retried
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 class SiakClient:
@@ -33,69 +46,120 @@ class SiakClient:
         self,
         base_url: str,
         *,
+        access: SiakAccess | None = None,
         timeout_s: float = 10.0,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_connections: int = 16,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`timeout_s` is the deadline of a whole call. `access` says how to reach SIAK
+        (TLS, token); the URL policy (`SiakAccess.check_url`) is the caller's to apply."""
+        access = access or SiakAccess()
+        self.deadline_s, self.max_answer_bytes = timeout_s, max_answer_bytes
+        limits = httpx.Limits(max_connections=max_connections,
+                              max_keepalive_connections=max_connections)  # fmt: skip
+        headers = {"Accept-Encoding": "identity"}
+        if access.token:
+            headers["Authorization"] = f"Bearer {access.token}"
         self._http = httpx.Client(
-            base_url=base_url,
+            base_url=base_url, headers=headers, trust_env=False,  # no proxy or .netrc from env
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0)),
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections),
-            transport=transport,
+            transport=transport or DeadlineTransport(ssl_context=access.ssl_context(), limits=limits),
         )  # fmt: skip
 
     def submit(self, key: str, document: bytes) -> EnrollmentView:
         """POST one enrollment with its idempotency key (the packet id)."""
-        response = self._call("POST", SUBMIT_PATH, content=document,
-                              headers={IDEMPOTENCY_HEADER: key,
-                                       "Content-Type": "application/json"})  # fmt: skip
-        return _view(response)
+        _status, answer = self._call("POST", SUBMIT_PATH, content=document,
+                                     headers={IDEMPOTENCY_HEADER: key,
+                                              "Content-Type": "application/json"})  # fmt: skip
+        return _view(answer)
 
     def status(self, key: str) -> EnrollmentView | None:
-        response = self._call("GET", STATUS_PATH.format(key=key), allow_404=True)
-        return None if response.status_code == 404 else _view(response)
+        status, answer = self._call("GET", STATUS_PATH.format(key=key), allow_404=True)
+        return None if status == 404 else _view(answer)
 
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, *, allow_404: bool = False, **kw: object) -> httpx.Response:
+    def _call(self, method: str, path: str, *, allow_404: bool = False, **kw: object) -> tuple[int, bytes]:
+        """One exchange within the deadline: the status and the (capped) answer."""
         try:
-            response = self._http.request(method, path, **kw)  # type: ignore[arg-type]
+            with deadline_in(self.deadline_s):
+                request = self._http.build_request(method, path, **kw)  # type: ignore[arg-type]
+                response = self._http.send(request, stream=True)
+                try:
+                    answer = self._read(response)
+                finally:
+                    response.close()
         except httpx.TimeoutException as exc:
-            raise SiakUnavailable(f"SIAK timed out ({exc.__class__.__name__})") from exc
+            raise SiakUnavailable(f"SIAK timed out ({exc.__class__.__name__}; "
+                                  f"deadline {self.deadline_s:g} s)") from exc  # fmt: skip
         except httpx.TransportError as exc:
+            tls = _tls_reason(exc)
+            if tls:
+                raise SiakTlsError(f"TLS with SIAK failed ({tls})") from exc
             raise SiakUnavailable(f"SIAK unreachable ({exc.__class__.__name__})") from exc
         except httpx.HTTPError as exc:
             raise SiakProtocolError(f"SIAK exchange failed ({exc.__class__.__name__})") from exc
         status = response.status_code
         if status < 300 or (allow_404 and status == 404):
-            return response
-        reason = _reason(response)
+            return status, answer
+        reason = _reason(answer) or response.reason_phrase
         if status == 429:
             raise SiakThrottled(f"SIAK throttled: {reason}", _retry_after(response))
+        if status in CREDENTIALS_REFUSED:
+            raise SiakUnavailable(f"SIAK refused our credentials ({status}): {reason}")
         if status >= 500 or status in TRANSIENT_4XX:
             raise SiakUnavailable(f"SIAK {status}: {reason}")
         if 400 <= status < 500:
             raise SiakRejected(f"SIAK {status}: {reason}", status)
         raise SiakProtocolError(f"unexpected SIAK status {status}")
 
+    def _read(self, response: httpx.Response) -> bytes:
+        cap = self.max_answer_bytes
+        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+            raise SiakProtocolError("SIAK answered with a content encoding we did not ask for")
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > cap:
+            raise SiakTooLarge(f"SIAK answer of {int(length)} bytes is over the {cap}-byte cap")
+        return read_capped(response.iter_bytes(), cap)  # identity: the bytes as they came
 
-def _view(response: httpx.Response) -> EnrollmentView:
+
+def read_capped(chunks: Iterable[bytes], cap: int) -> bytes:
+    """Join `chunks` but stop reading once past `cap` bytes: memory stays under cap + one chunk."""
+    answer = bytearray()
+    for chunk in chunks:
+        answer += chunk
+        if len(answer) > cap:
+            raise SiakTooLarge(f"SIAK answer over the {cap}-byte cap: refused")
+    return bytes(answer)
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """The TLS failure behind a transport error (e.g. CERTIFICATE_VERIFY_FAILED), if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return str(seen.reason or seen.__class__.__name__)[:80]
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
+def _view(answer: bytes) -> EnrollmentView:
     try:
-        return parse_view(response.json())
+        return parse_view(json.loads(answer))
     except (ValueError, ContractError) as exc:
         raise SiakProtocolError(f"SIAK answered outside the contract: {exc}") from exc
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(answer: bytes) -> str:
     try:
-        data = response.json()
+        data = json.loads(answer)
         text = data.get("error", "") if isinstance(data, dict) else ""
-    except (ValueError, json.JSONDecodeError):
+    except (ValueError, UnicodeDecodeError):
         text = ""
     # SIAK's own words go to logs and dead-letter reasons: never a NIK from them
-    return redact(str(text)[:200]) or response.reason_phrase
+    return redact(str(text)[:200])
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -105,4 +169,4 @@ def _retry_after(response: httpx.Response) -> float:
         return 1.0
 
 
-__all__ = ["SiakClient", "SiakError"]
+__all__ = ["MAX_ANSWER_BYTES", "SiakAccess", "SiakClient", "SiakError", "read_capped"]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import hmac
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from broker.siak.contract import (
     view_json,
 )
 from broker.siak.ledger import KeyReuse, Ledger
+from broker.siak.simtls import SimTls
 
 
 @dataclass(kw_only=True)
@@ -74,8 +77,9 @@ def in_outage(cfg: SimConfig, elapsed_s: float) -> bool:
 
 
 class SiakSimulator:
-    def __init__(self, cfg: SimConfig, ledger: Ledger | None = None) -> None:
+    def __init__(self, cfg: SimConfig, ledger: Ledger | None = None, *, token: str = "") -> None:
         self.cfg = cfg
+        self._bearer = f"Bearer {token}".encode() if token else b""  # required on /v1 when set
         self.ledger = ledger or Ledger()
         self.started = time.monotonic()
         self.rng = random.Random(cfg.seed)
@@ -98,6 +102,12 @@ class SiakSimulator:
     def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         self._count(status)
         return JSONResponse(body, status_code=status, headers=headers)
+
+    def _unauthorized(self, request: Request) -> Response | None:
+        given = request.headers.get("authorization", "").encode()
+        if self._bearer and not hmac.compare_digest(given, self._bearer):
+            return self._answer(401, {"error": "bearer token required"})
+        return None
 
     async def _admit(self) -> Response | float:
         """Outage, capacity and random faults; else the latency to serve with."""
@@ -123,6 +133,9 @@ class SiakSimulator:
     async def submit(self, request: Request) -> Response:
         self.counts["requests"] = self.counts.get("requests", 0) + 1
         key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
         if not KEY_RE.match(key):
             return self._answer(400, {"error": f"missing or invalid {IDEMPOTENCY_HEADER} header"})
         admitted = await self._admit()
@@ -157,6 +170,9 @@ class SiakSimulator:
             self.in_flight -= 1
 
     async def status(self, request: Request) -> Response:
+        refused = self._unauthorized(request)
+        if refused is not None:
+            return refused
         admitted = await self._admit()
         if isinstance(admitted, Response):
             return admitted
@@ -201,10 +217,11 @@ def _today():  # type: ignore[no-untyped-def]
 class SimServer:
     """Run the simulator in this process on a background thread (tests, benchmarks)."""
 
-    def __init__(self, sim: SiakSimulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sim = sim
+    def __init__(self, sim: SiakSimulator, *, host: str = "127.0.0.1", port: int = 0,
+                 tls: SimTls | None = None, client_cert: bool = False) -> None:  # fmt: skip
+        self.sim, self.scheme = sim, "https" if tls else "http"
         config = uvicorn.Config(sim.app, host=host, port=port, log_level="warning",
-                                access_log=False, limit_concurrency=None)  # fmt: skip
+                                access_log=False, limit_concurrency=None, **tls_options(tls, client_cert))  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -218,8 +235,19 @@ class SimServer:
     def url(self) -> str:
         sock = self.server.servers[0].sockets[0]
         host, port = sock.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def tls_options(tls: SimTls | None, client_cert: bool) -> dict[str, Any]:
+    """uvicorn's settings to serve https with the simulator's certificates; with
+    `client_cert`, only to clients holding a certificate from the simulator's CA."""
+    if tls is None:
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": str(tls.server_cert), "ssl_keyfile": str(tls.server_key)}
+    if client_cert:
+        options.update(ssl_ca_certs=str(tls.ca_file), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    return options
