@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,9 +40,12 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")  # the shape of auth.new_token(), with room
+
+
 def plain_token(value: str) -> bool:
-    """A cookie or form token we could have issued: short printable ASCII."""
-    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+    """A cookie token we could have issued (anything else is never looked up or echoed)."""
+    return TOKEN_RE.fullmatch(value) is not None
 
 
 def plain_id(value: str) -> bool:
