@@ -113,7 +113,7 @@ def _status(args: argparse.Namespace) -> int:
     else:
         url, token = discover()
         token = args.token or token
-    data = fetch_fleet(url, token)
+    data = fetch_fleet(url, token, cacert=args.cacert or "")
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -161,6 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--url", help="the service's URL (default: the local running service)")
     st.add_argument("--token", help="API token (default: the one the local service wrote)")
     st.add_argument("--json", action="store_true", help="print JSON: {kiosks: [...], ...}")
+    st.add_argument("--cacert", help="PEM: the CA of an HTTPS dashboard's certificate (default: system's)")
     st.set_defaults(func=_status)
 
 

@@ -454,7 +454,9 @@ def make_tls(folder: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
-def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash):
+def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash, monkeypatch, capsys):
+    from anjungan.cli import main
+
     ca, cert, key = make_tls(tmp_path)
     config = tmp_path / "fleet.json"
     config.write_text(json.dumps({"staff": [{"username": u, "password_hash": password_hash} for u in ("ayu", "budi")]}))
@@ -491,6 +493,13 @@ def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash):
                 assert r.status_code == 401
             r = c.get("/", headers=[(b"cookie", b"anjungan_session=" + raw("é" * 100))])
             assert r.status_code == 303
+        # the terminal view finds the running service and trusts its CA when told to
+        monkeypatch.setenv("ANJUNGAN_RUNTIME_DIR", str(tmp_path / "run"))
+        capsys.readouterr()
+        assert main(["fleet", "status", "--json", "--cacert", str(ca)]) == 0
+        assert json.loads(capsys.readouterr().out)["counts"] == {"kiosks": 0, "online": 0, "offline": 0}
+        assert main(["fleet", "status"]) == 1  # the system trust store does not know this CA
+        assert "does not answer" in capsys.readouterr().err
         with httpx.Client(verify=False, timeout=10) as plain:  # plain HTTP to the TLS port
             with pytest.raises(httpx.HTTPError):
                 plain.get(url.replace("https://", "http://") + "/healthz")
