@@ -17,15 +17,9 @@ from broker.fleet.model import CentreSample, ClassBacklog, Thresholds
 from broker.fleet.service import FleetService, FleetSettings
 from broker.fleet.store import FleetStore, Site, open_store
 
-from .kit import Clock, csrf_of, feedback, health, status
+from .kit import PASSWORD, Clock, csrf_of, feedback, health, status
 
-PASSWORD = "rahasia-sekali-123"
 TOKEN = "api-token-for-tests"
-
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture

@@ -27,39 +27,33 @@ with warnings.catch_warnings():  # starlette 1.x would prefer httpx2; httpx work
     from starlette.testclient import TestClient
 
 from broker.dashboard.app import create_app
-from broker.dashboard.auth import hash_password, same
+from broker.dashboard.auth import same
 from broker.dashboard.edge import BodyLimit, HttpOptions, forwarded, trusted_networks
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.service import FleetService
 from broker.fleet.store import FleetStore, open_store
 from provisioning.broker_process import free_port
 
-from .kit import Clock, csrf_of, feedback, status
+from .kit import PASSWORD, Clock, csrf_of, feedback, status
 
-PASSWORD = "rahasia-sekali-123"
-TOKEN = "api-token-for-tests"
-PROXY = "10.9.9.9"
+PROXY, TOKEN = "10.9.9.9", "api-token-for-tests"
 
 # tokens an attacker may send as a bearer token, a cookie or a CSRF field
 GARBAGE = ["é", "ключ-🔑", "", " ", "a\x00b", "\x00", "x" * 100_000, "Bearer", "%00%ff", "\u202e", "'\"<>"]
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)
+@pytest.fixture
+def service(tmp_path, password_hash) -> Iterator[FleetService]:
+    """A fleet service over a SQLite store (the one under attack) with one staff user, ayu."""
+    fleet_store = open_store(f"sqlite://{tmp_path / 'fleet.db'}")
+    fleet_store.set_staff("ayu", password_hash, at=0.0)
+    yield FleetService(fleet_store, clock=Clock())
+    fleet_store.close()
 
 
 @pytest.fixture
-def store(tmp_path) -> Iterator[FleetStore]:
-    s = open_store(f"sqlite://{tmp_path / 'fleet.db'}")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def service(store, password_hash) -> FleetService:
-    store.set_staff("ayu", password_hash, at=0.0)
-    return FleetService(store, clock=Clock())
+def store(service) -> FleetStore:
+    return service.store
 
 
 def client_for(service: FleetService, host: str = "testclient", *, trusted: tuple[str, ...] = (),
