@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,8 @@ class HttpOptions:
         """Load the certificate and key once, so a bad file is one line before listening."""
         if not self.tls:
             return
+        import ssl  # here, not at import: the CLI imports this module for its options
+
         try:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError) as exc:
@@ -81,9 +82,11 @@ def http_options(args: argparse.Namespace) -> HttpOptions:
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        addr = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    mapped = getattr(addr, "ipv4_mapped", None)  # ::ffff:10.0.0.1 from a dual-stack socket
+    return mapped or addr
 
 
 def is_trusted(host: str, trusted: tuple[Network, ...]) -> bool:

@@ -211,6 +211,7 @@ NETS = trusted_networks(["10.0.0.0/8", "fd00::1"])
     ("10.1.1.1", "198.51.100.1, 203.0.113.7", "", ("203.0.113.7", "http")),  # leftmost is the client's say
     ("10.1.1.1", "10.3.3.3", "HTTPS", ("10.3.3.3", "https")),  # all trusted: the farthest
     ("fd00::1", "2001:db8::5", "https", ("2001:db8::5", "https")),
+    ("::ffff:10.1.1.1", "::ffff:203.0.113.7", "", ("203.0.113.7", "http")),  # IPv4 on a dual-stack socket
     ("10.1.1.1", "not-an-address", "https", ("10.1.1.1", "https")),  # unparseable: the peer
     ("10.1.1.1", "203.0.113.7:443", "", ("10.1.1.1", "http")),
     ("10.1.1.1", "é", "ftp", ("10.1.1.1", "http")),
