@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from collections import OrderedDict
@@ -64,12 +65,25 @@ def same(a: object, b: object) -> bool:
     return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
+def client_key(address: str) -> str:
+    """Whom the throttle counts: an IPv4 address, or an IPv6 address's /64 (one host, or one
+    site, holds a whole /64 and could otherwise take a fresh address per guess)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6 and not getattr(ip, "ipv4_mapped", None):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 class SignInThrottle:
     """Sign-in attempts per (user name, client address) and per client address.
 
     A pair is refused after `per_pair` attempts within `window_s`, an address after
     `per_address` (one place guessing many user names). Counting per pair means nobody
     elsewhere can lock the real user out; the per-address cap still stops one place guessing.
+    An IPv6 client counts by its /64 (`client_key`).
     An attempt counts from the moment it starts, so parallel guesses cannot slip past the
     limit, until it succeeds. At most `max_keys` keys are kept: the least recently used go
     first (expired ones are among them). Time passed in.
@@ -82,7 +96,7 @@ class SignInThrottle:
 
     @staticmethod
     def _keys(user: str, address: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        addr = address[:64]
+        addr = client_key(address)
         return ("pair", user.lower()[:64], addr), ("addr", addr)
 
     def _recent(self, key: tuple[str, ...], now: float) -> list[float]:

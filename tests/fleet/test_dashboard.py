@@ -223,6 +223,18 @@ def test_throttle_core():
     assert not th.attempt("eka", "1.2.3.4", 10.7)
 
 
+def test_throttle_counts_an_ipv6_client_by_its_64():
+    from broker.dashboard.auth import SignInThrottle, client_key
+
+    assert client_key("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert client_key("::ffff:192.0.2.7") == client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("testclient") == "testclient"
+    th = SignInThrottle(per_pair=2)
+    assert th.attempt("ayu", "2001:db8:1:2::1", 0.0) and th.attempt("ayu", "2001:db8:1:2::ffff", 0.0)
+    assert not th.attempt("ayu", "2001:db8:1:2:ffff:ffff:ffff:ffff", 0.0)  # same /64
+    assert th.attempt("ayu", "2001:db8:1:3::1", 0.0)  # the next /64 is another site
+
+
 def test_throttle_keeps_at_most_max_keys():
     from broker.dashboard.auth import SignInThrottle
 
