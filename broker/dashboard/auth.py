@@ -72,9 +72,10 @@ def client_key(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address[:64]
-    if ip.version == 6 and not getattr(ip, "ipv4_mapped", None):
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:192.0.2.7 is 192.0.2.7
+    if mapped is None and ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(getattr(ip, "ipv4_mapped", None) or ip)
+    return str(mapped or ip)
 
 
 class SignInThrottle:
@@ -83,9 +84,8 @@ class SignInThrottle:
     A pair is refused after `per_pair` attempts within `window_s`, an address after
     `per_address` (one place guessing many user names). Counting per pair means nobody
     elsewhere can lock the real user out; the per-address cap still stops one place guessing.
-    An IPv6 client counts by its /64 (`client_key`).
-    An attempt counts from the moment it starts, so parallel guesses cannot slip past the
-    limit, until it succeeds. At most `max_keys` keys are kept: the least recently used go
+    An IPv6 client counts by its /64 (`client_key`). An attempt counts from the moment it
+    starts, so parallel guesses cannot slip past the limit, until it succeeds. At most `max_keys` keys are kept: the least recently used go
     first (expired ones are among them). Time passed in.
     """
 
