@@ -32,6 +32,8 @@ from broker.stats import waits_by_class
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from broker.dashboard.edge import add_http_args
+
     broker = sub.add_parser("broker", help="the central service: ingest, queue, SIAK relay",
                             description="Central service and its operator commands.")  # fmt: skip
     bsub = broker.add_subparsers(dest="broker_command", metavar="COMMAND")
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--client-id", default="anjungan-centre")
     run.add_argument("--http", default="", metavar="HOST:PORT",
                      help="also serve the staff dashboard and /metrics here (port 0: any)")  # fmt: skip
+    add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
     run.add_argument("--fleet-db", default="",
                      help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
                      "else in the centre folder)")  # fmt: skip
@@ -154,6 +157,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
+    from broker.dashboard.edge import http_options
     from broker.fleet.relay import queue_sampler
     from broker.fleet.server import ServeConfig, load_config, serve
     from provisioning.fleet import centre_tls
@@ -165,7 +169,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     fleet_db = args.fleet_db or f"sqlite://{_sqlite_folder(args.db, args.fleet) / 'fleet-health.db'}"
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
-                      settings=settings, staff=staff, captures=False)  # fmt: skip
+                      settings=settings, staff=staff, captures=False, http=http_options(args))  # fmt: skip
 
     def count_captures(fleet: FleetService) -> None:
         process = service.handlers["capture"]

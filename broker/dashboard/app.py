@@ -26,7 +26,9 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from anjungan.topics import KIOSK_ID_RE
 from broker.dashboard import auth, views
+from broker.dashboard.edge import BodyLimit, Network, TrustedProxies
 from broker.dashboard.i18n import LANGS, translator
 from broker.fleet.service import FleetService
 from broker.fleet.store import StaffSession
@@ -40,12 +42,16 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }  # fmt: skip
+HSTS = "max-age=31536000"  # sent over HTTPS only (RFC 6797 says ignore it over HTTP anyway)
+FORM_FIELDS, FORM_FIELD_BYTES = 8, 4096  # the largest dashboard form has four short fields
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = False,
-               session_ttl_s: float = 8 * 3600.0) -> Starlette:  # fmt: skip
+               session_ttl_s: float = 8 * 3600.0, trusted_proxies: tuple[Network, ...] = ()) -> Starlette:  # fmt: skip
+    """`secure_cookies` forces `Secure` cookies; they are `Secure` anyway on any request that
+    came over HTTPS (TLS here, or `X-Forwarded-Proto: https` from one of `trusted_proxies`)."""
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     store = service.store
     throttle = auth.SignInThrottle()
@@ -62,9 +68,25 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
                 "ago": views.ago, "when": views.when}  # fmt: skip
         return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
+    def set_cookie(request: Request, response: Response, name: str, value: str, *,
+                   max_age: int | None = None, delete: bool = False) -> None:  # fmt: skip
+        secure = secure_cookies or request.url.scheme == "https"
+        if delete:
+            response.delete_cookie(name, secure=secure, httponly=True, samesite="strict")
+        else:
+            response.set_cookie(name, value, max_age=max_age, secure=secure, httponly=True, samesite="strict")
+
     def current(request: Request) -> StaffSession | None:
-        token = request.cookies.get(SESSION_COOKIE)
-        return store.session(auth.token_hash(token), now=service.clock()) if token else None
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not views.plain_token(token):
+            return None
+        return store.session(auth.token_hash(token), now=service.clock())
+
+    async def read_form(request: Request) -> dict[str, str]:
+        """The posted fields. Starlette answers 400 with its reason to a file, a field over
+        FORM_FIELD_BYTES (as sent, before decoding) or more than FORM_FIELDS fields."""
+        form = await request.form(max_files=0, max_fields=FORM_FIELDS, max_part_size=FORM_FIELD_BYTES)
+        return {name: value for name, value in form.multi_items() if isinstance(value, str)}
 
     def bearer_ok(request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -84,60 +106,60 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
             staff = current(request)
             if staff is None:
                 return RedirectResponse("/login", status_code=303)
-            form = await request.form()
-            if not auth.same(str(form.get("csrf", "")), staff.csrf):
+            form = await read_form(request)
+            if not auth.same(form.get("csrf"), staff.csrf):
                 return PlainTextResponse(translator(lang_of(request))("bad_csrf"), status_code=403)
             return await handler(request, staff, form)
 
         return post
 
     async def login_page(request: Request) -> Response:
-        pre = request.cookies.get(PRE_COOKIE) or auth.new_token()
+        pre = request.cookies.get(PRE_COOKIE, "")
+        pre = pre if views.plain_token(pre) else auth.new_token()
         response = render(request, "login.html", None, pre=pre, error="",
                           next=views.safe_next(request.query_params.get("next")))  # fmt: skip
-        response.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict", secure=secure_cookies)
+        set_cookie(request, response, PRE_COOKIE, pre)
         return response
 
     async def login(request: Request) -> Response:
-        form = await request.form()
-        pre = request.cookies.get(PRE_COOKIE)
-        nxt = views.safe_next(str(form.get("next", "/")))
+        form = await read_form(request)
+        pre = request.cookies.get(PRE_COOKIE, "")
+        pre = pre if views.plain_token(pre) else ""
+        nxt = views.safe_next(form.get("next", "/"))
         t = translator(lang_of(request))
-        if not auth.same(str(form.get("csrf", "")), pre):
+        if not auth.same(form.get("csrf"), pre):
             return render(request, "login.html", None, status=403, pre=pre or auth.new_token(),
                           error=t("bad_csrf"), next=nxt)  # fmt: skip
-        user, password = str(form.get("username", "")), str(form.get("password", ""))
-        keys = (f"user:{user.lower()[:64]}", f"addr:{request.client.host if request.client else '-'}")
-        if throttle.blocked(keys, service.clock()):
-            log.warning("sign-in for %.32r refused: too many failures", user)
+        user, password = form.get("username", ""), form.get("password", "")
+        address, started = request.client.host if request.client else "-", service.clock()
+        if not throttle.attempt(user, address, started):
+            log.warning("sign-in for %.32r from %.64s refused: too many failures", user, address)
             return render(request, "login.html", None, status=429, pre=pre, error=t("too_many"), next=nxt)
         stored = store.staff_hash(user) if auth.USERNAME_RE.match(user) else None
         if not await run_in_threadpool(auth.verify_password, stored, password):
-            throttle.failed(keys, service.clock())
-            log.warning("failed sign-in for %.32r", user)
+            log.warning("failed sign-in for %.32r from %.64s", user, address)
             return render(request, "login.html", None, status=401, pre=pre, error=t("bad_login"), next=nxt)
-        throttle.succeeded(keys)
+        throttle.succeeded(user, address, started)
         token = auth.new_token()
         store.add_session(StaffSession(token_hash=auth.token_hash(token), user=user,
                                        csrf=auth.new_token(), expires_at=service.clock() + session_ttl_s))  # fmt: skip
         log.info("%s signed in", user)
         response = RedirectResponse(nxt, status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                            secure=secure_cookies, max_age=int(session_ttl_s))  # fmt: skip
-        response.delete_cookie(PRE_COOKIE)
+        set_cookie(request, response, SESSION_COOKIE, token, max_age=int(session_ttl_s))
+        set_cookie(request, response, PRE_COOKIE, "", delete=True)
         return response
 
     async def logout(request: Request, staff: StaffSession, _form: Any) -> Response:
         store.drop_session(staff.token_hash)
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
+        set_cookie(request, response, SESSION_COOKIE, "", delete=True)
         return response
 
     async def set_lang(request: Request) -> Response:
         lang = request.path_params["lang"]
         response = RedirectResponse(views.safe_next(request.query_params.get("next")), status_code=303)
         if lang in LANGS:
-            response.set_cookie(LANG_COOKIE, lang, samesite="strict", max_age=365 * 86400)
+            set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
         return response
 
     async def overview(request: Request, staff: StaffSession) -> Response:
@@ -147,9 +169,10 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         return render(request, "overview.html", staff, q=q, **data)
 
     async def kiosk(request: Request, staff: StaffSession) -> Response:
-        data = await run_in_threadpool(views.kiosk_data, service, request.path_params["kiosk_id"],
-                                       translator(lang_of(request)),
-                                       views.window_s(request.query_params))  # fmt: skip
+        kiosk_id = request.path_params["kiosk_id"]
+        data = None if not KIOSK_ID_RE.match(kiosk_id) else await run_in_threadpool(
+            views.kiosk_data, service, kiosk_id, translator(lang_of(request)),
+            views.window_s(request.query_params))  # fmt: skip
         if data is None:
             return render(request, "missing.html", staff, status=404)
         return render(request, "kiosk.html", staff, **data)
@@ -162,7 +185,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
 
     async def answer(request: Request, staff: StaffSession, _form: Any) -> Response:
         fid = request.path_params["feedback_id"]
-        if store.mark_answered(fid, by=staff.user, at=service.clock()):
+        if views.plain_id(fid) and store.mark_answered(fid, by=staff.user, at=service.clock()):
             log.info("feedback %.40s answered by %s", fid, staff.user)
         return RedirectResponse("/feedback", status_code=303)
 
@@ -193,12 +216,13 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         Route("/api/fleet", api_fleet, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
-    ], middleware=[Middleware(SecurityHeaders)])  # fmt: skip
+    ], middleware=[Middleware(TrustedProxies, trusted=trusted_proxies), Middleware(SecurityHeaders),
+                   Middleware(BodyLimit)])  # fmt: skip
     return app
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS to every HTTP response (pure ASGI middleware)."""
+    """Adds SECURITY_HEADERS to every HTTP response, and HSTS to those over HTTPS (pure ASGI)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -210,7 +234,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+                headers = MutableHeaders(scope=message)
+                headers.update(SECURITY_HEADERS)
+                if scope.get("scheme") == "https":
+                    headers["strict-transport-security"] = HSTS
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

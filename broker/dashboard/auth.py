@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
+from collections import OrderedDict
 
 from broker.fleet.errors import FleetConfigError
 
@@ -52,36 +54,81 @@ def new_token() -> str:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+def same(a: object, b: object) -> bool:
+    """Constant-time equality of two non-empty strings; anything else (None, an upload, a
+    non-ASCII or NUL-laden header) is simply unequal, never an exception."""
+    if not (isinstance(a, str) and isinstance(b, str) and a and b):
+        return False
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
+def client_key(address: str) -> str:
+    """Whom the throttle counts: an IPv4 address, or an IPv6 address's /64 (one host, or one
+    site, holds a whole /64 and could otherwise take a fresh address per guess)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:192.0.2.7 is 192.0.2.7
+    if mapped is None and ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(mapped or ip)
 
 
 class SignInThrottle:
-    """Failed sign-ins per key (a user name, a client address): after `limit` failures in
-    `window_s`, that key waits until the oldest failure leaves the window. Time passed in."""
+    """Sign-in attempts per (user name, client address) and per client address.
 
-    def __init__(self, *, limit: int = 5, window_s: float = 300.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._failures: dict[str, list[float]] = {}
+    A pair is refused after `per_pair` attempts within `window_s`, an address after
+    `per_address` (one place guessing many user names). Counting per pair means nobody
+    elsewhere can lock the real user out; the per-address cap still stops one place guessing.
+    An IPv6 client counts by its /64 (`client_key`). An attempt counts from the moment it
+    starts, so parallel guesses cannot slip past the limit, until it succeeds. At most `max_keys` keys are kept: the least recently used go
+    first (expired ones are among them). Time passed in.
+    """
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(key, ()) if now - t < self.window_s]
-        if kept:
-            self._failures[key] = kept
+    def __init__(self, *, per_pair: int = 5, per_address: int = 20, window_s: float = 300.0,
+                 max_keys: int = 100_000) -> None:  # fmt: skip
+        self.per_pair, self.per_address, self.window_s, self.max_keys = per_pair, per_address, window_s, max_keys
+        self._attempts: OrderedDict[tuple[str, ...], list[float]] = OrderedDict()
+
+    @staticmethod
+    def _keys(user: str, address: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        addr = client_key(address)
+        return ("pair", user.lower()[:64], addr), ("addr", addr)
+
+    def _recent(self, key: tuple[str, ...], now: float) -> list[float]:
+        return [t for t in self._attempts.get(key, ()) if now - t < self.window_s]
+
+    def _keep(self, key: tuple[str, ...], times: list[float]) -> None:
+        if times:
+            self._attempts[key] = times
+            self._attempts.move_to_end(key)
         else:
-            self._failures.pop(key, None)
-        return kept
+            self._attempts.pop(key, None)
+        while len(self._attempts) > self.max_keys:
+            self._attempts.popitem(last=False)
 
-    def blocked(self, keys: tuple[str, ...], now: float) -> bool:
-        return any(len(self._recent(k, now)) >= self.limit for k in keys)
+    def blocked(self, user: str, address: str, now: float) -> bool:
+        pair, addr = self._keys(user, address)
+        return len(self._recent(pair, now)) >= self.per_pair or len(self._recent(addr, now)) >= self.per_address
 
-    def failed(self, keys: tuple[str, ...], now: float) -> None:
-        for k in keys:
-            self._failures.setdefault(k, []).append(now)
+    def attempt(self, user: str, address: str, now: float) -> bool:
+        """Count an attempt starting `now`; False (and nothing counted) when throttled."""
+        if self.blocked(user, address, now):
+            return False
+        for key in self._keys(user, address):
+            self._keep(key, [*self._recent(key, now), now])
+        return True
 
-    def succeeded(self, keys: tuple[str, ...]) -> None:
-        for k in keys:
-            self._failures.pop(k, None)
+    def succeeded(self, user: str, address: str, started: float) -> None:
+        """The attempt begun at `started` was right: the pair starts afresh, and the address
+        forgets that one attempt (staff behind one NAT do not use up its cap)."""
+        pair, addr = self._keys(user, address)
+        self._attempts.pop(pair, None)
+        times = list(self._attempts.get(addr, ()))
+        if started in times:
+            times.remove(started)
+            self._keep(addr, times)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,20 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")  # the shape of auth.new_token(), with room
+
+
+def plain_token(value: str) -> bool:
+    """A cookie token we could have issued (anything else is never looked up or echoed)."""
+    return TOKEN_RE.fullmatch(value) is not None
+
+
+def plain_id(value: str) -> bool:
+    """A feedback id from a URL worth looking up: 1-64 characters, as kiosks make them, and
+    no NUL (which PostgreSQL refuses in any string)."""
+    return 0 < len(value) <= 64 and "\x00" not in value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Filters:
     office: str = ""
@@ -71,7 +86,7 @@ def class_label(t: Callable[[str], str], priority: int) -> str:
 def window_s(params: Mapping[str, str]) -> float:
     """The plots' time window: ?hours=N (1-168), 24 by default."""
     raw = params.get("hours", "")
-    hours = int(raw) if raw.isdigit() else 24
+    hours = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 24
     return float(min(max(hours, 1), 168) * 3600)
 
 

@@ -26,6 +26,7 @@ def _db_url(args: argparse.Namespace) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from broker.dashboard.edge import http_options
     from broker.fleet.server import ServeConfig, load_config, serve
 
     logs.configure(logging.INFO if args.verbose else logging.WARNING, sys.stderr)
@@ -49,7 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings, staff = load_config(args.config)
     cfg = ServeConfig(store_url=_db_url(args), mqtt_url=mqtt_url, http_host=host.strip("[]"),
                       http_port=int(port), tls=tls, settings=settings, staff=staff,
-                      captures=not args.no_captures, queue_url=args.queue or "")  # fmt: skip
+                      captures=not args.no_captures, queue_url=args.queue or "",
+                      http=http_options(args))  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 
@@ -111,7 +113,7 @@ def _status(args: argparse.Namespace) -> int:
     else:
         url, token = discover()
         token = args.token or token
-    data = fetch_fleet(url, token)
+    data = fetch_fleet(url, token, cacert=args.cacert or "")
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -121,6 +123,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from anjungan.cli import help_for
+    from broker.dashboard.edge import add_http_args
 
     p = sub.add_parser("fleet", help="fleet health: monitor, staff dashboard, status")
     fs = p.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=type(p))
@@ -131,6 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--db", help="fleet store URL (sqlite:///path or postgresql://...?schema=NAME)")
     s.add_argument("--mqtt", help="broker URL (mqtts://HOST:PORT; mqtt:// for a plain test broker)")
     s.add_argument("--http", default="127.0.0.1:8080", help="dashboard address HOST:PORT (port 0: any)")
+    add_http_args(s)
     s.add_argument("--config", help="JSON file: alert thresholds, history/retention, staff")
     s.add_argument("--queue", help="relay queue URL, to plot the backlog (broker.queue URL)")
     s.add_argument("--no-captures", action="store_true", help="do not count capture packets")
@@ -157,6 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--url", help="the service's URL (default: the local running service)")
     st.add_argument("--token", help="API token (default: the one the local service wrote)")
     st.add_argument("--json", action="store_true", help="print JSON: {kiosks: [...], ...}")
+    st.add_argument("--cacert", help="PEM: the CA of an HTTPS dashboard's certificate (default: system's)")
     st.set_defaults(func=_status)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -9,10 +10,16 @@ import httpx
 from broker.fleet.errors import FleetError, ServiceNotFound
 
 
-def fetch_fleet(url: str, token: str, *, timeout: float = 10.0) -> dict[str, Any]:
+def fetch_fleet(url: str, token: str, *, timeout: float = 10.0, cacert: str = "") -> dict[str, Any]:
+    """`cacert`: a PEM file of the CA that signed an HTTPS dashboard's certificate (default:
+    the system's trust store)."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
     try:
-        r = httpx.get(url.rstrip("/") + "/api/fleet", headers=headers, timeout=timeout)
+        verify = ssl.create_default_context(cafile=cacert) if cacert else True
+    except (OSError, ssl.SSLError) as exc:
+        raise FleetError(f"cannot read --cacert {cacert}: {exc.__class__.__name__}") from None
+    try:
+        r = httpx.get(url.rstrip("/") + "/api/fleet", headers=headers, timeout=timeout, verify=verify)
     except httpx.HTTPError as exc:
         raise ServiceNotFound(f"the fleet service at {url} does not answer: {exc.__class__.__name__}") from exc
     if r.status_code == 401:

@@ -6,6 +6,7 @@ build a `FleetService`, `attach()` it to its own MQTT client and mount `create_a
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import signal
@@ -20,6 +21,7 @@ import uvicorn
 
 from broker.dashboard.app import create_app
 from broker.dashboard.auth import new_token
+from broker.dashboard.edge import HttpOptions
 from broker.fleet import runtime
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.model import Thresholds
@@ -44,6 +46,7 @@ class ServeConfig:
     captures: bool = True
     queue_url: str = ""
     api_token: str = field(default="", repr=False)
+    http: HttpOptions = HttpOptions()  # dashboard TLS files, trusted reverse proxies
 
 
 def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str], ...]]:
@@ -104,16 +107,25 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     if on_service:
         on_service(service)
     token = cfg.api_token or new_token()
+    cfg.http.check_tls()
     sock = bind(cfg.http_host, cfg.http_port)
     host, port = sock.getsockname()[:2]
-    url = f"http://{host}:{port}"
+    url = f"{'https' if cfg.http.tls else 'http'}://{host}:{port}"
+    if not (cfg.http.tls or cfg.http.trusted_proxies or _loopback(host)):
+        log.warning("the dashboard on %s is plain HTTP: give --http-cert/--http-key, or put a TLS"
+                    " proxy in front (--trusted-proxy)", url)  # fmt: skip
     monitor = FleetMonitor(service, cfg.mqtt_url, tls=cfg.tls, captures=cfg.captures)
     service.start()
     try:
         monitor.start(wait_s=0)  # connects (and reconnects) in the background
-        app = create_app(service, api_token=token)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                               lifespan="off"))  # fmt: skip
+        app = create_app(service, api_token=token, secure_cookies=cfg.http.tls,
+                         trusted_proxies=cfg.http.trusted_proxies)  # fmt: skip
+        # forwarded headers are the app's business (broker.dashboard.edge), never uvicorn's:
+        # its default believes them from 127.0.0.1 or from $FORWARDED_ALLOW_IPS
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                               proxy_headers=False, server_header=False,
+                                               ssl_certfile=cfg.http.cert or None,
+                                               ssl_keyfile=cfg.http.key or None))  # fmt: skip
         # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit lets
         # the `finally` below withdraw the runtime files and flush the store.
         signal.signal(signal.SIGTERM, _exit_on_term)
@@ -129,6 +141,13 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
         store.close()
         sock.close()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _exit_on_term(_signum: int, _frame: Any) -> None:

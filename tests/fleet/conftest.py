@@ -14,6 +14,16 @@ from broker.fleet.store import FleetStore, open_store
 PG_URL = os.environ.get("ANJUNGAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """kit.PASSWORD hashed once (scrypt takes a while)."""
+    from broker.dashboard.auth import hash_password
+
+    from .kit import PASSWORD
+
+    return hash_password(PASSWORD)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":

@@ -30,6 +30,7 @@ def feedback(kiosk: str, fid: str, text: str) -> tuple[str, bytes]:
     return topics.topic(kiosk, "feedback"), msg.to_json()
 
 
+PASSWORD = "rahasia-sekali-123"  # a staff password for the dashboard tests (conftest's password_hash)
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 
 

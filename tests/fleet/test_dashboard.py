@@ -17,15 +17,9 @@ from broker.fleet.model import CentreSample, ClassBacklog, Thresholds
 from broker.fleet.service import FleetService, FleetSettings
 from broker.fleet.store import FleetStore, Site, open_store
 
-from .kit import Clock, csrf_of, feedback, health, status
+from .kit import PASSWORD, Clock, csrf_of, feedback, health, status
 
-PASSWORD = "rahasia-sekali-123"
 TOKEN = "api-token-for-tests"
-
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)
 
 
 @pytest.fixture
@@ -216,14 +210,36 @@ def test_sign_in_is_throttled_after_repeated_failures(client, clock):
 def test_throttle_core():
     from broker.dashboard.auth import SignInThrottle
 
-    th = SignInThrottle(limit=2, window_s=10.0)
-    keys = ("user:ayu", "addr:1.2.3.4")
-    th.failed(keys, 0.0)
-    assert not th.blocked(keys, 1.0)
-    th.failed(("user:ayu",), 2.0)
-    assert th.blocked(keys, 3.0) and th.blocked(("user:ayu",), 3.0)
-    assert not th.blocked(("addr:1.2.3.4",), 3.0)
-    assert not th.blocked(keys, 12.5)
-    th.failed(keys, 13.0)
-    th.succeeded(keys)
-    assert not th.blocked(keys, 13.0)
+    th = SignInThrottle(per_pair=2, per_address=3, window_s=10.0)
+    assert th.attempt("ayu", "1.2.3.4", 0.0) and th.attempt("AYU", "1.2.3.4", 1.0)
+    assert not th.attempt("ayu", "1.2.3.4", 2.0)  # the pair is spent; a refusal is not counted
+    assert th.attempt("ayu", "5.6.7.8", 2.0)  # elsewhere the user still may
+    assert th.attempt("budi", "1.2.3.4", 3.0)  # third from this address
+    assert not th.attempt("citra", "1.2.3.4", 4.0)  # the address cap holds for any name
+    assert th.attempt("ayu", "1.2.3.4", 10.5)  # the first attempt left the window
+    th.succeeded("ayu", "1.2.3.4", 10.5)
+    assert not th.blocked("ayu", "1.2.3.4", 10.5)
+    assert th.attempt("dewi", "1.2.3.4", 10.6)  # the right one gave its address count back
+    assert not th.attempt("eka", "1.2.3.4", 10.7)
+
+
+def test_throttle_counts_an_ipv6_client_by_its_64():
+    from broker.dashboard.auth import SignInThrottle, client_key
+
+    assert client_key("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert client_key("::ffff:192.0.2.7") == client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("testclient") == "testclient"
+    th = SignInThrottle(per_pair=2)
+    assert th.attempt("ayu", "2001:db8:1:2::1", 0.0) and th.attempt("ayu", "2001:db8:1:2::ffff", 0.0)
+    assert not th.attempt("ayu", "2001:db8:1:2:ffff:ffff:ffff:ffff", 0.0)  # same /64
+    assert th.attempt("ayu", "2001:db8:1:3::1", 0.0)  # the next /64 is another site
+
+
+def test_throttle_keeps_at_most_max_keys():
+    from broker.dashboard.auth import SignInThrottle
+
+    th = SignInThrottle(per_pair=1, max_keys=4)
+    for i in range(100):
+        th.attempt(f"user{i}", f"10.0.0.{i}", float(i))
+    assert len(th._attempts) == 4
+    assert th.blocked("user99", "10.0.0.99", 99.0) and not th.blocked("user0", "10.0.0.0", 99.0)
