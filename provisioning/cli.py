@@ -10,8 +10,8 @@ from pathlib import Path
 
 from anjungan.cli import help_for, port_number
 from provisioning import bundle as kb
-from provisioning.errors import ProvisioningError
 from provisioning.crl import fleet_lock
+from provisioning.errors import ProvisioningError
 from provisioning.fleet import init_fleet, open_fleet, revoke
 from provisioning.mosquitto import write_config
 from provisioning.trust_cli import broker_args, pushed, register_trust
