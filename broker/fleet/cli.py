@@ -25,11 +25,11 @@ def _db_url(args: argparse.Namespace) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from broker.fleet.server import ServeConfig, load_config, serve
+    from broker.fleet.server import ServeConfig, fleet_registry, load_config, serve
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
-    tls, mqtt_url = None, args.mqtt
+    tls, mqtt_url, registry = None, args.mqtt, None
     if args.fleet:
         from provisioning.errors import ProvisioningError
         from provisioning.fleet import centre_tls, open_fleet
@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
             fleet = open_fleet(args.fleet)
             tls = centre_tls(args.fleet)
             broker = fleet.settings["broker"]
+            registry = fleet_registry(args.fleet)
         except ProvisioningError as exc:
             raise FleetConfigError(str(exc)) from None
         mqtt_url = mqtt_url or f"mqtts://{broker['host']}:{broker['port']}"
@@ -49,7 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings, staff = load_config(args.config)
     cfg = ServeConfig(store_url=_db_url(args), mqtt_url=mqtt_url, http_host=host.strip("[]"),
                       http_port=int(port), tls=tls, settings=settings, staff=staff,
-                      captures=not args.no_captures, queue_url=args.queue or "")  # fmt: skip
+                      captures=not args.no_captures, queue_url=args.queue or "",
+                      registry=registry)  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 
