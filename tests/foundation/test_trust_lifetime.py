@@ -15,7 +15,10 @@ from cryptography import x509
 
 from anjungan import topics
 from anjungan.cli import main
+from broker.dashboard.app import create_app
+from broker.dashboard.auth import hash_password
 from broker.dashboard.views import fleet_json
+from broker.fleet.client import render_status
 from broker.fleet.model import AlertKind
 from broker.fleet.service import FleetService
 from broker.fleet.store import open_store
@@ -27,6 +30,7 @@ from provisioning.keeper import BrokerRef, install, keep, push, signal_broker
 from provisioning.mosquitto import write_config
 from provisioning.status import TrustState, trust_status
 from tests.fleet.kit import Clock, feedback, health, status
+from tests.fleet.test_dashboard import PASSWORD, TestClient, sign_in
 from tests.foundation.test_provisioning import Client, kiosk_client
 
 T0 = 1_800_000_000.0  # every fleet here is made at T0; time moves by passing `now`
@@ -243,6 +247,12 @@ def test_fleet_service_refuses_a_revoked_kiosk_and_shows_it_revoked():
     clock.t += 3600  # silent for an hour: no offline alert for a revoked kiosk
     service.tick()
     assert {a.key.kiosk_id for a in service.open_alerts()} == {"kiosk-l"}
+    assert "  kiosk-k                  REVOKED last seen" in render_status(fleet_json(service), now=clock.t)
+    service.store.set_staff("ayu", hash_password(PASSWORD), at=0.0)
+    with TestClient(create_app(service, api_token="t"), follow_redirects=False) as web:
+        assert sign_in(web) == 303
+        for page in ("/", "/kiosk/kiosk-k"):
+            assert "Dicabut (sertifikat)" in web.get(page).text
 
     view[0] = dict(registry)  # re-enrolled: accepted again
     assert service.handle(*health("kiosk-k"))
