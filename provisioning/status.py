@@ -8,6 +8,8 @@
 | expiring | fewer than 7 days left             | fewer than 7 days left                 |
 | due      | fewer than 30 days left: renew     | past its refresh time: re-sign         |
 | revoked  | kiosk revoked in the registry/CRL  | —                                      |
+
+With the broker's config folder, the CRL copy Mosquitto reads is judged too.
 | ok       | otherwise                          | otherwise                              |
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from provisioning.crl import DAY, load_ca, load_crl, next_update, refresh_at
+from provisioning.crl import DAY, load_ca, load_crl, next_update, parse_crl, refresh_at
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes
 from provisioning.fleet import Fleet
@@ -82,7 +84,9 @@ def _cert_item(kind: str, name: str, cert: x509.Certificate, now: float,
     return TrustItem(kind=kind, name=name, expires_at=end, state=state)
 
 
-def trust_status(fleet: Fleet, now: float) -> TrustStatus:
+def trust_status(fleet: Fleet, now: float, *, broker_conf_dir: Path | None = None) -> TrustStatus:
+    """Every item at `now`; with `broker_conf_dir`, also the CRL copy Mosquitto reads there
+    (the one that matters to kiosks: a fresh fleet CRL helps nobody until it is copied)."""
     ca = load_ca(fleet)
     crl = load_crl(fleet)
     revoked_serials = {r.serial_number for r in crl}
@@ -101,6 +105,12 @@ def trust_status(fleet: Fleet, now: float) -> TrustStatus:
     end = next_update(crl)
     items.append(TrustItem(kind="crl", name="crl.pem", expires_at=end,
                            state=judge(end, now, due_at=refresh_at(crl))))  # fmt: skip
+    if broker_conf_dir is not None:
+        path = broker_conf_dir / "crl.pem"
+        copy = parse_crl(read_bytes(path, "broker's CRL copy"), ca)
+        end = next_update(copy)
+        items.append(TrustItem(kind="crl", name=str(path), expires_at=end,
+                               state=judge(end, now, due_at=refresh_at(copy))))  # fmt: skip
     return TrustStatus(now=now, items=tuple(items), crl_refresh_at=refresh_at(crl),
                        crl_revoked=len(revoked_serials))  # fmt: skip
 
@@ -125,7 +135,8 @@ def status_json(status: TrustStatus) -> dict:
 def status_lines(status: TrustStatus) -> list[str]:
     lines = [f"{'KIND':7}{'NAME':36}{'EXPIRES (UTC)':22}{'DAYS':>7}  STATE"]
     for i in status.items:
-        lines.append(f"{i.kind:7}{i.name[:35]:36}{iso(i.expires_at)[:16].replace('T', ' '):22}"
+        name = i.name if len(i.name) <= 35 else "…" + i.name[-34:]
+        lines.append(f"{i.kind:7}{name:36}{iso(i.expires_at)[:16].replace('T', ' '):22}"
                      f"{i.days_left(status.now):7.1f}  {i.state.value}")  # fmt: skip
     lines.append(f"CRL: {status.crl_revoked} revoked serial(s); next refresh from "
                  f"{iso(status.crl_refresh_at)[:16].replace('T', ' ')} UTC "

@@ -70,6 +70,8 @@ def register_trust(p: argparse._SubParsersAction) -> None:
                       "certificates and of the CRL; exit 1 if anything has expired")  # fmt: skip
     st.add_argument("dir", help="fleet folder")
     st.add_argument("--json", action="store_true", help="print JSON")
+    st.add_argument("--mosquitto-conf-dir", metavar="DIR",
+                    help="also judge the CRL copy the broker reads in this folder")  # fmt: skip
     st.set_defaults(func=run_status)
 
     r = p.add_parser("refresh-crl", help="re-sign the CRL (new nextUpdate), optionally only when due, "
@@ -90,7 +92,8 @@ def register_trust(p: argparse._SubParsersAction) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    status = trust_status(open_fleet(args.dir), time.time())
+    conf = check_conf_dir(args.mosquitto_conf_dir) if args.mosquitto_conf_dir else None
+    status = trust_status(open_fleet(args.dir), time.time(), broker_conf_dir=conf)
     if args.json:
         print(json.dumps(status_json(status)))
     else:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import glob
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -124,6 +126,19 @@ def test_status_cli_lists_everything_and_fails_when_something_expired(fleet, cap
     assert "expired" in out.splitlines()[-2] and err == "anjungan: error: expired: crl crl.pem\n"
     assert run("provision", "refresh-crl", str(fleet.root), "--if-due") == 0
     assert run("provision", "status", str(fleet.root)) == 0
+
+
+def test_status_judges_the_broker_copy_of_the_crl_too(fleet, tmp_path, capsys):
+    write_config(fleet, tmp_path / "conf", port=1)
+    refresh_crl(fleet, now=time.time() - 31 * DAY)
+    install(fleet, tmp_path / "conf")  # the broker has the lapsed one
+    refresh_crl(fleet)  # the fleet folder a fresh one, not yet copied
+    assert run("provision", "status", str(fleet.root), "--json",
+               "--mosquitto-conf-dir", str(tmp_path / "conf")) == 1  # fmt: skip
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["expired"] == [f"crl {tmp_path / 'conf' / 'crl.pem'}"]
+    assert run("provision", "status", str(fleet.root), "--mosquitto-conf-dir", str(tmp_path)) == 1
+    assert "no mosquitto.conf" in capsys.readouterr().err
 
 
 def damage(fleet, name: str, data: bytes) -> str:
@@ -313,10 +328,16 @@ def test_real_mosquitto_crl_lapse_refresh_sighup_and_live_revocation(fleet, tmp_
             client.c.subscribe(topic, qos=1)
         subscribed.wait(5)
 
-        # revoke on the broker's day 31 (a CRL signed today would have lapsed there already;
-        # the day-15 CRL Mosquitto still holds would then win) and push: CRL + ACL, SIGHUP
-        revoke(fleet, "kiosk-k", now=time.time() + 31 * DAY)
-        assert push(fleet, tmp_path / "conf", BrokerRef(pid=pid))
+        # the technician revokes and pushes (CRL + ACL, SIGHUP), on the broker's clock: a CRL
+        # signed 31 days behind the broker would be lapsed there, and Mosquitto would keep
+        # using the day-15 CRL it loaded before (SIGHUP adds CRLs; OpenSSL takes the newest valid)
+        done = subprocess.run(
+            [sys.executable, "-m", "anjungan.cli", "provision", "revoke", str(fleet.root),
+             "--kiosk-id", "kiosk-k", "--mosquitto-conf-dir", str(tmp_path / "conf"),
+             "--broker-pid", str(pid)],
+            env={**os.environ, **faked(31)}, capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1].endswith("broker told to reload (SIGHUP)")
         assert refused("kiosk-k", 2)  # new connections refused
         # the session opened before the revocation stays up but may no longer publish: the
         # broker handles k's publish before its PUBACK, and forwards l's after it
