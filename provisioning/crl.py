@@ -82,10 +82,18 @@ def fleet_lock(fleet: Fleet) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def sign_crl(fleet: Fleet, *, now: float) -> x509.CertificateRevocationList:
+def sign_crl(fleet: Fleet, *, now: float, repair: bool = False) -> x509.CertificateRevocationList:
     """A fresh CRL of every serial the registry or the current CRL revokes. Call it holding
-    `fleet_lock`. A serial once revoked stays revoked: the union never shrinks."""
-    current = load_crl(fleet) if fleet.path("crl.pem").exists() else None
+    `fleet_lock`. A serial once revoked stays revoked: the union never shrinks. With `repair`
+    a damaged current CRL is replaced from the registry alone (the registry keeps every
+    revoked serial; only the old revocation dates are lost)."""
+    current = None
+    if fleet.path("crl.pem").exists():
+        try:
+            current = load_crl(fleet)
+        except ProvisioningError:
+            if not repair:
+                raise
     dates = {r.serial_number: r.revocation_date_utc for r in current} if current else {}
     serials = revoked_serials(fleet.registry()) | set(dates)
     crl = px.make_crl(ca=load_ca(fleet), ca_key=fleet.ca_key(), revoked=serials,
@@ -95,12 +103,13 @@ def sign_crl(fleet: Fleet, *, now: float) -> x509.CertificateRevocationList:
 
 
 def refresh_crl(fleet: Fleet, *, now: float | None = None, if_due: bool = False) -> bool:
-    """Re-sign the CRL (only when due with `if_due`). True if a new one was written."""
+    """Re-sign the CRL (only when due with `if_due`). True if a new one was written. Without
+    `if_due` a damaged CRL is rebuilt from the registry; with it (a timer) that is an error."""
     now = time.time() if now is None else now
     with fleet_lock(fleet):
         if if_due and not is_due(load_crl(fleet), now):
             return False
-        sign_crl(fleet, now=now)
+        sign_crl(fleet, now=now, repair=not if_due)
     return True
 
 

@@ -74,11 +74,11 @@ def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str],
     return settings, tuple(staff)
 
 
-def fleet_registry(fleet_dir: str | Path) -> Registry:
+def fleet_registry(fleet_dir: str | Path, *, check_every_s: float = 2.0) -> Registry:
     """The fleet folder's registry states, re-read when `provision revoke` changes it."""
     from broker.trust import TrustSource
 
-    trust = TrustSource(fleet_dir)
+    trust = TrustSource(fleet_dir, check_every_s=check_every_s)
     return lambda: trust().kiosks
 
 

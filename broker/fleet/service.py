@@ -115,10 +115,13 @@ class FleetService:
         return True
 
     def _is_revoked(self, kiosk_id: str) -> bool:
-        """Ask the registry (it may have changed since the last tick); a revocation met here
-        first reaches the core at once, so the dashboard shows it too."""
+        return kiosk_id in self.sync_registry()
+
+    def sync_registry(self) -> frozenset[str]:
+        """The kiosks the registry revoked. Asked on every message and tick; a change reaches
+        the core at once (their alerts clear, the dashboard shows them revoked)."""
         if self.registry is None:
-            return False
+            return self.core.revoked
         try:
             states = self.registry()
         except Exception as exc:  # noqa: BLE001 - keep the last known registry
@@ -129,7 +132,7 @@ class FleetService:
             with self._lock:
                 self._registry_seen = states
                 self._record(self.core.set_revoked(revoked, self.clock()))
-        return kiosk_id in self.core.revoked
+        return self.core.revoked
 
     def _check_sender(self, topic_kiosk: str, msg_kiosk: str) -> None:
         if topic_kiosk != msg_kiosk:
@@ -204,7 +207,7 @@ class FleetService:
 
     # -- housekeeping -----------------------------------------------------------------------
     def tick(self) -> None:
-        self._is_revoked("")  # a revocation shows even if the kiosk stays silent
+        self.sync_registry()  # a revocation shows even if the kiosk stays silent
         with self._lock:
             self._record(self.core.tick(self.clock()))
 

@@ -22,6 +22,7 @@ from broker.dashboard.auth import hash_password
 from broker.dashboard.views import fleet_json
 from broker.fleet.client import render_status
 from broker.fleet.model import AlertKind
+from broker.fleet.server import fleet_registry
 from broker.fleet.service import FleetService
 from broker.fleet.store import open_store
 from provisioning.broker_process import BrokerProcess, free_port
@@ -91,6 +92,13 @@ def test_a_damaged_or_foreign_crl_is_refused(fleet, tmp_path):
     fleet.path("crl.pem").write_bytes(other.path("crl.pem").read_bytes())
     with pytest.raises(ProvisioningError, match="not signed by this fleet's CA"):
         load_crl(fleet)
+    # the technician's repair: re-signed from the registry, which keeps every revoked serial
+    revoke(fleet, "kiosk-k")
+    fleet.path("crl.pem").write_bytes(b"garbage")
+    assert run("provision", "refresh-crl", str(fleet.root), "--if-due") == 1
+    assert run("provision", "refresh-crl", str(fleet.root)) == 0
+    serial = int(fleet.registry()["kiosks"]["kiosk-k"]["serial"])
+    assert [r.serial_number for r in load_crl(fleet)] == [serial]
 
 
 # -- status ------------------------------------------------------------------------------------
@@ -272,6 +280,14 @@ def test_fleet_service_refuses_a_revoked_kiosk_and_shows_it_revoked():
 
     view[0] = dict(registry)  # re-enrolled: accepted again
     assert service.handle(*health("kiosk-k"))
+
+
+def test_fleet_serve_reads_revocations_from_the_fleet_folder(fleet):
+    registry = fleet_registry(fleet.root, check_every_s=0)
+    before = registry()
+    assert before == {"kiosk-k": "active", "kiosk-l": "active"} and registry() is before
+    revoke(fleet, "kiosk-k")
+    assert registry() == {"kiosk-k": "revoked", "kiosk-l": "active"}
 
 
 # -- a real Mosquitto, its clock moved with libfaketime -----------------------------------------
