@@ -371,6 +371,21 @@ def test_real_mosquitto_crl_lapse_refresh_sighup_and_live_revocation(fleet, tmp_
         centre.c.publish(topics.topic("kiosk-k", "ack"), b"for-revoked", qos=1).wait_for_publish(5)
         time.sleep(1.0)
         assert k.received == [] and k.c.is_connected()
+
+        # the keeper daemon pushes a revocation made without the push options
+        keeper = subprocess.Popen(
+            [sys.executable, "-m", "anjungan.cli", "provision", "crl-keeper", str(fleet.root),
+             "--mosquitto-conf-dir", str(tmp_path / "conf"), "--broker-pid", str(pid),
+             "--interval", "1"],
+            env={**os.environ, **faked(31)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            revoke(fleet, "kiosk-l", now=time.time() + 31 * DAY)
+            assert any(refused("kiosk-l", 1.0) for _ in range(8))
+            assert refused("kiosk-l", 1.0)
+        finally:
+            keeper.terminate()
+            keeper.wait(5)
+        assert b"broker %d told to reload" % pid in keeper.stderr.read()  # type: ignore[union-attr]
     finally:
         for c in opened:
             c.close()
