@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--office", default="", help="office / kecamatan the kiosk serves")
     e.set_defaults(func=run_enroll)
 
-    v = p.add_parser("revoke", help="revoke a kiosk: registry and CRL")
+    v = p.add_parser("revoke", help="revoke a kiosk: registry and CRL (optionally pushed to the broker)")
     v.add_argument("dir", help="fleet folder")
     v.add_argument("--kiosk-id", required=True, help="kiosk id")
     broker_args(v, "then copy the CRL and ACL into this Mosquitto config folder")

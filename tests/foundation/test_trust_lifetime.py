@@ -14,6 +14,8 @@ import time
 
 import pytest
 from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anjungan import topics
 from anjungan.cli import main
@@ -27,7 +29,7 @@ from broker.fleet.service import FleetService
 from broker.fleet.store import open_store
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import load_bundle
-from provisioning.crl import DAY, acl_denials, is_due, load_crl, next_update, refresh_crl
+from provisioning.crl import DAY, acl_denials, is_due, load_crl, next_update, parse_crl, refresh_crl
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import centre_tls, init_fleet, open_fleet, revoke
 from provisioning.keeper import BrokerRef, install, keep, push, signal_broker
@@ -54,6 +56,11 @@ def fleet(tmp_path):
     for kid in ("kiosk-k", "kiosk-l"):
         assert run("provision", "enroll", f, "--kiosk-id", kid, "--out", str(tmp_path / kid)) == 0
     return open_fleet(f)
+
+
+@pytest.fixture(scope="module")
+def module_fleet(tmp_path_factory):
+    return init_fleet(tmp_path_factory.mktemp("ca") / "fleet")
 
 
 def made_at_t0(tmp_path):
@@ -99,6 +106,21 @@ def test_a_damaged_or_foreign_crl_is_refused(fleet, tmp_path):
     assert run("provision", "refresh-crl", str(fleet.root)) == 0
     serial = int(fleet.registry()["kiosks"]["kiosk-k"]["serial"])
     assert [r.serial_number for r in load_crl(fleet)] == [serial]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=600), at=st.integers(min_value=0, max_value=10_000), flip=st.integers(0, 255))
+def test_parse_crl_refuses_any_damage_with_our_error(module_fleet, data, at, flip):
+    ca = module_fleet.ca()
+    good = module_fleet.path("crl.pem").read_bytes()
+    damaged = bytearray(good)
+    damaged[at % len(damaged)] ^= flip or 1
+    for candidate in (data, bytes(damaged), good[: at % len(good)]):
+        try:
+            crl = parse_crl(candidate, ca)
+        except ProvisioningError:
+            continue
+        assert crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
 
 
 # -- status ------------------------------------------------------------------------------------
