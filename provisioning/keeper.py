@@ -5,6 +5,8 @@ re-reads `crlfile` and `acl_file`. New connections are then checked against the 
 connections already open are not re-checked and stay up, but the reloaded ACL applies to
 them at once, so a revoked kiosk denied every topic (`provisioning.crl.acl_denials`) can no
 longer publish nor receive. Its connection ends at its next reconnect, which the CRL refuses.
+The reload happens in the broker's next main-loop round (within a second), and it replaces
+the CRL: one already lapsed at the broker's clock refuses every kiosk.
 
 `push` copies crl.pem and the ACL into the broker's configuration folder (atomic renames:
 the broker never reads half a file) and sends SIGHUP when either changed. `keep` does
@@ -121,7 +123,7 @@ def keep(fleet: Fleet, conf_dir: str | Path, broker: BrokerRef | None, *, interv
                 pid = signal_broker(broker)
                 log.warning("broker %d told to reload its CRL and ACL", pid)
             unsignalled = False
-        except ProvisioningError as exc:
+        except (ProvisioningError, OSError) as exc:  # e.g. the broker down, a folder unwritable
             log.error("CRL keeper: %s; trying again in %.0f s", exc, interval_s)
         if stop.wait(interval_s):
             return
