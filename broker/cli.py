@@ -169,7 +169,8 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     fleet_db = args.fleet_db or f"sqlite://{_sqlite_folder(args.db, args.fleet) / 'fleet-health.db'}"
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
-                      settings=settings, staff=staff, captures=False, http=http_options(args))  # fmt: skip
+                      settings=settings, staff=staff, captures=False, http=http_options(args),
+                      registry=lambda: service.trust().kiosks)  # fmt: skip
 
     def count_captures(fleet: FleetService) -> None:
         process = service.handlers["capture"]

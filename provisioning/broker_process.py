@@ -6,10 +6,12 @@ process, waits until its TLS port accepts connections, and stops it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +48,14 @@ class BrokerProcess:
     port: int
     process: subprocess.Popen | None = None
 
-    def start(self, *, log: Path | None = None) -> BrokerProcess:
+    def start(self, *, log: Path | None = None, env: Mapping[str, str] | None = None) -> BrokerProcess:
+        """`env` is added to ours (e.g. libfaketime's LD_PRELOAD and FAKETIME for tests that
+        move the broker's clock; the pid stays mosquitto's own, so SIGHUP reaches it)."""
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.conf)], stdout=out, stderr=out,
             stdin=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )  # fmt: skip
         try:
             wait_for_port(self.port)

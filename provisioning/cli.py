@@ -10,9 +10,11 @@ from pathlib import Path
 
 from anjungan.cli import help_for, port_number
 from provisioning import bundle as kb
+from provisioning.crl import fleet_lock
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import init_fleet, open_fleet, revoke
 from provisioning.mosquitto import write_config
+from provisioning.trust_cli import broker_args, pushed, register_trust
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,9 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--office", default="", help="office / kecamatan the kiosk serves")
     e.set_defaults(func=run_enroll)
 
-    v = p.add_parser("revoke", help="revoke a kiosk: registry and CRL")
+    v = p.add_parser("revoke", help="revoke a kiosk: registry and CRL (optionally pushed to the broker)")
     v.add_argument("dir", help="fleet folder")
     v.add_argument("--kiosk-id", required=True, help="kiosk id")
+    broker_args(v, "then copy the CRL and ACL into this Mosquitto config folder")
     v.set_defaults(func=run_revoke)
 
     lst = p.add_parser("list", help="list enrolled kiosks")
@@ -66,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--run-as", default=None,
                    help="user mosquitto drops to when started as root (default: you)")  # fmt: skip
     m.set_defaults(func=run_mosquitto)
+    register_trust(p)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -104,8 +108,11 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    revoke(open_fleet(args.dir), args.kiosk_id)
-    print(f"kiosk {args.kiosk_id} revoked; CRL updated (regenerate and reload the broker config)")
+    fleet = open_fleet(args.dir)
+    with fleet_lock(fleet):
+        revoke(fleet, args.kiosk_id)
+    print(f"kiosk {args.kiosk_id} revoked; CRL updated")
+    print(pushed(fleet, args))
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from anjungan.packet.codec import MAX_PACKET_BYTES
 from anjungan.topics import PREFIX
+from provisioning.crl import acl_denials, revoked_kiosks
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes, write_atomic
 from provisioning.fleet import CENTRE_ID, Fleet
@@ -37,6 +38,11 @@ def acl_text() -> str:
         f"pattern read {kiosk}/ack",
         "",
     ])  # fmt: skip
+
+
+def fleet_acl_text(fleet: Fleet) -> str:
+    """The ACL with every revoked kiosk shut out (`provisioning.crl.acl_denials`)."""
+    return acl_text() + acl_denials(revoked_kiosks(fleet.registry()))
 
 
 def config_text(conf_dir: Path, *, port: int, bind: str, persistence: bool, run_as: str) -> str:
@@ -85,7 +91,7 @@ def write_config(fleet: Fleet, conf_dir: str | Path, *, port: int | None = None,
     for name, private in (("ca.pem", False), ("broker.pem", False), ("broker.key", True),
                           ("crl.pem", False)):  # fmt: skip
         write_atomic(out / name, read_bytes(fleet.path(name), name), private=private)
-    write_atomic(out / "acl", acl_text().encode())
+    write_atomic(out / "acl", fleet_acl_text(fleet).encode())
     port = port if port is not None else int(fleet.settings["broker"]["port"])
     conf = out / "mosquitto.conf"
     text = config_text(out, port=port, bind=bind, persistence=persistence, run_as=run_as)

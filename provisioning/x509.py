@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +20,7 @@ from provisioning.errors import ProvisioningError
 
 CA_YEARS = 10
 LEAF_DAYS = 2 * 365
+CRL_DAYS = 30  # a CRL's nextUpdate; provisioning.crl re-signs it well before then
 SigningKey = ec.EllipticCurvePrivateKey
 
 
@@ -124,18 +125,21 @@ def load_csr(pem: bytes) -> tuple[x509.CertificateSigningRequest, str]:
 
 
 def make_crl(
-    *, ca: x509.Certificate, ca_key: SigningKey, revoked: Iterable[int], now: dt.datetime
+    *, ca: x509.Certificate, ca_key: SigningKey, revoked: Iterable[int], now: dt.datetime,
+    days: int = CRL_DAYS, revoked_at: Mapping[int, dt.datetime] | None = None,
 ) -> x509.CertificateRevocationList:
+    """A CRL valid `days` from `now`. `revoked_at` keeps the dates of serials already
+    revoked when a CRL is re-signed; a serial not in it is dated `now`."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.subject)
         .last_update(now - dt.timedelta(minutes=5))
-        .next_update(now + dt.timedelta(days=30))
+        .next_update(now + dt.timedelta(days=days))
     )
+    dates = revoked_at or {}
     for serial in sorted(set(revoked)):
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
-        )
+        builder = builder.add_revoked_certificate(x509.RevokedCertificateBuilder()
+            .serial_number(serial).revocation_date(dates.get(serial, now)).build())  # fmt: skip
     return builder.sign(ca_key, hashes.SHA256())
 
 

@@ -16,6 +16,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "bad_csrf": ("Formulir kedaluwarsa; coba lagi.", "The form expired; please try again."),
     "overview": ("Ringkasan", "Overview"), "feedback": ("Masukan warga", "Resident feedback"),
     "kiosks": ("Anjungan", "Kiosks"), "online": ("Daring", "Online"), "offline": ("Luring", "Offline"),
+    "revoked": ("Dicabut (sertifikat)", "Revoked (certificate)"),
     "open_alerts": ("Peringatan aktif", "Open alerts"), "unanswered": ("Belum dijawab", "Unanswered"),
     "office": ("Kantor", "Office"), "kecamatan": ("Kecamatan", "District (kecamatan)"),
     "state": ("Status", "State"), "all": ("Semua", "All"), "filter": ("Saring", "Filter"),

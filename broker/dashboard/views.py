@@ -178,7 +178,7 @@ def fleet_json(service: FleetService, kiosk_id: str = "") -> dict[str, Any]:
     return {
         "generated_at": service.clock(),
         "counts": {"kiosks": total, "online": up, "offline": total - up},
-        "kiosks": [{"kiosk_id": r.kiosk_id, "online": r.up, "last_seen": r.last_seen,
+        "kiosks": [{"kiosk_id": r.kiosk_id, "online": r.up, "revoked": r.revoked, "last_seen": r.last_seen,
                     "office": r.site.office, "kecamatan": r.site.kecamatan,
                     "open_alerts": [alert(a) for a in r.alerts]} for r in rows],
         "centre_alerts": [alert(a) for a in service.open_alerts() if not a.key.kiosk_id],

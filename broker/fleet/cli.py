@@ -27,10 +27,10 @@ def _db_url(args: argparse.Namespace) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from broker.dashboard.edge import http_options
-    from broker.fleet.server import ServeConfig, load_config, serve
+    from broker.fleet.server import ServeConfig, fleet_registry, load_config, serve
 
     logs.configure(logging.INFO if args.verbose else logging.WARNING, sys.stderr)
-    tls, mqtt_url = None, args.mqtt
+    tls, mqtt_url, registry = None, args.mqtt, None
     if args.fleet:
         from provisioning.errors import ProvisioningError
         from provisioning.fleet import centre_tls, open_fleet
@@ -39,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
             fleet = open_fleet(args.fleet)
             tls = centre_tls(args.fleet)
             broker = fleet.settings["broker"]
+            registry = fleet_registry(args.fleet)
         except ProvisioningError as exc:
             raise FleetConfigError(str(exc)) from None
         mqtt_url = mqtt_url or f"mqtts://{broker['host']}:{broker['port']}"
@@ -51,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = ServeConfig(store_url=_db_url(args), mqtt_url=mqtt_url, http_host=host.strip("[]"),
                       http_port=int(port), tls=tls, settings=settings, staff=staff,
                       captures=not args.no_captures, queue_url=args.queue or "",
-                      http=http_options(args))  # fmt: skip
+                      http=http_options(args), registry=registry)  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 

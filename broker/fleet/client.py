@@ -45,7 +45,7 @@ def render_status(data: dict[str, Any], *, now: float) -> str:
     for k in data["kiosks"]:
         alerts = ", ".join(f"{a['kind']}{':' + a['subject'] if a['subject'] else ''}"
                            for a in k.get("open_alerts", []))  # fmt: skip
-        state = "online " if k.get("online") else "OFFLINE"
+        state = "REVOKED" if k.get("revoked") else "online " if k.get("online") else "OFFLINE"
         lines.append(f"  {k['kiosk_id']:<24} {state} last seen {ago(k.get('last_seen'), now):>7}"
                      f"{'  alerts: ' + alerts if alerts else ''}")  # fmt: skip
     return "\n".join(lines)

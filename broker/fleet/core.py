@@ -38,6 +38,7 @@ class FleetCore:
         self.centre: CentreSample | None = None
         self.alerts: dict[AlertKey, Alert] = {}
         self._by_kiosk: dict[str, set[AlertKey]] = {}
+        self.revoked: frozenset[str] = frozenset()  # registry says revoked: no alerts, not up
 
     # -- restoring after a restart ------------------------------------------------------
     def restore(self, kiosks: Iterable[KioskState], alerts: Iterable[Alert]) -> None:
@@ -78,6 +79,16 @@ class FleetCore:
             changes += self._evaluate_kiosk(kiosk_id, now)
         return changes
 
+    def set_revoked(self, kiosk_ids: frozenset[str], now: float) -> list[AlertChange]:
+        """The registry's revoked kiosks: their alerts clear (a revoked kiosk going silent is
+        expected, not an incident), and they never count as up."""
+        changed = kiosk_ids ^ self.revoked
+        self.revoked = kiosk_ids
+        changes: list[AlertChange] = []
+        for kiosk_id in sorted(changed & set(self.kiosks)):
+            changes += self._evaluate_kiosk(kiosk_id, now)
+        return changes
+
     def forget(self, kiosk_id: str, now: float) -> list[AlertChange]:
         """A decommissioned kiosk: drop it and clear its alerts."""
         self.kiosks.pop(kiosk_id, None)
@@ -86,7 +97,8 @@ class FleetCore:
     # -- queries --------------------------------------------------------------------------
     def is_up(self, kiosk_id: str, now: float) -> bool:
         k = self.kiosks.get(kiosk_id)
-        return k is not None and k.is_up(now, self.thresholds.offline_after_s)
+        return (k is not None and kiosk_id not in self.revoked
+                and k.is_up(now, self.thresholds.offline_after_s))  # fmt: skip
 
     def open_alerts(self, kiosk_id: str | None = None) -> list[Alert]:
         keys = self.alerts if kiosk_id is None else self._by_kiosk.get(kiosk_id, set())
@@ -94,7 +106,8 @@ class FleetCore:
 
     # -- internals ------------------------------------------------------------------------
     def _evaluate_kiosk(self, kiosk_id: str, now: float) -> list[AlertChange]:
-        wanted = kiosk_conditions(self.kiosks[kiosk_id], self.thresholds, now)
+        revoked = kiosk_id in self.revoked
+        wanted = {} if revoked else kiosk_conditions(self.kiosks[kiosk_id], self.thresholds, now)
         return self._diff(wanted, self._by_kiosk.get(kiosk_id, set()), now)
 
     def _diff(self, wanted: dict[AlertKey, str], current: set[AlertKey], now: float) -> list[AlertChange]:

@@ -26,7 +26,7 @@ from broker.fleet import runtime
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
-from broker.fleet.service import CentreSampler, FleetService, FleetSettings
+from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry
 from broker.fleet.store import FleetStore, open_store
 
 log = logging.getLogger("anjungan.fleet")
@@ -47,6 +47,7 @@ class ServeConfig:
     queue_url: str = ""
     api_token: str = field(default="", repr=False)
     http: HttpOptions = HttpOptions()  # dashboard TLS files, trusted reverse proxies
+    registry: Registry | None = None  # revoked kiosks are refused (`fleet_registry`)
 
 
 def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str], ...]]:
@@ -76,6 +77,14 @@ def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str],
     return settings, tuple(staff)
 
 
+def fleet_registry(fleet_dir: str | Path, *, check_every_s: float = 2.0) -> Registry:
+    """The fleet folder's registry states, re-read when `provision revoke` changes it."""
+    from broker.trust import TrustSource
+
+    trust = TrustSource(fleet_dir, check_every_s=check_every_s)
+    return lambda: trust().kiosks
+
+
 def queue_sampler_for(url: str) -> CentreSampler | None:
     if not url:
         return None
@@ -102,7 +111,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     store: FleetStore = open_store(cfg.store_url)
     for username, password_hash in cfg.staff:
         store.set_staff(username, password_hash, at=time.time())
-    service = FleetService(store, settings=cfg.settings,
+    service = FleetService(store, settings=cfg.settings, registry=cfg.registry,
                            sampler=sampler or queue_sampler_for(cfg.queue_url))  # fmt: skip
     if on_service:
         on_service(service)

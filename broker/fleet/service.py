@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from anjungan import topics
@@ -33,6 +33,9 @@ from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, S
 log = logging.getLogger("anjungan.fleet")
 
 Clock = Callable[[], float]
+# kiosk id -> registry state ("active" | "revoked"), e.g. broker.trust.TrustSource's `kiosks`;
+# called for every message, so it must be cheap (same mapping object until the registry changes)
+Registry = Callable[[], Mapping[str, str] | None]
 CentreSampler = Callable[[float], CentreSample]
 
 
@@ -56,13 +59,17 @@ class KioskRow:
     site: Site
     alerts: tuple[Alert, ...]
     state: KioskState
+    revoked: bool = False  # the fleet registry revoked it: refused, shown as revoked
 
 
 class FleetService:
     def __init__(self, store: FleetStore, *, clock: Clock = time.time,
                  settings: FleetSettings | None = None,
-                 sampler: CentreSampler | None = None) -> None:  # fmt: skip
+                 sampler: CentreSampler | None = None,
+                 registry: Registry | None = None) -> None:  # fmt: skip
         self.store = store
+        self.registry = registry
+        self._registry_seen: Mapping[str, str] | None = None
         self.clock = clock
         self.settings = settings or FleetSettings()
         self.sampler = sampler
@@ -83,6 +90,10 @@ class FleetService:
         """One MQTT message. False (logged, counted) when it is off the contract."""
         try:
             kiosk_id, kind = topics.parse(topic_name)
+            if kind != "capture" and self._is_revoked(kiosk_id):
+                self.metrics.messages.labels(kind=kind, outcome="revoked").inc()
+                log.info("refused a %s from revoked kiosk %s", kind, kiosk_id)
+                return False
             if kind == "status":
                 self._status(kiosk_id, KioskStatus.from_json(payload))
             elif kind == "health":
@@ -102,6 +113,26 @@ class FleetService:
             log.warning("skipped a message on %.120s that failed: %s", topic_name, type(exc).__name__)
             return False
         return True
+
+    def _is_revoked(self, kiosk_id: str) -> bool:
+        return kiosk_id in self.sync_registry()
+
+    def sync_registry(self) -> frozenset[str]:
+        """The kiosks the registry revoked. Asked on every message and tick; a change reaches
+        the core at once (their alerts clear, the dashboard shows them revoked)."""
+        if self.registry is None:
+            return self.core.revoked
+        try:
+            states = self.registry()
+        except Exception as exc:  # noqa: BLE001 - keep the last known registry
+            log.warning("could not read the fleet registry: %s", exc)
+            states = self._registry_seen
+        if states is not None and states is not self._registry_seen:
+            revoked = frozenset(k for k, state in states.items() if state == "revoked")
+            with self._lock:
+                self._registry_seen = states
+                self._record(self.core.set_revoked(revoked, self.clock()))
+        return self.core.revoked
 
     def _check_sender(self, topic_kiosk: str, msg_kiosk: str) -> None:
         if topic_kiosk != msg_kiosk:
@@ -176,6 +207,7 @@ class FleetService:
 
     # -- housekeeping -----------------------------------------------------------------------
     def tick(self) -> None:
+        self.sync_registry()  # a revocation shows even if the kiosk stays silent
         with self._lock:
             self._record(self.core.tick(self.clock()))
 
@@ -260,7 +292,8 @@ class FleetService:
             return [KioskRow(
                 kiosk_id=k.kiosk_id, up=self.core.is_up(k.kiosk_id, now), last_seen=k.last_seen,
                 site=self._sites.get(k.kiosk_id) or Site(kiosk_id=k.kiosk_id, office="", kecamatan=""),
-                alerts=tuple(self.core.open_alerts(k.kiosk_id)), state=k)
+                alerts=tuple(self.core.open_alerts(k.kiosk_id)), state=k,
+                revoked=k.kiosk_id in self.core.revoked)
                 for k in sorted(self.core.kiosks.values(), key=lambda k: k.kiosk_id)]  # fmt: skip
 
     def kiosk(self, kiosk_id: str) -> KioskRow | None:
@@ -272,7 +305,8 @@ class FleetService:
             site = self._sites.get(kiosk_id) or Site(kiosk_id=kiosk_id, office="", kecamatan="")
             return KioskRow(kiosk_id=kiosk_id, up=self.core.is_up(kiosk_id, now),
                             last_seen=k.last_seen, site=site,
-                            alerts=tuple(self.core.open_alerts(kiosk_id)), state=k)  # fmt: skip
+                            alerts=tuple(self.core.open_alerts(kiosk_id)), state=k,
+                            revoked=kiosk_id in self.core.revoked)  # fmt: skip
 
     def counts(self) -> tuple[int, int]:
         """(kiosks known, kiosks up)."""
