@@ -23,6 +23,7 @@ from broker.queue import PacketQueue, open_queue
 from broker.relay import Relay, RelayConfig
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
+from provisioning.centres import CENTRE_ID, Role
 from provisioning.fleet import centre_tls, load_gateway_key, open_fleet
 
 log = logging.getLogger("anjungan.service")
@@ -37,7 +38,7 @@ class ServiceConfig:
     siak_timeout_s: float = 10.0
     relay: RelayConfig = field(default_factory=RelayConfig)
     aging_s: float = DEFAULT_AGING_S
-    client_id: str = "anjungan-centre"
+    identity: str = CENTRE_ID  # its centre identity: certificate and MQTT client id
     batch: int = 64
 
 
@@ -61,11 +62,11 @@ class CentralService:
             "capture": self.ingest.process,
             "query": StatusDesk(self.queue).answer,
         }
-        tls = centre_tls(cfg.fleet_dir)
+        tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.mqtt = CentreMqtt(
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
-                         client_id=cfg.client_id, batch=cfg.batch, kinds=("capture", "query")),
+                         client_id=cfg.identity, batch=cfg.batch, kinds=("capture", "query")),
             self._dispatch,
             prepare=self._prepare,
         )  # fmt: skip

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from broker.fleet.errors import FleetConfigError, ServiceNotFound
+from provisioning.centres import FLEET_MONITOR_ID
 
 
 def _db_url(args: argparse.Namespace) -> str:
@@ -31,12 +32,13 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
     tls, mqtt_url = None, args.mqtt
     if args.fleet:
+        from provisioning.centres import Role
         from provisioning.errors import ProvisioningError
         from provisioning.fleet import centre_tls, open_fleet
 
         try:
             fleet = open_fleet(args.fleet)
-            tls = centre_tls(args.fleet)
+            tls = centre_tls(args.fleet, args.identity, Role.FLEET)
             broker = fleet.settings["broker"]
         except ProvisioningError as exc:
             raise FleetConfigError(str(exc)) from None
@@ -48,8 +50,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise FleetConfigError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.config)
     cfg = ServeConfig(store_url=_db_url(args), mqtt_url=mqtt_url, http_host=host.strip("[]"),
-                      http_port=int(port), tls=tls, settings=settings, staff=staff,
-                      captures=not args.no_captures, queue_url=args.queue or "")  # fmt: skip
+                      http_port=int(port), tls=tls, client_id=args.identity, settings=settings,
+                      staff=staff, queue_url=args.queue or "",
+                      captures=not (args.no_captures or args.fleet))  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 
@@ -127,13 +130,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=help_for(p))
 
     s = fs.add_parser("serve", help="run the fleet monitor and the staff dashboard")
-    s.add_argument("--fleet", help="fleet folder: the centre's TLS identity and the broker address")
+    s.add_argument("--fleet", help="fleet folder: the fleet monitor's TLS identity and the broker address")
+    s.add_argument("--identity", default=FLEET_MONITOR_ID,
+                   help="its centre identity with --fleet (each monitor its own; role fleet)")
     s.add_argument("--db", help="fleet store URL (sqlite:///path or postgresql://...?schema=NAME)")
     s.add_argument("--mqtt", help="broker URL (mqtts://HOST:PORT; mqtt:// for a plain test broker)")
     s.add_argument("--http", default="127.0.0.1:8080", help="dashboard address HOST:PORT (port 0: any)")
     s.add_argument("--config", help="JSON file: alert thresholds, history/retention, staff")
     s.add_argument("--queue", help="relay queue URL, to plot the backlog (broker.queue URL)")
-    s.add_argument("--no-captures", action="store_true", help="do not count capture packets")
+    s.add_argument("--no-captures", action="store_true",
+                   help="do not count capture packets (never with --fleet: its identity may not read them)")
     s.add_argument("-v", "--verbose", action="store_true", help="log every alert and sign-in")
     s.set_defaults(func=_serve)
 
