@@ -53,6 +53,7 @@ class CentralService:
         except Exception as exc:
             raise ConfigError(str(exc)) from exc
         broker = fleet.settings["broker"]
+        tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.cfg = cfg
         self.queue: PacketQueue = open_queue(cfg.db_url or default_db_url(cfg.fleet_dir),
                                              aging_s=cfg.aging_s)  # fmt: skip
@@ -62,7 +63,6 @@ class CentralService:
             "capture": self.ingest.process,
             "query": StatusDesk(self.queue).answer,
         }
-        tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.mqtt = CentreMqtt(
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,

@@ -144,6 +144,6 @@ def find(root: Path, name: str, role: Role | None = None) -> CentreIdentity:
     if found.name != name:
         raise ProvisioningError(f"{stem.with_suffix('.pem')} names {found.name!r}, not {name!r}")
     if role is not None and found.role is not role:
-        raise ProvisioningError(f"centre identity {name!r} is a {found.role.value} identity, "
-                                f"this process needs a {role.value} one")  # fmt: skip
+        raise ProvisioningError(f"centre identity {name!r} has role {found.role.value}; "
+                                f"this process needs role {role.value}")  # fmt: skip
     return found
