@@ -81,8 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_init(args: argparse.Namespace) -> int:
     fleet = init_fleet(args.dir, name=args.name, post_quantum=args.post_quantum,
                        broker_host=args.broker_host, broker_port=args.broker_port)  # fmt: skip
-    print(f"fleet created in {fleet.root}: CA, broker and centre certificates, "
-          f"gateway HPKE keys ({fleet.suite})")  # fmt: skip
+    print(f"fleet created in {fleet.root}: CA, broker certificate, centre identities "
+          f"(ingest, fleet monitor), gateway HPKE keys ({fleet.suite})")  # fmt: skip
     return 0
 
 

@@ -1,6 +1,6 @@
 """The MQTT shell around `FleetService`: subscribe, hand every message over, reconnect.
 
-`attach(client, service)` wires an existing paho 2.x client (the central service's);
+`attach(client, service)` wires an existing paho 2.x client (one holding a fleet-role identity);
 `FleetMonitor` makes its own client from a URL: `mqtts://host:port` with a fleet monitor
 identity's certificate (`provisioning.fleet.centre_tls(root, FLEET_MONITOR_ID)`; the broker
 lets it read status, health and feedback, not captures), or `mqtt://host:port` for a
