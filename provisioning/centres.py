@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from anjungan.topics import TopicError, check_kiosk_id
+from anjungan.topics import KIOSK_ID_RE
 from provisioning import x509 as px
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes, write_atomic
@@ -82,10 +82,10 @@ def _stem(root: Path, name: str) -> Path:
 
 def check_name(name: str) -> str:
     """Centre names follow the kiosk id rules: they appear in the ACL and in file names."""
-    try:
-        return check_kiosk_id(name)
-    except TopicError as exc:
-        raise ProvisioningError(str(exc).replace("kiosk id", "centre identity name")) from None
+    if not isinstance(name, str) or not KIOSK_ID_RE.match(name):
+        raise ProvisioningError(f"invalid centre identity name {name!r}: use 2-63 lowercase "
+                                "letters, digits or '-'")  # fmt: skip
+    return name
 
 
 def is_reserved(root: Path, name: str) -> bool:
