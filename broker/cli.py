@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from broker.ingest import Inbound, Outcome
     from broker.service import CentralService
 from broker.stats import waits_by_class
+from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--backoff-cap", type=float, default=30.0)
     run.add_argument("--breaker-cooldown", type=float, default=2.0)
     run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
-    run.add_argument("--client-id", default="anjungan-centre")
+    run.add_argument("--identity", "--client-id", dest="identity", default=CENTRE_ID,
+                     help="its centre identity (certificate and MQTT client id); each instance "
+                     "its own, see `provision centre-identity`")  # fmt: skip
+    run.add_argument("--fleet-identity", default=FLEET_MONITOR_ID,
+                     help="the fleet monitor's identity, with --http")
     run.add_argument("--http", default="", metavar="HOST:PORT",
                      help="also serve the staff dashboard and /metrics here (port 0: any)")  # fmt: skip
     add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
@@ -130,7 +135,7 @@ def run_service(args: argparse.Namespace) -> int:
         fleet_dir=args.fleet, db_url=args.db, mqtt_url=args.mqtt, siak_url=args.siak,
         siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
         relay=relay, aging_s=args.aging,
-        client_id=args.client_id,
+        identity=args.identity,
     ))  # fmt: skip
     if args.http:
         return _run_with_dashboard(service, args)
@@ -160,6 +165,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     from broker.dashboard.edge import http_options
     from broker.fleet.relay import queue_sampler
     from broker.fleet.server import ServeConfig, load_config, serve
+    from provisioning.centres import Role
     from provisioning.fleet import centre_tls
 
     host, _, port = args.http.rpartition(":")
@@ -168,7 +174,8 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     settings, staff = load_config(args.fleet_config)
     fleet_db = args.fleet_db or f"sqlite://{_sqlite_folder(args.db, args.fleet) / 'fleet-health.db'}"
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
-                      http_host=host.strip("[]"), http_port=int(port), tls=centre_tls(args.fleet),
+                      http_host=host.strip("[]"), http_port=int(port), client_id=args.fleet_identity,
+                      tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
                       settings=settings, staff=staff, captures=False, http=http_options(args),
                       registry=lambda: service.trust().kiosks)  # fmt: skip
 

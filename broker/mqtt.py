@@ -26,6 +26,7 @@ from anjungan import topics
 from anjungan.messages import Ack, PacketStatus, StatusReply
 from broker.errors import ConfigError
 from broker.ingest import Inbound, Outcome
+from provisioning.centres import CENTRE_ID
 
 log = logging.getLogger("anjungan.mqtt")
 
@@ -47,7 +48,7 @@ class MqttSettings:
     ca_file: str
     cert_file: str
     key_file: str
-    client_id: str = "anjungan-centre"
+    client_id: str = CENTRE_ID  # must be the certificate's CN: the broker makes it so
     batch: int = 64
     kinds: tuple[str, ...] = ("capture",)
 

@@ -29,6 +29,7 @@ from broker.siak.access import DEFAULT_URL as DEFAULT_SIAK_URL
 from broker.siak.access import SiakAccess
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
+from provisioning.centres import CENTRE_ID, Role
 from provisioning.fleet import centre_tls, load_gateway_key, open_fleet
 
 log = logging.getLogger("anjungan.service")
@@ -45,7 +46,7 @@ class ServiceConfig:
     siak_access: SiakAccess = field(default_factory=SiakAccess)  # TLS, token; http only if allowed
     relay: RelayConfig = field(default_factory=RelayConfig)
     aging_s: float = DEFAULT_AGING_S
-    client_id: str = "anjungan-centre"
+    identity: str = CENTRE_ID  # its centre identity: certificate and MQTT client id
     batch: int = 64
 
 
@@ -63,6 +64,7 @@ class CentralService:
         except Exception as exc:
             raise ConfigError(str(exc)) from exc
         broker = fleet.settings["broker"]
+        tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.cfg = cfg
         self.queue: PacketQueue = open_queue(cfg.db_url or default_db_url(cfg.fleet_dir),
                                              aging_s=cfg.aging_s)  # fmt: skip
@@ -72,11 +74,10 @@ class CentralService:
             "capture": self.ingest.process,
             "query": StatusDesk(self.queue).answer,
         }
-        tls = centre_tls(cfg.fleet_dir)
         self.mqtt = CentreMqtt(
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
-                         client_id=cfg.client_id, batch=cfg.batch, kinds=("capture", "query")),
+                         client_id=cfg.identity, batch=cfg.batch, kinds=("capture", "query")),
             self._dispatch,
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from anjungan.cli import help_for, port_number
 from provisioning import bundle as kb
+from provisioning.centres import Role
 from provisioning.crl import fleet_lock
 from provisioning.errors import ProvisioningError
-from provisioning.fleet import init_fleet, open_fleet, revoke
-from provisioning.mosquitto import write_config
+from provisioning.fleet import add_centre_identity, init_fleet, open_fleet, revoke
+from provisioning.mosquitto import service_user, write_config
 from provisioning.trust_cli import broker_args, pushed, register_trust
 
 
@@ -67,16 +68,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--port", type=port_number, default=None, help="listener port (default: fleet's)")
     m.add_argument("--bind", default="127.0.0.1", help="listener address")
     m.add_argument("--run-as", default=None,
-                   help="user mosquitto drops to when started as root (default: you)")  # fmt: skip
+                   help="user mosquitto drops to when started as root (default: you; as root, "
+                   "the mosquitto system user; never root)")  # fmt: skip
     m.set_defaults(func=run_mosquitto)
     register_trust(p)
+
+    ci = p.add_parser("centre-identity", help="a certificate and MQTT name for one more centre "
+                      "process (a second `broker run`, a fleet monitor)")  # fmt: skip
+    ci.add_argument("dir", help="fleet folder")
+    ci.add_argument("--name", required=True, help="its MQTT name (certificate CN), e.g. anjungan-centre-2")
+    ci.add_argument("--role", choices=[r.value for r in Role], default=Role.INGEST.value,
+                    help="ingest (`broker run`) or fleet (the fleet monitor); default ingest")  # fmt: skip
+    ci.set_defaults(func=run_centre_identity)
 
 
 def run_init(args: argparse.Namespace) -> int:
     fleet = init_fleet(args.dir, name=args.name, post_quantum=args.post_quantum,
                        broker_host=args.broker_host, broker_port=args.broker_port)  # fmt: skip
-    print(f"fleet created in {fleet.root}: CA, broker and centre certificates, "
-          f"gateway HPKE keys ({fleet.suite})")  # fmt: skip
+    print(f"fleet created in {fleet.root}: CA, broker certificate, centre identities "
+          f"(ingest, fleet monitor), gateway HPKE keys ({fleet.suite})")  # fmt: skip
     return 0
 
 
@@ -134,6 +144,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_mosquitto(args: argparse.Namespace) -> int:
     conf = write_config(open_fleet(args.dir), args.out, port=args.port, bind=args.bind,
-                        run_as=args.run_as)  # fmt: skip
+                        run_as=service_user(args.run_as, args.out))  # fmt: skip
     print(f"wrote {conf}; start with: mosquitto -c {conf}")
+    return 0
+
+
+def run_centre_identity(args: argparse.Namespace) -> int:
+    tls = add_centre_identity(open_fleet(args.dir), args.name, Role(args.role))
+    print(f"centre identity {args.name} ({args.role}): {tls.cert_file}; regenerate the broker "
+          "config (provision mosquitto) and reload Mosquitto so its ACL applies")  # fmt: skip
     return 0

@@ -5,7 +5,8 @@ Layout of a fleet folder (private keys 0600):
     fleet.json       name, HPKE suite, broker host/port, created_at
     ca.pem ca.key    fleet CA (ECDSA P-256)
     broker.pem/.key  Mosquitto's TLS server certificate
-    centre.pem/.key  the central service's MQTT client identity (CN = CENTRE_ID)
+    centre.pem/.key  the central ingest's MQTT client identity (CN = CENTRE_ID)
+    centres/         every other centre identity, e.g. the fleet monitor's (`provisioning.centres`)
     gateway.key/.pub the SIAK gateway's HPKE key pair (only the gateway needs gateway.key)
     registry.json    enrolled kiosks: serial, state (active | revoked), times
     crl.pem          revoked kiosk certificates, signed by the CA
@@ -34,11 +35,12 @@ from anjungan.packet.seal import (
 )
 from anjungan.packet.verify import FleetTrust
 from anjungan.topics import check_kiosk_id
+from provisioning import centres
 from provisioning import x509 as px
+from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID, Role, TlsFiles
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes, read_json, write_atomic, write_json
 
-CENTRE_ID = "anjungan-centre"
 DEFAULT_BROKER_PORT = 8883
 
 
@@ -103,13 +105,13 @@ def init_fleet(
     write_atomic(root / "ca.key", px.pem_key(ca_key), private=True)
     write_atomic(root / "ca.pem", px.pem_cert(ca))
     names = tuple(dict.fromkeys((*server_names, broker_host)))
-    for stem, cn, unit, client in (("broker", "anjungan-broker", "broker", False),
-                                   ("centre", CENTRE_ID, "central service", True)):  # fmt: skip
-        key = px.new_ec_key()
-        cert = px.issue(ca=ca, ca_key=ca_key, common_name=cn, unit=unit, public_key=key.public_key(),
-                        server_names=() if client else names, client=client, now=when)  # fmt: skip
-        write_atomic(root / f"{stem}.key", px.pem_key(key), private=True)
-        write_atomic(root / f"{stem}.pem", px.pem_cert(cert))
+    key = px.new_ec_key()
+    cert = px.issue(ca=ca, ca_key=ca_key, common_name="anjungan-broker", unit="broker",
+                    public_key=key.public_key(), server_names=names, client=False, now=when)  # fmt: skip
+    write_atomic(root / "broker.key", px.pem_key(key), private=True)
+    write_atomic(root / "broker.pem", px.pem_cert(cert))
+    for centre, role in ((CENTRE_ID, Role.INGEST), (FLEET_MONITOR_ID, Role.FLEET)):
+        centres.issue(root, centre, role, ca=ca, ca_key=ca_key, now=when)
     suite = POST_QUANTUM_SUITE if post_quantum else DEFAULT_SUITE
     parts = generate_gateway_parts(suite)
     write_atomic(root / "gateway.key", dump_gateway_private(parts), private=True)
@@ -136,8 +138,8 @@ def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None) -> tuple
         check_kiosk_id(kiosk_id)
     except Exception as exc:
         raise ProvisioningError(str(exc)) from None
-    if kiosk_id == CENTRE_ID:
-        raise ProvisioningError(f"{CENTRE_ID!r} is reserved for the central service")
+    if centres.is_reserved(fleet.root, kiosk_id):
+        raise ProvisioningError(f"{kiosk_id!r} is reserved for a centre identity")
     registry = fleet.registry()
     entry = registry["kiosks"].get(kiosk_id)
     if entry and entry["state"] == "active":
@@ -191,14 +193,14 @@ def load_gateway_key(root: str | Path) -> GatewayPrivateKey:
     return load_gateway_private(read_bytes(fleet.path("gateway.key"), "gateway private key"))
 
 
-@dataclass(frozen=True, kw_only=True)
-class TlsFiles:
-    ca_file: str
-    cert_file: str
-    key_file: str
+def centre_tls(root: str | Path, name: str = CENTRE_ID, role: Role | None = None) -> TlsFiles:
+    """The TLS files of the centre identity `name` (checked to have `role` if given)."""
+    return centres.find(open_fleet(root).root, name, role).tls
 
 
-def centre_tls(root: str | Path) -> TlsFiles:
-    fleet = open_fleet(root)
-    return TlsFiles(ca_file=str(fleet.path("ca.pem")), cert_file=str(fleet.path("centre.pem")),
-                    key_file=str(fleet.path("centre.key")))  # fmt: skip
+def add_centre_identity(fleet: Fleet, name: str, role: Role, *, now: float | None = None) -> TlsFiles:
+    """A further centre process's own certificate; regenerate the broker's ACL after."""
+    if name in fleet.registry()["kiosks"]:
+        raise ProvisioningError(f"{name!r} is a kiosk of this fleet")
+    when = dt.datetime.fromtimestamp(now if now is not None else time.time(), dt.UTC)
+    return centres.issue(fleet.root, name, role, ca=fleet.ca(), ca_key=fleet.ca_key(), now=when).tls

@@ -12,6 +12,7 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${ANJUNGAN_WITH_CHROMIUM:-0}" = 1 ]; then
   have chromium || need_apt+=(chromium)
   have chromedriver || need_apt+=(chromium-driver)
+  have mosquitto_pub || need_apt+=(mosquitto-clients)  # tests/security attacks the broker with them
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from anjungan import logs
 from broker.fleet.errors import FleetConfigError, ServiceNotFound
+from provisioning.centres import FLEET_MONITOR_ID
 
 
 def _db_url(args: argparse.Namespace) -> str:
@@ -32,12 +33,13 @@ def _serve(args: argparse.Namespace) -> int:
     logs.configure(logging.INFO if args.verbose else logging.WARNING, sys.stderr)
     tls, mqtt_url, registry = None, args.mqtt, None
     if args.fleet:
+        from provisioning.centres import Role
         from provisioning.errors import ProvisioningError
         from provisioning.fleet import centre_tls, open_fleet
 
         try:
             fleet = open_fleet(args.fleet)
-            tls = centre_tls(args.fleet)
+            tls = centre_tls(args.fleet, args.identity, Role.FLEET)
             broker = fleet.settings["broker"]
             registry = fleet_registry(args.fleet)
         except ProvisioningError as exc:
@@ -50,8 +52,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise FleetConfigError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.config)
     cfg = ServeConfig(store_url=_db_url(args), mqtt_url=mqtt_url, http_host=host.strip("[]"),
-                      http_port=int(port), tls=tls, settings=settings, staff=staff,
-                      captures=not args.no_captures, queue_url=args.queue or "",
+                      http_port=int(port), tls=tls, client_id=args.identity, settings=settings,
+                      staff=staff, queue_url=args.queue or "",
+                      captures=not (args.no_captures or args.fleet),
                       http=http_options(args), registry=registry)  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
@@ -131,14 +134,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=help_for(p))
 
     s = fs.add_parser("serve", help="run the fleet monitor and the staff dashboard")
-    s.add_argument("--fleet", help="fleet folder: the centre's TLS identity and the broker address")
+    s.add_argument("--fleet", help="fleet folder: the fleet monitor's TLS identity and the broker address")
+    s.add_argument("--identity", default=FLEET_MONITOR_ID,
+                   help="its centre identity with --fleet (each monitor its own; role fleet)")
     s.add_argument("--db", help="fleet store URL (sqlite:///path or postgresql://...?schema=NAME)")
     s.add_argument("--mqtt", help="broker URL (mqtts://HOST:PORT; mqtt:// for a plain test broker)")
     s.add_argument("--http", default="127.0.0.1:8080", help="dashboard address HOST:PORT (port 0: any)")
     add_http_args(s)
     s.add_argument("--config", help="JSON file: alert thresholds, history/retention, staff")
     s.add_argument("--queue", help="relay queue URL, to plot the backlog (broker.queue URL)")
-    s.add_argument("--no-captures", action="store_true", help="do not count capture packets")
+    s.add_argument("--no-captures", action="store_true",
+                   help="do not count capture packets (never with --fleet: its identity may not read them)")
     s.add_argument("-v", "--verbose", action="store_true", help="log every alert and sign-in")
     s.set_defaults(func=_serve)
 

@@ -1,9 +1,10 @@
 """The MQTT shell around `FleetService`: subscribe, hand every message over, reconnect.
 
-`attach(client, service)` wires an existing paho 2.x client (the central service's);
-`FleetMonitor` makes its own client from a URL: `mqtts://host:port` with the fleet's centre
-certificate (`provisioning.fleet.centre_tls`), or `mqtt://host:port` for a plain-TCP test
-or bench broker.
+`attach(client, service)` wires an existing paho 2.x client (one holding a fleet-role identity);
+`FleetMonitor` makes its own client from a URL: `mqtts://host:port` with a fleet monitor
+identity's certificate (`provisioning.fleet.centre_tls(root, FLEET_MONITOR_ID)`; the broker
+lets it read status, health and feedback, not captures), or `mqtt://host:port` for a
+plain-TCP test or bench broker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from anjungan.errors import AnjunganError
 from anjungan.messages import FeedbackAck
 from broker.fleet.errors import FleetConfigError, FleetError
 from broker.fleet.service import FleetService
+from provisioning.centres import FLEET_MONITOR_ID
 
 log = logging.getLogger("anjungan.fleet.mqtt")
 
@@ -75,7 +77,7 @@ class FleetMonitor:
     """Its own MQTT connection for the fleet service (standalone runner, tests, bench)."""
 
     def __init__(self, service: FleetService, url: str, *, tls: Any = None,
-                 client_id: str = "anjungan-fleet", captures: bool = False) -> None:  # fmt: skip
+                 client_id: str = FLEET_MONITOR_ID, captures: bool = False) -> None:  # fmt: skip
         scheme, self.host, self.port = parse_broker_url(url)
         self.connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -84,7 +86,7 @@ class FleetMonitor:
         self.client.max_queued_messages_set(0)
         if scheme == "mqtts":
             if tls is None:
-                raise FleetConfigError("mqtts:// needs the fleet folder's centre certificate (--fleet)")
+                raise FleetConfigError("mqtts:// needs the fleet folder's fleet monitor certificate (--fleet)")
             self.client.tls_set(ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_a: self.connected.clear()

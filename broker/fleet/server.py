@@ -28,6 +28,7 @@ from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
 from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry
 from broker.fleet.store import FleetStore, open_store
+from provisioning.centres import FLEET_MONITOR_ID
 
 log = logging.getLogger("anjungan.fleet")
 
@@ -41,6 +42,7 @@ class ServeConfig:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     tls: Any = None  # provisioning.fleet.TlsFiles for mqtts://
+    client_id: str = FLEET_MONITOR_ID  # with TLS, the identity's name (the broker enforces it)
     settings: FleetSettings = FleetSettings()
     staff: tuple[tuple[str, str], ...] = ()  # (username, password hash) from the config file
     captures: bool = True
@@ -123,7 +125,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     if not (cfg.http.tls or cfg.http.trusted_proxies or _loopback(host)):
         log.warning("the dashboard on %s is plain HTTP: give --http-cert/--http-key, or put a TLS"
                     " proxy in front (--trusted-proxy)", url)  # fmt: skip
-    monitor = FleetMonitor(service, cfg.mqtt_url, tls=cfg.tls, captures=cfg.captures)
+    monitor = FleetMonitor(service, cfg.mqtt_url, tls=cfg.tls, client_id=cfg.client_id, captures=cfg.captures)
     service.start()
     try:
         monitor.start(wait_s=0)  # connects (and reconnects) in the background

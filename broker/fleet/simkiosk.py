@@ -41,7 +41,8 @@ class SimKiosk:
     def connect(self, *, at: float, timeout: float = 10.0) -> SimKiosk:
         self.session_id = uuid.uuid4().hex
         connected = threading.Event()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{self.kiosk_id}-{self.session_id[:8]}")
+        # the kiosk id, as the kiosk app (the broker makes it so anyway: the certificate's CN)
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.kiosk_id)
         c.tls_set(ca_certs=self.bundle.ca_file, certfile=self.bundle.cert_file, keyfile=self.bundle.key_file)
         will = KioskStatus(kiosk_id=self.kiosk_id, state="offline", session_id=self.session_id, at=at)
         c.will_set(topics.topic(self.kiosk_id, "status"), will.to_json(), qos=1, retain=True)

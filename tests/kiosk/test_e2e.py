@@ -13,6 +13,7 @@ from anjungan.packet.model import PriorityClass, Service
 from kiosk.officers import add_officer
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import KioskBundle
+from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID
 from provisioning.fleet import centre_tls, load_gateway_key, load_trust, open_fleet
 from provisioning.mosquitto import write_config
 from tests.kiosk.centre import Centre, PlainBroker, wait_until
@@ -165,15 +166,20 @@ def test_tls_with_the_bundle_against_the_provisioned_broker(
     port = free_port()
     conf = write_config(open_fleet(fleet_dir), tmp_path / "conf", port=port, persistence=False)
     mosq = BrokerProcess(conf, port).start()
-    centre = Centre(port, load_trust(fleet_dir), tls=centre_tls(fleet_dir), client_id="anjungan-centre")
+    # each centre process with its own identity: the ingest reads captures, the fleet
+    # monitor feedback (the broker refuses each the other's subscriptions)
+    centre = Centre(port, load_trust(fleet_dir), tls=centre_tls(fleet_dir), client_id=CENTRE_ID)
+    monitor = Centre(port, tls=centre_tls(fleet_dir, FLEET_MONITOR_ID), client_id=FLEET_MONITOR_ID)
     try:
         k = KioskProcess(bundle.root, port, tmp_path, script_steps("feedback", "replacement"), tls=True)
         assert k.finish() == 0, k.stderr()
         assert k.named("started")[0]["tls"] is True and k.named("drained")
-        assert wait_until(lambda: len(centre.feedback) == 1)
-        assert set(centre.packets) == {k.named("stored")[0]["packet_id"]} and centre.errors == []
+        assert wait_until(lambda: len(monitor.feedback) == 1) and centre.feedback == []
+        assert set(centre.packets) == {k.named("stored")[0]["packet_id"]} and monitor.packets == {}
+        assert centre.errors == [] and monitor.errors == []
     finally:
         centre.close()
+        monitor.close()
         mosq.stop()
 
 
