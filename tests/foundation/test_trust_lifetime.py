@@ -29,6 +29,7 @@ from broker.fleet.service import FleetService
 from broker.fleet.store import open_store
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import load_bundle
+from provisioning.centres import FLEET_MONITOR_ID, Role
 from provisioning.crl import DAY, acl_denials, is_due, load_crl, next_update, parse_crl, refresh_crl
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import centre_tls, init_fleet, open_fleet, revoke
@@ -321,7 +322,8 @@ def faked(days: int) -> dict[str, str]:
 
 
 def centre_client(fleet, port) -> Client:
-    tls = centre_tls(fleet.root)
+    """The fleet monitor's identity: it reads every kiosk's health."""
+    tls = centre_tls(fleet.root, FLEET_MONITOR_ID, Role.FLEET)
     return Client("centre-test", port, tls.ca_file, tls.cert_file, tls.key_file)
 
 
