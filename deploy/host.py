@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from deploy.errors import InstallError
-from deploy.plan import USER, Dir, File
+from deploy.plan import USER, Dir, File, Link
 
 
 def under(root: Path, path: str) -> Path:
@@ -94,10 +94,19 @@ def _fix_owner_mode(target: Path, uid: int, gid: int, mode: int) -> list[str]:
     return changes
 
 
-def apply(root: Path, entries: list[Dir | File]) -> list[str]:
+def apply(root: Path, entries: list[Dir | File | Link]) -> list[str]:
     changes: list[str] = []
     for entry in entries:
         target = under(root, entry.path)
+        if isinstance(entry, Link):
+            if not target.is_symlink() or os.readlink(target) != entry.target:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.new")
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(entry.target)
+                os.replace(tmp, target)
+                changes.append(f"linked {entry.path} -> {entry.target}")
+            continue
         uid, gid = owner_ids(root, entry.owner, entry.group)
         what = f"{entry.owner}:{entry.group} {entry.mode:04o}"
         if isinstance(entry, Dir) and not target.is_dir():

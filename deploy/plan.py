@@ -45,6 +45,12 @@ class File:
     replace: bool = True  # False: site config, seeded once and then the technician's
 
 
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    path: str
+    target: str  # as seen on the host (absolute, not under --root)
+
+
 # (package, path inside it) -> bytes: the running code's files, or a release's.
 Shipped = Callable[[str, str], bytes]
 
@@ -86,15 +92,17 @@ def render_unit(text: bytes, prefix: str) -> bytes:
     return text.replace(f"{DEFAULT_PREFIX}/".encode(), f"{prefix.rstrip('/')}/".encode())
 
 
-def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File]:
+def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Link]:
     unit = UNITS[role]
-    entries: list[Dir | File] = [
+    entries: list[Dir | File | Link] = [
         Dir(path=prefix, owner="root", group="root", mode=0o755),
         Dir(path=f"{prefix}/releases", owner="root", group="root", mode=0o755),
         Dir(path=CONFIG_DIR, owner="root", group=USER, mode=0o750),
         Dir(path=DATA_DIR, owner=USER, group=USER, mode=0o700),
         File(path=f"{UNIT_DIR}/{unit}", data=render_unit(shipped("provisioning", f"rpi/{unit}"), prefix)),
         File(path="/etc/systemd/journald.conf.d/anjungan.conf", data=JOURNALD),
+        # the technician's `anjungan`, always the current release
+        Link(path="/usr/local/bin/anjungan", target=f"{prefix}/current/bin/anjungan"),
     ]
     if role is Role.KIOSK:
         entries += [

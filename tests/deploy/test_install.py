@@ -57,6 +57,7 @@ def test_kiosk_install_is_complete_and_a_second_run_changes_nothing(
     assert owner_mode(root, "opt/anjungan/releases/0.1.0/bin") == ("root", "root", "0755")
     assert owner_mode(root, UNIT) == ("root", "root", "0644")
     assert release_of(root, "current") == "releases/0.1.0"
+    assert os.readlink(root / "usr/local/bin/anjungan") == "/opt/anjungan/current/bin/anjungan"
     unit = (root / UNIT).read_text()
     assert "/opt/anjungan/current/bin/anjungan kiosk run" in unit
     assert "--outbox /var/lib/anjungan/outbox.db" in unit
