@@ -11,7 +11,9 @@ from pathlib import Path
 
 from anjungan.errors import AnjunganError
 from deploy.errors import InstallError
+from deploy.install import Target, install, rollback
 from deploy.plan import DEFAULT_PREFIX, Role
+from deploy.releases import BuildOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,9 +47,7 @@ def _where(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default="/", help="install into this folder as if it were / (tests, images)")
 
 
-def _target(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from deploy.install import Target
-
+def _target(args: argparse.Namespace) -> Target:
     if not args.prefix.startswith("/"):
         raise InstallError(f"--prefix must be absolute, not {args.prefix!r}")
     if os.geteuid() != 0:
@@ -65,9 +65,6 @@ def _default_source() -> Path:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from deploy.install import install
-    from deploy.releases import BuildOptions
-
     target = _target(args)
     python = args.python or ("/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable)
     source = Path(args.source).resolve() if args.source else _default_source()
@@ -77,8 +74,6 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from deploy.install import rollback
-
     return _report(rollback(_target(args)))
 
 

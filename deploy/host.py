@@ -55,7 +55,8 @@ def _tool(name: str) -> str:
 def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
-        raise InstallError(f"{' '.join(argv)} failed: {done.stderr.strip().splitlines()[-1:]}")
+        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise InstallError(f"{' '.join(argv)} failed: {last[0]}")
 
 
 def ensure_user(root: Path, groups: tuple[str, ...]) -> list[str]:

@@ -66,6 +66,8 @@ def rollback(target: Target) -> list[str]:
     marker = releases.read_marker(prefix / "releases" / previous) if previous else None
     if current is None or previous is None or marker is None:
         raise InstallError(f"no previous release under {prefix} to roll back to")
+    if marker.get("role") not in {r.value for r in Role}:
+        raise InstallError(f"release {previous} does not say whether it is a kiosk or a centre")
     role = Role(marker["role"])
     releases.set_link(prefix, "current", previous)
     releases.set_link(prefix, "previous", current)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.errors import InstallError
-from deploy.plan import Role
+from deploy.plan import Role, Shipped
 
 MARKER = "anjungan-release.json"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
@@ -118,7 +118,7 @@ def prune(prefix: Path) -> list[str]:
     return changes
 
 
-def shipped_from(release: Path):  # type: ignore[no-untyped-def]
+def shipped_from(release: Path) -> Shipped:
     """A release's own copy of the shipped files (units, rules), for a rollback."""
     sites = sorted(release.glob("lib/python3*/site-packages"))
     if not sites:
