@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -19,7 +20,10 @@ def build_wheel(out: Path, version: str) -> Path:
         for path in sorted((ROOT / package).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
-    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: anjungan\nVersion: {version}\n".encode()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requires = "".join(f"Requires-Dist: {dep}\n" for dep in project["dependencies"])
+    files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: anjungan\nVersion: {version}\n"
+                                 f"Requires-Python: {project['requires-python']}\n{requires}").encode()  # fmt: skip
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     files[f"{info}/entry_points.txt"] = b"[console_scripts]\nanjungan = anjungan.cli:main\n"
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]
