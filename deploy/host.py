@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from deploy.errors import InstallError
@@ -95,7 +96,7 @@ def _fix_owner_mode(target: Path, uid: int, gid: int, mode: int) -> list[str]:
     return changes
 
 
-def apply(root: Path, entries: list[Dir | File | Link]) -> list[str]:
+def apply(root: Path, entries: Sequence[Dir | File | Link]) -> list[str]:
     changes: list[str] = []
     for entry in entries:
         target = under(root, entry.path)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from deploy import host, releases
 from deploy.errors import InstallError
-from deploy.plan import KIOSK_GROUPS, UDEV_RULES, UNIT_DIR, Dir, Role, Shipped, host_plan
+from deploy.plan import KIOSK_GROUPS, UDEV_RULES, UNIT_DIR, Dir, Role, host_plan
 from deploy.releases import BuildOptions
 
 
@@ -30,16 +30,17 @@ class Target:
 
 
 def running_code(package: str, path: str) -> bytes:
-    """The shipped files of the code running this installer (a source tree or a wheel)."""
+    """The shipped files of the code running this installer (a source tree or a wheel); the
+    files installed are always those of the release made current."""
     return importlib.resources.files(package).joinpath(path).read_bytes()
 
 
 def install(role: Role, target: Target, build: BuildOptions, *, release: str | None = None,
-            upgrade: bool = False, shipped: Shipped = running_code) -> list[str]:  # fmt: skip
+            upgrade: bool = False) -> list[str]:  # fmt: skip
     name = releases.check_name(release or releases.source_version(build.source))
-    plan = host_plan(role, target.prefix, shipped)
     changes = host.ensure_user(target.root, KIOSK_GROUPS if role is Role.KIOSK else ())
-    changes += host.apply(target.root, [e for e in plan if isinstance(e, Dir)])
+    folders = [e for e in host_plan(role, target.prefix, running_code) if isinstance(e, Dir)]
+    changes += host.apply(target.root, folders)
     prefix = target.prefix_dir
     current = releases.linked(prefix, "current")
     if current is not None:
@@ -56,6 +57,8 @@ def install(role: Role, target: Target, build: BuildOptions, *, release: str | N
         releases.set_link(prefix, "current", name)
         changes.append(f"current release: {name}" + (f" (previous: {current})" if current else ""))
         changes += releases.prune(prefix)
+    # the units and rules of the release now current (an upgrade runs the old installer)
+    plan = host_plan(role, target.prefix, releases.shipped_from(prefix / "releases" / name))
     changes += host.apply(target.root, plan)
     return changes + _reload(target.root, changes)
 

@@ -14,7 +14,8 @@ from .wheel import build_wheel
 @pytest.fixture(scope="session")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("wheels")
-    return {v: build_wheel(out, v) for v in ("0.1.0", "0.2.0")}
+    newer = {"provisioning/rpi/anjungan-kiosk.service": b"# release 0.2.0\n"}
+    return {"0.1.0": build_wheel(out, "0.1.0"), "0.2.0": build_wheel(out, "0.2.0", edits=newer)}
 
 
 @pytest.fixture

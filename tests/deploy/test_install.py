@@ -108,11 +108,16 @@ def test_upgrade_keeps_the_previous_release_and_rollback_flips_back(
     assert install(root, "kiosk", "--source", str(wheels["0.2.0"]), "--upgrade") == 0
     assert "current release: 0.2.0 (previous: 0.1.0)" in capsys.readouterr().out
     assert (release_of(root, "current"), release_of(root, "previous")) == ("releases/0.2.0", "releases/0.1.0")
+    assert (root / UNIT).read_text().endswith("# release 0.2.0\n")  # the new release's unit
     assert install(root, "kiosk", "--source", str(wheels["0.2.0"]), "--upgrade") == 0
     assert capsys.readouterr().out == "nothing to change\n"
 
     assert main(["install", "rollback", "--root", str(root)]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "current release: 0.1.0 (previous: 0.2.0)"
+    assert capsys.readouterr().out.splitlines() == [
+        "current release: 0.1.0 (previous: 0.2.0)", f"updated /{UNIT}",
+        "now: systemctl restart anjungan-kiosk (or anjungan-broker) to run it",
+    ]  # fmt: skip
+    assert not (root / UNIT).read_text().endswith("# release 0.2.0\n")
     assert (release_of(root, "current"), release_of(root, "previous")) == ("releases/0.1.0", "releases/0.2.0")
     assert sorted(p.name for p in (root / "opt/anjungan/releases").iterdir()) == ["0.1.0", "0.2.0"]
 

@@ -13,13 +13,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("anjungan", "kiosk", "firmware", "drivers", "broker", "provisioning", "deploy")
 
 
-def build_wheel(out: Path, version: str) -> Path:
+def build_wheel(out: Path, version: str, *, edits: dict[str, bytes] | None = None) -> Path:
+    """`edits`: bytes appended to files, to tell this release's files from another's."""
     info = f"anjungan-{version}.dist-info"
     files: dict[str, bytes] = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
+    for name, extra in (edits or {}).items():
+        files[name] += extra
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requires = "".join(f"Requires-Dist: {dep}\n" for dep in project["dependencies"])
     files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: anjungan\nVersion: {version}\n"
