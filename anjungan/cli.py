@@ -26,6 +26,7 @@ COMPONENTS = (
     "broker.cli",
     "broker.fleet.cli",
     "anjungan.demo_cli",
+    "deploy.cli",
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anjungan.lock import hold
 from drivers.peripherals import open_peripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.errors import KioskError
@@ -65,8 +66,11 @@ def run_kiosk(opts: RunOptions) -> int:
     session_id = uuid.uuid4().hex
     host, port = opts.broker or (bundle.broker_host, bundle.broker_port)
     tls = TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file, key_file=bundle.key_file) if opts.tls else None
+    outbox_path = opts.outbox or bundle.root / "outbox.db"
+    # before the peripherals: a second kiosk on this outbox stops here, touching nothing
+    instance = hold(outbox_path, what="kiosk")
     peripherals = _peripherals(opts.peripherals)
-    outbox = SqliteOutbox(opts.outbox or bundle.root / "outbox.db", sequence_floor=bundle.sequence_floor)
+    outbox = SqliteOutbox(outbox_path, sequence_floor=bundle.sequence_floor)
     renderer = Renderer(*opts.size, headless=opts.headless)
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite)
     app = KioskApp(
@@ -104,6 +108,7 @@ def run_kiosk(opts: RunOptions) -> int:
         renderer.close()
         peripherals.close()
         outbox.close()
+        instance.release()
     return 0
 
 

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"anjungan", "firmware", "drivers", "kiosk", "broker", "provisioning"}
+OURS = {"anjungan", "firmware", "drivers", "kiosk", "broker", "provisioning", "deploy"}
 ALLOWED = {
     "firmware": set(),
     "anjungan": set(),
@@ -14,6 +14,7 @@ ALLOWED = {
     "drivers": {"anjungan", "firmware"},
     "kiosk": {"anjungan", "drivers", "provisioning"},
     "broker": {"anjungan", "provisioning"},
+    "deploy": {"anjungan"},
 }
 
 

@@ -1,0 +1,70 @@
+"""The shipped systemd units: they parse against our own CLI, pass `systemd-analyze verify`,
+and score <= 4.0 ("OK") in `systemd-analyze security --offline=yes`."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from anjungan.cli import build_parser
+from deploy.plan import render_unit
+
+UNITS = Path(__file__).resolve().parents[2] / "provisioning" / "rpi"
+NAMES = ("anjungan-kiosk.service", "anjungan-broker.service")
+ANALYZE = shutil.which("systemd-analyze")
+
+
+def settings(name: str) -> dict[str, list[str]]:
+    """KEY=VALUE lines (continuations joined); a key set twice keeps both values."""
+    text = re.sub(r"\\\n\s*", " ", (UNITS / name).read_text())
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exec_start_is_a_command_our_cli_accepts(name: str) -> None:
+    argv = shlex.split(settings(name)["ExecStart"][0])
+    args = argv[argv.index("/opt/anjungan/current/bin/anjungan") + 1:]
+    parsed = build_parser().parse_args([a for a in args if not a.startswith("$")])  # $VAR: kiosk.env
+    writable = settings(name)["ReadWritePaths"]
+    assert writable == ["/var/lib/anjungan"] and settings(name)["ProtectSystem"] == ["strict"]
+    if name == "anjungan-kiosk.service":
+        assert argv[0] == "/usr/bin/cage" and parsed.outbox == "/var/lib/anjungan/outbox.db"
+    else:
+        assert parsed.http and parsed.fleet_db == "sqlite:///var/lib/anjungan/fleet-health.db"
+    # no sd_notify pings from either process yet, so no watchdog that would kill a healthy one
+    assert "WatchdogSec" not in settings(name) and settings(name)["Type"] == ["simple"]
+
+
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (Debian package systemd)")
+@pytest.mark.parametrize("name", NAMES)
+def test_security_exposure_is_at_most_4(name: str) -> None:
+    done = subprocess.run([str(ANALYZE), "security", "--offline=yes", str(UNITS / name)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    score = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", done.stdout)
+    assert score is not None, done.stdout[-500:]
+    assert float(score.group(1)) <= 4.0
+
+
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (Debian package systemd)")
+@pytest.mark.parametrize("name", NAMES)
+def test_verify_is_clean(name: str, tmp_path: Path) -> None:
+    if name == "anjungan-kiosk.service" and not Path("/usr/bin/cage").exists():
+        pytest.skip("cage (Debian package) not installed: verify checks ExecStart's command exists")
+    command = tmp_path / "prefix/current/bin/anjungan"  # verify wants ExecStart to exist
+    command.parent.mkdir(parents=True)
+    command.write_text("#!/bin/sh\n")
+    command.chmod(0o755)
+    unit = tmp_path / name
+    unit.write_bytes(render_unit((UNITS / name).read_bytes(), str(tmp_path / "prefix")))
+    done = subprocess.run([str(ANALYZE), "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
