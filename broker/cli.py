@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from broker.ingest import Inbound, Outcome
     from broker.service import CentralService
 from broker.stats import waits_by_class
+from provisioning.centre_folder import holds_ca_key
 from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID
 
 
@@ -52,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--backoff-cap", type=float, default=30.0)
     run.add_argument("--breaker-cooldown", type=float, default=2.0)
     run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
+    run.add_argument("--allow-ca-key", action="store_true",
+                     help="run even though the folder holds the fleet CA's key (a bench or demo; "
+                     "in the field give it the folder from `provision centre-folder`)")  # fmt: skip
     run.add_argument("--identity", "--client-id", dest="identity", default=CENTRE_ID,
                      help="its centre identity (certificate and MQTT client id); each instance "
                      "its own, see `provision centre-identity`")  # fmt: skip
@@ -127,6 +131,9 @@ def run_service(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.rate <= 0:
         raise UsageError("--workers must be >= 1 and --rate > 0")
+    if holds_ca_key(args.fleet) and not args.allow_ca_key:
+        raise UsageError(f"{args.fleet} holds the fleet CA's key; run the centre from its own folder: "
+                         f"anjungan provision centre-folder {args.fleet} --out DIR (or --allow-ca-key)")
     logs.configure(logging.INFO, sys.stderr)
     relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
                         backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,

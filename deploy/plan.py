@@ -117,7 +117,10 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
         ]  # fmt: skip
     else:
         entries += [
-            Dir(path=f"{CONFIG_DIR}/fleet", owner=USER, group=USER, mode=0o700),
+            # the technician's fleet folder (the CA key): root's alone; the service reads
+            # its own copy without the CA key (`provision centre-folder`)
+            Dir(path=f"{CONFIG_DIR}/fleet", owner="root", group="root", mode=0o700),
+            Dir(path=f"{CONFIG_DIR}/centre", owner=USER, group=USER, mode=0o700),
             File(path=f"{CONFIG_DIR}/fleet-config.json", data=json.dumps({}).encode() + b"\n",
                  group=USER, mode=0o640, replace=False),
         ]  # fmt: skip

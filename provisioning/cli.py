@@ -10,6 +10,7 @@ from pathlib import Path
 
 from anjungan.cli import help_for, port_number
 from provisioning import bundle as kb
+from provisioning.centre_folder import export_centre
 from provisioning.centres import Role
 from provisioning.crl import fleet_lock
 from provisioning.errors import ProvisioningError
@@ -80,6 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ci.add_argument("--role", choices=[r.value for r in Role], default=Role.INGEST.value,
                     help="ingest (`broker run`) or fleet (the fleet monitor); default ingest")  # fmt: skip
     ci.set_defaults(func=run_centre_identity)
+
+    cf = p.add_parser("centre-folder", help="make or refresh the central service's own folder: "
+                      "what it needs from the fleet, never the CA key")  # fmt: skip
+    cf.add_argument("dir", help="fleet folder")
+    cf.add_argument("--out", required=True, help="the centre's folder (give it to `broker run --fleet`)")
+    cf.set_defaults(func=run_centre_folder)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -153,4 +160,10 @@ def run_centre_identity(args: argparse.Namespace) -> int:
     tls = add_centre_identity(open_fleet(args.dir), args.name, Role(args.role))
     print(f"centre identity {args.name} ({args.role}): {tls.cert_file}; regenerate the broker "
           "config (provision mosquitto) and reload Mosquitto so its ACL applies")  # fmt: skip
+    return 0
+
+
+def run_centre_folder(args: argparse.Namespace) -> int:
+    changed = export_centre(open_fleet(args.dir), args.out)
+    print(f"centre folder {args.out}: " + (", ".join(changed) + " written" if changed else "already current"))
     return 0

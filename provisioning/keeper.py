@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioning.centre_folder import export_centre
 from provisioning.crl import refresh_crl
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes, write_atomic
@@ -109,7 +110,8 @@ def push(fleet: Fleet, conf_dir: str | Path, broker: BrokerRef | None) -> bool:
 
 
 def keep(fleet: Fleet, conf_dir: str | Path, broker: BrokerRef | None, *, interval_s: float,
-         stop: threading.Event, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+         stop: threading.Event, clock: Callable[[], float] = time.time,
+         centre_dir: str | Path | None = None) -> None:  # fmt: skip
     """Refresh when due and push, every `interval_s`, until `stop`. A failed round is logged
     and retried next round; a change not yet signalled is signalled then."""
     check_conf_dir(conf_dir)  # a wrong folder is a mistake to report now, not every hour
@@ -119,6 +121,8 @@ def keep(fleet: Fleet, conf_dir: str | Path, broker: BrokerRef | None, *, interv
             if refresh_crl(fleet, now=clock(), if_due=True):
                 log.warning("CRL re-signed (it was within its refresh margin)")
             unsignalled |= install(fleet, conf_dir)
+            if centre_dir is not None and (changed := export_centre(fleet, centre_dir)):
+                log.warning("centre folder %s: %s updated", centre_dir, ", ".join(changed))
             if unsignalled and broker is not None:
                 pid = signal_broker(broker)
                 log.warning("broker %d told to reload its CRL and ACL", pid)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from anjungan.errors import UsageError
+from provisioning.centre_folder import sync_centre
 from provisioning.crl import load_crl, next_update, refresh_at, refresh_crl
 from provisioning.fleet import Fleet, open_fleet
 from provisioning.keeper import BrokerRef, check_conf_dir, keep, push
@@ -36,6 +37,8 @@ def _pid(text: str) -> int:
 
 def broker_args(parser: argparse.ArgumentParser, conf_help: str, *, required: bool = False) -> None:
     parser.add_argument("--mosquitto-conf-dir", metavar="DIR", required=required, help=conf_help)
+    parser.add_argument("--centre-dir", metavar="DIR", default="",
+                        help="also refresh the central service's folder (provision centre-folder)")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--broker-pid", type=_pid, metavar="PID",
                      help="then SIGHUP this mosquitto so it reloads the CRL and ACL")  # fmt: skip
@@ -53,7 +56,10 @@ def _broker(args: argparse.Namespace) -> BrokerRef | None:
 
 
 def pushed(fleet: Fleet, args: argparse.Namespace) -> str:
-    """Push CRL + ACL if asked; a line saying what happened (or what to do)."""
+    """Push CRL + ACL (and the centre's folder) if asked; a line saying what happened (or what
+    to do)."""
+    if args.centre_dir:
+        print(sync_centre(fleet.root, args.centre_dir))
     broker = _broker(args)
     if not args.mosquitto_conf_dir:
         return (f"the broker still has the old CRL: anjungan provision refresh-crl {fleet.root} "
@@ -123,5 +129,6 @@ def run_keeper(args: argparse.Namespace) -> int:
     broker = _broker(args)
     check_conf_dir(args.mosquitto_conf_dir)
     print(f"CRL keeper: {fleet.root} -> {args.mosquitto_conf_dir} every {args.interval:.0f} s", flush=True)
-    keep(fleet, args.mosquitto_conf_dir, broker, interval_s=args.interval, stop=threading.Event())
+    keep(fleet, args.mosquitto_conf_dir, broker, interval_s=args.interval, stop=threading.Event(),
+         centre_dir=args.centre_dir or None)  # fmt: skip
     return 0

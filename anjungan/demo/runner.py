@@ -198,6 +198,7 @@ class Demo:
         from kiosk.officers import add_officer
         from provisioning.broker_process import free_port, mosquitto_binary
         from provisioning.bundle import complete, request
+        from provisioning.centre_folder import export_centre
         from provisioning.files import write_atomic
         from provisioning.fleet import init_fleet
         from provisioning.mosquitto import write_config
@@ -213,6 +214,9 @@ class Demo:
             add_officer(work / kid / "officers.json", OFFICER_ID, OFFICER_PIN)
             bundles.append((kid, work / kid))
         conf = write_config(fleet, work / "mosquitto", port=mqtt_port)
+        # the centre runs from its own folder, never beside the fleet CA's key
+        self.centre_dir = work / "centre"
+        export_centre(fleet, self.centre_dir)
         _await_port(group.start("mosquitto", [mosquitto_binary(), "-c", str(conf)]), mqtt_port)
         store = open_store(f"sqlite://{work / 'centre' / 'fleet-health.db'}")
         store.set_staff("staff", hash_password(self.staff_password), at=time.time())
@@ -229,7 +233,7 @@ class Demo:
         siak_access = ("--siak-ca", str(siak_tls.ca_file), "--siak-cert", str(siak_tls.client_cert),
                        "--siak-key", str(siak_tls.client_key), "--siak-token-file", str(token_file))  # fmt: skip
         self.centre_args = (
-            "broker", "run", "--fleet", str(fleet.root), "--siak", siak_url, *siak_access,
+            "broker", "run", "--fleet", str(self.centre_dir), "--siak", siak_url, *siak_access,
             "--workers", str(cfg.siak_concurrency), "--rate", str(cfg.siak_capacity_rps),
             "--breaker-cooldown", "1", "--status-poll", "1", "--http", "127.0.0.1:0",
         )  # fmt: skip
@@ -356,6 +360,7 @@ class Demo:
 
     def _inject(self, snap: dict[str, Any]) -> None:
         """The system tests' faults, each once, at the moment that hurts most."""
+        from provisioning.centre_folder import export_centre
         from provisioning.fleet import revoke
 
         wanted = [f for f in self.cfg.faults if f not in self.injected]
@@ -380,6 +385,7 @@ class Demo:
             target = self.kiosks[1]  # once two of its packets are safely at the centre
             if len(target.stored) >= 2 and snap["outbox"].get(target.kiosk_id) == 0:
                 revoke(self.fleet, target.kiosk_id)
+                export_centre(self.fleet, self.centre_dir)  # as `provision revoke --centre-dir`
                 self.revoked = target.kiosk_id
                 self.injected["revoke-kiosk"] = now
 

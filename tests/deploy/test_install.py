@@ -127,7 +127,8 @@ def test_a_centre_gets_its_unit_and_folders_but_no_kiosk_files(root: Path, wheel
     unit = (root / "etc/systemd/system/anjungan-broker.service").read_text()
     assert "/srv/anjungan/current/bin/anjungan broker run" in unit and "/opt/anjungan" not in unit
     assert "--http " in unit and "--fleet-db sqlite:///var/lib/anjungan/fleet-health.db" in unit
-    assert owner_mode(root, "etc/anjungan/fleet") == ("anjungan", "anjungan", "0700")
+    assert owner_mode(root, "etc/anjungan/fleet") == ("root", "root", "0700")
+    assert owner_mode(root, "etc/anjungan/centre") == ("anjungan", "anjungan", "0700")
     assert (root / "etc/anjungan/fleet-config.json").read_text() == "{}\n"
     assert not (root / "etc/udev/rules.d").exists() and not (root / UNIT).exists()
     assert "dialout:x:20:\n" in (root / "etc/group").read_text()

@@ -110,7 +110,7 @@ def test_a_process_refuses_an_identity_of_another_role_or_none(fleet):
 
 
 def test_broker_run_with_a_fleet_monitor_identity_is_one_line(fleet, capsys):
-    argv = ["broker", "run", "--fleet", str(fleet.root), "--identity", FLEET_MONITOR_ID]
+    argv = ["broker", "run", "--fleet", str(fleet.root), "--allow-ca-key", "--identity", FLEET_MONITOR_ID]
     assert main(argv) == 1
     assert "needs role ingest" in one_line_error(capsys)
     assert not (fleet.root.parent / "centre").exists()  # refused before opening a queue

@@ -1,0 +1,81 @@
+"""The centre's own folder: what the central service needs from the fleet, without the CA key.
+
+The fleet folder is the technician's: it holds `ca.key`, which can mint a kiosk. The
+central service reads MQTT from every kiosk and talks to the network, so it never runs
+beside that key. `export_centre` copies what it needs — fleet settings, the CA certificate,
+the CRL, the kiosk registry, its MQTT identities, the gateway's key pair — into a folder of
+its own (0700, keys 0600). Run again after an enrollment or a revocation (or give
+`--centre-dir` to `provision revoke` / `refresh-crl` / `crl-keeper`): only files that changed
+are rewritten, so the service's trust reloads them within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from provisioning.errors import ProvisioningError
+from provisioning.files import write_atomic
+from provisioning.fleet import Fleet, open_fleet
+
+PUBLIC = ("fleet.json", "ca.pem", "crl.pem", "registry.json", "gateway.pub", "centre.pem")
+PRIVATE = ("centre.key", "gateway.key")
+FOLDERS = ("centres",)  # further centre identities (provisioning.centres)
+NEVER = ("ca.key",)
+
+
+def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
+    """Make or refresh the centre's folder; returns the names that changed."""
+    dest = Path(out)
+    if dest.resolve() == fleet.root.resolve():
+        raise ProvisioningError("the centre's folder must not be the fleet folder (it holds ca.key)")
+    try:
+        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(dest, 0o700)
+    except OSError as exc:
+        raise ProvisioningError(f"cannot make the centre's folder {dest}: {exc.strerror}") from exc
+    changed = []
+    names = [(n, False) for n in PUBLIC] + [(n, True) for n in PRIVATE]
+    for folder in FOLDERS:
+        if fleet.path(folder).is_dir():
+            names += [(f"{folder}/{p.name}", p.suffix == ".key") for p in sorted(fleet.path(folder).iterdir())]
+    for name, private in names:
+        src = fleet.path(name)
+        if not src.is_file():
+            if name in PRIVATE or name in ("fleet.json", "ca.pem"):
+                raise ProvisioningError(f"the fleet folder lacks {name}: is {fleet.root} a fleet folder?")
+            continue
+        data = src.read_bytes()
+        target = dest / name
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(target, data, private=private)
+        _owned_like(dest, target)
+        changed.append(name)
+    for name in NEVER:
+        (dest / name).unlink(missing_ok=True)  # a copy made by hand earlier: not here
+    return changed
+
+
+def _owned_like(dest: Path, path: Path) -> None:
+    """Run as root (the CRL timer, a technician's sudo), a written file goes to whoever owns
+    the centre's folder — the service's user — or the service could not read it."""
+    if os.geteuid() != 0:
+        return
+    owner = dest.stat()
+    for p in (path, path.parent):
+        os.chown(p, owner.st_uid, owner.st_gid)
+
+
+def holds_ca_key(folder: str | Path) -> bool:
+    return (Path(folder) / "ca.key").exists()
+
+
+def sync_centre(fleet_dir: str | Path, centre_dir: str | Path | None) -> str:
+    """`export_centre` for a command's `--centre-dir`; a line saying what happened."""
+    if not centre_dir:
+        return ""
+    changed = export_centre(open_fleet(fleet_dir), centre_dir)
+    return (f"centre folder {centre_dir}: {', '.join(changed)} updated" if changed
+            else f"centre folder {centre_dir} is current")  # fmt: skip
