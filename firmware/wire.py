@@ -15,8 +15,8 @@ A frame on the wire is ``COBS(header | payload | crc32) 0x00``:
 Types below 0x10 are link control and are never acknowledged: ACK(seq = next expected),
 NAK(seq = next expected, "resend from here") and RESET (resynchronise sequence numbers after
 a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10 up are
-reliable: Go-Back-N with a window of `window` frames, cumulative ACKs, one NAK per gap,
-retransmission of every unacknowledged frame after `rto_ms` without progress, and link
+reliable: Go-Back-N with a window of `window` frames, cumulative ACKs, one NAK per gap
+(and one more per retransmission round whose first frame is lost again), retransmission of every unacknowledged frame after `rto_ms` without progress, and link
 DOWN after `max_retries` timeouts in a row.
 
 `Link` is a pure object. Feed it bytes with `receive_data(data)`, collect events with
@@ -159,6 +159,7 @@ class Link:
         self.stats = {
             "frames_out": 0, "frames_in": 0, "retransmits": 0, "duplicates": 0,
             "out_of_order": 0, "naks_sent": 0, "bytes_out": 0, "bytes_in": 0, "downs": 0,
+            "acked": 0,
         }  # fmt: skip
 
     def _reset_state(self):
@@ -252,6 +253,7 @@ class Link:
         if acked == 0 or acked > len(self._unacked):
             return  # nothing new, or stale
         self._unacked = self._unacked[acked:]
+        self.stats["acked"] += acked
         self._retries = 0
         self._timer_ms = self._now if self._unacked else None
 
@@ -300,6 +302,8 @@ class Link:
             self.stats["duplicates"] += 1
             return True  # our ACK was lost: say again where we are
         self.stats["out_of_order"] += 1
+        if flags & F_RETX and seq == (self._rx_expected + 1) & 0xFF:
+            self._nak_sent = False  # a go-back-N round whose first frame was lost again
         if not self._nak_sent:
             self._nak_sent = True
             self.stats["naks_sent"] += 1
