@@ -2,7 +2,8 @@
 says (codes in drivers/r30x_codec.py), over the byte-level packet format.
 
 State, as on the module: an ImageBuffer (GenImg fills it; UpImage sends it, as often as
-asked, until the next GenImg), two CharBuffers (Img2Tz, LoadChar, UpChar), a template
+asked, until the next GenImg; DownImage replaces it), two CharBuffers (Img2Tz, LoadChar,
+UpChar, DownChar: the host's data packets after the acknowledge), a template
 library of `library_size` pages in flash (Store, LoadChar, DeletChar, Empty, TemplateNum,
 ReadIndexTable, Search, Match), the system parameters (ReadSysPara, SetSysPara) and the
 R503's LED ring (AuraLedConfig). A packet with a bad checksum gets confirmation 0x01; an
@@ -64,6 +65,8 @@ class R30xSim(SimulatedDevice):
         self.led: tuple[int, int, int, int] | None = None  # control, speed, colour, times
         self.images_sent = 0
         self.commands: list[int] = []  # instruction codes received, in order (for tests)
+        self._download: tuple[str, int] | None = None  # ("char", buffer) / ("image", 0)
+        self._received = bytearray()
 
     def on_bytes(self, data: bytes) -> None:
         bad = self.parser.bad_checksums
@@ -83,6 +86,8 @@ class R30xSim(SimulatedDevice):
             self._sock.sendall(r30x.build(pid, blob[off : off + n]))
 
     def _handle(self, packet: r30x.Packet) -> None:
+        if self._download is not None and packet.pid in (r30x.PID_DATA, r30x.PID_END):
+            return self._take_data(packet)
         if packet.pid != r30x.PID_COMMAND or not packet.payload:
             return self._reply(r30x.RECEIVE_ERROR)
         code, params = packet.payload[0], bytes(packet.payload[1:])
@@ -126,6 +131,27 @@ class R30xSim(SimulatedDevice):
         self._reply(r30x.OK)
         self._stream(char)
         return None
+
+    def _downchar(self, params: bytes) -> None:
+        (buffer,) = struct.unpack(">B", params[:1])
+        self._download, self._received = ("char", self._buffer(buffer)), bytearray()
+        return self._reply(r30x.OK)
+
+    def _downimage(self, _params: bytes) -> None:
+        self._download, self._received = ("image", 0), bytearray()
+        return self._reply(r30x.OK)
+
+    def _take_data(self, packet: r30x.Packet) -> None:
+        """The host's data packets after DownChar / DownImage: no acknowledge per packet."""
+        self._received += packet.payload
+        if packet.pid != r30x.PID_END or self._download is None:
+            return
+        kind, buffer = self._download
+        if kind == "char":
+            self.char_buffers[buffer] = bytes(self._received)
+        else:
+            self.image = bytes(self._received)
+        self._download = None
 
     @staticmethod
     def _buffer(buffer: int) -> int:
@@ -239,7 +265,8 @@ class R30xSim(SimulatedDevice):
         r30x.CMD_GENIMG: _genimg, r30x.CMD_IMG2TZ: _img2tz, r30x.CMD_MATCH: _match,
         r30x.CMD_SEARCH: _search, r30x.CMD_HIGHSPEEDSEARCH: _search,
         r30x.CMD_REGMODEL: _regmodel, r30x.CMD_STORE: _store, r30x.CMD_LOADCHAR: _loadchar,
-        r30x.CMD_UPCHAR: _upchar, r30x.CMD_UPIMAGE: _upimage, r30x.CMD_DELETCHAR: _deletchar,
+        r30x.CMD_UPCHAR: _upchar, r30x.CMD_DOWNCHAR: _downchar, r30x.CMD_UPIMAGE: _upimage,
+        r30x.CMD_DOWNIMAGE: _downimage, r30x.CMD_DELETCHAR: _deletchar,
         r30x.CMD_EMPTY: _empty, r30x.CMD_SETSYSPARA: _setsyspara,
         r30x.CMD_READSYSPARA: _readsyspara, r30x.CMD_VFYPWD: _vfypwd,
         r30x.CMD_GETRANDOMCODE: _getrandomcode, r30x.CMD_TEMPLATENUM: _templatenum,
