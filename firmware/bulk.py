@@ -92,11 +92,13 @@ def object_crc(read, size, step=1024):
 
 
 class BulkSender:
-    """Holder side. `read(offset, n) -> bytes` supplies the object without holding it whole."""
+    """Holder side. `read(offset, n) -> bytes` supplies the object without holding it whole.
+    One sender per link, made before any transfer: it owns the link's window from then on."""
 
     def __init__(self, link):
         self.link = link
         self.max_chunk = link.max_payload - DATA_HEADER
+        self.min_chunk = MIN_CHUNK if MIN_CHUNK < self.max_chunk else self.max_chunk
         self.chunk = self.max_chunk
         self.base_window = link.window
         self._retx_seen = link.stats["retransmits"]
@@ -148,8 +150,8 @@ class BulkSender:
         if stats["retransmits"] != self._retx_seen:
             self._retx_seen = stats["retransmits"]
             self._clean = 0
-            if self.chunk > MIN_CHUNK:
-                self.chunk = max(MIN_CHUNK, self.chunk // 2)
+            if self.chunk > self.min_chunk:
+                self.chunk = max(self.min_chunk, self.chunk // 2)
                 self.shrinks += 1
         else:
             self._clean += acked

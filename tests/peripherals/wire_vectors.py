@@ -270,6 +270,36 @@ def check_bulk_rejects_corrupt_object():
     raise Fail("accepted an object over 1 MiB")
 
 
+def check_bulk_chunk_adapts():
+    # max_payload 1100 -> chunks of 1094 (1100 - 6-byte DATA header), window 4
+    link = wire.Link(window=4)
+    sender = bulk.BulkSender(link)
+    eq((sender.chunk, link.window), (1094, 4), "starts at the largest chunk")
+    steps = []
+    for _ in range(6):
+        link.stats["retransmits"] += 4  # a go-back-N round resends the window
+        sender.adapt()
+        steps.append((sender.chunk, link.window))
+    # halving down to MIN_CHUNK 64; window 4 * 1094 // chunk frames, at most MAX_WINDOW 8
+    want = [(547, 8), (273, 8), (136, 8), (68, 8), (64, 8), (64, 8)]
+    eq(steps, want, "shrinks on each retransmission round")
+    link.stats["acked"] += 7
+    sender.adapt()
+    eq(sender.chunk, 64, "7 clean frames: not yet")
+    steps = []
+    for _ in range(5):
+        link.stats["acked"] += 8  # GROW_AFTER frames acknowledged, no retransmission
+        sender.adapt()
+        steps.append((sender.chunk, link.window))
+    # 7 + 1 frames reach 8: 128, then 256, 512, 1024 and the 1094 ceiling (4 * 1094 // 1024 = 4)
+    eq(steps, [(128, 8), (256, 8), (512, 8), (1024, 4), (1094, 4)], "grows back when clean")
+    eq((sender.shrinks, sender.grows), (5, 5), "counted")
+    small = bulk.BulkSender(wire.Link(max_payload=64))
+    small.link.stats["retransmits"] += 1
+    small.adapt()
+    eq(small.chunk, 58, "never above what the link carries (64 - 6)")
+
+
 CHECKS = [
     (name, fn) for name, fn in sorted(globals().items()) if name.startswith("check_")
 ]  # fmt: skip
