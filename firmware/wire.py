@@ -16,8 +16,11 @@ Types below 0x10 are link control and are never acknowledged: ACK(seq = next exp
 NAK(seq = next expected, "resend from here") and RESET (resynchronise sequence numbers after
 a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10 up are
 reliable: Go-Back-N with a window of `window` frames, cumulative ACKs, one NAK per gap
-(and one more per retransmission round whose first frame is lost again), retransmission of every unacknowledged frame after `rto_ms` without progress, and link
-DOWN after `max_retries` timeouts in a row.
+(and one more per retransmission round whose first frame is lost again), retransmission of
+every unacknowledged frame after the retransmit timeout without progress, and link DOWN
+after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
+adapts to the measured round trip (RFC 6298: srtt + 4 rttvar, Karn's rule, doubled after
+each timeout) between `min_rto_ms` and `rto_ms`.
 
 `Link` is a pure object. Feed it bytes with `receive_data(data)`, collect events with
 `next_event()`, queue frames with `send(type, payload)` (False when the window is full),
@@ -142,12 +145,17 @@ class FrameDecoder:
 class Link:
     """Reliable, ordered frames over a lossy byte stream (see the module docstring)."""
 
-    def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8):
+    def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8,
+                 min_rto_ms=0):  # fmt: skip
         if not 1 <= window <= 64:
             raise ValueError("window must be 1-64")
         self.window = window
         self.max_payload = max_payload
-        self.rto_ms = rto_ms
+        self.rto_ms = rto_ms  # the retransmit timeout: fixed, or where an adaptive one starts
+        self.min_rto_ms = min_rto_ms  # > 0: adapt between this and rto_ms from measured RTT
+        self.rto = rto_ms
+        self._srtt = -1
+        self._rttvar = 0
         self.max_retries = max_retries
         self._decoder = FrameDecoder(max_payload)
         self._out = bytearray()
@@ -164,7 +172,7 @@ class Link:
 
     def _reset_state(self):
         self._tx_seq = 0  # next sequence number to assign
-        self._unacked = []  # [(seq, encoded frame)], oldest first
+        self._unacked = []  # [(seq, encoded frame, sent_ms or -1 once resent)], oldest first
         self._timer_ms = None  # when the oldest unacked frame's timer started
         self._retries = 0
         self._rx_expected = 0
@@ -184,7 +192,7 @@ class Link:
         if not self.can_send():
             return False
         frame = encode_frame(ftype, self._tx_seq, payload, flags)
-        self._unacked.append((self._tx_seq, frame))
+        self._unacked.append((self._tx_seq, frame, self._now))
         self._tx_seq = (self._tx_seq + 1) & 0xFF
         if self._timer_ms is None:
             self._timer_ms = self._now
@@ -224,8 +232,10 @@ class Link:
                 self._reset_sent_ms = now_ms
                 self._emit(encode_frame(T_RESET, 0, self._reset_nonce))
             return
-        if self._timer_ms is None or now_ms - self._timer_ms < self.rto_ms:
+        if self._timer_ms is None or now_ms - self._timer_ms < self.rto:
             return
+        if self.min_rto_ms:
+            self.rto = min(self.rto * 2, self.rto_ms)  # back off until a fresh sample
         self._retries += 1
         if self._retries > self.max_retries:
             self.stats["downs"] += 1
@@ -237,13 +247,26 @@ class Link:
         self._retransmit()
 
     def _retransmit(self):
-        for seq, frame in self._unacked:
+        resent = []
+        for seq, frame, _ in self._unacked:
             # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
             ftype, flags, _, payload = decode_frame(frame[:-1])
             again = encode_frame(ftype, seq, payload, flags | F_RETX)
             self._emit(again)
             self.stats["retransmits"] += 1
+            resent.append((seq, frame, -1))  # its ACK would not time one sending (Karn)
+        self._unacked = resent
         self._timer_ms = self._now
+
+    def _sample_rtt(self, rtt):
+        """RFC 6298's estimator in integers: rto = srtt + 4 rttvar, within the bounds."""
+        if self._srtt < 0:
+            self._srtt, self._rttvar = rtt, rtt // 2
+        else:
+            self._rttvar += (abs(self._srtt - rtt) - self._rttvar) // 4
+            self._srtt += (rtt - self._srtt) // 8
+        rto = self._srtt + 4 * self._rttvar
+        self.rto = self.min_rto_ms if rto < self.min_rto_ms else min(rto, self.rto_ms)
 
     def _on_ack(self, next_expected):
         if not self._unacked:
@@ -252,6 +275,9 @@ class Link:
         acked = (next_expected - base) & 0xFF
         if acked == 0 or acked > len(self._unacked):
             return  # nothing new, or stale
+        sent_ms = self._unacked[acked - 1][2]
+        if self.min_rto_ms and sent_ms >= 0:
+            self._sample_rtt(self._now - sent_ms)
         self._unacked = self._unacked[acked:]
         self.stats["acked"] += acked
         self._retries = 0
