@@ -211,6 +211,33 @@ def check_link_reset():
     eq(events(b), [(wire.EV_FRAME, wire.T_REQ, 0, b"new")], "seq restarted at 0")
 
 
+def check_link_rto_adapts():
+    a, b = wire.Link(rto_ms=400, min_rto_ms=50), wire.Link()
+    eq(a.rto, 400, "starts at rto_ms")
+    rtos = []
+    for start in (1000, 1100):  # two exchanges, each acknowledged 20 ms after sending
+        a.tick(start)
+        a.send(wire.T_REQ, b"x")
+        b.receive_data(a.data_to_send())
+        a.tick(start + 20)
+        a.receive_data(b.data_to_send())
+        rtos.append(a.rto)
+    # 1st sample: srtt 20, rttvar 10 -> 20 + 4 * 10 = 60; 2nd: rttvar 10 + (0 - 10) // 4 = 7,
+    # srtt 20 -> 48, below the floor -> 50
+    eq(rtos, [60, 50], "srtt + 4 rttvar, not below min_rto_ms")
+    a.tick(2000)
+    a.send(wire.T_REQ, b"y")
+    a.data_to_send()  # lost
+    a.tick(2049)
+    eq(a.stats["retransmits"], 0, "not yet")
+    a.tick(2050)
+    eq((a.stats["retransmits"], a.rto), (1, 100), "timeout: resent, timeout doubled")
+    b.receive_data(a.data_to_send())
+    a.tick(2060)
+    a.receive_data(b.data_to_send())
+    eq((a.idle, a.rto), (True, 100), "no sample from a resent frame (Karn)")
+
+
 # -- bulk ----------------------------------------------------------------------------------
 
 
