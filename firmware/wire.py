@@ -13,12 +13,14 @@ A frame on the wire is ``COBS(header | payload | crc32) 0x00``:
     4+n    4    crc32     (binascii.crc32 of bytes 0..4+n-1, little-endian)
 
 Types below 0x10 are link control and are never acknowledged: ACK(seq = next expected),
-NAK(seq = next expected, "resend from here") and RESET (resynchronise sequence numbers after
-a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10 up are
-reliable: Go-Back-N with a window of `window` frames, cumulative ACKs, one NAK per gap
-(and one more per retransmission round whose first frame is lost again), retransmission of
-every unacknowledged frame after the retransmit timeout without progress, and link DOWN
-after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
+NAK(seq = next expected, "this one is missing") and RESET (resynchronise sequence numbers
+after a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10
+up are reliable: a window of `window` frames, cumulative ACKs and selective repeat. The
+receiver holds frames that arrive past a gap (up to WINDOW_MAX), delivers in order, and NAKs
+the gap once (again when a resent round's first frame is lost again, and at once for the
+next gap when one is filled); the sender answers a NAK by resending that one frame. After
+the retransmit timeout without progress every unacknowledged frame is resent, and the link
+goes DOWN after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
 adapts to the measured round trip (RFC 6298: srtt + 4 rttvar, Karn's rule, doubled after
 each timeout) between `min_rto_ms` and `rto_ms`.
 
@@ -65,6 +67,7 @@ EV_UP = 3  # (EV_UP,) our RESET was answered
 EV_DOWN = 4  # (EV_DOWN,) retries exhausted; unacknowledged frames were dropped
 
 DEFAULT_MAX_PAYLOAD = 1100
+WINDOW_MAX = 64  # frames in flight, and frames held past a gap (sequence space is 256)
 
 
 class FrameError(ValueError):
@@ -147,7 +150,7 @@ class Link:
 
     def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8,
                  min_rto_ms=0):  # fmt: skip
-        if not 1 <= window <= 64:
+        if not 1 <= window <= WINDOW_MAX:
             raise ValueError("window must be 1-64")
         self.window = window
         self.max_payload = max_payload
@@ -176,6 +179,7 @@ class Link:
         self._timer_ms = None  # when the oldest unacked frame's timer started
         self._retries = 0
         self._rx_expected = 0
+        self._held = {}  # seq -> (type, flags, payload): arrived past a gap, not delivered yet
         self._nak_sent = False
 
     # --- sending -----------------------------------------------------------------------
@@ -246,15 +250,17 @@ class Link:
             return
         self._retransmit()
 
-    def _retransmit(self):
+    def _retransmit(self, count=WINDOW_MAX):
+        """Resend the oldest `count` unacknowledged frames (all of them by default)."""
         resent = []
-        for seq, frame, _ in self._unacked:
-            # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
-            ftype, flags, _, payload = decode_frame(frame[:-1])
-            again = encode_frame(ftype, seq, payload, flags | F_RETX)
-            self._emit(again)
-            self.stats["retransmits"] += 1
-            resent.append((seq, frame, -1))  # its ACK would not time one sending (Karn)
+        for i, (seq, frame, sent_ms) in enumerate(self._unacked):
+            if i < count:
+                # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
+                ftype, flags, _, payload = decode_frame(frame[:-1])
+                self._emit(encode_frame(ftype, seq, payload, flags | F_RETX))
+                self.stats["retransmits"] += 1
+                sent_ms = -1  # its ACK would not time one sending (Karn)
+            resent.append((seq, frame, sent_ms))
         self._unacked = resent
         self._timer_ms = self._now
 
@@ -295,7 +301,7 @@ class Link:
             elif ftype == T_NAK:
                 self._on_ack(seq)
                 if self._unacked and self._unacked[0][0] == seq:
-                    self._retransmit()
+                    self._retransmit(1)  # the peer holds what came after it
             elif ftype == T_RESET:
                 self._on_reset(flags, payload)
             elif ftype >= T_REQ:
@@ -318,23 +324,36 @@ class Link:
         self._events.append((EV_PEER_RESET,))
 
     def _on_reliable(self, ftype, flags, seq, payload):
+        held = self._held
         if seq == self._rx_expected:
-            self._rx_expected = (seq + 1) & 0xFF
+            self._deliver(ftype, flags, payload)
+            while self._rx_expected in held:
+                self._deliver(*held.pop(self._rx_expected))
             self._nak_sent = False
-            self._events.append((EV_FRAME, ftype, flags, payload))
+            if held:  # frames wait beyond a further gap: ask for it at once
+                self._nak()
             return True
         behind = (self._rx_expected - seq) & 0xFF
         if 1 <= behind <= 128:
             self.stats["duplicates"] += 1
             return True  # our ACK was lost: say again where we are
         self.stats["out_of_order"] += 1
+        if seq not in held and len(held) < WINDOW_MAX:
+            held[seq] = (ftype, flags, payload)
         if flags & F_RETX and seq == (self._rx_expected + 1) & 0xFF:
-            self._nak_sent = False  # a go-back-N round whose first frame was lost again
+            self._nak_sent = False  # a resent round whose first frame was lost again
         if not self._nak_sent:
-            self._nak_sent = True
-            self.stats["naks_sent"] += 1
-            self._emit(encode_frame(T_NAK, self._rx_expected))
+            self._nak()
         return False
+
+    def _deliver(self, ftype, flags, payload):
+        self._rx_expected = (self._rx_expected + 1) & 0xFF
+        self._events.append((EV_FRAME, ftype, flags, payload))
+
+    def _nak(self):
+        self._nak_sent = True
+        self.stats["naks_sent"] += 1
+        self._emit(encode_frame(T_NAK, self._rx_expected))
 
     def next_event(self):
         if self._events:

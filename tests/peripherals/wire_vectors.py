@@ -165,9 +165,10 @@ def check_link_loss_nak_and_timeout():
     a, b = pair()
     for i in range(4):
         a.send(wire.T_REQ, bytes([i]))
-    shuttle(a, b, drop_a_to_b=(1,))  # frame seq 1 lost -> NAK(1) -> go-back-N from 1
+    shuttle(a, b, drop_a_to_b=(1,))  # frame seq 1 lost -> NAK(1) -> only seq 1 resent
     eq([e[3] for e in events(b)], [b"\x00", b"\x01", b"\x02", b"\x03"], "recovered by NAK")
     eq(b.stats["naks_sent"], 1, "one NAK per gap")
+    eq(a.stats["retransmits"], 1, "selective: seqs 2 and 3 were held, not resent")
     eq(a.idle, True, "all acked")
     # last frame lost: no later frame to reveal the gap, the timer resends it
     a.send(wire.T_REQ, b"\x04")
@@ -177,7 +178,7 @@ def check_link_loss_nak_and_timeout():
     a.tick(100)
     b.receive_data(a.data_to_send())
     eq([e[3] for e in events(b)], [b"\x04"], "recovered by timeout")
-    eq(a.stats["retransmits"], 4, "3 go-back-N + 1 timeout")
+    eq(a.stats["retransmits"], 2, "1 selective + 1 timeout")
 
 
 def check_link_duplicates_and_down():
@@ -236,6 +237,25 @@ def check_link_rto_adapts():
     a.tick(2060)
     a.receive_data(b.data_to_send())
     eq((a.idle, a.rto), (True, 100), "no sample from a resent frame (Karn)")
+
+
+def check_link_holds_frames_past_two_gaps():
+    a, b = pair(window=8)
+    for i in range(6):
+        a.send(wire.T_REQ, bytes([i]))
+    frames = a.data_to_send().split(b"\x00")[:-1]
+    # seqs 1 and 3 lost: 2, 4 and 5 are held; NAK(1) once
+    b.receive_data(b"".join(frames[i] + b"\x00" for i in (0, 2, 4, 5)))
+    eq([e[3] for e in events(b)], [b"\x00"], "only seq 0 delivered")
+    eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 1) + wire.encode_frame(wire.T_ACK, 1),
+       "NAK(1) as the gap shows, then the read's ACK(1)")  # fmt: skip
+    b.receive_data(frames[1] + b"\x00")  # seq 1 resent: 1, 2 delivered, NAK(3) at once
+    eq([e[3] for e in events(b)], [b"\x01", b"\x02"], "1 and the held 2")
+    eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 3) + wire.encode_frame(wire.T_ACK, 3),
+       "the next gap asked for at once")  # fmt: skip
+    b.receive_data(frames[3] + b"\x00")
+    eq([e[3] for e in events(b)], [b"\x03", b"\x04", b"\x05"], "the rest, in order")
+    eq(b.data_to_send(), wire.encode_frame(wire.T_ACK, 6), "cumulative ACK(6)")
 
 
 # -- bulk ----------------------------------------------------------------------------------
