@@ -208,7 +208,8 @@ class R30xDriver:
             if conf not in (None, OK, RECEIVE_ERROR):
                 raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
                                     device="fingerprint")  # fmt: skip
-            assembler.add(upload)
+            if upload.packets:  # not a pass whose command arrived damaged (no data sent)
+                assembler.add(upload)
             if assembler.complete():
                 self.stats["upload_passes"] += assembler.passes
                 return assembler.image()
