@@ -33,7 +33,7 @@ except ImportError:
 MAX_OBJECT = 1 << 20  # 1 MiB
 DATA_HEADER = 6  # obj u16 + offset u32
 MIN_CHUNK = 64  # a frame of 64 data bytes is 84 on the line: past this, overhead wins
-GROW_AFTER = 8  # frames acknowledged without a retransmission before the chunk doubles
+GROW_AFTER = 32  # frames acknowledged without a retransmission before the chunk doubles
 MAX_WINDOW = 8  # frames in flight at most: go-back-N resends them all after one loss
 
 ABORT_UNKNOWN = 1  # no such object (any more)

@@ -45,7 +45,7 @@ def test_burst_shrinks_the_chunk_and_a_clean_line_grows_it_back(seed, rate, burs
     rng = random.Random(seed)
     a = wire.Link(window=4, max_payload=1100, rto_ms=20, max_retries=10_000)
     b = wire.Link(window=4, max_payload=1100, rto_ms=20, max_retries=10_000)
-    blob = rng.randbytes(60_000)
+    blob = rng.randbytes(80_000)
     chunks: set[int] = set()
     sender = bulk.BulkSender(a)  # one per link, as in the firmware: it owns the link's window
     result, recv = _transfer(sender, b, rng, blob, 1, burst_steps, rate, chunks)
@@ -54,6 +54,6 @@ def test_burst_shrinks_the_chunk_and_a_clean_line_grows_it_back(seed, rate, burs
     if a.stats["retransmits"]:
         assert sender.shrinks >= 1 and min(chunks) < 1094
     # the line is clean now: the next object ends at the largest chunk again
-    result, recv = _transfer(sender, b, rng, blob[:30_000], 2, 0, 0.0, chunks)
-    assert result == bulk.COMPLETE and recv.take() == blob[:30_000]
+    result, recv = _transfer(sender, b, rng, blob[:80_000], 2, 0, 0.0, chunks)
+    assert result == bulk.COMPLETE and recv.take() == blob[:80_000]
     assert (sender.chunk, a.window) == (1094, 4)

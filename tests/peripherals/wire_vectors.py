@@ -330,15 +330,17 @@ def check_bulk_chunk_adapts():
     # halving down to MIN_CHUNK 64; window 4 * 1094 // chunk frames, at most MAX_WINDOW 8
     want = [(547, 8), (273, 8), (136, 8), (68, 8), (64, 8), (64, 8)]
     eq(steps, want, "shrinks on each retransmission round")
-    link.stats["acked"] += 7
+    link.stats["acked"] += 31
     sender.adapt()
-    eq(sender.chunk, 64, "7 clean frames: not yet")
-    steps = []
-    for _ in range(5):
-        link.stats["acked"] += 8  # GROW_AFTER frames acknowledged, no retransmission
+    eq(sender.chunk, 64, "31 clean frames: not yet")
+    link.stats["acked"] += 1
+    sender.adapt()
+    steps = [(sender.chunk, link.window)]
+    for _ in range(4):
+        link.stats["acked"] += 32  # GROW_AFTER frames acknowledged, no retransmission
         sender.adapt()
         steps.append((sender.chunk, link.window))
-    # 7 + 1 frames reach 8: 128, then 256, 512, 1024 and the 1094 ceiling (4 * 1094 // 1024 = 4)
+    # 31 + 1 frames reach 32: 128, then 256, 512, 1024 and the 1094 ceiling (4 * 1094 // 1024)
     eq(steps, [(128, 8), (256, 8), (512, 8), (1024, 4), (1094, 4)], "grows back when clean")
     eq((sender.shrinks, sender.grows), (5, 5), "counted")
     small = bulk.BulkSender(wire.Link(max_payload=64))
