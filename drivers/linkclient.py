@@ -8,7 +8,10 @@ object by offset. A device that comes back without the object answers ABORT -> T
 A bulk transfer adapts on the holder's side (firmware/bulk.py: smaller frames on a noisy
 line, larger again when it is clean); this side reports progress (`progress`, and an
 optional callback) and gives up only at the transfer's deadline, with a TransferFailed that
-names the device, how far it got and the share of frames it saw arrive damaged.
+names the device, how far it got and the share of frames it saw arrive damaged. A transfer
+that makes no progress for `stall_s` is re-synchronised (link RESET, FETCH from the offset):
+frames queued at full size before the line got noisy are dropped, and the holder goes on in
+the smaller chunks it has adapted to.
 """
 
 from __future__ import annotations
@@ -21,6 +24,18 @@ from typing import Any
 from drivers.errors import DeviceTimeout, DeviceUnavailable, LinkProtocolError, TransferFailed
 from drivers.transport import SerialTransport
 from firmware import bulk, wire
+
+
+class _Stalled(Exception):
+    """No bulk progress for a while: frames queued before the line got noisy may be too long
+    ever to pass (a frame keeps its size when resent); a link RESET drops them."""
+
+
+def stall_s(baud: int, window: int) -> float:
+    """How long a transfer may go without a new chunk before the link is re-synchronised:
+    eight full windows of the largest frames on the line, at least a second."""
+    window_s = window * wire.max_encoded_len(wire.DEFAULT_MAX_PAYLOAD) * 10 / baud
+    return max(1.0, 8 * window_s)
 
 
 def rto_for(baud: int, window: int, max_payload: int) -> int:
@@ -44,7 +59,7 @@ class LinkClient:
         self.state = "closed"
         self.stats = {"objects": 0, "corrupted_objects_rejected": 0, "resumes": 0,
                       "reconnects": 0, "bytes": 0, "retransmits": 0, "rx_errors": 0,
-                      "frames_in": 0, "chunk_bytes": 0}  # fmt: skip
+                      "frames_in": 0, "chunk_bytes": 0, "resyncs": 0}  # fmt: skip
         self.progress = (0, 0)  # (bytes received, object size) of the transfer under way
 
     def _new_link(self) -> wire.Link:
@@ -176,6 +191,12 @@ class LinkClient:
                 self.stats["corrupted_objects_rejected"] += 1
                 raise TransferFailed("object failed its CRC-32 and was discarded",
                                      device=self.device)  # fmt: skip
+            except _Stalled:
+                self.stats["resyncs"] += 1
+                try:  # the holder keeps its (now smaller) chunk; FETCH resumes by offset
+                    self._handshake(deadline)
+                except DeviceTimeout as exc:
+                    raise self._incomplete(recv, started, seen) from exc
             except DeviceTimeout as exc:
                 raise self._incomplete(recv, started, seen) from exc
             except DeviceUnavailable:
@@ -199,10 +220,14 @@ class LinkClient:
 
     def _pump_object(self, recv: bulk.BulkReceiver, deadline: float, offered: bool,
                      progress: Callable[[int, int], None] | None) -> int:  # fmt: skip
+        patience = stall_s(self.transport.baud, self.window)
+        moved = self._clock()
         while True:
             inbox, self._inbox = self._inbox, []
             if not inbox:
                 self._io(deadline, "bulk transfer stalled")
+                if offered and self._clock() - moved > patience:
+                    raise _Stalled()
             for ev in inbox:
                 ftype, payload = ev[1], ev[3]
                 try:
@@ -211,6 +236,7 @@ class LinkClient:
                         offered = True
                     elif ftype == wire.T_BULK_DATA and offered:
                         result = recv.on_data(payload)
+                        moved = self._clock()
                         self.stats["chunk_bytes"] = len(payload) - bulk.DATA_HEADER
                         self.progress = (recv.offset, recv.size)
                         if progress is not None:

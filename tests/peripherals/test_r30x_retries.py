@@ -3,6 +3,7 @@ UpImage passes (pure core, then the driver under seeded noise), and the ESC/POS 
 that believes a status only when two answers agree."""
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -211,5 +212,37 @@ def test_printer_prints_over_a_noisy_line(tmp_path):
         assert drv.stats["receipts"] == 3 and drv.stats["status_retries"] > 0
     finally:
         drv.close()
+        line.stop()
+        sim.stop()
+
+
+@pytest.mark.slow
+def test_bulk_fails_only_at_its_deadline_naming_device_and_error_rate(tmp_path):
+    from anjungan.packet.model import Modality
+    from drivers.cameras import CameraDriver
+    from drivers.errors import TransferFailed
+    from drivers.simulators.camera_sim import CameraSim
+    from drivers.simulators.line import Impairments, Line
+    from drivers.transport import SerialTransport
+
+    sim = CameraSim(Modality.IRIS, seed=2).start()
+    line = Line(sim.fd, Impairments(baud=921600, noise=0.005, seed=5), str(tmp_path / "ir")).start()
+    cam = CameraDriver(SerialTransport(line.path, 921600, device="iris"), Modality.IRIS)
+    cam._transfer_budget = lambda: 3.0  # type: ignore[method-assign]
+    progress = []
+    real = cam.client.receive_object
+    cam.client.receive_object = lambda **kw: real(**kw, progress=lambda n, size: progress.append(n))  # type: ignore[method-assign]
+    try:
+        cam.connect()
+        with pytest.raises(TransferFailed) as info:
+            cam.capture("right_iris")
+        assert re.fullmatch(
+            r"iris: bulk transfer incomplete at its deadline: \d+ of \d+ B after \d+\.\d s; "
+            r"\d+ of \d+ frames arrived damaged \(error rate \d+\.\d%\)", str(info.value),
+        )  # fmt: skip
+        assert progress and progress == sorted(progress)  # reported as it came, never back
+        assert cam.client.progress[0] == progress[-1] < cam.client.progress[1]
+    finally:
+        cam.close()
         line.stop()
         sim.stop()
