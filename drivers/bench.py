@@ -53,6 +53,7 @@ def bench_baud(baud: int, *, size: int | None = None, seconds: float = 4.0,
             "efficiency": round(size / elapsed / rate, 4),
             "overhead_bytes_per_payload_byte": round((line_bytes - size) / size, 4),
             "retransmits": health["retransmits"],
+            "noise": noise,
             "sender": fw.runtime,
         }
     finally:

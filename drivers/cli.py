@@ -66,6 +66,8 @@ def register_bench(bench_sub: argparse._SubParsersAction) -> None:
     b.add_argument("--baud", type=_baud, action="append", default=None,
                    help="baud rate (repeatable); default 115200 and 921600")  # fmt: skip
     b.add_argument("--size", type=int, default=None, help="object size in bytes (max 1 MiB)")
+    b.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
+                   help="probability per byte of a flipped bit on the line")  # fmt: skip
     b.add_argument("--capture-set", action="store_true",
                    help="also time a 10-finger + 2-iris + face capture at each baud")  # fmt: skip
     b.add_argument("--json", action="store_true", help="print results as JSON")
@@ -164,7 +166,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise ConfigError("--size must be between 1 and 1048576 bytes")
     results = []
     for baud in bauds:
-        r = bench_baud(baud, size=args.size)
+        r = bench_baud(baud, size=args.size, noise=args.noise)
         if args.capture_set:
             r["capture_set"] = capture_set(baud)
         results.append(r)

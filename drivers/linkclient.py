@@ -4,6 +4,14 @@ A thin shell: `firmware.wire.Link` and `firmware.bulk.BulkReceiver` decide every
 class moves bytes between them and a `SerialTransport`, keeps time, and turns outcomes into
 our exceptions. Unplug mid-transfer: reconnect with backoff, RESET the link, resume the
 object by offset. A device that comes back without the object answers ABORT -> TransferFailed.
+
+A bulk transfer adapts on the holder's side (firmware/bulk.py: smaller frames on a noisy
+line, larger again when it is clean); this side reports progress (`progress`, and an
+optional callback) and gives up only at the transfer's deadline, with a TransferFailed that
+names the device, how far it got and the share of frames it saw arrive damaged. A transfer
+that makes no progress for `stall_s` is re-synchronised (link RESET, FETCH from the offset):
+frames queued at full size before the line got noisy are dropped, and the holder goes on in
+the smaller chunks it has adapted to.
 """
 
 from __future__ import annotations
@@ -16,6 +24,18 @@ from typing import Any
 from drivers.errors import DeviceTimeout, DeviceUnavailable, LinkProtocolError, TransferFailed
 from drivers.transport import SerialTransport
 from firmware import bulk, wire
+
+
+class _Stalled(Exception):
+    """No bulk progress for a while: frames queued before the line got noisy may be too long
+    ever to pass (a frame keeps its size when resent); a link RESET drops them."""
+
+
+def stall_s(baud: int, window: int) -> float:
+    """How long a transfer may go without a new chunk before the link is re-synchronised:
+    eight full windows of the largest frames on the line, at least a second."""
+    window_s = window * wire.max_encoded_len(wire.DEFAULT_MAX_PAYLOAD) * 10 / baud
+    return max(1.0, 8 * window_s)
 
 
 def rto_for(baud: int, window: int, max_payload: int) -> int:
@@ -38,7 +58,9 @@ class LinkClient:
         self._inbox: list[tuple[Any, ...]] = []  # link events not consumed yet, in order
         self.state = "closed"
         self.stats = {"objects": 0, "corrupted_objects_rejected": 0, "resumes": 0,
-                      "reconnects": 0, "bytes": 0, "retransmits": 0, "rx_errors": 0}  # fmt: skip
+                      "reconnects": 0, "bytes": 0, "retransmits": 0, "rx_errors": 0,
+                      "frames_in": 0, "chunk_bytes": 0, "resyncs": 0}  # fmt: skip
+        self.progress = (0, 0)  # (bytes received, object size) of the transfer under way
 
     def _new_link(self) -> wire.Link:
         return wire.Link(window=self.window, rto_ms=rto_for(self.transport.baud, self.window,
@@ -78,6 +100,12 @@ class LinkClient:
     def _fold_stats(self) -> None:
         self.stats["retransmits"] += self.link.stats["retransmits"]
         self.stats["rx_errors"] += sum(self.link.decode_errors.values())
+        self.stats["frames_in"] += self.link.stats["frames_in"]
+
+    def _frames_seen(self) -> tuple[int, int]:
+        """(frames decoded, frames damaged) on this device's line so far."""
+        good = self.stats["frames_in"] + self.link.stats["frames_in"]
+        return good, self.stats["rx_errors"] + sum(self.link.decode_errors.values())
 
     # --- pumping -------------------------------------------------------------------------
 
@@ -141,17 +169,21 @@ class LinkClient:
 
     # --- bulk ------------------------------------------------------------------------------
 
-    def receive_object(self, *, timeout_s: float, max_resumes: int = 5) -> tuple[bytes, bytes]:
-        """Wait for an OFFER, fetch the object (resuming after unplugs) -> (data, meta)."""
+    def receive_object(self, *, timeout_s: float,
+                       progress: Callable[[int, int], None] | None = None) -> tuple[bytes, bytes]:  # fmt: skip
+        """Wait for an OFFER, fetch the object (resuming after unplugs and link resets)
+        -> (data, meta). Fails at `timeout_s` from now, not before (see the module doc)."""
         recv = bulk.BulkReceiver()
-        deadline = self._clock() + timeout_s
-        resumes = 0
+        started = self._clock()
+        deadline = started + timeout_s
+        seen = self._frames_seen()
+        self.progress = (0, 0)
         while True:
             try:
                 offered = recv.obj >= 0  # set by the OFFER; after a reconnect, resume
                 if offered:
                     self._send(wire.T_BULK_FETCH, recv.fetch_payload(), deadline)
-                result = self._pump_object(recv, deadline, offered)
+                result = self._pump_object(recv, deadline, offered, progress)
                 if result == bulk.COMPLETE:
                     self.stats["objects"] += 1
                     self.stats["bytes"] += recv.size
@@ -159,19 +191,43 @@ class LinkClient:
                 self.stats["corrupted_objects_rejected"] += 1
                 raise TransferFailed("object failed its CRC-32 and was discarded",
                                      device=self.device)  # fmt: skip
+            except _Stalled:
+                self.stats["resyncs"] += 1
+                try:  # the holder keeps its (now smaller) chunk; FETCH resumes by offset
+                    self._handshake(deadline)
+                except DeviceTimeout as exc:
+                    raise self._incomplete(recv, started, seen) from exc
+            except DeviceTimeout as exc:
+                raise self._incomplete(recv, started, seen) from exc
             except DeviceUnavailable:
-                if recv.obj < 0 or resumes >= max_resumes:
+                if recv.obj < 0:
                     raise
-                resumes += 1
+                if self._clock() > deadline:
+                    raise self._incomplete(recv, started, seen) from None
                 self.stats["resumes"] += 1
-                self._reconnect()
-                deadline = max(deadline, self._clock() + self.timeout_s)
+                self._reconnect()  # a device that stays away raises DeviceUnavailable
 
-    def _pump_object(self, recv: bulk.BulkReceiver, deadline: float, offered: bool) -> int:
+    def _incomplete(self, recv: bulk.BulkReceiver, started: float,
+                    seen: tuple[int, int]) -> TransferFailed:  # fmt: skip
+        good, bad = (now - before for now, before in zip(self._frames_seen(), seen, strict=True))
+        rate = bad / (good + bad) if good + bad else 0.0
+        got = f"{recv.offset} of {recv.size} B" if recv.obj >= 0 else "no offer"
+        return TransferFailed(
+            f"bulk transfer incomplete at its deadline: {got} after "
+            f"{self._clock() - started:.1f} s; {bad} of {good + bad} frames arrived damaged "
+            f"(error rate {rate:.1%})", device=self.device,
+        )  # fmt: skip
+
+    def _pump_object(self, recv: bulk.BulkReceiver, deadline: float, offered: bool,
+                     progress: Callable[[int, int], None] | None) -> int:  # fmt: skip
+        patience = stall_s(self.transport.baud, self.window)
+        moved = self._clock()
         while True:
             inbox, self._inbox = self._inbox, []
             if not inbox:
                 self._io(deadline, "bulk transfer stalled")
+                if offered and self._clock() - moved > patience:
+                    raise _Stalled()
             for ev in inbox:
                 ftype, payload = ev[1], ev[3]
                 try:
@@ -180,6 +236,11 @@ class LinkClient:
                         offered = True
                     elif ftype == wire.T_BULK_DATA and offered:
                         result = recv.on_data(payload)
+                        moved = self._clock()
+                        self.stats["chunk_bytes"] = len(payload) - bulk.DATA_HEADER
+                        self.progress = (recv.offset, recv.size)
+                        if progress is not None:
+                            progress(recv.offset, recv.size)
                         if result != bulk.IN_PROGRESS:
                             return result
                     elif ftype == wire.T_BULK_ABORT:
@@ -195,5 +256,10 @@ class LinkClient:
             "state": self.state,
             "retransmits": self.stats["retransmits"] + self.link.stats["retransmits"],
             "rx_errors": self.stats["rx_errors"] + sum(decode.values()),
-            **{k: v for k, v in self.stats.items() if k not in ("retransmits", "rx_errors")},
+            "frames_in": self.stats["frames_in"] + self.link.stats["frames_in"],
+            **{
+                k: v
+                for k, v in self.stats.items()
+                if k not in ("retransmits", "rx_errors", "frames_in")
+            },  # fmt: skip
         }

@@ -3,6 +3,12 @@
 python-escpos' `Dummy` printer builds the byte stream (text, native QR via GS ( k, cut), so
 the same driver prints to a serial port, a pty or a file URL. Status is asked with
 DLE EOT 1 (printer) and DLE EOT 4 (paper roll sensor) before each receipt.
+
+A status byte has no checksum, only fixed bits (bit 1 and bit 4 set, bits 0 and 7 clear):
+a query is repeated when its answer is missing or breaks the fixed bits, and a status is
+believed only when two answers in a row agree, so one flipped bit on the cable neither
+hides a fault nor invents one. DLE EOT is a real-time command: the printer answers at once,
+so each try waits ANSWER_S plus the bytes' time on the line, up to STATUS_TRIES tries.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from drivers.transport import SerialTransport
 
 DLE_EOT_PRINTER = b"\x10\x04\x01"
 DLE_EOT_PAPER = b"\x10\x04\x04"
+FIXED_MASK, FIXED_BITS = 0x93, 0x12
+ANSWER_S = 0.2
+STATUS_TRIES = 6
 
 
 def render_receipt(lines: Sequence[str], qr_data: str | None = None) -> bytes:
@@ -39,7 +48,7 @@ class PrinterDriver:
         self.transport = transport
         self.timeout_s = timeout_s
         self.state = "closed"
-        self.stats = {"receipts": 0, "reconnects": 0}
+        self.stats = {"receipts": 0, "reconnects": 0, "status_retries": 0}
 
     def connect(self) -> str:
         if not self.transport.is_open:
@@ -48,21 +57,40 @@ class PrinterDriver:
         self.state = "ok"
         return "escpos"
 
-    def _ask(self, query: bytes) -> int:
+    def _answer(self, query: bytes) -> int | None:
         self.transport.read()  # stale bytes
         self.transport.write(query)
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + ANSWER_S + (len(query) + 1) * 10 / self.transport.baud
         while time.monotonic() < deadline:
             data = self.transport.read(1)
             if data:
                 return data[0]
-        raise DeviceTimeout("no status answer", device="printer")
+        return None
+
+    def _ask(self, query: bytes) -> int:
+        """The status byte, once two valid answers in a row agree (see the module doc)."""
+        last: int | None = None
+        heard = False
+        for _ in range(STATUS_TRIES):
+            byte = self._answer(query)
+            heard = heard or byte is not None
+            if byte is None or byte & FIXED_MASK != FIXED_BITS:
+                self.stats["status_retries"] += 1
+                last = None
+                continue
+            if byte == last:
+                return byte
+            if last is not None:
+                self.stats["status_retries"] += 1
+            last = byte
+        if not heard:
+            raise DeviceTimeout(f"no status answer in {STATUS_TRIES} queries", device="printer")
+        raise PeripheralError(
+            f"no two status answers agreed in {STATUS_TRIES} queries", device="printer"
+        )
 
     def _status(self) -> None:
-        status = self._ask(DLE_EOT_PRINTER)
-        if status & 0x93 != 0x12:
-            raise PeripheralError(f"unexpected status byte 0x{status:02x}", device="printer")
-        if status & 0x08:
+        if self._ask(DLE_EOT_PRINTER) & 0x08:
             raise PeripheralError("printer is offline (cover open?)", device="printer")
         if self._ask(DLE_EOT_PAPER) & 0x60:
             raise PeripheralError("out of paper", device="printer")

@@ -1,106 +1,65 @@
-"""ZhianTec R30x fingerprint protocol: a pure codec (packets in/out) and the host driver.
+"""ZhianTec R30x fingerprint driver (the packet codec and command set: drivers/r30x_codec.py).
 
-Packet: EF 01 | address u32 | pid u8 | length u16 | payload | checksum u16 (big-endian),
-where length = len(payload) + 2 and checksum = (pid + length bytes + payload bytes) & 0xFFFF.
-pid: 01 command, 02 data (more follows), 07 acknowledge, 08 last data packet.
-Commands used: VfyPwd 0x13, ReadSysPara 0x0F, GenImg 0x01, UpImage 0x0A, Img2Tz 0x02.
-Every acknowledge starts with a confirmation code (0x00 ok, 0x01 receive error, 0x02 no
-finger, 0x03 image failed, 0x06/0x07 image too messy / too few features, 0x13 wrong password,
-0x0F/0x0E upload failed). The image upload is 256 x 288 pixels at 4 bits each (36 864 bytes)
-in data packets of the module's packet size (128 by default).
+Commands used: VfyPwd 0x13, ReadSysPara 0x0F, GenImg 0x01, UpImage 0x0A. The image upload is
+256 x 288 pixels at 4 bits each (36 864 bytes) in data packets of the module's packet size
+(128 by default).
+
+Retries, as far as the protocol allows: a command whose answer is damaged or missing, or
+that the module received damaged (confirmation 0x01), is sent again once the line is quiet,
+up to COMMAND_TRIES times; an image upload is asked again and reassembled packet by packet
+across passes (drivers/r30x_image.py), up to UPLOAD_PASSES passes. The waits follow the
+module's own timing: an answer at once (COMMAND_S), an image within 1 s (PROCESSING_S).
 """
 
 from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from anjungan.packet.model import Modality
 from drivers import imaging
 from drivers.errors import CaptureFailed, DeviceTimeout, DeviceUnavailable, LinkProtocolError
 from drivers.peripherals import Capture, check_finger
+from drivers.r30x_codec import (
+    CMD_GENIMG,
+    CMD_IMG2TZ,
+    CMD_READSYSPARA,
+    CMD_UPIMAGE,
+    CMD_VFYPWD,
+    CONFIRMATIONS,
+    HEADER,
+    NO_FINGER,
+    OK,
+    PACKET_SIZES,
+    PID_ACK,
+    PID_END,
+    RECEIVE_ERROR,
+    SYSPARA_FORMAT,
+    Packet,
+    Parser,
+    command,
+)
+from drivers.r30x_image import ACK_LEN, ImageAssembler, split_upload
 from drivers.transport import SerialTransport
 
-HEADER = b"\xef\x01"
-PID_COMMAND, PID_DATA, PID_ACK, PID_END = 0x01, 0x02, 0x07, 0x08
-CMD_GENIMG, CMD_IMG2TZ, CMD_UPIMAGE, CMD_READSYSPARA, CMD_VFYPWD = 0x01, 0x02, 0x0A, 0x0F, 0x13
-OK, NO_FINGER = 0x00, 0x02
-MAX_PAYLOAD = 256
 IMAGE_BYTES = imaging.FINGER_W * imaging.FINGER_H // 2
-PACKET_SIZES = (32, 64, 128, 256)
-CONFIRMATIONS = {
-    0x01: "packet receive error", 0x02: "no finger on the sensor", 0x03: "image capture failed",
-    0x06: "image too disorderly", 0x07: "too few feature points", 0x0E: "cannot send data",
-    0x0F: "cannot send the image", 0x13: "wrong password", 0x15: "no valid image in buffer",
-}  # fmt: skip
+# The module's own timing (R30x manual): an answer follows each command at once, except
+# GenImg (image acquiring time < 1.0 s); a command is tried up to COMMAND_TRIES times.
+COMMAND_S = 0.3
+PROCESSING_S = {CMD_GENIMG: 1.0, CMD_IMG2TZ: 1.0}
+QUIET_MIN_S = 0.02
+COMMAND_TRIES = 4
+UPLOAD_PASSES = 10
 
 
-@dataclass(frozen=True, kw_only=True)
-class Packet:
-    pid: int
-    payload: bytes
-    address: int = 0xFFFFFFFF
-
-
-def build(pid: int, payload: bytes, address: int = 0xFFFFFFFF) -> bytes:
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError("R30x payload too long")
-    body = struct.pack(">BH", pid, len(payload) + 2) + payload
-    return HEADER + struct.pack(">I", address) + body + struct.pack(">H", sum(body) & 0xFFFF)
-
-
-def command(code: int, params: bytes = b"", address: int = 0xFFFFFFFF) -> bytes:
-    return build(PID_COMMAND, bytes((code,)) + params, address)
-
-
-class Parser:
-    """Bytes in, packets out. Garbage before a header and packets with a bad checksum are
-    skipped and counted; the parser resynchronises on the next EF 01."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self.bad_checksums = 0
-        self.skipped_bytes = 0
-
-    def clear(self) -> None:
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[Packet]:
-        self._buf += data
-        out: list[Packet] = []
-        while True:
-            start = self._buf.find(HEADER)
-            if start < 0:
-                keep = 1 if self._buf.endswith(HEADER[:1]) else 0
-                self.skipped_bytes += len(self._buf) - keep
-                del self._buf[: len(self._buf) - keep]
-                return out
-            if start:
-                self.skipped_bytes += start
-                del self._buf[:start]
-            if len(self._buf) < 9:
-                return out
-            address, pid, length = struct.unpack_from(">IBH", self._buf, 2)
-            if (
-                pid not in (PID_COMMAND, PID_DATA, PID_ACK, PID_END)
-                or not 2 <= length <= MAX_PAYLOAD + 2
-            ):
-                self.skipped_bytes += 1
-                del self._buf[:1]
-                continue
-            total = 9 + length
-            if len(self._buf) < total:
-                return out
-            body = bytes(self._buf[6 : total - 2])
-            (checksum,) = struct.unpack_from(">H", self._buf, total - 2)
-            if sum(body) & 0xFFFF != checksum:
-                self.bad_checksums += 1
-                del self._buf[:1]  # it may have been a header inside noise: look again
-                continue
-            out.append(Packet(pid=pid, payload=body[3:], address=address))
-            del self._buf[:total]
+def _ends_upload(stream: bytearray, packet_size: int) -> bool:
+    """The stream ends with an intact last packet (pid 08) of the image."""
+    n = 11 + packet_size
+    if len(stream) < n:
+        return False
+    tail = bytes(stream[-n:])
+    return tail[:2] == HEADER and tail[6] == PID_END and Parser().feed(tail) != []
 
 
 class R30xDriver:
@@ -112,11 +71,11 @@ class R30xDriver:
         self.timeout_s = timeout_s
         self.finger_wait_s = finger_wait_s
         self.parser = Parser()
-        self._backlog: list[Packet] = []
         self.packet_size = 128
         self.version = ""
         self.state = "closed"
-        self.stats = {"images": 0, "upload_retries": 0, "corrupted_images_rejected": 0,
+        self.stats = {"images": 0, "upload_retries": 0, "upload_passes": 0,
+                      "corrupted_images_rejected": 0, "command_retries": 0,
                       "reconnects": 0}  # fmt: skip
 
     def connect(self) -> str:
@@ -127,7 +86,7 @@ class R30xDriver:
         if len(para) < 16:
             raise LinkProtocolError("short system parameters", device="fingerprint")
         _status, sys_id, lib_size, level, _addr, size_code, baud_n = struct.unpack(
-            ">HHHHIHH", para[:16]
+            SYSPARA_FORMAT, para[:16]
         )
         self.packet_size = PACKET_SIZES[size_code & 3]
         self.version = f"R30x sys 0x{sys_id:04x} lib {lib_size} level {level} {baud_n * 9600} bd"
@@ -137,42 +96,69 @@ class R30xDriver:
     def _send(self, data: bytes) -> None:
         self.transport.write(data)
 
-    def _next(self, deadline: float) -> Packet:
-        while True:
+    def _byte_s(self) -> float:
+        return 10 / self.transport.baud  # 8N1
+
+    def _quiet(self, limit_s: float = 1.0) -> bytes:
+        """Read until the line has been silent for a few characters (the rest of a damaged
+        answer is not mistaken for the next one); returns what was read."""
+        gap = max(QUIET_MIN_S, 32 * self._byte_s())
+        got = bytearray()
+        end = time.monotonic() + limit_s
+        last = time.monotonic()
+        while time.monotonic() < end:
+            data = self.transport.read()
+            now = time.monotonic()
+            if data:
+                got += data
+                last = now
+            elif now - last >= gap:
+                break
+        return bytes(got)
+
+    def _answer(self, wait_s: float) -> Packet | None:
+        """The next packet, or None once an answer arrived damaged (its rest drained) or
+        nothing arrived within `wait_s`."""
+        bad, skipped = self.parser.bad_checksums, self.parser.skipped_bytes
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
             data = self.transport.read()
             packets = self.parser.feed(data) if data else []
             if packets:
-                self._backlog = packets[1:]
                 return packets[0]
-            if time.monotonic() > deadline:
-                raise DeviceTimeout("no answer", device="fingerprint")
+            if self.parser.bad_checksums != bad or self.parser.skipped_bytes != skipped:
+                late = self.parser.feed(self._quiet())  # noise, then maybe the answer
+                return late[0] if late else None
+        return None
 
     def _ack(self, code: int, params: bytes = b"", *, allow: tuple[int, ...] = (OK,)) -> bytes:
-        """Send a command and read its acknowledge; a garbled exchange (receive error 0x01,
-        a lost or damaged reply) is repeated up to 3 times, as line noise is not the sensor's
-        fault."""
-        for attempt in range(3):
+        """Send a command and read its acknowledge. A garbled exchange (the module's receive
+        error 0x01, a damaged or missing answer) is repeated up to COMMAND_TRIES times, after
+        the line goes quiet: line noise is not the sensor's fault."""
+        wait_s = PROCESSING_S.get(code, COMMAND_S) + 64 * self._byte_s()
+        silent = 0
+        for attempt in range(COMMAND_TRIES):
+            if attempt:
+                self.stats["command_retries"] += 1
+                self._quiet()
             self.parser.clear()
-            self._backlog = []
             self._send(command(code, params, self.address))
-            try:
-                packet = self._next(time.monotonic() + self.timeout_s / 3)
-            except DeviceTimeout:
-                if attempt == 2:
-                    raise
+            heard = (self.parser.bad_checksums, self.parser.skipped_bytes)
+            packet = self._answer(wait_s)
+            if packet is None:
+                silent += heard == (self.parser.bad_checksums, self.parser.skipped_bytes)
                 continue
-            if packet.pid != PID_ACK or not packet.payload:
-                if attempt == 2:
-                    raise LinkProtocolError("expected an acknowledge packet", device="fingerprint")
+            if packet.pid != PID_ACK or not packet.payload or packet.payload[0] == RECEIVE_ERROR:
                 continue
             conf = packet.payload[0]
-            if conf == 0x01 and attempt < 2:
-                continue
             if conf not in allow:
                 raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
                                     device="fingerprint")  # fmt: skip
             return packet.payload if conf != OK else packet.payload[1:]
-        raise LinkProtocolError("no clean acknowledge", device="fingerprint")
+        if silent == COMMAND_TRIES:
+            raise DeviceTimeout(f"no answer to command 0x{code:02x}", device="fingerprint")
+        raise LinkProtocolError(f"no clean acknowledge to command 0x{code:02x} in "
+                                f"{COMMAND_TRIES} tries", device="fingerprint")  # fmt: skip
 
     def _with_reconnect(self, fn: Any) -> Any:
         try:
@@ -207,34 +193,55 @@ class R30xDriver:
                        width=w, height=h, device="fingerprint",
                        transfer_s=time.monotonic() - t0)  # fmt: skip
 
-    def _upload(self, tries: int = 5) -> bytes:
-        """UpImage; any bad checksum or gap discards the image and asks again."""
-        budget = IMAGE_BYTES * 1.5 * 10 / self.transport.baud + self.timeout_s
-        for attempt in range(tries):
-            self._ack(CMD_UPIMAGE)
-            image = bytearray()
-            deadline = time.monotonic() + budget
-            bad_before = self.parser.bad_checksums
-            try:
-                while True:
-                    packet = self._backlog.pop(0) if self._backlog else self._next(deadline)
-                    if packet.pid not in (PID_DATA, PID_END):
-                        raise LinkProtocolError("unexpected packet in image", device="fingerprint")
-                    image += packet.payload
-                    if packet.pid == PID_END:
-                        break
-            except DeviceTimeout:
-                pass  # a lost END or packets: counts as a failed upload
-            if len(image) == IMAGE_BYTES and self.parser.bad_checksums == bad_before:
-                return bytes(image)
-            self.stats[
-                "upload_retries" if attempt + 1 < tries else "corrupted_images_rejected"
-            ] += 1
-            time.sleep(0.05)
-            self.transport.read()  # drain the rest of a broken upload
+    def _upload(self) -> bytes:
+        """UpImage until every packet of the image has arrived clean in some pass (see
+        r30x_image: the module resends the same ImageBuffer each time)."""
+        slots = IMAGE_BYTES // self.packet_size
+        assembler = ImageAssembler(slots, self.packet_size)
+        stride = 11 + self.packet_size
+        budget = (ACK_LEN + slots * stride) * self._byte_s() * 1.25 + COMMAND_S
+        for attempt in range(UPLOAD_PASSES):
+            if attempt:
+                self.stats["upload_retries"] += 1
+            upload = split_upload(self._stream(budget), self.packet_size, slots)
+            conf = upload.confirmation
+            if conf not in (None, OK, RECEIVE_ERROR):
+                raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
+                                    device="fingerprint")  # fmt: skip
+            if upload.packets:  # not a pass whose command arrived damaged (no data sent)
+                assembler.add(upload)
+            if assembler.complete():
+                self.stats["upload_passes"] += assembler.passes
+                return assembler.image()
+        self.stats["corrupted_images_rejected"] += 1
         raise CaptureFailed(
-            f"image upload failed its checksums {tries} times", device="fingerprint"
-        )
+            f"image upload incomplete after {UPLOAD_PASSES} passes: {assembler.missing()} of "
+            f"{slots} packets never arrived clean (byte error rate "
+            f"{assembler.byte_error_rate():.1e})", device="fingerprint",
+        )  # fmt: skip
+
+    def _stream(self, budget: float) -> bytes:
+        """Send UpImage and collect the raw answer until the last packet, a silence after
+        data, or `budget` seconds."""
+        self._quiet()
+        self._send(command(CMD_UPIMAGE, b"", self.address))
+        got = bytearray()
+        start = time.monotonic()
+        first_wait = COMMAND_S + 64 * self._byte_s()
+        gap = max(QUIET_MIN_S * 4, 64 * self._byte_s())
+        last = start
+        while True:
+            data = self.transport.read()
+            now = time.monotonic()
+            if data:
+                got += data
+                last = now
+                if _ends_upload(got, self.packet_size):
+                    return bytes(got)
+            elif (got and now - last >= gap) or (not got and now - start >= first_wait):
+                return bytes(got)
+            if now - start >= budget:
+                return bytes(got)
 
     def health(self) -> dict[str, Any]:
         return {"version": self.version, "state": self.state,

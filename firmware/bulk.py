@@ -14,6 +14,12 @@ answers ABORT. Payloads (little-endian):
     FETCH  obj u16 | offset u32                          (T_BULK_FETCH)
     DATA   obj u16 | offset u32 | bytes                  (T_BULK_DATA)
     ABORT  obj u16 | reason u8                           (T_BULK_ABORT)
+
+The holder's chunk size adapts to the line, as ZMODEM's block length does: a retransmission
+(a NAK or a timeout: some frame was damaged or lost) halves the chunk, down to MIN_CHUNK;
+GROW_AFTER frames acknowledged without one double it again, up to what the link carries.
+The window grows as the chunk shrinks, so about the same bytes stay in flight. The receiver
+needs nothing: DATA frames carry their offset and may be any size.
 """
 
 import binascii
@@ -26,6 +32,9 @@ except ImportError:
 
 MAX_OBJECT = 1 << 20  # 1 MiB
 DATA_HEADER = 6  # obj u16 + offset u32
+MIN_CHUNK = 64  # a frame of 64 data bytes is 84 on the line: past this, overhead wins
+GROW_AFTER = 32  # frames acknowledged without a retransmission before the chunk doubles
+MAX_WINDOW = 8  # frames in flight at most: go-back-N resends them all after one loss
 
 ABORT_UNKNOWN = 1  # no such object (any more)
 ABORT_TOO_LARGE = 2
@@ -83,11 +92,20 @@ def object_crc(read, size, step=1024):
 
 
 class BulkSender:
-    """Holder side. `read(offset, n) -> bytes` supplies the object without holding it whole."""
+    """Holder side. `read(offset, n) -> bytes` supplies the object without holding it whole.
+    One sender per link, made before any transfer: it owns the link's window from then on."""
 
     def __init__(self, link):
         self.link = link
-        self.chunk = link.max_payload - DATA_HEADER
+        self.max_chunk = link.max_payload - DATA_HEADER
+        self.min_chunk = MIN_CHUNK if MIN_CHUNK < self.max_chunk else self.max_chunk
+        self.chunk = self.max_chunk
+        self.base_window = link.window
+        self._retx_seen = link.stats["retransmits"]
+        self._acked_seen = link.stats["acked"]
+        self._clean = 0  # frames acknowledged since the last retransmission or growth
+        self.shrinks = 0
+        self.grows = 0
         self.obj = -1
         self.size = 0
         self._read = None
@@ -124,8 +142,29 @@ class BulkSender:
     def done(self):
         return not self._streaming
 
+    def adapt(self):
+        """Resize the chunk (and window) from what the link saw since the last call."""
+        stats = self.link.stats
+        acked = stats["acked"] - self._acked_seen
+        self._acked_seen = stats["acked"]
+        if stats["retransmits"] != self._retx_seen:
+            self._retx_seen = stats["retransmits"]
+            self._clean = 0
+            if self.chunk > self.min_chunk:
+                self.chunk = max(self.min_chunk, self.chunk // 2)
+                self.shrinks += 1
+        else:
+            self._clean += acked
+            if self._clean >= GROW_AFTER and self.chunk < self.max_chunk:
+                self.chunk = min(self.max_chunk, self.chunk * 2)
+                self._clean = 0
+                self.grows += 1
+        window = self.base_window * self.max_chunk // self.chunk
+        self.link.window = min(max(window, self.base_window), MAX_WINDOW)
+
     def pump(self):
         """Queue as many DATA frames as the window takes; returns how many."""
+        self.adapt()
         sent = 0
         while self._streaming and self._cursor < self.size and self.link.can_send():
             n = self.size - self._cursor

@@ -13,11 +13,16 @@ A frame on the wire is ``COBS(header | payload | crc32) 0x00``:
     4+n    4    crc32     (binascii.crc32 of bytes 0..4+n-1, little-endian)
 
 Types below 0x10 are link control and are never acknowledged: ACK(seq = next expected),
-NAK(seq = next expected, "resend from here") and RESET (resynchronise sequence numbers after
-a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10 up are
-reliable: Go-Back-N with a window of `window` frames, cumulative ACKs, one NAK per gap,
-retransmission of every unacknowledged frame after `rto_ms` without progress, and link
-DOWN after `max_retries` timeouts in a row.
+NAK(seq = next expected, "this one is missing") and RESET (resynchronise sequence numbers
+after a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10
+up are reliable: a window of `window` frames, cumulative ACKs and selective repeat. The
+receiver holds frames that arrive past a gap (up to WINDOW_MAX), delivers in order, and NAKs
+the gap once (again when a resent round's first frame is lost again, and at once for the
+next gap when one is filled); the sender answers a NAK by resending that one frame. After
+the retransmit timeout without progress every unacknowledged frame is resent, and the link
+goes DOWN after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
+adapts to the measured round trip (RFC 6298: srtt + 4 rttvar, Karn's rule, doubled after
+each timeout) between `min_rto_ms` and `rto_ms`.
 
 `Link` is a pure object. Feed it bytes with `receive_data(data)`, collect events with
 `next_event()`, queue frames with `send(type, payload)` (False when the window is full),
@@ -62,6 +67,7 @@ EV_UP = 3  # (EV_UP,) our RESET was answered
 EV_DOWN = 4  # (EV_DOWN,) retries exhausted; unacknowledged frames were dropped
 
 DEFAULT_MAX_PAYLOAD = 1100
+WINDOW_MAX = 64  # frames in flight, and frames held past a gap (sequence space is 256)
 
 
 class FrameError(ValueError):
@@ -142,12 +148,17 @@ class FrameDecoder:
 class Link:
     """Reliable, ordered frames over a lossy byte stream (see the module docstring)."""
 
-    def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8):
-        if not 1 <= window <= 64:
+    def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8,
+                 min_rto_ms=0):  # fmt: skip
+        if not 1 <= window <= WINDOW_MAX:
             raise ValueError("window must be 1-64")
         self.window = window
         self.max_payload = max_payload
-        self.rto_ms = rto_ms
+        self.rto_ms = rto_ms  # the retransmit timeout: fixed, or where an adaptive one starts
+        self.min_rto_ms = min_rto_ms  # > 0: adapt between this and rto_ms from measured RTT
+        self.rto = rto_ms
+        self._srtt = -1
+        self._rttvar = 0
         self.max_retries = max_retries
         self._decoder = FrameDecoder(max_payload)
         self._out = bytearray()
@@ -159,14 +170,16 @@ class Link:
         self.stats = {
             "frames_out": 0, "frames_in": 0, "retransmits": 0, "duplicates": 0,
             "out_of_order": 0, "naks_sent": 0, "bytes_out": 0, "bytes_in": 0, "downs": 0,
+            "acked": 0,
         }  # fmt: skip
 
     def _reset_state(self):
         self._tx_seq = 0  # next sequence number to assign
-        self._unacked = []  # [(seq, encoded frame)], oldest first
+        self._unacked = []  # [(seq, encoded frame, sent_ms or -1 once resent)], oldest first
         self._timer_ms = None  # when the oldest unacked frame's timer started
         self._retries = 0
         self._rx_expected = 0
+        self._held = {}  # seq -> (type, flags, payload): arrived past a gap, not delivered yet
         self._nak_sent = False
 
     # --- sending -----------------------------------------------------------------------
@@ -183,7 +196,7 @@ class Link:
         if not self.can_send():
             return False
         frame = encode_frame(ftype, self._tx_seq, payload, flags)
-        self._unacked.append((self._tx_seq, frame))
+        self._unacked.append((self._tx_seq, frame, self._now))
         self._tx_seq = (self._tx_seq + 1) & 0xFF
         if self._timer_ms is None:
             self._timer_ms = self._now
@@ -223,8 +236,10 @@ class Link:
                 self._reset_sent_ms = now_ms
                 self._emit(encode_frame(T_RESET, 0, self._reset_nonce))
             return
-        if self._timer_ms is None or now_ms - self._timer_ms < self.rto_ms:
+        if self._timer_ms is None or now_ms - self._timer_ms < self.rto:
             return
+        if self.min_rto_ms:
+            self.rto = min(self.rto * 2, self.rto_ms)  # back off until a fresh sample
         self._retries += 1
         if self._retries > self.max_retries:
             self.stats["downs"] += 1
@@ -235,14 +250,29 @@ class Link:
             return
         self._retransmit()
 
-    def _retransmit(self):
-        for seq, frame in self._unacked:
-            # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
-            ftype, flags, _, payload = decode_frame(frame[:-1])
-            again = encode_frame(ftype, seq, payload, flags | F_RETX)
-            self._emit(again)
-            self.stats["retransmits"] += 1
+    def _retransmit(self, count=WINDOW_MAX):
+        """Resend the oldest `count` unacknowledged frames (all of them by default)."""
+        resent = []
+        for i, (seq, frame, sent_ms) in enumerate(self._unacked):
+            if i < count:
+                # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
+                ftype, flags, _, payload = decode_frame(frame[:-1])
+                self._emit(encode_frame(ftype, seq, payload, flags | F_RETX))
+                self.stats["retransmits"] += 1
+                sent_ms = -1  # its ACK would not time one sending (Karn)
+            resent.append((seq, frame, sent_ms))
+        self._unacked = resent
         self._timer_ms = self._now
+
+    def _sample_rtt(self, rtt):
+        """RFC 6298's estimator in integers: rto = srtt + 4 rttvar, within the bounds."""
+        if self._srtt < 0:
+            self._srtt, self._rttvar = rtt, rtt // 2
+        else:
+            self._rttvar += (abs(self._srtt - rtt) - self._rttvar) // 4
+            self._srtt += (rtt - self._srtt) // 8
+        rto = self._srtt + 4 * self._rttvar
+        self.rto = self.min_rto_ms if rto < self.min_rto_ms else min(rto, self.rto_ms)
 
     def _on_ack(self, next_expected):
         if not self._unacked:
@@ -251,7 +281,11 @@ class Link:
         acked = (next_expected - base) & 0xFF
         if acked == 0 or acked > len(self._unacked):
             return  # nothing new, or stale
+        sent_ms = self._unacked[acked - 1][2]
+        if self.min_rto_ms and sent_ms >= 0:
+            self._sample_rtt(self._now - sent_ms)
         self._unacked = self._unacked[acked:]
+        self.stats["acked"] += acked
         self._retries = 0
         self._timer_ms = self._now if self._unacked else None
 
@@ -267,7 +301,7 @@ class Link:
             elif ftype == T_NAK:
                 self._on_ack(seq)
                 if self._unacked and self._unacked[0][0] == seq:
-                    self._retransmit()
+                    self._retransmit(1)  # the peer holds what came after it
             elif ftype == T_RESET:
                 self._on_reset(flags, payload)
             elif ftype >= T_REQ:
@@ -290,21 +324,36 @@ class Link:
         self._events.append((EV_PEER_RESET,))
 
     def _on_reliable(self, ftype, flags, seq, payload):
+        held = self._held
         if seq == self._rx_expected:
-            self._rx_expected = (seq + 1) & 0xFF
+            self._deliver(ftype, flags, payload)
+            while self._rx_expected in held:
+                self._deliver(*held.pop(self._rx_expected))
             self._nak_sent = False
-            self._events.append((EV_FRAME, ftype, flags, payload))
+            if held:  # frames wait beyond a further gap: ask for it at once
+                self._nak()
             return True
         behind = (self._rx_expected - seq) & 0xFF
         if 1 <= behind <= 128:
             self.stats["duplicates"] += 1
             return True  # our ACK was lost: say again where we are
         self.stats["out_of_order"] += 1
+        if seq not in held and len(held) < WINDOW_MAX:
+            held[seq] = (ftype, flags, payload)
+        if flags & F_RETX and seq == (self._rx_expected + 1) & 0xFF:
+            self._nak_sent = False  # a resent round whose first frame was lost again
         if not self._nak_sent:
-            self._nak_sent = True
-            self.stats["naks_sent"] += 1
-            self._emit(encode_frame(T_NAK, self._rx_expected))
+            self._nak()
         return False
+
+    def _deliver(self, ftype, flags, payload):
+        self._rx_expected = (self._rx_expected + 1) & 0xFF
+        self._events.append((EV_FRAME, ftype, flags, payload))
+
+    def _nak(self):
+        self._nak_sent = True
+        self.stats["naks_sent"] += 1
+        self._emit(encode_frame(T_NAK, self._rx_expected))
 
     def next_event(self):
         if self._events:

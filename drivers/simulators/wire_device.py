@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from drivers.simulators.device import SimulatedDevice
 from firmware import bulk, wire
+from firmware.app import MIN_RTO_MS
 
 
 def _reader(blob: bytes) -> Callable[[int, int], bytes]:
@@ -23,7 +24,7 @@ class WireDevice(SimulatedDevice):
     def __init__(self) -> None:
         super().__init__()
         self._sock.setblocking(False)
-        self.link = wire.Link(window=4, rto_ms=400, max_retries=20)
+        self.link = wire.Link(window=4, rto_ms=400, max_retries=20, min_rto_ms=MIN_RTO_MS)
         self.sender = bulk.BulkSender(self.link)
         self._queue: list[tuple[int, bytes]] = []
         self._offer: tuple[int, bytes, bytes] | None = None

@@ -8,48 +8,51 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers import imaging, r30x
+from drivers import r30x_codec as codec
 from drivers.printer import render_receipt
 
 
 def test_genimg_command_bytes():
     # EF01 | address FFFFFFFF | pid 01 | length 0003 (1 code + 2 checksum) | 01 | sum 0005
-    assert r30x.command(r30x.CMD_GENIMG) == bytes.fromhex("ef01 ffffffff 01 0003 01 0005")
+    assert codec.command(codec.CMD_GENIMG) == bytes.fromhex("ef01 ffffffff 01 0003 01 0005")
     # VfyPwd password 0: payload 13 00000000, length 0007, sum 01+00+07+13 = 001b
-    assert r30x.command(r30x.CMD_VFYPWD, b"\0\0\0\0") == bytes.fromhex(
+    assert codec.command(codec.CMD_VFYPWD, b"\0\0\0\0") == bytes.fromhex(
         "ef01 ffffffff 01 0007 13 00000000 001b"
     )
     # acknowledge "ok": pid 07, length 0003, code 00, sum 07+00+03+00 = 000a
-    assert r30x.build(r30x.PID_ACK, b"\x00") == bytes.fromhex("ef01 ffffffff 07 0003 00 000a")
+    assert codec.build(codec.PID_ACK, b"\x00") == bytes.fromhex("ef01 ffffffff 07 0003 00 000a")
 
 
 def test_parser_resyncs_and_rejects_bad_checksums():
-    good = r30x.build(r30x.PID_ACK, b"\x00")
-    bad = bytearray(r30x.build(r30x.PID_DATA, b"\x11" * 8))
+    good = codec.build(codec.PID_ACK, b"\x00")
+    bad = bytearray(codec.build(codec.PID_DATA, b"\x11" * 8))
     bad[-1] ^= 0xFF
-    parser = r30x.Parser()
+    parser = codec.Parser()
     got = parser.feed(b"\x00\xef\x99garbage" + bytes(bad) + good)
-    assert got == [r30x.Packet(pid=r30x.PID_ACK, payload=b"\x00")]
+    assert got == [codec.Packet(pid=codec.PID_ACK, payload=b"\x00")]
     assert parser.bad_checksums == 1
     # split anywhere, same packets
-    stream = good + r30x.build(r30x.PID_END, b"\x22" * 128)
-    parser = r30x.Parser()
+    stream = good + codec.build(codec.PID_END, b"\x22" * 128)
+    parser = codec.Parser()
     out = []
     for i in range(0, len(stream), 7):
         out += parser.feed(stream[i : i + 7])
-    assert [p.pid for p in out] == [r30x.PID_ACK, r30x.PID_END]
+    assert [p.pid for p in out] == [codec.PID_ACK, codec.PID_END]
 
 
 @settings(deadline=None)
 @given(st.binary(max_size=2000))
 def test_parser_never_crashes(data):
-    for packet in r30x.Parser().feed(data):
-        assert len(packet.payload) <= r30x.MAX_PAYLOAD
+    for packet in codec.Parser().feed(data):
+        assert len(packet.payload) <= codec.MAX_PAYLOAD
 
 
 @settings(deadline=None)
 @given(st.sampled_from([1, 2, 7, 8]), st.binary(max_size=256))
 def test_packet_round_trip(pid, payload):
-    assert r30x.Parser().feed(r30x.build(pid, payload)) == [r30x.Packet(pid=pid, payload=payload)]
+    assert codec.Parser().feed(codec.build(pid, payload)) == [
+        codec.Packet(pid=pid, payload=payload)
+    ]
 
 
 def test_driver_against_simulator(tmp_path):

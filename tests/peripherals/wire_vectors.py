@@ -165,9 +165,10 @@ def check_link_loss_nak_and_timeout():
     a, b = pair()
     for i in range(4):
         a.send(wire.T_REQ, bytes([i]))
-    shuttle(a, b, drop_a_to_b=(1,))  # frame seq 1 lost -> NAK(1) -> go-back-N from 1
+    shuttle(a, b, drop_a_to_b=(1,))  # frame seq 1 lost -> NAK(1) -> only seq 1 resent
     eq([e[3] for e in events(b)], [b"\x00", b"\x01", b"\x02", b"\x03"], "recovered by NAK")
     eq(b.stats["naks_sent"], 1, "one NAK per gap")
+    eq(a.stats["retransmits"], 1, "selective: seqs 2 and 3 were held, not resent")
     eq(a.idle, True, "all acked")
     # last frame lost: no later frame to reveal the gap, the timer resends it
     a.send(wire.T_REQ, b"\x04")
@@ -177,7 +178,7 @@ def check_link_loss_nak_and_timeout():
     a.tick(100)
     b.receive_data(a.data_to_send())
     eq([e[3] for e in events(b)], [b"\x04"], "recovered by timeout")
-    eq(a.stats["retransmits"], 4, "3 go-back-N + 1 timeout")
+    eq(a.stats["retransmits"], 2, "1 selective + 1 timeout")
 
 
 def check_link_duplicates_and_down():
@@ -209,6 +210,52 @@ def check_link_reset():
     a.send(wire.T_REQ, b"new")
     shuttle(a, b)
     eq(events(b), [(wire.EV_FRAME, wire.T_REQ, 0, b"new")], "seq restarted at 0")
+
+
+def check_link_rto_adapts():
+    a, b = wire.Link(rto_ms=400, min_rto_ms=50), wire.Link()
+    eq(a.rto, 400, "starts at rto_ms")
+    rtos = []
+    for start in (1000, 1100):  # two exchanges, each acknowledged 20 ms after sending
+        a.tick(start)
+        a.send(wire.T_REQ, b"x")
+        b.receive_data(a.data_to_send())
+        a.tick(start + 20)
+        a.receive_data(b.data_to_send())
+        rtos.append(a.rto)
+    # 1st sample: srtt 20, rttvar 10 -> 20 + 4 * 10 = 60; 2nd: rttvar 10 + (0 - 10) // 4 = 7,
+    # srtt 20 -> 48, below the floor -> 50
+    eq(rtos, [60, 50], "srtt + 4 rttvar, not below min_rto_ms")
+    a.tick(2000)
+    a.send(wire.T_REQ, b"y")
+    a.data_to_send()  # lost
+    a.tick(2049)
+    eq(a.stats["retransmits"], 0, "not yet")
+    a.tick(2050)
+    eq((a.stats["retransmits"], a.rto), (1, 100), "timeout: resent, timeout doubled")
+    b.receive_data(a.data_to_send())
+    a.tick(2060)
+    a.receive_data(b.data_to_send())
+    eq((a.idle, a.rto), (True, 100), "no sample from a resent frame (Karn)")
+
+
+def check_link_holds_frames_past_two_gaps():
+    a, b = pair(window=8)
+    for i in range(6):
+        a.send(wire.T_REQ, bytes([i]))
+    frames = a.data_to_send().split(b"\x00")[:-1]
+    # seqs 1 and 3 lost: 2, 4 and 5 are held; NAK(1) once
+    b.receive_data(b"".join(frames[i] + b"\x00" for i in (0, 2, 4, 5)))
+    eq([e[3] for e in events(b)], [b"\x00"], "only seq 0 delivered")
+    eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 1) + wire.encode_frame(wire.T_ACK, 1),
+       "NAK(1) as the gap shows, then the read's ACK(1)")  # fmt: skip
+    b.receive_data(frames[1] + b"\x00")  # seq 1 resent: 1, 2 delivered, NAK(3) at once
+    eq([e[3] for e in events(b)], [b"\x01", b"\x02"], "1 and the held 2")
+    eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 3) + wire.encode_frame(wire.T_ACK, 3),
+       "the next gap asked for at once")  # fmt: skip
+    b.receive_data(frames[3] + b"\x00")
+    eq([e[3] for e in events(b)], [b"\x03", b"\x04", b"\x05"], "the rest, in order")
+    eq(b.data_to_send(), wire.encode_frame(wire.T_ACK, 6), "cumulative ACK(6)")
 
 
 # -- bulk ----------------------------------------------------------------------------------
@@ -268,6 +315,38 @@ def check_bulk_rejects_corrupt_object():
     except bulk.BulkError:
         return
     raise Fail("accepted an object over 1 MiB")
+
+
+def check_bulk_chunk_adapts():
+    # max_payload 1100 -> chunks of 1094 (1100 - 6-byte DATA header), window 4
+    link = wire.Link(window=4)
+    sender = bulk.BulkSender(link)
+    eq((sender.chunk, link.window), (1094, 4), "starts at the largest chunk")
+    steps = []
+    for _ in range(6):
+        link.stats["retransmits"] += 4  # a go-back-N round resends the window
+        sender.adapt()
+        steps.append((sender.chunk, link.window))
+    # halving down to MIN_CHUNK 64; window 4 * 1094 // chunk frames, at most MAX_WINDOW 8
+    want = [(547, 8), (273, 8), (136, 8), (68, 8), (64, 8), (64, 8)]
+    eq(steps, want, "shrinks on each retransmission round")
+    link.stats["acked"] += 31
+    sender.adapt()
+    eq(sender.chunk, 64, "31 clean frames: not yet")
+    link.stats["acked"] += 1
+    sender.adapt()
+    steps = [(sender.chunk, link.window)]
+    for _ in range(4):
+        link.stats["acked"] += 32  # GROW_AFTER frames acknowledged, no retransmission
+        sender.adapt()
+        steps.append((sender.chunk, link.window))
+    # 31 + 1 frames reach 32: 128, then 256, 512, 1024 and the 1094 ceiling (4 * 1094 // 1024)
+    eq(steps, [(128, 8), (256, 8), (512, 8), (1024, 4), (1094, 4)], "grows back when clean")
+    eq((sender.shrinks, sender.grows), (5, 5), "counted")
+    small = bulk.BulkSender(wire.Link(max_payload=64))
+    small.link.stats["retransmits"] += 1
+    small.adapt()
+    eq(small.chunk, 58, "never above what the link carries (64 - 6)")
 
 
 CHECKS = [
