@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from broker.paths import default_db_url, default_fleet_store_url
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import access as siak_access
@@ -66,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
     run.add_argument("--fleet-db", default="",
                      help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
-                     "else in the centre folder)")  # fmt: skip
+                     "else beside the default queue; broker/paths.py)")  # fmt: skip
     run.add_argument("--fleet-config", default=None,
                      help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")  # fmt: skip
     run.set_defaults(func=run_service)
@@ -113,8 +114,6 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> PacketQueue:
-    from broker.service import default_db_url
-
     url = args.db or (default_db_url(args.fleet) if args.fleet else "")
     if not url:
         raise UsageError("give --db URL or --fleet DIR")
@@ -153,25 +152,13 @@ def run_service(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sqlite_folder(db: str, fleet: Path) -> Path:
-    """The folder of a sqlite queue (`sqlite://PATH` or a bare path); the default queue's
-    folder for any other database."""
-    from broker.service import default_db_url
-
-    if db.startswith("sqlite://"):
-        return Path(db.removeprefix("sqlite://")).parent
-    if db and "://" not in db:
-        return Path(db).parent
-    return Path(default_db_url(fleet).removeprefix("sqlite://")).parent
-
-
 def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> int:
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
     from broker.dashboard.edge import http_options
     from broker.fleet.relay import queue_sampler
-    from broker.fleet.server import ServeConfig, load_config, serve
+    from broker.fleet.server import ServeConfig, fleet_sites, load_config, serve
     from provisioning.centres import Role
     from provisioning.fleet import centre_tls
 
@@ -179,12 +166,13 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    fleet_db = args.fleet_db or f"sqlite://{_sqlite_folder(args.db, args.fleet) / 'fleet-health.db'}"
+    fleet_db = args.fleet_db or default_fleet_store_url(args.fleet, args.db)
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), client_id=args.fleet_identity,
                       tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
                       settings=settings, staff=staff, captures=False, http=http_options(args),
-                      registry=lambda: service.trust().kiosks)  # fmt: skip
+                      registry=lambda: service.trust().kiosks, sites=fleet_sites(args.fleet),
+                      fleet_dir=args.fleet)  # fmt: skip
 
     def count_captures(fleet: FleetService) -> None:
         process = service.handlers["capture"]

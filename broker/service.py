@@ -22,6 +22,7 @@ from broker.errors import ConfigError
 from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
 from broker.mqtt import CentreMqtt, MqttSettings
+from broker.paths import default_db_url
 from broker.policy import DEFAULT_AGING_S
 from broker.queue import PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
@@ -48,10 +49,6 @@ class ServiceConfig:
     aging_s: float = DEFAULT_AGING_S
     identity: str = CENTRE_ID  # its centre identity: certificate and MQTT client id
     batch: int = 64
-
-
-def default_db_url(fleet_dir: Path) -> str:
-    return f"sqlite://{fleet_dir.resolve().parent / 'centre' / 'queue.db'}"
 
 
 class CentralService:
