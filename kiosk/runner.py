@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anjungan import logs
 from anjungan.lock import hold
 from drivers.peripherals import open_peripherals
 from kiosk.app import Journal, KioskApp
@@ -59,6 +62,9 @@ def _peripherals(spec: str) -> Any:
 
 def run_kiosk(opts: RunOptions) -> int:
     os.umask(0o077)  # outbox, WAL and screenshots: readable by the kiosk user only
+    # warnings (the broker refusing TLS, a lost link) to stderr, one escaped line each;
+    # the JSON journal stays on stdout
+    logs.configure(logging.WARNING, sys.stderr)
     bundle = load_bundle(opts.bundle)
     steps = load_script(opts.script) if opts.script else None
     officers_file = opts.officers or (bundle.root / "officers.json")
