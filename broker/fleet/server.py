@@ -24,6 +24,7 @@ from broker.dashboard.auth import new_token
 from broker.dashboard.edge import HttpOptions
 from broker.fleet import runtime
 from broker.fleet.errors import FleetConfigError
+from broker.fleet.localtime import DEFAULT_TIMEZONE, SiteTime
 from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
 from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry, SiteSource
@@ -64,14 +65,18 @@ def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str],
         raise FleetConfigError(f"cannot read fleet config {path}: {exc.__class__.__name__}") from None
     if not isinstance(data, dict):
         raise FleetConfigError(f"fleet config {path} must be a JSON object")
-    unknown = sorted(set(data) - {"thresholds", "staff", *SETTING_KEYS})
+    unknown = sorted(set(data) - {"thresholds", "staff", "timezone", *SETTING_KEYS})
     if unknown:
         raise FleetConfigError(f"unknown fleet config keys {unknown}")
     values = {k: data[k] for k in SETTING_KEYS if k in data}
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
             raise FleetConfigError(f"fleet config {k} must be a number >= 0")
-    settings = FleetSettings(thresholds=Thresholds.from_mapping(data.get("thresholds") or {}), **values)
+    zone = data.get("timezone", DEFAULT_TIMEZONE)
+    if not isinstance(zone, str):
+        raise FleetConfigError("fleet config timezone must be a zone name such as Asia/Makassar or WITA")
+    settings = FleetSettings(thresholds=Thresholds.from_mapping(data.get("thresholds") or {}),
+                             local_time=SiteTime(zone), **values)  # fmt: skip
     staff = []
     for entry in data.get("staff") or []:
         if not (isinstance(entry, dict) and isinstance(entry.get("username"), str)

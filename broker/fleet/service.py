@@ -26,6 +26,7 @@ from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health, KioskStatus
 from anjungan.nik import redact
 from broker.fleet.core import FleetCore
+from broker.fleet.localtime import SiteTime
 from broker.fleet.metrics import FleetMetrics
 from broker.fleet.model import Alert, AlertChange, CentreSample, KioskState, Thresholds
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
@@ -50,6 +51,7 @@ class FleetSettings:
     flush_every_s: float = 0.25
     tick_every_s: float = 1.0
     sample_every_s: float = 10.0
+    local_time: SiteTime = SiteTime()  # the zone the dashboard shows times in (config "timezone")
 
 
 @dataclass(frozen=True, kw_only=True)
