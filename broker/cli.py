@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from broker.observe import NULL
 from broker.paths import default_db_url, default_fleet_store_url
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
@@ -26,6 +27,7 @@ from broker.siak import access as siak_access
 from broker.siak import cli as siak_cli
 
 if TYPE_CHECKING:
+    from broker.fleet.metrics import CentreMetrics
     from broker.fleet.service import FleetService
     from broker.ingest import Inbound, Outcome
     from broker.service import CentralService
@@ -137,14 +139,19 @@ def run_service(args: argparse.Namespace) -> int:
     relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
                         backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,
                         status_poll_s=args.status_poll)  # fmt: skip
+    metrics = None
+    if args.http:  # counters for /metrics, registered with the dashboard's registry
+        from broker.fleet.metrics import CentreMetrics
+
+        metrics = CentreMetrics()
     service = CentralService(ServiceConfig(
         fleet_dir=args.fleet, db_url=args.db, mqtt_url=args.mqtt, siak_url=args.siak,
         siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
         relay=relay, aging_s=args.aging,
         identity=args.identity,
-    ))  # fmt: skip
-    if args.http:
-        return _run_with_dashboard(service, args)
+    ), observer=metrics if metrics is not None else NULL)  # fmt: skip
+    if metrics is not None:
+        return _run_with_dashboard(service, args, metrics)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -152,7 +159,7 @@ def run_service(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> int:
+def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metrics: CentreMetrics) -> int:
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
@@ -175,6 +182,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
                       fleet_dir=args.fleet)  # fmt: skip
 
     def count_captures(fleet: FleetService) -> None:
+        metrics.register(fleet.metrics.registry)  # ingest, relay and SIAK on the same /metrics
         process = service.handlers["capture"]
 
         def counted(batch: list[Inbound]) -> list[Outcome]:

@@ -151,6 +151,11 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         assert wait_until(lambda: fleet_status()["kiosks"], timeout=20)
         row = fleet_status()["kiosks"][0]
         assert (row["kiosk_id"], row["office"], row["kecamatan"]) == ("k-01", "Dukcapil Denpasar", "Denpasar Selatan")
+        token = runtime.discover(runtime.fleet_key(centre)).token
+        metrics = httpx.get(url + "/metrics", headers={"authorization": f"Bearer {token}"}, timeout=10).text
+        for family in ("anjungan_fleet_kiosks", "anjungan_ingest_messages", "anjungan_ingest_set_aside",
+                       "anjungan_relay_packets", "anjungan_siak_call_seconds"):  # fmt: skip
+            assert f"# HELP {family}" in metrics, family  # the centre's counters beside the fleet's
         assert main(["fleet", "status"]) == 1  # two fleets here: it names both, guesses neither
         err = capsys.readouterr().err
         assert "2 fleet services run here" in err and url in err and "--fleet" in err
