@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from anjungan import logs
 from anjungan.errors import UsageError
 from broker.observe import NULL
-from broker.paths import default_db_url, default_fleet_store_url
+from broker.paths import default_db_url, default_fleet_store_url, sqlite_path
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import access as siak_access
@@ -95,6 +95,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     _db_args(rj)
     rj.add_argument("--limit", type=int, default=50)
     rj.set_defaults(func=run_rejections)
+
+    bk = bsub.add_parser("backup", help="copy the SQLite queue and its bodies, consistently, while it runs")
+    bk.add_argument("--db", default="", help="queue URL (default: the fleet's sqlite queue)")
+    bk.add_argument("--fleet", type=Path, help="the folder `broker run --fleet` is given, to find the default queue")
+    bk.add_argument("--out", required=True, type=Path, help="a new (or empty) folder for the backup")
+    bk.set_defaults(func=run_backup)
+
+    rs = bsub.add_parser("restore", help="put a backup made by `broker backup` back (service stopped)")
+    rs.add_argument("--from", dest="source", required=True, type=Path, help="the backup folder")
+    rs.add_argument("--db", default="", help="queue URL to restore to (default: the fleet's sqlite queue)")
+    rs.add_argument("--fleet", type=Path, help="the folder `broker run --fleet` is given, to find the default queue")
+    rs.add_argument("--replace", action="store_true", help="keep an existing queue aside (*.replaced-TIME) and restore")
+    rs.set_defaults(func=run_restore)
 
     w = bsub.add_parser("waits", help="waits from capture to SIAK acceptance per class")
     _db_args(w)
@@ -284,4 +297,33 @@ def run_waits(args: argparse.Namespace) -> int:
         return 0
     for label, w in waits.items():
         print(f"{label:<18} n={w['n']:<6} p50={w['p50_s']:.3f}s p95={w['p95_s']:.3f}s max={w['max_s']:.3f}s")
+    return 0
+
+
+def _sqlite_queue(args: argparse.Namespace) -> Path:
+    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    if not url:
+        raise UsageError("give --db URL or --fleet DIR")
+    path = sqlite_path(url)
+    if path is None:
+        raise UsageError("only a SQLite queue is backed up this way; PostgreSQL: pg_dump -Fc and pg_restore "
+                         "(docs/technician-guide.md)")  # fmt: skip
+    return path
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from broker.backup import backup
+
+    report = backup(_sqlite_queue(args), args.out)
+    print(f"backed up {report.packets} packets and {report.bodies} bodies to {report.folder}"
+          f" ({report.rounds} snapshot{'s' if report.rounds > 1 else ''})")  # fmt: skip
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from broker.backup import restore
+
+    target = _sqlite_queue(args)
+    report = restore(args.source, target, replace=args.replace)
+    print(f"restored {report.packets} packets and {report.bodies} bodies to {target}")
     return 0
