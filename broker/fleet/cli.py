@@ -28,6 +28,21 @@ def _db_url(args: argparse.Namespace) -> str:
     raise FleetConfigError("give --db URL or --fleet DIR (the store `broker run --fleet DIR` uses)")
 
 
+def _running_store(args: argparse.Namespace) -> str:
+    """For add-staff and set-site: the store of this fleet's running service, which it named
+    in its runtime file; without one running, `_db_url`."""
+    from broker.fleet.runtime import discover, fleet_key
+
+    if not args.db and args.fleet:
+        try:
+            found = discover(fleet_key(args.fleet))
+        except (ServiceNotFound, FleetConfigError):
+            found = None
+        if found is not None and found.store:
+            return found.store
+    return _db_url(args)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from broker.dashboard.edge import http_options
     from broker.fleet.server import ServeConfig, fleet_registry, fleet_sites, load_config, serve
@@ -81,7 +96,7 @@ def _add_staff(args: argparse.Namespace) -> int:
     if args.print_hash:
         print(json.dumps({"username": username, "password_hash": hashed}))
         return 0
-    url = _db_url(args)
+    url = _running_store(args)
     store = open_store(url)
     try:
         store.set_staff(username, hashed, at=time.time())
@@ -99,7 +114,7 @@ def _set_site(args: argparse.Namespace) -> int:
         kiosk_id = check_kiosk_id(args.kiosk_id)
     except TopicError as exc:
         raise FleetConfigError(str(exc)) from None
-    url = _db_url(args)
+    url = _running_store(args)
     store = open_store(url)
     try:
         store.set_site(Site(kiosk_id=kiosk_id, office=args.office, kecamatan=args.kecamatan))

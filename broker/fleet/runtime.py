@@ -7,8 +7,13 @@ for a service without a fleet folder. Two fleets served on one host by one user 
 never overwrite each other's file, and `anjungan fleet status --fleet DIR` finds its own.
 Without --fleet, status takes the one service running and names them all when several do.
 
-The folder is $ANJUNGAN_RUNTIME_DIR, else $XDG_RUNTIME_DIR/anjungan, else
-/tmp/anjungan-<uid>.
+The file also names the service's fleet store, so `fleet add-staff` and `fleet set-site`
+with `--fleet DIR` write to the store the running centre reads, whatever `--fleet-db` it
+was given (with no service running they take `broker.paths.default_fleet_store_url`).
+
+A service writes to $ANJUNGAN_RUNTIME_DIR, else $XDG_RUNTIME_DIR/anjungan, else
+/tmp/anjungan-<uid>. Commands look there and in /run/anjungan, the installed unit's
+RuntimeDirectory (readable by root and the `anjungan` user).
 """
 
 from __future__ import annotations
@@ -33,9 +38,13 @@ class Running:
     fleet: str = ""  # the fleet's name, for people
     folder: str = ""  # the folder it was given (--fleet), or its store URL
     pid: int = 0
+    store: str = ""  # its fleet store URL
 
     def describe(self) -> str:
         return f"{self.fleet or 'fleet'} ({self.folder}) at {self.url}"
+
+
+SYSTEM_RUNTIME_DIR = Path("/run/anjungan")  # the centre unit's RuntimeDirectory=anjungan
 
 
 def runtime_dir() -> Path:
@@ -89,7 +98,8 @@ def publish(running: Running) -> Path:
     _private_dir()
     path = _path(running.key)
     _write_private(path, json.dumps({"url": running.url, "token": running.token, "fleet": running.fleet,
-                                     "folder": running.folder, "pid": running.pid or os.getpid()}))  # fmt: skip
+                                     "folder": running.folder, "pid": running.pid or os.getpid(),
+                                     "store": running.store}))  # fmt: skip
     return path
 
 
@@ -106,7 +116,7 @@ def _read(path: Path) -> Running:
     data = json.loads(path.read_text())
     return Running(key=path.stem.removeprefix("fleet-"), url=str(data["url"]), token=str(data["token"]),
                    fleet=str(data.get("fleet", "")), folder=str(data.get("folder", "")),
-                   pid=int(data.get("pid", 0)))  # fmt: skip
+                   pid=int(data.get("pid", 0)), store=str(data.get("store", "")))  # fmt: skip
 
 
 def _alive(pid: int) -> bool:
@@ -121,17 +131,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def search_dirs() -> list[Path]:
+    own = runtime_dir()
+    return [own] + ([SYSTEM_RUNTIME_DIR] if own != SYSTEM_RUNTIME_DIR else [])
+
+
 def running() -> list[Running]:
     """Every service with a runtime file here whose process is alive (a killed one's is skipped)."""
-    found = []
-    for path in sorted(runtime_dir().glob("fleet-*.json")):
+    found: list[Running] = []
+    paths = [p for d in search_dirs() for p in sorted(_glob(d))]
+    for path in paths:
         try:
             entry = _read(path)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if _alive(entry.pid):
+        if _alive(entry.pid) and all(f.key != entry.key or f.url != entry.url for f in found):
             found.append(entry)
     return found
+
+
+def _glob(folder: Path) -> list[Path]:
+    try:
+        return list(folder.glob("fleet-*.json"))
+    except OSError:  # not ours to read
+        return []
 
 
 def discover(key: str = "") -> Running:

@@ -177,7 +177,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
 def _running(cfg: ServeConfig, url: str, token: str) -> runtime.Running:
     if cfg.fleet_dir is None:
         return runtime.Running(key=runtime.store_key(cfg.store_url), url=url, token=token,
-                               folder=cfg.store_url)  # fmt: skip
+                               folder=cfg.store_url, store=cfg.store_url)  # fmt: skip
     from provisioning.fleet import open_fleet
 
     try:
@@ -185,7 +185,7 @@ def _running(cfg: ServeConfig, url: str, token: str) -> runtime.Running:
     except Exception:  # noqa: BLE001 - the name is only for people
         name = ""
     return runtime.Running(key=runtime.fleet_key(cfg.fleet_dir), url=url, token=token, fleet=name,
-                           folder=str(Path(cfg.fleet_dir).resolve()))  # fmt: skip
+                           folder=str(Path(cfg.fleet_dir).resolve()), store=cfg.store_url)  # fmt: skip
 
 
 def _loopback(host: str) -> bool:

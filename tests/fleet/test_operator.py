@@ -110,19 +110,14 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
     broker = BrokerProcess(write_config(fleet, tmp_path / "conf", port=port, persistence=False), port)
     broker.start(log=tmp_path / "mosquitto.log")
     monkeypatch.setenv("ANJUNGAN_RUNTIME_DIR", str(tmp_path / "run"))
-    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
-    assert main(["fleet", "add-staff", "ayu", "--fleet", str(centre), "--password-stdin"]) == 0
-    assert "staff user ayu saved in sqlite://" in capsys.readouterr().out
-    assert main(["fleet", "set-site", "k-02", "--office", "Dukcapil Badung", "--kecamatan", "Kuta",
-                 "--fleet", str(centre)]) == 0  # fmt: skip
-    said = capsys.readouterr().out
-    assert "kiosk k-02: office 'Dukcapil Badung', kecamatan 'Kuta' saved in sqlite://" in said
     # another fleet's service on this host, by the same user
     runtime.publish(_running("0123456789ab", "http://127.0.0.1:9"))
+    # as the installed unit: the store elsewhere (--fleet-db), which the operator is not told
+    store = f"sqlite://{tmp_path / 'var' / 'fleet-health.db'}"
     server = subprocess.Popen(
         [sys.executable, "-m", "anjungan.cli", "broker", "run", "--fleet", str(centre),
          "--mqtt", f"mqtts://127.0.0.1:{port}", "--siak", "http://127.0.0.1:9", "--siak-insecure-http",
-         "--http", "127.0.0.1:0", "--fleet-config", str(tmp_path / "fleet-config.json")],
+         "--http", "127.0.0.1:0", "--fleet-config", str(tmp_path / "fleet-config.json"), "--fleet-db", store],
         stdout=subprocess.PIPE, stderr=open(tmp_path / "service.log", "wb"), text=True,  # noqa: SIM115
         env={**os.environ, "ANJUNGAN_RUNTIME_DIR": str(tmp_path / "run")})  # fmt: skip
     kiosk = None
@@ -130,6 +125,9 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         assert server.stdout is not None
         url = server.stdout.readline().strip().removeprefix("staff dashboard: ")
         assert url.startswith("http://"), (tmp_path / "service.log").read_text()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+        assert main(["fleet", "add-staff", "ayu", "--fleet", str(centre), "--password-stdin"]) == 0
+        assert capsys.readouterr().out == f"staff user ayu saved in {store}\n"  # the running centre's store
         with httpx.Client(base_url=url, timeout=10) as c:
             page = c.get("/login")
             r = c.post("/login", data={"username": "ayu", "password": PASSWORD, "csrf": csrf_of(page.text)})
@@ -151,6 +149,11 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         assert wait_until(lambda: fleet_status()["kiosks"], timeout=20)
         row = fleet_status()["kiosks"][0]
         assert (row["kiosk_id"], row["office"], row["kecamatan"]) == ("k-01", "Dukcapil Denpasar", "Denpasar Selatan")
+        assert main(["fleet", "set-site", "k-01", "--office", "Dukcapil Denpasar", "--kecamatan", "Denpasar Barat",
+                     "--fleet", str(centre)]) == 0  # fmt: skip
+        said = capsys.readouterr().out
+        assert said.startswith(f"kiosk k-01: office 'Dukcapil Denpasar', kecamatan 'Denpasar Barat' saved in {store}")
+        assert wait_until(lambda: fleet_status()["kiosks"][0]["kecamatan"] == "Denpasar Barat", timeout=20)
         token = runtime.discover(runtime.fleet_key(centre)).token
         metrics = httpx.get(url + "/metrics", headers={"authorization": f"Bearer {token}"}, timeout=10).text
         for family in ("anjungan_fleet_kiosks", "anjungan_ingest_messages", "anjungan_ingest_set_aside",
