@@ -56,7 +56,9 @@ def test_the_kiosk_page_shows_wita(tmp_path, password_hash):
     store = open_store(f"sqlite://{tmp_path / 'fleet.db'}")
     store.set_staff("ayu", password_hash, at=0.0)
     service = FleetService(store, clock=Clock(T), settings=FleetSettings(history_every_s=0))
-    for topic, payload in (status("dps-01", "online", "s1"), health("dps-01", cert_expires_at=T + 86400)):
+    for topic, payload in (status("dps-01", "online", "s1"),
+                           health("dps-01", cert_expires_at=T + 86400, link_failures=3,
+                                  link_error="TLS refused: <b>x</b>")):  # fmt: skip
         assert service.handle(topic, payload)
     service.flush()
     with TestClient(create_app(service, api_token=TOKEN), follow_redirects=False) as client:
@@ -64,4 +66,5 @@ def test_the_kiosk_page_shows_wita(tmp_path, password_hash):
         page = client.get("/kiosk/dps-01").text
     assert "2025-12-01 08:00:00 WITA" in page and "2025-12-02 08:00:00 WITA" in page  # last seen, cert expiry
     assert "UTC" not in page
+    assert '<td colspan="3" id="link-failures">3 (TLS refused: &lt;b&gt;x&lt;/b&gt;)</td>' in page  # escaped
     store.close()
