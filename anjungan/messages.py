@@ -294,6 +294,8 @@ class Health(_Message):
     cert_expires_at: float | None = None
     last_capture_at: float | None = None
     tamper: bool = False
+    link_failures: int = 0  # attempts to reach the broker that failed since start (TLS refused, …)
+    link_error: str = ""  # the last one's reason, one line (never key material)
 
 
 @dataclass(frozen=True, kw_only=True)

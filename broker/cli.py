@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from broker.observe import NULL
+from broker.paths import default_db_url, default_fleet_store_url, sqlite_path
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import access as siak_access
 from broker.siak import cli as siak_cli
 
 if TYPE_CHECKING:
+    from broker.fleet.metrics import CentreMetrics
     from broker.fleet.service import FleetService
     from broker.ingest import Inbound, Outcome
     from broker.service import CentralService
@@ -66,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
     run.add_argument("--fleet-db", default="",
                      help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
-                     "else in the centre folder)")  # fmt: skip
+                     "else beside the default queue; broker/paths.py)")  # fmt: skip
     run.add_argument("--fleet-config", default=None,
                      help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")  # fmt: skip
     run.set_defaults(func=run_service)
@@ -93,6 +96,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     rj.add_argument("--limit", type=int, default=50)
     rj.set_defaults(func=run_rejections)
 
+    bk = bsub.add_parser("backup", help="copy the SQLite queue and its bodies, consistently, while it runs")
+    bk.add_argument("--db", default="", help="queue URL (default: the fleet's sqlite queue)")
+    bk.add_argument("--fleet", type=Path, help="the folder `broker run --fleet` is given, to find the default queue")
+    bk.add_argument("--out", required=True, type=Path, help="a new (or empty) folder for the backup")
+    bk.set_defaults(func=run_backup)
+
+    rs = bsub.add_parser("restore", help="put a backup made by `broker backup` back (service stopped)")
+    rs.add_argument("--from", dest="source", required=True, type=Path, help="the backup folder")
+    rs.add_argument("--db", default="", help="queue URL to restore to (default: the fleet's sqlite queue)")
+    rs.add_argument("--fleet", type=Path, help="the folder `broker run --fleet` is given, to find the default queue")
+    rs.add_argument("--replace", action="store_true", help="keep an existing queue aside (*.replaced-TIME) and restore")
+    rs.set_defaults(func=run_restore)
+
     w = bsub.add_parser("waits", help="waits from capture to SIAK acceptance per class")
     _db_args(w)
     w.set_defaults(func=run_waits)
@@ -113,8 +129,6 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> PacketQueue:
-    from broker.service import default_db_url
-
     url = args.db or (default_db_url(args.fleet) if args.fleet else "")
     if not url:
         raise UsageError("give --db URL or --fleet DIR")
@@ -138,14 +152,19 @@ def run_service(args: argparse.Namespace) -> int:
     relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
                         backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,
                         status_poll_s=args.status_poll)  # fmt: skip
+    metrics = None
+    if args.http:  # counters for /metrics, registered with the dashboard's registry
+        from broker.fleet.metrics import CentreMetrics
+
+        metrics = CentreMetrics()
     service = CentralService(ServiceConfig(
         fleet_dir=args.fleet, db_url=args.db, mqtt_url=args.mqtt, siak_url=args.siak,
         siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
         relay=relay, aging_s=args.aging,
         identity=args.identity,
-    ))  # fmt: skip
-    if args.http:
-        return _run_with_dashboard(service, args)
+    ), observer=metrics if metrics is not None else NULL)  # fmt: skip
+    if metrics is not None:
+        return _run_with_dashboard(service, args, metrics)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -153,25 +172,13 @@ def run_service(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sqlite_folder(db: str, fleet: Path) -> Path:
-    """The folder of a sqlite queue (`sqlite://PATH` or a bare path); the default queue's
-    folder for any other database."""
-    from broker.service import default_db_url
-
-    if db.startswith("sqlite://"):
-        return Path(db.removeprefix("sqlite://")).parent
-    if db and "://" not in db:
-        return Path(db).parent
-    return Path(default_db_url(fleet).removeprefix("sqlite://")).parent
-
-
-def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> int:
+def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metrics: CentreMetrics) -> int:
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
     from broker.dashboard.edge import http_options
     from broker.fleet.relay import queue_sampler
-    from broker.fleet.server import ServeConfig, load_config, serve
+    from broker.fleet.server import ServeConfig, fleet_sites, load_config, serve
     from provisioning.centres import Role
     from provisioning.fleet import centre_tls
 
@@ -179,14 +186,16 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    fleet_db = args.fleet_db or f"sqlite://{_sqlite_folder(args.db, args.fleet) / 'fleet-health.db'}"
+    fleet_db = args.fleet_db or default_fleet_store_url(args.fleet, args.db)
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), client_id=args.fleet_identity,
                       tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
                       settings=settings, staff=staff, captures=False, http=http_options(args),
-                      registry=lambda: service.trust().kiosks)  # fmt: skip
+                      registry=lambda: service.trust().kiosks, sites=fleet_sites(args.fleet),
+                      fleet_dir=args.fleet)  # fmt: skip
 
     def count_captures(fleet: FleetService) -> None:
+        metrics.register(fleet.metrics.registry)  # ingest, relay and SIAK on the same /metrics
         process = service.handlers["capture"]
 
         def counted(batch: list[Inbound]) -> list[Outcome]:
@@ -288,4 +297,33 @@ def run_waits(args: argparse.Namespace) -> int:
         return 0
     for label, w in waits.items():
         print(f"{label:<18} n={w['n']:<6} p50={w['p50_s']:.3f}s p95={w['p95_s']:.3f}s max={w['max_s']:.3f}s")
+    return 0
+
+
+def _sqlite_queue(args: argparse.Namespace) -> Path:
+    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    if not url:
+        raise UsageError("give --db URL or --fleet DIR")
+    path = sqlite_path(url)
+    if path is None:
+        raise UsageError("only a SQLite queue is backed up this way; PostgreSQL: pg_dump -Fc and pg_restore "
+                         "(docs/technician-guide.md)")  # fmt: skip
+    return path
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from broker.backup import backup
+
+    report = backup(_sqlite_queue(args), args.out)
+    print(f"backed up {report.packets} packets and {report.bodies} bodies to {report.folder}"
+          f" ({report.rounds} snapshot{'s' if report.rounds > 1 else ''})")  # fmt: skip
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from broker.backup import restore
+
+    target = _sqlite_queue(args)
+    report = restore(args.source, target, replace=args.replace)
+    print(f"restored {report.packets} packets and {report.bodies} bodies to {target}")
     return 0

@@ -26,6 +26,7 @@ from anjungan.messages import Ack, PacketStatus
 from anjungan.packet.model import PacketError
 from broker.errors import SiakError, SiakRejected, SiakThrottled
 from broker.gateway import Gateway
+from broker.observe import DEAD_LETTERED, NULL, RETRIED, SENT, CentreObserver
 from broker.policy import BreakerState, CircuitBreaker, TokenBucket, backoff_delay
 from broker.queue import Lease, PacketQueue
 from broker.siak.client import SiakClient
@@ -63,8 +64,10 @@ class Relay:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         name: str = "relay",
+        observer: CentreObserver = NULL,
     ) -> None:
         self.queue, self.gateway, self.siak, self.notifier, self.cfg = queue, gateway, siak, notifier, cfg
+        self.observer = observer  # told every packet's relay outcome (metrics)
         self.clock, self.rand, self.name = clock, rand, name
         self.breaker = CircuitBreaker(threshold=cfg.breaker_threshold,
                                       cooldown_s=cfg.breaker_cooldown_s,
@@ -153,11 +156,13 @@ class Relay:
         reason = f"relay failure: {type(exc).__name__}"
         if lease.attempts >= self.cfg.max_failures:
             self.queue.dead_letter(lease.packet_id, now=self.clock(), reason=reason)
+            self.observer.relayed(DEAD_LETTERED)
             return
         delay = backoff_delay(lease.attempts, base_s=self.cfg.backoff_base_s,
                               cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))  # fmt: skip
         self.queue.retry_later(lease.packet_id, owner=lease.owner, visible_at=self.clock() + delay,
                                reason=reason)  # fmt: skip
+        self.observer.relayed(RETRIED)
 
     def relay(self, lease: Lease, *, go_at: float = 0.0) -> None:
         """Open, wait for `go_at` (monotonic; the paced departure), submit, record."""
@@ -167,6 +172,7 @@ class Relay:
         except PacketError as exc:
             log.warning("packet %s cannot be opened (%s): dead letter", pid, exc.reason)
             self.queue.dead_letter(pid, now=self.clock(), reason=f"gateway: {exc.reason}")
+            self.observer.relayed(DEAD_LETTERED)
             if go_at:
                 with self._lock:
                     self.bucket.reserve_refund()  # nothing was sent on this token
@@ -178,12 +184,14 @@ class Relay:
         except SiakThrottled as exc:
             self.queue.retry_later(pid, owner=lease.owner, reason=str(exc),
                                    visible_at=self.clock() + exc.retry_after)  # fmt: skip
+            self.observer.relayed(RETRIED)
             return
         except SiakRejected as exc:
             with self._lock:
                 self.breaker.on_success(self.clock())  # SIAK is up; it refused this one
             log.warning("packet %s rejected by SIAK (%s): dead letter", pid, exc.status)
             self.queue.dead_letter(pid, now=self.clock(), reason=str(exc))
+            self.observer.relayed(DEAD_LETTERED)
             return
         except SiakError as exc:
             now = self.clock()
@@ -193,6 +201,7 @@ class Relay:
                                   cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))  # fmt: skip
             log.info("packet %s: %s; retry in %.2fs", pid, exc, delay)
             self.queue.retry_later(pid, owner=lease.owner, visible_at=now + delay, reason=str(exc))
+            self.observer.relayed(RETRIED)
             return
         now = self.clock()
         with self._lock:
@@ -202,6 +211,7 @@ class Relay:
             released = self.queue.release_held(now=now)
             log.info("SIAK is back; %d held packets released in priority order", released)
         self.queue.accept(pid, now=now, siak_state=view.state)
+        self.observer.relayed(SENT)
         self._tell(header.kiosk_id, PacketStatus(packet_id=pid, state=view.state, at=now))
 
     def _tell(self, kiosk_id: str, message: Ack | PacketStatus) -> None:

@@ -22,8 +22,10 @@ from broker.errors import ConfigError
 from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
 from broker.mqtt import CentreMqtt, MqttSettings
+from broker.observe import ACCEPTED, DUPLICATE, NULL, REJECTED, SKIPPED, CentreObserver
+from broker.paths import default_db_url
 from broker.policy import DEFAULT_AGING_S
-from broker.queue import PacketQueue, Rejection, open_queue, store_failure
+from broker.queue import Admission, PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
 from broker.siak.access import DEFAULT_URL as DEFAULT_SIAK_URL
 from broker.siak.access import SiakAccess
@@ -50,15 +52,13 @@ class ServiceConfig:
     batch: int = 64
 
 
-def default_db_url(fleet_dir: Path) -> str:
-    return f"sqlite://{fleet_dir.resolve().parent / 'centre' / 'queue.db'}"
-
-
 class CentralService:
-    def __init__(self, cfg: ServiceConfig) -> None:
+    def __init__(self, cfg: ServiceConfig, *, observer: CentreObserver = NULL) -> None:
+        """`observer` is told every ingest, set-aside, relay and SIAK outcome (metrics)."""
         cfg.siak_access.check_url(cfg.siak_url)
+        self.observer = observer
         siak = SiakClient(cfg.siak_url, access=cfg.siak_access, timeout_s=cfg.siak_timeout_s,
-                          max_connections=cfg.relay.workers + 2)  # fmt: skip
+                          max_connections=cfg.relay.workers + 2, observer=observer)  # fmt: skip
         try:
             fleet = open_fleet(cfg.fleet_dir)
         except Exception as exc:
@@ -82,7 +82,7 @@ class CentralService:
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip
         self.relay = Relay(self.queue, Gateway(load_gateway_key(cfg.fleet_dir)), siak,
-                           self.mqtt, cfg.relay)  # fmt: skip
+                           self.mqtt, cfg.relay, observer=observer)  # fmt: skip
 
     def _kind(self, msg: Inbound) -> str:
         """The handler for a message: by topic kind; the capture handler gets the rest (it logs strays)."""
@@ -103,8 +103,22 @@ class CentralService:
             by_kind.setdefault(self._kind(msg), []).append(msg)
         out: list[Outcome] = []
         for kind, msgs in by_kind.items():
-            out.extend(self.handlers[kind](msgs))
+            outcomes = self.handlers[kind](msgs)
+            if kind == "capture":
+                for o in outcomes:
+                    self._count(o)
+            out.extend(outcomes)
         return out
+
+    def _count(self, o: Outcome) -> None:
+        if o.reason:
+            self.observer.ingested(REJECTED, o.reason)
+        elif o.admission is Admission.NEW:
+            self.observer.ingested(ACCEPTED)
+        elif o.admission is Admission.DUPLICATE:
+            self.observer.ingested(DUPLICATE)
+        else:
+            self.observer.ingested(SKIPPED)  # off the contract: no kiosk to answer
 
     def _set_aside(self, msg: Inbound, exc: BaseException) -> Outcome:
         """A message whose handling failed while the store works: record it (aggregated per
@@ -123,6 +137,7 @@ class CentralService:
                 pass
         log.error("kiosk %s: set aside a %s message that failed (%s)", kiosk_id or "?", kind or "stray",
                   type(exc).__name__)  # fmt: skip
+        self.observer.set_aside(kind if kind in topics.KINDS else "stray")
         if kiosk_id:
             try:
                 self.queue.reject(Rejection(kiosk_id=kiosk_id, packet_id=packet_id, reason=POISON,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from anjungan import topics
 from anjungan.messages import (
@@ -84,7 +85,9 @@ class Publisher:
             self._feedback_ids[_feedback_id(msg.payload)] = msg.id
         if now >= self._next_health:
             self._next_health = now + self.health_interval_s
-            self.transport.publish(topics.topic(self.kiosk_id, "health"), self._health(now).to_json())
+            health = replace(self._health(now), link_failures=self.transport.failures,
+                             link_error=self.transport.last_failure)  # fmt: skip
+            self.transport.publish(topics.topic(self.kiosk_id, "health"), health.to_json())
 
     def _on_connected(self, now: float) -> None:
         status = KioskStatus(kiosk_id=self.kiosk_id, state="online", session_id=self.session_id, at=now)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anjungan import logs
 from anjungan.lock import hold
 from drivers.peripherals import open_peripherals
 from kiosk.app import Journal, KioskApp
@@ -19,7 +23,7 @@ from kiosk.flow.machine import Flow, FlowConfig
 from kiosk.officers import load_officers
 from kiosk.outbox import SqliteOutbox
 from kiosk.publisher import Publisher, offline_will
-from kiosk.script import load_script, run_script, settle
+from kiosk.script import ScriptStopped, load_script, run_script, settle
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys
 from kiosk.transport import MqttTransport, TlsFiles
@@ -58,6 +62,9 @@ def _peripherals(spec: str) -> Any:
 
 def run_kiosk(opts: RunOptions) -> int:
     os.umask(0o077)  # outbox, WAL and screenshots: readable by the kiosk user only
+    # warnings (the broker refusing TLS, a lost link) to stderr, one escaped line each;
+    # the JSON journal stays on stdout
+    logs.configure(logging.WARNING, sys.stderr)
     bundle = load_bundle(opts.bundle)
     steps = load_script(opts.script) if opts.script else None
     officers_file = opts.officers or (bundle.root / "officers.json")
@@ -84,23 +91,28 @@ def run_kiosk(opts: RunOptions) -> int:
     app.publisher = Publisher(kiosk_id=bundle.kiosk_id, session_id=session_id, outbox=outbox,
                               transport=transport, health=app.health, resend_after_s=opts.resend_after_s,
                               health_interval_s=opts.health_interval_s)  # fmt: skip
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    # SIGTERM only sets `stop`; every loop below (the script's actions and waits included)
+    # asks it at least every 50 ms, so the kiosk closes its outbox cleanly within moments
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     journal.write("started", kiosk_id=bundle.kiosk_id, session_id=session_id, pending=outbox.depth(),
                   broker=f"{host}:{port}", tls=opts.tls)  # fmt: skip
     app.publisher.start()
     try:
         if steps is not None:
-            run_script(app, steps)
-            journal.write("script_done", screen=app.flow.screen.value, tickets=app.tickets)
-            _drain(app, opts.drain_s, stop)
+            try:
+                run_script(app, steps, stop=stop.is_set)
+                journal.write("script_done", screen=app.flow.screen.value, tickets=app.tickets)
+                _drain(app, opts.drain_s, stop)
+            except ScriptStopped as exc:
+                journal.write("script_stopped", reason=str(exc), screen=app.flow.screen.value)
         elif opts.headless:
-            while not stop["now"]:
+            while not stop.wait(0.05):
                 app.step()
-                time.sleep(0.05)
         else:
             _interactive(app, stop)
-        settle(app, timeout=5)
+        if not stop.is_set():
+            settle(app, timeout=5)
     finally:
         journal.write("stopped", pending=outbox.depth(), frames=len(renderer.frame_ms))
         app.publisher.stop(time.time())
@@ -112,9 +124,9 @@ def run_kiosk(opts: RunOptions) -> int:
     return 0
 
 
-def _drain(app: KioskApp, seconds: float, stop: dict[str, bool]) -> None:
+def _drain(app: KioskApp, seconds: float, stop: threading.Event) -> None:
     end = time.monotonic() + seconds
-    while time.monotonic() < end and not stop["now"]:
+    while time.monotonic() < end and not stop.is_set():
         if app.outbox.depth() == 0 and not app.outbox.messages():
             app.journal.write("drained")
             return
@@ -122,11 +134,11 @@ def _drain(app: KioskApp, seconds: float, stop: dict[str, bool]) -> None:
         time.sleep(0.02)
 
 
-def _interactive(app: KioskApp, stop: dict[str, bool]) -> None:
+def _interactive(app: KioskApp, stop: threading.Event) -> None:
     import pygame
 
     clock = pygame.time.Clock()
-    while not stop["now"]:
+    while not stop.is_set():
         for ev in pygame.event.get():
             if ev.type == pygame.QUIT:
                 return

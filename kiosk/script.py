@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,15 @@ if TYPE_CHECKING:
 KINDS: dict[str, type | tuple[type, ...]] = {"tap": str, "type": str, "wait": (int, float), "expect": str, "scan_qr": str,
          "lang": str, "unplug": str, "replug": str, "capture": (int, str), "comment": str, "mark": str}  # fmt: skip
 SETTLE_TIMEOUT_S = 60.0
+StopAsked = Callable[[], bool]  # True once the process was told to stop (SIGTERM)
+
+
+class ScriptStopped(Exception):  # noqa: N818 - not an error: the runner was told to stop
+    """SIGTERM arrived while a script played: it stops between two actions."""
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,31 +94,37 @@ def load_script(path: str | Path) -> list[ScriptStep]:
     return parse_script(text, str(path))
 
 
-def settle(app: KioskApp, timeout: float = SETTLE_TIMEOUT_S) -> None:
+def settle(app: KioskApp, timeout: float = SETTLE_TIMEOUT_S, *, stop: StopAsked = _never) -> None:
     end = time.monotonic() + timeout
     app.step()
     while app.busy():
+        if stop():
+            raise ScriptStopped("stopped while the kiosk was busy")
         if time.monotonic() > end:
             raise ScriptError(f"the kiosk stayed busy on {app.flow.screen.value} for {timeout:.0f} s")
         time.sleep(0.001)
         app.step()
 
 
-def run_script(app: KioskApp, steps: list[ScriptStep]) -> None:
+def run_script(app: KioskApp, steps: list[ScriptStep], *, stop: StopAsked = _never) -> None:
+    """Play `steps`; `stop` is asked between actions (and in every wait), so a SIGTERM ends
+    a long script within moments: `ScriptStopped`."""
     for i, step in enumerate(steps, 1):
-        settle(app)
+        settle(app, stop=stop)
+        if stop():
+            raise ScriptStopped(f"stopped before step {i}")
         where = f"step {i} ({step.kind} {step.value!r}) on screen {app.flow.screen.value}"
         try:
-            _run_step(app, step)
+            _run_step(app, step, stop)
         except LookupError as exc:
             raise ScriptError(f"{where}: no button {exc.args[0]!r}; visible: {', '.join(app.visible())}") from None
         except ScriptError as exc:
             raise ScriptError(f"{where}: {exc}") from None
         app.step()
-    settle(app)
+    settle(app, stop=stop)
 
 
-def _run_step(app: KioskApp, step: ScriptStep) -> None:
+def _run_step(app: KioskApp, step: ScriptStep, stop: StopAsked = _never) -> None:
     kind, value = step.kind, step.value
     if kind == "tap":
         app.tap(str(value))
@@ -122,6 +138,8 @@ def _run_step(app: KioskApp, step: ScriptStep) -> None:
             app.tap(f"lang:{value}")
     elif kind == "wait":
         for _ in range(int(float(value))):
+            if stop():
+                raise ScriptStopped("stopped in a wait")
             app.skip += 1.0
             app.step()
     elif kind == "expect":
@@ -131,7 +149,7 @@ def _run_step(app: KioskApp, step: ScriptStep) -> None:
         payload = app.last_qr if value == "last" else str(value)
         app.dispatch(ScanQr(payload=payload))
     elif kind == "capture":
-        _capture(app, None if value == "all" else int(value))
+        _capture(app, None if value == "all" else int(value), stop)
     elif kind == "mark":
         app.journal.write("mark", label=str(value), at=round(time.time(), 3))
     elif kind in ("unplug", "replug"):
@@ -141,16 +159,16 @@ def _run_step(app: KioskApp, step: ScriptStep) -> None:
         fault(str(value))
 
 
-def _capture(app: KioskApp, count: int | None) -> None:
+def _capture(app: KioskApp, count: int | None, stop: StopAsked = _never) -> None:
     """What a resident does at each capture step: touch Capture, try again while the screen
     asks, then Next."""
     done = 0
     while app.flow.screen.value == "capture_guide" and (count is None or done < count):
         app.tap("begin_capture")
-        settle(app)
+        settle(app, stop=stop)
         while "continue" not in app.visible():
             app.tap("retry")
-            settle(app)
+            settle(app, stop=stop)
         app.tap("continue")
         app.step()
         done += 1

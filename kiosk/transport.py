@@ -6,8 +6,11 @@ and the kiosk's main loop drains them with `poll()`: all outbox writes stay on o
 
 from __future__ import annotations
 
+import logging
 import queue
+import re
 import ssl
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +19,28 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.errors import PublishError
 from provisioning.fleet import TlsFiles  # the same three paths the centre's client uses
+
+log = logging.getLogger("anjungan.kiosk.link")
+MAX_REASON = 160
+
+
+def failure_reason(exc: BaseException | None, fallback: str = "") -> str:
+    """One line saying why a connection attempt failed: the TLS alert or socket error as the
+    library words it (certificates' names at most, never key material)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        text = f"TLS: the broker's certificate is not trusted ({exc.verify_message or exc.reason})"
+    elif isinstance(exc, ssl.SSLError):
+        text = f"TLS refused: {exc.reason or exc}"
+    elif isinstance(exc, OSError):
+        text = exc.strerror or type(exc).__name__
+    else:
+        text = fallback or "connection failed"
+    return one_line(text)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line, without OpenSSL's source position, at most MAX_REASON long."""
+    return " ".join(re.sub(r"\s*\(_ssl\.c:\d+\)", "", text).split())[:MAX_REASON]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +59,8 @@ class Will:
 
 class Transport(Protocol):
     connected: bool
+    failures: int  # connection attempts that failed since start
+    last_failure: str  # why the last one failed
 
     def start(self) -> None: ...
     def subscribe(self, topic: str) -> None: ...
@@ -48,6 +75,8 @@ class MqttTransport:
     def __init__(self, *, client_id: str, host: str, port: int, will: Will,
                  tls: TlsFiles | None = None, keepalive: int = 15) -> None:  # fmt: skip
         self.connected = False
+        self.failures, self.last_failure = 0, ""
+        self._attempt_error = ""  # what paho logged about the current attempt, if it failed
         self._host, self._port, self._keepalive = host, port, keepalive
         self._events: queue.Queue[LinkEvent] = queue.Queue()
         self._subs: list[str] = []
@@ -65,18 +94,50 @@ class MqttTransport:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
+        c.on_connect_fail = self._on_connect_fail
+        c.on_log = self._on_log
         self._client = c
 
     # paho's thread
+    def _failed(self, reason: str) -> None:
+        """One attempt failed: counted (sent in health), logged when the reason changes."""
+        self.failures += 1
+        self._attempt_error = ""
+        if reason != self.last_failure:
+            log.warning("cannot connect to the broker %s:%d: %s (attempt %d; retrying)", self._host,
+                        self._port, reason, self.failures)  # fmt: skip
+        self.last_failure = reason
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        # paho calls this inside its `except OSError` around the TCP connect and TLS handshake
+        self._failed(failure_reason(sys.exc_info()[1], self._attempt_error))
+
+    def _on_log(self, _c: mqtt.Client, _u: Any, level: int, text: str) -> None:
+        # a TLS 1.3 broker refuses the kiosk's certificate after the handshake: the alert
+        # arrives on the first read, which paho only logs
+        if level == mqtt.MQTT_LOG_ERR and "on socket" in text:
+            self._attempt_error = one_line(text.split(": ", 1)[-1])
+
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if getattr(reason, "is_failure", False):
+            self._attempt_error = f"the broker refused the connection: {reason}"
             return
+        if self.failures and self.last_failure:
+            log.warning("connected to the broker %s:%d after %d failed attempts", self._host, self._port,
+                        self.failures)  # fmt: skip
+        self.last_failure = ""
         self.connected = True
         for topic in self._subs:
             client.subscribe(topic, qos=1)
         self._events.put(LinkEvent(kind="connected"))
 
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if not self.connected:  # the attempt never got the broker's CONNACK
+            reason_text = "TLS refused: " + self._attempt_error if "SSL" in self._attempt_error else self._attempt_error
+            self._failed(reason_text or f"the broker closed the connection ({reason})")
+        elif self._attempt_error:
+            log.warning("lost the broker %s:%d: %s", self._host, self._port, self._attempt_error)
+            self._attempt_error = ""
         self.connected = False
         self._events.put(LinkEvent(kind="disconnected"))
 
@@ -131,6 +192,8 @@ class MemoryTransport:
     """The twin: records what is published, lets a test inject what the centre sends."""
 
     connected: bool = False
+    failures: int = 0
+    last_failure: str = ""
     published: list[tuple[str, bytes, bool]] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
     _events: list[LinkEvent] = field(default_factory=list)
@@ -138,6 +201,10 @@ class MemoryTransport:
 
     def start(self) -> None:
         self.set_connected(True)
+
+    def fail(self, reason: str) -> None:
+        """An attempt to connect that failed (the real one counts them the same way)."""
+        self.failures, self.last_failure = self.failures + 1, reason
 
     def set_connected(self, up: bool) -> None:
         self.connected = up

@@ -43,11 +43,12 @@ def request(bundle_dir: str | Path, kiosk_id: str) -> Path:
     return root / "device.csr"
 
 
-def complete(fleet: Fleet, bundle_dir: str | Path, *, office: str = "",
+def complete(fleet: Fleet, bundle_dir: str | Path, *, office: str = "", kecamatan: str = "",
              now: float | None = None) -> str:  # fmt: skip
     """The technician signs the bundle's CSR and fills in the rest. Returns the kiosk id."""
     root = Path(bundle_dir)
-    kiosk_id, cert_pem = sign_csr(fleet, read_bytes(root / "device.csr", "CSR"), now=now)
+    kiosk_id, cert_pem = sign_csr(fleet, read_bytes(root / "device.csr", "CSR"), now=now,
+                                  office=office, kecamatan=kecamatan)  # fmt: skip
     settings = fleet.settings
     write_atomic(root / "device.pem", cert_pem)
     write_atomic(root / "ca.pem", read_bytes(fleet.path("ca.pem"), "fleet CA"))

@@ -42,14 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = p.add_parser("sign", help="technician: sign a kiosk's CSR and complete its bundle")
     s.add_argument("dir", help="fleet folder")
     s.add_argument("bundle", help="bundle folder holding device.csr")
-    s.add_argument("--office", default="", help="office / kecamatan the kiosk serves")
+    s.add_argument("--office", default="", help="the office the kiosk serves (shown on the dashboard)")
+    s.add_argument("--kecamatan", default="", help="the kecamatan it serves (shown on the dashboard)")
     s.set_defaults(func=run_sign)
 
     e = p.add_parser("enroll", help="bench set-up: request and sign in one step")
     e.add_argument("dir", help="fleet folder")
     e.add_argument("--kiosk-id", required=True, help="kiosk id")
     e.add_argument("--out", required=True, help="bundle folder to create")
-    e.add_argument("--office", default="", help="office / kecamatan the kiosk serves")
+    e.add_argument("--office", default="", help="the office the kiosk serves (shown on the dashboard)")
+    e.add_argument("--kecamatan", default="", help="the kecamatan it serves (shown on the dashboard)")
     e.set_defaults(func=run_enroll)
 
     v = p.add_parser("revoke", help="revoke a kiosk: registry and CRL (optionally pushed to the broker)")
@@ -104,7 +106,7 @@ def run_request(args: argparse.Namespace) -> int:
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    kiosk_id = kb.complete(open_fleet(args.dir), args.bundle, office=args.office)
+    kiosk_id = kb.complete(open_fleet(args.dir), args.bundle, office=args.office, kecamatan=args.kecamatan)
     print(f"kiosk {kiosk_id} certified; bundle {args.bundle} is complete")
     return 0
 
@@ -116,7 +118,7 @@ def run_enroll(args: argparse.Namespace) -> int:
         raise ProvisioningError(f"{out} exists and is not empty")
     kb.request(out, args.kiosk_id)
     try:
-        kb.complete(fleet, out, office=args.office)
+        kb.complete(fleet, out, office=args.office, kecamatan=args.kecamatan)
     except Exception:
         shutil.rmtree(out, ignore_errors=True)  # never leave a half-made bundle behind
         raise

@@ -131,8 +131,10 @@ def _crl_pem(ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, revoked: 
     return crl.public_bytes(serialization.Encoding.PEM)
 
 
-def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None) -> tuple[str, bytes]:
-    """Issue a kiosk certificate for a CSR and register the kiosk. Returns (kiosk_id, PEM)."""
+def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None, office: str = "",
+             kecamatan: str = "") -> tuple[str, bytes]:  # fmt: skip
+    """Issue a kiosk certificate for a CSR and register the kiosk (with the office and
+    kecamatan it serves, which the dashboard shows). Returns (kiosk_id, PEM)."""
     csr, kiosk_id = px.load_csr(csr_pem)
     try:
         check_kiosk_id(kiosk_id)
@@ -154,6 +156,7 @@ def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None) -> tuple
     registry["kiosks"][kiosk_id] = {
         "serial": str(cert.serial_number), "state": "active", "enrolled_at": when.timestamp(),
         "expires_at": cert.not_valid_after_utc.timestamp(), "revoked_serials": previous,
+        "office": office, "kecamatan": kecamatan,
     }  # fmt: skip
     fleet.save_registry(registry)
     return kiosk_id, pem
@@ -176,6 +179,13 @@ def revoke(fleet: Fleet, kiosk_id: str, *, now: float | None = None) -> None:
 
 def revoked_serials(registry: dict) -> frozenset[int]:
     return frozenset(int(s) for e in registry["kiosks"].values() for s in e["revoked_serials"])
+
+
+def kiosk_sites(root: str | Path) -> dict[str, tuple[str, str]]:
+    """kiosk id -> (office, kecamatan) as given at signing (kiosks signed without: absent)."""
+    return {kid: (str(e.get("office") or ""), str(e.get("kecamatan") or ""))
+            for kid, e in open_fleet(root).registry()["kiosks"].items()
+            if e.get("office") or e.get("kecamatan")}  # fmt: skip
 
 
 def load_trust(root: str | Path) -> FleetTrust:

@@ -65,7 +65,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         lang = lang_of(request)
         base = {"t": translator(lang), "lang": lang, "staff": staff, "now": service.clock(),
                 "csrf": staff.csrf if staff else "", "path": request.url.path,
-                "ago": views.ago, "when": views.when}  # fmt: skip
+                "ago": views.ago, "when": service.settings.local_time.stamp}  # fmt: skip
         return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
     def set_cookie(request: Request, response: Response, name: str, value: str, *,

@@ -32,6 +32,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "ok": ("Baik", "OK"), "fault": ("Rusak", "Fault"), "detail": ("Keterangan", "Detail"),
     "versions": ("Versi", "Versions"), "app": ("Aplikasi", "App"), "firmware": ("Firmware", "Firmware"),
     "cert_expires": ("Sertifikat berakhir", "Certificate expires"),
+    "link_failures": ("Gagal tersambung ke pusat (sejak mulai)", "Failed connections to the centre (since start)"),
     "last_capture": ("Perekaman terakhir", "Last capture"), "disk_free": ("Disk kosong", "Disk free"),
     "temperature": ("Suhu", "Temperature"), "alert_log": ("Catatan peringatan", "Alert log"),
     "opened": ("dibuka", "opened"), "cleared": ("selesai", "cleared"),

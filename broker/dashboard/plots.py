@@ -1,15 +1,16 @@
 """Inline SVG charts rendered on the server: lines over time, stacked bars per hour.
 
 Pure: data in, markup out (escaped; no scripts). Times on the x axis are Unix seconds,
-labelled in UTC HH:MM.
+labelled in the site's zone (`SiteTime`: WITA unless configured), with its abbreviation.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+
+from broker.fleet.localtime import SiteTime
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 180, 48, 12, 14, 26
 COLOURS = ("#1f6feb", "#d1242f", "#9a6700", "#1a7f37", "#8250df")
@@ -22,11 +23,11 @@ class Series:
     colour: str = ""
 
 
-def _hhmm(t: float) -> str:
-    return time.strftime("%d %b %H:%M", time.gmtime(t))
+SITE_TIME = SiteTime()
 
 
-def _frame(title: str, y_max: float, x0: float, x1: float, body: list[str], legend: list[str]) -> str:
+def _frame(title: str, y_max: float, x0: float, x1: float, body: list[str], legend: list[str],
+           local: SiteTime) -> str:  # fmt: skip
     iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     out = [f'<svg class="plot" role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {H}"'
            f' width="{W}" height="{H}" xmlns="http://www.w3.org/2000/svg">',
@@ -39,7 +40,7 @@ def _frame(title: str, y_max: float, x0: float, x1: float, body: list[str], lege
     for frac, anchor in ((0.0, "start"), (1.0, "end")):
         x = PAD_L + iw * frac
         out.append(f'<text x="{x:.1f}" y="{H - 8}" font-size="11" text-anchor="{anchor}">'
-                   f"{_hhmm(x0 + (x1 - x0) * frac)} UTC</text>")  # fmt: skip
+                   f"{escape(local.short(x0 + (x1 - x0) * frac))}</text>")  # fmt: skip
     out += body
     out += legend
     out.append("</svg>")
@@ -56,7 +57,7 @@ def _legend(labels: list[tuple[str, str]]) -> list[str]:
 
 
 def line_chart(title: str, series: Sequence[Series], *, x_range: tuple[float, float] | None = None,
-               y_max: float | None = None, step: bool = False) -> str:  # fmt: skip
+               y_max: float | None = None, step: bool = False, local: SiteTime = SITE_TIME) -> str:  # fmt: skip
     pts = [p for s in series for p in s.points]
     if not pts:
         return f'<p class="empty">{escape(title)}: —</p>'
@@ -79,10 +80,11 @@ def line_chart(title: str, series: Sequence[Series], *, x_range: tuple[float, fl
             coords.append(f"{x:.1f},{y:.1f}")
             prev_y = y
         body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(coords)}"/>')
-    return _frame(title, top, x0, x1, body, _legend(labels))
+    return _frame(title, top, x0, x1, body, _legend(labels), local)
 
 
-def stacked_bars(title: str, hours: Sequence[float], stacks: Sequence[Series]) -> str:
+def stacked_bars(title: str, hours: Sequence[float], stacks: Sequence[Series], *,
+                 local: SiteTime = SITE_TIME) -> str:  # fmt: skip
     """One bar per hour; `stacks[i].points` are (hour, count) for layer i."""
     if not hours:
         return f'<p class="empty">{escape(title)}: —</p>'
@@ -106,4 +108,4 @@ def stacked_bars(title: str, hours: Sequence[float], stacks: Sequence[Series]) -
             body.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(bw - 2, 1):.1f}"'
                         f' height="{ih * v / top:.1f}" fill="{colour}"><title>{int(v)}</title></rect>')  # fmt: skip
             base[h] += v
-    return _frame(title, top, hours[0], hours[-1] + 3600, body, _legend(labels))
+    return _frame(title, top, hours[0], hours[-1] + 3600, body, _legend(labels), local)

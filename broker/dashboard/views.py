@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +26,6 @@ def ago(t: float | None, now: float) -> str:
     if s < 172800:
         return f"{s / 3600:.0f} h"
     return f"{s / 86400:.0f} d"
-
-
-def when(t: float | None) -> str:
-    return "—" if t is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
 
 def safe_next(value: str | None) -> str:
@@ -93,6 +88,7 @@ def window_s(params: Mapping[str, str]) -> float:
 def centre_plots(service: FleetService, t: Callable[[str], str], now: float,
                  window: float = WINDOW_S) -> dict[str, str]:  # fmt: skip
     since = now - window
+    local = service.settings.local_time
     samples = service.store.centre_history(since=since)
     by_class: dict[int, list[tuple[float, float]]] = {}
     for s in samples:
@@ -100,18 +96,18 @@ def centre_plots(service: FleetService, t: Callable[[str], str], now: float,
             by_class.setdefault(b.priority, []).append((s.at, float(b.depth)))
     backlog = line_chart(t("relay_backlog"), [
         Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
-        for p, pts in sorted(by_class.items())])  # fmt: skip
+        for p, pts in sorted(by_class.items())], local=local)  # fmt: skip
     siak = line_chart(t("siak_availability"), [Series(
         label=t("available"), points=[(s.at, 1.0 if s.siak_available else 0.0) for s in samples
                                       if s.siak_circuit != "unknown"],
-        colour="#1a7f37")], y_max=1.0, step=True)  # fmt: skip
+        colour="#1a7f37")], y_max=1.0, step=True, local=local)  # fmt: skip
     counts = service.store.captures(since=since)
     per: dict[int, list[tuple[float, float]]] = {}
     for c in counts:
         per.setdefault(c.priority, []).append((c.hour, float(c.count)))
     captures = stacked_bars(t("captures_per_hour"), [c.hour for c in counts], [
         Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
-        for p, pts in sorted(per.items())])  # fmt: skip
+        for p, pts in sorted(per.items())], local=local)  # fmt: skip
     return {"plot_backlog": backlog, "plot_siak": siak, "plot_captures": captures}
 
 
@@ -144,19 +140,20 @@ def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str],
     now = service.clock()
     points = service.store.health_history(kiosk_id, since=now - window)
     x_range = (now - window, now) if points else None
+    local = service.settings.local_time
     plots = {
         "plot_outbox": line_chart(t("outbox_depth"), [Series(
             label=t("outbox_depth"), points=[(p.at, float(p.outbox_depth)) for p in points])],
-            x_range=x_range),
+            x_range=x_range, local=local),
         "plot_temp": line_chart(t("temperature"), [Series(
             label="°C", points=[(p.at, p.temperature_c) for p in points if p.temperature_c is not None],
-            colour="#d1242f")], x_range=x_range),
+            colour="#d1242f")], x_range=x_range, local=local),
         "plot_disk": line_chart(t("disk_free"), [Series(
             label="%", points=[(p.at, p.disk_free_pct) for p in points], colour="#1a7f37")],
-            x_range=x_range, y_max=100.0),
+            x_range=x_range, y_max=100.0, local=local),
         "plot_faults": line_chart(t("faults"), [Series(
             label=t("faults"), points=[(p.at, float(p.faults)) for p in points], colour="#9a6700")],
-            x_range=x_range, step=True),
+            x_range=x_range, step=True, local=local),
     }  # fmt: skip
     return {"row": row, "health": row.state.health,
             "log": service.store.alert_log(kiosk_id=kiosk_id, limit=50), **plots}  # fmt: skip

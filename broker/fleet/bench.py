@@ -111,7 +111,7 @@ def _run(cfg: BenchConfig, tmp: Path) -> dict[str, Any]:
         url = service.stdout.readline().strip().removeprefix("fleet dashboard: ")
         if not url.startswith("http://"):
             raise FleetError("the fleet service did not start; see its log")
-        token = (tmp / "run" / "fleet.token").read_text().strip()
+        token = json.loads(next((tmp / "run").glob("fleet-*.json")).read_text())["token"]
         http = httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}, timeout=30)
         ids = [f"bench-{i:05d}" for i in range(cfg.kiosks)]
         sessions = {kid: uuid.uuid4().hex for kid in ids}

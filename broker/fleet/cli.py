@@ -15,23 +15,40 @@ from pathlib import Path
 
 from anjungan import logs
 from broker.fleet.errors import FleetConfigError, ServiceNotFound
+from broker.paths import default_fleet_store_url
 from provisioning.centres import FLEET_MONITOR_ID
 
 
 def _db_url(args: argparse.Namespace) -> str:
+    """The fleet store: --db, else the one `broker run --fleet DIR [--db QUEUE]` uses."""
     if args.db:
         return str(args.db)
     if getattr(args, "fleet", None):
-        return f"sqlite://{Path(args.fleet) / 'fleet-health.db'}"
-    raise FleetConfigError("give --db URL or --fleet DIR (the store defaults to DIR/fleet-health.db)")
+        return default_fleet_store_url(args.fleet, getattr(args, "queue", None) or "")
+    raise FleetConfigError("give --db URL or --fleet DIR (the store `broker run --fleet DIR` uses)")
+
+
+def _running_store(args: argparse.Namespace) -> str:
+    """For add-staff and set-site: the store of this fleet's running service, which it named
+    in its runtime file; without one running, `_db_url`."""
+    from broker.fleet.runtime import discover, fleet_key
+
+    if not args.db and args.fleet:
+        try:
+            found = discover(fleet_key(args.fleet))
+        except (ServiceNotFound, FleetConfigError):
+            found = None
+        if found is not None and found.store:
+            return found.store
+    return _db_url(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from broker.dashboard.edge import http_options
-    from broker.fleet.server import ServeConfig, fleet_registry, load_config, serve
+    from broker.fleet.server import ServeConfig, fleet_registry, fleet_sites, load_config, serve
 
     logs.configure(logging.INFO if args.verbose else logging.WARNING, sys.stderr)
-    tls, mqtt_url, registry = None, args.mqtt, None
+    tls, mqtt_url, registry, sites = None, args.mqtt, None, None
     if args.fleet:
         from provisioning.centres import Role
         from provisioning.errors import ProvisioningError
@@ -42,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
             tls = centre_tls(args.fleet, args.identity, Role.FLEET)
             broker = fleet.settings["broker"]
             registry = fleet_registry(args.fleet)
+            sites = fleet_sites(args.fleet)
         except ProvisioningError as exc:
             raise FleetConfigError(str(exc)) from None
         mqtt_url = mqtt_url or f"mqtts://{broker['host']}:{broker['port']}"
@@ -55,7 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
                       http_port=int(port), tls=tls, client_id=args.identity, settings=settings,
                       staff=staff, queue_url=args.queue or "",
                       captures=not (args.no_captures or args.fleet),
-                      http=http_options(args), registry=registry)  # fmt: skip
+                      http=http_options(args), registry=registry, sites=sites,
+                      fleet_dir=Path(args.fleet) if args.fleet else None)  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 
@@ -77,12 +96,13 @@ def _add_staff(args: argparse.Namespace) -> int:
     if args.print_hash:
         print(json.dumps({"username": username, "password_hash": hashed}))
         return 0
-    store = open_store(_db_url(args))
+    url = _running_store(args)
+    store = open_store(url)
     try:
         store.set_staff(username, hashed, at=time.time())
     finally:
         store.close()
-    print(f"staff user {username} saved")
+    print(f"staff user {username} saved in {url}")
     return 0
 
 
@@ -94,35 +114,45 @@ def _set_site(args: argparse.Namespace) -> int:
         kiosk_id = check_kiosk_id(args.kiosk_id)
     except TopicError as exc:
         raise FleetConfigError(str(exc)) from None
-    store = open_store(_db_url(args))
+    url = _running_store(args)
+    store = open_store(url)
     try:
         store.set_site(Site(kiosk_id=kiosk_id, office=args.office, kecamatan=args.kecamatan))
     finally:
         store.close()
+    print(f"kiosk {kiosk_id}: office {args.office!r}, kecamatan {args.kecamatan!r} saved in {url}"
+          " (the running service shows it within a minute)")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
     from broker.fleet.client import fetch_fleet, render_status
-    from broker.fleet.runtime import discover
+    from broker.fleet.runtime import discover, fleet_key
 
+    key = fleet_key(args.fleet) if args.fleet else ""
     if args.url:
         url, token = args.url, args.token or ""
         if not token:
             try:
-                found_url, found_token = discover()
-                token = found_token if found_url.rstrip("/") == url.rstrip("/") else ""
+                found = discover(key)
+                token = found.token if found.url.rstrip("/") == url.rstrip("/") else ""
             except ServiceNotFound:
                 token = ""
     else:
-        url, token = discover()
-        token = args.token or token
+        found = discover(key)
+        url, token = found.url, args.token or found.token
     data = fetch_fleet(url, token, cacert=args.cacert or "")
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
         print(render_status(data, now=time.time()))
     return 0
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fleet", help="the folder `broker run --fleet` is given: its fleet store")
+    p.add_argument("--queue", help="the queue URL `broker run --db` is given (the store sits beside a SQLite queue)")
+    p.add_argument("--db", help="fleet store URL (what `broker run --fleet-db` is given)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -142,7 +172,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--http", default="127.0.0.1:8080", help="dashboard address HOST:PORT (port 0: any)")
     add_http_args(s)
     s.add_argument("--config", help="JSON file: alert thresholds, history/retention, staff")
-    s.add_argument("--queue", help="relay queue URL, to plot the backlog (broker.queue URL)")
+    s.add_argument("--queue", help="relay queue URL, to plot the backlog (broker.queue URL); with --fleet "
+                   "and no --db, the store is the one `broker run --fleet DIR --db QUEUE` uses")
     s.add_argument("--no-captures", action="store_true",
                    help="do not count capture packets (never with --fleet: its identity may not read them)")
     s.add_argument("-v", "--verbose", action="store_true", help="log every alert and sign-in")
@@ -150,8 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     a = fs.add_parser("add-staff", help="create a staff user (or change their password)")
     a.add_argument("username")
-    a.add_argument("--fleet", help="fleet folder (store DIR/fleet-health.db)")
-    a.add_argument("--db", help="fleet store URL")
+    _store_args(a)
     a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     a.add_argument("--print-hash", action="store_true", help="print a config-file staff entry instead")
     a.set_defaults(func=_add_staff)
@@ -160,11 +190,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("kiosk_id")
     t.add_argument("--office", required=True)
     t.add_argument("--kecamatan", required=True)
-    t.add_argument("--fleet", help="fleet folder (store DIR/fleet-health.db)")
-    t.add_argument("--db", help="fleet store URL")
+    _store_args(t)
     t.set_defaults(func=_set_site)
 
     st = fs.add_parser("status", help="every kiosk's state and open alerts, from a running service")
+    st.add_argument("--fleet", help="the folder the service was given (--fleet): find that fleet's service "
+                    "when several run on this host")
     st.add_argument("--url", help="the service's URL (default: the local running service)")
     st.add_argument("--token", help="API token (default: the one the local service wrote)")
     st.add_argument("--json", action="store_true", help="print JSON: {kiosks: [...], ...}")

@@ -1,11 +1,14 @@
-"""Prometheus metrics of the fleet monitor, in a registry of its own (one per service)."""
+"""Prometheus metrics of the fleet monitor, in a registry of its own (one per service), and
+of the central service (`CentreMetrics`, the Prometheus side of `broker.observe`), added to
+the same registry when `broker run --http` serves both."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -61,3 +64,40 @@ class FleetMetrics:
         self.alert_changes = Counter("anjungan_fleet_alert_changes", "Alerts opened and cleared",
                                      ["kind", "action"], registry=self.registry)  # fmt: skip
         self.registry.register(_FleetCollector(service))
+
+
+REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# seconds: SIAK answers in tens of milliseconds when well, the call's deadline is 10 s
+SIAK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class CentreMetrics:
+    """`broker.observe.CentreObserver` as Prometheus counters and a SIAK latency histogram.
+    Made before the registry exists (the service starts first); `register` adds them."""
+
+    def __init__(self) -> None:
+        self.ingest = Counter("anjungan_ingest_messages", "Capture messages by ingest outcome "
+                              "(accepted, duplicate, rejected, skipped) and rejection reason",
+                              ["outcome", "reason"], registry=None)  # fmt: skip
+        self.poison = Counter("anjungan_ingest_set_aside", "Messages whose handling failed, set "
+                              "aside (poison)", ["kind"], registry=None)  # fmt: skip
+        self.relay = Counter("anjungan_relay_packets", "Relay attempts by outcome (sent to SIAK, "
+                             "retried later, dead-lettered)", ["outcome"], registry=None)  # fmt: skip
+        self.siak = Histogram("anjungan_siak_call_seconds", "SIAK call latency by operation and outcome",
+                              ["operation", "outcome"], buckets=SIAK_BUCKETS, registry=None)  # fmt: skip
+
+    def register(self, registry: CollectorRegistry) -> None:
+        for metric in (self.ingest, self.poison, self.relay, self.siak):
+            registry.register(metric)
+
+    def ingested(self, outcome: str, reason: str = "") -> None:
+        self.ingest.labels(outcome=outcome, reason=reason if REASON_RE.match(reason) or not reason else "other").inc()
+
+    def set_aside(self, kind: str) -> None:
+        self.poison.labels(kind=kind).inc()
+
+    def relayed(self, outcome: str) -> None:
+        self.relay.labels(outcome=outcome).inc()
+
+    def siak_call(self, operation: str, outcome: str, seconds: float) -> None:
+        self.siak.labels(operation=operation, outcome=outcome).observe(seconds)

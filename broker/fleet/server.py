@@ -24,10 +24,11 @@ from broker.dashboard.auth import new_token
 from broker.dashboard.edge import HttpOptions
 from broker.fleet import runtime
 from broker.fleet.errors import FleetConfigError
+from broker.fleet.localtime import DEFAULT_TIMEZONE, SiteTime
 from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
-from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry
-from broker.fleet.store import FleetStore, open_store
+from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry, SiteSource
+from broker.fleet.store import FleetStore, Site, open_store
 from provisioning.centres import FLEET_MONITOR_ID
 
 log = logging.getLogger("anjungan.fleet")
@@ -50,6 +51,8 @@ class ServeConfig:
     api_token: str = field(default="", repr=False)
     http: HttpOptions = HttpOptions()  # dashboard TLS files, trusted reverse proxies
     registry: Registry | None = None  # revoked kiosks are refused (`fleet_registry`)
+    sites: SiteSource | None = None  # office and kecamatan given at signing (`fleet_sites`)
+    fleet_dir: Path | None = None  # names the runtime file (broker.fleet.runtime): one per fleet
 
 
 def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str], ...]]:
@@ -62,14 +65,18 @@ def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str],
         raise FleetConfigError(f"cannot read fleet config {path}: {exc.__class__.__name__}") from None
     if not isinstance(data, dict):
         raise FleetConfigError(f"fleet config {path} must be a JSON object")
-    unknown = sorted(set(data) - {"thresholds", "staff", *SETTING_KEYS})
+    unknown = sorted(set(data) - {"thresholds", "staff", "timezone", *SETTING_KEYS})
     if unknown:
         raise FleetConfigError(f"unknown fleet config keys {unknown}")
     values = {k: data[k] for k in SETTING_KEYS if k in data}
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
             raise FleetConfigError(f"fleet config {k} must be a number >= 0")
-    settings = FleetSettings(thresholds=Thresholds.from_mapping(data.get("thresholds") or {}), **values)
+    zone = data.get("timezone", DEFAULT_TIMEZONE)
+    if not isinstance(zone, str):
+        raise FleetConfigError("fleet config timezone must be a zone name such as Asia/Makassar or WITA")
+    settings = FleetSettings(thresholds=Thresholds.from_mapping(data.get("thresholds") or {}),
+                             local_time=SiteTime(zone), **values)  # fmt: skip
     staff = []
     for entry in data.get("staff") or []:
         if not (isinstance(entry, dict) and isinstance(entry.get("username"), str)
@@ -85,6 +92,18 @@ def fleet_registry(fleet_dir: str | Path, *, check_every_s: float = 2.0) -> Regi
 
     trust = TrustSource(fleet_dir, check_every_s=check_every_s)
     return lambda: trust().kiosks
+
+
+def fleet_sites(fleet_dir: str | Path) -> SiteSource:
+    """The office and kecamatan each kiosk was signed with (`provision sign --office
+    --kecamatan`), from the fleet folder's registry (also in the centre's folder)."""
+    from provisioning.fleet import kiosk_sites
+
+    def read() -> dict[str, Site]:
+        return {kid: Site(kiosk_id=kid, office=office, kecamatan=kecamatan)
+                for kid, (office, kecamatan) in kiosk_sites(fleet_dir).items()}  # fmt: skip
+
+    return read
 
 
 def queue_sampler_for(url: str) -> CentreSampler | None:
@@ -113,7 +132,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     store: FleetStore = open_store(cfg.store_url)
     for username, password_hash in cfg.staff:
         store.set_staff(username, password_hash, at=time.time())
-    service = FleetService(store, settings=cfg.settings, registry=cfg.registry,
+    service = FleetService(store, settings=cfg.settings, registry=cfg.registry, sites=cfg.sites,
                            sampler=sampler or queue_sampler_for(cfg.queue_url))  # fmt: skip
     if on_service:
         on_service(service)
@@ -125,6 +144,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     if not (cfg.http.tls or cfg.http.trusted_proxies or _loopback(host)):
         log.warning("the dashboard on %s is plain HTTP: give --http-cert/--http-key, or put a TLS"
                     " proxy in front (--trusted-proxy)", url)  # fmt: skip
+    running = _running(cfg, url, token)
     monitor = FleetMonitor(service, cfg.mqtt_url, tls=cfg.tls, client_id=cfg.client_id, captures=cfg.captures)
     service.start()
     try:
@@ -140,18 +160,32 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
         # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit lets
         # the `finally` below withdraw the runtime files and flush the store.
         signal.signal(signal.SIGTERM, _exit_on_term)
-        runtime.publish(url, token)
+        runtime.publish(running)
         log.warning("fleet dashboard on %s", url)
         if on_ready:
             on_ready(url)
         server.run(sockets=[sock])
     finally:
-        runtime.withdraw(url)
+        runtime.withdraw(running.key, url)
         monitor.stop()
         service.stop()
         store.close()
         sock.close()
     return 0
+
+
+def _running(cfg: ServeConfig, url: str, token: str) -> runtime.Running:
+    if cfg.fleet_dir is None:
+        return runtime.Running(key=runtime.store_key(cfg.store_url), url=url, token=token,
+                               folder=cfg.store_url, store=cfg.store_url)  # fmt: skip
+    from provisioning.fleet import open_fleet
+
+    try:
+        name = str(open_fleet(cfg.fleet_dir).settings.get("name", ""))
+    except Exception:  # noqa: BLE001 - the name is only for people
+        name = ""
+    return runtime.Running(key=runtime.fleet_key(cfg.fleet_dir), url=url, token=token, fleet=name,
+                           folder=str(Path(cfg.fleet_dir).resolve()), store=cfg.store_url)  # fmt: skip
 
 
 def _loopback(host: str) -> bool:

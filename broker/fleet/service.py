@@ -26,6 +26,7 @@ from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health, KioskStatus
 from anjungan.nik import redact
 from broker.fleet.core import FleetCore
+from broker.fleet.localtime import SiteTime
 from broker.fleet.metrics import FleetMetrics
 from broker.fleet.model import Alert, AlertChange, CentreSample, KioskState, Thresholds
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
@@ -37,6 +38,9 @@ Clock = Callable[[], float]
 # called for every message, so it must be cheap (same mapping object until the registry changes)
 Registry = Callable[[], Mapping[str, str] | None]
 CentreSampler = Callable[[float], CentreSample]
+# kiosk id -> Site as given at signing (the fleet registry, `fleet_sites`); re-read with the
+# store's sites, which win (`anjungan fleet set-site` corrects what signing said)
+SiteSource = Callable[[], Mapping[str, Site]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +51,7 @@ class FleetSettings:
     flush_every_s: float = 0.25
     tick_every_s: float = 1.0
     sample_every_s: float = 10.0
+    local_time: SiteTime = SiteTime()  # the zone the dashboard shows times in (config "timezone")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,8 +71,10 @@ class FleetService:
     def __init__(self, store: FleetStore, *, clock: Clock = time.time,
                  settings: FleetSettings | None = None,
                  sampler: CentreSampler | None = None,
-                 registry: Registry | None = None) -> None:  # fmt: skip
+                 registry: Registry | None = None,
+                 sites: SiteSource | None = None) -> None:  # fmt: skip
         self.store = store
+        self.site_source = sites
         self.registry = registry
         self._registry_seen: Mapping[str, str] | None = None
         self.clock = clock
@@ -79,7 +86,7 @@ class FleetService:
         self._lock = threading.Lock()
         self._batch = Batch()
         self._last_point: dict[str, float] = {}
-        self._sites = store.sites()
+        self._sites = self._with_signed(store.sites())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # told (kiosk id, feedback id) for every feedback committed, to ack it to its kiosk
@@ -198,6 +205,16 @@ class FleetService:
         with self._lock:
             self._sites[site.kiosk_id] = site
 
+    def _with_signed(self, stored: dict[str, Site]) -> dict[str, Site]:
+        if self.site_source is None:
+            return stored
+        try:
+            signed = self.site_source()
+        except Exception as exc:  # noqa: BLE001 - the store's sites still show
+            log.warning("could not read the kiosks' sites from the fleet registry: %s", exc)
+            return stored
+        return {**signed, **stored}
+
     def _record(self, changes: list[AlertChange]) -> None:
         for c in changes:
             a = c.alert
@@ -230,7 +247,7 @@ class FleetService:
 
     def sample_centre(self) -> None:
         try:  # sites may be set by `anjungan fleet set-site` while the service runs
-            sites = self.store.sites()
+            sites = self._with_signed(self.store.sites())
             with self._lock:
                 self._sites = sites
         except AnjunganError as exc:

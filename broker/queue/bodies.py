@@ -35,6 +35,12 @@ from broker.queue.model import BodyRef
 log = logging.getLogger("anjungan.queue")
 
 LOCK_NAME = ".lock"
+FOLDER_SUFFIX = "-bodies"
+
+
+def folder_for(database: str | Path) -> Path:
+    """The body folder of the SQLite queue `database`: `<queue.db>-bodies`."""
+    return Path(f"{database}{FOLDER_SUFFIX}")
 _ZEROS = bytes(1 << 20)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
-from broker.queue.bodies import BodyLost, BodyStore, BodyUnreadable
+from broker.queue.bodies import BodyLost, BodyStore, BodyUnreadable, folder_for
 from broker.queue.model import BodyRef, Envelope
 from broker.queue.sql import LEASE_COLUMNS, SqlQueue
 
@@ -82,7 +82,7 @@ class SqliteQueue(SqlQueue):
         if "repeats" not in {r[1] for r in conn.execute(f"PRAGMA table_info({self.t_rejections})")}:
             conn.execute(f"ALTER TABLE {self.t_rejections} ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1")
         conn.executescript(self._sql(INDEXES))
-        self.bodies = BodyStore(f"{self.path}-bodies")
+        self.bodies = BodyStore(folder_for(self.path))
         if self.bodies.sole:
             self.bodies.sweep({r[0] for r in self._read(
                 "SELECT body_file FROM {P} WHERE body_file IS NOT NULL")})  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from collections.abc import Iterable
 
 import httpx
@@ -25,6 +26,7 @@ from broker.errors import (
     SiakTooLarge,
     SiakUnavailable,
 )
+from broker.observe import NULL, STATUS, SUBMIT, CentreObserver
 from broker.siak.access import SiakAccess
 from broker.siak.contract import (
     IDEMPOTENCY_HEADER,
@@ -51,10 +53,13 @@ class SiakClient:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_connections: int = 16,
         transport: httpx.BaseTransport | None = None,
+        observer: CentreObserver = NULL,
     ) -> None:
         """`timeout_s` is the deadline of a whole call. `access` says how to reach SIAK
-        (TLS, token); the URL policy (`SiakAccess.check_url`) is the caller's to apply."""
+        (TLS, token); the URL policy (`SiakAccess.check_url`) is the caller's to apply.
+        `observer` is told every call's outcome and duration (metrics)."""
         access = access or SiakAccess()
+        self.observer = observer
         self.deadline_s, self.max_answer_bytes = timeout_s, max_answer_bytes
         limits = httpx.Limits(max_connections=max_connections,
                               max_keepalive_connections=max_connections)  # fmt: skip
@@ -82,6 +87,17 @@ class SiakClient:
         self._http.close()
 
     def _call(self, method: str, path: str, *, allow_404: bool = False, **kw: object) -> tuple[int, bytes]:
+        """One exchange, timed and its outcome told to the observer."""
+        started, outcome = time.monotonic(), "ok"
+        try:
+            return self._exchange(method, path, allow_404=allow_404, **kw)
+        except SiakError as exc:
+            outcome = _OUTCOMES.get(type(exc), "protocol")
+            raise
+        finally:
+            self.observer.siak_call(SUBMIT if method == "POST" else STATUS, outcome, time.monotonic() - started)
+
+    def _exchange(self, method: str, path: str, *, allow_404: bool = False, **kw: object) -> tuple[int, bytes]:
         """One exchange within the deadline: the status and the (capped) answer."""
         try:
             with deadline_in(self.deadline_s):
@@ -123,6 +139,12 @@ class SiakClient:
         if length.isdigit() and int(length) > cap:
             raise SiakTooLarge(f"SIAK answer of {int(length)} bytes is over the {cap}-byte cap")
         return read_capped(response.iter_bytes(), cap)  # identity: the bytes as they came
+
+
+_OUTCOMES: dict[type[SiakError], str] = {
+    SiakUnavailable: "unavailable", SiakTlsError: "tls", SiakThrottled: "throttled",
+    SiakRejected: "rejected", SiakProtocolError: "protocol", SiakTooLarge: "protocol",
+}  # fmt: skip
 
 
 def read_capped(chunks: Iterable[bytes], cap: int) -> bytes:

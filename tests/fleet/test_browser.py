@@ -189,4 +189,4 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
                 k.close()
             server.terminate()
             server.wait(timeout=10)
-    assert not (tmp_path / "run" / "fleet.url").exists()  # withdrawn on shutdown
+    assert not list((tmp_path / "run").glob("fleet-*.json"))  # withdrawn on shutdown
