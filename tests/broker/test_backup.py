@@ -29,8 +29,9 @@ def envelope(seq: int) -> Envelope:
 
 
 def drain(queue: PacketQueue) -> dict[str, bytes]:
-    """Lease every waiting packet, as the relay would after a restore: id -> body."""
-    leases = queue.lease(owner="t", now=time.time(), lease_s=60, limit=1_000_000)
+    """Lease every waiting packet, as the relay would after a restore: id -> body. Past the
+    live relay's 60 s leases: a packet it held at the snapshot is pending again by then."""
+    leases = queue.lease(owner="t", now=time.time() + 120, lease_s=60, limit=1_000_000)
     return {lease.packet_id: lease.packet for lease in leases}
 
 
