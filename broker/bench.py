@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import ssl
 import tempfile
 import threading
 import time
@@ -23,9 +22,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
-from anjungan.packet import build_packet, encode_packet
-from anjungan.packet.model import PriorityClass, Service
-from anjungan.packet.sample import synthetic_body
+from anjungan.packet.model import PriorityClass
+from broker.benchkit import bench_client as _client
+from broker.benchkit import bench_fleet as _fleet
+from broker.benchkit import bench_packets as _packets
 from broker.errors import BrokerError
 
 
@@ -40,45 +40,6 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
     d.add_argument("--concurrency", type=int, default=4, help="simulator concurrency = workers")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=run_drain)
-
-
-def _nik(i: int) -> str:
-    return f"517101010190{i % 10000:04d}"
-
-
-def _packets(bundle: Any, n: int, *, start: int = 1) -> list[tuple[str, PriorityClass, bytes]]:
-    out = []
-    classes = (PriorityClass.VULNERABLE, PriorityClass.FIRST_RECORDING, PriorityClass.ROUTINE,
-               PriorityClass.ROUTINE, PriorityClass.FIRST_RECORDING)  # fmt: skip
-    for i in range(start, start + n):
-        prio = classes[i % len(classes)]
-        p = build_packet(synthetic_body(nik=_nik(i), seed=i), identity=bundle.identity,
-                         gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite,
-                         sequence=i, service=Service.REPLACEMENT, priority=prio, now=time.time())  # fmt: skip
-        out.append((p.packet_id, prio, encode_packet(p)))
-    return out
-
-
-def _client(client_id: str, port: int, ca: str, cert: str, key: str) -> tuple[mqtt.Client, threading.Event]:
-    ready = threading.Event()
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
-    c.tls_set(ca_certs=ca, certfile=cert, keyfile=key, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    c.on_connect = lambda *_a: ready.set()
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    if not ready.wait(10):
-        raise BrokerError("bench: could not connect to the private Mosquitto")
-    return c, ready
-
-
-def _fleet(root: Path) -> tuple[Path, Any]:
-    from provisioning.bundle import complete, load_bundle, request
-    from provisioning.fleet import init_fleet
-
-    fleet = init_fleet(root / "fleet", broker_port=0)
-    request(root / "kiosk-bench", "kiosk-bench")
-    complete(fleet, root / "kiosk-bench")
-    return fleet.root, load_bundle(root / "kiosk-bench")
 
 
 def _publish_and_count(kiosk: mqtt.Client, topic: str, payloads: list[bytes],

@@ -78,7 +78,9 @@ def _latencies(kiosk: Any, topic: str, packets: list[tuple[str, Any, bytes]], ra
 def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
     import tempfile
 
-    from broker.bench import _client, _fleet, _packets
+    from broker.benchkit import bench_client as _client
+    from broker.benchkit import bench_fleet as _fleet
+    from broker.benchkit import bench_packets as _packets
     from broker.service import CentralService, ServiceConfig
     from provisioning.broker_process import BrokerProcess, free_port
     from provisioning.bundle import complete, load_bundle, request

@@ -1,4 +1,4 @@
-"""`anjungan` subcommands of the central service (registered by anjungan.cli).
+"""`anjungan` subcommands of the central service (registered by entrypoints.cli).
 
     anjungan broker run | queue | dead-letters list|retry|purge | rejections | waits
     anjungan siak-sim
@@ -37,7 +37,7 @@ from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from broker.dashboard.edge import add_http_args
+    from broker.fleet.dashboard.edge import add_http_args
 
     broker = sub.add_parser("broker", help="the central service: ingest, queue, SIAK relay",
                             description="Central service and its operator commands.")  # fmt: skip
@@ -176,7 +176,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
-    from broker.dashboard.edge import http_options
+    from broker.fleet.dashboard.edge import http_options
     from broker.fleet.relay import queue_sampler
     from broker.fleet.server import ServeConfig, fleet_sites, load_config, serve
     from provisioning.centres import Role

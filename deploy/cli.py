@@ -1,4 +1,4 @@
-"""`anjungan install kiosk|centre|rollback` (registered by anjungan.cli), and the same
+"""`anjungan install kiosk|centre|rollback` (registered by entrypoints.cli), and the same
 commands as `python3 -m deploy install ...` on a host where nothing is installed yet."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`anjungan peripherals ...` and `anjungan bench serial` (registered by anjungan.cli)."""
+"""`anjungan peripherals ...` and `anjungan bench serial` (registered by entrypoints.cli)."""
 
 from __future__ import annotations
 

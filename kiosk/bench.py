@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drivers.peripherals import open_peripherals
+from drivers.factory import open_peripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow
 from kiosk.outbox import SqliteOutbox

@@ -1,4 +1,4 @@
-"""`anjungan kiosk ...` and `anjungan bench kiosk` (registered by anjungan.cli)."""
+"""`anjungan kiosk ...` and `anjungan bench kiosk` (registered by entrypoints.cli)."""
 
 from __future__ import annotations
 

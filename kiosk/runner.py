@@ -16,7 +16,7 @@ from typing import Any
 
 from anjungan import logs
 from anjungan.lock import hold
-from drivers.peripherals import open_peripherals
+from drivers.factory import open_peripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.errors import KioskError
 from kiosk.flow.machine import Flow, FlowConfig

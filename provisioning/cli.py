@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from anjungan.cli import help_for, port_number
+from anjungan.commands import help_for, port_number
 from provisioning import bundle as kb
 from provisioning.centre_folder import export_centre
 from provisioning.centres import Role

@@ -33,10 +33,13 @@ REFRESH_MARGIN = dt.timedelta(days=20)
 
 def parse_crl(pem: bytes, ca: x509.Certificate) -> x509.CertificateRevocationList:
     """A CRL that parses and is signed by the fleet CA, else a ProvisioningError."""
+    # cryptography raises several types for damaged DER (ValueError, TypeError,
+    # UnsupportedAlgorithm, InvalidSignature...), some only when a field is first read
     try:
         crl = x509.load_pem_x509_crl(pem)
         signed = crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
-    except (ValueError, TypeError):
+        crl.next_update_utc, crl.last_update_utc, list(crl)  # noqa: B018 - parse it all now
+    except Exception:  # noqa: BLE001 - every damage is the same answer
         raise ProvisioningError("crl.pem is not a valid CRL") from None
     if not signed:
         raise ProvisioningError("crl.pem is not signed by this fleet's CA")

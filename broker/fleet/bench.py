@@ -99,7 +99,7 @@ def _run(cfg: BenchConfig, tmp: Path) -> dict[str, Any]:
     env = {**os.environ, "ANJUNGAN_RUNTIME_DIR": str(tmp / "run")}
     (tmp / "fleet.json").write_text(json.dumps({"thresholds": {"offline_after_s": cfg.interval_s * 3}}))
     service = subprocess.Popen(
-        [sys.executable, "-m", "anjungan.cli", "fleet", "serve", "--mqtt", f"mqtt://127.0.0.1:{port}",
+        [sys.executable, "-m", "entrypoints.cli", "fleet", "serve", "--mqtt", f"mqtt://127.0.0.1:{port}",
          "--db", cfg.store_url or f"sqlite://{tmp / 'fleet.db'}", "--http", "127.0.0.1:0",
          "--config", str(tmp / "fleet.json"), "--no-captures"],
         stdout=subprocess.PIPE, stderr=open(tmp / "service.log", "wb"), text=True, env=env,  # noqa: SIM115

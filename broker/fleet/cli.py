@@ -1,6 +1,6 @@
 """`anjungan fleet ...`: run the fleet monitor and dashboard, add staff, show fleet status.
 
-Registered by anjungan.cli; `anjungan bench fleet` is the load test (broker.fleet.bench).
+Registered by entrypoints.cli; `anjungan bench fleet` is the load test (broker.fleet.bench).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _running_store(args: argparse.Namespace) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from broker.dashboard.edge import http_options
+    from broker.fleet.dashboard.edge import http_options
     from broker.fleet.server import ServeConfig, fleet_registry, fleet_sites, load_config, serve
 
     logs.configure(logging.INFO if args.verbose else logging.WARNING, sys.stderr)
@@ -88,7 +88,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _add_staff(args: argparse.Namespace) -> int:
-    from broker.dashboard.auth import check_username, hash_password
+    from broker.fleet.dashboard.auth import check_username, hash_password
     from broker.fleet.store import open_store
 
     username = check_username(args.username)
@@ -156,8 +156,8 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from anjungan.cli import help_for
-    from broker.dashboard.edge import add_http_args
+    from anjungan.commands import help_for
+    from broker.fleet.dashboard.edge import add_http_args
 
     p = sub.add_parser("fleet", help="fleet health: monitor, staff dashboard, status")
     fs = p.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=type(p))

@@ -36,7 +36,7 @@ def fetch_fleet(url: str, token: str, *, timeout: float = 10.0, cacert: str = ""
 
 
 def render_status(data: dict[str, Any], *, now: float) -> str:
-    from broker.dashboard.views import ago
+    from broker.fleet.dashboard.views import ago
 
     c = data.get("counts", {})
     lines = [f"{c.get('kiosks', 0)} kiosks: {c.get('online', 0)} online, {c.get('offline', 0)} offline"]

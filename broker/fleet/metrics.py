@@ -6,20 +6,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from broker.fleet.service import FleetService
+from broker.fleet.model import Alert, CentreSample
+from broker.fleet.rows import KioskRow
+
+
+class FleetView(Protocol):
+    """What the gauges read at scrape time (`FleetService` is one)."""
+
+    def overview(self) -> list[KioskRow]: ...
+
+    def open_alerts(self) -> list[Alert]: ...
+
+    def centre(self) -> CentreSample | None: ...
 
 
 class _FleetCollector(Collector):
     """Gauges computed from the live core at scrape time."""
 
-    def __init__(self, service: FleetService) -> None:
+    def __init__(self, service: FleetView) -> None:
         self.service = service
 
     def collect(self) -> Iterator[Metric]:
@@ -57,7 +67,7 @@ class _FleetCollector(Collector):
 
 
 class FleetMetrics:
-    def __init__(self, service: FleetService) -> None:
+    def __init__(self, service: FleetView) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.messages = Counter("anjungan_fleet_messages", "Fleet messages handled",
                                 ["kind", "outcome"], registry=self.registry)  # fmt: skip

@@ -19,10 +19,10 @@ from typing import Any
 
 import uvicorn
 
-from broker.dashboard.app import create_app
-from broker.dashboard.auth import new_token
-from broker.dashboard.edge import HttpOptions
 from broker.fleet import runtime
+from broker.fleet.dashboard.app import create_app
+from broker.fleet.dashboard.auth import new_token
+from broker.fleet.dashboard.edge import HttpOptions
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.localtime import DEFAULT_TIMEZONE, SiteTime
 from broker.fleet.model import Thresholds
@@ -151,7 +151,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
         monitor.start(wait_s=0)  # connects (and reconnects) in the background
         app = create_app(service, api_token=token, secure_cookies=cfg.http.tls,
                          trusted_proxies=cfg.http.trusted_proxies)  # fmt: skip
-        # forwarded headers are the app's business (broker.dashboard.edge), never uvicorn's:
+        # forwarded headers are the app's business (broker.fleet.dashboard.edge), never uvicorn's:
         # its default believes them from 127.0.0.1 or from $FORWARDED_ALLOW_IPS
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                                proxy_headers=False, server_header=False,

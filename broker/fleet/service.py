@@ -28,7 +28,8 @@ from anjungan.nik import redact
 from broker.fleet.core import FleetCore
 from broker.fleet.localtime import SiteTime
 from broker.fleet.metrics import FleetMetrics
-from broker.fleet.model import Alert, AlertChange, CentreSample, KioskState, Thresholds
+from broker.fleet.model import Alert, AlertChange, CentreSample, Thresholds
+from broker.fleet.rows import KioskRow
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
 
 log = logging.getLogger("anjungan.fleet")
@@ -52,19 +53,6 @@ class FleetSettings:
     tick_every_s: float = 1.0
     sample_every_s: float = 10.0
     local_time: SiteTime = SiteTime()  # the zone the dashboard shows times in (config "timezone")
-
-
-@dataclass(frozen=True, kw_only=True)
-class KioskRow:
-    """One line of the overview (and of `anjungan fleet status`)."""
-
-    kiosk_id: str
-    up: bool
-    last_seen: float | None
-    site: Site
-    alerts: tuple[Alert, ...]
-    state: KioskState
-    revoked: bool = False  # the fleet registry revoked it: refused, shown as revoked
 
 
 class FleetService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from anjungan.cli import port_number
+from anjungan.commands import port_number
 from anjungan.errors import UsageError
 from broker.siak.access import read_token
 from broker.siak.ledger import Ledger

@@ -58,7 +58,7 @@ class Service:
     def __init__(self, fleet_dir: Path, workdir: Path, *, mqtt_url: str, siak_url: str,
                  extra: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.db = f"sqlite://{workdir / 'queue.db'}"
-        self.args = [sys.executable, "-m", "anjungan.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
+        self.args = [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
                      "--db", self.db, "--mqtt", mqtt_url, "--siak", siak_url, "--siak-insecure-http", "--workers", "4",
                      "--rate", "200", "--lease", "3", "--siak-timeout", "2", "--backoff-cap", "0.5",
                      "--breaker-cooldown", "0.3", "--status-poll", "0", *extra]  # fmt: skip

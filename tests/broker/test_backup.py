@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
 from anjungan.messages import SiakState
 from anjungan.packet.model import PriorityClass
 from broker import backup as bk
@@ -19,6 +18,7 @@ from broker.errors import QueueError
 from broker.queue import EntryState, Envelope, open_queue
 from broker.queue.model import PacketQueue
 from broker.queue.sqlite import SqliteQueue
+from entrypoints.cli import main
 
 R = PriorityClass.ROUTINE
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
 from anjungan.packet.model import PriorityClass
 from broker.queue import Envelope, open_queue
+from entrypoints.cli import main
 
 
 def seed(db: str) -> list[str]:

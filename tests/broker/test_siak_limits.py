@@ -22,7 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anjungan.cli import main
 from anjungan.messages import PacketStatus, SiakState
 from anjungan.packet.model import PriorityClass
 from broker.errors import (
@@ -40,6 +39,7 @@ from broker.siak.client import MAX_ANSWER_BYTES, SiakClient, read_capped
 from broker.siak.ledger import Ledger
 from broker.siak.sim import SiakSimulator, SimConfig, SimServer
 from broker.siak.simtls import SimTls, sim_tls
+from entrypoints.cli import main
 from provisioning.fleet import load_gateway_key
 from tests.broker.kit import RecordingNotifier, make_fleet, packet_bytes
 

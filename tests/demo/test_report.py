@@ -1,5 +1,5 @@
-from anjungan.demo.report import ResidentOutcome, SiakRecord, percentile, summarize
 from anjungan.packet.uuid7 import uuid7
+from entrypoints.demo.report import ResidentOutcome, SiakRecord, percentile, summarize
 
 T0 = 1_800_000_000.0
 

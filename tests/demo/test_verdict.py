@@ -1,6 +1,6 @@
 """A failed demo says in one line what went wrong first."""
 
-from anjungan.demo.cli import _why
+from entrypoints.demo.terminal import _why
 
 BASE = {"lost": 0, "duplicates_at_siak": 0, "captured": 3, "accepted_by_siak": 3, "refused": 0,
         "problems": []}  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
+from entrypoints.cli import main
 
 UNIT = "etc/systemd/system/anjungan-kiosk.service"
 

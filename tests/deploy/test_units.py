@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import build_parser
 from deploy.plan import render_unit
+from entrypoints.cli import build_parser
 
 UNITS = Path(__file__).resolve().parents[2] / "provisioning" / "rpi"
 NAMES = ("anjungan-kiosk.service", "anjungan-broker.service")

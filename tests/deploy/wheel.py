@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("anjungan", "kiosk", "firmware", "drivers", "broker", "provisioning", "deploy")
+PACKAGES = ("anjungan", "entrypoints", "kiosk", "firmware", "drivers", "broker", "provisioning", "deploy")
 
 
 def build_wheel(out: Path, version: str, *, edits: dict[str, bytes] | None = None) -> Path:
@@ -28,7 +28,7 @@ def build_wheel(out: Path, version: str, *, edits: dict[str, bytes] | None = Non
     files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: anjungan\nVersion: {version}\n"
                                  f"Requires-Python: {project['requires-python']}\n{requires}").encode()  # fmt: skip
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    files[f"{info}/entry_points.txt"] = b"[console_scripts]\nanjungan = anjungan.cli:main\n"
+    files[f"{info}/entry_points.txt"] = b"[console_scripts]\nanjungan = entrypoints.cli:main\n"
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]
     files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
     wheel = out / f"anjungan-{version}-py3-none-any.whl"

@@ -17,7 +17,7 @@ PG_URL = os.environ.get("ANJUNGAN_TEST_PG", "postgresql://postgres@127.0.0.1:543
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     """kit.PASSWORD hashed once (scrypt takes a while)."""
-    from broker.dashboard.auth import hash_password
+    from broker.fleet.dashboard.auth import hash_password
 
     from .kit import PASSWORD
 

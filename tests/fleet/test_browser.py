@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
 from broker.fleet.model import CentreSample, ClassBacklog
 from broker.fleet.simkiosk import SimKiosk
 from broker.fleet.store import Batch, HealthPoint, open_store
+from entrypoints.cli import main
 
 from .live import live_fleet, wait_until
 
@@ -84,7 +84,7 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
         config.write_text(json.dumps({"thresholds": {"offline_after_s": 2}, "history_every_s": 0,
                                       "flush_every_s": 0.1, "tick_every_s": 0.2}))  # fmt: skip
         server = subprocess.Popen(
-            [sys.executable, "-m", "anjungan.cli", "fleet", "serve", "--fleet", str(fleet.root),
+            [sys.executable, "-m", "entrypoints.cli", "fleet", "serve", "--fleet", str(fleet.root),
              "--db", db, "--http", "127.0.0.1:0", "--config", str(config)],
             stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
         )  # fmt: skip

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from anjungan.cli import main
 from broker.fleet.client import render_status
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.model import Thresholds
 from broker.fleet.server import load_config
+from entrypoints.cli import main
 
 
 def one_line_error(capsys) -> str:

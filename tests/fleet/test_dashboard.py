@@ -11,8 +11,8 @@ with warnings.catch_warnings():  # starlette 1.x would prefer httpx2; httpx work
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from broker.dashboard.app import create_app
-from broker.dashboard.auth import hash_password, verify_password
+from broker.fleet.dashboard.app import create_app
+from broker.fleet.dashboard.auth import hash_password, verify_password
 from broker.fleet.model import CentreSample, ClassBacklog, Thresholds
 from broker.fleet.service import FleetService, FleetSettings
 from broker.fleet.store import FleetStore, Site, open_store
@@ -208,7 +208,7 @@ def test_sign_in_is_throttled_after_repeated_failures(client, clock):
 
 
 def test_throttle_core():
-    from broker.dashboard.auth import SignInThrottle
+    from broker.fleet.dashboard.auth import SignInThrottle
 
     th = SignInThrottle(per_pair=2, per_address=3, window_s=10.0)
     assert th.attempt("ayu", "1.2.3.4", 0.0) and th.attempt("AYU", "1.2.3.4", 1.0)
@@ -224,7 +224,7 @@ def test_throttle_core():
 
 
 def test_throttle_counts_an_ipv6_client_by_its_64():
-    from broker.dashboard.auth import SignInThrottle, client_key
+    from broker.fleet.dashboard.auth import SignInThrottle, client_key
 
     assert client_key("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
     assert client_key("::ffff:192.0.2.7") == client_key("192.0.2.7") == "192.0.2.7"
@@ -236,7 +236,7 @@ def test_throttle_counts_an_ipv6_client_by_its_64():
 
 
 def test_throttle_keeps_at_most_max_keys():
-    from broker.dashboard.auth import SignInThrottle
+    from broker.fleet.dashboard.auth import SignInThrottle
 
     th = SignInThrottle(per_pair=1, max_keys=4)
     for i in range(100):

@@ -26,9 +26,9 @@ with warnings.catch_warnings():  # starlette 1.x would prefer httpx2; httpx work
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from broker.dashboard.app import create_app
-from broker.dashboard.auth import same
-from broker.dashboard.edge import (
+from broker.fleet.dashboard.app import create_app
+from broker.fleet.dashboard.auth import same
+from broker.fleet.dashboard.edge import (
     MAX_BODY_BYTES,
     BodyLimit,
     HttpOptions,
@@ -243,8 +243,8 @@ def test_forwarded_never_raises(xff, proto, peer):
 
 
 def test_both_commands_take_the_options():
-    from anjungan.cli import build_parser
-    from broker.dashboard.edge import http_options
+    from broker.fleet.dashboard.edge import http_options
+    from entrypoints.cli import build_parser
 
     tail = ["--http-cert", "c.pem", "--http-key", "k.pem",
             "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "fd00::/8"]  # fmt: skip
@@ -261,7 +261,7 @@ def test_both_commands_take_the_options():
     (["--http-cert", "/nonexistent/c.pem", "--http-key", "/nonexistent/k.pem"], "cannot load --http-cert"),
 ])  # fmt: skip
 def test_bad_dashboard_options_are_one_line(extra, message, capsys, tmp_path, monkeypatch):
-    from anjungan.cli import main
+    from entrypoints.cli import main
 
     monkeypatch.setenv("ANJUNGAN_RUNTIME_DIR", str(tmp_path))
     argv = ["fleet", "serve", "--mqtt", "mqtt://127.0.0.1:1", "--db", "sqlite://:memory:", "--http", "127.0.0.1:0"]
@@ -463,7 +463,7 @@ def make_tls(folder: Path) -> tuple[Path, Path, Path]:
 
 
 def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash, monkeypatch, capsys):
-    from anjungan.cli import main
+    from entrypoints.cli import main
 
     ca, cert, key = make_tls(tmp_path)
     config = tmp_path / "fleet.json"
@@ -471,7 +471,7 @@ def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash, monkeypat
     config.write_text(json.dumps({"staff": staff}))
     env = {**os.environ, "ANJUNGAN_RUNTIME_DIR": str(tmp_path / "run"), "FORWARDED_ALLOW_IPS": "*"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "anjungan.cli", "fleet", "serve", "--mqtt", f"mqtt://127.0.0.1:{free_port()}",
+        [sys.executable, "-m", "entrypoints.cli", "fleet", "serve", "--mqtt", f"mqtt://127.0.0.1:{free_port()}",
          "--db", f"sqlite://{tmp_path / 'fleet.db'}", "--http", "127.0.0.1:0", "--config", str(config),
          "--http-cert", str(cert), "--http-key", str(key)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

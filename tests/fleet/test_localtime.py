@@ -11,8 +11,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from broker.dashboard.app import create_app
-from broker.dashboard.plots import Series, line_chart
+from broker.fleet.dashboard.app import create_app
+from broker.fleet.dashboard.plots import Series, line_chart
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.localtime import SiteTime
 from broker.fleet.server import load_config

@@ -17,7 +17,6 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from anjungan import topics
-from anjungan.cli import build_parser, main
 from anjungan.messages import KioskStatus
 from broker.fleet import runtime
 from broker.fleet.errors import ServiceNotFound
@@ -25,6 +24,7 @@ from broker.fleet.server import fleet_sites
 from broker.fleet.service import FleetService
 from broker.fleet.store import Site, open_store
 from broker.paths import default_fleet_store_url
+from entrypoints.cli import build_parser, main
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.centre_folder import export_centre
@@ -115,7 +115,7 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
     # as the installed unit: the store elsewhere (--fleet-db), which the operator is not told
     store = f"sqlite://{tmp_path / 'var' / 'fleet-health.db'}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "anjungan.cli", "broker", "run", "--fleet", str(centre),
+        [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(centre),
          "--mqtt", f"mqtts://127.0.0.1:{port}", "--siak", "http://127.0.0.1:9", "--siak-insecure-http",
          "--http", "127.0.0.1:0", "--fleet-config", str(tmp_path / "fleet-config.json"), "--fleet-db", store],
         stdout=subprocess.PIPE, stderr=open(tmp_path / "service.log", "wb"), text=True,  # noqa: SIM115

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anjungan.cli import main
 from anjungan.nik import NikError, check_kk_number, check_partial, mask, parse_nik
+from entrypoints.cli import main
 
 TODAY = dt.date(2026, 11, 28)
 

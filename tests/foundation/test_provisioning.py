@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from anjungan import topics
-from anjungan.cli import main
+from entrypoints.cli import main
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import load_bundle
 from provisioning.fleet import centre_tls, open_fleet

@@ -18,15 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anjungan import topics
-from anjungan.cli import main
-from broker.dashboard.app import create_app
-from broker.dashboard.auth import hash_password
-from broker.dashboard.views import fleet_json
 from broker.fleet.client import render_status
+from broker.fleet.dashboard.app import create_app
+from broker.fleet.dashboard.auth import hash_password
+from broker.fleet.dashboard.views import fleet_json
 from broker.fleet.model import AlertKind
 from broker.fleet.server import fleet_registry
 from broker.fleet.service import FleetService
 from broker.fleet.store import open_store
+from entrypoints.cli import main
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import load_bundle
 from provisioning.centres import FLEET_MONITOR_ID, Role
@@ -373,7 +373,7 @@ def test_real_mosquitto_crl_lapse_refresh_sighup_and_live_revocation(fleet, tmp_
         # the technician revokes and pushes (CRL + ACL, SIGHUP), on the broker's clock (a CRL
         # signed 31 days behind the broker would be lapsed there and refuse every kiosk)
         done = subprocess.run(
-            [sys.executable, "-m", "anjungan.cli", "provision", "revoke", str(fleet.root),
+            [sys.executable, "-m", "entrypoints.cli", "provision", "revoke", str(fleet.root),
              "--kiosk-id", "kiosk-k", "--mosquitto-conf-dir", str(tmp_path / "conf"),
              "--broker-pid", str(pid)],
             env={**os.environ, **faked(31)}, capture_output=True, text=True, timeout=30)  # fmt: skip
@@ -398,7 +398,7 @@ def test_real_mosquitto_crl_lapse_refresh_sighup_and_live_revocation(fleet, tmp_
 
         # the keeper daemon pushes a revocation made without the push options
         keeper = subprocess.Popen(
-            [sys.executable, "-m", "anjungan.cli", "provision", "crl-keeper", str(fleet.root),
+            [sys.executable, "-m", "entrypoints.cli", "provision", "crl-keeper", str(fleet.root),
              "--mosquitto-conf-dir", str(tmp_path / "conf"), "--broker-pid", str(pid),
              "--interval", "1"],
             env={**os.environ, **faked(31)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip

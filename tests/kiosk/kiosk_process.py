@@ -28,7 +28,7 @@ class KioskProcess:
                  tls: bool = False) -> None:  # fmt: skip
         script = tmp / f"script-{time.monotonic_ns()}.json"
         script.write_text(json.dumps(steps))
-        args = [sys.executable, "-m", "anjungan.cli", "kiosk", "run", "--bundle", str(bundle),
+        args = [sys.executable, "-m", "entrypoints.cli", "kiosk", "run", "--bundle", str(bundle),
                 "--headless", "--script", str(script), "--broker", f"127.0.0.1:{port}", *(() if tls else ("--no-tls",)),
                 "--lang", lang, "--drain", str(drain), "--outbox", str(tmp / "outbox.db"),
                 "--resend-after", "3", *extra]  # fmt: skip

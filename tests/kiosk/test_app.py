@@ -13,7 +13,7 @@ import pytest
 
 from anjungan import topics
 from anjungan.messages import Ack, AckOutcome, Feedback, Health, StatusQuery, StatusReply
-from drivers.peripherals import open_peripherals
+from drivers.factory import open_peripherals
 from drivers.twin import InMemoryPeripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
 from anjungan.packet.model import Modality
-from drivers.peripherals import open_peripherals
+from drivers.factory import open_peripherals
+from entrypoints.cli import main
 from kiosk.errors import ScriptError
 from kiosk.officers import load_officers, verify_pin
 from kiosk.ports import PeripheralPort, capture

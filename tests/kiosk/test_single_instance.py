@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
 from anjungan.lock import AlreadyRunning, hold, lock_path
+from entrypoints.cli import main
 from provisioning.bundle import KioskBundle
 
 

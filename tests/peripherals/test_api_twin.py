@@ -4,7 +4,8 @@ import pytest
 
 from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS
 from drivers.errors import ConfigError, DeviceUnavailable
-from drivers.peripherals import PeripheralConfig, open_peripherals
+from drivers.factory import open_peripherals
+from drivers.peripherals import PeripheralConfig
 
 
 def test_twin_captures_every_modality():

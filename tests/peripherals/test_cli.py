@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.cli import main
+from entrypoints.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_simulate_prints_pty_then_serves(tmp_path):
     from drivers.transport import SerialTransport
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "anjungan.cli", "peripherals", "simulate", "fingerprint",
+        [sys.executable, "-m", "entrypoints.cli", "peripherals", "simulate", "fingerprint",
          "--baud", "921600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip

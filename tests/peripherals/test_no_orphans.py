@@ -50,7 +50,7 @@ def _wait(predicate, limit_s: float = 30.0) -> bool:
 def test_sigkilled_selftest_leaves_no_firmware_running(micropython):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     parent = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from anjungan.cli import main; sys.exit(main())",
+        [sys.executable, "-c", "import sys; from entrypoints.cli import main; sys.exit(main())",
          "peripherals", "selftest", "--sim", "--json"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
     )  # fmt: skip

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from anjungan.cli import main
 from broker.trust import TrustSource
+from entrypoints.cli import main
 from provisioning.bundle import complete, request
 from provisioning.centre_folder import export_centre
 from provisioning.errors import ProvisioningError

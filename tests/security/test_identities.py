@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from anjungan.cli import main
+from entrypoints.cli import main
 from provisioning import mosquitto
 from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID, Role, identities
 from provisioning.errors import ProvisioningError

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def demo(*args: str, timeout: float = 300) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "anjungan.cli", "demo", "--json", *args],
+        [sys.executable, "-m", "entrypoints.cli", "demo", "--json", *args],
         capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert out.stdout.strip(), out.stderr[-2000:]
@@ -56,7 +56,7 @@ def test_demo_survives_kills_revocation_and_line_noise():
 
 
 def test_bad_arguments_are_one_line():
-    out = subprocess.run([sys.executable, "-m", "anjungan.cli", "demo", "--kiosks", "0"],
+    out = subprocess.run([sys.executable, "-m", "entrypoints.cli", "demo", "--kiosks", "0"],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
@@ -79,7 +79,7 @@ def _processes_mentioning(text: str) -> list[str]:
 def test_ctrl_c_stops_every_process_it_started(tmp_path):
     work = tmp_path / "demo"
     demo_proc = subprocess.Popen(
-        [sys.executable, "-m", "anjungan.cli", "demo", "--workdir", str(work), "--residents", "60"],
+        [sys.executable, "-m", "entrypoints.cli", "demo", "--workdir", str(work), "--residents", "60"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60

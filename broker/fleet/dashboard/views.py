@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from anjungan.packet.model import PriorityClass
-from broker.dashboard.plots import Series, line_chart, stacked_bars
-from broker.fleet.service import FleetService, KioskRow
+from broker.fleet.dashboard.plots import Series, line_chart, stacked_bars
+from broker.fleet.rows import KioskRow
+from broker.fleet.service import FleetService
 
 WINDOW_S = 24 * 3600.0
 CLASS_COLOURS = {0: "#d1242f", 1: "#1f6feb", 2: "#9a6700"}

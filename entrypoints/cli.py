@@ -14,57 +14,31 @@ import os
 import sys
 from collections.abc import Sequence
 
+from anjungan.commands import Parser, help_for
 from anjungan.errors import AnjunganError
 
 # Order is the order of `anjungan --help`.
 COMPONENTS = (
     "provisioning.cli",
-    "anjungan.packet_cli",
-    "anjungan.nik_cli",
+    "entrypoints.packet_cli",
+    "entrypoints.nik_cli",
     "drivers.cli",
     "kiosk.cli",
     "broker.cli",
     "broker.fleet.cli",
-    "anjungan.demo_cli",
+    "entrypoints.demo.command",
     "deploy.cli",
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        # argparse's own usage errors: one line, exit 2, like every other bad input.
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def port_number(text: str) -> int:
-    """argparse type for a TCP port (0 = any free port)."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {text!r}")
-    return port
-
-
-def help_for(parser: argparse.ArgumentParser):  # type: ignore[no-untyped-def]
-    """A handler for a command group run without an action: show its help, exit 2."""
-
-    def show(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    return show
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="anjungan",
         description="Self-service e-KTP kiosks: provisioning, kiosk, peripherals, central relay.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     bench = sub.add_parser("bench", help="performance benchmarks, reported as ratios")
-    bench_sub = bench.add_subparsers(dest="bench", metavar="NAME", parser_class=_Parser)
+    bench_sub = bench.add_subparsers(dest="bench", metavar="NAME", parser_class=Parser)
     bench.set_defaults(func=help_for(bench))
     for name in COMPONENTS:
         module = importlib.import_module(name)

@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from anjungan.cli import help_for
+from anjungan.commands import help_for
 from anjungan.errors import AnjunganError
 from anjungan.nik import parse_nik
 from anjungan.packet import (
@@ -123,7 +123,7 @@ def register_bench(bench_sub: argparse._SubParsersAction) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from anjungan.packet.bench import run
+    from entrypoints.packet_bench import run
 
     results = run(max(1, args.rounds))
     if args.json:

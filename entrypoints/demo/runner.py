@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anjungan.demo.processes import Child, ProcessGroup
-from anjungan.demo.report import ResidentOutcome, SiakRecord, summarize
-from anjungan.demo.residents import OFFICER_ID, OFFICER_PIN, Resident, deal, script_for
 from anjungan.errors import AnjunganError
 from anjungan.packet.model import PriorityClass
+from entrypoints.demo.processes import Child, ProcessGroup
+from entrypoints.demo.report import ResidentOutcome, SiakRecord, summarize
+from entrypoints.demo.residents import OFFICER_ID, OFFICER_PIN, Resident, deal, script_for
 
 OFFICES = ("Denpasar Selatan", "Denpasar Timur", "Denpasar Barat", "Denpasar Utara")
 
@@ -191,7 +191,7 @@ class Demo:
     # --- start-up ---------------------------------------------------------------------
 
     def _start(self, group: ProcessGroup) -> None:
-        from broker.dashboard.auth import hash_password
+        from broker.fleet.dashboard.auth import hash_password
         from broker.fleet.store import open_store
         from broker.fleet.store.records import Site
         from broker.siak.simtls import sim_tls

@@ -92,7 +92,7 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 
 def run_system(args: argparse.Namespace) -> int:
-    from anjungan.demo.runner import Demo, DemoConfig
+    from entrypoints.demo.runner import Demo, DemoConfig
 
     _check(args)
     cfg = DemoConfig(

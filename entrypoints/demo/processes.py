@@ -63,7 +63,7 @@ class ProcessGroup:
     def anjungan(self, name: str, *args: str, env: dict[str, str] | None = None,
                  stdout_to_log: bool = True) -> Child:  # fmt: skip
         """Run an `anjungan` subcommand with this interpreter."""
-        return self.start(name, [sys.executable, "-m", "anjungan.cli", *args], env=env,
+        return self.start(name, [sys.executable, "-m", "entrypoints.cli", *args], env=env,
                           stdout_to_log=stdout_to_log)  # fmt: skip
 
     def stop(self, child: Child, *, grace: float = 5.0) -> None:

@@ -1,6 +1,6 @@
 """`anjungan demo`: the README's main command, the whole system in one command.
 
-By default it runs every real part as its own process (see anjungan/demo/runner.py):
+By default it runs every real part as its own process (see entrypoints/demo/runner.py):
 a private TLS Mosquitto, the central service with its dashboard, the SIAK simulator with
 an outage window, and N kiosks serving scripted residents of every kind; then it counts
 what SIAK accepted. `--trust-only` walks the chain of trust instead: create a fleet, enroll
@@ -17,7 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from anjungan.demo.runner import FAULTS
 from anjungan.nik import mask, parse_nik
 from anjungan.packet import (
     PacketError,
@@ -30,6 +29,7 @@ from anjungan.packet import (
     verify_packet,
 )
 from anjungan.packet.sample import SAMPLE_NIK, synthetic_body
+from entrypoints.demo.runner import FAULTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.trust_only:
-        from anjungan.demo.cli import run_system
+        from entrypoints.demo.terminal import run_system
 
         return run_system(args)
     if args.workdir:

@@ -27,9 +27,9 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anjungan.topics import KIOSK_ID_RE
-from broker.dashboard import auth, views
-from broker.dashboard.edge import BodyLimit, Network, TrustedProxies
-from broker.dashboard.i18n import LANGS, translator
+from broker.fleet.dashboard import auth, views
+from broker.fleet.dashboard.edge import BodyLimit, Network, TrustedProxies
+from broker.fleet.dashboard.i18n import LANGS, translator
 from broker.fleet.service import FleetService
 from broker.fleet.store import StaffSession
 
