@@ -27,11 +27,15 @@ from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
     Action,
+    CallOfficer,
     CaptureDone,
     CaptureFailed,
     Event,
+    Hush,
     LookupStatus,
     PrintReceipt,
+    ReadScreen,
+    ReceiptFailed,
     RequestCapture,
     Screen,
     SendFeedback,
@@ -42,6 +46,8 @@ from kiosk.flow.model import (
     StoreFailed,
     StorePacket,
     Tick,
+    TimeoutWarning,
+    Touch,
 )
 from kiosk.i18n import t
 from kiosk.outbox import Outbox
@@ -51,7 +57,7 @@ from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import View, Widget, build_view
+from kiosk.ui.views import View, Widget, build_view, utterance
 
 log = logging.getLogger("anjungan.kiosk")
 
@@ -68,6 +74,8 @@ class Journal:
 
 
 UNREACHABLE = "UNREACHABLE"  # a status lookup the centre did not answer in time (i18n state_…)
+TOUCH_GUARD_S = 0.4  # a touch this soon after a new screen appears only counts as activity:
+# a double tap meant for the last screen never presses what now lies under the finger
 
 
 class KioskApp:
@@ -84,6 +92,7 @@ class KioskApp:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
         self._capture: tuple[int, Future] | None = None
         self._view: View | None = None
+        self._shown_at = 0.0  # monotonic time the current screen first appeared
         self._shots = 0
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
@@ -119,6 +128,15 @@ class KioskApp:
         self.dispatch(widget.event)
         return widget
 
+    def touch(self, pos: tuple[int, int]) -> None:
+        """A finger (or mouse) at `pos`: the button there, or just activity when it hit none or
+        came within `TOUCH_GUARD_S` of a new screen appearing."""
+        widget = self.renderer.hit(pos)
+        if widget is None or time.monotonic() - self._shown_at < TOUCH_GUARD_S:
+            self.dispatch(Touch())
+        else:
+            self.dispatch(widget.event)
+
     def visible(self) -> list[str]:
         self.render()
         return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
@@ -129,6 +147,7 @@ class KioskApp:
 
     # ---- the loop body -----------------------------------------------------------------------
     def step(self) -> None:
+        self.speaker.pump()
         self._finish_capture()
         self.dispatch(Tick())
         if self.publisher is not None:
@@ -140,6 +159,8 @@ class KioskApp:
         view = build_view(self.flow, self.flow_now())
         if view == self._view:
             return
+        if self._view is None or view.screen is not self._view.screen:
+            self._shown_at = time.monotonic()
         self._view = view
         self.renderer.draw(view)
         if self.screenshots is not None:
@@ -178,9 +199,19 @@ class KioskApp:
             self.outbox.add_message("feedback", fb.to_json(), time.time())
             self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
         elif isinstance(action, Speak):
-            if action.key == "say_timeout_warning":
-                self.journal.write("timeout_warning", screen=self.flow.screen.value)
             self.speaker.say(t(action.key, action.lang), action.lang)
+        elif isinstance(action, ReadScreen):
+            if action.screen is self.flow.screen:  # a prompt never outlives its screen
+                view = build_view(self.flow, self.flow_now())
+                self.speaker.say(utterance(view), view.lang, replace_waiting=True)
+        elif isinstance(action, Hush):
+            self.speaker.hush()
+        elif isinstance(action, TimeoutWarning):
+            self.journal.write("timeout_warning", screen=action.screen.value)
+        elif isinstance(action, CallOfficer):
+            # the dashboard alert needs a help message in the contract (not there yet); the
+            # journal line is what a technician's watcher sees today
+            self.journal.write("help_requested", screen=action.screen, reason=action.reason)
         elif isinstance(action, SessionWiped):
             self._capture = None
             for query_id in self._lookups:
@@ -238,8 +269,9 @@ class KioskApp:
                               kiosk_id=self.keys.kiosk_id, now=time.time())  # fmt: skip
         try:
             self.peripherals.print_receipt(lines, qr_data=action.qr_payload)
-        except AnjunganError as exc:  # the screen still shows ticket and QR
+        except AnjunganError as exc:  # the screen keeps ticket and QR and says to note them
             self.journal.write("receipt_failed", ticket=action.ticket, error=str(exc)[:200])
+            self.dispatch(ReceiptFailed(token=self.flow.token))
             return
         self.journal.write("receipt_printed", ticket=action.ticket)
 

@@ -57,7 +57,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "result_low": ("Kualitas kurang. Coba lagi ({left} kali tersisa).", "Quality too low. Try again ({left} tries left)."),
     "result_keep": ("Sudah 3 kali dicoba. Hasil terbaik disimpan.", "Tried 3 times. The best result is kept."),
     "result_quality": ("{position}: kualitas {quality} (minimal {threshold})", "{position}: quality {quality} (needs {threshold})"),
-    "result_failed": ("Alat tidak dapat mengambil gambar ({reason}).", "The device could not capture ({reason})."),
+    "result_device": (
+        "Alat {what} bermasalah ({reason}). Ini bukan kesalahan Anda, dan kesempatan Anda tidak "
+        "berkurang. Petugas sudah dipanggil. Anda boleh mencoba lagi.",
+        "The {what} device has a problem ({reason}). This is not your fault, and it does not use up "
+        "a try. An officer has been called. You may try again.",
+    ),
+    "result_none": (
+        "Belum ada hasil yang bisa dipakai. Tidak disimpan; petugas akan membantu.",
+        "No usable result yet. Nothing is kept; an officer will help.",
+    ),
+    "guide_tried": ("Hasil terbaik Anda sejauh ini tetap disimpan.", "Your best result so far is kept."),
     "title_capture_exception": ("Tidak bisa diambil?", "Cannot be captured?"),
     "body_capture_exception": (
         "Pilih yang tidak bisa, lalu pilih alasannya. Tidak masalah, pendaftaran tetap lanjut.",
@@ -75,6 +85,31 @@ STRINGS: dict[str, tuple[str, str]] = {
     "title_submitting": ("Menyimpan…", "Saving…"),
     "body_submitting": ("Data Anda dikunci dan disimpan.", "Your data is being locked and saved."),
     "title_done": ("Selesai. Terima kasih!", "Done. Thank you!"),
+    "body_done_no_receipt": (
+        "Nomor tiket Anda: {ticket}|Struk tidak dapat dicetak. Catat nomor tiket ini atau foto kode QR di layar."
+        "|Cek status dengan nomor tiket atau kode QR.",
+        "Your ticket number: {ticket}|The receipt could not be printed. Write this ticket number down or "
+        "take a photo of the QR code on screen.|Check the status with the ticket number or QR code.",
+    ),
+    "title_confirm_leave": ("Keluar dan hapus data Anda?", "Exit and erase your data?"),
+    "body_confirm_leave": (
+        "Semua yang sudah Anda ketik dan rekam di sini akan dihapus.",
+        "Everything you have typed and recorded here will be erased.",
+    ),
+    "title_see_officer": ("Petugas akan membantu Anda", "An officer will help you"),
+    "officer_declined": (
+        "Tidak apa-apa. Petugas sudah dipanggil dan akan merekam bersama Anda.|"
+        "Mohon tunggu di sini. Tidak ada data yang dikirim.",
+        "That is fine. An officer has been called and will do the recording with you.|"
+        "Please wait here. Nothing has been sent.",
+    ),
+    "officer_device": (
+        "Alat {what} sedang bermasalah. Ini bukan kesalahan Anda.|"
+        "Petugas sudah dipanggil. Mohon tunggu di sini.",
+        "The {what} device is not working. This is not your fault.|"
+        "An officer has been called. Please wait here.",
+    ),
+    "help_called": ("Petugas sudah dipanggil. Mohon tunggu.", "An officer is on the way. Please wait."),
     "body_done": (
         "Nomor tiket Anda: {ticket}|Simpan struk ini. Cek status dengan nomor tiket atau kode QR.",
         "Your ticket number: {ticket}|Keep this receipt. Check the status with the ticket number or QR code.",
@@ -94,7 +129,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_start": ("Mulai", "Start"),
     "btn_officer": ("Petugas", "Officer"),
     "btn_back": ("Kembali", "Back"),
-    "btn_home": ("Beranda", "Home"),
+    "btn_home": ("Keluar", "Exit"),
+    "btn_help": ("Panggil petugas", "Call an officer"),
+    "btn_audio": ("Suara", "Audio"),
+    "btn_audio_on": ("Suara: nyala", "Audio: on"),
+    "btn_stay": ("Tidak, lanjutkan", "No, continue"),
+    "btn_leave": ("Ya, keluar dan hapus", "Yes, exit and erase"),
+    "btn_see_officer": ("Tidak bisa semuanya", "I cannot do any"),
+    "btn_device_officer": ("Lanjut dengan petugas", "Go on with an officer"),
     "btn_confirm": ("Lanjut", "Next"),
     "btn_backspace": ("Hapus", "Delete"),
     "btn_extend": ("Tambah waktu", "More time"),
@@ -200,10 +242,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Masih di sana? Layar kembali ke awal dalam {seconds} detik.",
         "Still there? The screen starts over in {seconds} seconds.",
     ),
-    "say_capture_guide": ("Ikuti petunjuk di layar, lalu sentuh Ambil.", "Follow the guide on screen, then touch Capture."),
-    "say_capturing": ("Mohon tahan sebentar.", "Please hold still."),
-    "say_capture_result": ("Lihat hasilnya di layar.", "See the result on screen."),
-    "say_status_result": ("Status tiket Anda ada di layar.", "Your ticket status is on screen."),
     "say_timeout_warning": ("Masih di sana? Sentuh Tambah waktu.", "Still there? Touch More time."),
     "receipt_title": ("ANJUNGAN e-KTP", "e-KTP KIOSK"),
     "receipt_ticket": ("Nomor tiket: {ticket}", "Ticket number: {ticket}"),
@@ -216,9 +254,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 
 def t(key: str, lang: str, **params: object) -> str:
-    """The string for `key` in `lang`, formatted; `say_<screen>` falls back to the title."""
-    if key not in STRINGS and key.startswith("say_"):
-        key = "title_" + key[4:]
+    """The string for `key` in `lang`, formatted."""
     pair = STRINGS[key]
     text = pair[LANGS.index(lang)]
     return text.format(**params) if params else text

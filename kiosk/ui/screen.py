@@ -15,7 +15,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on the jou
 import pygame  # noqa: E402
 import segno  # noqa: E402
 
-from kiosk.ui.layout import Frame, Placed, layout
+from kiosk.ui.layout import Frame, Placed, Text, layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
 from kiosk.ui.views import View, Widget
 
@@ -49,26 +49,38 @@ class Renderer:
         frame = layout(view, self.width, self.height, self.measure)
         s = self.surface
         s.fill(pal.background)
-        if frame.banner_box:
-            pygame.draw.rect(s, pal.banner, _rect(frame.banner_box))
         if frame.field_box:
             pygame.draw.rect(s, pal.field, _rect(frame.field_box))
             pygame.draw.rect(s, pal.border, _rect(frame.field_box), width=2)
+        over = frame.banner_box
         for text in frame.texts:
-            colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
-                      "field": pal.on_field, "banner": pal.on_banner}[text.style]  # fmt: skip
-            font = self.font(text.size)
-            font.set_bold(text.style == "title")
-            s.blit(font.render(text.text, True, colour), (text.x, text.y))
-            font.set_bold(False)
+            if text.style != "banner":
+                self._text(text, pal)
         for placed in frame.buttons:
-            self._button(placed, pal)
+            if placed.widget is not frame.banner_widget:
+                self._button(placed, pal)
         if frame.qr_box and view.qr:
             self._qr(view.qr, frame, pal)
+        if over:  # the warning lies over the top bar; nothing under it moved
+            pygame.draw.rect(s, pal.banner, _rect(over))
+            for text in frame.texts:
+                if text.style == "banner":
+                    self._text(text, pal)
+            for placed in frame.buttons:
+                if placed.widget is frame.banner_widget:
+                    self._button(placed, pal)
         pygame.display.flip()
         self.frame_ms.append((time.perf_counter() - t0) * 1000)
         self.frame = frame
         return frame
+
+    def _text(self, text: Text, pal: Palette) -> None:
+        colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
+                  "field": pal.on_field, "notice": pal.text, "banner": pal.on_banner}[text.style]  # fmt: skip
+        font = self.font(text.size)
+        font.set_bold(text.style in ("title", "notice"))
+        self.surface.blit(font.render(text.text, True, colour), (text.x, text.y))
+        font.set_bold(False)
 
     def _button(self, placed: Placed, pal: Palette) -> None:
         role = placed.widget.role
