@@ -364,7 +364,7 @@ def _nik_confirm(f: Flow, _e: Event, now: float) -> Screen:
     if isinstance(facts, str):
         s.input_error = facts
         return Screen.NIK
-    s.nik, s.typed = s.typed, ""
+    s.nik, s.typed = s.typed, s.kk  # the KK as typed before a Back, if any
     s.age, s.sex, s.birth_date = facts.age, facts.sex, facts.birth_date
     return Screen.KK
 
@@ -380,13 +380,15 @@ def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
 
 
 def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
-    """Back to the NIK as it was typed (checked again on Next): nothing to type twice."""
-    f.session.typed, f.session.nik = f.session.nik, ""
+    """Back to the NIK as it was typed (checked again on Next); the KK typed so far waits for
+    the way forward again: nothing is typed twice."""
+    s = f.session
+    s.kk, s.typed, s.nik = s.typed, s.nik, ""
     return Screen.NIK
 
 
 def _consent_back(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.typed, f.session.kk = f.session.kk, ""
+    f.session.typed = f.session.kk
     return Screen.KK
 
 

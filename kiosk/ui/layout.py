@@ -104,30 +104,33 @@ def layout(view: View, width: int, height: int, measure: Measure) -> Frame:
     scale = min(width, height) / 480
     factor = LARGE_TEXT if view.large_text else 1.0
     for shrink in (1.0, 0.9, 0.8, 0.7, 0.6):
-        frame = _layout(view, width, height, measure, scale, factor * shrink)
+        frame = _layout(view, width, height, measure, scale, factor * shrink, factor)
         if frame is not None:
             return frame
-    return _layout(view, width, height, measure, scale, 0.5, force=True) or Frame(width=width, height=height, texts=(), buttons=())
+    return _layout(view, width, height, measure, scale, 0.5, factor, force=True) or Frame(width=width, height=height, texts=(), buttons=())
 
 
 def _layout(view: View, width: int, height: int, measure: Measure, scale: float, factor: float,
-            force: bool = False) -> Frame | None:  # fmt: skip
+            base: float, force: bool = False) -> Frame | None:  # fmt: skip
+    """`factor` sizes the text (shrunk as far as the screen needs); `base` (the text mode
+    alone) sizes the targets and the top and bottom bars, which never shrink or move."""
     m, gap = round(12 * scale), round(8 * scale)
     body = max(14, round(22 * scale * factor))
     title = round(body * 1.35)
     btn = max(14, round(21 * scale * factor))
-    target = max(MIN_TARGET, round(54 * scale * min(factor, 1.2)))
+    bar = max(14, round(21 * scale * base))  # label size in the bars
+    target = max(MIN_TARGET, round(54 * scale * min(base, 1.2)))
     texts: list[Text] = []
     buttons: list[Placed] = []
 
     # top bar: Exit at the left; language, large text and audio at the right
     top_all = (*view.top, *((view.home,) if view.home else ()))
     slots = len(view.top) + 1  # Exit's place is kept even where there is no Exit
-    top_w = max(measure(w.label, btn) for w in top_all) + 2 * m if top_all else 0
+    top_w = max(measure(w.label, bar) for w in top_all) + 2 * m if top_all else 0
     top_w = min(top_w, (width - 2 * m - gap * (slots - 1)) // slots)
 
     def top_button(w: Widget, x: int) -> Placed:
-        size = btn if measure(w.label, btn) <= top_w - gap else max(12, btn * 3 // 4)
+        size = bar if measure(w.label, bar) <= top_w - gap else max(12, bar * 3 // 4)
         return Placed(widget=w, box=Box(x, m, top_w, target), size=size)
 
     x = width - m
@@ -144,11 +147,11 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
 
     nav_y = height - m - target
     frame_nav = [w for w in (view.back, view.help) if w is not None]
-    nav_w = max(measure(w.label, btn) for w in frame_nav) + 4 * m if frame_nav else 0
+    nav_w = max(measure(w.label, bar) for w in frame_nav) + 4 * m if frame_nav else 0
     nav_w = min(nav_w, (width - 2 * m - gap) // 2)
     for slot, nx in ((view.back, m), (view.help, width - m - nav_w)):
         if slot is not None:
-            size = btn if measure(slot.label, btn) <= nav_w - gap else max(12, btn * 3 // 4)
+            size = bar if measure(slot.label, bar) <= nav_w - gap else max(12, bar * 3 // 4)
             buttons.append(Placed(widget=slot, box=Box(nx, nav_y, nav_w, target), size=size))
     if view.notice:
         room = width - 2 * m - 2 * (nav_w + gap) if frame_nav else width - 2 * m
@@ -201,11 +204,18 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
         buttons.extend(_grid(view.keys, area, view.key_columns, round(target * 1.5), gap, btn))
     if view.actions:
         cols = view.action_columns or (1 if width < height or len(view.actions) <= 3 else 2)
-        avail = Box(m, y, (width - 2 * m) if not qr_box or width < height else width - 3 * m - qr_box.w, bottom - y)
         rows = -(-len(view.actions) // cols)
+        row_h = round(target * 1.3)
+        if view.action_columns:  # fixed slots: anchored above the bottom bar, never sliding
+            row_h = round(target * 1.1)
+            top = bottom - rows * row_h - (rows - 1) * gap
+            if y > top and not force:
+                return None
+            y = max(y, top)
+        avail = Box(m, y, (width - 2 * m) if not qr_box or width < height else width - 3 * m - qr_box.w, bottom - y)
         if avail.h < rows * MIN_TARGET + (rows - 1) * gap and not force:
             return None
-        for p in _grid(view.actions, avail, cols, round(target * 1.3), gap, btn):
+        for p in _grid(view.actions, avail, cols, row_h, gap, btn):
             fits = measure(p.widget.label, p.size) <= p.box.w - 2 * gap
             buttons.append(p if fits else Placed(widget=p.widget, box=p.box, size=max(12, p.size * 3 // 4)))
     if not force and any(t.y + t.size > bottom for t in texts if t.style != "notice"):
@@ -213,8 +223,8 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
     if view.banner and banner_box:
         room = width - 2 * m
         if view.banner_action:
-            bw = measure(view.banner_action.label, btn) + 3 * m
-            buttons.append(Placed(widget=view.banner_action, box=Box(width - m - bw, m, bw, target), size=btn))
+            bw = measure(view.banner_action.label, bar) + 3 * m
+            buttons.append(Placed(widget=view.banner_action, box=Box(width - m - bw, m, bw, target), size=bar))
             room -= bw + gap
         size = body
         while size > 12 and len(wrap(view.banner, size, room, measure)) * round(size * 1.15) > banner_box.h - gap:
