@@ -234,3 +234,39 @@ def test_speech_turned_off_stops_at_once(keys: SealingKeys, tmp_path: Path,
     finally:
         harness.close()
     assert not speaker.speaking and len(speaker.said) == 2  # welcome, menu; nothing after "off"
+
+
+def test_declining_all_biometrics_is_two_taps_to_an_officer_and_sends_nothing(h: Harness) -> None:
+    h.play("decline_biometrics")
+    marks = [json.loads(x) for x in h.out.getvalue().splitlines()]
+    after = marks[next(i for i, e in enumerate(marks) if e.get("label") == "first_capture_screen"):]
+    screens = [e["screen"] for e in after if e["event"] == "screen"]
+    assert screens[:2] == ["capture_exception", "see_officer"]  # two taps
+    assert [e["reason"] for e in h.events("help_requested")] == ["declined"]
+    assert h.outbox.depth() == 0 and not h.events("stored") and not h.peripherals.receipts
+    assert [e["reason"] for e in h.events("session_wiped")] == ["home"]
+
+
+def test_a_pulled_fingerprint_line_burns_no_tries_and_keeps_nothing_bad(h: Harness) -> None:
+    h.play("device_fault")
+    assert len(h.events("capture_failed")) == 2 and h.outbox.depth() == 1
+    assert {e["reason"] for e in h.events("help_requested")} == {"device"}
+
+
+def test_a_touch_on_empty_space_is_activity_and_a_fast_second_tap_presses_nothing(h: Harness) -> None:
+    h.play([{"tap": "start"}, {"wait": 65}])
+    assert h.app.flow.warned
+    h.app.render()
+    h.app._shown_at = 0.0  # the menu has been up a while
+    h.app.touch((400, 200))  # between the menu's title and its first button: no button
+    assert not h.app.flow.warned and h.app.flow.screen.value == "menu"
+    h.app.render()
+    frame = h.renderer.frame
+    assert frame is not None
+    back = next(p for p in frame.buttons if p.widget.id == "back")
+    h.app.touch(back.box.center)  # a deliberate touch: goes back
+    assert h.app.flow.screen.value == "welcome"
+    h.app.render()
+    start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
+    h.app.touch(start.box.center)  # at once after the welcome appeared: activity only
+    assert h.app.flow.screen.value == "welcome"
