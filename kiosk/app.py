@@ -33,6 +33,7 @@ from kiosk.flow.model import (
     Event,
     Hush,
     LookupStatus,
+    PrinterState,
     PrintReceipt,
     ReadScreen,
     ReceiptFailed,
@@ -214,6 +215,7 @@ class KioskApp:
             self.journal.write("help_requested", screen=action.screen, reason=action.reason)
         elif isinstance(action, SessionWiped):
             self._capture = None
+            self.check_printer()
             for query_id in self._lookups:
                 if self.publisher is not None:
                     self.publisher.forget(query_id)
@@ -276,10 +278,20 @@ class KioskApp:
         self.journal.write("receipt_printed", ticket=action.ticket)
 
     # ---- health ------------------------------------------------------------------------------
+    def check_printer(self, devices: dict[str, dict] | None = None) -> None:
+        """Tell the flow whether a receipt can print, before the next resident starts: at
+        start-up, after every session and with every health report."""
+        devices = _peripheral_health(self.peripherals) if devices is None else devices
+        ok = bool(devices.get("printer", {}).get("ok", False))
+        if ok != self.flow.printer_ok:
+            self.journal.write("printer", ok=ok)
+            self.dispatch(PrinterState(ok=ok))
+
     def health(self, now: float) -> Health:
         oldest = self.outbox.oldest_created_at()
         usage = shutil.disk_usage(Path.cwd())
         devices = _peripheral_health(self.peripherals)
+        self.check_printer(devices)
         controller = devices.get("controller", {})
         return Health(
             kiosk_id=self.keys.kiosk_id, session_id=self.session_id, at=now,

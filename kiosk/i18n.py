@@ -109,6 +109,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The {what} device is not working. This is not your fault.|"
         "An officer has been called. Please wait here.",
     ),
+    "printer_down": (
+        "Printer struk sedang rusak: nomor tiket akan ditampilkan di layar untuk dicatat.",
+        "The receipt printer is out of order: your ticket number will be shown on screen to note down.",
+    ),
     "help_called": ("Petugas sudah dipanggil. Mohon tunggu.", "An officer is on the way. Please wait."),
     "body_done": (
         "Nomor tiket Anda: {ticket}|Simpan struk ini. Cek status dengan nomor tiket atau kode QR.",

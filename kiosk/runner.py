@@ -84,6 +84,7 @@ def run_kiosk(opts: RunOptions) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     journal.write("started", kiosk_id=bundle.kiosk_id, session_id=session_id, pending=outbox.depth(),
                   broker=f"{host}:{port}", tls=opts.tls)  # fmt: skip
+    app.check_printer()
     app.publisher.start()
     try:
         if steps is not None:

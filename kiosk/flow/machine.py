@@ -34,6 +34,7 @@ from kiosk.flow.model import (
     Hush,
     LookupStatus,
     Press,
+    PrinterState,
     PrintReceipt,
     ReadScreen,
     ReceiptFailed,
@@ -100,6 +101,7 @@ class Flow:
         self.token = next(self._tokens)  # of the request the flow waits for, if any
         self.deadline: float | None = None
         self.warned = False
+        self.printer_ok = True  # told before a session starts: no promise of a receipt if not
         self._out: list[Action] = []
 
     # ---- the one entry point ---------------------------------------------------------------
@@ -107,6 +109,8 @@ class Flow:
         self._out = []
         if isinstance(event, Tick):
             self._tick(now)
+        elif isinstance(event, PrinterState):
+            self.printer_ok = event.ok
         elif isinstance(event, CaptureDone | CaptureFailed | Stored | StoreFailed | StatusAnswer | ReceiptFailed):
             if event.token == self.token:
                 self._dispatch(event, now)

@@ -163,6 +163,13 @@ class StoreFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PrinterState(Event):
+    """The shell's latest look at the receipt printer (kiosk state, not the resident's)."""
+
+    ok: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReceiptFailed(Event):
     """The printer could not print the receipt: the screen must keep the ticket instead."""
 

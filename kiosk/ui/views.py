@@ -122,6 +122,8 @@ def build_view(flow: Flow, now: float) -> View:
         actions = [_press(Button.START, lang, "primary"), _press(Button.OFFICER, lang)]
     elif scr is Screen.MENU:
         actions = list(_choices(MENU_OPTIONS, lang))
+    if scr in (Screen.WELCOME, Screen.MENU) and not flow.printer_ok:
+        lines.append(t("printer_down", lang))
     elif scr is Screen.REPLACEMENT_REASON:
         actions = list(_choices(REPLACEMENT_REASONS, lang))
     elif scr is Screen.CORRECTION_FIELD:

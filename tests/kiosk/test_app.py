@@ -270,3 +270,14 @@ def test_a_touch_on_empty_space_is_activity_and_a_fast_second_tap_presses_nothin
     start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
     h.app.touch(start.box.center)  # at once after the welcome appeared: activity only
     assert h.app.flow.screen.value == "welcome"
+
+
+def test_the_printer_is_checked_before_a_session_and_no_receipt_is_promised(h: Harness) -> None:
+    h.peripherals.unplug("printer")
+    h.play([{"tap": "start"}, {"tap": "back"}])  # a session ends: the printer is looked at
+    assert h.events("printer") == [{"event": "printer", "ok": False}]
+    h.play([{"tap": "start"}])
+    assert "Printer struk sedang rusak" in h.renderer_text()
+    h.peripherals.replug("printer")
+    h.app.health(0.0)  # every health report looks again
+    assert "Printer struk" not in h.renderer_text() and h.events("printer")[-1]["ok"] is True

@@ -20,6 +20,7 @@ from kiosk.flow.model import (
     Digit,
     Hush,
     LookupStatus,
+    PrinterState,
     PrintReceipt,
     ReadScreen,
     ReceiptFailed,
@@ -39,6 +40,7 @@ from kiosk.flow.model import (
     Touch,
 )
 from kiosk.flow.plan import LEFT_SLAP, RIGHT_SLAP, THUMBS, plan_for
+from kiosk.i18n import t
 from kiosk.officers import hash_pin
 from kiosk.ticket import make_ticket, qr_payload
 from tests.kiosk.helpers import ELDER_NIK, KK, YOUTH_NIK, Driver, sample
@@ -594,3 +596,15 @@ def test_every_screen_but_welcome_can_be_left() -> None:
         Screen.DONE, Screen.CONSENT_DECLINED, Screen.FEEDBACK_SENT, Screen.ERROR,
     }  # fmt: skip
     assert set(Screen) <= screens_with_exit | {Screen.WELCOME}
+
+
+def test_a_printer_known_to_be_down_is_said_before_the_session_starts() -> None:
+    from kiosk.ui.views import build_view
+
+    d = Driver()
+    assert d.send(PrinterState(ok=False)) == [] and d.screen is Screen.WELCOME
+    assert t("printer_down", "id") in build_view(d.flow, d.now).lines
+    d.press(Button.START)
+    assert t("printer_down", "id") in build_view(d.flow, d.now).lines
+    d.send(PrinterState(ok=True))
+    assert t("printer_down", "id") not in build_view(d.flow, d.now).lines
