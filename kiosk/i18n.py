@@ -56,7 +56,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "result_ok": ("Bagus! Kualitas cukup.", "Good! The quality is fine."),
     "result_low": ("Kualitas kurang. Coba lagi ({left} kali tersisa).", "Quality too low. Try again ({left} tries left)."),
     "result_keep": ("Sudah 3 kali dicoba. Hasil terbaik disimpan.", "Tried 3 times. The best result is kept."),
-    "result_quality": ("{position}: kualitas {quality} (minimal {threshold})", "{position}: quality {quality} (needs {threshold})"),
+    "result_quality": (
+        "{position}: {verdict} (kualitas {quality}, minimal {threshold})",
+        "{position}: {verdict} (quality {quality}, needs {threshold})",
+    ),
+    "verdict_ok": ("baik", "good"),
+    "verdict_low": ("kurang", "too low"),
+    "tip_face": (
+        "Tips: lihat lurus ke kamera, wajah terang, tanpa kacamata.",
+        "Tip: look straight at the camera, face well lit, no glasses.",
+    ),
+    "tip_finger": (
+        "Tips: tekan jari sedikit lebih kuat; bersihkan dan keringkan jari.",
+        "Tip: press a little harder; clean and dry your fingers.",
+    ),
+    "tip_iris": ("Tips: buka mata lebar-lebar dan jangan berkedip.", "Tip: open your eyes wide and do not blink."),
+    "tip_signature": ("Tips: tanda tangan lebih besar, tekan pena.", "Tip: sign larger and press the pen down."),
     "result_device": (
         "Alat {what} bermasalah ({reason}). Ini bukan kesalahan Anda, dan kesempatan Anda tidak "
         "berkurang. Petugas sudah dipanggil. Anda boleh mencoba lagi.",

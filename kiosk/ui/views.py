@@ -157,12 +157,15 @@ def build_view(flow: Flow, now: float) -> View:
             lines.append(t("result_device", lang, what=what.lower(), reason=t(f"fail_{s.last_error}", lang)))
         else:
             for p in s.remaining():
-                best = s.best.get(p)
-                lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang),
-                               quality=best.quality if best else 0, threshold=THRESHOLDS[step.modality]))  # fmt: skip
+                quality = s.best[p].quality if p in s.best else 0
+                verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
+                lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
+                               quality=quality, threshold=THRESHOLDS[step.modality]))  # fmt: skip
             kept = any(p in s.best for p in s.remaining())
             lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
                            else "result_none", lang, left=left))  # fmt: skip
+            if not ok and left:
+                lines.append(t(f"tip_{step.modality.value}", lang))
         go_on = ok or (not left and not s.last_error)
         actions = _capture_slots(
             _press(Button.RETRY, lang, "action" if go_on else "primary") if left else None,

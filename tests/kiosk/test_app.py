@@ -215,7 +215,7 @@ def test_speech_is_off_until_the_resident_turns_it_on_then_reads_everything(
     assert said[:2] == ["Mengapa KTP diganti? Pilih satu.", "Why replace the card? Choose one."]  # at once
     assert said[error_at - 1] == "The NIK has 16 digits."  # an error as it appears
     assert any("only Dukcapil can open it" in u for u in said)  # the consent, in full
-    assert any("quality" in u and "(needs 50)" in u for u in said)  # quality results
+    assert any("Face: good (quality" in u and "needs 50)" in u for u in said)  # quality results
     assert not any(u.startswith("Saving") for u in said)  # dropped: gone before its turn
     done = said[-1]
     ticket = harness.app.flow.session.ticket
