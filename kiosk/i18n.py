@@ -154,7 +154,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_audio_on": ("Suara: nyala", "Audio: on"),
     "btn_stay": ("Tidak, lanjutkan", "No, continue"),
     "btn_leave": ("Ya, keluar dan hapus", "Yes, exit and erase"),
-    "btn_see_officer": ("Tidak bisa semuanya", "I cannot do any"),
+    "btn_see_officer": ("Tidak bisa semuanya", "I cannot do any of these"),
     "btn_device_officer": ("Lanjut dengan petugas", "Go on with an officer"),
     "btn_confirm": ("Lanjut", "Next"),
     "btn_backspace": ("Hapus", "Delete"),

@@ -153,14 +153,18 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
         if slot is not None:
             size = bar if measure(slot.label, bar) <= nav_w - gap else max(12, bar * 3 // 4)
             buttons.append(Placed(widget=slot, box=Box(nx, nav_y, nav_w, target), size=size))
+    # the notice goes between Back and Help when it fits there (landscape); in portrait a line
+    # above the bottom bar is kept for it on every screen, so nothing moves when it appears
+    above = width < height
+    bottom = nav_y - gap - (round(bar * 1.4) + gap if above else 0)
     if view.notice:
-        room = width - 2 * m - 2 * (nav_w + gap) if frame_nav else width - 2 * m
-        size = body
+        room = width - 2 * m if above else width - 2 * m - 2 * (nav_w + gap)
+        size = bar if above else body
         while measure(view.notice, size) > room and size > 12:
             size -= 1
         nx = (width - min(room, measure(view.notice, size))) // 2
-        texts.append(Text(text=view.notice, x=nx, y=nav_y + (target - size) // 2, size=size, style="notice"))
-    bottom = nav_y - gap
+        ny = bottom + gap + (round(bar * 1.4) - size) // 2 if above else nav_y + (target - size) // 2
+        texts.append(Text(text=view.notice, x=nx, y=ny, size=size, style="notice"))
 
     side_by_side = bool(view.keys) and width > height and view.key_columns <= 3
     text_w = (width * 45 // 100 - 2 * m) if side_by_side else width - 2 * m
