@@ -119,7 +119,7 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
     title = round(body * 1.35)
     btn = max(14, round(21 * scale * factor))
     bar = max(14, round(21 * scale * base))  # label size in the bars
-    target = max(MIN_TARGET, round(54 * scale * min(base, 1.2)))
+    target = max(MIN_TARGET, round(54 * scale * min(base, 1.1)))
     texts: list[Text] = []
     buttons: list[Placed] = []
 
