@@ -60,6 +60,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{position}: {verdict} (kualitas {quality}, minimal {threshold})",
         "{position}: {verdict} (quality {quality}, needs {threshold})",
     ),
+    "result_photo": (
+        "Ini foto Anda. Sentuh Lanjut untuk memakainya, atau Coba lagi.",
+        "This is your photo. Touch Next to use it, or Try again.",
+    ),
     "verdict_ok": ("baik", "good"),
     "verdict_low": ("kurang", "too low"),
     "tip_face": (

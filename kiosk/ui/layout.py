@@ -63,6 +63,7 @@ class Frame:
     banner_box: Box | None = None
     banner_widget: Widget | None = None  # any touch on the banner is this ("more time")
     qr_box: Box | None = None
+    photo_box: Box | None = None
 
     def hit(self, px: int, py: int) -> Widget | None:
         if self.banner_box and self.banner_box.contains(px, py):  # the banner lies on top
@@ -168,6 +169,11 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
 
     side_by_side = bool(view.keys) and width > height and view.key_columns <= 3
     text_w = (width * 45 // 100 - 2 * m) if side_by_side else width - 2 * m
+    photo_box = None
+    if view.photo:  # top right, beside the text
+        side = round(min(width, height) * 0.4)
+        photo_box = Box(width - m - side, y, side, side)
+        text_w -= side + m
     for line in wrap(view.title, title, text_w, measure):
         texts.append(Text(text=line, x=m, y=y, size=title, style="title"))
         y += round(title * 1.2)
@@ -239,4 +245,4 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
             texts.append(Text(text=line, x=m, y=by + i * round(size * 1.15), size=size, style="banner"))
     return Frame(width=width, height=height, texts=tuple(texts), buttons=tuple(buttons),
                  field_box=field_box, banner_box=banner_box, banner_widget=view.banner_action,
-                 qr_box=qr_box)  # fmt: skip
+                 qr_box=qr_box, photo_box=photo_box)  # fmt: skip

@@ -6,6 +6,7 @@ audio: a kiosk speaks through espeak-ng, not SDL).
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from pathlib import Path
@@ -61,6 +62,8 @@ class Renderer:
                 self._button(placed, pal)
         if frame.qr_box and view.qr:
             self._qr(view.qr, frame, pal)
+        if frame.photo_box and view.photo:
+            self._photo(view.photo, frame.photo_box, pal)
         if over:  # the warning lies over the top bar; nothing under it moved
             pygame.draw.rect(s, pal.banner, _rect(over))
             for text in frame.texts:
@@ -108,6 +111,19 @@ class Renderer:
             for c, dark in enumerate(row):
                 if dark:
                     self.surface.fill((0, 0, 0), (ox + c * module, oy + r * module, module, module))
+
+    def _photo(self, png: bytes, box: object, pal: Palette) -> None:
+        """The face just taken, fitted into its box; an image pygame cannot read is left out."""
+        try:
+            image = pygame.image.load(io.BytesIO(png))
+        except pygame.error:
+            return
+        r = _rect(box)
+        scale = min(r.w / image.get_width(), r.h / image.get_height())
+        size = (max(1, round(image.get_width() * scale)), max(1, round(image.get_height() * scale)))
+        fitted = pygame.transform.smoothscale(image.convert(), size)
+        self.surface.blit(fitted, fitted.get_rect(center=r.center))
+        pygame.draw.rect(self.surface, pal.border, r, width=2)
 
     def hit(self, pos: tuple[int, int]) -> Widget | None:
         return self.frame.hit(*pos) if self.frame else None

@@ -12,6 +12,7 @@ that meant something else a moment ago. `utterance` is what speech reads for a v
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ class View:
     banner: str = ""  # timeout warning, drawn over the top bar (nothing moves)
     banner_action: Widget | None = None
     qr: str = ""
+    photo: bytes = dataclasses.field(default=b"", repr=False)  # the face just taken, shown for approval (PNG)
     large_text: bool = False
     lang: str = "id"
 
@@ -111,8 +113,9 @@ def _keyboard(lang: str) -> tuple[Widget, ...]:
 
 def build_view(flow: Flow, now: float) -> View:
     s, scr, lang = flow.session, flow.screen, flow.session.lang
-    title, lines, field = t(f"title_{scr.value}", lang), [], None
+    title, lines, typed_field = t(f"title_{scr.value}", lang), [], None
     actions: list[Widget | None] = []
+    photo = b""
     body_key = f"body_{scr.value}"
     qr = ""
     step = s.step
@@ -166,6 +169,11 @@ def build_view(flow: Flow, now: float) -> View:
                            else "result_none", lang, left=left))  # fmt: skip
             if not ok and left:
                 lines.append(t(f"tip_{step.modality.value}", lang))
+            face = s.best.get("face") if step.modality is Modality.FACE else None
+            if face is not None and face.image_format == "png" and face.image.startswith(b"\x89PNG"):
+                photo = face.image
+                if ok:
+                    lines.append(t("result_photo", lang))
         go_on = ok or (not left and not s.last_error)
         actions = _capture_slots(
             _press(Button.RETRY, lang, "action" if go_on else "primary") if left else None,
@@ -206,9 +214,9 @@ def build_view(flow: Flow, now: float) -> View:
     columns = 3
     if scr in KEYPAD_SCREENS:
         keys = _keypad(lang)
-        field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
+        typed_field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
     elif scr in KEYBOARD_SCREENS:
-        keys, columns, field = _keyboard(lang), 11, s.typed
+        keys, columns, typed_field = _keyboard(lang), 11, s.typed
 
     back = _press(Button.BACK, lang, "nav") if (scr, "Press.back") in _BACK_SCREENS else None
     home = _press(Button.HOME, lang, "nav") if scr not in NO_HOME else None
@@ -228,11 +236,11 @@ def build_view(flow: Flow, now: float) -> View:
     if s.assisted:
         notices.append(t("assisted_banner", lang))
     return View(
-        screen=scr, title=title, lines=tuple(lines), field=field,
+        screen=scr, title=title, lines=tuple(lines), field=typed_field,
         error=t(s.input_error, lang) if s.input_error else "",
         actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
         key_columns=columns, back=back, help=help_, home=home, top=top, notice=" · ".join(notices),
-        banner=banner, banner_action=banner_action, qr=qr, large_text=s.large_text, lang=lang,
+        banner=banner, banner_action=banner_action, qr=qr, photo=photo, large_text=s.large_text, lang=lang,
     )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from drivers.imaging import face_png
 from kiosk.flow.machine import WARN_LEAD_S, Flow, FlowConfig
 from kiosk.flow.model import (
     Button,
@@ -15,6 +16,7 @@ from kiosk.flow.model import (
     LookupStatus,
     ReceiptFailed,
     RequestCapture,
+    Sample,
     Screen,
     SetLanguage,
     StatusAnswer,
@@ -89,7 +91,8 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.STAY)
     out = d.press(Button.RETRY)
     req = next(a for a in out if isinstance(a, RequestCapture))
-    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 80),)))
+    photo = Sample(modality=req.modality, position="face", image=face_png(7, 0.9), image_format="png", quality=80)
+    d.send(CaptureDone(token=req.token, samples=(photo,)))
     yield "capture_result_ok", d.flow, d.now
     d.press(Button.CONTINUE)
     yield "capture_guide_slap", d.flow, d.now

@@ -163,3 +163,19 @@ def test_help_notice_and_officer_mode_sit_in_the_bottom_bar(renderers) -> None:
             assert audio.widget.role == "selected"
             return
     raise AssertionError("walk lacks the help screen")
+
+
+def test_the_face_just_taken_is_shown_for_approval(renderers) -> None:
+    r = renderers(LAYOUTS[0])
+    for name, view, frame in _frames(r):
+        if name == "capture_result_ok":
+            assert view.photo.startswith(b"\x89PNG") and frame.photo_box is not None
+            assert t("result_photo", "id") in view.lines
+            box = frame.photo_box
+            inside = {tuple(r.surface.get_at((box.x + dx, box.y + dy)))[:3]
+                      for dx in range(10, box.w - 10, 7) for dy in range(10, box.h - 10, 7)}  # fmt: skip
+            assert len(inside) > 20  # a picture, not an empty box
+            assert all(t_.x + 10 < box.x for t_ in frame.texts if t_.y < box.y + box.h and t_.style == "text")
+            assert "photo" not in repr(view) or "\\x89PNG" not in repr(view)
+            return
+    raise AssertionError("walk lacks the face result")
