@@ -64,6 +64,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Ini foto Anda. Sentuh Lanjut untuk memakainya, atau Coba lagi.",
         "This is your photo. Touch Next to use it, or Try again.",
     ),
+    "hand_left": ("Tangan kiri", "Left hand"),
+    "hand_right": ("Tangan kanan", "Right hand"),
     "verdict_ok": ("baik", "good"),
     "verdict_low": ("kurang", "too low"),
     "tip_face": (

@@ -170,10 +170,17 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
     side_by_side = bool(view.keys) and width > height and view.key_columns <= 3
     text_w = (width * 45 // 100 - 2 * m) if side_by_side else width - 2 * m
     photo_box = None
-    if view.photo:  # top right, beside the text
+    if view.photo or view.hands:  # a picture top right, beside the text: the photo, or the hands
         side = round(min(width, height) * 0.4)
-        photo_box = Box(width - m - side, y, side, side)
+        photo_box = Box(width - m - side, y, side, side - (body + gap if view.hands else 0))
         text_w -= side + m
+        if view.hands:  # "left hand", "right hand" under the picture
+            size = body
+            while max(measure(label, size) for label in view.hand_labels) > side // 2 - gap and size > 12:
+                size -= 1
+            for i, label in enumerate(view.hand_labels):
+                lx = photo_box.x + i * side // 2 + (side // 2 - measure(label, size)) // 2
+                texts.append(Text(text=label, x=lx, y=photo_box.y + photo_box.h + gap // 2, size=size, style="text"))
     for line in wrap(view.title, title, text_w, measure):
         texts.append(Text(text=line, x=m, y=y, size=title, style="title"))
         y += round(title * 1.2)

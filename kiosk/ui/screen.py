@@ -64,6 +64,8 @@ class Renderer:
             self._qr(view.qr, frame, pal)
         if frame.photo_box and view.photo:
             self._photo(view.photo, frame.photo_box, pal)
+        elif frame.photo_box and view.hands:
+            self._hands(set(view.hands), frame.photo_box, pal)
         if over:  # the warning lies over the top bar; nothing under it moved
             pygame.draw.rect(s, pal.banner, _rect(over))
             for text in frame.texts:
@@ -124,6 +126,32 @@ class Renderer:
         fitted = pygame.transform.smoothscale(image.convert(), size)
         self.surface.blit(fitted, fitted.get_rect(center=r.center))
         pygame.draw.rect(self.surface, pal.border, r, width=2)
+
+    def _hands(self, lit: set[str], box: object, pal: Palette) -> None:
+        """Both hands palm down, as they lie on the scanner: the fingers to place are lit."""
+        r = _rect(box)
+        half = r.w // 2
+        for side, x0 in (("left", r.x), ("right", r.x + half)):
+            # seen from above, palm down: the left thumb points right, the right thumb left
+            order = [f"{side}_{f}" for f in ("little", "ring", "middle", "index")]
+            if side == "right":
+                order.reverse()
+            fw = half // 7
+            palm = pygame.Rect(x0 + fw, r.y + r.h * 45 // 100, fw * 5, r.h * 50 // 100)
+            pygame.draw.rect(self.surface, pal.key, palm, border_radius=fw)
+            pygame.draw.rect(self.surface, pal.border, palm, width=2, border_radius=fw)
+            for i, pos in enumerate(order):
+                length = {"little": 55, "ring": 75, "middle": 85, "index": 78}[pos.split("_")[1]]
+                h = r.h * 45 // 100 * length // 100
+                finger = pygame.Rect(palm.x + i * fw * 5 // 4 + fw // 8, palm.y - h + fw // 2, fw, h)
+                self._finger(finger, pos in lit, pal)
+            thumb_x = palm.right - fw // 4 if side == "left" else palm.x - fw + fw // 4
+            self._finger(pygame.Rect(thumb_x, palm.y + palm.h // 5, fw, palm.h * 55 // 100),
+                         f"{side}_thumb" in lit, pal)  # fmt: skip
+
+    def _finger(self, rect: pygame.Rect, lit: bool, pal: Palette) -> None:
+        pygame.draw.rect(self.surface, pal.primary if lit else pal.key, rect, border_radius=rect.w // 2)
+        pygame.draw.rect(self.surface, pal.border, rect, width=2, border_radius=rect.w // 2)
 
     def hit(self, pos: tuple[int, int]) -> Widget | None:
         return self.frame.hit(*pos) if self.frame else None

@@ -65,6 +65,8 @@ class View:
     banner_action: Widget | None = None
     qr: str = ""
     photo: bytes = dataclasses.field(default=b"", repr=False)  # the face just taken, shown for approval (PNG)
+    hands: tuple[str, ...] = ()  # finger positions to place, drawn lit on a picture of both hands
+    hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand
     large_text: bool = False
     lang: str = "id"
 
@@ -115,7 +117,7 @@ def build_view(flow: Flow, now: float) -> View:
     s, scr, lang = flow.session, flow.screen, flow.session.lang
     title, lines, typed_field = t(f"title_{scr.value}", lang), [], None
     actions: list[Widget | None] = []
-    photo = b""
+    photo, hands = b"", tuple[str, ...]()
     body_key = f"body_{scr.value}"
     qr = ""
     step = s.step
@@ -144,6 +146,8 @@ def build_view(flow: Flow, now: float) -> View:
             lines.append(t("guide_tried", lang))
         can_go_on = tried and (step_passes(s) or not left)
         singles = step.modality is Modality.FINGER and len(s.remaining()) > 1
+        if step.modality is Modality.FINGER:
+            hands = s.remaining()
         actions = _capture_slots(
             _press(Button.BEGIN_CAPTURE, lang, "action" if can_go_on else "primary") if left else None,
             _press(Button.CONTINUE, lang, "primary") if can_go_on else None,
@@ -240,7 +244,8 @@ def build_view(flow: Flow, now: float) -> View:
         error=t(s.input_error, lang) if s.input_error else "",
         actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
         key_columns=columns, back=back, help=help_, home=home, top=top, notice=" · ".join(notices),
-        banner=banner, banner_action=banner_action, qr=qr, photo=photo, large_text=s.large_text, lang=lang,
+        banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
+        hand_labels=(t("hand_left", lang), t("hand_right", lang)), large_text=s.large_text, lang=lang,
     )  # fmt: skip
 
 

@@ -179,3 +179,19 @@ def test_the_face_just_taken_is_shown_for_approval(renderers) -> None:
             assert "photo" not in repr(view) or "\\x89PNG" not in repr(view)
             return
     raise AssertionError("walk lacks the face result")
+
+
+def test_a_finger_step_shows_both_hands_with_the_fingers_to_place_lit(renderers) -> None:
+    r = renderers(LAYOUTS[0])
+    for name, view, frame in _frames(r):
+        if name == "capture_guide_slap":
+            assert view.hands == ("right_index", "right_middle", "right_ring", "right_little")
+            box = frame.photo_box
+            assert box is not None
+            colours = {tuple(r.surface.get_at((x, y)))[:3] for x in range(box.x, box.x + box.w, 3)
+                       for y in range(box.y, box.y + box.h, 3)}  # fmt: skip
+            assert STANDARD.primary in colours and STANDARD.key in colours  # lit and unlit fingers
+            labels = [t_.text for t_ in frame.texts if t_.y > box.y + box.h - 1 and t_.x >= box.x]
+            assert labels[:2] == [t("hand_left", "id"), t("hand_right", "id")]
+            return
+    raise AssertionError("walk lacks the slap guide")
