@@ -31,14 +31,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "body_kk": ("Ketik 16 angka nomor KK.", "Type the 16 digits of the family card number."),
     "title_consent": ("Persetujuan data pribadi", "Consent to use your personal data"),
     "body_consent": (
-        "Kami akan mengambil foto, sidik jari, iris mata, dan tanda tangan Anda untuk e-KTP.|"
         "Data ini dikunci (dienkripsi) dan hanya dibuka oleh Dukcapil.|"
         "Data dihapus dari mesin ini setelah diterima pusat (UU PDP No. 27/2022).|"
         "Jika tidak setuju, petugas di loket dapat membantu.",
-        "We will take your photo, fingerprints, irises and signature for your e-KTP.|"
         "The data is locked (encrypted) and only Dukcapil can open it.|"
         "It is deleted from this machine once the centre has it (UU PDP No. 27/2022).|"
         "If you do not agree, an officer at the desk can help you.",
+    ),
+    "consent_new_recording": (
+        "Untuk e-KTP baru kami akan mengambil foto, sidik jari, iris mata, dan tanda tangan Anda.",
+        "For a new e-KTP we will take your photo, fingerprints, irises and signature.",
+    ),
+    "consent_replacement": (
+        "Untuk KTP pengganti kami akan mengambil foto, sidik jari kedua telunjuk, dan tanda tangan Anda.",
+        "For a replacement card we will take your photo, both index fingerprints and your signature.",
+    ),
+    "consent_correction": (
+        "Untuk perbaikan data kami akan mengambil foto dan tanda tangan Anda.",
+        "For a correction we will take your photo and your signature.",
     ),
     "title_consent_declined": ("Tidak apa-apa", "That is fine"),
     "body_consent_declined": (
@@ -100,9 +110,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "review_captured": ("Terekam: {count} dari {total}", "Captured: {count} of {total}"),
     "review_exceptions": ("Pengecualian: {items}", "Exceptions: {items}"),
     "review_assisted": ("Dibantu petugas {officer}", "Assisted by officer {officer}"),
-    "review_disability": ("Penyandang disabilitas: {answer}", "Person with a disability: {answer}"),
-    "yes": ("Ya", "Yes"),
-    "no": ("Tidak", "No"),
+    "review_disability": ("Apakah Anda penyandang disabilitas?", "Do you have a disability?"),
+    "review_correction": ("Perbaikan {field}: {value}", "Correction of {field}: {value}"),
     "title_submitting": ("Menyimpan…", "Saving…"),
     "body_submitting": ("Data Anda dikunci dan disimpan.", "Your data is being locked and saved."),
     "title_done": ("Selesai. Terima kasih!", "Done. Thank you!"),
@@ -173,7 +182,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_exception": ("Tidak bisa", "Cannot do this"),
     "btn_singles": ("Satu per satu", "One at a time"),
     "btn_submit": ("Kirim", "Send"),
-    "btn_disability": ("Disabilitas: ubah", "Disability: change"),
+    "btn_disability": ("Ya, disabilitas", "Yes, disability"),
+    "btn_no_disability": ("Tidak", "No"),
     "btn_large_text": ("Huruf besar", "Large text"),
     "btn_scan_qr": ("Pindai QR", "Scan QR"),
     "btn_space": ("Spasi", "Space"),

@@ -408,9 +408,14 @@ def _receipt_failed(f: Flow, _e: Event, _n: float) -> Screen:
     return Screen.DONE
 
 
-def _toggle_disability(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.disability = not f.session.disability
-    return Screen.REVIEW
+def _disability(answer: bool) -> Handler:
+    """The review asks the question; Yes and No each set the answer (never a toggle)."""
+
+    def handler(f: Flow, _e: Event, _n: float) -> Screen:
+        f.session.disability = answer
+        return Screen.REVIEW
+
+    return handler
 
 
 def _submit(f: Flow, _e: Event, _n: float) -> Screen:
@@ -537,7 +542,8 @@ TABLE: dict[tuple[Screen, str], Handler] = {
     (Screen.SEE_OFFICER, BACK): cap.back_from_officer,
     (Screen.CAPTURE_EXCEPTION, CHOOSE): cap.exception_choose,
     (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: cap.enter_step(f),
-    (Screen.REVIEW, _press(Button.DISABILITY)): _toggle_disability,
+    (Screen.REVIEW, _press(Button.DISABILITY)): _disability(True),
+    (Screen.REVIEW, _press(Button.NO_DISABILITY)): _disability(False),
     (Screen.REVIEW, _press(Button.SUBMIT)): _submit,
     (Screen.REVIEW, BACK): cap.back_step,
     (Screen.ERROR, BACK): _to(Screen.REVIEW),

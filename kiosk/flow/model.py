@@ -58,7 +58,8 @@ class Button(enum.Enum):
     EXCEPTION = "exception"
     SINGLES = "singles"
     SUBMIT = "submit"
-    DISABILITY = "disability"
+    DISABILITY = "disability"  # review: "yes, I have a disability"
+    NO_DISABILITY = "no_disability"  # review: "no"
     LARGE_TEXT = "large_text"
     AUDIO = "audio"  # speech on/off for this session
     HELP = "help"  # call an officer to this kiosk, from any screen

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from anjungan.nik import mask
-from anjungan.packet.model import Modality
+from anjungan.packet.model import Modality, Service
 from kiosk.flow.capture import EXCEPTION_REASONS, retries_left, step_passes
 from kiosk.flow.machine import (
     CORRECTION_FIELDS,
@@ -67,6 +67,7 @@ class View:
     photo: bytes = dataclasses.field(default=b"", repr=False)  # the face just taken, shown for approval (PNG)
     hands: tuple[str, ...] = ()  # finger positions to place, drawn lit on a picture of both hands
     hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand
+    say: tuple[str, ...] = ()  # what speech reads instead of `lines`, when they differ
     large_text: bool = False
     lang: str = "id"
 
@@ -118,6 +119,7 @@ def build_view(flow: Flow, now: float) -> View:
     title, lines, typed_field = t(f"title_{scr.value}", lang), [], None
     actions: list[Widget | None] = []
     photo, hands = b"", tuple[str, ...]()
+    say: tuple[str, ...] = ()
     body_key = f"body_{scr.value}"
     qr = ""
     step = s.step
@@ -136,6 +138,9 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr is Screen.FEEDBACK_CATEGORY:
         actions = list(_choices(FEEDBACK_CATEGORIES, lang))
     elif scr is Screen.CONSENT:
+        what_key = f"consent_{s.service.value}" if s.service else "consent_new_recording"
+        lines.extend([t(what_key, lang), *t(body_key, lang).split("|")])  # what this service takes
+        body_key = ""
         actions = [_press(Button.AGREE, lang, "primary"), _press(Button.DECLINE, lang)]
     elif scr is Screen.CAPTURE_GUIDE and step:
         title = t("title_capture_guide", lang, step=s.step_index + 1, steps=len(s.steps), what=what)
@@ -194,7 +199,10 @@ def build_view(flow: Flow, now: float) -> View:
         actions.extend(_choices(EXCEPTION_REASONS, lang))
     elif scr is Screen.REVIEW:
         lines.extend(_review_lines(flow))
-        actions = [_press(Button.SUBMIT, lang, "primary"), _press(Button.DISABILITY, lang)]
+        yes, no = ("selected", "action") if s.disability else ("action", "selected")
+        actions = [_press(Button.SUBMIT, lang, "primary"), None,
+                   _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]  # fmt: skip
+        say = tuple(line.replace(_group(s.nik), mask(s.nik)) for line in lines)  # never aloud in full
     elif scr is Screen.DONE:
         done_key = "body_done_no_receipt" if s.receipt_failed else "body_done"
         lines.extend(t(done_key, lang, ticket=_group_ticket(s.ticket)).split("|"))
@@ -207,7 +215,7 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr is Screen.STATUS_ENTRY and s.status_checking:
         lines.append(t("status_checking", lang))
     elif scr is Screen.STATUS_RESULT:
-        title = t("title_status_result", lang, ticket=s.status_ticket)
+        title = t("title_status_result", lang, ticket=_group_ticket(s.status_ticket))
         lines.append(t(f"state_{s.status_state}" if s.status_state else "state_unknown", lang))
     elif scr is Screen.ERROR:
         lines.append(t(s.error or "err_store_failed", lang))
@@ -245,7 +253,7 @@ def build_view(flow: Flow, now: float) -> View:
         actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
         key_columns=columns, back=back, help=help_, home=home, top=top, notice=" · ".join(notices),
         banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
-        hand_labels=(t("hand_left", lang), t("hand_right", lang)), large_text=s.large_text, lang=lang,
+        hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text, lang=lang,
     )  # fmt: skip
 
 
@@ -264,7 +272,7 @@ def _group_ticket(ticket: str) -> str:
 def utterance(view: View) -> str:
     """What speech reads for a screen: title, text, error, help notice. Long digit runs are
     spaced out so a ticket is read digit by digit ("0 6 3 0 ..."), not as one big number."""
-    parts = [view.title, *view.lines, view.error, view.notice]
+    parts = [view.title, *(view.say or view.lines), view.error, view.notice]
     text = " ".join(p if p[-1] in ".?!…" else p + "." for p in parts if p)
     return re.sub(r"\d[\d ]{3,}\d", lambda m: " ".join(m.group(0).replace(" ", "")), text)
 
@@ -281,19 +289,21 @@ def _review_lines(flow: Flow) -> list[str]:
     captured = sum(1 for r in s.records.values() if r.sample is not None and r.exception is None)
     lines = [
         t("review_service", lang, service=t(f"opt_{s.purpose}", lang)),
-        t("review_nik", lang, nik=mask(s.nik)),
+        t("review_nik", lang, nik=_group(s.nik)),  # in full, to catch a typo (masked when said)
         t("review_captured", lang, count=captured, total=total),
     ]
     excepted = [r for r in s.records.values() if r.exception]
     if excepted:
         items = ", ".join(f"{t('pos_' + r.position, lang)} ({t('opt_' + str(r.exception), lang)})" for r in excepted)
         lines.append(t("review_exceptions", lang, items=items))
+    if s.service is Service.CORRECTION:
+        lines.append(t("review_correction", lang, field=t(f"opt_{s.correction_field}", lang), value=s.correction_value))
     if s.assisted:
         lines.append(t("review_assisted", lang, officer=s.officer_id))
-    lines.append(t("review_disability", lang, answer=t("yes" if s.disability else "no", lang)))
+    lines.append(t("review_disability", lang))
     return lines
 
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
 _BACK_SCREENS = {key for key in TABLE if key[1] == "Press.back"}
-SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT}
+SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW}

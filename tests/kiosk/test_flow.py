@@ -608,3 +608,22 @@ def test_a_printer_known_to_be_down_is_said_before_the_session_starts() -> None:
     assert t("printer_down", "id") in build_view(d.flow, d.now).lines
     d.send(PrinterState(ok=True))
     assert t("printer_down", "id") not in build_view(d.flow, d.now).lines
+
+
+def test_review_asks_about_disability_with_yes_and_no_and_shows_the_nik_in_full() -> None:
+    from kiosk.ui.views import build_view, utterance
+
+    d = Driver()
+    to_consent(d, "correction")
+    view = build_view(d.flow, d.now)
+    assert view.lines[0] == t("consent_correction", "id")  # names what this service takes
+    through_capture(d)
+    view = build_view(d.flow, d.now)
+    assert "NIK: 510101 050709 0002" in view.lines  # in full on screen, to catch a typo
+    assert "0507090002" not in utterance(view).replace(" ", "")  # masked when read aloud
+    assert t("review_correction", "id", field="Alamat", value="jl. gatot subroto 7") in view.lines
+    d.press(Button.DISABILITY)
+    d.press(Button.DISABILITY)  # an answer, not a toggle
+    assert d.flow.session.disability is True
+    d.press(Button.NO_DISABILITY)
+    assert d.flow.session.disability is False
