@@ -166,6 +166,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_home": ("Keluar", "Exit"),
     "btn_help": ("Panggil petugas", "Call an officer"),
     "btn_audio": ("Suara", "Audio"),
+    "btn_contrast": ("Kontras", "Contrast"),
     "btn_audio_on": ("Suara: nyala", "Audio: on"),
     "btn_stay": ("Tidak, lanjutkan", "No, continue"),
     "btn_leave": ("Ya, keluar dan hapus", "Yes, exit and erase"),
@@ -187,7 +188,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_large_text": ("Huruf besar", "Large text"),
     "btn_scan_qr": ("Pindai QR", "Scan QR"),
     "btn_space": ("Spasi", "Space"),
-    "lang_id": ("Bahasa Indonesia", "Bahasa Indonesia"),
+    "lang_id": ("Indonesia", "Indonesia"),
     "lang_en": ("English", "English"),
     # options
     "opt_new_recording": ("Rekam e-KTP baru", "New e-KTP recording"),

@@ -20,8 +20,8 @@
 
 Before every step the runner lets captures and storage finish, so a script never races the
 devices. Button ids: start, officer, back, home, confirm, backspace, extend, agree, decline,
-begin_capture, retry, continue, exception, singles, submit, disability, large_text, audio,
-help, stay, leave, see_officer,
+begin_capture, retry, continue, exception, singles, submit, disability, no_disability,
+large_text, contrast, audio, help, stay, leave, see_officer,
 lang:id|en, digit:0-9, char:a-z, "char: ", choose:<option> (services, reasons, fields,
 categories, finger/iris positions, exception reasons).
 """

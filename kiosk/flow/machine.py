@@ -137,6 +137,8 @@ class Flow:
             self._read(self.screen)
         elif isinstance(event, Press) and event.button is Button.LARGE_TEXT:
             s.large_text = not s.large_text
+        elif isinstance(event, Press) and event.button is Button.CONTRAST:
+            s.high_contrast = not s.high_contrast
         elif isinstance(event, Press) and event.button is Button.AUDIO:
             s.speech = not s.speech
             self.emit(ReadScreen(screen=self.screen) if s.speech else Hush())

@@ -62,6 +62,7 @@ class Button(enum.Enum):
     NO_DISABILITY = "no_disability"  # review: "no"
     LARGE_TEXT = "large_text"
     AUDIO = "audio"  # speech on/off for this session
+    CONTRAST = "contrast"  # high-contrast colours on/off, apart from large text
     HELP = "help"  # call an officer to this kiosk, from any screen
     STAY = "stay"  # on CONFIRM_LEAVE: keep going
     LEAVE = "leave"  # on CONFIRM_LEAVE: erase and start over

@@ -31,6 +31,7 @@ class RecordDraft:
 class Session:
     lang: str
     large_text: bool = False
+    high_contrast: bool = False
     speech: bool = False  # read screens aloud (the resident's Audio button, or the kiosk default)
     help_called: bool = False  # an officer was asked to come (shown until the session ends)
     leave_from: Screen | None = None  # the screen CONFIRM_LEAVE returns to

@@ -46,7 +46,7 @@ class Renderer:
 
     def draw(self, view: View) -> Frame:
         t0 = time.perf_counter()
-        pal = HIGH_CONTRAST if view.large_text else STANDARD
+        pal = HIGH_CONTRAST if view.high_contrast else STANDARD
         frame = layout(view, self.width, self.height, self.measure)
         s = self.surface
         s.fill(pal.background)

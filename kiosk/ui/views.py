@@ -69,6 +69,7 @@ class View:
     hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand
     say: tuple[str, ...] = ()  # what speech reads instead of `lines`, when they differ
     large_text: bool = False
+    high_contrast: bool = False
     lang: str = "id"
 
     def widgets(self) -> tuple[Widget, ...]:
@@ -236,7 +237,8 @@ def build_view(flow: Flow, now: float) -> View:
     other = "en" if lang == "id" else "id"
     top = (
         Widget(id=f"lang:{other}", label=t(f"lang_{other}", lang), event=SetLanguage(lang=other), role="top"),
-        _press(Button.LARGE_TEXT, lang, "top"),
+        _press(Button.LARGE_TEXT, lang, "selected" if s.large_text else "top"),
+        _press(Button.CONTRAST, lang, "selected" if s.high_contrast else "top"),
         _press(Button.AUDIO, lang, "selected" if s.speech else "top",
                label_key="btn_audio_on" if s.speech else "btn_audio"),
     )  # fmt: skip
@@ -253,7 +255,8 @@ def build_view(flow: Flow, now: float) -> View:
         actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
         key_columns=columns, back=back, help=help_, home=home, top=top, notice=" · ".join(notices),
         banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
-        hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text, lang=lang,
+        hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text,
+        high_contrast=s.high_contrast, lang=lang,
     )  # fmt: skip
 
 

@@ -113,7 +113,11 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.EXTEND)
     d.press(Button.LARGE_TEXT)
     yield "review_large_text", d.flow, d.now
+    d.press(Button.CONTRAST)
+    yield "review_large_text_contrast", d.flow, d.now
     d.press(Button.LARGE_TEXT)
+    yield "review_contrast", d.flow, d.now
+    d.press(Button.CONTRAST)
     d.press(Button.HELP)
     d.press(Button.AUDIO)
     yield "review_help_called_audio_on", d.flow, d.now

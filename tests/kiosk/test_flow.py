@@ -576,8 +576,10 @@ def test_language_and_large_text_anywhere_without_losing_input() -> None:
     d.type_digits("5101")
     d.send(SetLanguage(lang="en"))
     d.press(Button.LARGE_TEXT)
+    d.press(Button.CONTRAST)
     s = d.flow.session
     assert (s.lang, s.large_text, s.typed, d.screen) == ("en", True, "5101", Screen.NIK)
+    assert s.high_contrast  # a separate choice from large text
 
 
 def test_unknown_event_for_screen_is_a_flow_error() -> None:

@@ -165,6 +165,15 @@ def test_help_notice_and_officer_mode_sit_in_the_bottom_bar(renderers) -> None:
     raise AssertionError("walk lacks the help screen")
 
 
+def test_high_contrast_is_its_own_choice_and_moves_nothing(renderers) -> None:
+    r = renderers(LAYOUTS[0])
+    views = {name: build_view(flow, now) for name, flow, now in every_screen("id")}
+    plain, contrast_only = r.draw(views["review"]), r.draw(views["review_contrast"])
+    assert not views["review_large_text"].high_contrast and views["review_contrast"].high_contrast
+    assert [p.box for p in plain.buttons] == [p.box for p in contrast_only.buttons]
+    assert tuple(r.surface.get_at((2, 240)))[:3] == HIGH_CONTRAST.background
+
+
 def test_the_face_just_taken_is_shown_for_approval(renderers) -> None:
     r = renderers(LAYOUTS[0])
     for name, view, frame in _frames(r):
