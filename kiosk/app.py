@@ -130,10 +130,12 @@ class KioskApp:
         return widget
 
     def touch(self, pos: tuple[int, int]) -> None:
-        """A finger (or mouse) at `pos`: the button there, or just activity when it hit none or
-        came within `TOUCH_GUARD_S` of a new screen appearing."""
+        """A finger (or mouse) at `pos`: the button there, or just activity when it hit none,
+        came within `TOUCH_GUARD_S` of a new screen appearing, or came before the new screen
+        was even drawn (the frame under the finger is the old one)."""
         widget = self.renderer.hit(pos)
-        if widget is None or time.monotonic() - self._shown_at < TOUCH_GUARD_S:
+        stale = self._view is None or self._view.screen is not self.flow.screen
+        if widget is None or stale or time.monotonic() - self._shown_at < TOUCH_GUARD_S:
             self.dispatch(Touch())
         else:
             self.dispatch(widget.event)

@@ -164,9 +164,10 @@ class Flow:
         self._arm(now)  # any touch is activity
 
     def _holds_work(self) -> bool:
-        """Anything typed, chosen or captured that one tap on Home would throw away."""
+        """Anything typed, chosen or captured that one tap on Home would throw away (a status
+        check or feedback with nothing typed yet holds nothing)."""
         s = self.session
-        return bool(s.typed or s.nik or s.purpose or s.records or s.best or s.ticket)
+        return bool(s.typed or s.nik or s.service or s.records or s.best or s.ticket)
 
     def _dispatch(self, event: Event, now: float) -> None:
         handler = TABLE.get((self.screen, event.key))

@@ -281,3 +281,12 @@ def test_the_printer_is_checked_before_a_session_and_no_receipt_is_promised(h: H
     h.peripherals.replug("printer")
     h.app.health(0.0)  # every health report looks again
     assert "Printer struk" not in h.renderer_text() and h.events("printer")[-1]["ok"] is True
+
+
+def test_a_second_touch_before_the_new_screen_is_drawn_presses_nothing(h: Harness) -> None:
+    h.app.render()
+    h.app._shown_at = 0.0
+    start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
+    h.app.touch(start.box.center)  # Start: the menu is due but not drawn yet
+    h.app.touch(start.box.center)  # the same place again, still over the old frame
+    assert h.app.flow.screen.value == "menu" and not h.events("ignored")
