@@ -30,6 +30,7 @@ from kiosk.flow.model import (
     CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Event,
     Hush,
     LookupStatus,
@@ -92,6 +93,7 @@ class KioskApp:
         self.skip = 0.0  # seconds a script has jumped ahead
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
         self._capture: tuple[int, Future] | None = None
+        self._progress = self._shown_progress = (0, 0)  # (token, positions read) of the capture out
         self._view: View | None = None
         self._shown_at = 0.0  # monotonic time the current screen first appeared
         self._shots = 0
@@ -171,6 +173,9 @@ class KioskApp:
             self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")
 
     def _finish_capture(self) -> None:
+        if self._capture is not None and self._progress != self._shown_progress:
+            self._shown_progress = token_done = self._progress
+            self.dispatch(CaptureProgress(token=token_done[0], done=token_done[1]))
         if self._capture is None or not self._capture[1].done():
             return
         token, fut = self._capture
@@ -188,7 +193,13 @@ class KioskApp:
     # ---- actions out -------------------------------------------------------------------------
     def _perform(self, action: Action) -> None:
         if isinstance(action, RequestCapture):
-            fut = self._worker.submit(capture, self.peripherals, action.modality, action.positions)
+            self._progress = (action.token, 0)
+            token = action.token
+
+            def progress(done: int) -> None:  # capture thread: one tuple assignment, read in step()
+                self._progress = (token, done)
+
+            fut = self._worker.submit(capture, self.peripherals, action.modality, action.positions, progress)
             self._capture = (action.token, fut)
         elif isinstance(action, StorePacket):
             self._store(action.token)

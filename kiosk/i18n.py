@@ -62,6 +62,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "guide_signature": ("Tanda tangani pad dengan pena.", "Sign on the pad with the pen."),
     "title_capturing": ("Mohon tahan sebentar…", "Please hold still…"),
     "body_capturing": ("Sedang mengambil: {what}", "Capturing: {what}"),
+    "capturing_progress": (
+        "Selesai {done} dari {total}. Sekarang: {position}.",
+        "{done} of {total} done. Now: {position}.",
+    ),
+    "capturing_cancel": ("Sentuh Kembali untuk membatalkan.", "Touch Back to cancel."),
     "title_capture_result": ("Hasil: {what}", "Result: {what}"),
     "result_ok": ("Bagus! Kualitas cukup.", "Good! The quality is fine."),
     "result_low": ("Kualitas kurang. Coba lagi ({left} kali tersisa).", "Quality too low. Try again ({left} tries left)."),

@@ -21,6 +21,7 @@ from kiosk.flow.model import (
     CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Choose,
     Event,
     RequestCapture,
@@ -54,6 +55,7 @@ def enter_step(f: Flow) -> Screen:
 def begin_capture(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
     assert s.step is not None
+    s.progress = 0
     f.emit(RequestCapture(token=f.new_token(), modality=s.step.modality, positions=s.remaining()))
     return Screen.CAPTURING
 
@@ -87,6 +89,12 @@ def capture_failed(f: Flow, e: Event, _n: float) -> Screen:
     f.session.help_called = True
     f.emit(CallOfficer(screen=Screen.CAPTURE_RESULT.value, reason="device"))
     return Screen.CAPTURE_RESULT
+
+
+def capture_progress(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, CaptureProgress)
+    f.session.progress = e.done
+    return Screen.CAPTURING
 
 
 def cancel_capture(f: Flow, _e: Event, _n: float) -> Screen:

@@ -27,6 +27,7 @@ from kiosk.flow.model import (
     CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Char,
     Choose,
     Digit,
@@ -111,7 +112,8 @@ class Flow:
             self._tick(now)
         elif isinstance(event, PrinterState):
             self.printer_ok = event.ok
-        elif isinstance(event, CaptureDone | CaptureFailed | Stored | StoreFailed | StatusAnswer | ReceiptFailed):
+        elif isinstance(event, CaptureDone | CaptureFailed | CaptureProgress | Stored | StoreFailed | StatusAnswer
+                        | ReceiptFailed):  # fmt: skip
             if event.token == self.token:
                 self._dispatch(event, now)
         else:
@@ -534,6 +536,7 @@ TABLE: dict[tuple[Screen, str], Handler] = {
     (Screen.CAPTURE_GUIDE, _press(Button.CONTINUE)): cap.continue_,
     (Screen.CAPTURE_GUIDE, BACK): cap.back_step,
     (Screen.CAPTURING, BACK): cap.cancel_capture,
+    (Screen.CAPTURING, "CaptureProgress"): cap.capture_progress,
     (Screen.CAPTURING, "CaptureDone"): cap.capture_done,
     (Screen.CAPTURING, "CaptureFailed"): cap.capture_failed,
     (Screen.CAPTURE_RESULT, _press(Button.RETRY)): cap.retry,

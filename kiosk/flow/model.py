@@ -144,6 +144,14 @@ class CaptureDone(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CaptureProgress(Event):
+    """`done` positions of the try in hand so far (a slap reads four fingers, one by one)."""
+
+    token: int
+    done: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaptureFailed(Event):
     token: int
     reason: str  # a short code for the screen, e.g. "unavailable", "timeout", "failed"

@@ -55,6 +55,7 @@ class Session:
     steps: tuple[CaptureStep, ...] = ()
     step_index: int = 0
     tries: int = 0
+    progress: int = 0  # positions read so far in the try being captured
     best: dict[str, Sample] = field(default_factory=dict)
     last_error: str = ""
     records: dict[str, RecordDraft] = field(default_factory=dict)

@@ -160,8 +160,14 @@ def build_view(flow: Flow, now: float) -> View:
             _press(Button.EXCEPTION, lang),
             _press(Button.SINGLES, lang) if singles else None,
         )
-    elif scr is Screen.CAPTURING:
+    elif scr is Screen.CAPTURING and step:
         lines.append(t("body_capturing", lang, what=what))
+        todo = s.remaining()
+        if len(todo) > 1:  # a slap or both eyes: which one now, how far along
+            now_at = todo[min(s.progress, len(todo) - 1)]
+            lines.append(t("capturing_progress", lang, done=s.progress, total=len(todo),
+                           position=t(f"pos_{now_at}", lang)))  # fmt: skip
+        lines.append(t("capturing_cancel", lang))
         body_key = ""
     elif scr is Screen.CAPTURE_RESULT and step:
         title = t("title_capture_result", lang, what=what)

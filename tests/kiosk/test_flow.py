@@ -15,6 +15,7 @@ from kiosk.flow.model import (
     CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Char,
     Choose,
     Digit,
@@ -629,3 +630,27 @@ def test_review_asks_about_disability_with_yes_and_no_and_shows_the_nik_in_full(
     assert d.flow.session.disability is True
     d.press(Button.NO_DISABILITY)
     assert d.flow.session.disability is False
+
+
+def test_a_slap_capture_shows_how_far_along_it_is_and_can_be_cancelled() -> None:
+    from drivers.peripherals import open_peripherals
+    from kiosk.ports import capture
+    from kiosk.ui.views import build_view
+
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)
+    req = next(a for a in d.press(Button.BEGIN_CAPTURE) if isinstance(a, RequestCapture))
+    assert d.send(CaptureProgress(token=req.token - 1, done=3)) == [] and d.flow.session.progress == 0
+    d.send(CaptureProgress(token=req.token, done=2))
+    lines = build_view(d.flow, d.now).lines
+    assert "Selesai 2 dari 4. Sekarang: Manis kanan." in lines and t("capturing_cancel", "id") in lines
+    seen: list[int] = []  # the port reports each finger as it is read
+    port = open_peripherals("sim")
+    try:
+        capture(port, Modality.FINGER, RIGHT_SLAP, seen.append)
+    finally:
+        port.close()
+    assert seen == [1, 2, 3, 4]
