@@ -27,11 +27,17 @@ from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
     Action,
+    CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Event,
+    Hush,
     LookupStatus,
+    PrinterState,
     PrintReceipt,
+    ReadScreen,
+    ReceiptFailed,
     RequestCapture,
     Screen,
     SendFeedback,
@@ -42,6 +48,8 @@ from kiosk.flow.model import (
     StoreFailed,
     StorePacket,
     Tick,
+    TimeoutWarning,
+    Touch,
 )
 from kiosk.i18n import t
 from kiosk.outbox import Outbox
@@ -51,7 +59,7 @@ from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import View, Widget, build_view
+from kiosk.ui.views import View, Widget, build_view, utterance
 
 log = logging.getLogger("anjungan.kiosk")
 
@@ -68,6 +76,8 @@ class Journal:
 
 
 UNREACHABLE = "UNREACHABLE"  # a status lookup the centre did not answer in time (i18n state_…)
+TOUCH_GUARD_S = 0.4  # a touch this soon after a new screen appears only counts as activity:
+# a double tap meant for the last screen never presses what now lies under the finger
 
 
 class KioskApp:
@@ -83,7 +93,9 @@ class KioskApp:
         self.skip = 0.0  # seconds a script has jumped ahead
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
         self._capture: tuple[int, Future] | None = None
+        self._progress = self._shown_progress = (0, 0)  # (token, positions read) of the capture out
         self._view: View | None = None
+        self._shown_at = 0.0  # monotonic time the current screen first appeared
         self._shots = 0
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
@@ -119,6 +131,17 @@ class KioskApp:
         self.dispatch(widget.event)
         return widget
 
+    def touch(self, pos: tuple[int, int]) -> None:
+        """A finger (or mouse) at `pos`: the button there, or just activity when it hit none,
+        came within `TOUCH_GUARD_S` of a new screen appearing, or came before the new screen
+        was even drawn (the frame under the finger is the old one)."""
+        widget = self.renderer.hit(pos)
+        stale = self._view is None or self._view.screen is not self.flow.screen
+        if widget is None or stale or time.monotonic() - self._shown_at < TOUCH_GUARD_S:
+            self.dispatch(Touch())
+        else:
+            self.dispatch(widget.event)
+
     def visible(self) -> list[str]:
         self.render()
         return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
@@ -129,6 +152,7 @@ class KioskApp:
 
     # ---- the loop body -----------------------------------------------------------------------
     def step(self) -> None:
+        self.speaker.pump()
         self._finish_capture()
         self.dispatch(Tick())
         if self.publisher is not None:
@@ -140,6 +164,8 @@ class KioskApp:
         view = build_view(self.flow, self.flow_now())
         if view == self._view:
             return
+        if self._view is None or view.screen is not self._view.screen:
+            self._shown_at = time.monotonic()
         self._view = view
         self.renderer.draw(view)
         if self.screenshots is not None:
@@ -147,6 +173,9 @@ class KioskApp:
             self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")
 
     def _finish_capture(self) -> None:
+        if self._capture is not None and self._progress != self._shown_progress:
+            self._shown_progress = token_done = self._progress
+            self.dispatch(CaptureProgress(token=token_done[0], done=token_done[1]))
         if self._capture is None or not self._capture[1].done():
             return
         token, fut = self._capture
@@ -164,7 +193,13 @@ class KioskApp:
     # ---- actions out -------------------------------------------------------------------------
     def _perform(self, action: Action) -> None:
         if isinstance(action, RequestCapture):
-            fut = self._worker.submit(capture, self.peripherals, action.modality, action.positions)
+            self._progress = (action.token, 0)
+            token = action.token
+
+            def progress(done: int) -> None:  # capture thread: one tuple assignment, read in step()
+                self._progress = (token, done)
+
+            fut = self._worker.submit(capture, self.peripherals, action.modality, action.positions, progress)
             self._capture = (action.token, fut)
         elif isinstance(action, StorePacket):
             self._store(action.token)
@@ -178,11 +213,22 @@ class KioskApp:
             self.outbox.add_message("feedback", fb.to_json(), time.time())
             self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
         elif isinstance(action, Speak):
-            if action.key == "say_timeout_warning":
-                self.journal.write("timeout_warning", screen=self.flow.screen.value)
             self.speaker.say(t(action.key, action.lang), action.lang)
+        elif isinstance(action, ReadScreen):
+            if action.screen is self.flow.screen:  # a prompt never outlives its screen
+                view = build_view(self.flow, self.flow_now())
+                self.speaker.say(utterance(view), view.lang, replace_waiting=True)
+        elif isinstance(action, Hush):
+            self.speaker.hush()
+        elif isinstance(action, TimeoutWarning):
+            self.journal.write("timeout_warning", screen=action.screen.value)
+        elif isinstance(action, CallOfficer):
+            # the dashboard alert needs a help message in the contract (not there yet); the
+            # journal line is what a technician's watcher sees today
+            self.journal.write("help_requested", screen=action.screen, reason=action.reason)
         elif isinstance(action, SessionWiped):
             self._capture = None
+            self.check_printer()
             for query_id in self._lookups:
                 if self.publisher is not None:
                     self.publisher.forget(query_id)
@@ -238,16 +284,27 @@ class KioskApp:
                               kiosk_id=self.keys.kiosk_id, now=time.time())  # fmt: skip
         try:
             self.peripherals.print_receipt(lines, qr_data=action.qr_payload)
-        except AnjunganError as exc:  # the screen still shows ticket and QR
+        except AnjunganError as exc:  # the screen keeps ticket and QR and says to note them
             self.journal.write("receipt_failed", ticket=action.ticket, error=str(exc)[:200])
+            self.dispatch(ReceiptFailed(token=self.flow.token))
             return
         self.journal.write("receipt_printed", ticket=action.ticket)
 
     # ---- health ------------------------------------------------------------------------------
+    def check_printer(self, devices: dict[str, dict] | None = None) -> None:
+        """Tell the flow whether a receipt can print, before the next resident starts: at
+        start-up, after every session and with every health report."""
+        devices = _peripheral_health(self.peripherals) if devices is None else devices
+        ok = bool(devices.get("printer", {}).get("ok", False))
+        if ok != self.flow.printer_ok:
+            self.journal.write("printer", ok=ok)
+            self.dispatch(PrinterState(ok=ok))
+
     def health(self, now: float) -> Health:
         oldest = self.outbox.oldest_created_at()
         usage = shutil.disk_usage(Path.cwd())
         devices = _peripheral_health(self.peripherals)
+        self.check_printer(devices)
         controller = devices.get("controller", {})
         return Health(
             kiosk_id=self.keys.kiosk_id, session_id=self.session_id, at=now,

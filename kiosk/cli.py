@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="after the script, keep publishing until the outbox is empty or S seconds pass")  # fmt: skip
     run.add_argument("--resend-after", type=float, default=30.0, metavar="S", help="re-send unacked packets after S s")
     run.add_argument("--health-interval", type=float, default=60.0, metavar="S", help="health every S s")
-    run.add_argument("--speech", action="store_true", help="spoken prompts through espeak-ng if installed")
+    run.add_argument("--speech", action="store_true", help="every session starts with speech on (a resident can also turn it on with the Audio button); espeak-ng")
     run.set_defaults(func=_run)
 
     add = ks.add_parser("add-officer", help="add an officer's PIN (read from stdin) to an officer file")

@@ -31,14 +31,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "body_kk": ("Ketik 16 angka nomor KK.", "Type the 16 digits of the family card number."),
     "title_consent": ("Persetujuan data pribadi", "Consent to use your personal data"),
     "body_consent": (
-        "Kami akan mengambil foto, sidik jari, iris mata, dan tanda tangan Anda untuk e-KTP.|"
         "Data ini dikunci (dienkripsi) dan hanya dibuka oleh Dukcapil.|"
         "Data dihapus dari mesin ini setelah diterima pusat (UU PDP No. 27/2022).|"
         "Jika tidak setuju, petugas di loket dapat membantu.",
-        "We will take your photo, fingerprints, irises and signature for your e-KTP.|"
         "The data is locked (encrypted) and only Dukcapil can open it.|"
         "It is deleted from this machine once the centre has it (UU PDP No. 27/2022).|"
         "If you do not agree, an officer at the desk can help you.",
+    ),
+    "consent_new_recording": (
+        "Untuk e-KTP baru kami akan mengambil foto, sidik jari, iris mata, dan tanda tangan Anda.",
+        "For a new e-KTP we will take your photo, fingerprints, irises and signature.",
+    ),
+    "consent_replacement": (
+        "Untuk KTP pengganti kami akan mengambil foto, sidik jari kedua telunjuk, dan tanda tangan Anda.",
+        "For a replacement card we will take your photo, both index fingerprints and your signature.",
+    ),
+    "consent_correction": (
+        "Untuk perbaikan data kami akan mengambil foto dan tanda tangan Anda.",
+        "For a correction we will take your photo and your signature.",
     ),
     "title_consent_declined": ("Tidak apa-apa", "That is fine"),
     "body_consent_declined": (
@@ -52,12 +62,48 @@ STRINGS: dict[str, tuple[str, str]] = {
     "guide_signature": ("Tanda tangani pad dengan pena.", "Sign on the pad with the pen."),
     "title_capturing": ("Mohon tahan sebentar…", "Please hold still…"),
     "body_capturing": ("Sedang mengambil: {what}", "Capturing: {what}"),
+    "capturing_progress": (
+        "Selesai {done} dari {total}. Sekarang: {position}.",
+        "{done} of {total} done. Now: {position}.",
+    ),
+    "capturing_cancel": ("Sentuh Kembali untuk membatalkan.", "Touch Back to cancel."),
     "title_capture_result": ("Hasil: {what}", "Result: {what}"),
     "result_ok": ("Bagus! Kualitas cukup.", "Good! The quality is fine."),
     "result_low": ("Kualitas kurang. Coba lagi ({left} kali tersisa).", "Quality too low. Try again ({left} tries left)."),
     "result_keep": ("Sudah 3 kali dicoba. Hasil terbaik disimpan.", "Tried 3 times. The best result is kept."),
-    "result_quality": ("{position}: kualitas {quality} (minimal {threshold})", "{position}: quality {quality} (needs {threshold})"),
-    "result_failed": ("Alat tidak dapat mengambil gambar ({reason}).", "The device could not capture ({reason})."),
+    "result_quality": (
+        "{position}: {verdict} (kualitas {quality}, minimal {threshold})",
+        "{position}: {verdict} (quality {quality}, needs {threshold})",
+    ),
+    "result_photo": (
+        "Ini foto Anda. Sentuh Lanjut untuk memakainya, atau Coba lagi.",
+        "This is your photo. Touch Next to use it, or Try again.",
+    ),
+    "hand_left": ("Tangan kiri", "Left hand"),
+    "hand_right": ("Tangan kanan", "Right hand"),
+    "verdict_ok": ("baik", "good"),
+    "verdict_low": ("kurang", "too low"),
+    "tip_face": (
+        "Tips: lihat lurus ke kamera, wajah terang, tanpa kacamata.",
+        "Tip: look straight at the camera, face well lit, no glasses.",
+    ),
+    "tip_finger": (
+        "Tips: tekan jari sedikit lebih kuat; bersihkan dan keringkan jari.",
+        "Tip: press a little harder; clean and dry your fingers.",
+    ),
+    "tip_iris": ("Tips: buka mata lebar-lebar dan jangan berkedip.", "Tip: open your eyes wide and do not blink."),
+    "tip_signature": ("Tips: tanda tangan lebih besar, tekan pena.", "Tip: sign larger and press the pen down."),
+    "result_device": (
+        "Alat {what} bermasalah ({reason}). Ini bukan kesalahan Anda, dan kesempatan Anda tidak "
+        "berkurang. Petugas sudah dipanggil. Anda boleh mencoba lagi.",
+        "The {what} device has a problem ({reason}). This is not your fault, and it does not use up "
+        "a try. An officer has been called. You may try again.",
+    ),
+    "result_none": (
+        "Belum ada hasil yang bisa dipakai. Tidak disimpan; petugas akan membantu.",
+        "No usable result yet. Nothing is kept; an officer will help.",
+    ),
+    "guide_tried": ("Hasil terbaik Anda sejauh ini tetap disimpan.", "Your best result so far is kept."),
     "title_capture_exception": ("Tidak bisa diambil?", "Cannot be captured?"),
     "body_capture_exception": (
         "Pilih yang tidak bisa, lalu pilih alasannya. Tidak masalah, pendaftaran tetap lanjut.",
@@ -69,12 +115,40 @@ STRINGS: dict[str, tuple[str, str]] = {
     "review_captured": ("Terekam: {count} dari {total}", "Captured: {count} of {total}"),
     "review_exceptions": ("Pengecualian: {items}", "Exceptions: {items}"),
     "review_assisted": ("Dibantu petugas {officer}", "Assisted by officer {officer}"),
-    "review_disability": ("Penyandang disabilitas: {answer}", "Person with a disability: {answer}"),
-    "yes": ("Ya", "Yes"),
-    "no": ("Tidak", "No"),
+    "review_disability": ("Apakah Anda penyandang disabilitas?", "Do you have a disability?"),
+    "review_correction": ("Perbaikan {field}: {value}", "Correction of {field}: {value}"),
     "title_submitting": ("Menyimpan…", "Saving…"),
     "body_submitting": ("Data Anda dikunci dan disimpan.", "Your data is being locked and saved."),
     "title_done": ("Selesai. Terima kasih!", "Done. Thank you!"),
+    "body_done_no_receipt": (
+        "Nomor tiket Anda: {ticket}|Struk tidak dapat dicetak. Catat nomor tiket ini atau foto kode QR di layar."
+        "|Cek status dengan nomor tiket atau kode QR.",
+        "Your ticket number: {ticket}|The receipt could not be printed. Write this ticket number down or "
+        "take a photo of the QR code on screen.|Check the status with the ticket number or QR code.",
+    ),
+    "title_confirm_leave": ("Keluar dan hapus data Anda?", "Exit and erase your data?"),
+    "body_confirm_leave": (
+        "Semua yang sudah Anda ketik dan rekam di sini akan dihapus.",
+        "Everything you have typed and recorded here will be erased.",
+    ),
+    "title_see_officer": ("Petugas akan membantu Anda", "An officer will help you"),
+    "officer_declined": (
+        "Tidak apa-apa. Petugas sudah dipanggil dan akan merekam bersama Anda.|"
+        "Mohon tunggu di sini. Tidak ada data yang dikirim.",
+        "That is fine. An officer has been called and will do the recording with you.|"
+        "Please wait here. Nothing has been sent.",
+    ),
+    "officer_device": (
+        "Alat {what} sedang bermasalah. Ini bukan kesalahan Anda.|"
+        "Petugas sudah dipanggil. Mohon tunggu di sini.",
+        "The {what} device is not working. This is not your fault.|"
+        "An officer has been called. Please wait here.",
+    ),
+    "printer_down": (
+        "Printer struk sedang rusak: nomor tiket akan ditampilkan di layar untuk dicatat.",
+        "The receipt printer is out of order: your ticket number will be shown on screen to note down.",
+    ),
+    "help_called": ("Petugas sudah dipanggil. Mohon tunggu.", "An officer is on the way. Please wait."),
     "body_done": (
         "Nomor tiket Anda: {ticket}|Simpan struk ini. Cek status dengan nomor tiket atau kode QR.",
         "Your ticket number: {ticket}|Keep this receipt. Check the status with the ticket number or QR code.",
@@ -94,7 +168,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_start": ("Mulai", "Start"),
     "btn_officer": ("Petugas", "Officer"),
     "btn_back": ("Kembali", "Back"),
-    "btn_home": ("Beranda", "Home"),
+    "btn_home": ("Keluar", "Exit"),
+    "btn_help": ("Panggil petugas", "Call an officer"),
+    "btn_audio": ("Suara", "Audio"),
+    "btn_contrast": ("Kontras", "Contrast"),
+    "btn_audio_on": ("Suara: nyala", "Audio: on"),
+    "btn_stay": ("Tidak, lanjutkan", "No, continue"),
+    "btn_leave": ("Ya, keluar dan hapus", "Yes, exit and erase"),
+    "btn_see_officer": ("Tidak bisa semuanya", "I cannot do any of these"),
+    "btn_device_officer": ("Lanjut dengan petugas", "Go on with an officer"),
     "btn_confirm": ("Lanjut", "Next"),
     "btn_backspace": ("Hapus", "Delete"),
     "btn_extend": ("Tambah waktu", "More time"),
@@ -106,11 +188,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_exception": ("Tidak bisa", "Cannot do this"),
     "btn_singles": ("Satu per satu", "One at a time"),
     "btn_submit": ("Kirim", "Send"),
-    "btn_disability": ("Disabilitas: ubah", "Disability: change"),
+    "btn_disability": ("Ya, disabilitas", "Yes, disability"),
+    "btn_no_disability": ("Tidak", "No"),
     "btn_large_text": ("Huruf besar", "Large text"),
     "btn_scan_qr": ("Pindai QR", "Scan QR"),
     "btn_space": ("Spasi", "Space"),
-    "lang_id": ("Bahasa Indonesia", "Bahasa Indonesia"),
+    "lang_id": ("Indonesia", "Indonesia"),
     "lang_en": ("English", "English"),
     # options
     "opt_new_recording": ("Rekam e-KTP baru", "New e-KTP recording"),
@@ -200,10 +283,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Masih di sana? Layar kembali ke awal dalam {seconds} detik.",
         "Still there? The screen starts over in {seconds} seconds.",
     ),
-    "say_capture_guide": ("Ikuti petunjuk di layar, lalu sentuh Ambil.", "Follow the guide on screen, then touch Capture."),
-    "say_capturing": ("Mohon tahan sebentar.", "Please hold still."),
-    "say_capture_result": ("Lihat hasilnya di layar.", "See the result on screen."),
-    "say_status_result": ("Status tiket Anda ada di layar.", "Your ticket status is on screen."),
     "say_timeout_warning": ("Masih di sana? Sentuh Tambah waktu.", "Still there? Touch More time."),
     "receipt_title": ("ANJUNGAN e-KTP", "e-KTP KIOSK"),
     "receipt_ticket": ("Nomor tiket: {ticket}", "Ticket number: {ticket}"),
@@ -216,9 +295,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 
 def t(key: str, lang: str, **params: object) -> str:
-    """The string for `key` in `lang`, formatted; `say_<screen>` falls back to the title."""
-    if key not in STRINGS and key.startswith("say_"):
-        key = "title_" + key[4:]
+    """The string for `key` in `lang`, formatted."""
     pair = STRINGS[key]
     text = pair[LANGS.index(lang)]
     return text.format(**params) if params else text

@@ -3,7 +3,7 @@ satisfies it), and the one function that turns a capture request into flow sampl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from anjungan.errors import AnjunganError
@@ -47,11 +47,13 @@ def _guide(port: PeripheralPort, led: str, on: bool, *, beep: bool = False) -> N
         pass
 
 
-def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str]) -> tuple[Sample, ...]:
-    """One try of one step: every position, in order (a slap is four finger reads here)."""
+def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str],
+            progress: Callable[[int], None] | None = None) -> tuple[Sample, ...]:  # fmt: skip
+    """One try of one step: every position, in order (a slap is four finger reads here);
+    `progress(n)` after the n-th position (called on the capture thread)."""
     _guide(port, modality.value, True)
     try:
-        samples = _read(port, modality, positions)
+        samples = _read(port, modality, positions, progress)
     finally:
         _guide(port, modality.value, False)
     _guide(port, "ok", True, beep=True)
@@ -59,7 +61,8 @@ def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str]) 
     return samples
 
 
-def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str]) -> tuple[Sample, ...]:
+def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str],
+          progress: Callable[[int], None] | None) -> tuple[Sample, ...]:  # fmt: skip
     out = []
     for position in positions:
         if modality is Modality.FACE:
@@ -72,6 +75,8 @@ def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str]) ->
             c = port.capture_signature()
         out.append(Sample(modality=modality, position=position, image=c.image,
                           image_format=c.image_format, quality=c.quality))  # fmt: skip
+        if progress is not None:
+            progress(len(out))
     return tuple(out)
 
 

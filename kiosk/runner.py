@@ -81,8 +81,8 @@ def run_kiosk(opts: RunOptions) -> int:
     renderer = Renderer(*opts.size, headless=opts.headless)
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite)
     app = KioskApp(
-        flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers)), renderer=renderer,
-        peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(enabled=opts.speech),
+        flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers, speech=opts.speech)),
+        renderer=renderer, peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(),
         screenshots=opts.screenshots, journal=journal, session_id=session_id,
         cert_expires_at=bundle.cert_expires_at,
     )  # fmt: skip
@@ -97,6 +97,7 @@ def run_kiosk(opts: RunOptions) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     journal.write("started", kiosk_id=bundle.kiosk_id, session_id=session_id, pending=outbox.depth(),
                   broker=f"{host}:{port}", tls=opts.tls)  # fmt: skip
+    app.check_printer()
     app.publisher.start()
     try:
         if steps is not None:
@@ -142,13 +143,9 @@ def _interactive(app: KioskApp, stop: threading.Event) -> None:
         for ev in pygame.event.get():
             if ev.type == pygame.QUIT:
                 return
-            pos = None
             if ev.type == pygame.MOUSEBUTTONDOWN:
-                pos = ev.pos
+                app.touch(ev.pos)
             elif ev.type == pygame.FINGERDOWN:
-                pos = (int(ev.x * app.renderer.width), int(ev.y * app.renderer.height))
-            widget = app.renderer.hit(pos) if pos else None
-            if widget is not None:
-                app.dispatch(widget.event)
+                app.touch((int(ev.x * app.renderer.width), int(ev.y * app.renderer.height)))
         app.step()
         clock.tick(30)

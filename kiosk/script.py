@@ -9,7 +9,7 @@
       {"type": "$ticket"},                 "$ticket" types the last receipt's ticket number
       {"tap": "confirm"},
       {"capture": "all"},                  every capture step: capture, retry while asked, go on
-      {"capture": 2},                      the next two capture steps only
+      {"capture": 2},                      the next two capture steps only (stops at a device fault)
       {"wait": 65},                        the resident stands still for 65 s (clock skips ahead)
       {"expect": "review"},                fail unless this screen is showing
       {"scan_qr": "last"},                 show a QR to the scanner: "last" = the last receipt's
@@ -20,7 +20,8 @@
 
 Before every step the runner lets captures and storage finish, so a script never races the
 devices. Button ids: start, officer, back, home, confirm, backspace, extend, agree, decline,
-begin_capture, retry, continue, exception, singles, submit, disability, large_text,
+begin_capture, retry, continue, exception, singles, submit, disability, no_disability,
+large_text, contrast, audio, help, stay, leave, see_officer,
 lang:id|en, digit:0-9, char:a-z, "char: ", choose:<option> (services, reasons, fields,
 categories, finger/iris positions, exception reasons).
 """
@@ -161,12 +162,15 @@ def _run_step(app: KioskApp, step: ScriptStep, stop: StopAsked = _never) -> None
 
 def _capture(app: KioskApp, count: int | None, stop: StopAsked = _never) -> None:
     """What a resident does at each capture step: touch Capture, try again while the screen
-    asks, then Next."""
+    asks, then Next. A device fault stops here, on its result screen (retrying a dead device
+    would never end: it uses up no tries)."""
     done = 0
     while app.flow.screen.value == "capture_guide" and (count is None or done < count):
         app.tap("begin_capture")
         settle(app, stop=stop)
         while "continue" not in app.visible():
+            if "see_officer" in app.visible():
+                return
             app.tap("retry")
             settle(app, stop=stop)
         app.tap("continue")

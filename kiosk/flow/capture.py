@@ -3,6 +3,12 @@
 Handlers of the transition table in `flow.machine` (same signature: flow, event, now ->
 next screen). A step is done when every position has an outcome: a sample at or above the
 threshold, the best of 1 + 3 tries kept as `poor_quality`, or an exception with a reason.
+
+A device fault is the kiosk's, not the resident's: it does not use up a try, it calls an
+officer, and the resident may try again or hand over to the officer (`SEE_OFFICER`). A
+quality-0 image is no capture: it is never kept as "best" (the position gets `poor_quality`
+with no image). Back never throws a capture away in one tap: from a step's guide (or the
+review) it brings back the previous step's result with its samples.
 """
 
 from __future__ import annotations
@@ -11,7 +17,16 @@ from typing import TYPE_CHECKING
 
 from anjungan.packet.model import Modality
 from kiosk.errors import FlowError
-from kiosk.flow.model import CaptureDone, CaptureFailed, Choose, Event, RequestCapture, Screen
+from kiosk.flow.model import (
+    CallOfficer,
+    CaptureDone,
+    CaptureFailed,
+    CaptureProgress,
+    Choose,
+    Event,
+    RequestCapture,
+    Screen,
+)
 from kiosk.flow.plan import MAX_RETRIES, passes, plan_for, replan_singles
 from kiosk.flow.session import RecordDraft, Session
 
@@ -40,6 +55,7 @@ def enter_step(f: Flow) -> Screen:
 def begin_capture(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
     assert s.step is not None
+    s.progress = 0
     f.emit(RequestCapture(token=f.new_token(), modality=s.step.modality, positions=s.remaining()))
     return Screen.CAPTURING
 
@@ -59,7 +75,7 @@ def capture_done(f: Flow, e: Event, _n: float) -> Screen:
     s.last_error = ""
     wanted = set(s.remaining())
     for sample in e.samples:
-        if sample.position in wanted:
+        if sample.position in wanted and sample.quality > 0:
             best = s.best.get(sample.position)
             if best is None or sample.quality > best.quality:
                 s.best[sample.position] = sample
@@ -67,10 +83,67 @@ def capture_done(f: Flow, e: Event, _n: float) -> Screen:
 
 
 def capture_failed(f: Flow, e: Event, _n: float) -> Screen:
+    """The device failed: not a try of the resident's; an officer is called at once."""
     assert isinstance(e, CaptureFailed)
-    f.session.tries += 1
     f.session.last_error = e.reason
+    f.session.help_called = True
+    f.emit(CallOfficer(screen=Screen.CAPTURE_RESULT.value, reason="device"))
     return Screen.CAPTURE_RESULT
+
+
+def capture_progress(f: Flow, e: Event, _n: float) -> Screen:
+    assert isinstance(e, CaptureProgress)
+    f.session.progress = e.done
+    return Screen.CAPTURING
+
+
+def cancel_capture(f: Flow, _e: Event, _n: float) -> Screen:
+    """Back while capturing: the try still out is ignored when it ends (its token is stale)."""
+    f.new_token()
+    return Screen.CAPTURE_GUIDE
+
+
+def back_to_guide(f: Flow, _e: Event, _n: float) -> Screen:
+    """From a result to its step's guide; the tries so far and the best of them stay."""
+    f.session.last_error = ""
+    return Screen.CAPTURE_GUIDE
+
+
+def back_step(f: Flow, _e: Event, _n: float) -> Screen:
+    """One step back from a guide or the review: the previous step's result with its samples in
+    hand again (Next keeps them); a step of exceptions only opens afresh; before the first
+    step, the consent."""
+    s = f.session
+    s.best, s.tries, s.last_error, s.exception_pick = {}, 0, "", set()
+    i = s.step_index - 1
+    if i < 0:
+        return Screen.CONSENT
+    kept = {p: s.records.pop(p) for p in s.steps[i].positions if p in s.records}
+    s.step_index = i
+    samples = {p: r.sample for p, r in kept.items() if r.sample is not None}
+    if not samples:
+        return Screen.CAPTURE_GUIDE
+    s.records.update({p: r for p, r in kept.items() if r.sample is None})
+    s.best = samples
+    s.tries = 1 + max(r.retries for r in kept.values() if r.sample is not None)
+    return Screen.CAPTURE_RESULT
+
+
+def see_officer(f: Flow, _e: Event, _n: float) -> Screen:
+    """The resident cannot give these biometrics (or the device is down): an officer takes over.
+    Nothing is stored; Back returns to where they were."""
+    s = f.session
+    s.see_officer_from = f.screen
+    s.see_officer_reason = "device" if s.last_error else "declined"
+    s.help_called = True
+    f.emit(CallOfficer(screen=Screen.SEE_OFFICER.value, reason=s.see_officer_reason))
+    return Screen.SEE_OFFICER
+
+
+def back_from_officer(f: Flow, _e: Event, _n: float) -> Screen:
+    back = f.session.see_officer_from
+    assert back is not None
+    return back
 
 
 def step_passes(s: Session) -> bool:

@@ -24,15 +24,21 @@ from kiosk.flow import identity
 from kiosk.flow.model import (
     Action,
     Button,
+    CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Char,
     Choose,
     Digit,
     Event,
+    Hush,
     LookupStatus,
     Press,
+    PrinterState,
     PrintReceipt,
+    ReadScreen,
+    ReceiptFailed,
     ScanQr,
     Screen,
     SendFeedback,
@@ -44,6 +50,8 @@ from kiosk.flow.model import (
     StoreFailed,
     StorePacket,
     Tick,
+    TimeoutWarning,
+    Touch,
 )
 from kiosk.flow.session import Session
 from kiosk.ticket import parse_qr, ticket_ok
@@ -56,7 +64,11 @@ NO_TIMER = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING}
 SHORT_TIMER = {
     Screen.DONE, Screen.STATUS_RESULT, Screen.FEEDBACK_SENT, Screen.CONSENT_DECLINED, Screen.ERROR,
 }  # fmt: skip
-NO_HOME = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING}
+NO_HOME = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING, Screen.CONFIRM_LEAVE}
+# Home leaves these without asking: the resident's work is saved, sent or never started.
+LEAVE_FREELY = {
+    Screen.MENU, Screen.DONE, Screen.FEEDBACK_SENT, Screen.STATUS_RESULT, Screen.CONSENT_DECLINED,
+}  # fmt: skip
 MAX_PIN_FAILURES = 3
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
@@ -74,6 +86,7 @@ class FlowConfig:
     default_lang: str = "id"
     officers: Mapping[str, str] = field(default_factory=dict)  # officer id -> PIN hash
     utc_offset_h: float = 8.0  # WITA (Denpasar): the resident's "today" for their age
+    speech: bool = False  # every session starts with speech on (`--speech`); Audio toggles it
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGS:
@@ -85,10 +98,11 @@ class Flow:
         self.config = config or FlowConfig()
         self._tokens = itertools.count(1)
         self.screen = Screen.WELCOME
-        self.session = Session(lang=self.config.default_lang)
+        self.session = self._new_session()
         self.token = next(self._tokens)  # of the request the flow waits for, if any
         self.deadline: float | None = None
         self.warned = False
+        self.printer_ok = True  # told before a session starts: no promise of a receipt if not
         self._out: list[Action] = []
 
     # ---- the one entry point ---------------------------------------------------------------
@@ -96,7 +110,10 @@ class Flow:
         self._out = []
         if isinstance(event, Tick):
             self._tick(now)
-        elif isinstance(event, CaptureDone | CaptureFailed | Stored | StoreFailed | StatusAnswer):
+        elif isinstance(event, PrinterState):
+            self.printer_ok = event.ok
+        elif isinstance(event, CaptureDone | CaptureFailed | CaptureProgress | Stored | StoreFailed | StatusAnswer
+                        | ReceiptFailed):  # fmt: skip
             if event.token == self.token:
                 self._dispatch(event, now)
         else:
@@ -113,44 +130,84 @@ class Flow:
 
     def _user(self, event: Event, now: float) -> None:
         s = self.session
-        if isinstance(event, SetLanguage):
+        if isinstance(event, Touch):
+            pass
+        elif isinstance(event, SetLanguage):
             if event.lang not in LANGS:
                 raise FlowError(f"unknown language {event.lang!r}")
             s.lang = event.lang
+            self._read(self.screen)
         elif isinstance(event, Press) and event.button is Button.LARGE_TEXT:
             s.large_text = not s.large_text
+        elif isinstance(event, Press) and event.button is Button.CONTRAST:
+            s.high_contrast = not s.high_contrast
+        elif isinstance(event, Press) and event.button is Button.AUDIO:
+            s.speech = not s.speech
+            self.emit(ReadScreen(screen=self.screen) if s.speech else Hush())
+        elif isinstance(event, Press) and event.button is Button.HELP:
+            s.help_called = True
+            self.emit(CallOfficer(screen=self.screen.value, reason="help"))
+            self._say("help_called")
         elif isinstance(event, Press) and event.button is Button.EXTEND:
             if self.deadline is None:
                 raise FlowError(f"nothing to extend on {self.screen.value}")
         elif isinstance(event, Press) and event.button is Button.HOME:
             if self.screen in NO_HOME:
                 raise FlowError(f"no way home from {self.screen.value}")
-            self._reset("home")
+            if self.screen in LEAVE_FREELY or not self._holds_work():
+                self._reset("home")
+                return
+            s.leave_from = self.screen
+            self._enter(Screen.CONFIRM_LEAVE, now)
             return
         else:
             self._dispatch(event, now)
             return
         self._arm(now)  # any touch is activity
 
+    def _holds_work(self) -> bool:
+        """Anything typed, chosen or captured that one tap on Home would throw away (a status
+        check or feedback with nothing typed yet holds nothing)."""
+        s = self.session
+        return bool(s.typed or s.nik or s.service or s.records or s.best or s.ticket)
+
     def _dispatch(self, event: Event, now: float) -> None:
         handler = TABLE.get((self.screen, event.key))
         if handler is None:
             raise FlowError(f"no transition for {event.key} on screen {self.screen.value}")
-        before = self.screen
+        before, error_before = self.screen, self.session.input_error
         after = handler(self, event, now)
         if after is Screen.WELCOME and before is not Screen.WELCOME:
-            self._reset("back")  # leaving for the welcome screen always drops the session
+            # leaving for the welcome screen always drops the session
+            self._reset("home" if before is Screen.CONFIRM_LEAVE else "back")
             return
-        self.screen = after
-        if after is not before:
-            self.session.input_error = ""
-            self.emit(Speak(key=f"say_{after.value}", lang=self.session.lang))
+        if after is before:
+            if self.session.input_error and self.session.input_error != error_before:
+                self._say(self.session.input_error)
+            self._arm(now)
+        else:
+            self._enter(after, now)
+
+    def _enter(self, screen: Screen, now: float) -> None:
+        self.screen = screen
+        self.session.input_error = ""
+        self._read(screen)
         self._arm(now)
+
+    def _read(self, screen: Screen) -> None:
+        if self.session.speech:
+            self.emit(ReadScreen(screen=screen))
+
+    def _say(self, key: str) -> None:
+        if self.session.speech:
+            self.emit(Speak(key=key, lang=self.session.lang))
 
     def _arm(self, now: float) -> None:
         self.warned = False
         if self.screen in NO_TIMER:
             self.deadline = None
+        elif self.screen is Screen.DONE and self.session.receipt_failed:
+            self.deadline = now + TIMEOUT_S  # no receipt: time to note the ticket down
         else:
             self.deadline = now + (SHORT_TIMEOUT_S if self.screen in SHORT_TIMER else TIMEOUT_S)
 
@@ -161,16 +218,20 @@ class Flow:
             self._reset("done" if self.screen is Screen.DONE else "idle")
         elif now >= self.deadline - WARN_LEAD_S and not self.warned:
             self.warned = True
-            self.emit(Speak(key="say_timeout_warning", lang=self.session.lang))
+            self.emit(TimeoutWarning(screen=self.screen))
+            self._say("say_timeout_warning")
 
     def _reset(self, reason: str) -> None:
         """Drop the session whole: a new object, a new token, the welcome screen."""
-        self.session = Session(lang=self.config.default_lang)
+        self.session = self._new_session()
         self.token = next(self._tokens)
         self.screen = Screen.WELCOME
         self.deadline = None
         self.warned = False
         self.emit(SessionWiped(reason=reason))
+
+    def _new_session(self) -> Session:
+        return Session(lang=self.config.default_lang, speech=self.config.speech)
 
     def new_token(self) -> int:
         self.token = next(self._tokens)
@@ -299,7 +360,7 @@ def _correction_confirm(f: Flow, _e: Event, _n: float) -> Screen:
 
 
 def _back_from_nik(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.typed = ""
+    f.session.typed = f.session.correction_value if f.session.service is Service.CORRECTION else ""
     return {
         Service.REPLACEMENT: Screen.REPLACEMENT_REASON,
         Service.CORRECTION: Screen.CORRECTION_VALUE,
@@ -312,7 +373,7 @@ def _nik_confirm(f: Flow, _e: Event, now: float) -> Screen:
     if isinstance(facts, str):
         s.input_error = facts
         return Screen.NIK
-    s.nik, s.typed = s.typed, ""
+    s.nik, s.typed = s.typed, s.kk  # the KK as typed before a Back, if any
     s.age, s.sex, s.birth_date = facts.age, facts.sex, facts.birth_date
     return Screen.KK
 
@@ -328,13 +389,38 @@ def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
 
 
 def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.typed, f.session.nik = "", ""
+    """Back to the NIK as it was typed (checked again on Next); the KK typed so far waits for
+    the way forward again: nothing is typed twice."""
+    s = f.session
+    s.kk, s.typed, s.nik = s.typed, s.nik, ""
     return Screen.NIK
 
 
-def _toggle_disability(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.disability = not f.session.disability
-    return Screen.REVIEW
+def _consent_back(f: Flow, _e: Event, _n: float) -> Screen:
+    f.session.typed = f.session.kk
+    return Screen.KK
+
+
+def _stay(f: Flow, _e: Event, _n: float) -> Screen:
+    back = f.session.leave_from
+    assert back is not None
+    f.session.leave_from = None
+    return back
+
+
+def _receipt_failed(f: Flow, _e: Event, _n: float) -> Screen:
+    f.session.receipt_failed = True
+    return Screen.DONE
+
+
+def _disability(answer: bool) -> Handler:
+    """The review asks the question; Yes and No each set the answer (never a toggle)."""
+
+    def handler(f: Flow, _e: Event, _n: float) -> Screen:
+        f.session.disability = answer
+        return Screen.REVIEW
+
+    return handler
 
 
 def _submit(f: Flow, _e: Event, _n: float) -> Screen:
@@ -439,19 +525,35 @@ TABLE: dict[tuple[Screen, str], Handler] = {
     (Screen.KK, BACK): _kk_back,
     (Screen.CONSENT, _press(Button.AGREE)): cap.agree,
     (Screen.CONSENT, _press(Button.DECLINE)): _to(Screen.CONSENT_DECLINED),
-    (Screen.CONSENT, BACK): _clear_then(Screen.KK),
+    (Screen.CONSENT, BACK): _consent_back,
+    (Screen.CONSENT_DECLINED, BACK): _to(Screen.CONSENT),
+    (Screen.CONFIRM_LEAVE, _press(Button.STAY)): _stay,
+    (Screen.CONFIRM_LEAVE, BACK): _stay,
+    (Screen.CONFIRM_LEAVE, _press(Button.LEAVE)): _to(Screen.WELCOME),
     (Screen.CAPTURE_GUIDE, _press(Button.BEGIN_CAPTURE)): cap.begin_capture,
     (Screen.CAPTURE_GUIDE, _press(Button.EXCEPTION)): cap.open_exception,
     (Screen.CAPTURE_GUIDE, _press(Button.SINGLES)): cap.singles,
+    (Screen.CAPTURE_GUIDE, _press(Button.CONTINUE)): cap.continue_,
+    (Screen.CAPTURE_GUIDE, BACK): cap.back_step,
+    (Screen.CAPTURING, BACK): cap.cancel_capture,
+    (Screen.CAPTURING, "CaptureProgress"): cap.capture_progress,
     (Screen.CAPTURING, "CaptureDone"): cap.capture_done,
     (Screen.CAPTURING, "CaptureFailed"): cap.capture_failed,
     (Screen.CAPTURE_RESULT, _press(Button.RETRY)): cap.retry,
     (Screen.CAPTURE_RESULT, _press(Button.CONTINUE)): cap.continue_,
     (Screen.CAPTURE_RESULT, _press(Button.EXCEPTION)): cap.open_exception,
+    (Screen.CAPTURE_RESULT, _press(Button.SEE_OFFICER)): cap.see_officer,
+    (Screen.CAPTURE_RESULT, BACK): cap.back_to_guide,
+    (Screen.CAPTURE_EXCEPTION, _press(Button.SEE_OFFICER)): cap.see_officer,
+    (Screen.SEE_OFFICER, BACK): cap.back_from_officer,
     (Screen.CAPTURE_EXCEPTION, CHOOSE): cap.exception_choose,
     (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: cap.enter_step(f),
-    (Screen.REVIEW, _press(Button.DISABILITY)): _toggle_disability,
+    (Screen.REVIEW, _press(Button.DISABILITY)): _disability(True),
+    (Screen.REVIEW, _press(Button.NO_DISABILITY)): _disability(False),
     (Screen.REVIEW, _press(Button.SUBMIT)): _submit,
+    (Screen.REVIEW, BACK): cap.back_step,
+    (Screen.ERROR, BACK): _to(Screen.REVIEW),
+    (Screen.DONE, "ReceiptFailed"): _receipt_failed,
     (Screen.SUBMITTING, "Stored"): _stored,
     (Screen.SUBMITTING, "StoreFailed"): _store_failed,
     (Screen.STATUS_ENTRY, CONFIRM): _status_confirm,

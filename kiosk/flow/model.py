@@ -38,6 +38,8 @@ class Screen(enum.Enum):
     FEEDBACK_TEXT = "feedback_text"
     FEEDBACK_SENT = "feedback_sent"
     ERROR = "error"
+    CONFIRM_LEAVE = "confirm_leave"  # "leave and erase what you entered?" before a reset
+    SEE_OFFICER = "see_officer"  # biometrics declined or a device down: an officer takes over
 
 
 class Button(enum.Enum):
@@ -56,8 +58,15 @@ class Button(enum.Enum):
     EXCEPTION = "exception"
     SINGLES = "singles"
     SUBMIT = "submit"
-    DISABILITY = "disability"
+    DISABILITY = "disability"  # review: "yes, I have a disability"
+    NO_DISABILITY = "no_disability"  # review: "no"
     LARGE_TEXT = "large_text"
+    AUDIO = "audio"  # speech on/off for this session
+    CONTRAST = "contrast"  # high-contrast colours on/off, apart from large text
+    HELP = "help"  # call an officer to this kiosk, from any screen
+    STAY = "stay"  # on CONFIRM_LEAVE: keep going
+    LEAVE = "leave"  # on CONFIRM_LEAVE: erase and start over
+    SEE_OFFICER = "see_officer"  # end self-service here: an officer will help
 
 
 class Event:
@@ -108,6 +117,11 @@ class SetLanguage(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Touch(Event):
+    """A touch that hit no button: still the resident's activity (restarts the screen timer)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Tick(Event):
     """Time passes; the flow's clock. `now` is passed with every event anyway."""
 
@@ -130,6 +144,14 @@ class CaptureDone(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CaptureProgress(Event):
+    """`done` positions of the try in hand so far (a slap reads four fingers, one by one)."""
+
+    token: int
+    done: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaptureFailed(Event):
     token: int
     reason: str  # a short code for the screen, e.g. "unavailable", "timeout", "failed"
@@ -148,6 +170,20 @@ class Stored(Event):
 class StoreFailed(Event):
     token: int
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrinterState(Event):
+    """The shell's latest look at the receipt printer (kiosk state, not the resident's)."""
+
+    ok: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptFailed(Event):
+    """The printer could not print the receipt: the screen must keep the ticket instead."""
+
+    token: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,8 +245,40 @@ class SendFeedback(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class Speak(Action):
-    key: str  # an i18n key; the shell says it in `lang` if a speech engine is present
+    """Say one phrase (an i18n key) in `lang`. Emitted only while the session's speech is on."""
+
+    key: str
     lang: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadScreen(Action):
+    """Read out everything `screen` shows (title, text, errors, ticket). The shell drops it if
+    another screen is showing by the time it is performed (a prompt never outlives its screen).
+    Emitted only while the session's speech is on."""
+
+    screen: Screen
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeoutWarning(Action):
+    """The screen's timer fires in `WARN_LEAD_S`: the banner shows (journalled by the shell)."""
+
+    screen: Screen
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hush(Action):
+    """Speech was turned off: stop talking now and forget what is queued."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOfficer(Action):
+    """Ask staff to come to this kiosk. `reason`: "help" (the button), "declined" (no
+    biometrics) or "device" (a device is down). Never carries the resident's data."""
+
+    screen: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from anjungan.packet.model import Modality, Service
-from kiosk.flow.model import Sample
+from kiosk.flow.model import Sample, Screen
 from kiosk.flow.plan import CaptureStep
 
 
@@ -31,6 +31,12 @@ class RecordDraft:
 class Session:
     lang: str
     large_text: bool = False
+    high_contrast: bool = False
+    speech: bool = False  # read screens aloud (the resident's Audio button, or the kiosk default)
+    help_called: bool = False  # an officer was asked to come (shown until the session ends)
+    leave_from: Screen | None = None  # the screen CONFIRM_LEAVE returns to
+    see_officer_from: Screen | None = None  # the screen SEE_OFFICER returns to
+    see_officer_reason: str = ""  # "declined" | "device"
     purpose: str = ""  # a Service value, "status" or "feedback"
     assisted: bool = False
     officer_id: str = ""
@@ -49,12 +55,14 @@ class Session:
     steps: tuple[CaptureStep, ...] = ()
     step_index: int = 0
     tries: int = 0
+    progress: int = 0  # positions read so far in the try being captured
     best: dict[str, Sample] = field(default_factory=dict)
     last_error: str = ""
     records: dict[str, RecordDraft] = field(default_factory=dict)
     exception_pick: set[str] = field(default_factory=set)
     ticket: str = ""
     qr_payload: str = ""
+    receipt_failed: bool = False  # the printer failed: the screen keeps ticket and QR
     status_ticket: str = ""
     status_state: str | None = None
     status_checking: bool = False  # a lookup is out (the centre may take a few seconds)

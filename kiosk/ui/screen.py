@@ -6,6 +6,7 @@ audio: a kiosk speaks through espeak-ng, not SDL).
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on the jou
 import pygame  # noqa: E402
 import segno  # noqa: E402
 
-from kiosk.ui.layout import Frame, Placed, layout
+from kiosk.ui.layout import Frame, Placed, Text, layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
 from kiosk.ui.views import View, Widget
 
@@ -45,30 +46,46 @@ class Renderer:
 
     def draw(self, view: View) -> Frame:
         t0 = time.perf_counter()
-        pal = HIGH_CONTRAST if view.large_text else STANDARD
+        pal = HIGH_CONTRAST if view.high_contrast else STANDARD
         frame = layout(view, self.width, self.height, self.measure)
         s = self.surface
         s.fill(pal.background)
-        if frame.banner_box:
-            pygame.draw.rect(s, pal.banner, _rect(frame.banner_box))
         if frame.field_box:
             pygame.draw.rect(s, pal.field, _rect(frame.field_box))
             pygame.draw.rect(s, pal.border, _rect(frame.field_box), width=2)
+        over = frame.banner_box
         for text in frame.texts:
-            colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
-                      "field": pal.on_field, "banner": pal.on_banner}[text.style]  # fmt: skip
-            font = self.font(text.size)
-            font.set_bold(text.style == "title")
-            s.blit(font.render(text.text, True, colour), (text.x, text.y))
-            font.set_bold(False)
+            if text.style != "banner":
+                self._text(text, pal)
         for placed in frame.buttons:
-            self._button(placed, pal)
+            if placed.widget is not frame.banner_widget:
+                self._button(placed, pal)
         if frame.qr_box and view.qr:
             self._qr(view.qr, frame, pal)
+        if frame.photo_box and view.photo:
+            self._photo(view.photo, frame.photo_box, pal)
+        elif frame.photo_box and view.hands:
+            self._hands(set(view.hands), frame.photo_box, pal)
+        if over:  # the warning lies over the top bar; nothing under it moved
+            pygame.draw.rect(s, pal.banner, _rect(over))
+            for text in frame.texts:
+                if text.style == "banner":
+                    self._text(text, pal)
+            for placed in frame.buttons:
+                if placed.widget is frame.banner_widget:
+                    self._button(placed, pal)
         pygame.display.flip()
         self.frame_ms.append((time.perf_counter() - t0) * 1000)
         self.frame = frame
         return frame
+
+    def _text(self, text: Text, pal: Palette) -> None:
+        colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
+                  "field": pal.on_field, "notice": pal.text, "banner": pal.on_banner}[text.style]  # fmt: skip
+        font = self.font(text.size)
+        font.set_bold(text.style in ("title", "notice"))
+        self.surface.blit(font.render(text.text, True, colour), (text.x, text.y))
+        font.set_bold(False)
 
     def _button(self, placed: Placed, pal: Palette) -> None:
         role = placed.widget.role
@@ -96,6 +113,45 @@ class Renderer:
             for c, dark in enumerate(row):
                 if dark:
                     self.surface.fill((0, 0, 0), (ox + c * module, oy + r * module, module, module))
+
+    def _photo(self, png: bytes, box: object, pal: Palette) -> None:
+        """The face just taken, fitted into its box; an image pygame cannot read is left out."""
+        try:
+            image = pygame.image.load(io.BytesIO(png))
+        except pygame.error:
+            return
+        r = _rect(box)
+        scale = min(r.w / image.get_width(), r.h / image.get_height())
+        size = (max(1, round(image.get_width() * scale)), max(1, round(image.get_height() * scale)))
+        fitted = pygame.transform.smoothscale(image.convert(), size)
+        self.surface.blit(fitted, fitted.get_rect(center=r.center))
+        pygame.draw.rect(self.surface, pal.border, r, width=2)
+
+    def _hands(self, lit: set[str], box: object, pal: Palette) -> None:
+        """Both hands palm down, as they lie on the scanner: the fingers to place are lit."""
+        r = _rect(box)
+        half = r.w // 2
+        for side, x0 in (("left", r.x), ("right", r.x + half)):
+            # seen from above, palm down: the left thumb points right, the right thumb left
+            order = [f"{side}_{f}" for f in ("little", "ring", "middle", "index")]
+            if side == "right":
+                order.reverse()
+            fw = half // 7
+            palm = pygame.Rect(x0 + fw, r.y + r.h * 45 // 100, fw * 5, r.h * 50 // 100)
+            pygame.draw.rect(self.surface, pal.key, palm, border_radius=fw)
+            pygame.draw.rect(self.surface, pal.border, palm, width=2, border_radius=fw)
+            for i, pos in enumerate(order):
+                length = {"little": 55, "ring": 75, "middle": 85, "index": 78}[pos.split("_")[1]]
+                h = r.h * 45 // 100 * length // 100
+                finger = pygame.Rect(palm.x + i * fw * 5 // 4 + fw // 8, palm.y - h + fw // 2, fw, h)
+                self._finger(finger, pos in lit, pal)
+            thumb_x = palm.right - fw // 4 if side == "left" else palm.x - fw + fw // 4
+            self._finger(pygame.Rect(thumb_x, palm.y + palm.h // 5, fw, palm.h * 55 // 100),
+                         f"{side}_thumb" in lit, pal)  # fmt: skip
+
+    def _finger(self, rect: pygame.Rect, lit: bool, pal: Palette) -> None:
+        pygame.draw.rect(self.surface, pal.primary if lit else pal.key, rect, border_radius=rect.w // 2)
+        pygame.draw.rect(self.surface, pal.border, rect, width=2, border_radius=rect.w // 2)
 
     def hit(self, pos: tuple[int, int]) -> Widget | None:
         return self.frame.hit(*pos) if self.frame else None

@@ -2,14 +2,22 @@
 
 Pure. The pygame layer lays these out and draws them; touches map back to `Widget.event`.
 A headless script taps widgets by `id` ("start", "digit:3", "choose:new_recording", ...).
+
+Every screen has the same frame, so a place means one thing: Back bottom-left (when there is
+a step to go back to), "Call an officer" bottom-right, Exit top-left (it asks before erasing
+anything), language / large text / audio top-right. Capture screens keep fixed slots (an
+absent button leaves its place empty) so a button never slides under a finger into a place
+that meant something else a moment ago. `utterance` is what speech reads for a view.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 from anjungan.nik import mask
-from anjungan.packet.model import Modality
+from anjungan.packet.model import Modality, Service
 from kiosk.flow.capture import EXCEPTION_REASONS, retries_left, step_passes
 from kiosk.flow.machine import (
     CORRECTION_FIELDS,
@@ -44,20 +52,30 @@ class View:
     lines: tuple[str, ...] = ()
     field: str | None = None  # the typed buffer (masked for PINs)
     error: str = ""
-    actions: tuple[Widget, ...] = ()  # the screen's main choices
+    actions: tuple[Widget | None, ...] = ()  # the screen's main choices; None keeps a slot empty
+    action_columns: int = 0  # 0: the layout chooses
     keys: tuple[Widget, ...] = ()  # keypad or keyboard
     key_columns: int = 3
-    nav: tuple[Widget, ...] = ()  # back / home
-    top: tuple[Widget, ...] = ()  # language, large text
-    banner: str = ""  # timeout warning or officer mode
+    back: Widget | None = None  # bottom-left
+    help: Widget | None = None  # bottom-right
+    home: Widget | None = None  # top-left; asks before erasing
+    top: tuple[Widget, ...] = ()  # top-right: language, large text, audio
+    notice: str = ""  # bottom centre: officer mode, officer called
+    banner: str = ""  # timeout warning, drawn over the top bar (nothing moves)
     banner_action: Widget | None = None
     qr: str = ""
+    photo: bytes = dataclasses.field(default=b"", repr=False)  # the face just taken, shown for approval (PNG)
+    hands: tuple[str, ...] = ()  # finger positions to place, drawn lit on a picture of both hands
+    hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand
+    say: tuple[str, ...] = ()  # what speech reads instead of `lines`, when they differ
     large_text: bool = False
+    high_contrast: bool = False
     lang: str = "id"
 
     def widgets(self) -> tuple[Widget, ...]:
         extra = (self.banner_action,) if self.banner_action else ()
-        return (*self.top, *self.actions, *self.keys, *self.nav, *extra)
+        frame = tuple(w for w in (self.home, self.back, self.help) if w is not None)
+        return (*self.top, *(a for a in self.actions if a), *self.keys, *frame, *extra)
 
     def find(self, widget_id: str) -> Widget | None:
         return next((w for w in self.widgets() if w.id == widget_id), None)
@@ -99,7 +117,10 @@ def _keyboard(lang: str) -> tuple[Widget, ...]:
 
 def build_view(flow: Flow, now: float) -> View:
     s, scr, lang = flow.session, flow.screen, flow.session.lang
-    title, lines, actions, field = t(f"title_{scr.value}", lang), [], [], None
+    title, lines, typed_field = t(f"title_{scr.value}", lang), [], None
+    actions: list[Widget | None] = []
+    photo, hands = b"", tuple[str, ...]()
+    say: tuple[str, ...] = ()
     body_key = f"body_{scr.value}"
     qr = ""
     step = s.step
@@ -109,6 +130,8 @@ def build_view(flow: Flow, now: float) -> View:
         actions = [_press(Button.START, lang, "primary"), _press(Button.OFFICER, lang)]
     elif scr is Screen.MENU:
         actions = list(_choices(MENU_OPTIONS, lang))
+    if scr in (Screen.WELCOME, Screen.MENU) and not flow.printer_ok:
+        lines.append(t("printer_down", lang))
     elif scr is Screen.REPLACEMENT_REASON:
         actions = list(_choices(REPLACEMENT_REASONS, lang))
     elif scr is Screen.CORRECTION_FIELD:
@@ -116,33 +139,66 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr is Screen.FEEDBACK_CATEGORY:
         actions = list(_choices(FEEDBACK_CATEGORIES, lang))
     elif scr is Screen.CONSENT:
+        what_key = f"consent_{s.service.value}" if s.service else "consent_new_recording"
+        lines.extend([t(what_key, lang), *t(body_key, lang).split("|")])  # what this service takes
+        body_key = ""
         actions = [_press(Button.AGREE, lang, "primary"), _press(Button.DECLINE, lang)]
     elif scr is Screen.CAPTURE_GUIDE and step:
         title = t("title_capture_guide", lang, step=s.step_index + 1, steps=len(s.steps), what=what)
         names = ", ".join(t(f"pos_{p}", lang) for p in s.remaining())
         lines.append(t(f"guide_{step.modality.value}", lang, fingers=names))
-        actions = [_press(Button.BEGIN_CAPTURE, lang, "primary"), _press(Button.EXCEPTION, lang)]
-        if step.modality is Modality.FINGER and len(s.remaining()) > 1:
-            actions.append(_press(Button.SINGLES, lang))
-    elif scr is Screen.CAPTURING:
+        left, tried = retries_left(s), s.tries > 0 and bool(s.best)
+        if tried:
+            lines.append(t("guide_tried", lang))
+        can_go_on = tried and (step_passes(s) or not left)
+        singles = step.modality is Modality.FINGER and len(s.remaining()) > 1
+        if step.modality is Modality.FINGER:
+            hands = s.remaining()
+        actions = _capture_slots(
+            _press(Button.BEGIN_CAPTURE, lang, "action" if can_go_on else "primary") if left else None,
+            _press(Button.CONTINUE, lang, "primary") if can_go_on else None,
+            _press(Button.EXCEPTION, lang),
+            _press(Button.SINGLES, lang) if singles else None,
+        )
+    elif scr is Screen.CAPTURING and step:
         lines.append(t("body_capturing", lang, what=what))
+        todo = s.remaining()
+        if len(todo) > 1:  # a slap or both eyes: which one now, how far along
+            now_at = todo[min(s.progress, len(todo) - 1)]
+            lines.append(t("capturing_progress", lang, done=s.progress, total=len(todo),
+                           position=t(f"pos_{now_at}", lang)))  # fmt: skip
+        lines.append(t("capturing_cancel", lang))
         body_key = ""
     elif scr is Screen.CAPTURE_RESULT and step:
         title = t("title_capture_result", lang, what=what)
-        if s.last_error:
-            lines.append(t("result_failed", lang, reason=t(f"fail_{s.last_error}", lang)))
-        for p in s.remaining():
-            if p in s.best:
-                lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang),
-                               quality=s.best[p].quality, threshold=THRESHOLDS[step.modality]))  # fmt: skip
         ok, left = step_passes(s), retries_left(s)
-        lines.append(t("result_ok" if ok else "result_low" if left else "result_keep", lang, left=left))
-        if ok or not left:
-            actions.append(_press(Button.CONTINUE, lang, "primary"))
-        if left:
-            actions.append(_press(Button.RETRY, lang, "action" if ok else "primary"))
-        actions.append(_press(Button.EXCEPTION, lang))
+        if s.last_error:
+            lines.append(t("result_device", lang, what=what.lower(), reason=t(f"fail_{s.last_error}", lang)))
+        else:
+            for p in s.remaining():
+                quality = s.best[p].quality if p in s.best else 0
+                verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
+                lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
+                               quality=quality, threshold=THRESHOLDS[step.modality]))  # fmt: skip
+            kept = any(p in s.best for p in s.remaining())
+            lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
+                           else "result_none", lang, left=left))  # fmt: skip
+            if not ok and left:
+                lines.append(t(f"tip_{step.modality.value}", lang))
+            face = s.best.get("face") if step.modality is Modality.FACE else None
+            if face is not None and face.image_format == "png" and face.image.startswith(b"\x89PNG"):
+                photo = face.image
+                if ok:
+                    lines.append(t("result_photo", lang))
+        go_on = ok or (not left and not s.last_error)
+        actions = _capture_slots(
+            _press(Button.RETRY, lang, "action" if go_on else "primary") if left else None,
+            _press(Button.CONTINUE, lang, "primary") if go_on else None,
+            _press(Button.EXCEPTION, lang),
+            _press(Button.SEE_OFFICER, lang, label_key="btn_device_officer") if s.last_error else None,
+        )
     elif scr is Screen.CAPTURE_EXCEPTION:
+        actions.append(_press(Button.SEE_OFFICER, lang, "primary"))
         for p in s.remaining():
             picked = p in s.exception_pick
             actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
@@ -150,14 +206,23 @@ def build_view(flow: Flow, now: float) -> View:
         actions.extend(_choices(EXCEPTION_REASONS, lang))
     elif scr is Screen.REVIEW:
         lines.extend(_review_lines(flow))
-        actions = [_press(Button.SUBMIT, lang, "primary"), _press(Button.DISABILITY, lang)]
+        yes, no = ("selected", "action") if s.disability else ("action", "selected")
+        actions = [_press(Button.SUBMIT, lang, "primary"), None,
+                   _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]  # fmt: skip
+        say = tuple(line.replace(_group(s.nik), mask(s.nik)) for line in lines)  # never aloud in full
     elif scr is Screen.DONE:
-        lines.extend(t("body_done", lang, ticket=s.ticket).split("|"))
+        done_key = "body_done_no_receipt" if s.receipt_failed else "body_done"
+        lines.extend(t(done_key, lang, ticket=_group_ticket(s.ticket)).split("|"))
         qr, body_key = s.qr_payload, ""
+    elif scr is Screen.CONFIRM_LEAVE:
+        actions = [_press(Button.STAY, lang, "primary"), None, _press(Button.LEAVE, lang)]
+    elif scr is Screen.SEE_OFFICER:
+        lines.extend(t(f"officer_{s.see_officer_reason or 'declined'}", lang, what=what.lower()).split("|"))
+        body_key = ""
     elif scr is Screen.STATUS_ENTRY and s.status_checking:
         lines.append(t("status_checking", lang))
     elif scr is Screen.STATUS_RESULT:
-        title = t("title_status_result", lang, ticket=s.status_ticket)
+        title = t("title_status_result", lang, ticket=_group_ticket(s.status_ticket))
         lines.append(t(f"state_{s.status_state}" if s.status_state else "state_unknown", lang))
     elif scr is Screen.ERROR:
         lines.append(t(s.error or "err_store_failed", lang))
@@ -168,32 +233,57 @@ def build_view(flow: Flow, now: float) -> View:
     columns = 3
     if scr in KEYPAD_SCREENS:
         keys = _keypad(lang)
-        field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
+        typed_field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
     elif scr in KEYBOARD_SCREENS:
-        keys, columns, field = _keyboard(lang), 11, s.typed
+        keys, columns, typed_field = _keyboard(lang), 11, s.typed
 
-    nav: list[Widget] = []
-    if (scr, "Press.back") in _BACK_SCREENS:
-        nav.append(_press(Button.BACK, lang, "nav"))
-    if scr not in NO_HOME:
-        nav.append(_press(Button.HOME, lang, "nav"))
+    back = _press(Button.BACK, lang, "nav") if (scr, "Press.back") in _BACK_SCREENS else None
+    home = _press(Button.HOME, lang, "nav") if scr not in NO_HOME else None
+    help_ = _press(Button.HELP, lang, "selected" if s.help_called else "nav")
     other = "en" if lang == "id" else "id"
     top = (
         Widget(id=f"lang:{other}", label=t(f"lang_{other}", lang), event=SetLanguage(lang=other), role="top"),
-        _press(Button.LARGE_TEXT, lang, "top"),
-    )
+        _press(Button.LARGE_TEXT, lang, "selected" if s.large_text else "top"),
+        _press(Button.CONTRAST, lang, "selected" if s.high_contrast else "top"),
+        _press(Button.AUDIO, lang, "selected" if s.speech else "top",
+               label_key="btn_audio_on" if s.speech else "btn_audio"),
+    )  # fmt: skip
     banner, banner_action = "", None
     if flow.warned and flow.deadline is not None:
         banner = t("timeout_warning", lang, seconds=max(0, round(flow.deadline - now)))
         banner_action = _press(Button.EXTEND, lang, "primary")
-    elif s.assisted:
-        banner = t("assisted_banner", lang)
+    notices = [t("help_called", lang)] if s.help_called else []
+    if s.assisted:
+        notices.append(t("assisted_banner", lang))
     return View(
-        screen=scr, title=title, lines=tuple(lines), field=field,
+        screen=scr, title=title, lines=tuple(lines), field=typed_field,
         error=t(s.input_error, lang) if s.input_error else "",
-        actions=tuple(actions), keys=keys, key_columns=columns, nav=tuple(nav), top=top,
-        banner=banner, banner_action=banner_action, qr=qr, large_text=s.large_text, lang=lang,
+        actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
+        key_columns=columns, back=back, help=help_, home=home, top=top, notice=" · ".join(notices),
+        banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
+        hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text,
+        high_contrast=s.high_contrast, lang=lang,
     )  # fmt: skip
+
+
+def _capture_slots(*slots: Widget | None) -> list[Widget | None]:
+    """Capture screens, two columns: [capture/try again | next] over [cannot do this | extra].
+    Capture and Try again share a place; Next never lands where the next step's guide puts
+    anything (its place there is empty); "Cannot do this" is always bottom-left."""
+    return list(slots)
+
+
+def _group_ticket(ticket: str) -> str:
+    """As printed on the receipt: 4 + 4."""
+    return f"{ticket[:4]} {ticket[4:]}" if len(ticket) == 8 else ticket
+
+
+def utterance(view: View) -> str:
+    """What speech reads for a screen: title, text, error, help notice. Long digit runs are
+    spaced out so a ticket is read digit by digit ("0 6 3 0 ..."), not as one big number."""
+    parts = [view.title, *(view.say or view.lines), view.error, view.notice]
+    text = " ".join(p if p[-1] in ".?!…" else p + "." for p in parts if p)
+    return re.sub(r"\d[\d ]{3,}\d", lambda m: " ".join(m.group(0).replace(" ", "")), text)
 
 
 def _group(digits: str) -> str:
@@ -208,18 +298,21 @@ def _review_lines(flow: Flow) -> list[str]:
     captured = sum(1 for r in s.records.values() if r.sample is not None and r.exception is None)
     lines = [
         t("review_service", lang, service=t(f"opt_{s.purpose}", lang)),
-        t("review_nik", lang, nik=mask(s.nik)),
+        t("review_nik", lang, nik=_group(s.nik)),  # in full, to catch a typo (masked when said)
         t("review_captured", lang, count=captured, total=total),
     ]
     excepted = [r for r in s.records.values() if r.exception]
     if excepted:
         items = ", ".join(f"{t('pos_' + r.position, lang)} ({t('opt_' + str(r.exception), lang)})" for r in excepted)
         lines.append(t("review_exceptions", lang, items=items))
+    if s.service is Service.CORRECTION:
+        lines.append(t("review_correction", lang, field=t(f"opt_{s.correction_field}", lang), value=s.correction_value))
     if s.assisted:
         lines.append(t("review_assisted", lang, officer=s.officer_id))
-    lines.append(t("review_disability", lang, answer=t("yes" if s.disability else "no", lang)))
+    lines.append(t("review_disability", lang))
     return lines
 
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
 _BACK_SCREENS = {key for key in TABLE if key[1] == "Press.back"}
+SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW}

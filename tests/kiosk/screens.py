@@ -5,18 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from drivers.imaging import face_png
 from kiosk.flow.machine import WARN_LEAD_S, Flow, FlowConfig
 from kiosk.flow.model import (
     Button,
     CaptureDone,
+    CaptureFailed,
     Char,
     Choose,
     LookupStatus,
+    ReceiptFailed,
     RequestCapture,
+    Sample,
     Screen,
     SetLanguage,
     StatusAnswer,
     Stored,
+    StoreFailed,
     StorePacket,
     Tick,
 )
@@ -72,17 +77,31 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     out = d.press(Button.BEGIN_CAPTURE)
     yield "capturing", d.flow, d.now
     req = next(a for a in out if isinstance(a, RequestCapture))
-    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 20),)))
-    yield "capture_result_low", d.flow, d.now
+    d.send(CaptureFailed(token=req.token, reason="unavailable"))
+    yield "capture_result_device", d.flow, d.now
+    d.press(Button.SEE_OFFICER)
+    yield "see_officer_device", d.flow, d.now
+    d.press(Button.BACK)
     out = d.press(Button.RETRY)
     req = next(a for a in out if isinstance(a, RequestCapture))
-    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 80),)))
+    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 20),)))
+    yield "capture_result_low", d.flow, d.now
+    d.press(Button.HOME)
+    yield "confirm_leave", d.flow, d.now
+    d.press(Button.STAY)
+    out = d.press(Button.RETRY)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    photo = Sample(modality=req.modality, position="face", image=face_png(7, 0.9), image_format="png", quality=80)
+    d.send(CaptureDone(token=req.token, samples=(photo,)))
     yield "capture_result_ok", d.flow, d.now
     d.press(Button.CONTINUE)
     yield "capture_guide_slap", d.flow, d.now
     d.press(Button.EXCEPTION)
     d.send(Choose(option="right_little"))
     yield "capture_exception", d.flow, d.now
+    d.press(Button.SEE_OFFICER)
+    yield "see_officer_declined", d.flow, d.now
+    d.press(Button.BACK)
     d.send(Choose(option="missing"))
     while d.flow.screen is Screen.CAPTURE_GUIDE:
         d.capture()
@@ -94,13 +113,27 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.EXTEND)
     d.press(Button.LARGE_TEXT)
     yield "review_large_text", d.flow, d.now
+    d.press(Button.CONTRAST)
+    yield "review_large_text_contrast", d.flow, d.now
     d.press(Button.LARGE_TEXT)
+    yield "review_contrast", d.flow, d.now
+    d.press(Button.CONTRAST)
+    d.press(Button.HELP)
+    d.press(Button.AUDIO)
+    yield "review_help_called_audio_on", d.flow, d.now
+    d.press(Button.AUDIO)
     store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
     yield "submitting", d.flow, d.now
+    d.send(StoreFailed(token=store.token, reason="OSError"))
+    yield "error", d.flow, d.now
+    d.press(Button.BACK)  # back to the review with everything kept: send again
+    store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
     ticket = make_ticket(7)
     d.send(Stored(token=store.token, ticket=ticket,
                   qr_payload=qr_payload("kiosk-01", ticket, "0190a5c8-0000-7000-8000-000000000007")))  # fmt: skip
     yield "done", d.flow, d.now
+    d.send(ReceiptFailed(token=d.flow.token))
+    yield "done_no_receipt", d.flow, d.now
     d.press(Button.HOME)
     d.send(SetLanguage(lang=lang))
     d.press(Button.START)

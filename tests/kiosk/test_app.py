@@ -85,16 +85,30 @@ def test_printer_out_still_shows_done_with_ticket(h: Harness) -> None:
             {"tap": "confirm"}, {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"},
             {"expect": "done"}])  # fmt: skip
     assert h.events("receipt_failed") and h.app.flow.session.ticket == h.events("stored")[0]["ticket"]
+    said = h.renderer_text()
+    assert "Simpan struk ini" not in said and "Struk tidak dapat dicetak" in said
+    ticket = h.app.flow.session.ticket
+    assert f"{ticket[:4]} {ticket[4:]}" in said  # as the receipt would have printed it
+    h.play([{"wait": 60}, {"expect": "done"}])  # kept longer than the usual 45 s to note it down
 
 
-def test_unplugged_iris_camera_is_never_a_dead_end(h: Harness) -> None:
+def test_unplugged_iris_camera_is_the_kiosks_fault_and_never_a_dead_end(h: Harness) -> None:
     h.play([{"tap": "start"}, {"tap": "choose:new_recording"}, {"type": "5101010507090002"},
             {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"}, {"tap": "agree"},
-            {"capture": 4}, {"unplug": "iris"}, {"capture": 1}, {"capture": 1}, {"expect": "review"},
-            {"tap": "submit"}, {"expect": "done"}])  # fmt: skip
-    reasons = {e["reason"] for e in h.events("capture_failed")}
-    assert reasons == {"unavailable"} and len(h.events("capture_failed")) == 4  # 1 try + 3 retries
-    assert h.outbox.depth() == 1
+            {"capture": 4}, {"unplug": "iris"}, {"capture": 1}, {"expect": "capture_result"}])  # fmt: skip
+    said = h.renderer_text()
+    assert "bukan kesalahan Anda" in said and "Kualitas kurang" not in said
+    for _ in range(5):  # a dead device uses up none of the resident's tries
+        h.play([{"tap": "retry"}, {"expect": "capture_result"}])
+    assert h.app.flow.session.tries == 0 and h.app.flow.session.best == {}
+    h.play([{"tap": "see_officer"}, {"expect": "see_officer"}])
+    assert h.outbox.depth() == 0  # nothing half-done is sent
+    assert {e["reason"] for e in h.events("help_requested")} == {"device"}
+    # the officer plugs it back in: Back, Back to the step's guide, and the recording goes on
+    h.play([{"replug": "iris"}, {"tap": "back"}, {"expect": "capture_result"}, {"tap": "back"},
+            {"expect": "capture_guide"}, {"capture": "all"}, {"expect": "review"}, {"tap": "submit"},
+            {"expect": "done"}])  # fmt: skip
+    assert len(h.events("capture_failed")) == 6 and h.outbox.depth() == 1
 
 
 def test_publisher_sends_acks_and_the_status_screen_follows(h: Harness) -> None:
@@ -167,22 +181,112 @@ def test_journal_never_carries_the_nik(h: Harness) -> None:
     assert "5203500001" not in h.out.getvalue() and "5101015203" not in h.out.getvalue()
 
 
-def test_speech_through_espeak_ng_when_present(keys: SealingKeys, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    assert not Speaker(enabled=False).available
+def fake_espeak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An `espeak-ng` on PATH that logs its arguments and takes a moment, like speech does."""
     fake = tmp_path / "espeak-ng"
     log = tmp_path / "said.txt"
-    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.write_text(f'#!/bin/sh\nsleep 0.05\necho "$@" >> {log}\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    return log
+
+
+def test_speech_is_off_until_the_resident_turns_it_on_then_reads_everything(
+        keys: SealingKeys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    assert not Speaker(enabled=False).available
+    log = fake_espeak(tmp_path, monkeypatch)
     speaker = Speaker()
     assert speaker.available
     harness = Harness(keys, speaker=speaker)
     try:
-        harness.play([{"tap": "start"}, {"lang": "en"}, {"tap": "choose:feedback"}])
+        harness.play([{"tap": "start"}, {"tap": "choose:replacement"}])
+        assert speaker.said == []  # off by default
+        harness.play([{"tap": "audio"}, {"lang": "en"}, {"tap": "choose:lost"},
+                      {"type": "5101010507"}, {"tap": "confirm"}])  # fmt: skip
+        error_at = len(speaker.said)
+        harness.play([{"tap": "back"}, {"tap": "choose:lost"}, {"type": "5101010507090002"},
+                      {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"},
+                      {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"}])  # fmt: skip
+        while speaker.speaking:
+            harness.app.step()
     finally:
         harness.close()
-    if speaker._proc:
-        speaker._proc.wait()
-    assert speaker.said[0] == "Pilih layanan" and speaker.said[-1] == "Feedback and complaints"
-    assert "-v en -s 140 Feedback and complaints" in log.read_text().splitlines()  # never interrupted
+    said = speaker.said
+    assert said[:2] == ["Mengapa KTP diganti? Pilih satu.", "Why replace the card? Choose one."]  # at once
+    assert said[error_at - 1] == "The NIK has 16 digits."  # an error as it appears
+    assert any("only Dukcapil can open it" in u for u in said)  # the consent, in full
+    assert any("Face: good (quality" in u and "needs 50)" in u for u in said)  # quality results
+    assert not any(u.startswith("Saving") for u in said)  # dropped: gone before its turn
+    done = said[-1]
+    ticket = harness.app.flow.session.ticket
+    assert done.startswith("Done. Thank you! Your ticket number: " + " ".join(ticket))  # digit by digit
+    spoken = log.read_text().splitlines()
+    assert spoken[-1].startswith("-v en -s 140 Done. Thank you!")  # never cut off: it finished
+
+
+def test_speech_turned_off_stops_at_once(keys: SealingKeys, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    fake_espeak(tmp_path, monkeypatch)
+    speaker = Speaker()
+    harness = Harness(keys, speaker=speaker)
+    try:
+        harness.play([{"tap": "audio"}, {"tap": "start"}, {"tap": "audio"}, {"tap": "choose:feedback"}])
+    finally:
+        harness.close()
+    assert not speaker.speaking and len(speaker.said) == 2  # welcome, menu; nothing after "off"
+
+
+def test_declining_all_biometrics_is_two_taps_to_an_officer_and_sends_nothing(h: Harness) -> None:
+    h.play("decline_biometrics")
+    marks = [json.loads(x) for x in h.out.getvalue().splitlines()]
+    after = marks[next(i for i, e in enumerate(marks) if e.get("label") == "first_capture_screen"):]
+    screens = [e["screen"] for e in after if e["event"] == "screen"]
+    assert screens[:2] == ["capture_exception", "see_officer"]  # two taps
+    assert [e["reason"] for e in h.events("help_requested")] == ["declined"]
+    assert h.outbox.depth() == 0 and not h.events("stored") and not h.peripherals.receipts
+    assert [e["reason"] for e in h.events("session_wiped")] == ["home"]
+
+
+def test_a_pulled_fingerprint_line_burns_no_tries_and_keeps_nothing_bad(h: Harness) -> None:
+    h.play("device_fault")
+    assert len(h.events("capture_failed")) == 2 and h.outbox.depth() == 1
+    assert {e["reason"] for e in h.events("help_requested")} == {"device"}
+
+
+def test_a_touch_on_empty_space_is_activity_and_a_fast_second_tap_presses_nothing(h: Harness) -> None:
+    h.play([{"tap": "start"}, {"wait": 65}])
+    assert h.app.flow.warned
+    h.app.render()
+    h.app._shown_at = 0.0  # the menu has been up a while
+    h.app.touch((400, 200))  # between the menu's title and its first button: no button
+    assert not h.app.flow.warned and h.app.flow.screen.value == "menu"
+    h.app.render()
+    frame = h.renderer.frame
+    assert frame is not None
+    back = next(p for p in frame.buttons if p.widget.id == "back")
+    h.app.touch(back.box.center)  # a deliberate touch: goes back
+    assert h.app.flow.screen.value == "welcome"
+    h.app.render()
+    start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
+    h.app.touch(start.box.center)  # at once after the welcome appeared: activity only
+    assert h.app.flow.screen.value == "welcome"
+
+
+def test_the_printer_is_checked_before_a_session_and_no_receipt_is_promised(h: Harness) -> None:
+    h.peripherals.unplug("printer")
+    h.play([{"tap": "start"}, {"tap": "back"}])  # a session ends: the printer is looked at
+    assert h.events("printer") == [{"event": "printer", "ok": False}]
+    h.play([{"tap": "start"}])
+    assert "Printer struk sedang rusak" in h.renderer_text()
+    h.peripherals.replug("printer")
+    h.app.health(0.0)  # every health report looks again
+    assert "Printer struk" not in h.renderer_text() and h.events("printer")[-1]["ok"] is True
+
+
+def test_a_second_touch_before_the_new_screen_is_drawn_presses_nothing(h: Harness) -> None:
+    h.app.render()
+    h.app._shown_at = 0.0
+    start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
+    h.app.touch(start.box.center)  # Start: the menu is due but not drawn yet
+    h.app.touch(start.box.center)  # the same place again, still over the old frame
+    assert h.app.flow.screen.value == "menu" and not h.events("ignored")

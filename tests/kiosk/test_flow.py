@@ -12,12 +12,19 @@ from kiosk.errors import FlowError
 from kiosk.flow.machine import TABLE, WARN_LEAD_S, Flow, FlowConfig
 from kiosk.flow.model import (
     Button,
+    CallOfficer,
     CaptureDone,
     CaptureFailed,
+    CaptureProgress,
     Char,
     Choose,
+    Digit,
+    Hush,
     LookupStatus,
+    PrinterState,
     PrintReceipt,
+    ReadScreen,
+    ReceiptFailed,
     RequestCapture,
     ScanQr,
     Screen,
@@ -30,8 +37,11 @@ from kiosk.flow.model import (
     StoreFailed,
     StorePacket,
     Tick,
+    TimeoutWarning,
+    Touch,
 )
 from kiosk.flow.plan import LEFT_SLAP, RIGHT_SLAP, THUMBS, plan_for
+from kiosk.i18n import t
 from kiosk.officers import hash_pin
 from kiosk.ticket import make_ticket, qr_payload
 from tests.kiosk.helpers import ELDER_NIK, KK, YOUTH_NIK, Driver, sample
@@ -164,18 +174,196 @@ def test_retry_after_pass_keeps_the_better_sample() -> None:
     assert (rec.exception, rec.retries, rec.sample and rec.sample.quality) == (None, 1, 90)
 
 
-def test_device_failure_counts_as_a_try_and_is_never_a_dead_end() -> None:
+def test_device_failure_is_not_a_try_calls_an_officer_and_is_never_a_dead_end() -> None:
     d = Driver()
     to_consent(d)
     d.press(Button.AGREE)
-    for i in range(4):
+    for i in range(6):
         out = d.press(Button.BEGIN_CAPTURE if i == 0 else Button.RETRY)
         req = next(a for a in out if isinstance(a, RequestCapture))
-        d.send(CaptureFailed(token=req.token, reason="unavailable"))
+        out = d.send(CaptureFailed(token=req.token, reason="unavailable"))
         assert d.screen is Screen.CAPTURE_RESULT
+        assert CallOfficer(screen="capture_result", reason="device") in out
+    s = d.flow.session
+    assert (s.tries, s.best, s.help_called) == (0, {}, True)
+    with pytest.raises(FlowError):
+        d.press(Button.CONTINUE)  # nothing to keep: no made-up "best"
+    out = d.press(Button.SEE_OFFICER)
+    assert d.screen is Screen.SEE_OFFICER and s.see_officer_reason == "device"
+    assert CallOfficer(screen="see_officer", reason="device") in out
+    assert not any(isinstance(a, StorePacket) for a in d.actions)
+    d.press(Button.BACK)  # the device is back: the resident carries on where they were
+    assert d.screen is Screen.CAPTURE_RESULT
+    d.press(Button.RETRY)
+    req = next(a for a in d.actions[::-1] if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 80),)))
+    d.press(Button.CONTINUE)
+    assert d.flow.session.records["face"].retries == 0  # the dead tries were never counted
+
+
+def test_a_quality_0_image_is_never_kept_as_best() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture(quality=0)
+    for _ in range(3):
+        d.press(Button.RETRY)
+        req = next(a for a in d.actions[::-1] if isinstance(a, RequestCapture))
+        d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 0),)))
+    assert d.flow.session.best == {}
     d.press(Button.CONTINUE)
     rec = d.flow.session.records["face"]
     assert (rec.sample, rec.exception, rec.retries) == (None, "poor_quality", 3)
+
+
+def test_back_from_each_capture_screen_goes_one_step_and_keeps_every_capture() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.press(Button.BACK)
+    assert d.screen is Screen.CONSENT  # before the first capture: the consent
+    d.press(Button.AGREE)
+    d.press(Button.BEGIN_CAPTURE)
+    stale = d.flow.token
+    d.press(Button.BACK)  # cancel while capturing: the late result is ignored
+    assert d.screen is Screen.CAPTURE_GUIDE
+    assert d.send(CaptureDone(token=stale, samples=(sample(Modality.FACE, "face", 90),))) == []
+    d.capture(quality=70)
+    d.press(Button.BACK)  # result -> its guide, the try kept
+    assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.best["face"].quality == 70
+    d.press(Button.CONTINUE)  # offered on the guide: the kept try is enough
+    assert d.flow.session.records["face"].sample.quality == 70  # type: ignore[union-attr]
+    assert d.flow.session.step.name == "finger:right_slap"  # type: ignore[union-attr]
+    d.press(Button.BACK)  # next step's guide -> the face result, with the photo in hand
+    s = d.flow.session
+    assert d.screen is Screen.CAPTURE_RESULT and s.best["face"].quality == 70 and "face" not in s.records
+    d.press(Button.CONTINUE)
+    while d.screen is Screen.CAPTURE_GUIDE:
+        d.capture()
+        d.press(Button.CONTINUE)
+    assert d.screen is Screen.REVIEW
+    kept = dict(d.flow.session.records)
+    d.press(Button.BACK)  # review -> the signature's result
+    assert d.screen is Screen.CAPTURE_RESULT and d.flow.session.step.name == "signature"  # type: ignore[union-attr]
+    d.press(Button.CONTINUE)
+    assert d.screen is Screen.REVIEW and d.flow.session.records == kept
+
+
+def test_back_from_a_step_of_exceptions_only_reopens_it() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)
+    d.capture()
+    d.press(Button.CONTINUE)  # right slap done
+    d.press(Button.EXCEPTION)
+    for p in LEFT_SLAP:
+        d.send(Choose(option=p))
+    d.send(Choose(option="injured"))
+    assert d.flow.session.step.name == "finger:thumbs"  # type: ignore[union-attr]
+    d.press(Button.BACK)
+    assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.remaining() == LEFT_SLAP
+
+
+def test_exit_asks_first_once_anything_is_entered_and_stay_returns_with_it() -> None:
+    d = Driver()
+    d.press(Button.START)
+    out = d.press(Button.HOME)  # nothing entered yet: no question
+    assert d.screen is Screen.WELCOME and SessionWiped(reason="home") in out
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture()
+    session = d.flow.session
+    out = d.press(Button.HOME)
+    assert d.screen is Screen.CONFIRM_LEAVE and out == [] and d.flow.session is session
+    with pytest.raises(FlowError):
+        d.press(Button.HOME)  # the question has no Exit of its own
+    d.press(Button.STAY)
+    assert d.screen is Screen.CAPTURE_RESULT and d.flow.session.best
+    d.press(Button.HOME)
+    d.press(Button.BACK)  # Back answers "stay" too
+    assert d.screen is Screen.CAPTURE_RESULT
+    d.press(Button.HOME)
+    out = d.press(Button.LEAVE)
+    assert d.screen is Screen.WELCOME and out == [SessionWiped(reason="home")] and d.flow.session is not session
+
+
+def test_typed_numbers_come_back_on_back() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.BACK)
+    assert (d.screen, d.flow.session.typed) == (Screen.KK, KK)
+    d.press(Button.BACK)
+    assert (d.screen, d.flow.session.typed) == (Screen.NIK, YOUTH_NIK)
+    d.press(Button.CONFIRM)
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.CONSENT
+
+
+def test_declining_every_capture_takes_two_taps_and_ends_with_an_officer_not_a_ticket() -> None:
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    before = len(d.actions)
+    d.press(Button.EXCEPTION)
+    out = d.press(Button.SEE_OFFICER)
+    assert d.screen is Screen.SEE_OFFICER and d.flow.session.see_officer_reason == "declined"
+    assert out == [CallOfficer(screen="see_officer", reason="declined")]
+    assert not any(isinstance(a, StorePacket | PrintReceipt) for a in d.actions[before:])
+    d.press(Button.BACK)
+    assert d.screen is Screen.CAPTURE_EXCEPTION
+
+
+def test_help_is_offered_everywhere_and_calls_an_officer_without_moving() -> None:
+    d = Driver()
+    out = d.press(Button.HELP)
+    assert out == [CallOfficer(screen="welcome", reason="help")] and d.screen is Screen.WELCOME
+    to_consent(d)
+    typed_before = d.flow.session.kk
+    out = d.press(Button.HELP)
+    assert out == [CallOfficer(screen="consent", reason="help")] and d.screen is Screen.CONSENT
+    assert d.flow.session.help_called and d.flow.session.kk == typed_before
+
+
+def test_a_touch_on_no_button_counts_as_activity() -> None:
+    d = Driver()
+    d.press(Button.START)
+    deadline = d.flow.deadline
+    assert deadline is not None
+    d.now = deadline - WARN_LEAD_S + 1
+    d.send(Tick(), 0)
+    assert d.flow.warned
+    d.send(Touch())
+    assert not d.flow.warned and d.flow.deadline == d.now + 90 and d.screen is Screen.MENU
+
+
+def test_receipt_failure_keeps_done_longer_to_note_the_ticket() -> None:
+    d = Driver()
+    to_consent(d)
+    through_capture(d)
+    store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
+    d.send(Stored(token=store.token, ticket="00000018", qr_payload="qr"))
+    d.send(ReceiptFailed(token=d.flow.token))
+    assert d.flow.session.receipt_failed and d.screen is Screen.DONE
+    assert d.flow.deadline == d.now + 90
+    d.press(Button.HOME)  # finished: no question
+    assert d.screen is Screen.WELCOME
+
+
+def test_speech_only_when_on_reads_each_new_screen_and_error() -> None:
+    d = Driver()
+    assert d.press(Button.START) == []  # off: not a word
+    assert d.press(Button.AUDIO) == [ReadScreen(screen=Screen.MENU)]
+    d.send(Choose(option="new_recording"))
+    assert d.actions[-1] == ReadScreen(screen=Screen.NIK)
+    d.type_digits("5101015913")
+    assert d.actions[-1] == Speak(key="err_nik_date", lang="id")
+    assert d.send(Digit(digit="1")) == []  # the same error is not said again
+    assert d.press(Button.AUDIO) == [Hush()]
+    assert d.press(Button.BACK) == []
+    speaking = Driver(Flow(FlowConfig(speech=True)))  # `--speech`: every session starts on
+    assert speaking.press(Button.START) == [ReadScreen(screen=Screen.MENU)]
 
 
 def test_missing_finger_shrinks_the_slap_and_is_recorded_with_reason() -> None:
@@ -246,7 +434,7 @@ def test_timeout_is_warned_at_least_20s_ahead_and_extend_restarts_it() -> None:
     d.now = deadline - WARN_LEAD_S - 1
     assert d.send(Tick(), 0) == []
     out = d.send(Tick(), 1)
-    assert out == [Speak(key="say_timeout_warning", lang="id")] and d.flow.warned
+    assert out == [TimeoutWarning(screen=Screen.MENU)] and d.flow.warned
     assert d.send(Tick(), 1) == []  # warned once
     d.press(Button.EXTEND)
     assert not d.flow.warned and d.flow.deadline == d.now + 90
@@ -389,8 +577,10 @@ def test_language_and_large_text_anywhere_without_losing_input() -> None:
     d.type_digits("5101")
     d.send(SetLanguage(lang="en"))
     d.press(Button.LARGE_TEXT)
+    d.press(Button.CONTRAST)
     s = d.flow.session
     assert (s.lang, s.large_text, s.typed, d.screen) == ("en", True, "5101", Screen.NIK)
+    assert s.high_contrast  # a separate choice from large text
 
 
 def test_unknown_event_for_screen_is_a_flow_error() -> None:
@@ -409,3 +599,58 @@ def test_every_screen_but_welcome_can_be_left() -> None:
         Screen.DONE, Screen.CONSENT_DECLINED, Screen.FEEDBACK_SENT, Screen.ERROR,
     }  # fmt: skip
     assert set(Screen) <= screens_with_exit | {Screen.WELCOME}
+
+
+def test_a_printer_known_to_be_down_is_said_before_the_session_starts() -> None:
+    from kiosk.ui.views import build_view
+
+    d = Driver()
+    assert d.send(PrinterState(ok=False)) == [] and d.screen is Screen.WELCOME
+    assert t("printer_down", "id") in build_view(d.flow, d.now).lines
+    d.press(Button.START)
+    assert t("printer_down", "id") in build_view(d.flow, d.now).lines
+    d.send(PrinterState(ok=True))
+    assert t("printer_down", "id") not in build_view(d.flow, d.now).lines
+
+
+def test_review_asks_about_disability_with_yes_and_no_and_shows_the_nik_in_full() -> None:
+    from kiosk.ui.views import build_view, utterance
+
+    d = Driver()
+    to_consent(d, "correction")
+    view = build_view(d.flow, d.now)
+    assert view.lines[0] == t("consent_correction", "id")  # names what this service takes
+    through_capture(d)
+    view = build_view(d.flow, d.now)
+    assert "NIK: 510101 050709 0002" in view.lines  # in full on screen, to catch a typo
+    assert "0507090002" not in utterance(view).replace(" ", "")  # masked when read aloud
+    assert t("review_correction", "id", field="Alamat", value="jl. gatot subroto 7") in view.lines
+    d.press(Button.DISABILITY)
+    d.press(Button.DISABILITY)  # an answer, not a toggle
+    assert d.flow.session.disability is True
+    d.press(Button.NO_DISABILITY)
+    assert d.flow.session.disability is False
+
+
+def test_a_slap_capture_shows_how_far_along_it_is_and_can_be_cancelled() -> None:
+    from drivers.peripherals import open_peripherals
+    from kiosk.ports import capture
+    from kiosk.ui.views import build_view
+
+    d = Driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)
+    req = next(a for a in d.press(Button.BEGIN_CAPTURE) if isinstance(a, RequestCapture))
+    assert d.send(CaptureProgress(token=req.token - 1, done=3)) == [] and d.flow.session.progress == 0
+    d.send(CaptureProgress(token=req.token, done=2))
+    lines = build_view(d.flow, d.now).lines
+    assert "Selesai 2 dari 4. Sekarang: Manis kanan." in lines and t("capturing_cancel", "id") in lines
+    seen: list[int] = []  # the port reports each finger as it is read
+    port = open_peripherals("sim")
+    try:
+        capture(port, Modality.FINGER, RIGHT_SLAP, seen.append)
+    finally:
+        port.close()
+    assert seen == [1, 2, 3, 4]
