@@ -92,7 +92,7 @@ def measure_ingest(n: int) -> dict[str, Any]:
 
             # durable: verify + SQLite commit (WAL, synchronous=FULL) + ack, counted at the kiosk
             queue = open_queue(f"sqlite://{root / 'queue.db'}")
-            ingest = Ingest(queue, TrustSource(fleet_dir))
+            ingest = Ingest(queue, TrustSource(fleet_dir), clock=time.time)
             centre = CentreMqtt(MqttSettings(url=f"mqtts://127.0.0.1:{port}", ca_file=tls.ca_file,
                                              cert_file=tls.cert_file, key_file=tls.key_file),
                                 ingest.process, prepare=ingest.prepare)  # fmt: skip

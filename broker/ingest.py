@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +59,7 @@ class Ingest:
         queue: PacketQueue,
         trust: Callable[[], FleetTrust],
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float],
         window_s: float = DEFAULT_WINDOW_S,
     ) -> None:
         self.queue, self.trust, self.clock, self.window_s = queue, trust, clock, window_s

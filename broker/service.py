@@ -69,7 +69,7 @@ class CentralService:
         self.queue: PacketQueue = open_queue(cfg.db_url or default_db_url(cfg.fleet_dir),
                                              aging_s=cfg.aging_s)  # fmt: skip
         self.trust = TrustSource(cfg.fleet_dir)
-        self.ingest = Ingest(self.queue, self.trust)
+        self.ingest = Ingest(self.queue, self.trust, clock=time.time)
         self.handlers: dict[str, Callable[[list[Inbound]], list[Outcome]]] = {
             "capture": self.ingest.process,
             "query": StatusDesk(self.queue).answer,

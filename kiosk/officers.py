@@ -2,44 +2,29 @@
 
     {"officers": {"198703122010011001": "pbkdf2_sha256$200000$<salt hex>$<hash hex>"}}
 
-`verify_pin` is pure computation; the flow calls it with the directory it was given.
+`kiosk.flow.pins.verify_pin` (pure computation) checks a PIN against them; this module
+reads and writes the file and makes the hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from kiosk.errors import OfficerFileError
+from kiosk.flow.pins import OFFICER_ID_DIGITS, PIN_DIGITS, verify_pin
+
+__all__ = ["OFFICER_ID_DIGITS", "PIN_DIGITS", "add_officer", "hash_pin", "load_officers", "verify_pin"]
 
 ITERATIONS = 200_000
-OFFICER_ID_DIGITS = (4, 18)  # a short desk id up to an 18-digit NIP
-PIN_DIGITS = (4, 8)
 
 
 def hash_pin(pin: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
     salt = salt if salt is not None else os.urandom(16)
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
     return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def verify_pin(officers: Mapping[str, str], officer_id: str, pin: str) -> bool:
-    stored = officers.get(officer_id)
-    if not stored:
-        hashlib.pbkdf2_hmac("sha256", pin.encode(), b"\0" * 16, 1000)  # keep timing similar-ish
-        return False
-    try:
-        scheme, iterations, salt_hex, hash_hex = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iterations))
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest.hex(), hash_hex)
 
 
 def load_officers(path: Path) -> dict[str, str]:

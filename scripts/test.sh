@@ -6,6 +6,7 @@ source "$(dirname "$0")/setup.sh"
 cd "$ROOT"
 echo "== ruff" && ruff check .
 echo "== mypy" && mypy
+echo "== import contracts" && lint-imports --no-cache
 # A private temp root: pytest prunes old numbered temp folders, which would pull the floor
 # from under any other pytest run on the same machine (and theirs from under ours).
 echo "== pytest" && exec python -m pytest --basetemp="$(mktemp -d /tmp/anjungan-tests.XXXXXX)" "$@"

@@ -13,11 +13,12 @@ review) it brings back the previous step's result with its samples.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from anjungan.packet.model import Modality
 from kiosk.errors import FlowError
 from kiosk.flow.model import (
+    Action,
     CallOfficer,
     CaptureDone,
     CaptureFailed,
@@ -30,8 +31,17 @@ from kiosk.flow.model import (
 from kiosk.flow.plan import MAX_RETRIES, passes, plan_for, replan_singles
 from kiosk.flow.session import RecordDraft, Session
 
-if TYPE_CHECKING:
-    from kiosk.flow.machine import Flow
+
+class Flow(Protocol):
+    """What a capture handler may touch of the machine (`kiosk.flow.machine.Flow` is one):
+    the session, the screen shown, and the machine's outputs."""
+
+    session: Session
+    screen: Screen
+
+    def emit(self, action: Action) -> None: ...
+
+    def new_token(self) -> int: ...
 
 EXCEPTION_REASONS = ("missing", "injured", "unable")  # poor_quality is set by the flow only
 

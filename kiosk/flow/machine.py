@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from anjungan.packet.model import Service
-from kiosk import officers as officer_pins
 from kiosk.errors import FlowError
 from kiosk.flow import capture as cap
 from kiosk.flow import identity
+from kiosk.flow import pins as officer_pins
 from kiosk.flow.model import (
     Action,
     Button,

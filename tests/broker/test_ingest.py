@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_every_kind_of_input_gets_its_outcome(fleet) -> None:
     root, bundles = fleet
     q = open_queue("memory://")
     trust = load_trust(root)
-    ingest = Ingest(q, lambda: trust)
+    ingest = Ingest(q, lambda: trust, clock=time.time)
     pid, raw = packet_bytes(bundles["kiosk-01"], 1)
     batch = [
         Inbound(topic=cap("kiosk-01"), payload=raw, token=1),

@@ -633,7 +633,7 @@ def test_review_asks_about_disability_with_yes_and_no_and_shows_the_nik_in_full(
 
 
 def test_a_slap_capture_shows_how_far_along_it_is_and_can_be_cancelled() -> None:
-    from drivers.peripherals import open_peripherals
+    from drivers.factory import open_peripherals
     from kiosk.ports import capture
     from kiosk.ui.views import build_view
 
