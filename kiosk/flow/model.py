@@ -1,6 +1,6 @@
 """The flow's vocabulary: screens, buttons, events in, actions out. Plain frozen data.
 
-Every event has a `key`; the transition table (`flow.table`) is keyed by (screen, key).
+Every event has a `key`; the transition table (`flow.machine.TABLE`) is keyed by (screen, key).
 Events come from the UI (a touch turned into meaning), from the app shell (capture results,
 storage outcomes) or from the clock (`Tick`). Actions are what the shell must do next.
 """
@@ -70,11 +70,13 @@ class Button(enum.Enum):
 
 
 class Event:
-    """Base of every event; `key` is its column in the transition table."""
+    """Base of every event; `key` is its column in the transition table: the event's type,
+    or for a press the button itself, so renaming either is a type error, never a silent
+    hole in the table."""
 
     @property
-    def key(self) -> str:
-        return type(self).__name__
+    def key(self) -> EventKey:
+        return type(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,8 +84,11 @@ class Press(Event):
     button: Button
 
     @property
-    def key(self) -> str:
-        return f"Press.{self.button.value}"
+    def key(self) -> EventKey:
+        return self.button
+
+
+EventKey = type[Event] | Button
 
 
 @dataclass(frozen=True, kw_only=True)

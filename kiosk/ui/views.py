@@ -237,7 +237,7 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr in KEYBOARD_SCREENS:
         keys, columns, typed_field = _keyboard(lang), 11, s.typed
 
-    back = _press(Button.BACK, lang, "nav") if (scr, "Press.back") in _BACK_SCREENS else None
+    back = _press(Button.BACK, lang, "nav") if (scr, Button.BACK) in _BACK_SCREENS else None
     home = _press(Button.HOME, lang, "nav") if scr not in NO_HOME else None
     help_ = _press(Button.HELP, lang, "selected" if s.help_called else "nav")
     other = "en" if lang == "id" else "id"
@@ -314,5 +314,5 @@ def _review_lines(flow: Flow) -> list[str]:
 
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
-_BACK_SCREENS = {key for key in TABLE if key[1] == "Press.back"}
+_BACK_SCREENS = {key for key in TABLE if key[1] is Button.BACK}
 SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW}
