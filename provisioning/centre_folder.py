@@ -18,10 +18,10 @@ from provisioning.errors import ProvisioningError
 from provisioning.files import write_atomic
 from provisioning.fleet import Fleet, open_fleet
 
-PUBLIC = ("fleet.json", "ca.pem", "crl.pem", "registry.json", "gateway.pub", "centre.pem")
+PUBLIC = ("fleet.json", "ca.pem", "issuing.pem", "crl.pem", "registry.json", "gateway.pub", "centre.pem")
 PRIVATE = ("centre.key", "gateway.key")
 FOLDERS = ("centres",)  # further centre identities (provisioning.centres)
-NEVER = ("ca.key",)
+NEVER = ("ca.key", "issuing.key")  # the root stays with the technician, the issuing key with the signer
 
 
 def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
@@ -38,7 +38,8 @@ def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
     names = [(n, False) for n in PUBLIC] + [(n, True) for n in PRIVATE]
     for folder in FOLDERS:
         if fleet.path(folder).is_dir():
-            names += [(f"{folder}/{p.name}", p.suffix == ".key") for p in sorted(fleet.path(folder).iterdir())]
+            names += [(f"{folder}/{p.name}", p.suffix == ".key") for p in sorted(fleet.path(folder).iterdir())
+                      if not p.name.startswith(".")]  # fmt: skip
     for name, private in names:
         src = fleet.path(name)
         if not src.is_file():

@@ -166,9 +166,9 @@ def test_expired_certificate_and_time_window(fleet, bundle_a):
     with pytest.raises(PacketError) as info:
         verify_packet(late, trust, now=years_later)
     assert info.value.reason == "expired"
-    old = make(bundle_a, now=NOW - 3600)
+    old = make(bundle_a, now=NOW + 60)
     with pytest.raises(PacketError) as info:
-        verify_packet(old, trust, now=NOW, window_s=60)
+        verify_packet(old, trust, now=NOW + 3600, window_s=60)
     assert info.value.reason == "stale"
     ahead = make(bundle_a, now=NOW + 3600)
     with pytest.raises(PacketError) as info:
