@@ -16,7 +16,9 @@ from provisioning.crl import fleet_lock
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import add_centre_identity, init_fleet, open_fleet, revoke
 from provisioning.mosquitto import service_user, write_config
+from provisioning.signer_cli import register_signer
 from provisioning.trust_cli import broker_args, pushed, register_trust
+from provisioning.x509 import KIOSK_DAYS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--name", default="anjungan", help="fleet name (in the CA's subject)")
     c.add_argument("--broker-host", default="127.0.0.1", help="broker address kiosks dial")
     c.add_argument("--broker-port", type=port_number, default=8883, help="broker TLS port")
+    c.add_argument("--kiosk-days", type=int, default=KIOSK_DAYS, metavar="N",
+                   help=f"lifetime of kiosk certificates, renewed at 2/3 (default {KIOSK_DAYS})")  # fmt: skip
     c.set_defaults(func=run_init)
 
     r = p.add_parser("request", help="on the kiosk: make the device key and a CSR")
@@ -73,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "the mosquitto system user; never root)")  # fmt: skip
     m.set_defaults(func=run_mosquitto)
     register_trust(p)
+    register_signer(p)
 
     ci = p.add_parser("centre-identity", help="a certificate and MQTT name for one more centre "
                       "process (a second `broker run`, a fleet monitor)")  # fmt: skip
@@ -91,9 +96,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     fleet = init_fleet(args.dir, name=args.name, post_quantum=args.post_quantum,
-                       broker_host=args.broker_host, broker_port=args.broker_port)  # fmt: skip
-    print(f"fleet created in {fleet.root}: CA, broker certificate, centre identities "
-          f"(ingest, fleet monitor), gateway HPKE keys ({fleet.suite})")  # fmt: skip
+                       broker_host=args.broker_host, broker_port=args.broker_port,
+                       kiosk_days=args.kiosk_days)  # fmt: skip
+    print(f"fleet created in {fleet.root}: root CA, issuing CA, broker certificate, centre identities "
+          f"(ingest, fleet monitor, signer), gateway HPKE keys ({fleet.suite}); kiosk certificates "
+          f"last {args.kiosk_days} days")  # fmt: skip
     return 0
 
 

@@ -27,10 +27,10 @@ from provisioning.crl import DAY, load_ca, load_crl, load_issuer, next_update, p
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes
 from provisioning.fleet import Fleet
+from provisioning.rekey import RENEW_FRACTION
 
 EXPIRING_DAYS = 7
 RENEW_DAYS = 30  # the fleet monitor's cert_expiring alert opens at the same distance
-RENEW_FRACTION = 2 / 3  # of a kiosk certificate's life, when the kiosk renews it
 
 
 class TrustState(enum.StrEnum):
