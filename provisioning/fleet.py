@@ -187,9 +187,10 @@ def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None) -> tuple
         raise ProvisioningError(f"{kiosk_id!r} is reserved for a centre identity")
     registry = fleet.registry()
     entry = registry["kiosks"].get(kiosk_id)
-    if entry and entry["state"] == "active":
-        raise ProvisioningError(f"kiosk {kiosk_id} is already enrolled; revoke it first")
     when = now if now is not None else time.time()
+    if entry and entry["state"] == "active" and entry["expires_at"] > when:
+        # a kiosk whose certificate lapsed (offline past it) is re-enrolled without revoking
+        raise ProvisioningError(f"kiosk {kiosk_id} is already enrolled; revoke it first")
     cert = issue_kiosk(fleet, kiosk_id, csr.public_key(), now=when)  # type: ignore[arg-type]
     previous = entry or {"revoked_serials": [], "certificates": {}}
     new = {"state": "active", "enrolled_at": when, "revoked_serials": previous["revoked_serials"],
