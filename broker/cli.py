@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from broker.keys_cli import register_keys
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import access as siak_access
@@ -98,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=run_waits)
 
     siak_cli.register(sub)
+    register_keys(bsub, _db_args, _open)
 
 
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:

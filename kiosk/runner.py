@@ -74,7 +74,8 @@ def run_kiosk(opts: RunOptions) -> int:
     peripherals = _peripherals(opts.peripherals)
     outbox = SqliteOutbox(outbox_path, sequence_floor=bundle.sequence_floor)
     renderer = Renderer(*opts.size, headless=opts.headless)
-    keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite)
+    keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite,
+                       key_id=bundle.gateway_key_id)  # fmt: skip
     app = KioskApp(
         flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers)), renderer=renderer,
         peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(enabled=opts.speech),
@@ -89,7 +90,8 @@ def run_kiosk(opts: RunOptions) -> int:
     app.cert_valid_from = bundle.cert_valid_from
 
     def renewed(new: KioskBundle) -> None:  # sign with the new key, connect with the new certificate
-        app.keys = SealingKeys(identity=new.identity, gateway_public_key=new.gateway_public_key, suite=new.suite)
+        app.keys = SealingKeys(identity=new.identity, gateway_public_key=new.gateway_public_key, suite=new.suite,
+                               key_id=new.gateway_key_id)  # fmt: skip
         app.cert_expires_at, app.cert_valid_from = new.cert_expires_at, new.cert_valid_from
         journal.write("renewed", cert_expires_at=new.cert_expires_at)
         transport.reconnect()

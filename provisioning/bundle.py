@@ -20,7 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from anjungan.packet.seal import GatewayPublicKey, KioskIdentity, load_gateway_public
+from anjungan.packet.seal import (
+    GatewayPublicKey,
+    KioskIdentity,
+    gateway_key_id,
+    load_gateway_public,
+)
 from anjungan.topics import check_kiosk_id
 from provisioning import rekey
 from provisioning import x509 as px
@@ -82,6 +87,7 @@ class KioskBundle:
     cert_expires_at: float
     cert_valid_from: float = 0.0
     sequence_floor: int = 0
+    gateway_key_id: str = ""  # `anjungan.packet.seal.gateway_key_id` of gateway.pub
 
     @property
     def ca_file(self) -> str:
@@ -113,6 +119,7 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
         raise ProvisioningError(f"bundle {root} is damaged: {type(exc).__name__}") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise ProvisioningError("bundle device key is not Ed25519")
+    gateway_pem = read_bytes(root / "gateway.pub", "gateway key")
     return KioskBundle(
         root=root,
         kiosk_id=kiosk_id,
@@ -121,7 +128,8 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
             private_key=key,
             certificate=cert.public_bytes(serialization.Encoding.DER),
         ),
-        gateway_public_key=load_gateway_public(read_bytes(root / "gateway.pub", "gateway key")),
+        gateway_public_key=load_gateway_public(gateway_pem),
+        gateway_key_id=gateway_key_id(gateway_pem),
         suite=suite,
         broker_host=host,
         broker_port=port,

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from anjungan.cli import help_for, port_number
 from provisioning import bundle as kb
-from provisioning.centre_folder import export_centre
+from provisioning.centre_folder import export_centre, sync_centre
 from provisioning.centres import Role
 from provisioning.crl import fleet_lock
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import add_centre_identity, init_fleet, open_fleet, revoke
+from provisioning.gateway_keys import rotate
 from provisioning.mosquitto import service_user, write_config
 from provisioning.signer_cli import register_signer
 from provisioning.trust_cli import broker_args, pushed, register_trust
@@ -86,6 +87,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ci.add_argument("--role", choices=[r.value for r in Role], default=Role.INGEST.value,
                     help="ingest (`broker run`) or fleet (the fleet monitor); default ingest")  # fmt: skip
     ci.set_defaults(func=run_centre_identity)
+
+    g = p.add_parser("rotate-gateway-key", help="make a new SIAK gateway HPKE key; kiosks get it with "
+                     "their next renewal, the old one is kept until no packet needs it")  # fmt: skip
+    g.add_argument("dir", help="fleet folder")
+    g.add_argument("--centre-dir", metavar="DIR", default="",
+                   help="also copy the new key into the central service's folder (provision centre-folder)")
+    g.set_defaults(func=run_rotate_gateway_key)
 
     cf = p.add_parser("centre-folder", help="make or refresh the central service's own folder: "
                       "what it needs from the fleet, never the CA key")  # fmt: skip
@@ -167,6 +175,15 @@ def run_centre_identity(args: argparse.Namespace) -> int:
     tls = add_centre_identity(open_fleet(args.dir), args.name, Role(args.role))
     print(f"centre identity {args.name} ({args.role}): {tls.cert_file}; regenerate the broker "
           "config (provision mosquitto) and reload Mosquitto so its ACL applies")  # fmt: skip
+    return 0
+
+
+def run_rotate_gateway_key(args: argparse.Namespace) -> int:
+    old, new = rotate(open_fleet(args.dir))
+    print(f"gateway key {new} made; {old} retired and kept until no packet needs it "
+          "(anjungan broker retire-gateway-keys)")  # fmt: skip
+    if args.centre_dir:
+        print(sync_centre(args.dir, args.centre_dir))
     return 0
 
 

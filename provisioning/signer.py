@@ -23,7 +23,6 @@ was lost, the kiosk was killed) gets the same certificate again: renewal is idem
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -41,6 +40,7 @@ from anjungan.messages import (
     renewal_proof_bytes,
 )
 from anjungan.packet import PacketError
+from anjungan.packet.seal import gateway_key_id
 from anjungan.packet.verify import check_certificate, kiosk_id_of
 from provisioning import x509 as px
 from provisioning.crl import fleet_lock
@@ -58,12 +58,6 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.detail}"
-
-
-def gateway_key_id(public_pem: bytes) -> str:
-    """A gateway HPKE key's id: the first 8 bytes of SHA-256 of its public PEM, in hex. Needs
-    no state: the kiosk, the signer and the gateway each compute it from the key."""
-    return hashlib.sha256(public_pem).hexdigest()[:16]
 
 
 def answer(fleet: Fleet, kiosk_id: str, payload: bytes, *, now: float) -> RenewalReply:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from anjungan import topics
 from anjungan.messages import RenewalOutcome, RenewalReply, RenewalRequest, renewal_proof_bytes
 from anjungan.packet import PacketError, verify_packet
+from anjungan.packet.seal import gateway_key_id
 from kiosk.renewal import Renewer, renew_at
 from kiosk.transport import MemoryTransport
 from provisioning import rekey
@@ -22,7 +23,7 @@ from provisioning import x509 as px
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.crl import DAY
 from provisioning.fleet import init_fleet, load_trust, revoke
-from provisioning.signer import answer, gateway_key_id
+from provisioning.signer import answer
 from tests.foundation.test_packet import make
 
 T0 = 1_800_000_000.0
