@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from provisioning import centres
 from provisioning.crl import DAY, load_ca, load_crl, load_issuer, next_update, parse_crl, refresh_at
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes
@@ -30,7 +31,7 @@ from provisioning.fleet import Fleet
 from provisioning.rekey import RENEW_FRACTION
 
 EXPIRING_DAYS = 7
-RENEW_DAYS = 30  # the fleet monitor's cert_expiring alert opens at the same distance
+RENEW_DAYS = 30  # broker and centre certificates: plan their renewal a month ahead
 
 
 class TrustState(enum.StrEnum):
@@ -104,8 +105,11 @@ def trust_status(fleet: Fleet, now: float, *, broker_conf_dir: Path | None = Non
     items = [_cert_item("ca", "ca.pem", ca, now)]
     if fleet.has_issuing_ca:
         items.append(_cert_item("issuing", "issuing.pem", issuer, now))
-    for stem in ("broker", "centre"):
-        items.append(_cert_item(stem, f"{stem}.pem", _cert(fleet.path(f"{stem}.pem"), f"{stem} certificate"), now))
+    items.append(_cert_item("broker", "broker.pem", _cert(fleet.path("broker.pem"), "broker certificate"), now))
+    for identity in centres.identities(fleet.root):  # ingest, fleet monitor, signer, and any more
+        path = Path(identity.tls.cert_file)
+        name = str(path.relative_to(fleet.root))
+        items.append(_cert_item("centre", name, _cert(path, f"centre certificate {name}"), now))
     try:
         kiosks = sorted(fleet.registry()["kiosks"].items())
         entries = [(kid, e["state"]) for kid, e in kiosks]

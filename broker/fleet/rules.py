@@ -39,6 +39,8 @@ def kiosk_conditions(k: KioskState, t: Thresholds, now: float) -> dict[AlertKey,
     if h.cert_expires_at is not None and h.cert_expires_at - now <= t.cert_expiry_warn_s:
         left = h.cert_expires_at - now
         add(AlertKind.CERT_EXPIRING, "expired" if left <= 0 else f"expires in {left / 86400:.0f} d")
+    if h.out_of_service:
+        add(AlertKind.OUT_OF_SERVICE, h.out_of_service[:200])
     if h.tamper:
         add(AlertKind.TAMPER, "enclosure opened")
     if h.disk_free_pct < t.disk_free_min_pct:

@@ -134,7 +134,8 @@ def test_status_judges_each_item_at_now(tmp_path):
     ok = states(trust_status(f, T0))
     assert ok == {"ca:ca.pem": TrustState.OK, "issuing:issuing.pem": TrustState.OK,
                   "broker:broker.pem": TrustState.OK, "centre:centre.pem": TrustState.OK,
-                  "crl:crl.pem": TrustState.OK}  # fmt: skip
+                  "centre:centres/anjungan-fleet.pem": TrustState.OK,
+                  "centre:centres/anjungan-signer.pem": TrustState.OK, "crl:crl.pem": TrustState.OK}  # fmt: skip
     assert states(trust_status(f, T0 + 10 * DAY))["crl:crl.pem"] is TrustState.DUE
     assert states(trust_status(f, T0 + 23.5 * DAY))["crl:crl.pem"] is TrustState.EXPIRING
     late = trust_status(f, T0 + 30 * DAY)
@@ -151,7 +152,8 @@ def test_status_cli_lists_everything_and_fails_when_something_expired(fleet, cap
     shown = json.loads(capsys.readouterr().out)
     assert [(i["kind"], i["name"], i["state"]) for i in shown["items"]] == [
         ("ca", "ca.pem", "ok"), ("issuing", "issuing.pem", "ok"), ("broker", "broker.pem", "ok"),
-        ("centre", "centre.pem", "ok"),
+        ("centre", "centre.pem", "ok"), ("centre", "centres/anjungan-fleet.pem", "ok"),
+        ("centre", "centres/anjungan-signer.pem", "ok"),
         ("kiosk", "kiosk-k", "revoked"), ("kiosk", "kiosk-l", "ok"), ("crl", "crl.pem", "ok")]  # fmt: skip
     assert shown["crl"]["revoked_serials"] == 1 and shown["expired"] == []
     refresh_crl(fleet, now=time.time() - 31 * DAY)  # a CRL signed 31 days ago has lapsed
