@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anjungan import topics
+from anjungan.cli import main
 from anjungan.messages import RenewalOutcome, RenewalReply, RenewalRequest, renewal_proof_bytes
 from anjungan.packet import PacketError, verify_packet
 from anjungan.packet.seal import gateway_key_id
@@ -208,3 +209,19 @@ def test_every_crash_point_leaves_a_working_identity(fleet, bundle, crash):
     assert rekey.pending_key(bundle.root) is None or not renewed
     if not renewed:  # the next try reuses the staged key and completes
         assert rekey.stage_key(bundle.root).public_key().public_bytes_raw() == key.public_key().public_bytes_raw()
+
+
+def test_status_of_a_fresh_fleet_shows_short_kiosk_certificates_and_a_crl_refreshed_in_time(tmp_path, capsys):
+    f = str(tmp_path / "fleet")
+    assert main(["provision", "init-fleet", f]) == 0
+    assert main(["provision", "enroll", f, "--kiosk-id", "kiosk-1", "--out", str(tmp_path / "k")]) == 0
+    capsys.readouterr()
+    assert main(["provision", "status", f, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    kiosks = [i for i in shown["items"] if i["kind"] == "kiosk"]
+    assert kiosks and all(i["days_left"] <= 31 for i in kiosks)
+    crl = next(i for i in shown["items"] if i["kind"] == "crl")
+    assert shown["crl"]["refresh_at"] < crl["expires_at"]
+    assert all(i["days_left"] > 7 and i["state"] == "ok" for i in shown["items"])
+    kinds = [i["kind"] for i in shown["items"]]
+    assert kinds[:2] == ["ca", "issuing"] and kinds.count("centre") == 3
