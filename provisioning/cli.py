@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ci.add_argument("dir", help="fleet folder")
     ci.add_argument("--name", required=True, help="its MQTT name (certificate CN), e.g. anjungan-centre-2")
     ci.add_argument("--role", choices=[r.value for r in Role], default=Role.INGEST.value,
-                    help="ingest (`broker run`) or fleet (the fleet monitor); default ingest")  # fmt: skip
+                    help="ingest (`broker run`), fleet (the fleet monitor) or signer (`provision signer`); default ingest")  # fmt: skip
     ci.set_defaults(func=run_centre_identity)
 
     g = p.add_parser("rotate-gateway-key", help="make a new SIAK gateway HPKE key; kiosks get it with "
