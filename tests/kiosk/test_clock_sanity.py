@@ -4,25 +4,14 @@ start a capture or seal a packet, keeps its outbox, and says why in its health."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from kiosk.submit import SealingKeys
-from tests.kiosk.test_app import Harness
+from tests.kiosk.test_app import Harness, h  # noqa: F401 - the harness fixture
 
 START = [{"tap": "start"}, {"tap": "choose:new_recording"}, {"type": "5101010507090002"},
          {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"}, {"tap": "agree"}]  # fmt: skip
 
 
-@pytest.fixture
-def h(keys: SealingKeys) -> Iterator[Harness]:
-    harness = Harness(keys)
-    yield harness
-    harness.close()
-
-
-def test_a_clock_past_the_certificate_refuses_captures_and_alerts(h: Harness) -> None:
+def test_a_clock_past_the_certificate_refuses_captures_and_alerts(h: Harness) -> None:  # noqa: F811
     now = time.time()
     h.app.cert_valid_from, h.app.cert_expires_at = now - 30 * 86400, now + 86400
     assert h.app.out_of_service(now) == "" and h.app.health(now).out_of_service == ""
