@@ -2,7 +2,9 @@
 one revocation: every kiosk renews its 30-day certificate on time (the signing service's
 core answers what each kiosk's renewer publishes), the CRL is re-signed before every
 nextUpdate, no packet is lost (packets made before a renewal, delivered after it, verify),
-and a kiosk revoked on day 200 is cut off at once. Prints the measurements."""
+a kiosk revoked on day 200 is cut off at once, and the gateway key rotated on day 100 reaches
+every kiosk with its renewal while the gateway opens every body, then is destroyed once no
+packet can need it. Prints the measurements."""
 
 from __future__ import annotations
 
@@ -11,22 +13,33 @@ import time
 import pytest
 
 from anjungan import topics
-from anjungan.packet import PacketError, verify_packet
+from anjungan.packet import (
+    PacketError,
+    PriorityClass,
+    Service,
+    build_packet,
+    encode_packet,
+    verify_packet,
+)
+from anjungan.packet.verify import DEFAULT_WINDOW_S
+from broker.gateway import Gateway
 from kiosk.renewal import Renewer, renew_at
 from kiosk.transport import MemoryTransport
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.crl import DAY, load_crl, next_update, refresh_crl
 from provisioning.fleet import init_fleet, load_trust, revoke
+from provisioning.gateway_keys import current_id, destroy, destroyable, load_keyring, rotate
 from provisioning.mosquitto import fleet_acl_text
 from provisioning.signer import answer
 from provisioning.status import trust_status
-from tests.foundation.test_packet import make
+from tests.foundation.test_packet import small_body
 
 pytestmark = pytest.mark.slow
 T0 = 1_800_000_000.0
 HOUR = 3600.0
 DAYS = 400
 REVOKED_ON = 200
+ROTATED_ON = 100
 # kiosk-2 is offline (no delivery, no renewal) for these stretches: its outbox holds packets
 # signed under a certificate that is renewed away before they reach the centre. A kiosk
 # renews at day 20 of 30, so it rides out any outage up to 10 days, and some up to 30
@@ -47,6 +60,12 @@ class SimKiosk:
 
     def online(self, day: float) -> bool:
         return not any(a <= day < b for a, b in OFFLINE.get(self.id, []))
+
+
+def make(bundle, *, sequence: int, now: float):
+    return build_packet(small_body(), identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
+                        suite_name=bundle.suite, sequence=sequence, service=Service.NEW_RECORDING,
+                        priority=PriorityClass.FIRST_RECORDING, now=now, key_id=bundle.gateway_key_id)  # fmt: skip
 
 
 def carry(fleet, kiosk: SimKiosk, now: float) -> None:
@@ -74,7 +93,9 @@ def test_a_fleet_runs_400_days_untouched(tmp_path):
     refused: dict[str, list[str]] = {k.id: [] for k in kiosks}
     crl_refreshes, min_crl_margin = 0, float("inf")
     trust = load_trust(fleet.root)
-    revoked_at = None
+    gateway = Gateway(load_keyring(fleet.root), reload=lambda: load_keyring(fleet.root))
+    opened: dict[str, int] = {}  # key id -> bodies the gateway opened with it
+    revoked_at = old_key = None
     for step in range(int(DAYS * 24)):
         now = T0 + step * HOUR
         day = step / 24
@@ -82,6 +103,8 @@ def test_a_fleet_runs_400_days_untouched(tmp_path):
             crl_refreshes += 1
             trust = load_trust(fleet.root)
         min_crl_margin = min(min_crl_margin, next_update(load_crl(fleet)) - now) if step % 24 == 0 else min_crl_margin
+        if day == ROTATED_ON:
+            old_key, _new = rotate(fleet, now=now)
         if day == REVOKED_ON:
             revoke(fleet, "kiosk-3", now=now)
             revoked_at = now
@@ -101,7 +124,9 @@ def test_a_fleet_runs_400_days_untouched(tmp_path):
                 trust = load_trust(fleet.root) if renewed else trust
             for packet in k.outbox:
                 try:
-                    verify_packet(packet, trust, now=now)
+                    header = verify_packet(packet, trust, now=now)
+                    gateway.submission(encode_packet(packet))  # the body opens with a key kept
+                    opened[header.key_id] = opened.get(header.key_id, 0) + 1
                     accepted[k.id] += 1
                 except PacketError as exc:
                     refused[k.id].append(exc.reason)
@@ -124,11 +149,21 @@ def test_a_fleet_runs_400_days_untouched(tmp_path):
     assert accepted["kiosk-1"] == made["kiosk-1"] and accepted["kiosk-2"] == made["kiosk-2"]
     assert set(refused["kiosk-3"]) == {"revoked"} and accepted["kiosk-3"] == REVOKED_ON
     assert min_crl_margin > 9 * DAY  # the CRL never came within 9 days of lapsing
+    # the rotation: both keys sealed packets, and every kiosk took the new key with its renewal
+    assert set(opened) == {old_key, current_id(fleet.root)}
+    assert all(k.renewer.bundle.gateway_key_id == current_id(fleet.root) for k in kiosks[:2])
+    end = T0 + DAYS * DAY
+    assert destroyable(fleet.root, now=T0 + (ROTATED_ON + 59) * DAY, kiosk_days=30, window_s=DEFAULT_WINDOW_S,
+                       oldest_undelivered=None) == []  # fmt: skip
+    gone = destroyable(fleet.root, now=end, kiosk_days=30, window_s=DEFAULT_WINDOW_S, oldest_undelivered=None)
+    destroy(fleet.root, gone, now=end)
+    assert gone == [old_key] and list(load_keyring(fleet.root)) == [current_id(fleet.root)]
     status = trust_status(fleet, T0 + DAYS * DAY)
     untouched = min(i.expires_at for i in status.items if i.kind not in ("kiosk", "crl")) - T0
     first = min((i for i in status.items if i.kind not in ("kiosk", "crl")), key=lambda i: i.expires_at)
     print(f"\n400 days, 3 kiosks: renewals {[len(k.renewed_at) for k in kiosks]}, CRL re-signed "
           f"{crl_refreshes} times (closest to lapsing: {min_crl_margin / DAY:.1f} days), packets made "
-          f"{made}, accepted {accepted}, refused kiosk-3 {len(refused['kiosk-3'])}; untouched until day "
+          f"{made}, accepted {accepted}, refused kiosk-3 {len(refused['kiosk-3'])}; bodies opened per "
+          f"gateway key {sorted(opened.values())}; untouched until day "
           f"{untouched / DAY:.0f} ({first.kind} {first.name} expires); {time.monotonic() - started:.1f} s")  # fmt: skip
     assert untouched >= 700 * DAY
