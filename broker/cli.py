@@ -186,7 +186,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace) -> in
                       http_host=host.strip("[]"), http_port=int(port), client_id=args.fleet_identity,
                       tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
                       settings=settings, staff=staff, captures=False, http=http_options(args),
-                      registry=lambda: service.trust().kiosks)  # fmt: skip
+                      registry=lambda: service.trust().kiosks, fleet_dir=args.fleet)  # fmt: skip
 
     def count_captures(fleet: FleetService) -> None:
         process = service.handlers["capture"]

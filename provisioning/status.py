@@ -132,6 +132,27 @@ def trust_status(fleet: Fleet, now: float, *, broker_conf_dir: Path | None = Non
                        crl_revoked=len(revoked_serials))  # fmt: skip
 
 
+def expiries(root: Path) -> list[tuple[str, float]]:
+    """(file, notAfter or nextUpdate) of what the centre's folder holds of the fleet's trust —
+    CAs, broker and centre certificates, the CRL — for the dashboard's alerts. Files that
+    are absent (a centre folder has no broker key) or unreadable are left out."""
+    out = []
+    for name in ("ca.pem", "issuing.pem", "broker.pem"):
+        try:
+            out.append((name, _cert(root / name, name).not_valid_after_utc.timestamp()))
+        except ProvisioningError:
+            continue
+    try:
+        out += [(str(Path(i.tls.cert_file).relative_to(root)),
+                 _cert(Path(i.tls.cert_file), i.name).not_valid_after_utc.timestamp())
+                for i in centres.identities(root)]  # fmt: skip
+        crl = x509.load_pem_x509_crl(read_bytes(root / "crl.pem", "CRL"))
+        out.append(("crl.pem", next_update(crl)))
+    except (ProvisioningError, ValueError):
+        pass
+    return out
+
+
 def iso(t: float) -> str:
     if t == float("inf"):
         return "never"

@@ -55,7 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
                       http_port=int(port), tls=tls, client_id=args.identity, settings=settings,
                       staff=staff, queue_url=args.queue or "",
                       captures=not (args.no_captures or args.fleet),
-                      http=http_options(args), registry=registry)  # fmt: skip
+                      http=http_options(args), registry=registry,
+                      fleet_dir=Path(args.fleet) if args.fleet else None)  # fmt: skip
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 

@@ -25,6 +25,7 @@ class AlertKind(enum.StrEnum):
     DISK_LOW = "disk_low"
     TEMPERATURE = "temperature"
     OUT_OF_SERVICE = "out_of_service"  # the kiosk refuses to sign: its clock is outside its certificate
+    TRUST_EXPIRING = "trust_expiring"  # centre-wide: a CA, centre certificate or the CRL; subject = file
 
 
 SEVERITY: dict[AlertKind, str] = {
@@ -33,7 +34,7 @@ SEVERITY: dict[AlertKind, str] = {
     AlertKind.RELAY_BACKLOG: "warning", AlertKind.SIAK_CIRCUIT: "critical",
     AlertKind.CERT_EXPIRING: "warning", AlertKind.TAMPER: "critical",
     AlertKind.DISK_LOW: "warning", AlertKind.TEMPERATURE: "warning",
-    AlertKind.OUT_OF_SERVICE: "critical",
+    AlertKind.OUT_OF_SERVICE: "critical", AlertKind.TRUST_EXPIRING: "critical",
 }  # fmt: skip
 
 
@@ -136,6 +137,8 @@ class CentreSample:
     at: float
     backlog: tuple[ClassBacklog, ...] = ()
     siak_circuit: str = "closed"  # closed | open | half_open | unknown
+    # (file, expiry) of the fleet's CAs, centre certificates and CRL (`provisioning.status.expiries`)
+    expiries: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.siak_circuit not in ("closed", "open", "half_open", "unknown"):

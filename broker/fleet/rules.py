@@ -65,6 +65,11 @@ def centre_conditions(c: CentreSample | None, t: Thresholds) -> dict[AlertKey, s
         if b.depth > 0 and b.oldest_age_s >= t.relay_oldest_after_s:
             key = AlertKey(kind=AlertKind.RELAY_BACKLOG, subject=class_name(b.priority))
             found[key] = f"{b.depth} waiting for SIAK, oldest {_minutes(b.oldest_age_s)}"
+    for name, end in c.expiries:
+        if end - c.at <= t.cert_expiry_warn_s:
+            left = end - c.at
+            found[AlertKey(kind=AlertKind.TRUST_EXPIRING, subject=name)] = (
+                "expired" if left <= 0 else f"expires in {left / 86400:.0f} d")
     if c.siak_circuit in ("open", "half_open"):
         found[AlertKey(kind=AlertKind.SIAK_CIRCUIT)] = f"SIAK circuit {c.siak_circuit}"
     return found

@@ -26,6 +26,7 @@ from broker.fleet import runtime
 from broker.fleet.errors import FleetConfigError
 from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
+from broker.fleet.relay import with_trust
 from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry
 from broker.fleet.store import FleetStore, open_store
 from provisioning.centres import FLEET_MONITOR_ID
@@ -50,6 +51,7 @@ class ServeConfig:
     api_token: str = field(default="", repr=False)
     http: HttpOptions = HttpOptions()  # dashboard TLS files, trusted reverse proxies
     registry: Registry | None = None  # revoked kiosks are refused (`fleet_registry`)
+    fleet_dir: Path | None = None  # alerts 7 days before its CAs, centre certificates or CRL expire
 
 
 def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str], ...]]:
@@ -113,8 +115,10 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     store: FleetStore = open_store(cfg.store_url)
     for username, password_hash in cfg.staff:
         store.set_staff(username, password_hash, at=time.time())
-    service = FleetService(store, settings=cfg.settings, registry=cfg.registry,
-                           sampler=sampler or queue_sampler_for(cfg.queue_url))  # fmt: skip
+    sampler = sampler or queue_sampler_for(cfg.queue_url)
+    if cfg.fleet_dir is not None:
+        sampler = with_trust(sampler, cfg.fleet_dir)
+    service = FleetService(store, settings=cfg.settings, registry=cfg.registry, sampler=sampler)
     if on_service:
         on_service(service)
     token = cfg.api_token or new_token()
