@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import threading
+from pathlib import Path
 
 from anjungan.cli import port_number
 from provisioning.centre_folder import holds_ca_key
@@ -42,7 +43,7 @@ def run_signer(args: argparse.Namespace) -> int:
     conf = check_conf_dir(args.mosquitto_conf_dir) if args.mosquitto_conf_dir else None
     opts = SignerOptions(host=args.broker_host or str(broker["host"]), port=args.broker_port or int(broker["port"]),
                          identity=args.identity, crl_interval_s=args.crl_interval, conf_dir=conf,
-                         broker=_broker(args))  # fmt: skip
+                         broker=_broker(args), centre_dir=Path(args.centre_dir) if args.centre_dir else None)  # fmt: skip
     service = SignerService(fleet, opts)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -28,6 +28,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
+from provisioning.centre_folder import export_centre
 from provisioning.centres import SIGNER_ID, Role, find
 from provisioning.crl import refresh_crl
 from provisioning.errors import ProvisioningError
@@ -46,6 +47,7 @@ class SignerOptions:
     crl_interval_s: float = 300.0
     conf_dir: Path | None = None  # push CRL + ACL here after a refresh
     broker: BrokerRef | None = None
+    centre_dir: Path | None = None  # keep the central service's folder current too
 
 
 class SignerService:
@@ -113,5 +115,7 @@ class SignerService:
                 log.warning("CRL re-signed (it was within its refresh margin)")
             if self.opts.conf_dir is not None and push(self.fleet, self.opts.conf_dir, self.opts.broker):
                 log.warning("CRL and ACL pushed to the broker")
+            if self.opts.centre_dir is not None and (changed := export_centre(self.fleet, self.opts.centre_dir)):
+                log.warning("centre folder %s: %s updated", self.opts.centre_dir, ", ".join(changed))
         except (ProvisioningError, OSError) as exc:
             log.error("CRL upkeep: %s; trying again later", exc)

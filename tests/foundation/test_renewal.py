@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anjungan import topics
-from anjungan.cli import main
+from anjungan.cli import build_parser, main
 from anjungan.messages import RenewalOutcome, RenewalReply, RenewalRequest, renewal_proof_bytes
 from anjungan.packet import PacketError, verify_packet
 from anjungan.packet.seal import gateway_key_id
@@ -225,3 +227,13 @@ def test_status_of_a_fresh_fleet_shows_short_kiosk_certificates_and_a_crl_refres
     assert all(i["days_left"] > 7 and i["state"] == "ok" for i in shown["items"])
     kinds = [i["kind"] for i in shown["items"]]
     assert kinds[:2] == ["ca", "issuing"] and kinds.count("centre") == 3
+
+
+def test_the_shipped_signer_unit_runs_a_command_our_cli_accepts():
+    unit = Path(__file__).resolve().parents[2] / "provisioning" / "rpi" / "anjungan-signer.service"
+    line = next(x for x in unit.read_text().splitlines() if x.startswith("ExecStart="))
+    argv = shlex.split(line.removeprefix("ExecStart="))
+    args = build_parser().parse_args(argv[1:])
+    assert (args.dir, args.centre_dir, args.mosquitto_conf_dir) == (
+        "/etc/anjungan/fleet", "/etc/anjungan/centre", "/etc/mosquitto/conf.d/anjungan")
+    assert not args.allow_ca_key
