@@ -58,7 +58,7 @@ class Renewer:
 
     def due(self, now: float) -> bool:
         """Time to renew, or a renewal already under way (a staged key survives a restart)."""
-        return now >= renew_at(self.bundle) or rekey.pending_key(self.bundle.root) is not None
+        return now >= renew_at(self.bundle) or rekey.renewing(self.bundle.root)
 
     def pump(self, now: float) -> None:
         if not self.transport.connected or now < self._next_try or not self.due(now):

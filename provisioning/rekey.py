@@ -54,6 +54,11 @@ def stage_key(root: Path) -> ed25519.Ed25519PrivateKey:
     return key
 
 
+def renewing(root: Path) -> bool:
+    """Is a renewal under way (a staged key on disk)? One stat: asked on every kiosk loop."""
+    return _pending(root, ".key").is_file()
+
+
 def pending_key(root: Path) -> ed25519.Ed25519PrivateKey | None:
     path = _pending(root, ".key")
     return _load_key(path) if path.is_file() else None
