@@ -8,6 +8,7 @@ held is tried (`provisioning.gateway_keys`: the current one and those retired bu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 
 from anjungan.packet import decode_packet, open_body
@@ -15,12 +16,15 @@ from anjungan.packet.model import PacketError, PacketHeader
 from anjungan.packet.seal import GatewayPrivateKey
 from broker.siak.contract import submission_document
 
+RELOAD_EVERY_S = 5.0
+
 
 class Gateway:
     def __init__(self, keys: GatewayPrivateKey | Mapping[str, GatewayPrivateKey],
                  reload: Callable[[], Mapping[str, GatewayPrivateKey]] | None = None) -> None:  # fmt: skip
         self._keys = dict(keys) if isinstance(keys, Mapping) else {"": keys}
         self._reload = reload  # re-reads the keyring when a packet names a key not yet held (a rotation)
+        self._reloaded = -RELOAD_EVERY_S  # monotonic time of the last reload
 
     def __repr__(self) -> str:
         return f"Gateway(<{len(self._keys)} private key(s)>)"
@@ -29,7 +33,9 @@ class Gateway:
         """(header, JSON document) for SIAK; PacketError when the body cannot be opened."""
         packet = decode_packet(packet_bytes)
         key_id = packet.header.key_id
-        if key_id and key_id not in self._keys and self._reload is not None:
+        if key_id and key_id not in self._keys and self._reload is not None \
+                and time.monotonic() - self._reloaded >= RELOAD_EVERY_S:  # a made-up id costs little
+            self._reloaded = time.monotonic()
             self._keys = dict(self._reload())
         if key_id and key_id in self._keys:
             keys = [self._keys[key_id]]
