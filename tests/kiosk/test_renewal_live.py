@@ -15,14 +15,17 @@ import pytest
 from cryptography import x509
 
 from anjungan import topics
-from anjungan.packet import verify_packet
+from anjungan.packet import decode_packet, verify_packet
 from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import complete, load_bundle, request
+from provisioning.centres import CENTRE_ID
 from provisioning.crl import DAY
-from provisioning.fleet import init_fleet, load_trust
+from provisioning.fleet import centre_tls, init_fleet, load_trust
 from provisioning.mosquitto import write_config
 from tests.foundation.test_packet import make
 from tests.foundation.test_provisioning import kiosk_client
+from tests.kiosk.centre import Centre
+from tests.kiosk.kiosk_process import KioskProcess, script_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -159,3 +162,32 @@ def test_sigkill_of_the_signer_mid_signing_then_the_kiosk_renews_on_its_next_try
         assert len(fleet.registry()["kiosks"]["kiosk-1"]["certificates"]) == 2
     finally:
         stop(proc)
+
+
+def test_the_kiosk_process_renews_while_its_outbox_waits_and_loses_nothing(site):
+    """`anjungan kiosk run` itself: a resident's packet made under the old certificate waits
+    (no centre yet) while the kiosk renews and reconnects; then the centre accepts it."""
+    fleet, port, tmp = site
+    k = KioskProcess(tmp / "kiosk-1", port, tmp, script_steps("replacement"), tls=True, drain=90,
+                     extra=("--renew-retry", "2"))  # fmt: skip
+    centre = proc = None
+    try:
+        stored = k.wait_for("stored", timeout=60)
+        proc = signer(fleet, port)  # only now: the packet is signed under the old certificate
+        renewed = k.wait_for("renewed", timeout=60)
+        assert renewed["cert_expires_at"] == pytest.approx(time.time() + 30 * DAY, abs=300)
+        trust = load_trust(fleet.root)
+        centre = Centre(port, trust, tls=centre_tls(fleet.root), client_id=CENTRE_ID)
+        assert k.finish() == 0, k.stderr()
+        assert k.named("drained") and set(centre.packets) == {stored["packet_id"]} and centre.errors == []
+        # it was signed under the certificate the renewal superseded
+        signed_by = x509.load_der_x509_certificate(decode_packet(centre.raw[stored["packet_id"]]).certificate)
+        states = fleet.registry()["kiosks"]["kiosk-1"]["certificates"]
+        assert states[str(signed_by.serial_number)]["state"] == "superseded" and len(k.named("renewed")) == 1
+    finally:
+        if centre is not None:
+            centre.close()
+        if k.proc.poll() is None:
+            k.kill()
+        if proc is not None:
+            stop(proc)
