@@ -296,6 +296,7 @@ class Health(_Message):
     tamper: bool = False
     link_failures: int = 0  # attempts to reach the broker that failed since start (TLS refused, …)
     link_error: str = ""  # the last one's reason, one line (never key material)
+    out_of_service: str = ""  # why the kiosk refuses to sign (its clock outside its certificate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,6 +315,69 @@ class Feedback(_Message):
     def __post_init__(self) -> None:
         _short_id(self.feedback_id, "feedback_id")
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
+
+
+MAX_PEM_CHARS = 8192  # a CSR or a certificate chain in PEM; ours are under 2 KiB
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenewalRequest(_Message):
+    """kiosk -> signer on `renew`: a certificate for a fresh key. `csr` (PEM) is signed by the
+    new key, its CN the kiosk id; `proof` (hex) is the current device key's Ed25519 signature
+    over `renewal_proof_bytes(request_id, csr)`, and `certificate` the current certificate
+    (PEM): a request authenticated twice, by the TLS session and by the current key."""
+
+    TYPE = "renew_request"
+    kiosk_id: str
+    request_id: str
+    at: float
+    csr: str
+    certificate: str
+    proof: str
+
+    def __post_init__(self) -> None:
+        _short_id(self.request_id, "request_id")
+        for name in ("csr", "certificate"):
+            value = getattr(self, name)
+            _require(isinstance(value, str) and 0 < len(value) <= MAX_PEM_CHARS, f"bad {name}")
+        _require(isinstance(self.proof, str) and len(self.proof) == 128
+                 and all(c in "0123456789abcdef" for c in self.proof), "bad proof")  # fmt: skip
+
+
+def renewal_proof_bytes(request_id: str, csr: str) -> bytes:
+    """What the current key signs in a `RenewalRequest` (domain-separated, bound to the id)."""
+    return b"anjungan/v1/renew\0" + request_id.encode() + b"\0" + csr.encode()
+
+
+class RenewalOutcome(enum.StrEnum):
+    ISSUED = "issued"
+    REFUSED = "refused"  # `reason` says why; the kiosk keeps its certificate and tries later
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenewalReply(_Message):
+    """signer -> kiosk on `renewed`: the new certificate and its issuer chain (PEM), and the
+    gateway's current HPKE public key (base64 of `gateway.pub`) with its key id — or a
+    refusal with a one-line reason."""
+
+    TYPE = "renew_reply"
+    request_id: str
+    outcome: RenewalOutcome
+    reason: str = ""
+    certificate: str = ""
+    chain: str = ""
+    gateway_key: str = ""
+    gateway_key_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", RenewalOutcome(self.outcome))
+        _short_id(self.request_id, "request_id")
+        _require(len(self.reason) <= 200, "reason too long")
+        for name in ("certificate", "chain", "gateway_key"):
+            _require(len(getattr(self, name)) <= MAX_PEM_CHARS, f"{name} too long")
+        _require(len(self.gateway_key_id) <= 16, "gateway_key_id too long")
+        if self.outcome is RenewalOutcome.ISSUED:
+            _require(bool(self.certificate), "an issued reply needs its certificate")
 
 
 def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck | StatusReply:

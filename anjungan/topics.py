@@ -9,6 +9,10 @@
                                                              until its `FeedbackAck`
     anjungan/v1/kiosk/{kiosk_id}/query     kiosk -> centre   JSON `StatusQuery` (a receipt from
                                                              another kiosk); `StatusReply` on ack
+    anjungan/v1/kiosk/{kiosk_id}/renew     kiosk -> signer   JSON `RenewalRequest`: a CSR for a
+                                                             fresh key, QoS 1, re-sent until answered
+    anjungan/v1/kiosk/{kiosk_id}/renewed   signer -> kiosk   JSON `RenewalReply`: the certificate
+                                                             (and the gateway's current key) or why not
 
 Payload types live in `anjungan.messages` (JSON) and `anjungan.packet` (CBOR).
 """
@@ -21,7 +25,7 @@ from anjungan.errors import AnjunganError
 
 VERSION = "v1"
 PREFIX = f"anjungan/{VERSION}/kiosk"
-KINDS = ("capture", "ack", "status", "health", "feedback", "query")
+KINDS = ("capture", "ack", "status", "health", "feedback", "query", "renew", "renewed")
 KIOSK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 

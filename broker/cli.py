@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from broker.keys_cli import register_keys
 from broker.observe import NULL
 from broker.paths import default_db_url, default_fleet_store_url, sqlite_path
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
@@ -114,6 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=run_waits)
 
     siak_cli.register(sub)
+    register_keys(bsub, _db_args, _open)
 
 
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:

@@ -32,7 +32,8 @@ from broker.siak.access import SiakAccess
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
 from provisioning.centres import CENTRE_ID, Role
-from provisioning.fleet import centre_tls, load_gateway_key, open_fleet
+from provisioning.fleet import centre_tls, open_fleet
+from provisioning.gateway_keys import load_keyring
 
 log = logging.getLogger("anjungan.service")
 POISON = "internal_error"  # the rejection reason of a message whose handling failed
@@ -81,8 +82,8 @@ class CentralService:
             self._dispatch,
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip
-        self.relay = Relay(self.queue, Gateway(load_gateway_key(cfg.fleet_dir)), siak,
-                           self.mqtt, cfg.relay, observer=observer)  # fmt: skip
+        gateway = Gateway(load_keyring(cfg.fleet_dir), reload=lambda: load_keyring(cfg.fleet_dir))
+        self.relay = Relay(self.queue, gateway, siak, self.mqtt, cfg.relay, observer=observer)
 
     def _kind(self, msg: Inbound) -> str:
         """The handler for a message: by topic kind; the capture handler gets the rest (it logs strays)."""

@@ -12,7 +12,7 @@ from anjungan.packet import FleetTrust
 from provisioning.fleet import load_trust
 
 log = logging.getLogger("anjungan.trust")
-WATCHED = ("ca.pem", "crl.pem", "registry.json")
+WATCHED = ("ca.pem", "issuing.pem", "crl.pem", "registry.json")
 
 
 class TrustSource:

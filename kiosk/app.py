@@ -90,6 +90,7 @@ class KioskApp:
         self.speaker = speaker or Speaker(enabled=False)
         self.screenshots, self.journal = screenshots, journal or Journal()
         self.session_id, self.cert_expires_at = session_id, cert_expires_at
+        self.cert_valid_from: float | None = None  # with cert_expires_at: when this kiosk may sign
         self.skip = 0.0  # seconds a script has jumped ahead
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
         self._capture: tuple[int, Future] | None = None
@@ -193,6 +194,9 @@ class KioskApp:
     # ---- actions out -------------------------------------------------------------------------
     def _perform(self, action: Action) -> None:
         if isinstance(action, RequestCapture):
+            if self._refused_out_of_service():
+                self.dispatch(CaptureFailed(token=action.token, reason="unavailable"))
+                return
             self._progress = (action.token, 0)
             token = action.token
 
@@ -266,7 +270,26 @@ class KioskApp:
             self.journal.write("status_answer", ticket=ticket, state=state)
             self.dispatch(StatusAnswer(token=token, ticket=ticket, state=state))
 
+    def out_of_service(self, now: float) -> str:
+        """Why this kiosk must not sign now ('' if it may): a clock outside its certificate's
+        validity makes packets the centre refuses (stale, future, expired), so it makes none,
+        keeps its outbox, and says so in its health."""
+        if self.cert_expires_at is not None and now > self.cert_expires_at:
+            return "clock past the certificate's expiry"
+        if self.cert_valid_from is not None and now < self.cert_valid_from:
+            return "clock before the certificate's start"
+        return ""
+
+    def _refused_out_of_service(self) -> bool:
+        reason = self.out_of_service(time.time())
+        if reason:
+            self.journal.write("out_of_service", reason=reason)
+        return bool(reason)
+
     def _store(self, token: int) -> None:
+        if self._refused_out_of_service():
+            self.dispatch(StoreFailed(token=token, reason="out_of_service"))
+            return
         try:
             receipt = seal_and_store(self.flow.session, keys=self.keys, outbox=self.outbox, now=time.time())
         except (AnjunganError, PacketError, ValueError) as exc:
@@ -315,7 +338,7 @@ class KioskApp:
             outbox_oldest_s=0.0 if oldest is None else max(0.0, now - oldest),
             disk_free_pct=round(100 * usage.free / usage.total, 1), temperature_c=_temperature(),
             app_version=__version__, cert_expires_at=self.cert_expires_at,
-            last_capture_at=self.last_capture_at,
+            last_capture_at=self.last_capture_at, out_of_service=self.out_of_service(now),
         )  # fmt: skip
 
     def close(self) -> None:

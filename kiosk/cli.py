@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="after the script, keep publishing until the outbox is empty or S seconds pass")  # fmt: skip
     run.add_argument("--resend-after", type=float, default=30.0, metavar="S", help="re-send unacked packets after S s")
     run.add_argument("--health-interval", type=float, default=60.0, metavar="S", help="health every S s")
+    run.add_argument("--renew-retry", type=float, default=600.0, metavar="S",
+                     help="ask the signer again after S s without an answer (certificate renewal)")
     run.add_argument("--speech", action="store_true", help="every session starts with speech on (a resident can also turn it on with the Audio button); espeak-ng")
     run.set_defaults(func=_run)
 
@@ -74,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         size=_size(args.size), outbox=Path(args.outbox) if args.outbox else None,
         officers=Path(args.officers) if args.officers else None, broker=broker, tls=not args.no_tls,
         drain_s=args.drain, resend_after_s=args.resend_after, health_interval_s=args.health_interval,
-        speech=args.speech,
+        speech=args.speech, renew_retry_s=args.renew_retry,
     )  # fmt: skip
     return run_kiosk(opts)
 

@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Protocol
 
 from anjungan import topics
 from anjungan.messages import (
@@ -40,6 +41,15 @@ log = logging.getLogger("anjungan.kiosk.publisher")
 MESSAGES_SCANNED = 1000  # queued feedback looked at per pump (a handful in practice)
 
 
+class Extension(Protocol):
+    """A background job sharing the kiosk's link (the renewer): its topic and its pump."""
+
+    reply_topic: str
+
+    def on_message(self, payload: bytes, now: float) -> None: ...
+    def pump(self, now: float) -> None: ...
+
+
 def offline_will(kiosk_id: str, session_id: str, now: float) -> Will:
     status = KioskStatus(kiosk_id=kiosk_id, state="offline", session_id=session_id, at=now)
     return Will(topic=topics.topic(kiosk_id, "status"), payload=status.to_json())
@@ -58,6 +68,7 @@ class Publisher:
         self.acked: list[Ack] = []  # for the app's log and the tests
         self._queries: set[str] = set()  # status queries awaiting their reply
         self.replies: dict[str, StatusReply] = {}  # query id -> reply, taken by the app
+        self.extensions: list[Extension] = []
         self.transport.subscribe(topics.topic(kiosk_id, "ack"))
 
     def start(self) -> None:
@@ -68,9 +79,15 @@ class Publisher:
             if ev.kind == "connected":
                 self._on_connected(now)
             elif ev.kind == "message":
-                self._on_message(ev.topic, ev.payload, now)
+                extension = next((x for x in self.extensions if x.reply_topic == ev.topic), None)
+                if extension is not None:
+                    extension.on_message(ev.payload, now)
+                else:
+                    self._on_message(ev.topic, ev.payload, now)
         if not self.transport.connected:
             return
+        for extension in self.extensions:
+            extension.pump(now)
         for entry in self.outbox.due(now, resend_after_s=self.resend_after_s, limit=self.batch):
             if self.transport.publish(topics.topic(self.kiosk_id, "capture"), entry.data) is None:
                 return

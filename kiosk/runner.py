@@ -23,12 +23,13 @@ from kiosk.flow.machine import Flow, FlowConfig
 from kiosk.officers import load_officers
 from kiosk.outbox import SqliteOutbox
 from kiosk.publisher import Publisher, offline_will
+from kiosk.renewal import RETRY_S, Renewer
 from kiosk.script import ScriptStopped, load_script, run_script, settle
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys
 from kiosk.transport import MqttTransport, TlsFiles
 from kiosk.ui.screen import Renderer
-from provisioning.bundle import load_bundle
+from provisioning.bundle import KioskBundle, load_bundle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,7 @@ class RunOptions:
     resend_after_s: float = 30.0
     health_interval_s: float = 60.0
     speech: bool = False
+    renew_retry_s: float = RETRY_S
 
 
 def _peripherals(spec: str) -> Any:
@@ -79,7 +81,8 @@ def run_kiosk(opts: RunOptions) -> int:
     peripherals = _peripherals(opts.peripherals)
     outbox = SqliteOutbox(outbox_path, sequence_floor=bundle.sequence_floor)
     renderer = Renderer(*opts.size, headless=opts.headless)
-    keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite)
+    keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite,
+                       key_id=bundle.gateway_key_id)  # fmt: skip
     app = KioskApp(
         flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers, speech=opts.speech)),
         renderer=renderer, peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(),
@@ -91,6 +94,18 @@ def run_kiosk(opts: RunOptions) -> int:
     app.publisher = Publisher(kiosk_id=bundle.kiosk_id, session_id=session_id, outbox=outbox,
                               transport=transport, health=app.health, resend_after_s=opts.resend_after_s,
                               health_interval_s=opts.health_interval_s)  # fmt: skip
+    app.cert_valid_from = bundle.cert_valid_from
+
+    def renewed(new: KioskBundle) -> None:  # sign with the new key, connect with the new certificate
+        app.keys = SealingKeys(identity=new.identity, gateway_public_key=new.gateway_public_key, suite=new.suite,
+                               key_id=new.gateway_key_id)  # fmt: skip
+        app.cert_expires_at, app.cert_valid_from = new.cert_expires_at, new.cert_valid_from
+        journal.write("renewed", cert_expires_at=new.cert_expires_at)
+        transport.reconnect()
+
+    if opts.tls:
+        app.publisher.extensions.append(Renewer(bundle=bundle, transport=transport, on_renewed=renewed,
+                                                retry_s=opts.renew_retry_s))  # fmt: skip
     # SIGTERM only sets `stop`; every loop below (the script's actions and waits included)
     # asks it at least every 50 ms, so the kiosk closes its outbox cleanly within moments
     stop = threading.Event()

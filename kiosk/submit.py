@@ -29,6 +29,7 @@ class SealingKeys:
     identity: KioskIdentity
     gateway_public_key: GatewayPublicKey
     suite: str
+    key_id: str = ""  # the gateway key's id, named in the packet header (v2)
 
     @property
     def kiosk_id(self) -> str:
@@ -85,7 +86,7 @@ def seal_and_store(s: Session, *, keys: SealingKeys, outbox: Outbox, now: float)
         packet = build_packet(
             body, identity=keys.identity, gateway_public_key=keys.gateway_public_key,
             suite_name=keys.suite, sequence=sequence, service=service, priority=priority,
-            now=now, assisted=s.assisted,
+            now=now, assisted=s.assisted, key_id=keys.key_id,
         )  # fmt: skip
         entry = OutboxEntry(sequence=sequence, packet_id=packet.packet_id, priority=int(priority),
                             created_at=now, data=encode_packet(packet))  # fmt: skip

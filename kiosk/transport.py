@@ -67,6 +67,7 @@ class Transport(Protocol):
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None: ...
     def poll(self) -> list[LinkEvent]: ...
     def stop(self, *, final: tuple[str, bytes] | None = None) -> None: ...
+    def reconnect(self) -> None: ...
 
 
 class MqttTransport:
@@ -80,6 +81,12 @@ class MqttTransport:
         self._host, self._port, self._keepalive = host, port, keepalive
         self._events: queue.Queue[LinkEvent] = queue.Queue()
         self._subs: list[str] = []
+        self._client_id, self._will, self._tls = client_id, will, tls
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        """A paho client; TLS files are read here (so `reconnect` picks up a renewed identity)."""
+        client_id, will, tls = self._client_id, self._will, self._tls
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         c.will_set(will.topic, will.payload, qos=1, retain=True)
         if tls is not None:
@@ -96,7 +103,7 @@ class MqttTransport:
         c.on_publish = self._on_publish
         c.on_connect_fail = self._on_connect_fail
         c.on_log = self._on_log
-        self._client = c
+        return c
 
     # paho's thread
     def _failed(self, reason: str) -> None:
@@ -119,6 +126,8 @@ class MqttTransport:
             self._attempt_error = one_line(text.split(": ", 1)[-1])
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if client is not self._client:  # the client `reconnect` replaced
+            return
         if getattr(reason, "is_failure", False):
             self._attempt_error = f"the broker refused the connection: {reason}"
             return
@@ -131,7 +140,9 @@ class MqttTransport:
             client.subscribe(topic, qos=1)
         self._events.put(LinkEvent(kind="connected"))
 
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _on_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if client is not self._client:  # the client `reconnect` replaced
+            return
         if not self.connected:  # the attempt never got the broker's CONNACK
             reason_text = "TLS refused: " + self._attempt_error if "SSL" in self._attempt_error else self._attempt_error
             self._failed(reason_text or f"the broker closed the connection ({reason})")
@@ -166,6 +177,16 @@ class MqttTransport:
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
+    def reconnect(self) -> None:
+        """Drop the connection and dial again with the TLS files as they are now on disk."""
+        old = self._client
+        self.connected = False
+        old.disconnect()
+        old.loop_stop()
+        self._client = self._make_client()
+        self._events.put(LinkEvent(kind="disconnected"))
+        self.start()
+
     def poll(self) -> list[LinkEvent]:
         out = []
         while True:
@@ -198,6 +219,7 @@ class MemoryTransport:
     subscriptions: list[str] = field(default_factory=list)
     _events: list[LinkEvent] = field(default_factory=list)
     _mid: int = 0
+    reconnects: int = 0
 
     def start(self) -> None:
         self.set_connected(True)
@@ -220,6 +242,11 @@ class MemoryTransport:
         self.published.append((topic, payload, retain))
         self._events.append(LinkEvent(kind="published", mid=self._mid))
         return self._mid
+
+    def reconnect(self) -> None:
+        self.reconnects += 1
+        self.set_connected(False)
+        self.set_connected(True)
 
     def inject(self, topic: str, payload: bytes) -> None:
         self._events.append(LinkEvent(kind="message", topic=topic, payload=payload))

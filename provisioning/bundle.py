@@ -4,7 +4,9 @@
     device.csr   the request the technician signs
     device.pem   the kiosk certificate (CN = kiosk id)
     ca.pem       the fleet CA (to check the broker's certificate)
-    gateway.pub  the SIAK gateway's HPKE public key
+    issuing.pem  the issuing CA that signs the kiosk's certificates (fleets that have one)
+    gateway.pub  the SIAK gateway's HPKE public key (replaced by renewals: `provisioning.rekey`)
+    renewal/     a renewal in progress: its staged key and certificate (`provisioning.rekey`)
     bundle.json  kiosk id, HPKE suite, broker host/port, office, created_at
 """
 
@@ -18,8 +20,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from anjungan.packet.seal import GatewayPublicKey, KioskIdentity, load_gateway_public
+from anjungan.packet.seal import (
+    GatewayPublicKey,
+    KioskIdentity,
+    gateway_key_id,
+    load_gateway_public,
+)
 from anjungan.topics import check_kiosk_id
+from provisioning import rekey
 from provisioning import x509 as px
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes, read_json, write_atomic, write_json
@@ -52,6 +60,8 @@ def complete(fleet: Fleet, bundle_dir: str | Path, *, office: str = "", kecamata
     settings = fleet.settings
     write_atomic(root / "device.pem", cert_pem)
     write_atomic(root / "ca.pem", read_bytes(fleet.path("ca.pem"), "fleet CA"))
+    if fleet.has_issuing_ca:
+        write_atomic(root / rekey.ISSUING, read_bytes(fleet.path("issuing.pem"), "issuing CA"))
     write_atomic(root / "gateway.pub", read_bytes(fleet.path("gateway.pub"), "gateway key"))
     created = now if now is not None else time.time()
     write_json(root / "bundle.json", {
@@ -76,7 +86,9 @@ class KioskBundle:
     broker_port: int
     office: str
     cert_expires_at: float
+    cert_valid_from: float = 0.0
     sequence_floor: int = 0
+    gateway_key_id: str = ""  # `anjungan.packet.seal.gateway_key_id` of gateway.pub
 
     @property
     def ca_file(self) -> str:
@@ -95,6 +107,7 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
     root = Path(bundle_dir)
     if not (root / "bundle.json").is_file():
         raise ProvisioningError(f"not a kiosk bundle (no bundle.json): {root}")
+    rekey.recover(root)  # a renewal a crash cut short: finish it or drop it
     cfg = read_json(root / "bundle.json", "bundle settings")
     try:
         key = serialization.load_pem_private_key(read_bytes(root / "device.key", "device key"), None)
@@ -107,6 +120,7 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
         raise ProvisioningError(f"bundle {root} is damaged: {type(exc).__name__}") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise ProvisioningError("bundle device key is not Ed25519")
+    gateway_pem = read_bytes(root / "gateway.pub", "gateway key")
     return KioskBundle(
         root=root,
         kiosk_id=kiosk_id,
@@ -115,11 +129,13 @@ def load_bundle(bundle_dir: str | Path) -> KioskBundle:
             private_key=key,
             certificate=cert.public_bytes(serialization.Encoding.DER),
         ),
-        gateway_public_key=load_gateway_public(read_bytes(root / "gateway.pub", "gateway key")),
+        gateway_public_key=load_gateway_public(gateway_pem),
+        gateway_key_id=gateway_key_id(gateway_pem),
         suite=suite,
         broker_host=host,
         broker_port=port,
         office=str(cfg.get("office", "")),
         cert_expires_at=cert.not_valid_after_utc.timestamp(),
+        cert_valid_from=cert.not_valid_before_utc.timestamp(),
         sequence_floor=floor,
     )

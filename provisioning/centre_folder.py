@@ -11,6 +11,7 @@ are rewritten, so the service's trust reloads them within seconds.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -18,10 +19,10 @@ from provisioning.errors import ProvisioningError
 from provisioning.files import write_atomic
 from provisioning.fleet import Fleet, open_fleet
 
-PUBLIC = ("fleet.json", "ca.pem", "crl.pem", "registry.json", "gateway.pub", "centre.pem")
+PUBLIC = ("fleet.json", "ca.pem", "issuing.pem", "crl.pem", "registry.json", "gateway.pub", "centre.pem")
 PRIVATE = ("centre.key", "gateway.key")
-FOLDERS = ("centres",)  # further centre identities (provisioning.centres)
-NEVER = ("ca.key",)
+FOLDERS = ("centres", "gateway-keys")  # further centre identities, retired gateway keys
+NEVER = ("ca.key", "issuing.key")  # the root stays with the technician, the issuing key with the signer
 
 
 def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
@@ -38,7 +39,8 @@ def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
     names = [(n, False) for n in PUBLIC] + [(n, True) for n in PRIVATE]
     for folder in FOLDERS:
         if fleet.path(folder).is_dir():
-            names += [(f"{folder}/{p.name}", p.suffix == ".key") for p in sorted(fleet.path(folder).iterdir())]
+            names += [(f"{folder}/{p.name}", p.suffix == ".key") for p in sorted(fleet.path(folder).iterdir())
+                      if not p.name.startswith(".") and not _destroyed_here(dest, folder, p)]  # fmt: skip
     for name, private in names:
         src = fleet.path(name)
         if not src.is_file():
@@ -53,9 +55,43 @@ def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
         write_atomic(target, data, private=private)
         _owned_like(dest, target)
         changed.append(name)
+    if _merge_book(fleet, dest):
+        _owned_like(dest, dest / "gateway-keys" / "retired.json")
+        changed.append("gateway-keys/retired.json")
     for name in NEVER:
         (dest / name).unlink(missing_ok=True)  # a copy made by hand earlier: not here
     return changed
+
+
+def _destroyed_here(dest: Path, folder: str, path: Path) -> bool:
+    """A retired gateway key the centre destroyed (and its book) is never copied back."""
+    if folder != "gateway-keys":
+        return False
+    if path.name == "retired.json":
+        return True  # merged by _merge_book
+    return _book(dest / folder / "retired.json").get(path.stem, {}).get("state") == "destroyed"
+
+
+def _book(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _merge_book(fleet: Fleet, dest: Path) -> bool:
+    """The fleet's book of retired gateway keys, with what the centre destroyed kept so."""
+    source = fleet.path("gateway-keys/retired.json")
+    if not source.is_file():
+        return False
+    here = _book(dest / "gateway-keys" / "retired.json")
+    merged = {k: here[k] if here.get(k, {}).get("state") == "destroyed" else v for k, v in _book(source).items()}
+    if merged == here:
+        return False
+    (dest / "gateway-keys").mkdir(mode=0o700, exist_ok=True)
+    write_atomic(dest / "gateway-keys" / "retired.json", (json.dumps(merged, indent=2, sort_keys=True) + "\n").encode())
+    return True
 
 
 def _owned_like(dest: Path, path: Path) -> None:

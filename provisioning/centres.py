@@ -9,8 +9,11 @@ with a role written in its certificate (OU) and granted exactly what it needs in
     ingest  `broker run` (each instance its own): reads capture, query; writes ack
     fleet   the fleet monitor (`fleet serve`, the fleet part of `broker run --http`):
             reads status, health, feedback; writes ack
+    signer  the signing service (`provision signer`), which holds the issuing CA's key:
+            reads renew; writes renewed (`provisioning.signer`)
 
-`init-fleet` makes the defaults, CENTRE_ID (ingest) and FLEET_MONITOR_ID (fleet);
+`init-fleet` makes the defaults, CENTRE_ID (ingest), FLEET_MONITOR_ID (fleet) and SIGNER_ID
+(signer);
 `provision centre-identity` makes more. Files, in the fleet folder (keys 0600):
 
     centre.pem/.key         CENTRE_ID (the name fleets have always had)
@@ -35,12 +38,14 @@ from provisioning.files import read_bytes, write_atomic
 
 CENTRE_ID = "anjungan-centre"
 FLEET_MONITOR_ID = "anjungan-fleet"
+SIGNER_ID = "anjungan-signer"
 FOLDER = "centres"
 
 
 class Role(enum.Enum):
     INGEST = "ingest"
     FLEET = "fleet"
+    SIGNER = "signer"
 
     @property
     def unit(self) -> str:
@@ -54,11 +59,13 @@ class Role(enum.Enum):
 
     @property
     def writes(self) -> tuple[str, ...]:
-        return ("ack",)
+        return ("renewed",) if self is Role.SIGNER else ("ack",)
 
 
-_UNITS = {Role.INGEST: "central service", Role.FLEET: "fleet monitor"}
-_READS = {Role.INGEST: ("capture", "query"), Role.FLEET: ("status", "health", "feedback")}
+_UNITS = {Role.INGEST: "central service", Role.FLEET: "fleet monitor", Role.SIGNER: "signing service"}
+_READS = {Role.INGEST: ("capture", "query"), Role.FLEET: ("status", "health", "feedback"),
+          Role.SIGNER: ("renew",)}  # fmt: skip
+DEFAULTS = ((CENTRE_ID, Role.INGEST), (FLEET_MONITOR_ID, Role.FLEET), (SIGNER_ID, Role.SIGNER))
 _ROLE_OF_UNIT = {unit: role for role, unit in _UNITS.items()}
 
 
@@ -90,7 +97,7 @@ def check_name(name: str) -> str:
 
 def is_reserved(root: Path, name: str) -> bool:
     """A name a kiosk may not take: a default centre name or an existing identity."""
-    return name in (CENTRE_ID, FLEET_MONITOR_ID) or _stem(root, name).with_suffix(".pem").exists()
+    return name in (CENTRE_ID, FLEET_MONITOR_ID, SIGNER_ID) or _stem(root, name).with_suffix(".pem").exists()
 
 
 def issue(root: Path, name: str, role: Role, *, ca: x509.Certificate,

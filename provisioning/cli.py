@@ -10,13 +10,16 @@ from pathlib import Path
 
 from anjungan.commands import help_for, port_number
 from provisioning import bundle as kb
-from provisioning.centre_folder import export_centre
+from provisioning.centre_folder import export_centre, sync_centre
 from provisioning.centres import Role
 from provisioning.crl import fleet_lock
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import add_centre_identity, init_fleet, open_fleet, revoke
+from provisioning.gateway_keys import rotate
 from provisioning.mosquitto import service_user, write_config
+from provisioning.signer_cli import register_signer
 from provisioning.trust_cli import broker_args, pushed, register_trust
+from provisioning.x509 import KIOSK_DAYS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--name", default="anjungan", help="fleet name (in the CA's subject)")
     c.add_argument("--broker-host", default="127.0.0.1", help="broker address kiosks dial")
     c.add_argument("--broker-port", type=port_number, default=8883, help="broker TLS port")
+    c.add_argument("--kiosk-days", type=int, default=KIOSK_DAYS, metavar="N",
+                   help=f"lifetime of kiosk certificates, renewed at 2/3 (default {KIOSK_DAYS})")  # fmt: skip
     c.set_defaults(func=run_init)
 
     r = p.add_parser("request", help="on the kiosk: make the device key and a CSR")
@@ -75,14 +80,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "the mosquitto system user; never root)")  # fmt: skip
     m.set_defaults(func=run_mosquitto)
     register_trust(p)
+    register_signer(p)
 
     ci = p.add_parser("centre-identity", help="a certificate and MQTT name for one more centre "
                       "process (a second `broker run`, a fleet monitor)")  # fmt: skip
     ci.add_argument("dir", help="fleet folder")
     ci.add_argument("--name", required=True, help="its MQTT name (certificate CN), e.g. anjungan-centre-2")
     ci.add_argument("--role", choices=[r.value for r in Role], default=Role.INGEST.value,
-                    help="ingest (`broker run`) or fleet (the fleet monitor); default ingest")  # fmt: skip
+                    help="ingest (`broker run`), fleet (the fleet monitor) or signer (`provision signer`); default ingest")  # fmt: skip
     ci.set_defaults(func=run_centre_identity)
+
+    g = p.add_parser("rotate-gateway-key", help="make a new SIAK gateway HPKE key; kiosks get it with "
+                     "their next renewal, the old one is kept until no packet needs it")  # fmt: skip
+    g.add_argument("dir", help="fleet folder")
+    g.add_argument("--centre-dir", metavar="DIR", default="",
+                   help="also copy the new key into the central service's folder (provision centre-folder)")
+    g.set_defaults(func=run_rotate_gateway_key)
 
     cf = p.add_parser("centre-folder", help="make or refresh the central service's own folder: "
                       "what it needs from the fleet, never the CA key")  # fmt: skip
@@ -93,9 +106,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     fleet = init_fleet(args.dir, name=args.name, post_quantum=args.post_quantum,
-                       broker_host=args.broker_host, broker_port=args.broker_port)  # fmt: skip
-    print(f"fleet created in {fleet.root}: CA, broker certificate, centre identities "
-          f"(ingest, fleet monitor), gateway HPKE keys ({fleet.suite})")  # fmt: skip
+                       broker_host=args.broker_host, broker_port=args.broker_port,
+                       kiosk_days=args.kiosk_days)  # fmt: skip
+    print(f"fleet created in {fleet.root}: root CA, issuing CA, broker certificate, centre identities "
+          f"(ingest, fleet monitor, signer), gateway HPKE keys ({fleet.suite}); kiosk certificates "
+          f"last {args.kiosk_days} days")  # fmt: skip
     return 0
 
 
@@ -162,6 +177,15 @@ def run_centre_identity(args: argparse.Namespace) -> int:
     tls = add_centre_identity(open_fleet(args.dir), args.name, Role(args.role))
     print(f"centre identity {args.name} ({args.role}): {tls.cert_file}; regenerate the broker "
           "config (provision mosquitto) and reload Mosquitto so its ACL applies")  # fmt: skip
+    return 0
+
+
+def run_rotate_gateway_key(args: argparse.Namespace) -> int:
+    old, new = rotate(open_fleet(args.dir))
+    print(f"gateway key {new} made; {old} retired and kept until no packet needs it "
+          "(anjungan broker retire-gateway-keys)")  # fmt: skip
+    if args.centre_dir:
+        print(sync_centre(args.dir, args.centre_dir))
     return 0
 
 

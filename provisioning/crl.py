@@ -32,7 +32,7 @@ REFRESH_MARGIN = dt.timedelta(days=20)
 
 
 def parse_crl(pem: bytes, ca: x509.Certificate) -> x509.CertificateRevocationList:
-    """A CRL that parses and is signed by the fleet CA, else a ProvisioningError."""
+    """A CRL that parses and is signed by `ca` (the fleet's issuer), else a ProvisioningError."""
     # cryptography raises several types for damaged DER (ValueError, TypeError,
     # UnsupportedAlgorithm, InvalidSignature...), some only when a field is first read
     try:
@@ -47,7 +47,7 @@ def parse_crl(pem: bytes, ca: x509.Certificate) -> x509.CertificateRevocationLis
 
 
 def load_crl(fleet: Fleet) -> x509.CertificateRevocationList:
-    return parse_crl(read_bytes(fleet.path("crl.pem"), "CRL"), load_ca(fleet))
+    return parse_crl(read_bytes(fleet.path("crl.pem"), "CRL"), load_issuer(fleet))
 
 
 def load_ca(fleet: Fleet) -> x509.Certificate:
@@ -55,6 +55,16 @@ def load_ca(fleet: Fleet) -> x509.Certificate:
         return fleet.ca()
     except ValueError:
         raise ProvisioningError(f"ca.pem is not a valid certificate: {fleet.path('ca.pem')}") from None
+
+
+def load_issuer(fleet: Fleet) -> x509.Certificate:
+    """Who signs the CRL: the issuing CA (the root in a fleet made before it)."""
+    if not fleet.has_issuing_ca:
+        return load_ca(fleet)
+    try:
+        return fleet.issuer()
+    except ValueError:
+        raise ProvisioningError(f"issuing.pem is not a valid certificate: {fleet.path('issuing.pem')}") from None
 
 
 def next_update(crl: x509.CertificateRevocationList) -> float:
@@ -99,7 +109,7 @@ def sign_crl(fleet: Fleet, *, now: float, repair: bool = False) -> x509.Certific
                 raise
     dates = {r.serial_number: r.revocation_date_utc for r in current} if current else {}
     serials = revoked_serials(fleet.registry()) | set(dates)
-    crl = px.make_crl(ca=load_ca(fleet), ca_key=fleet.ca_key(), revoked=serials,
+    crl = px.make_crl(ca=load_issuer(fleet), ca_key=fleet.issuer_key(), revoked=serials,
                       now=dt.datetime.fromtimestamp(now, dt.UTC), revoked_at=dates)  # fmt: skip
     write_atomic(fleet.path("crl.pem"), crl.public_bytes(serialization.Encoding.PEM))
     return crl

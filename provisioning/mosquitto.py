@@ -3,7 +3,7 @@
 Every client authenticates with its certificate; its common name becomes its MQTT user
 name (`use_identity_as_username`) and its client id (`use_username_as_clientid`), so no
 client can take over another's id. Kiosk K may write only under anjungan/v1/kiosk/K/ and
-read only its own `ack`; each centre identity (`provisioning.centres`) reads every kiosk's
+read only its own `ack`, `status` and `renewed`; each centre identity (`provisioning.centres`) reads every kiosk's
 topics of the kinds its role needs and writes every `ack`.
 """
 
@@ -47,6 +47,8 @@ def acl_text(identities: Iterable[tuple[str, Role]]) -> str:
         f"pattern write {kiosk}/query",
         f"pattern readwrite {kiosk}/status",
         f"pattern read {kiosk}/ack",
+        f"pattern write {kiosk}/renew",
+        f"pattern read {kiosk}/renewed",
         "",
     ])  # fmt: skip
 
@@ -103,9 +105,9 @@ def write_config(fleet: Fleet, conf_dir: str | Path, *, port: int | None = None,
     run_as = run_as or getpass.getuser()
     out = Path(conf_dir)
     (out / "data").mkdir(parents=True, exist_ok=True)
-    for name, private in (("ca.pem", False), ("broker.pem", False), ("broker.key", True),
-                          ("crl.pem", False)):  # fmt: skip
+    for name, private in (("broker.pem", False), ("broker.key", True), ("crl.pem", False)):
         write_atomic(out / name, read_bytes(fleet.path(name), name), private=private)
+    write_atomic(out / "ca.pem", fleet.chain_pem())  # root + issuing CA: kiosks send only their leaf
     write_atomic(out / "acl", fleet_acl_text(fleet).encode())
     port = port if port is not None else int(fleet.settings["broker"]["port"])
     conf = out / "mosquitto.conf"

@@ -6,7 +6,8 @@
 |----------|------------------------------------|----------------------------------------|
 | expired  | past notAfter                      | past nextUpdate: the broker refuses all |
 | expiring | fewer than 7 days left             | fewer than 7 days left                 |
-| due      | fewer than 30 days left: renew     | past its refresh time: re-sign         |
+| due      | fewer than 30 days left: renew (a  | past its refresh time: re-sign         |
+|          | kiosk: past 2/3 of its life)       |                                        |
 | revoked  | kiosk revoked in the registry/CRL  | —                                      |
 
 With the broker's config folder, the CRL copy Mosquitto reads is judged too.
@@ -22,13 +23,15 @@ from pathlib import Path
 
 from cryptography import x509
 
-from provisioning.crl import DAY, load_ca, load_crl, next_update, parse_crl, refresh_at
+from provisioning import centres
+from provisioning.crl import DAY, load_ca, load_crl, load_issuer, next_update, parse_crl, refresh_at
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes
 from provisioning.fleet import Fleet
+from provisioning.rekey import RENEW_FRACTION
 
 EXPIRING_DAYS = 7
-RENEW_DAYS = 30  # the fleet monitor's cert_expiring alert opens at the same distance
+RENEW_DAYS = 30  # broker and centre certificates: plan their renewal a month ahead
 
 
 class TrustState(enum.StrEnum):
@@ -77,10 +80,18 @@ def _cert(path: Path, what: str) -> x509.Certificate:
         raise ProvisioningError(f"{what} is not a valid certificate: {path}") from None
 
 
+def renew_at(cert: x509.Certificate) -> float:
+    """When a kiosk renews its certificate: at 2/3 of its life (`kiosk.renewal`)."""
+    start, end = cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()
+    return start + (end - start) * RENEW_FRACTION
+
+
 def _cert_item(kind: str, name: str, cert: x509.Certificate, now: float,
                revoked: bool = False) -> TrustItem:  # fmt: skip
     end = cert.not_valid_after_utc.timestamp()
-    state = TrustState.REVOKED if revoked else judge(end, now, due_at=end - RENEW_DAYS * DAY)
+    # a kiosk renews itself at 2/3 of its life; others wait for a technician 30 days ahead
+    due_at = renew_at(cert) if kind == "kiosk" else end - RENEW_DAYS * DAY
+    state = TrustState.REVOKED if revoked else judge(end, now, due_at=due_at)
     return TrustItem(kind=kind, name=name, expires_at=end, state=state)
 
 
@@ -88,11 +99,17 @@ def trust_status(fleet: Fleet, now: float, *, broker_conf_dir: Path | None = Non
     """Every item at `now`; with `broker_conf_dir`, also the CRL copy Mosquitto reads there
     (the one that matters to kiosks: a fresh fleet CRL helps nobody until it is copied)."""
     ca = load_ca(fleet)
+    issuer = load_issuer(fleet)
     crl = load_crl(fleet)
     revoked_serials = {r.serial_number for r in crl}
     items = [_cert_item("ca", "ca.pem", ca, now)]
-    for stem in ("broker", "centre"):
-        items.append(_cert_item(stem, f"{stem}.pem", _cert(fleet.path(f"{stem}.pem"), f"{stem} certificate"), now))
+    if fleet.has_issuing_ca:
+        items.append(_cert_item("issuing", "issuing.pem", issuer, now))
+    items.append(_cert_item("broker", "broker.pem", _cert(fleet.path("broker.pem"), "broker certificate"), now))
+    for identity in centres.identities(fleet.root):  # ingest, fleet monitor, signer, and any more
+        path = Path(identity.tls.cert_file)
+        name = str(path.relative_to(fleet.root))
+        items.append(_cert_item("centre", name, _cert(path, f"centre certificate {name}"), now))
     try:
         kiosks = sorted(fleet.registry()["kiosks"].items())
         entries = [(kid, e["state"]) for kid, e in kiosks]
@@ -107,12 +124,33 @@ def trust_status(fleet: Fleet, now: float, *, broker_conf_dir: Path | None = Non
                            state=judge(end, now, due_at=refresh_at(crl))))  # fmt: skip
     if broker_conf_dir is not None:
         path = broker_conf_dir / "crl.pem"
-        copy = parse_crl(read_bytes(path, "broker's CRL copy"), ca)
+        copy = parse_crl(read_bytes(path, "broker's CRL copy"), issuer)
         end = next_update(copy)
         items.append(TrustItem(kind="crl", name=str(path), expires_at=end,
                                state=judge(end, now, due_at=refresh_at(copy))))  # fmt: skip
     return TrustStatus(now=now, items=tuple(items), crl_refresh_at=refresh_at(crl),
                        crl_revoked=len(revoked_serials))  # fmt: skip
+
+
+def expiries(root: Path) -> list[tuple[str, float]]:
+    """(file, notAfter or nextUpdate) of what the centre's folder holds of the fleet's trust —
+    CAs, broker and centre certificates, the CRL — for the dashboard's alerts. Files that
+    are absent (a centre folder has no broker key) or unreadable are left out."""
+    out = []
+    for name in ("ca.pem", "issuing.pem", "broker.pem"):
+        try:
+            out.append((name, _cert(root / name, name).not_valid_after_utc.timestamp()))
+        except ProvisioningError:
+            continue
+    try:
+        out += [(str(Path(i.tls.cert_file).relative_to(root)),
+                 _cert(Path(i.tls.cert_file), i.name).not_valid_after_utc.timestamp())
+                for i in centres.identities(root)]  # fmt: skip
+        crl = x509.load_pem_x509_crl(read_bytes(root / "crl.pem", "CRL"))
+        out.append(("crl.pem", next_update(crl)))
+    except (ProvisioningError, ValueError):
+        pass
+    return out
 
 
 def iso(t: float) -> str:

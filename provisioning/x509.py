@@ -19,7 +19,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from provisioning.errors import ProvisioningError
 
 CA_YEARS = 10
+ISSUING_YEARS = 5  # the issuing CA (provisioning.issuing); re-made from the root before then
 LEAF_DAYS = 2 * 365
+KIOSK_DAYS = 30  # kiosk certificates from the issuing CA, renewed at 2/3 of their life
 CRL_DAYS = 30  # a CRL's nextUpdate; provisioning.crl re-signs it well before then
 SigningKey = ec.EllipticCurvePrivateKey
 
@@ -40,17 +42,33 @@ def new_device_key() -> ed25519.Ed25519PrivateKey:
     return ed25519.Ed25519PrivateKey.generate()
 
 
-def make_ca(key: SigningKey, *, fleet_name: str, now: dt.datetime) -> x509.Certificate:
+def make_ca(key: SigningKey, *, fleet_name: str, now: dt.datetime, path_length: int = 0) -> x509.Certificate:
+    """A self-signed root. `path_length=1` lets it sign an issuing CA (`make_issuing_ca`)."""
     name = _name(f"{fleet_name} CA", "fleet CA")
+    return _ca_builder(name, name, key, now, days=365 * CA_YEARS, path_length=path_length).sign(key, hashes.SHA256())
+
+
+def make_issuing_ca(*, root: x509.Certificate, root_key: SigningKey, key: SigningKey, fleet_name: str,
+                    now: dt.datetime, days: int = 365 * ISSUING_YEARS) -> x509.Certificate:  # fmt: skip
+    """The intermediate that signs kiosk and centre certificates and the CRL."""
+    name = _name(f"{fleet_name} issuing CA", "issuing CA")
+    builder = _ca_builder(name, root.subject, key, now, days=days, path_length=0)
+    builder = builder.add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
+    return builder.sign(root_key, hashes.SHA256())
+
+
+def _ca_builder(subject: x509.Name, issuer: x509.Name, key: SigningKey, now: dt.datetime, *,
+                days: int, path_length: int) -> x509.CertificateBuilder:  # fmt: skip
     return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * CA_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(
             x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
                           data_encipherment=False, key_agreement=False, key_cert_sign=True,
@@ -58,7 +76,6 @@ def make_ca(key: SigningKey, *, fleet_name: str, now: dt.datetime) -> x509.Certi
             critical=True,
         )  # fmt: skip
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
 
 
@@ -82,7 +99,7 @@ def issue(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_after(min(now + dt.timedelta(days=days), ca.not_valid_after_utc))  # never past its issuer
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(

@@ -23,7 +23,8 @@ import cbor2
 
 from anjungan.errors import AnjunganError
 from anjungan.packet.model import (
-    FORMAT_VERSION,
+    KEYED_VERSION,
+    VERSIONS,
     BiometricRecord,
     CaptureBody,
     CapturePacket,
@@ -90,9 +91,14 @@ def _checked_map(value: Any, schema: dict[str, Any], what: str, *, required: boo
     return value
 
 
+_KEYED_HEADER_KEYS = {**_HEADER_KEYS, "key_id": str}
+
+
 def encode_header(header: PacketHeader) -> bytes:
+    key_id = {"key_id": header.key_id} if header.version == KEYED_VERSION else {}
     return cbor2.dumps(
         {
+            **key_id,
             "version": header.version,
             "packet_id": header.packet_id.bytes,
             "kiosk_id": header.kiosk_id,
@@ -112,9 +118,10 @@ def decode_header(data: bytes) -> PacketHeader:
     if len(data) > MAX_HEADER_BYTES:
         raise PacketError("header too large", "too_large")
     raw = _loads(data, "header")
-    if isinstance(raw, dict) and raw.get("version") != FORMAT_VERSION:
-        raise PacketError(f"unsupported packet version {raw.get('version')!r}", "wrong_version")
-    fields = _checked_map(raw, _HEADER_KEYS, "header")
+    version = raw.get("version") if isinstance(raw, dict) else None
+    if isinstance(raw, dict) and (isinstance(version, bool) or version not in VERSIONS):
+        raise PacketError(f"unsupported packet version {version!r}", "wrong_version")
+    fields = _checked_map(raw, _KEYED_HEADER_KEYS if version == KEYED_VERSION else _HEADER_KEYS, "header")
     if len(fields["packet_id"]) != 16:
         raise PacketError("header.packet_id must be 16 bytes")
     try:

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from anjungan.errors import AnjunganError
 from anjungan.topics import check_kiosk_id
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a header without a gateway key id
+KEYED_VERSION = 2  # version 1 plus `key_id`: which gateway key sealed the body
+VERSIONS = (FORMAT_VERSION, KEYED_VERSION)
+KEY_ID_CHARS = 16  # lowercase hex: 8 bytes of SHA-256 of the gateway public key (seal.gateway_key_id)
 # Times are unix seconds: finite, not before 1970, and before the year 2500.
 MAX_TIME = 16_725_225_600.0
 
@@ -168,13 +171,18 @@ class PacketHeader:
     suite: str  # HPKE suite name, see anjungan.packet.seal.SUITES
     body_digest: bytes  # SHA-256 of the sealed body
     assisted: bool = False
+    key_id: str = ""  # version 2 only: the gateway key the body is sealed to
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "service", Service(self.service))
         object.__setattr__(self, "priority", PriorityClass(self.priority))
         check_kiosk_id(self.kiosk_id)
-        if self.version != FORMAT_VERSION:
+        if self.version not in VERSIONS:
             raise PacketError(f"unsupported packet version {self.version}", "wrong_version")
+        if (self.version == KEYED_VERSION) != bool(self.key_id):
+            raise PacketError("a version 2 header, and only it, carries a key id")
+        if self.key_id and (len(self.key_id) != KEY_ID_CHARS or not set(self.key_id) <= set("0123456789abcdef")):
+            raise PacketError("key id must be 16 lowercase hex characters")
         if isinstance(self.created_at, bool) or not isinstance(self.created_at, int | float) \
                 or not math.isfinite(self.created_at) or not 0 <= self.created_at < MAX_TIME:
             raise PacketError("created_at must be a finite time", "malformed")

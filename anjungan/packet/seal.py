@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from anjungan.packet.codec import decode_body, encode_body, encode_header
 from anjungan.packet.model import (
     FORMAT_VERSION,
+    KEYED_VERSION,
     CaptureBody,
     CapturePacket,
     PacketError,
@@ -83,14 +84,17 @@ def build_packet(
     now: float,
     assisted: bool = False,
     packet_id: uuid.UUID | None = None,
+    key_id: str = "",
 ) -> CapturePacket:
-    """Seal `body` to the gateway and sign the whole; pure but for HPKE's randomness."""
+    """Seal `body` to the gateway and sign the whole; pure but for HPKE's randomness. With
+    `key_id` (the gateway key's, `gateway_key_id`) the header is version 2 and names it."""
     packet_id = packet_id or uuid7(now)
     sealed = suite(suite_name).encrypt(
         encode_body(body), gateway_public_key, info=_info(packet_id, identity.kiosk_id)
     )
     header = PacketHeader(
-        version=FORMAT_VERSION,
+        version=KEYED_VERSION if key_id else FORMAT_VERSION,
+        key_id=key_id,
         packet_id=packet_id,
         kiosk_id=identity.kiosk_id,
         sequence=sequence,
@@ -157,6 +161,12 @@ def load_gateway_private(pem: bytes) -> GatewayPrivateKey:
     except ValueError as exc:
         raise PacketError("gateway private key is not valid PEM") from exc
     raise PacketError("gateway private key has the wrong type")
+
+
+def gateway_key_id(public_pem: bytes) -> str:
+    """A gateway key's id, as packet headers (v2) name it: the first 8 bytes of SHA-256 of
+    its public PEM (`gateway.pub`), in hex. Kiosk, signer and gateway compute it alike."""
+    return hashlib.sha256(public_pem).hexdigest()[:16]
 
 
 def dump_gateway_public(parts: tuple) -> bytes:

@@ -24,6 +24,8 @@ class AlertKind(enum.StrEnum):
     TAMPER = "tamper"
     DISK_LOW = "disk_low"
     TEMPERATURE = "temperature"
+    OUT_OF_SERVICE = "out_of_service"  # the kiosk refuses to sign: its clock is outside its certificate
+    TRUST_EXPIRING = "trust_expiring"  # centre-wide: a CA, centre certificate or the CRL; subject = file
 
 
 SEVERITY: dict[AlertKind, str] = {
@@ -32,6 +34,7 @@ SEVERITY: dict[AlertKind, str] = {
     AlertKind.RELAY_BACKLOG: "warning", AlertKind.SIAK_CIRCUIT: "critical",
     AlertKind.CERT_EXPIRING: "warning", AlertKind.TAMPER: "critical",
     AlertKind.DISK_LOW: "warning", AlertKind.TEMPERATURE: "warning",
+    AlertKind.OUT_OF_SERVICE: "critical", AlertKind.TRUST_EXPIRING: "critical",
 }  # fmt: skip
 
 
@@ -42,7 +45,8 @@ class Thresholds:
     offline_after_s: float = 300.0
     outbox_oldest_after_s: float = 900.0
     relay_oldest_after_s: float = 900.0
-    cert_expiry_warn_s: float = 30 * 86400.0
+    # kiosks renew 10 days before expiry (2/3 of 30 days): the alert means a renewal failed
+    cert_expiry_warn_s: float = 7 * 86400.0
     disk_free_min_pct: float = 10.0
     temperature_max_c: float = 75.0
 
@@ -133,6 +137,8 @@ class CentreSample:
     at: float
     backlog: tuple[ClassBacklog, ...] = ()
     siak_circuit: str = "closed"  # closed | open | half_open | unknown
+    # (file, expiry) of the fleet's CAs, centre certificates and CRL (`provisioning.status.expiries`)
+    expiries: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.siak_circuit not in ("closed", "open", "half_open", "unknown"):

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 from broker.fleet.model import CentreSample, ClassBacklog
+from provisioning.status import expiries
+
+
+def with_trust(sampler: Callable[[float], CentreSample] | None,
+               fleet_dir: Path) -> Callable[[float], CentreSample]:  # fmt: skip
+    """`sampler` (or an empty one) plus the fleet folder's trust expiries, re-read each time
+    (every minute or so): the dashboard alerts 7 days before a CA, centre certificate or CRL
+    runs out."""
+
+    def sample(now: float) -> CentreSample:
+        base = sampler(now) if sampler is not None else CentreSample(at=now, siak_circuit="unknown")
+        return replace(base, expiries=tuple(expiries(fleet_dir)))
+
+    return sample
 
 
 def queue_sampler(queue: object, circuit: Callable[[], str] | None = None) -> Callable[[float], CentreSample]:

@@ -39,6 +39,8 @@ def kiosk_conditions(k: KioskState, t: Thresholds, now: float) -> dict[AlertKey,
     if h.cert_expires_at is not None and h.cert_expires_at - now <= t.cert_expiry_warn_s:
         left = h.cert_expires_at - now
         add(AlertKind.CERT_EXPIRING, "expired" if left <= 0 else f"expires in {left / 86400:.0f} d")
+    if h.out_of_service:
+        add(AlertKind.OUT_OF_SERVICE, h.out_of_service[:200])
     if h.tamper:
         add(AlertKind.TAMPER, "enclosure opened")
     if h.disk_free_pct < t.disk_free_min_pct:
@@ -63,6 +65,11 @@ def centre_conditions(c: CentreSample | None, t: Thresholds) -> dict[AlertKey, s
         if b.depth > 0 and b.oldest_age_s >= t.relay_oldest_after_s:
             key = AlertKey(kind=AlertKind.RELAY_BACKLOG, subject=class_name(b.priority))
             found[key] = f"{b.depth} waiting for SIAK, oldest {_minutes(b.oldest_age_s)}"
+    for name, end in c.expiries:
+        if end - c.at <= t.cert_expiry_warn_s:
+            left = end - c.at
+            found[AlertKey(kind=AlertKind.TRUST_EXPIRING, subject=name)] = (
+                "expired" if left <= 0 else f"expires in {left / 86400:.0f} d")
     if c.siak_circuit in ("open", "half_open"):
         found[AlertKey(kind=AlertKind.SIAK_CIRCUIT)] = f"SIAK circuit {c.siak_circuit}"
     return found

@@ -27,6 +27,7 @@ from broker.fleet.errors import FleetConfigError
 from broker.fleet.localtime import DEFAULT_TIMEZONE, SiteTime
 from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
+from broker.fleet.relay import with_trust
 from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry, SiteSource
 from broker.fleet.store import FleetStore, Site, open_store
 from provisioning.centres import FLEET_MONITOR_ID
@@ -52,7 +53,9 @@ class ServeConfig:
     http: HttpOptions = HttpOptions()  # dashboard TLS files, trusted reverse proxies
     registry: Registry | None = None  # revoked kiosks are refused (`fleet_registry`)
     sites: SiteSource | None = None  # office and kecamatan given at signing (`fleet_sites`)
-    fleet_dir: Path | None = None  # names the runtime file (broker.fleet.runtime): one per fleet
+    # names the runtime file (broker.fleet.runtime), one per fleet; and alerts 7 days before
+    # its CAs, centre certificates or CRL expire
+    fleet_dir: Path | None = None
 
 
 def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str], ...]]:
@@ -132,8 +135,11 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     store: FleetStore = open_store(cfg.store_url)
     for username, password_hash in cfg.staff:
         store.set_staff(username, password_hash, at=time.time())
+    sampler = sampler or queue_sampler_for(cfg.queue_url)
+    if cfg.fleet_dir is not None:
+        sampler = with_trust(sampler, cfg.fleet_dir)
     service = FleetService(store, settings=cfg.settings, registry=cfg.registry, sites=cfg.sites,
-                           sampler=sampler or queue_sampler_for(cfg.queue_url))  # fmt: skip
+                           sampler=sampler)  # fmt: skip
     if on_service:
         on_service(service)
     token = cfg.api_token or new_token()

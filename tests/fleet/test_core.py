@@ -98,6 +98,8 @@ def test_silent_kiosk_without_will_counts_as_offline():
     ({"outbox_depth": 3, "outbox_oldest_s": 599.0}, []),
     ({"cert_expires_at": 1000.0 + 86400 * 30}, [("cert_expiring", "", "expires in 30 d")]),
     ({"cert_expires_at": 1001.0 + 86400 * 30}, []),
+    ({"out_of_service": "clock past the certificate's expiry"},
+     [("out_of_service", "", "clock past the certificate's expiry")]),
     ({"cert_expires_at": 500.0}, [("cert_expiring", "", "expired")]),
     ({"tamper": True}, [("tamper", "", "enclosure opened")]),
     ({"disk_free_pct": 9.0}, [("disk_low", "", "9% free")]),

@@ -18,6 +18,9 @@ from anjungan.messages import (
     KioskStatus,
     MessageError,
     PacketStatus,
+    RenewalOutcome,
+    RenewalReply,
+    RenewalRequest,
     SiakState,
     decode_ack_topic,
 )
@@ -33,6 +36,11 @@ PID = "01a21f8d-7cc7-73ef-8861-e7964dd646c3"
     Health(kiosk_id="dps-01", session_id="s1", at=3.0, peripherals={"printer": {"ok": False}},
            outbox_depth=4, temperature_c=41.5, tamper=True),
     Feedback(kiosk_id="dps-01", feedback_id="f1", at=4.0, category="waiting", text="lama"),
+    RenewalRequest(kiosk_id="dps-01", request_id="r1", at=5.0, csr="-----BEGIN CSR", certificate="PEM",
+                   proof="ab" * 64),
+    RenewalReply(request_id="r1", outcome=RenewalOutcome.ISSUED, certificate="PEM", chain="PEM",
+                 gateway_key="PEM", gateway_key_id="0123456789abcdef"),
+    RenewalReply(request_id="r1", outcome="refused", reason="revoked: kiosk dps-01 is revoked"),
 ])  # fmt: skip
 def test_round_trip(msg):
     assert type(msg).from_json(msg.to_json()) == msg
@@ -60,17 +68,35 @@ def test_health_with_wrong_types_is_refused(payload):
 
 @given(st.binary(max_size=200))
 def test_any_bytes_are_a_message_or_a_message_error(data):
-    for cls in (Ack, PacketStatus, KioskStatus, Health, Feedback):
+    for cls in (Ack, PacketStatus, KioskStatus, Health, Feedback, RenewalRequest, RenewalReply):
         try:
             cls.from_json(data)
         except MessageError:
             pass
 
 
+@pytest.mark.parametrize("payload", [
+    {"proof": "AB" * 64}, {"proof": "ab" * 63}, {"csr": ""}, {"csr": "x" * 8193}, {"certificate": 5},
+    {"request_id": ""}, {"request_id": "r" * 65}, {"at": "now"}, {"extra": 1},
+])  # fmt: skip
+def test_renewal_requests_are_decoded_strictly(payload):
+    base = {"type": "renew_request", "kiosk_id": "k1", "request_id": "r1", "at": 1.0, "csr": "C",
+            "certificate": "P", "proof": "ab" * 64}  # fmt: skip
+    RenewalRequest.from_json(json.dumps(base).encode())
+    with pytest.raises(MessageError):
+        RenewalRequest.from_json(json.dumps({**base, **payload}).encode())
+    with pytest.raises(MessageError):  # issued without a certificate, an unknown outcome
+        RenewalReply.from_json(b'{"type":"renew_reply","request_id":"r1","outcome":"issued"}')
+    with pytest.raises(MessageError):
+        RenewalReply.from_json(b'{"type":"renew_reply","request_id":"r1","outcome":"maybe"}')
+
+
 def test_topics():
     assert topics.topic("dps-01", "capture") == "anjungan/v1/kiosk/dps-01/capture"
     assert topics.parse("anjungan/v1/kiosk/dps-01/ack") == ("dps-01", "ack")
     assert topics.subscription("health") == "anjungan/v1/kiosk/+/health"
+    assert topics.topic("dps-01", "renew") == "anjungan/v1/kiosk/dps-01/renew"
+    assert topics.parse("anjungan/v1/kiosk/dps-01/renewed") == ("dps-01", "renewed")
     for bad in ("anjungan/v2/kiosk/x1/ack", "anjungan/v1/kiosk/X!/ack", "anjungan/v1/kiosk/x1/other"):
         with pytest.raises(topics.TopicError):
             topics.parse(bad)

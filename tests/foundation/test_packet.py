@@ -25,8 +25,9 @@ from anjungan.packet import (
     verify_packet,
 )
 from anjungan.packet.codec import MAX_PACKET_BYTES
-from anjungan.packet.model import EXCEPTION_REASONS, IMAGE_FORMATS, POSITIONS
+from anjungan.packet.model import EXCEPTION_REASONS, IMAGE_FORMATS, POSITIONS, PacketHeader
 from anjungan.packet.sample import synthetic_body
+from anjungan.packet.seal import gateway_key_id
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.fleet import init_fleet, load_gateway_key, load_trust, revoke
 
@@ -166,9 +167,9 @@ def test_expired_certificate_and_time_window(fleet, bundle_a):
     with pytest.raises(PacketError) as info:
         verify_packet(late, trust, now=years_later)
     assert info.value.reason == "expired"
-    old = make(bundle_a, now=NOW - 3600)
+    old = make(bundle_a, now=NOW + 60)
     with pytest.raises(PacketError) as info:
-        verify_packet(old, trust, now=NOW, window_s=60)
+        verify_packet(old, trust, now=NOW + 3600, window_s=60)
     assert info.value.reason == "stale"
     ahead = make(bundle_a, now=NOW + 3600)
     with pytest.raises(PacketError) as info:
@@ -179,11 +180,48 @@ def test_expired_certificate_and_time_window(fleet, bundle_a):
 def test_unknown_version_is_refused(wire):
     outer = cbor2.loads(wire)
     header = cbor2.loads(outer["h"])
+    for version in (3, 0, True):
+        header["version"] = version
+        outer["h"] = cbor2.dumps(header, canonical=True)
+        with pytest.raises(PacketError) as info:
+            decode_packet(cbor2.dumps(outer, canonical=True))
+        assert info.value.reason == "wrong_version"
+    # version 2 needs its key id, and version 1 may not have one
     header["version"] = 2
     outer["h"] = cbor2.dumps(header, canonical=True)
-    with pytest.raises(PacketError) as info:
+    with pytest.raises(PacketError, match="missing fields"):
         decode_packet(cbor2.dumps(outer, canonical=True))
-    assert info.value.reason == "wrong_version"
+    header["version"], header["key_id"] = 1, "0123456789abcdef"
+    outer["h"] = cbor2.dumps(header, canonical=True)
+    with pytest.raises(PacketError, match="unknown fields"):
+        decode_packet(cbor2.dumps(outer, canonical=True))
+
+
+@pytest.mark.parametrize("key_id", ["", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdefa", "g" * 16])
+def test_a_version_2_header_names_a_well_formed_key_id(bundle_a, key_id):
+    good = make(bundle_a)
+    fields = {**{f.name: getattr(good.header, f.name) for f in dataclasses.fields(good.header)},
+              "version": 2, "key_id": key_id}  # fmt: skip
+    with pytest.raises(PacketError):
+        PacketHeader(**fields)
+
+
+def test_a_keyed_packet_round_trips_exactly(bundle_a, fleet):
+    key_id = gateway_key_id(fleet.path("gateway.pub").read_bytes())
+    packet = build_packet(small_body(), identity=bundle_a.identity, gateway_public_key=bundle_a.gateway_public_key,
+                          suite_name=bundle_a.suite, sequence=1, service=Service.NEW_RECORDING,
+                          priority=PriorityClass.FIRST_RECORDING, now=NOW, key_id=key_id)  # fmt: skip
+    wire = encode_packet(packet)
+    back = decode_packet(wire)
+    assert back == packet and back.header.version == 2 and back.header.key_id == key_id
+    assert encode_packet(back) == wire
+    verify_packet(back, load_trust(fleet.root), now=NOW)
+    assert open_body(back, load_gateway_key(fleet.root)) == small_body()
+    tampered = cbor2.loads(wire)
+    header = cbor2.loads(tampered["h"])
+    header["key_id"] = "f" * 16  # another key id: the signature covers it
+    tampered["h"] = cbor2.dumps(header, canonical=True)
+    assert rejected(cbor2.dumps(tampered, canonical=True), load_trust(fleet.root)) == "bad_signature"
 
 
 def test_non_canonical_header_is_refused(wire):

@@ -53,7 +53,9 @@ def run(*argv: str) -> int:
 @pytest.fixture
 def fleet(tmp_path):
     f = str(tmp_path / "fleet")
-    assert run("provision", "init-fleet", f) == 0
+    # kiosk certificates outlast the broker clock's jumps here (31 days): these tests are about
+    # the CRL; short certificates and their renewal are tests/foundation/test_renewal.py's
+    assert run("provision", "init-fleet", f, "--kiosk-days", "365") == 0
     for kid in ("kiosk-k", "kiosk-l"):
         assert run("provision", "enroll", f, "--kiosk-id", kid, "--out", str(tmp_path / kid)) == 0
     return open_fleet(f)
@@ -89,7 +91,7 @@ def test_refresh_keeps_every_revoked_serial_and_its_date(fleet):
     assert refresh_crl(fleet, now=T0 + 15 * DAY)
     crl = load_crl(fleet)
     assert {r.serial_number: r.revocation_date_utc for r in crl} == before
-    assert crl.is_signature_valid(fleet.ca().public_key())  # type: ignore[arg-type]
+    assert crl.is_signature_valid(fleet.issuer().public_key())  # type: ignore[arg-type]
 
 
 def test_a_damaged_or_foreign_crl_is_refused(fleet, tmp_path):
@@ -112,7 +114,7 @@ def test_a_damaged_or_foreign_crl_is_refused(fleet, tmp_path):
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=600), at=st.integers(min_value=0, max_value=10_000), flip=st.integers(0, 255))
 def test_parse_crl_refuses_any_damage_with_our_error(module_fleet, data, at, flip):
-    ca = module_fleet.ca()
+    ca = module_fleet.issuer()
     good = module_fleet.path("crl.pem").read_bytes()
     damaged = bytearray(good)
     damaged[at % len(damaged)] ^= flip or 1
@@ -132,8 +134,10 @@ def states(status_) -> dict[str, TrustState]:
 def test_status_judges_each_item_at_now(tmp_path):
     f = made_at_t0(tmp_path)
     ok = states(trust_status(f, T0))
-    assert ok == {"ca:ca.pem": TrustState.OK, "broker:broker.pem": TrustState.OK,
-                  "centre:centre.pem": TrustState.OK, "crl:crl.pem": TrustState.OK}  # fmt: skip
+    assert ok == {"ca:ca.pem": TrustState.OK, "issuing:issuing.pem": TrustState.OK,
+                  "broker:broker.pem": TrustState.OK, "centre:centre.pem": TrustState.OK,
+                  "centre:centres/anjungan-fleet.pem": TrustState.OK,
+                  "centre:centres/anjungan-signer.pem": TrustState.OK, "crl:crl.pem": TrustState.OK}  # fmt: skip
     assert states(trust_status(f, T0 + 10 * DAY))["crl:crl.pem"] is TrustState.DUE
     assert states(trust_status(f, T0 + 23.5 * DAY))["crl:crl.pem"] is TrustState.EXPIRING
     late = trust_status(f, T0 + 30 * DAY)
@@ -149,7 +153,9 @@ def test_status_cli_lists_everything_and_fails_when_something_expired(fleet, cap
     assert run("provision", "status", str(fleet.root), "--json") == 0
     shown = json.loads(capsys.readouterr().out)
     assert [(i["kind"], i["name"], i["state"]) for i in shown["items"]] == [
-        ("ca", "ca.pem", "ok"), ("broker", "broker.pem", "ok"), ("centre", "centre.pem", "ok"),
+        ("ca", "ca.pem", "ok"), ("issuing", "issuing.pem", "ok"), ("broker", "broker.pem", "ok"),
+        ("centre", "centre.pem", "ok"), ("centre", "centres/anjungan-fleet.pem", "ok"),
+        ("centre", "centres/anjungan-signer.pem", "ok"),
         ("kiosk", "kiosk-k", "revoked"), ("kiosk", "kiosk-l", "ok"), ("crl", "crl.pem", "ok")]  # fmt: skip
     assert shown["crl"]["revoked_serials"] == 1 and shown["expired"] == []
     refresh_crl(fleet, now=time.time() - 31 * DAY)  # a CRL signed 31 days ago has lapsed

@@ -45,7 +45,7 @@ class Window:
                 break
             time.sleep(0.05)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "anjungan.cli", "kiosk", "run", "--bundle", str(bundle), "--broker",
+            [sys.executable, "-m", "entrypoints.cli", "kiosk", "run", "--bundle", str(bundle), "--broker",
              "127.0.0.1:1", "--no-tls", "--outbox", str(tmp / "outbox.db"), "--size", f"{SIZE[0]}x{SIZE[1]}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, cwd=ROOT, text=True,
         )  # fmt: skip

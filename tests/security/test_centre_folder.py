@@ -31,11 +31,12 @@ def test_the_centre_folder_has_what_the_centre_needs_and_never_the_ca_key(fleet,
     out = tmp_path / "centre"
     written = export_centre(fleet, out)
     assert "ca.key" not in written and not (out / "ca.key").exists()
+    assert "issuing.key" not in written and "issuing.pem" in written  # the signer's key stays with it
     assert mode(out) == 0o700
     for key in ("centre.key", "gateway.key", "centres/anjungan-fleet.key"):
         assert mode(out / key) == 0o600, key
     # everything the central service opens, from the copy
-    assert TrustSource(out)().kiosks == {"kiosk-01": "active"}
+    assert TrustSource(out)().kiosks == {"kiosk-01": "active"} and TrustSource(out)().issuers
     assert load_gateway_key(out) is not None and centre_tls(out).cert_file.startswith(str(out))
     assert export_centre(fleet, out) == []  # idempotent: nothing rewritten
 

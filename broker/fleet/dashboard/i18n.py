@@ -55,6 +55,8 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "cert_expiring_k": ("sertifikat hampir habis", "certificate expiring"),
     "tamper_k": ("pembobolan", "tamper"), "disk_low_k": ("disk hampir penuh", "disk low"),
     "temperature_k": ("suhu tinggi", "temperature high"),
+    "trust_expiring_k": ("sertifikat/CRL pusat hampir habis", "centre certificate/CRL expiring"),
+    "out_of_service_k": ("tidak melayani (jam/sertifikat)", "out of service (clock/certificate)"),
 }  # fmt: skip
 
 
