@@ -1,0 +1,101 @@
+"""A private PostgreSQL for the test suite: `initdb` + `pg_ctl` in a temporary folder, on a
+free loopback port, started once per session and stopped at the end (tests/conftest.py).
+
+Nothing needs to be running on the machine: only Debian's `postgresql` package installed
+(scripts/setup.sh installs it). `ANJUNGAN_TEST_PG=postgresql://…` uses that server instead.
+
+PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` system
+user (or `nobody`). Settings are for speed, not durability against a power cut: `fsync`
+is off (a killed *client* still loses nothing; tests never crash the machine).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from provisioning.broker_process import free_port
+
+
+def pg_bin(name: str) -> str:
+    """A PostgreSQL server binary: on PATH, else the newest under /usr/lib/postgresql."""
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                      key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)  # fmt: skip
+    if not versions:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed; run: sudo apt-get install postgresql")
+    return versions[-1]
+
+
+def _owner() -> str | None:
+    """Who runs the server: you, unless you are root."""
+    if os.geteuid() != 0:
+        return None
+    for user in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(user)
+            return user
+        except KeyError:
+            continue
+    raise RuntimeError("running as root and no unprivileged user (postgres, nobody) for PostgreSQL")
+
+
+class PrivateCluster:
+    """One PostgreSQL server in a temporary folder; `url` is a trust-auth superuser URL."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="anjungan-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.user = _owner()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, user=self.user, cwd=self.root)  # fmt: skip
+
+    def start(self) -> PrivateCluster:
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+        self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                  "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
+        options = (f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root}"
+                   " -c fsync=off -c full_page_writes=off -c max_connections=300")  # fmt: skip
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
+                  "-w", "-t", "60", "start")  # fmt: skip
+        self._wait()
+        return self
+
+    def _wait(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(self.url, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        try:
+            self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
