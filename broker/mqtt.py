@@ -8,6 +8,15 @@ signature checks and fsync release the GIL, so the stages overlap. The MQTT PUBA
 application ack are sent only after `on_batch` returns, i.e. after the commit: anything
 not committed when the process dies is redelivered by the broker (persistent session) or
 re-sent by the kiosk's outbox.
+
+Several instances share the work (MQTT 5): each subscribes through the shared subscription
+`$share/anjungan-ingest/…` (`SHARE_GROUP`), so the broker hands each capture and query to
+one instance, round robin. Each instance has its own identity (client id = certificate CN)
+and a session that outlives it by `session_expiry_s` (default 30 s): a restart within that
+time resumes the session and gets what arrived meanwhile; a dead instance's session is then
+dropped with whatever the broker had queued for it, and the kiosks' re-sends (after 30 s
+without the application ack) reach a live instance. `RECEIVE_MAXIMUM` bounds the messages in
+flight to one instance, hence what a dead one can hold unacknowledged.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from anjungan import topics
 from anjungan.messages import Ack, PacketStatus, StatusReply
@@ -34,6 +45,10 @@ BatchHandler = Callable[[list[Inbound]], list[Outcome]]
 Preparer = Callable[[list[Inbound]], list[Inbound]]
 Staged = tuple[list[mqtt.MQTTMessage], list[Inbound]]
 PoisonHandler = Callable[[Inbound, BaseException], Outcome]
+
+SHARE_GROUP = "anjungan-ingest"  # every `broker run` instance: each message goes to one of them
+SESSION_EXPIRY_S = 30  # a dead instance's session (and what is queued for it) lives this long
+RECEIVE_MAXIMUM = 100  # QoS 1 messages in flight to one instance: the verify/commit pipeline's window
 
 
 def skip_poison(msg: Inbound, exc: BaseException) -> Outcome:
@@ -51,6 +66,12 @@ class MqttSettings:
     client_id: str = CENTRE_ID  # must be the certificate's CN: the broker makes it so
     batch: int = 64
     kinds: tuple[str, ...] = ("capture",)
+    share_group: str = SHARE_GROUP
+    session_expiry_s: int = SESSION_EXPIRY_S
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.session_expiry_s <= 0xFFFFFFFE:
+            raise ConfigError("the MQTT session expiry must be 0..4294967294 s")
 
 
 class CentreMqtt:
@@ -69,7 +90,7 @@ class CentreMqtt:
         self.connected = threading.Event()
         self._stop = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                        clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)  # fmt: skip
+                        protocol=mqtt.MQTTv5, manual_ack=True)  # fmt: skip
         c.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file,
                   keyfile=settings.key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
         c.max_inflight_messages_set(100)
@@ -89,8 +110,11 @@ class CentreMqtt:
         if getattr(rc, "is_failure", False):
             log.warning("MQTT connect refused: %s", rc)
             return
-        for kind in self.settings.kinds:
-            client.subscribe(topics.subscription(kind), qos=1)
+        kinds = self.settings.kinds
+        if getattr(_f, "session_present", False):
+            # a session kept from a release before shared subscriptions would deliver twice
+            client.unsubscribe([topics.subscription(kind) for kind in kinds])
+        client.subscribe([(topics.shared_subscription(kind, self.settings.share_group), 1) for kind in kinds])
         self.connected.set()
         log.info("MQTT connected to %s:%d", self.host, self.port)
 
@@ -201,7 +225,11 @@ class CentreMqtt:
     def start(self) -> None:
         self._verifier.start()
         self._worker.start()
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False,
+                                  properties=props)  # fmt: skip
         self.client.loop_start()
 
     def stop(self) -> None:

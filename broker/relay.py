@@ -10,6 +10,10 @@ with the packet id as the idempotency key, then:
 A worker that dies mid-call loses only its lease: the packet comes back when it expires,
 and SIAK's idempotency makes the second submission harmless.
 A status poller follows accepted enrollments to their final state and tells the kiosk.
+
+Several instances on one PostgreSQL queue (`broker.coordination`) share one token bucket
+(SIAK's rate for the whole deployment) and one status poller (the leader), and each beats
+a heartbeat every `heartbeat_s`, releasing the leases of instances whose heartbeat stopped.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from typing import Protocol
 
 from anjungan.messages import Ack, PacketStatus
 from anjungan.packet.model import PacketError
+from broker.coordination import Coordination, LocalCoordination
 from broker.errors import SiakError, SiakRejected, SiakThrottled
 from broker.gateway import Gateway
-from broker.policy import BreakerState, CircuitBreaker, TokenBucket, backoff_delay
+from broker.policy import BreakerState, CircuitBreaker, backoff_delay
 from broker.queue import Lease, PacketQueue
 from broker.siak.client import SiakClient
 
@@ -49,6 +54,7 @@ class RelayConfig:
     idle_s: float = 0.05
     status_poll_s: float = 2.0  # 0 = do not follow enrollments
     max_failures: int = 5  # a packet whose relay itself keeps failing (a bug) -> dead letter
+    heartbeat_s: float = 1.0  # shared coordination only: how often this instance says it lives
 
 
 class Relay:
@@ -63,13 +69,15 @@ class Relay:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         name: str = "relay",
+        coordination: Coordination | None = None,
     ) -> None:
         self.queue, self.gateway, self.siak, self.notifier, self.cfg = queue, gateway, siak, notifier, cfg
         self.clock, self.rand, self.name = clock, rand, name
         self.breaker = CircuitBreaker(threshold=cfg.breaker_threshold,
                                       cooldown_s=cfg.breaker_cooldown_s,
                                       probe_timeout_s=cfg.lease_s)  # fmt: skip
-        self.bucket = TokenBucket(rate=cfg.rate_rps, burst=max(1.0, cfg.workers / 2))
+        self.coordination = coordination or LocalCoordination()
+        self.bucket = self.coordination.bucket(rate=cfg.rate_rps, burst=max(1.0, cfg.workers / 2))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -82,6 +90,9 @@ class Relay:
             self._threads.append(t)
         if self.cfg.status_poll_s > 0:
             self._threads.append(threading.Thread(target=self._poll_status, daemon=True))
+        if self.coordination.shared:
+            self._beat()  # before the first lease: an instance without a heartbeat looks dead
+            self._threads.append(threading.Thread(target=self._keep_alive, daemon=True, name="heartbeat"))
         for t in self._threads:
             t.start()
 
@@ -90,6 +101,17 @@ class Relay:
         for t in self._threads:
             t.join(timeout=15)
         self._threads.clear()
+        self.coordination.leave()
+
+    def _keep_alive(self) -> None:
+        while not self._stop.wait(self.cfg.heartbeat_s):
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            self.coordination.beat(now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - the next beat tries again
+            log.warning("heartbeat failed: %s", exc)
 
     # -- one worker ----------------------------------------------------------------------
     def _reserve(self) -> float | None:
@@ -214,7 +236,8 @@ class Relay:
     def _poll_status(self) -> None:
         while not self._stop.wait(self.cfg.status_poll_s):
             try:
-                self.poll_status_once()
+                if self.coordination.leads():  # one poller for the whole deployment
+                    self.poll_status_once()
             except Exception:  # noqa: BLE001
                 log.exception("status poller: unexpected failure")
 

@@ -1,0 +1,96 @@
+"""Centre instances on one PostgreSQL: one SIAK rate for all, one status poller (with
+failover), and a dead instance's leases released at its first missed heartbeats."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from broker.coordination import LocalCoordination, lease_owner, open_coordination
+from broker.policy import TokenBucket
+from broker.queue import open_queue, split_schema
+from broker.queue.coordination import PgCoordination
+from broker.queue.postgres import PostgresQueue
+
+from .conftest import pg_schema
+from .test_queue import env
+
+
+@pytest.fixture
+def url(pg_url: str) -> Iterator[str]:
+    schema = pg_schema()
+    yield f"{pg_url}?schema={schema}"
+    q = PostgresQueue(pg_url, schema=schema)
+    q.drop()
+    q.close()
+
+
+def instance(url: str, name: str) -> PgCoordination:
+    c = open_coordination(url, instance=name, dead_after_s=5.0)
+    assert isinstance(c, PgCoordination)
+    return c
+
+
+def test_one_instance_alone_coordinates_with_nobody(tmp_path) -> None:
+    for url in ("memory://", f"sqlite://{tmp_path / 'q.db'}"):
+        c = open_coordination(url, instance="anjungan-centre", dead_after_s=5.0)
+        assert isinstance(c, LocalCoordination) and not c.shared
+        assert isinstance(c.bucket(rate=5.0, burst=1.0), TokenBucket) and c.leads()
+
+
+def test_two_instances_share_one_rate(url: str) -> None:
+    open_queue(url).close()
+    rate, n = 20.0, 20
+    a, b = instance(url, "centre-a"), instance(url, "centre-b")
+    buckets = [a.bucket(rate=rate, burst=1.0), b.bucket(rate=rate, burst=1.0)]
+    start = time.monotonic()
+    waits = []
+    for i in range(n):  # interleaved: each instance alone would grant twice as fast
+        waits.append(buckets[i % 2].reserve(0.0))
+        elapsed = time.monotonic() - start
+        # the i-th token of the deployment leaves no earlier than i / rate after the first
+        assert waits[-1] + elapsed >= i / rate - 1e-3
+    assert waits[0] == 0.0 and waits == sorted(waits)
+    buckets[0].reserve_refund()  # an unused token is given back to everybody
+    assert buckets[1].reserve(0.0) <= waits[-1] + 1 / rate
+    a.close()
+    b.close()
+
+
+def test_one_status_poller_and_the_next_takes_over(url: str) -> None:
+    a, b = instance(url, "centre-a"), instance(url, "centre-b")
+    assert a.leads() and not b.leads()
+    assert a.leads() and not b.leads()  # asked again: unchanged
+    a.close()  # the leader's session ends (its process died): the lock goes with it
+    assert b.leads()
+    c = instance(url, "centre-c")
+    assert not c.leads()
+    b.close()
+    c.close()
+
+
+def test_a_dead_instance_leases_are_released_at_once(url: str) -> None:
+    queue = open_queue(url)
+    queue.enqueue([env(1), env(2), env(3)], now=100.0)
+    a, b = instance(url, "centre-a"), instance(url, "centre-b")
+    a.beat(now=100.0)
+    b.beat(now=100.0)
+    held = queue.lease(owner=lease_owner("centre-a", "relay-0"), now=100.0, lease_s=60.0, limit=2)
+    mine = queue.lease(owner=lease_owner("centre-b", "relay-0"), now=100.0, lease_s=60.0)
+    assert len(held) == 2 and len(mine) == 1
+    assert b.beat(now=101.0) == 0  # a is alive: nothing moves
+    # a stops beating (SIGKILL): make its last heartbeat older than dead_after_s
+    a.close()
+    dsn, schema = split_schema(url)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"UPDATE {schema}.instances SET beat_at = beat_at - 6 WHERE name = 'centre-a'")
+    assert b.beat(now=102.0) == 2
+    again = queue.lease(owner=lease_owner("centre-b", "relay-1"), now=102.0, lease_s=60.0, limit=5)
+    assert sorted(le.packet_id for le in again) == sorted(le.packet_id for le in held)  # b's own lease stays
+    assert b.beat(now=103.0) == 0
+    b.leave()
+    b.close()
+    queue.close()
