@@ -25,6 +25,7 @@ import logging
 import queue as stdqueue
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,6 +50,7 @@ PoisonHandler = Callable[[Inbound, BaseException], Outcome]
 SHARE_GROUP = "anjungan-ingest"  # every `broker run` instance: each message goes to one of them
 SESSION_EXPIRY_S = 30  # a dead instance's session (and what is queued for it) lives this long
 RECEIVE_MAXIMUM = 100  # QoS 1 messages in flight to one instance: the verify/commit pipeline's window
+REPORT_S = 5.0  # how often an instance logs what it received (its share of the work)
 
 
 def skip_poison(msg: Inbound, exc: BaseException) -> Outcome:
@@ -89,6 +91,8 @@ class CentreMqtt:
         self.inbox: stdqueue.Queue[mqtt.MQTTMessage | None] = stdqueue.Queue(maxsize=10_000)
         self.connected = threading.Event()
         self._stop = threading.Event()
+        self.received, self.received_bytes = 0, 0  # since start: this instance's share
+        self._reported_at = time.monotonic()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                         protocol=mqtt.MQTTv5, manual_ack=True)  # fmt: skip
         c.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file,
@@ -124,7 +128,15 @@ class CentreMqtt:
             log.warning("MQTT disconnected (%s); reconnecting", rc)
 
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
+        self.received_bytes += len(msg.payload)
         self.inbox.put(msg)
+
+    def _report(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._reported_at >= REPORT_S:
+            self._reported_at = now
+            log.info("received %d messages, %d bytes since start", self.received, self.received_bytes)
 
     # -- the pipeline: verify (stage 1), commit + ack (stage 2) ---------------------------
     def _verify(self) -> None:
@@ -167,6 +179,7 @@ class CentreMqtt:
             if staged is None:
                 break
             self._handle(*staged)
+            self._report()
 
     def _handle(self, batch: list[mqtt.MQTTMessage], inbound: list[Inbound]) -> None:
         self._commit(inbound)
@@ -237,6 +250,7 @@ class CentreMqtt:
         self.inbox.put(None)
         self._verifier.join(timeout=10)
         self._worker.join(timeout=10)
+        self._report(force=True)
         self.client.disconnect()
         self.client.loop_stop()
 
