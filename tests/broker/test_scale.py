@@ -76,11 +76,13 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
         sent_after_kill: set[str] = set()
         held_by_victim: list[str] = []
         killed_at = released_at = 0.0
+        published = 0  # captures the kiosks published, re-sends included
         last_resend = time.monotonic()
         for seq in range(1, 41):  # 3 kiosks x 40 packets, ~15 per second
             for k in kiosks:
                 pid, raw = packet_bytes(k.bundle, seq)
                 k.send(pid, raw)
+                published += 1
                 ids.append(pid)
                 if killed_at:
                     sent_after_kill.add(pid)
@@ -89,6 +91,7 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
                 held_by_victim = [e.packet_id for e in queue.entries(state=EntryState.PENDING)
                                   if _owner(queue, e.packet_id).startswith("anjungan-centre-2/")]  # fmt: skip
                 victim_share, survivor_share = received(victim.log), received(survivor.log)
+                published_before_kill = published
                 victim.kill()
                 killed_at = time.monotonic()
             if killed_at and not released_at and not any(
@@ -97,7 +100,7 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
             if time.monotonic() - last_resend >= RESEND_S:
                 for k in kiosks:
                     resent |= set(k.outbox)
-                    k.resend_unacked()
+                    published += k.resend_unacked()
                 last_resend = time.monotonic()
 
         def done() -> bool:
@@ -123,17 +126,22 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
         assert siak["counts"].get("429", 0) == 0, f"SIAK refused {siak['counts'].get('429')} over its rate"
         busiest = window_max(accepted_at, 5.0)
         assert busiest <= RATE * 5.0 * 1.05 + 2, f"{busiest} submissions in 5 s at {RATE}/s"
+        status_calls = siak["counts"].get("200", 0) - siak["duplicate_submissions"]  # 200: a status, or a replay
+        assert status_calls <= len(ids) + 10, f"one status poller: {status_calls} status calls for {len(ids)}"
         assert held_by_victim and released_at, "the victim's leases were released"
         assert released_at - killed_at < LEASE_S / 2, "released at the missed heartbeats, not the lease"
         assert resent & sent_after_kill, "what went to the dead instance came back by re-sends"
         assert survivor.alive() and victim_share > 0 and received(victim.log) == victim_share
+        # shared, not copied: together they received no more than was published
+        assert victim_share + survivor_share <= published_before_kill
         survivor.stop()  # its last report counts everything it received
         print(f"\nscale: packets {len(ids)}; last reports before the kill: victim received {victim_share}, "
               f"survivor {survivor_share}; survivor in all {received(survivor.log)}; "
               f"victim leases {len(held_by_victim)} released {released_at - killed_at:.1f} s after SIGKILL, "
               f"re-sent {len(resent)} ({len(resent & sent_after_kill)} sent after the kill), "
               f"busiest 5 s {busiest} = {busiest / (RATE * 5):.2f} x rate, "
-              f"absorbed re-submissions {siak['duplicate_submissions']}, counts {siak['counts']}")
+              f"status calls {status_calls}, absorbed re-submissions {siak['duplicate_submissions']}, "
+              f"counts {siak['counts']}")
         queue.close()
     finally:
         for k in kiosks:

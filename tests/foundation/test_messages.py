@@ -71,6 +71,9 @@ def test_topics():
     assert topics.topic("dps-01", "capture") == "anjungan/v1/kiosk/dps-01/capture"
     assert topics.parse("anjungan/v1/kiosk/dps-01/ack") == ("dps-01", "ack")
     assert topics.subscription("health") == "anjungan/v1/kiosk/+/health"
+    assert topics.shared_subscription("capture", "anjungan-ingest") == "$share/anjungan-ingest/anjungan/v1/kiosk/+/capture"
+    with pytest.raises(topics.TopicError):
+        topics.shared_subscription("capture", "a/b")
     for bad in ("anjungan/v2/kiosk/x1/ack", "anjungan/v1/kiosk/X!/ack", "anjungan/v1/kiosk/x1/other"):
         with pytest.raises(topics.TopicError):
             topics.parse(bad)
