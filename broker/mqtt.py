@@ -10,8 +10,11 @@ not committed when the process dies is redelivered by the broker (persistent ses
 re-sent by the kiosk's outbox.
 
 Several instances share the work (MQTT 5): each subscribes through the shared subscription
-`$share/anjungan-ingest/…` (`SHARE_GROUP`), so the broker hands each capture and query to
-one instance, round robin. Each instance has its own identity (client id = certificate CN)
+`$share/anjungan-ingest-<secret>/…` (`share_group`), so the broker hands each capture and
+query to one instance, round robin. The group's name holds a secret only centre instances
+can compute, because Mosquitto 2.0 checks deliveries against the ACL but not
+subscriptions: a kiosk that joined a group with a public name would be handed its share of
+the captures, and the broker would then drop them (the read ACL refuses the delivery). Each instance has its own identity (client id = certificate CN)
 and a session that outlives it by `session_expiry_s` (default 30 s): a restart within that
 time resumes the session and gets what arrived meanwhile; a dead instance's session is then
 dropped with whatever the broker had queued for it, and the kiosks' re-sends (after 30 s
@@ -21,6 +24,8 @@ flight to one instance, hence what a dead one can hold unacknowledged.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import queue as stdqueue
 import ssl
@@ -47,7 +52,7 @@ Preparer = Callable[[list[Inbound]], list[Inbound]]
 Staged = tuple[list[mqtt.MQTTMessage], list[Inbound]]
 PoisonHandler = Callable[[Inbound, BaseException], Outcome]
 
-SHARE_GROUP = "anjungan-ingest"  # every `broker run` instance: each message goes to one of them
+SHARE_GROUP = "anjungan-ingest"  # the public half of the instances' share group (`share_group`)
 SESSION_EXPIRY_S = 30  # a dead instance's session (and what is queued for it) lives this long
 RECEIVE_MAXIMUM = 100  # QoS 1 messages in flight to one instance: the verify/commit pipeline's window
 REPORT_S = 5.0  # how often an instance logs what it received (its share of the work)
@@ -57,6 +62,15 @@ def skip_poison(msg: Inbound, exc: BaseException) -> Outcome:
     """The least a poison message gets: logged, acked, answered with nothing."""
     log.warning("set aside a message on %.120s that failed: %s", msg.topic, type(exc).__name__)
     return Outcome(token=msg.token, kiosk_id="", ack=None, reason="internal_error")
+
+
+def share_group(secret: bytes) -> str:
+    """The share group of every `broker run` instance of a deployment: SHARE_GROUP and 96
+    bits of HMAC-SHA256 under a secret they all hold and no kiosk does (the gateway key)."""
+    if len(secret) < 16:
+        raise ConfigError("the share group's secret is too short")
+    tag = hmac.new(secret, b"anjungan/v1 mqtt share group", hashlib.sha256).hexdigest()[:24]
+    return f"{SHARE_GROUP}-{tag}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,7 @@ from broker.desk import StatusDesk
 from broker.errors import ConfigError
 from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
-from broker.mqtt import SESSION_EXPIRY_S, CentreMqtt, MqttSettings
+from broker.mqtt import SESSION_EXPIRY_S, CentreMqtt, MqttSettings, share_group
 from broker.policy import DEFAULT_AGING_S
 from broker.queue import PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
@@ -31,6 +31,7 @@ from broker.siak.access import SiakAccess
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
 from provisioning.centres import CENTRE_ID, Role
+from provisioning.files import read_bytes
 from provisioning.fleet import centre_tls, load_gateway_key, open_fleet
 
 log = logging.getLogger("anjungan.service")
@@ -82,7 +83,8 @@ class CentralService:
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
                          client_id=cfg.identity, batch=cfg.batch, kinds=("capture", "query"),
-                         session_expiry_s=cfg.session_expiry_s),
+                         session_expiry_s=cfg.session_expiry_s,
+                         share_group=share_group(read_bytes(fleet.path("gateway.key"), "gateway private key"))),
             self._dispatch,
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip
