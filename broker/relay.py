@@ -148,18 +148,26 @@ class Relay:
     def step(self, owner: str) -> bool:
         """Relay at most one packet. True if one was handled.
 
-        The token is reserved first, but the packet is leased and its document built while
-        the token matures: the request leaves on time and SIAK's capacity is not idled by
-        our own preparation."""
-        go_at = self._reserve()
-        if go_at is None:
-            return False
+        The breaker is asked first, then a packet leased, and only then a token reserved (an
+        idle worker costs one query, not a token and its refund, which on a shared bucket
+        are two more); the document is built while the token matures: the request leaves on
+        time and SIAK's capacity is not idled by our own preparation."""
+        with self._lock:
+            if not self.breaker.allow(self.clock()):
+                return False
         leases = self.queue.lease(owner=owner, now=self.clock(), lease_s=self.cfg.lease_s)
         if not leases:
             with self._lock:
-                self.bucket.reserve_refund()
                 self.breaker.release_probe()
             return False
+        try:
+            with self._lock:
+                now = time.monotonic()
+                go_at = now + self.bucket.reserve(now)
+        except Exception:  # the shared rate's store failed: not this packet's fault
+            self.queue.retry_later(leases[0].packet_id, owner=owner, visible_at=self.clock(),
+                                   reason="no SIAK token: the rate store failed")  # fmt: skip
+            raise
         try:
             self.relay(leases[0], go_at=go_at)
         except Exception as exc:  # not SIAK's doing: our own failure on this packet

@@ -1,21 +1,27 @@
 """Centre instances on one PostgreSQL: one SIAK rate for all, one status poller (with
-failover), and a dead instance's leases released at its first missed heartbeats."""
+failover), and a dead instance's leases released at its first missed heartbeats; on MQTT,
+one share group that only holders of the gateway key can name."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
+from anjungan import topics
 from broker.coordination import LocalCoordination, lease_owner, open_coordination
+from broker.errors import ConfigError
+from broker.mqtt import MqttSettings, share_group
 from broker.policy import TokenBucket
 from broker.queue import open_queue, split_schema
 from broker.queue.coordination import PgCoordination
 from broker.queue.postgres import PostgresQueue
 
 from .conftest import pg_schema
+from .kit import wait_until
 from .test_queue import env
 
 
@@ -64,8 +70,8 @@ def test_one_status_poller_and_the_next_takes_over(url: str) -> None:
     a, b = instance(url, "centre-a"), instance(url, "centre-b")
     assert a.leads() and not b.leads()
     assert a.leads() and not b.leads()  # asked again: unchanged
-    a.close()  # the leader's session ends (its process died): the lock goes with it
-    assert b.leads()
+    a.close()  # the leader's session ends (its process died): the lock goes with it,
+    assert wait_until(b.leads, timeout=10)  # once the server has ended that session
     c = instance(url, "centre-c")
     assert not c.leads()
     b.close()
@@ -94,3 +100,21 @@ def test_a_dead_instance_leases_are_released_at_once(url: str) -> None:
     b.leave()
     b.close()
     queue.close()
+
+
+def test_the_share_group_is_the_same_for_every_holder_of_the_secret_only() -> None:
+    group = share_group(b"k" * 32)
+    assert group == share_group(b"k" * 32) and group != share_group(b"j" * 32)
+    assert re.fullmatch(r"anjungan-ingest-[0-9a-f]{24}", group)
+    assert topics.shared_subscription("capture", group).startswith(f"$share/{group}/anjungan/v1/kiosk/+/")
+    with pytest.raises(ConfigError):
+        share_group(b"short")
+
+
+def test_the_session_expiry_fits_mqtt() -> None:
+    def settings(**kw: int) -> MqttSettings:
+        return MqttSettings(url="mqtts://h:1", ca_file="", cert_file="", key_file="", **kw)
+
+    assert settings().session_expiry_s == 30
+    with pytest.raises(ConfigError):
+        settings(session_expiry_s=-1)
