@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from anjungan.messages import Ack, PacketStatus
+from anjungan.messages import Ack, PacketStatus, SiakState
 from anjungan.packet.model import PacketError
 from broker.coordination import Coordination, LocalCoordination
 from broker.errors import SiakError, SiakRejected, SiakThrottled
 from broker.gateway import Gateway
 from broker.policy import BreakerState, CircuitBreaker, backoff_delay
-from broker.queue import Lease, PacketQueue
+from broker.queue import Lease, PacketQueue, store_failure
 from broker.siak.client import SiakClient
 
 log = logging.getLogger("anjungan.relay")
@@ -231,8 +231,25 @@ class Relay:
         if recovered:  # the probe got through: drain the backlog in priority order
             released = self.queue.release_held(now=now)
             log.info("SIAK is back; %d held packets released in priority order", released)
-        self.queue.accept(pid, now=now, siak_state=view.state)
+        self._accept(pid, now=now, siak_state=view.state)
         self._tell(header.kiosk_id, PacketStatus(packet_id=pid, state=view.state, at=now))
+
+    def _accept(self, packet_id: str, *, now: float, siak_state: SiakState) -> None:
+        """Record SIAK's acceptance. SIAK has the packet now: while the store fails (database
+        restarting) keep trying for up to half the lease, rather than let the lease lapse
+        and send the packet again."""
+        delay, give_up = 0.1, time.monotonic() + self.cfg.lease_s / 2
+        while True:
+            try:
+                self.queue.accept(packet_id, now=now, siak_state=siak_state)
+                return
+            except Exception as exc:
+                if not store_failure(exc) or time.monotonic() + delay > give_up or self._stop.is_set():
+                    raise
+                log.warning("packet %s: SIAK has it, the store failed (%s); recording again in %.1f s",
+                            packet_id, type(exc).__name__, delay)  # fmt: skip
+                self._stop.wait(delay)
+                delay = min(delay * 2, 2.0)
 
     def _tell(self, kiosk_id: str, message: Ack | PacketStatus) -> None:
         try:

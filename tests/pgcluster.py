@@ -69,11 +69,13 @@ class PrivateCluster:
                        stdin=subprocess.DEVNULL, user=self.user, cwd=self.root)  # fmt: skip
 
     def start(self) -> PrivateCluster:
-        if self.user:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
+        """Create the cluster on first start; start it (again, after `crash`)."""
+        if not self.data.exists():
+            if self.user:
+                entry = pwd.getpwnam(self.user)
+                os.chown(self.root, entry.pw_uid, entry.pw_gid)
+            self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
         options = (f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root}"
                    " -c fsync=off -c full_page_writes=off -c max_connections=300")  # fmt: skip
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
@@ -91,6 +93,11 @@ class PrivateCluster:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+    def crash(self) -> None:
+        """Stop at once, as a crash does (`-m immediate`: no checkpoint; the next start
+        recovers from the WAL). The data stay for `start`."""
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -12,7 +12,9 @@
 - **Fast handover**: every instance upserts its row in `instances` every `beat_s` (1 s) from
   the database's clock; any instance releases the live leases of every owner whose
   instance has no row younger than `dead_after_s` (5 s): a SIGKILLed instance's packets are
-  back in the queue within seconds, not after the lease (60 s). An instance that was only
+  back in the queue within seconds, not after the lease (60 s). Not after an outage that
+  silenced everybody: only an instance whose own heartbeats got through, on a database up
+  for longer than `dead_after_s`, releases others' leases. An instance that was only
   slow and comes back finds its leases gone: its `retry_later` is a no-op, a second
   submission of the same packet is absorbed by SIAK (the packet id is the idempotency key).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -62,7 +65,7 @@ class _Conn:
                 with self.conn.cursor() as cur:
                     cur.execute(sql, params)
                     return list(cur.fetchall()) if cur.description else []
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self.drop()
                 raise QueueError(f"PostgreSQL failed: {exc.__class__.__name__}") from exc
 
@@ -115,6 +118,7 @@ class PgCoordination:
         self._leader = _Conn(dsn)  # the status poller's session: it holds the lock
         self._beats = _Conn(dsn)  # the heartbeat thread
         self._leading = False
+        self._beat_ok_at: float | None = None  # monotonic time of this instance's last heartbeat
         self._beats.run("SELECT pg_advisory_lock(hashtext(%s))", (schema,))  # as PostgresQueue's DDL
         try:
             for stmt in DDL.replace("{S}", schema).split(";"):
@@ -142,11 +146,19 @@ class PgCoordination:
 
     def beat(self, *, now: float) -> int:
         s = self.schema
+        previous, self._beat_ok_at = self._beat_ok_at, None
         self._beats.run(f"INSERT INTO {s}.instances (name, beat_at) VALUES (%s, {DB_NOW})"
                         " ON CONFLICT (name) DO UPDATE SET beat_at = EXCLUDED.beat_at", (self.instance,))  # fmt: skip
+        self._beat_ok_at = time.monotonic()
+        # Silence means death only if the database could have heard: not when it restarted
+        # within dead_after_s, nor when this instance could not reach it either (then all
+        # were cut off alike, and a live instance's leases would go to a second worker).
+        if previous is None or self._beat_ok_at - previous > self.dead_after_s:
+            return 0
         rows = self._beats.run(
             f"UPDATE {s}.packets SET owner = '', visible_at = %(now)s"
             " WHERE state = 'pending' AND owner LIKE '%%/%%' AND visible_at > %(now)s"
+            f" AND extract(epoch from pg_postmaster_start_time()) < {DB_NOW} - %(dead)s"
             f" AND split_part(owner, '/', 1) NOT IN (SELECT name FROM {s}.instances"
             f"   WHERE beat_at >= {DB_NOW} - %(dead)s)"
             " RETURNING split_part(owner, '/', 1)",

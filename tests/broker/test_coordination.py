@@ -34,8 +34,8 @@ def url(pg_url: str) -> Iterator[str]:
     q.close()
 
 
-def instance(url: str, name: str) -> PgCoordination:
-    c = open_coordination(url, instance=name, dead_after_s=5.0)
+def instance(url: str, name: str, dead_after_s: float = 5.0) -> PgCoordination:
+    c = open_coordination(url, instance=name, dead_after_s=dead_after_s)
     assert isinstance(c, PgCoordination)
     return c
 
@@ -81,24 +81,44 @@ def test_one_status_poller_and_the_next_takes_over(url: str) -> None:
 def test_a_dead_instance_leases_are_released_at_once(url: str) -> None:
     queue = open_queue(url)
     queue.enqueue([env(1), env(2), env(3)], now=100.0)
-    a, b = instance(url, "centre-a"), instance(url, "centre-b")
-    a.beat(now=100.0)
-    b.beat(now=100.0)
-    held = queue.lease(owner=lease_owner("centre-a", "relay-0"), now=100.0, lease_s=60.0, limit=2)
-    mine = queue.lease(owner=lease_owner("centre-b", "relay-0"), now=100.0, lease_s=60.0)
-    assert len(held) == 2 and len(mine) == 1
-    assert b.beat(now=101.0) == 0  # a is alive: nothing moves
-    # a stops beating (SIGKILL): make its last heartbeat older than dead_after_s
-    a.close()
+    a, b = instance(url, "centre-a", dead_after_s=1.0), instance(url, "centre-b", dead_after_s=1.0)
     dsn, schema = split_schema(url)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        uptime = "SELECT extract(epoch from now() - pg_postmaster_start_time())"
+        assert wait_until(lambda: conn.execute(uptime).fetchone()[0] > 1.0)  # type: ignore[index]
+        assert a.beat(now=100.0) == 0 and b.beat(now=100.0) == 0  # first beats release nothing
+        held = queue.lease(owner=lease_owner("centre-a", "relay-0"), now=100.0, lease_s=60.0, limit=2)
+        mine = queue.lease(owner=lease_owner("centre-b", "relay-0"), now=100.0, lease_s=60.0)
+        assert len(held) == 2 and len(mine) == 1
+        a.beat(now=101.0)
+        assert b.beat(now=101.0) == 0  # a is alive: nothing moves
+        # a stops beating (SIGKILL): its last heartbeat grows older than dead_after_s
+        a.close()
         conn.execute(f"UPDATE {schema}.instances SET beat_at = beat_at - 6 WHERE name = 'centre-a'")
-    assert b.beat(now=102.0) == 2
+        assert b.beat(now=102.0) == 2
     again = queue.lease(owner=lease_owner("centre-b", "relay-1"), now=102.0, lease_s=60.0, limit=5)
     assert sorted(le.packet_id for le in again) == sorted(le.packet_id for le in held)  # b's own lease stays
     assert b.beat(now=103.0) == 0
     b.leave()
     b.close()
+    queue.close()
+
+
+def test_after_an_outage_that_silenced_everybody_nobody_is_declared_dead(url: str) -> None:
+    queue = open_queue(url)
+    queue.enqueue([env(1)], now=100.0)
+    a, b = instance(url, "centre-a", dead_after_s=1.0), instance(url, "centre-b", dead_after_s=1.0)
+    a.beat(now=100.0)
+    b.beat(now=100.0)
+    assert len(queue.lease(owner=lease_owner("centre-a", "relay-0"), now=100.0, lease_s=60.0)) == 1
+    dsn, schema = split_schema(url)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"UPDATE {schema}.instances SET beat_at = beat_at - 6")  # nobody got through
+    b._beat_ok_at = time.monotonic() - 6  # b's own heartbeats failed as long
+    assert b.beat(now=106.0) == 0  # so a's silence proves nothing yet
+    assert queue.lease(owner=lease_owner("centre-b", "relay-0"), now=106.0, lease_s=60.0) == []
+    for c in (a, b):
+        c.close()
     queue.close()
 
 
