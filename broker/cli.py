@@ -2,7 +2,7 @@
 
     anjungan broker run | queue | dead-letters list|retry|purge | rejections | waits
     anjungan siak-sim
-    anjungan bench ingest | drain
+    anjungan bench ingest | drain | scale
 """
 
 from __future__ import annotations
@@ -106,9 +106,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:
-    from broker import bench
+    from broker import bench, bench_scale
 
     bench.register(bench_sub)
+    bench_scale.register(bench_sub)
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:

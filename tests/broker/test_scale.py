@@ -19,15 +19,16 @@ import httpx
 import pytest
 
 from anjungan.messages import SiakState
+from broker.bench_scale import busiest_window
 from broker.errors import QueueError
 from broker.queue import EntryState, PacketQueue, open_queue
+from broker.queue.private_postgres import PrivateCluster
 from broker.siak.ledger import Ledger
 from broker.siak.sim import SiakSimulator, SimConfig, SimServer
 from provisioning.centres import CENTRE_ID, Role
 from provisioning.fleet import add_centre_identity, open_fleet
 from tests.broker.harness import Mosquitto, Service, TestKiosk
 from tests.broker.kit import make_fleet, packet_bytes, wait_until
-from tests.pgcluster import PrivateCluster
 
 from .conftest import pg_schema
 
@@ -38,16 +39,6 @@ RATE = 10.0  # SIAK's capacity, requests/s; each instance is given all of it (--
 LEASE_S = 60.0
 RESEND_S = 3.0  # the kiosks' re-send interval (30 s in the field)
 VICTIM = "anjungan-centre-2"
-
-
-def window_max(times: list[float], width: float) -> int:
-    """The most events in any window of `width` seconds."""
-    times, best, lo = sorted(times), 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] > width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def received(log: Path) -> int:
@@ -130,7 +121,7 @@ class Deployment:
         keys = [a["idempotency_key"] for a in siak["accepted"]]
         assert sorted(keys) == sorted(self.ids), "lost 0, enrolled twice 0"
         assert siak["counts"].get("429", 0) == 0, f"SIAK refused {siak['counts'].get('429')} over its rate"
-        siak["busiest_5s"] = busiest = window_max([a["at"] for a in siak["accepted"]], 5.0)
+        siak["busiest_5s"] = busiest = busiest_window([a["at"] for a in siak["accepted"]], 5.0)
         assert busiest <= RATE * 5.0 * 1.05 + 2, f"{busiest} submissions in 5 s at {RATE}/s"
         siak["status_calls"] = status = siak["counts"].get("200", 0) - siak["duplicate_submissions"]  # or replays
         assert status <= len(self.ids) + 10, f"one status poller: {status} status calls for {len(self.ids)}"

@@ -1,12 +1,15 @@
-"""A private PostgreSQL for the test suite: `initdb` + `pg_ctl` in a temporary folder, on a
-free loopback port, started once per session and stopped at the end (tests/conftest.py).
+"""A private PostgreSQL for tests and benches: `initdb` + `pg_ctl` in a temporary folder,
+on a free loopback port (the test suite starts one per session, tests/conftest.py;
+`anjungan bench scale` one per run). Production databases are the system's own (see
+docs/deployment.md).
 
 Nothing needs to be running on the machine: only Debian's `postgresql` package installed
-(scripts/setup.sh installs it). `ANJUNGAN_TEST_PG=postgresql://…` uses that server instead.
+(scripts/setup.sh installs it).
 
 PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` system
 user (or `nobody`). Settings are for speed, not durability against a power cut: `fsync`
-is off (a killed *client* still loses nothing; tests never crash the machine).
+is off (a killed *client* or server process still loses nothing committed; only an
+operating-system crash would).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 
+from broker.errors import QueueError
 from provisioning.broker_process import free_port
 
 
@@ -33,7 +37,7 @@ def pg_bin(name: str) -> str:
     versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
                       key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)  # fmt: skip
     if not versions:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed; run: sudo apt-get install postgresql")
+        raise QueueError(f"PostgreSQL's {name} is not installed; run: sudo apt-get install postgresql")
     return versions[-1]
 
 
@@ -47,7 +51,7 @@ def _owner() -> str | None:
             return user
         except KeyError:
             continue
-    raise RuntimeError("running as root and no unprivileged user (postgres, nobody) for PostgreSQL")
+    raise QueueError("running as root and no unprivileged user (postgres, nobody) for PostgreSQL")
 
 
 class PrivateCluster:
