@@ -19,6 +19,7 @@ from broker.policy import TokenBucket
 from broker.queue import open_queue, split_schema
 from broker.queue.coordination import PgCoordination
 from broker.queue.postgres import PostgresQueue
+from broker.relay import Relay, RelayConfig
 
 from .conftest import pg_schema
 from .kit import wait_until
@@ -138,3 +139,39 @@ def test_the_session_expiry_fits_mqtt() -> None:
     assert settings().session_expiry_s == 30
     with pytest.raises(ConfigError):
         settings(session_expiry_s=-1)
+
+
+class CountingCoordination(LocalCoordination):
+    """The local twin, counting the tokens its bucket hands out."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        self.reserved, self.beats = 0, 0
+
+    def bucket(self, *, rate: float, burst: float) -> TokenBucket:
+        outer = self
+
+        class Counted(TokenBucket):
+            def reserve(self, now: float) -> float:
+                outer.reserved += 1
+                return super().reserve(now)
+
+        return Counted(rate=rate, burst=burst)
+
+    def beat(self, *, now: float) -> int:
+        self.beats += 1
+        return 0
+
+
+def test_an_idle_worker_takes_no_token_and_a_shared_relay_beats_before_it_leases() -> None:
+    coord = CountingCoordination()
+    relay = Relay(open_queue("memory://"), None, None, None, RelayConfig(status_poll_s=0),  # type: ignore[arg-type]
+                  name=lease_owner("centre-a", "relay"), coordination=coord)  # fmt: skip
+    assert [relay.step("centre-a/relay-0") for _ in range(20)] == [False] * 20
+    assert coord.reserved == 0  # one lease query per idle step, no token and no refund
+    relay.start()
+    try:
+        assert coord.beats >= 1  # the first heartbeat precedes the first lease
+    finally:
+        relay.stop()
