@@ -4,7 +4,9 @@ Every client authenticates with its certificate; its common name becomes its MQT
 name (`use_identity_as_username`) and its client id (`use_username_as_clientid`), so no
 client can take over another's id. Kiosk K may write only under anjungan/v1/kiosk/K/ and
 read only its own `ack`; each centre identity (`provisioning.centres`) reads every kiosk's
-topics of the kinds its role needs and writes every `ack`.
+topics of the kinds its role needs and writes every `ack`. Several ingest instances read
+through one MQTT 5 shared subscription (`broker.mqtt`): Mosquitto checks each delivery
+against these `topic read` lines, so the group needs no line of its own.
 """
 
 from __future__ import annotations
