@@ -6,20 +6,21 @@ two-stage pipeline: the `verify` thread runs `prepare` (decode + verify, no writ
 batch N+1 while the `ingest` thread runs `on_batch` (the commit) on batch N; hashing,
 signature checks and fsync release the GIL, so the stages overlap. The MQTT PUBACK and the
 application ack are sent only after `on_batch` returns, i.e. after the commit: anything
-not committed when the process dies is redelivered by the broker (persistent session) or
-re-sent by the kiosk's outbox.
+not committed when the process dies is redelivered by the broker (if the instance is back
+within its session expiry) or re-sent by the kiosk's outbox.
 
 Several instances share the work (MQTT 5): each subscribes through the shared subscription
 `$share/anjungan-ingest-<secret>/…` (`share_group`), so the broker hands each capture and
 query to one instance, round robin. The group's name holds a secret only centre instances
 can compute, because Mosquitto 2.0 checks deliveries against the ACL but not
 subscriptions: a kiosk that joined a group with a public name would be handed its share of
-the captures, and the broker would then drop them (the read ACL refuses the delivery). Each instance has its own identity (client id = certificate CN)
-and a session that outlives it by `session_expiry_s` (default 30 s): a restart within that
-time resumes the session and gets what arrived meanwhile; a dead instance's session is then
-dropped with whatever the broker had queued for it, and the kiosks' re-sends (after 30 s
-without the application ack) reach a live instance. `RECEIVE_MAXIMUM` bounds the messages in
-flight to one instance, hence what a dead one can hold unacknowledged.
+the captures, and the broker would then drop them (the read ACL refuses the delivery).
+Each instance has its own identity (client id = certificate CN) and a session that
+outlives it by `session_expiry_s` (default 30 s): a restart within that time resumes the
+session and gets what arrived meanwhile; a dead instance's session is then dropped with
+whatever the broker had queued for it, and the kiosks' re-sends (after 30 s without the
+application ack) reach a live instance. `RECEIVE_MAXIMUM` bounds the messages in flight to
+one instance, hence what a dead one can hold unacknowledged.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class MqttSettings:
     client_id: str = CENTRE_ID  # must be the certificate's CN: the broker makes it so
     batch: int = 64
     kinds: tuple[str, ...] = ("capture",)
-    share_group: str = SHARE_GROUP
+    share_group: str  # `share_group(secret)`: required, a public name lets kiosks take captures away
     session_expiry_s: int = SESSION_EXPIRY_S
 
     def __post_init__(self) -> None:

@@ -134,7 +134,8 @@ def test_the_share_group_is_the_same_for_every_holder_of_the_secret_only() -> No
 
 def test_the_session_expiry_fits_mqtt() -> None:
     def settings(**kw: int) -> MqttSettings:
-        return MqttSettings(url="mqtts://h:1", ca_file="", cert_file="", key_file="", **kw)
+        return MqttSettings(url="mqtts://h:1", ca_file="", cert_file="", key_file="",
+                            share_group=share_group(b"k" * 32), **kw)  # fmt: skip
 
     assert settings().session_expiry_s == 30
     with pytest.raises(ConfigError):
