@@ -98,6 +98,22 @@ class PrivateCluster:
                     raise
                 time.sleep(0.1)
 
+    def replica(self, name: str = "standby") -> PrivateCluster:
+        """A streaming standby of this running cluster, started (`pg_basebackup -R`): read-only,
+        following this one, known to it as `name` (for `synchronous_standby_names`)."""
+        standby = PrivateCluster()
+        if standby.user:
+            entry = pwd.getpwnam(standby.user)
+            os.chown(standby.root, entry.pw_uid, entry.pw_gid)
+        source = f"host=127.0.0.1 port={self.port} user=postgres application_name={name}"
+        standby._run(pg_bin("pg_basebackup"), "-d", source, "-D", str(standby.data), "-R", "-X", "stream",
+                     "--no-sync", "-c", "fast")  # fmt: skip
+        return standby.start()
+
+    def promote(self) -> None:
+        """A standby becomes a primary (what an operator does when the primary is lost)."""
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "promote")
+
     def crash(self) -> None:
         """Stop at once, as a crash does (`-m immediate`: no checkpoint; the next start
         recovers from the WAL). The data stay for `start`."""

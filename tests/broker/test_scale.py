@@ -1,6 +1,7 @@
 """Two centre instances (real `broker run` processes, each with its own identity) on one
 PostgreSQL and one Mosquitto share the work while three kiosks stream; then (a) one
-instance is SIGKILLed, (c) PostgreSQL crashes and restarts.
+instance is SIGKILLed, (c) PostgreSQL crashes and restarts, or its primary is lost and a
+synchronous streaming standby is promoted.
 
 Counted at SIAK: nothing lost, nothing enrolled twice, and never more than SIAK's rate
 (+5%) although each instance is told the whole rate. In (a) the dead instance's leases
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from anjungan.messages import SiakState
@@ -55,7 +57,7 @@ class Deployment:
         fleet_dir, bundles = make_fleet(root, KIOSKS)
         add_centre_identity(open_fleet(fleet_dir), VICTIM, Role.INGEST)
         self.mosquitto = Mosquitto(fleet_dir, root).start()  # its ACL names both instances
-        self.db = f"{pg_url}?schema={pg_schema()}"
+        self.db = f"{pg_url}{'&' if '?' in pg_url else '?'}schema={pg_schema()}"
         self.sim = SimServer(SiakSimulator(SimConfig(capacity_rps=RATE, concurrency=16, latency_s=0.005),
                                            Ledger(bio_after_s=0.0, print_after_s=0.0))).__enter__()  # fmt: skip
         self.services: list[Service] = []
@@ -213,3 +215,35 @@ def test_two_instances_through_a_postgresql_crash_lose_nothing(tmp_path: Path) -
     finally:
         d.close()
         cluster.stop()
+
+
+def test_two_instances_through_a_standby_promotion_lose_nothing(tmp_path: Path) -> None:
+    primary = PrivateCluster().start()
+    standby = primary.replica("standby")
+    with psycopg.connect(primary.url, autocommit=True) as conn:  # an acked commit is on both
+        conn.execute("ALTER SYSTEM SET synchronous_standby_names = 'standby'")
+        conn.execute("SELECT pg_reload_conf()")
+    both = f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/postgres"
+    d = Deployment(tmp_path, f"{both}?target_session_attrs=read-write")  # libpq finds the writable one
+    try:
+        d.ready()
+        lost: dict[str, float] = {}
+
+        def lose_primary() -> None:
+            primary.crash()
+            lost["at"] = time.monotonic()
+
+        def promote() -> None:  # the operator (or a tool) promotes the standby
+            standby.promote()
+            lost["for"] = time.monotonic() - lost["at"]
+
+        d.stream(40, {12: lose_primary, 20: promote})
+        siak = d.settle()
+        assert all(s.alive() for s in d.services)
+        released = sum(s.log.read_text(errors="replace").count("of stopped instance") for s in d.services)
+        print(f"\nscale (primary lost, standby promoted after {lost['for']:.1f} s): {d.summary(siak)}; "
+              f"lease releases {released}")
+    finally:
+        d.close()
+        standby.stop()
+        primary.stop()
