@@ -55,6 +55,14 @@ def subscription(kind: str) -> str:
     return f"{PREFIX}/+/{kind}"
 
 
+def shared_subscription(kind: str, group: str) -> str:
+    """An MQTT 5 shared subscription to one kind, `$share/{group}/anjungan/v1/kiosk/+/{kind}`:
+    the broker hands each message to one member of the group, so instances share the work."""
+    if not KIOSK_ID_RE.match(group):
+        raise TopicError(f"invalid share group {group!r}")
+    return f"$share/{group}/{subscription(kind)}"
+
+
 def parse(topic_name: str) -> tuple[str, str]:
     """Split a topic into (kiosk_id, kind); TopicError for anything else."""
     parts = topic_name.split("/")

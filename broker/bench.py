@@ -54,7 +54,7 @@ def _publish_and_count(kiosk: mqtt.Client, topic: str, payloads: list[bytes],
 
 def measure_ingest(n: int) -> dict[str, Any]:
     from broker.ingest import Ingest
-    from broker.mqtt import CentreMqtt, MqttSettings
+    from broker.mqtt import CentreMqtt, MqttSettings, share_group
     from broker.queue import open_queue
     from broker.trust import TrustSource
     from provisioning.broker_process import BrokerProcess, free_port
@@ -93,8 +93,10 @@ def measure_ingest(n: int) -> dict[str, Any]:
             # durable: verify + SQLite commit (WAL, synchronous=FULL) + ack, counted at the kiosk
             queue = open_queue(f"sqlite://{root / 'queue.db'}")
             ingest = Ingest(queue, TrustSource(fleet_dir), clock=time.time)
+            group = share_group(open_fleet(fleet_dir).path("gateway.key").read_bytes())
             centre = CentreMqtt(MqttSettings(url=f"mqtts://127.0.0.1:{port}", ca_file=tls.ca_file,
-                                             cert_file=tls.cert_file, key_file=tls.key_file),
+                                             cert_file=tls.cert_file, key_file=tls.key_file,
+                                             share_group=group),
                                 ingest.process, prepare=ingest.prepare)  # fmt: skip
             centre.start()
             if not centre.connected.wait(10):

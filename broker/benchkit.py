@@ -12,7 +12,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from anjungan.packet import build_packet, encode_packet
-from anjungan.packet.model import PriorityClass, Service
+from anjungan.packet.model import (
+    BiometricRecord,
+    CaptureBody,
+    Demographics,
+    Modality,
+    PriorityClass,
+    Service,
+)
 from anjungan.packet.sample import synthetic_body
 from broker.errors import BrokerError
 
@@ -21,13 +28,21 @@ def _nik(i: int) -> str:
     return f"517101010190{i % 10000:04d}"
 
 
-def bench_packets(bundle: Any, n: int, *, start: int = 1) -> list[tuple[str, PriorityClass, bytes]]:
+def _small_body(i: int) -> CaptureBody:
+    """A 2 KB capture (`bench scale --small`): the work per message without the bytes."""
+    return CaptureBody(demographics=Demographics(nik=_nik(i), name="Warga Bench"),
+                       biometrics=(BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
+                                                   image=bytes([i % 251]) * 2000, quality=80),))  # fmt: skip
+
+
+def bench_packets(bundle: Any, n: int, *, start: int = 1, small: bool = False) -> list[tuple[str, PriorityClass, bytes]]:
     out = []
     classes = (PriorityClass.VULNERABLE, PriorityClass.FIRST_RECORDING, PriorityClass.ROUTINE,
                PriorityClass.ROUTINE, PriorityClass.FIRST_RECORDING)  # fmt: skip
     for i in range(start, start + n):
         prio = classes[i % len(classes)]
-        p = build_packet(synthetic_body(nik=_nik(i), seed=i), identity=bundle.identity,
+        body = _small_body(i) if small else synthetic_body(nik=_nik(i), seed=i)
+        p = build_packet(body, identity=bundle.identity,
                          gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite,
                          sequence=i, service=Service.REPLACEMENT, priority=prio, now=time.time())  # fmt: skip
         out.append((p.packet_id, prio, encode_packet(p)))

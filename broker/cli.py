@@ -2,7 +2,7 @@
 
     anjungan broker run | queue | dead-letters list|retry|purge | rejections | waits
     anjungan siak-sim
-    anjungan bench ingest | drain
+    anjungan bench ingest | drain | scale
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--backoff-cap", type=float, default=30.0)
     run.add_argument("--breaker-cooldown", type=float, default=2.0)
     run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
+    run.add_argument("--session-expiry", type=int, default=30, metavar="S",
+                     help="MQTT 5 session expiry: the broker drops this instance's session (and what "
+                     "it queued for it) S s after it disconnects; kiosks re-send what was lost")  # fmt: skip
+    run.add_argument("--dead-after", type=float, default=5.0, metavar="S",
+                     help="PostgreSQL: an instance silent this long is dead; its leases are released")  # fmt: skip
     run.add_argument("--allow-ca-key", action="store_true",
                      help="run even though the folder holds the fleet CA's key (a bench or demo; "
                      "in the field give it the folder from `provision centre-folder`)")  # fmt: skip
@@ -119,9 +124,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:
-    from broker import bench
+    from broker import bench, bench_scale
 
     bench.register(bench_sub)
+    bench_scale.register(bench_sub)
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:
@@ -163,7 +169,7 @@ def run_service(args: argparse.Namespace) -> int:
         fleet_dir=args.fleet, db_url=args.db, mqtt_url=args.mqtt, siak_url=args.siak,
         siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
         relay=relay, aging_s=args.aging,
-        identity=args.identity,
+        identity=args.identity, session_expiry_s=args.session_expiry, dead_after_s=args.dead_after,
     ), observer=metrics if metrics is not None else NULL)  # fmt: skip
     if metrics is not None:
         return _run_with_dashboard(service, args, metrics)

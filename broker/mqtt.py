@@ -6,21 +6,39 @@ two-stage pipeline: the `verify` thread runs `prepare` (decode + verify, no writ
 batch N+1 while the `ingest` thread runs `on_batch` (the commit) on batch N; hashing,
 signature checks and fsync release the GIL, so the stages overlap. The MQTT PUBACK and the
 application ack are sent only after `on_batch` returns, i.e. after the commit: anything
-not committed when the process dies is redelivered by the broker (persistent session) or
-re-sent by the kiosk's outbox.
+not committed when the process dies is redelivered by the broker (if the instance is back
+within its session expiry) or re-sent by the kiosk's outbox.
+
+Several instances share the work (MQTT 5): each subscribes through the shared subscription
+`$share/anjungan-ingest-<secret>/…` (`share_group`), so the broker hands each capture and
+query to one instance, round robin. The group's name holds a secret only centre instances
+can compute, because Mosquitto 2.0 checks deliveries against the ACL but not
+subscriptions: a kiosk that joined a group with a public name would be handed its share of
+the captures, and the broker would then drop them (the read ACL refuses the delivery).
+Each instance has its own identity (client id = certificate CN) and a session that
+outlives it by `session_expiry_s` (default 30 s): a restart within that time resumes the
+session and gets what arrived meanwhile; a dead instance's session is then dropped with
+whatever the broker had queued for it, and the kiosks' re-sends (after 30 s without the
+application ack) reach a live instance. `RECEIVE_MAXIMUM` bounds the messages in flight to
+one instance, hence what a dead one can hold unacknowledged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import queue as stdqueue
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from anjungan import topics
 from anjungan.messages import Ack, PacketStatus, StatusReply
@@ -35,11 +53,25 @@ Preparer = Callable[[list[Inbound]], list[Inbound]]
 Staged = tuple[list[mqtt.MQTTMessage], list[Inbound]]
 PoisonHandler = Callable[[Inbound, BaseException], Outcome]
 
+SHARE_GROUP = "anjungan-ingest"  # the public half of the instances' share group (`share_group`)
+SESSION_EXPIRY_S = 30  # a dead instance's session (and what is queued for it) lives this long
+RECEIVE_MAXIMUM = 100  # QoS 1 messages in flight to one instance: the verify/commit pipeline's window
+REPORT_S = 5.0  # how often an instance logs what it received (its share of the work)
+
 
 def skip_poison(msg: Inbound, exc: BaseException) -> Outcome:
     """The least a poison message gets: logged, acked, answered with nothing."""
     log.warning("set aside a message on %.120s that failed: %s", msg.topic, type(exc).__name__)
     return Outcome(token=msg.token, kiosk_id="", ack=None, reason="internal_error")
+
+
+def share_group(secret: bytes) -> str:
+    """The share group of every `broker run` instance of a deployment: SHARE_GROUP and 96
+    bits of HMAC-SHA256 under a secret they all hold and no kiosk does (the gateway key)."""
+    if len(secret) < 16:
+        raise ConfigError("the share group's secret is too short")
+    tag = hmac.new(secret, b"anjungan/v1 mqtt share group", hashlib.sha256).hexdigest()[:24]
+    return f"{SHARE_GROUP}-{tag}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +83,12 @@ class MqttSettings:
     client_id: str = CENTRE_ID  # must be the certificate's CN: the broker makes it so
     batch: int = 64
     kinds: tuple[str, ...] = ("capture",)
+    share_group: str  # `share_group(secret)`: required, a public name lets kiosks take captures away
+    session_expiry_s: int = SESSION_EXPIRY_S
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.session_expiry_s <= 0xFFFFFFFE:
+            raise ConfigError("the MQTT session expiry must be 0..4294967294 s")
 
 
 class CentreMqtt:
@@ -68,8 +106,10 @@ class CentreMqtt:
         self.inbox: stdqueue.Queue[mqtt.MQTTMessage | None] = stdqueue.Queue(maxsize=10_000)
         self.connected = threading.Event()
         self._stop = threading.Event()
+        self.received, self.received_bytes = 0, 0  # since start: this instance's share
+        self._reported_at = time.monotonic()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                        clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)  # fmt: skip
+                        protocol=mqtt.MQTTv5, manual_ack=True)  # fmt: skip
         c.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file,
                   keyfile=settings.key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
         c.max_inflight_messages_set(100)
@@ -89,8 +129,11 @@ class CentreMqtt:
         if getattr(rc, "is_failure", False):
             log.warning("MQTT connect refused: %s", rc)
             return
-        for kind in self.settings.kinds:
-            client.subscribe(topics.subscription(kind), qos=1)
+        kinds = self.settings.kinds
+        if getattr(_f, "session_present", False):
+            # a session kept from a release before shared subscriptions would deliver twice
+            client.unsubscribe([topics.subscription(kind) for kind in kinds])
+        client.subscribe([(topics.shared_subscription(kind, self.settings.share_group), 1) for kind in kinds])
         self.connected.set()
         log.info("MQTT connected to %s:%d", self.host, self.port)
 
@@ -100,7 +143,15 @@ class CentreMqtt:
             log.warning("MQTT disconnected (%s); reconnecting", rc)
 
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
+        self.received_bytes += len(msg.payload)
         self.inbox.put(msg)
+
+    def _report(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._reported_at >= REPORT_S:
+            self._reported_at = now
+            log.info("received %d messages, %d bytes since start", self.received, self.received_bytes)
 
     # -- the pipeline: verify (stage 1), commit + ack (stage 2) ---------------------------
     def _verify(self) -> None:
@@ -143,6 +194,7 @@ class CentreMqtt:
             if staged is None:
                 break
             self._handle(*staged)
+            self._report()
 
     def _handle(self, batch: list[mqtt.MQTTMessage], inbound: list[Inbound]) -> None:
         self._commit(inbound)
@@ -201,7 +253,11 @@ class CentreMqtt:
     def start(self) -> None:
         self._verifier.start()
         self._worker.start()
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False,
+                                  properties=props)  # fmt: skip
         self.client.loop_start()
 
     def stop(self) -> None:
@@ -209,6 +265,7 @@ class CentreMqtt:
         self.inbox.put(None)
         self._verifier.join(timeout=10)
         self._worker.join(timeout=10)
+        self._report(force=True)
         self.client.disconnect()
         self.client.loop_stop()
 

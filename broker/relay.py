@@ -10,6 +10,10 @@ with the packet id as the idempotency key, then:
 A worker that dies mid-call loses only its lease: the packet comes back when it expires,
 and SIAK's idempotency makes the second submission harmless.
 A status poller follows accepted enrollments to their final state and tells the kiosk.
+
+Several instances on one PostgreSQL queue (`broker.coordination`) share one token bucket
+(SIAK's rate for the whole deployment) and one status poller (the leader), and each beats
+a heartbeat every `heartbeat_s`, releasing the leases of instances whose heartbeat stopped.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from anjungan.messages import Ack, PacketStatus
+from anjungan.messages import Ack, PacketStatus, SiakState
 from anjungan.packet.model import PacketError
+from broker.coordination import Coordination, LocalCoordination
 from broker.errors import SiakError, SiakRejected, SiakThrottled
 from broker.gateway import Gateway
 from broker.observe import DEAD_LETTERED, NULL, RETRIED, SENT, CentreObserver
-from broker.policy import BreakerState, CircuitBreaker, TokenBucket, backoff_delay
-from broker.queue import Lease, PacketQueue
+from broker.policy import BreakerState, CircuitBreaker, backoff_delay
+from broker.queue import Lease, PacketQueue, store_failure
 from broker.siak.client import SiakClient
 
 log = logging.getLogger("anjungan.relay")
@@ -50,6 +55,7 @@ class RelayConfig:
     idle_s: float = 0.05
     status_poll_s: float = 2.0  # 0 = do not follow enrollments
     max_failures: int = 5  # a packet whose relay itself keeps failing (a bug) -> dead letter
+    heartbeat_s: float = 1.0  # shared coordination only: how often this instance says it lives
 
 
 class Relay:
@@ -65,6 +71,7 @@ class Relay:
         rand: Callable[[], float] = random.random,
         name: str = "relay",
         observer: CentreObserver = NULL,
+        coordination: Coordination | None = None,
     ) -> None:
         self.queue, self.gateway, self.siak, self.notifier, self.cfg = queue, gateway, siak, notifier, cfg
         self.observer = observer  # told every packet's relay outcome (metrics)
@@ -72,7 +79,8 @@ class Relay:
         self.breaker = CircuitBreaker(threshold=cfg.breaker_threshold,
                                       cooldown_s=cfg.breaker_cooldown_s,
                                       probe_timeout_s=cfg.lease_s)  # fmt: skip
-        self.bucket = TokenBucket(rate=cfg.rate_rps, burst=max(1.0, cfg.workers / 2))
+        self.coordination = coordination or LocalCoordination()
+        self.bucket = self.coordination.bucket(rate=cfg.rate_rps, burst=max(1.0, cfg.workers / 2))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -85,6 +93,9 @@ class Relay:
             self._threads.append(t)
         if self.cfg.status_poll_s > 0:
             self._threads.append(threading.Thread(target=self._poll_status, daemon=True))
+        if self.coordination.shared:
+            self._beat()  # before the first lease: an instance without a heartbeat looks dead
+            self._threads.append(threading.Thread(target=self._keep_alive, daemon=True, name="heartbeat"))
         for t in self._threads:
             t.start()
 
@@ -93,6 +104,17 @@ class Relay:
         for t in self._threads:
             t.join(timeout=15)
         self._threads.clear()
+        self.coordination.leave()
+
+    def _keep_alive(self) -> None:
+        while not self._stop.wait(self.cfg.heartbeat_s):
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            self.coordination.beat(now=self.clock())
+        except Exception as exc:  # noqa: BLE001 - the next beat tries again
+            log.warning("heartbeat failed: %s", exc)
 
     # -- one worker ----------------------------------------------------------------------
     def _reserve(self) -> float | None:
@@ -129,18 +151,26 @@ class Relay:
     def step(self, owner: str) -> bool:
         """Relay at most one packet. True if one was handled.
 
-        The token is reserved first, but the packet is leased and its document built while
-        the token matures: the request leaves on time and SIAK's capacity is not idled by
-        our own preparation."""
-        go_at = self._reserve()
-        if go_at is None:
-            return False
+        The breaker is asked first, then a packet leased, and only then a token reserved (an
+        idle worker costs one query, not a token and its refund, which on a shared bucket
+        are two more); the document is built while the token matures: the request leaves on
+        time and SIAK's capacity is not idled by our own preparation."""
+        with self._lock:
+            if not self.breaker.allow(self.clock()):
+                return False
         leases = self.queue.lease(owner=owner, now=self.clock(), lease_s=self.cfg.lease_s)
         if not leases:
             with self._lock:
-                self.bucket.reserve_refund()
                 self.breaker.release_probe()
             return False
+        try:
+            with self._lock:
+                now = time.monotonic()
+                go_at = now + self.bucket.reserve(now)
+        except Exception:  # the shared rate's store failed: not this packet's fault
+            self.queue.retry_later(leases[0].packet_id, owner=owner, visible_at=self.clock(),
+                                   reason="no SIAK token: the rate store failed")  # fmt: skip
+            raise
         try:
             self.relay(leases[0], go_at=go_at)
         except Exception as exc:  # not SIAK's doing: our own failure on this packet
@@ -210,9 +240,26 @@ class Relay:
         if recovered:  # the probe got through: drain the backlog in priority order
             released = self.queue.release_held(now=now)
             log.info("SIAK is back; %d held packets released in priority order", released)
-        self.queue.accept(pid, now=now, siak_state=view.state)
+        self._accept(pid, now=now, siak_state=view.state)
         self.observer.relayed(SENT)
         self._tell(header.kiosk_id, PacketStatus(packet_id=pid, state=view.state, at=now))
+
+    def _accept(self, packet_id: str, *, now: float, siak_state: SiakState) -> None:
+        """Record SIAK's acceptance. SIAK has the packet now: while the store fails (database
+        restarting) keep trying for up to half the lease, rather than let the lease lapse
+        and send the packet again."""
+        delay, give_up = 0.1, time.monotonic() + self.cfg.lease_s / 2
+        while True:
+            try:
+                self.queue.accept(packet_id, now=now, siak_state=siak_state)
+                return
+            except Exception as exc:
+                if not store_failure(exc) or time.monotonic() + delay > give_up or self._stop.is_set():
+                    raise
+                log.warning("packet %s: SIAK has it, the store failed (%s); recording again in %.1f s",
+                            packet_id, type(exc).__name__, delay)  # fmt: skip
+                self._stop.wait(delay)
+                delay = min(delay * 2, 2.0)
 
     def _tell(self, kiosk_id: str, message: Ack | PacketStatus) -> None:
         try:
@@ -224,7 +271,8 @@ class Relay:
     def _poll_status(self) -> None:
         while not self._stop.wait(self.cfg.status_poll_s):
             try:
-                self.poll_status_once()
+                if self.coordination.leads():  # one poller for the whole deployment
+                    self.poll_status_once()
             except Exception:  # noqa: BLE001
                 log.exception("status poller: unexpected failure")
 

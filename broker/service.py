@@ -17,11 +17,12 @@ from pathlib import Path
 from anjungan import topics
 from anjungan.messages import Ack, AckOutcome
 from anjungan.packet import decode_packet
+from broker.coordination import lease_owner, open_coordination
 from broker.desk import StatusDesk
 from broker.errors import ConfigError
 from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
-from broker.mqtt import CentreMqtt, MqttSettings
+from broker.mqtt import SESSION_EXPIRY_S, CentreMqtt, MqttSettings, share_group
 from broker.observe import ACCEPTED, DUPLICATE, NULL, REJECTED, SKIPPED, CentreObserver
 from broker.paths import default_db_url
 from broker.policy import DEFAULT_AGING_S
@@ -32,6 +33,7 @@ from broker.siak.access import SiakAccess
 from broker.siak.client import SiakClient
 from broker.trust import TrustSource
 from provisioning.centres import CENTRE_ID, Role
+from provisioning.files import read_bytes
 from provisioning.fleet import centre_tls, open_fleet
 from provisioning.gateway_keys import load_keyring
 
@@ -51,6 +53,8 @@ class ServiceConfig:
     aging_s: float = DEFAULT_AGING_S
     identity: str = CENTRE_ID  # its centre identity: certificate and MQTT client id
     batch: int = 64
+    session_expiry_s: int = SESSION_EXPIRY_S  # MQTT 5: how long the broker keeps a dead instance's session
+    dead_after_s: float = 5.0  # PostgreSQL: a heartbeat this old releases the instance's leases
 
 
 class CentralService:
@@ -67,8 +71,9 @@ class CentralService:
         broker = fleet.settings["broker"]
         tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.cfg = cfg
-        self.queue: PacketQueue = open_queue(cfg.db_url or default_db_url(cfg.fleet_dir),
-                                             aging_s=cfg.aging_s)  # fmt: skip
+        db_url = cfg.db_url or default_db_url(cfg.fleet_dir)
+        self.queue: PacketQueue = open_queue(db_url, aging_s=cfg.aging_s)
+        self.coordination = open_coordination(db_url, instance=cfg.identity, dead_after_s=cfg.dead_after_s)
         self.trust = TrustSource(cfg.fleet_dir)
         self.ingest = Ingest(self.queue, self.trust, clock=time.time)
         self.handlers: dict[str, Callable[[list[Inbound]], list[Outcome]]] = {
@@ -78,12 +83,15 @@ class CentralService:
         self.mqtt = CentreMqtt(
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
-                         client_id=cfg.identity, batch=cfg.batch, kinds=("capture", "query")),
+                         client_id=cfg.identity, batch=cfg.batch, kinds=("capture", "query"),
+                         session_expiry_s=cfg.session_expiry_s,
+                         share_group=share_group(read_bytes(fleet.path("gateway.key"), "gateway private key"))),
             self._dispatch,
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
         )  # fmt: skip
         gateway = Gateway(load_keyring(cfg.fleet_dir), reload=lambda: load_keyring(cfg.fleet_dir))
-        self.relay = Relay(self.queue, gateway, siak, self.mqtt, cfg.relay, observer=observer)
+        self.relay = Relay(self.queue, gateway, siak, self.mqtt, cfg.relay, observer=observer,
+                           name=lease_owner(cfg.identity, "relay"), coordination=self.coordination)  # fmt: skip
 
     def _kind(self, msg: Inbound) -> str:
         """The handler for a message: by topic kind; the capture handler gets the rest (it logs strays)."""
@@ -156,6 +164,7 @@ class CentralService:
         self.relay.stop()
         self.mqtt.stop()
         self.queue.close()
+        self.coordination.close()
 
     def run_forever(self, stop: threading.Event) -> None:
         self.start()

@@ -4,7 +4,9 @@ Every client authenticates with its certificate; its common name becomes its MQT
 name (`use_identity_as_username`) and its client id (`use_username_as_clientid`), so no
 client can take over another's id. Kiosk K may write only under anjungan/v1/kiosk/K/ and
 read only its own `ack`, `status` and `renewed`; each centre identity (`provisioning.centres`) reads every kiosk's
-topics of the kinds its role needs and writes every `ack`.
+topics of the kinds its role needs and writes every `ack`. Several ingest instances read
+through one MQTT 5 shared subscription (`broker.mqtt`): Mosquitto checks each delivery
+against these `topic read` lines, so the group needs no line of its own.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from provisioning.files import read_bytes, write_atomic
 from provisioning.fleet import Fleet
 
 SERVICE_USER = "mosquitto"  # Debian's system user for the broker
+MAX_QUEUED_BYTES = 256 * 1024 * 1024  # per client, beyond what is in flight (see config_text)
 
 
 def acl_text(identities: Iterable[tuple[str, Role]]) -> str:
@@ -69,7 +72,18 @@ def config_text(conf_dir: Path, *, port: int, bind: str, persistence: bool, run_
         f"acl_file {d / 'acl'}",
         f"max_packet_size {MAX_PACKET_BYTES + 65536}",
         f"user {run_as}",
-        "max_queued_messages 10000",
+        # Memory (per client, beyond the messages in flight). Only centre instances receive
+        # captures (~1.2 MB each); kiosks receive small JSON acks. A centre instance's
+        # session outlives it by its MQTT 5 session expiry (`broker run --session-expiry`,
+        # 30 s): until then its share of the captures queues here, at most 256 MiB
+        # (~200 captures); past that, or once the session expires, the broker drops them
+        # and the kiosks re-send (they keep every packet until the centre's ack). Worst
+        # case ~ N centre instances x (256 MiB + 100 in flight x packet size).
+        "max_queued_messages 1000",
+        f"max_queued_bytes {MAX_QUEUED_BYTES}",
+        # sessions without an expiry of their own (MQTT 3.1.1 kiosks): a kiosk gone for
+        # 30 days loses its queued acks, and re-sends what they would have cleared
+        "persistent_client_expiration 30d",
         # QoS 1 messages in flight to one client: the central service verifies one batch
         # while it commits the previous; 20 (the default) starves that pipeline
         "max_inflight_messages 100",

@@ -8,6 +8,8 @@ VENV="$ROOT/.venv"
 need_apt=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have mosquitto || need_apt+=(mosquitto)
+# the tests run a private PostgreSQL (broker/queue/private_postgres.py): initdb and pg_ctl, no server running
+have initdb || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ "${ANJUNGAN_WITH_CHROMIUM:-0}" = 1 ]; then
   have chromium || need_apt+=(chromium)

@@ -27,7 +27,7 @@ from broker.queue.model import (
 
 __all__ = [
     "Admission", "BodyRef", "ClassDepth", "Entry", "EntryState", "Envelope", "Lease", "PacketQueue",
-    "Rejection", "open_queue", "store_failure",
+    "Rejection", "open_queue", "split_schema", "store_failure",
 ]  # fmt: skip
 
 
@@ -36,6 +36,14 @@ def store_failure(exc: BaseException) -> bool:
     message that cannot be stored? A store failure pauses ingest; anything else sets the
     one message aside. PostgreSQL's and the body store's failures arrive as QueueError."""
     return isinstance(exc, QueueError | OSError | sqlite3.OperationalError)
+
+
+def split_schema(url: str) -> tuple[str, str]:
+    """A PostgreSQL URL's connection string and its `schema=` (default `anjungan`)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    schema = query.pop("schema", ["anjungan"])[0]
+    return urlunsplit(parts._replace(query=urlencode(query, doseq=True))), schema
 
 
 def open_queue(url: str, *, aging_s: float = DEFAULT_AGING_S) -> PacketQueue:
@@ -51,9 +59,7 @@ def open_queue(url: str, *, aging_s: float = DEFAULT_AGING_S) -> PacketQueue:
     if parts.scheme in ("postgresql", "postgres"):
         from broker.queue.postgres import PostgresQueue
 
-        query = parse_qs(parts.query)
-        schema = query.pop("schema", ["anjungan"])[0]
-        dsn = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        dsn, schema = split_schema(url)
         return PostgresQueue(dsn, schema=schema, aging_s=aging_s)
     if parts.scheme == "memory":
         from broker.queue.memory import MemoryQueue

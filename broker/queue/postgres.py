@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS {P} (
   UNIQUE (kiosk_id, sequence)
 );
 CREATE INDEX IF NOT EXISTS {I}_ready ON {P} (state, rank);
+CREATE INDEX IF NOT EXISTS {I}_leased ON {P} (owner) WHERE owner <> '';
 CREATE TABLE IF NOT EXISTS {R} (
   id BIGSERIAL PRIMARY KEY,
   kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,

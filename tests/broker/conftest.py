@@ -11,8 +11,6 @@ import pytest
 
 from broker.queue import PacketQueue, open_queue
 
-PG_URL = os.environ.get("ANJUNGAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 def pg_schema() -> str:
     return f"t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
@@ -26,11 +24,12 @@ def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     elif kind == "sqlite":
         yield f"sqlite://{tmp_path / 'queue.db'}"
     else:
+        pg_url = request.getfixturevalue("pg_url")  # the private cluster starts on first use
         schema = pg_schema()
-        yield f"{PG_URL}?schema={schema}"
+        yield f"{pg_url}?schema={schema}"
         from broker.queue.postgres import PostgresQueue
 
-        q = PostgresQueue(PG_URL, schema=schema)
+        q = PostgresQueue(pg_url, schema=schema)
         q.drop()
         q.close()
 

@@ -11,8 +11,6 @@ import pytest
 
 from broker.fleet.store import FleetStore, open_store
 
-PG_URL = os.environ.get("ANJUNGAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
@@ -29,11 +27,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'fleet.db'}"
         return
+    pg_url = request.getfixturevalue("pg_url")  # the private cluster starts on first use
     schema = f"f_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    yield f"{PG_URL}?schema={schema}"
+    yield f"{pg_url}?schema={schema}"
     from broker.fleet.store.postgres import PostgresFleetStore
 
-    s = PostgresFleetStore(PG_URL, schema=schema)
+    s = PostgresFleetStore(pg_url, schema=schema)
     s.drop()
     s.close()
 

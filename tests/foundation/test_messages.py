@@ -97,6 +97,9 @@ def test_topics():
     assert topics.subscription("health") == "anjungan/v1/kiosk/+/health"
     assert topics.topic("dps-01", "renew") == "anjungan/v1/kiosk/dps-01/renew"
     assert topics.parse("anjungan/v1/kiosk/dps-01/renewed") == ("dps-01", "renewed")
+    assert topics.shared_subscription("capture", "anjungan-ingest") == "$share/anjungan-ingest/anjungan/v1/kiosk/+/capture"
+    with pytest.raises(topics.TopicError):
+        topics.shared_subscription("capture", "a/b")
     for bad in ("anjungan/v2/kiosk/x1/ack", "anjungan/v1/kiosk/X!/ack", "anjungan/v1/kiosk/x1/other"):
         with pytest.raises(topics.TopicError):
             topics.parse(bad)

@@ -49,7 +49,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
 def shell(tls, on_batch, on_poison=None) -> tuple[CentreMqtt, RecordingClient]:  # type: ignore[no-untyped-def]
     kw = {"on_poison": on_poison} if on_poison else {}
     settings = MqttSettings(url="mqtts://127.0.0.1:1", ca_file=tls.ca_file, cert_file=tls.cert_file,
-                            key_file=tls.key_file)  # fmt: skip
+                            key_file=tls.key_file, share_group="anjungan-ingest-test")  # fmt: skip
     centre = CentreMqtt(settings, on_batch, is_store_failure=store_failure, **kw)
     client = RecordingClient()
     centre.client = client  # type: ignore[assignment]
