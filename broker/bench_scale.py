@@ -114,7 +114,7 @@ def _instance(fleet_dir: Path, workdir: Path, *, name: str, db: str, mqtt_url: s
               rate: float) -> tuple[subprocess.Popen[bytes], Path]:  # fmt: skip
     log = workdir / f"{name}.log"
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    args = [sys.executable, "-m", "anjungan.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
+    args = [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
             "--db", db, "--mqtt", mqtt_url, "--siak", siak_url, "--siak-insecure-http", "--identity", name,
             "--rate", str(rate), "--workers", "4", "--status-poll", "1", "--backoff-cap", "1"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
