@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from entrypoints.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
