@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from anjungan.errors import AnjunganError
+from anjungan.ids import is_packet_id
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_NESTING = 8  # the deepest message (Health.peripherals) nests 3
@@ -30,6 +31,13 @@ class AckOutcome(enum.StrEnum):
     ACCEPTED = "accepted"  # durably committed by the centre: the kiosk may shred its copy
     DUPLICATE = "duplicate"  # already committed earlier: shred too
     REJECTED = "rejected"  # refused for good (reason given): kiosk keeps it for a technician
+
+
+class LinkState(enum.StrEnum):
+    """A kiosk's link to the broker, as its retained `status` (and Last Will) says."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
 
 
 class SiakState(enum.StrEnum):
@@ -160,7 +168,7 @@ def parse_json(payload: bytes, what: str) -> Any:
         raise MessageError(f"{what}: nested deeper than {MAX_NESTING}")
     try:
         return json.loads(bytes(payload).decode("utf-8"), parse_constant=_refuse_constant,
-                          parse_float=_finite_float, object_pairs_hook=_no_duplicates)  # fmt: skip
+                          parse_float=_finite_float, object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MessageError(f"{what}: not valid JSON ({exc.__class__.__name__})") from exc
 
@@ -180,7 +188,7 @@ def _require(cond: bool, message: str) -> None:
 
 
 def _packet_id(value: object) -> None:
-    _require(isinstance(value, str) and len(value) == 36, "bad packet_id")
+    _require(is_packet_id(value), "bad packet_id")
 
 
 def _short_id(value: object, name: str) -> None:
@@ -267,12 +275,12 @@ class KioskStatus(_Message):
 
     TYPE = "status"
     kiosk_id: str
-    state: str  # "online" | "offline"
+    state: LinkState
     session_id: str
     at: float
 
     def __post_init__(self) -> None:
-        _require(self.state in ("online", "offline"), "state must be online or offline")
+        object.__setattr__(self, "state", LinkState(self.state))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +305,13 @@ class Health(_Message):
     link_failures: int = 0  # attempts to reach the broker that failed since start (TLS refused, …)
     link_error: str = ""  # the last one's reason, one line (never key material)
     out_of_service: str = ""  # why the kiosk refuses to sign (its clock outside its certificate)
+
+    def faults(self) -> dict[str, str]:
+        """The peripherals this report says are faulty, name -> detail (one line): the one
+        rule for "fault" (`ok` is false), which alerts and counts both use."""
+        return {name: str(info.get("detail") or "fault")[:200]
+                for name, info in sorted(self.peripherals.items())
+                if isinstance(info, dict) and info.get("ok") is False}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -341,7 +356,7 @@ class RenewalRequest(_Message):
             value = getattr(self, name)
             _require(isinstance(value, str) and 0 < len(value) <= MAX_PEM_CHARS, f"bad {name}")
         _require(isinstance(self.proof, str) and len(self.proof) == 128
-                 and all(c in "0123456789abcdef" for c in self.proof), "bad proof")  # fmt: skip
+                 and all(c in "0123456789abcdef" for c in self.proof), "bad proof")
 
 
 def renewal_proof_bytes(request_id: str, csr: str) -> bytes:

@@ -47,7 +47,7 @@ class Nik:
             "valid": True, "province": self.province, "regency": self.regency,
             "district": self.district, "region_code": self.region_code,
             "birth_date": self.birth_date.isoformat(), "sex": self.sex, "age": self.age,
-        }  # fmt: skip
+        }
 
 
 # 16 digits, perhaps grouped by spaces, dots or dashes as people type them; longer runs

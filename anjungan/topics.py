@@ -19,14 +19,29 @@ Payload types live in `anjungan.messages` (JSON) and `anjungan.packet` (CBOR).
 
 from __future__ import annotations
 
-import re
+import enum
 
+from anjungan import ids
 from anjungan.errors import AnjunganError
 
 VERSION = "v1"
 PREFIX = f"anjungan/{VERSION}/kiosk"
-KINDS = ("capture", "ack", "status", "health", "feedback", "query", "renew", "renewed")
-KIOSK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class TopicKind(enum.StrEnum):
+    """The last level of a kiosk's topic: what the message is."""
+
+    CAPTURE = "capture"  # kiosk -> centre: a capture packet (CBOR)
+    ACK = "ack"  # centre -> kiosk: Ack, PacketStatus, FeedbackAck, StatusReply
+    STATUS = "status"  # kiosk, retained, and its Last Will: KioskStatus
+    HEALTH = "health"  # kiosk -> fleet monitor: Health
+    FEEDBACK = "feedback"  # kiosk -> fleet monitor: Feedback
+    QUERY = "query"  # kiosk -> centre: StatusQuery (a receipt from another kiosk)
+    RENEW = "renew"  # kiosk -> signer: RenewalRequest
+    RENEWED = "renewed"  # signer -> kiosk: RenewalReply
+
+
+KINDS = tuple(TopicKind)
 
 
 class TopicError(AnjunganError):
@@ -34,38 +49,37 @@ class TopicError(AnjunganError):
 
 
 def check_kiosk_id(kiosk_id: str) -> str:
-    """Kiosk ids are DNS-label-like: they appear in topics, certificates and file names."""
-    if not isinstance(kiosk_id, str) or not KIOSK_ID_RE.match(kiosk_id):
-        raise TopicError(
-            f"invalid kiosk id {kiosk_id!r}: use 2-63 lowercase letters, digits or '-'"
-        )
-    return kiosk_id
+    """The kiosk-id rule (`anjungan.ids`), refused as a TopicError here."""
+    try:
+        return ids.check_kiosk_id(kiosk_id)
+    except ids.IdError as exc:
+        raise TopicError(str(exc)) from None
 
 
-def topic(kiosk_id: str, kind: str) -> str:
+def topic(kiosk_id: str, kind: TopicKind) -> str:
     if kind not in KINDS:
         raise TopicError(f"unknown topic kind {kind!r}")
     return f"{PREFIX}/{check_kiosk_id(kiosk_id)}/{kind}"
 
 
-def subscription(kind: str) -> str:
+def subscription(kind: TopicKind) -> str:
     """The wildcard the centre subscribes to for one kind, e.g. anjungan/v1/kiosk/+/capture."""
     if kind not in KINDS:
         raise TopicError(f"unknown topic kind {kind!r}")
     return f"{PREFIX}/+/{kind}"
 
 
-def shared_subscription(kind: str, group: str) -> str:
+def shared_subscription(kind: TopicKind, group: str) -> str:
     """An MQTT 5 shared subscription to one kind, `$share/{group}/anjungan/v1/kiosk/+/{kind}`:
     the broker hands each message to one member of the group, so instances share the work."""
-    if not KIOSK_ID_RE.match(group):
+    if not ids.KIOSK_ID_RE.match(group):
         raise TopicError(f"invalid share group {group!r}")
     return f"$share/{group}/{subscription(kind)}"
 
 
-def parse(topic_name: str) -> tuple[str, str]:
+def parse(topic_name: str) -> tuple[str, TopicKind]:
     """Split a topic into (kiosk_id, kind); TopicError for anything else."""
     parts = topic_name.split("/")
     if len(parts) != 5 or "/".join(parts[:3]) != PREFIX or parts[4] not in KINDS:
         raise TopicError(f"topic outside contract {VERSION}: {topic_name[:120]!r}")
-    return check_kiosk_id(parts[3]), parts[4]
+    return check_kiosk_id(parts[3]), TopicKind(parts[4])

@@ -78,7 +78,7 @@ def backup(database: str | Path, out: str | Path, *, rounds: int = ROUNDS) -> Ba
     _sync_dir(bodies_out)
     packets = _count(target)
     _write_private(folder / MANIFEST, json.dumps({"format": FORMAT, "at": time.time(), "source": str(source),
-                                                  "packets": packets, "bodies": len(named)}).encode())  # fmt: skip
+                                                  "packets": packets, "bodies": len(named)}).encode())
     _sync_dir(folder)
     return BackupReport(folder=folder, packets=packets, bodies=len(named), rounds=attempt)
 
@@ -138,7 +138,7 @@ def _references(database: Path) -> list[Ref]:
         db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT body_file, body_len, body_sha256 FROM packets"
-                              " WHERE body_file IS NOT NULL ORDER BY body_file").fetchall()  # fmt: skip
+                              " WHERE body_file IS NOT NULL ORDER BY body_file").fetchall()
         finally:
             db.close()
     except sqlite3.Error as exc:

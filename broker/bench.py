@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 
 from anjungan import topics
 from anjungan.packet.model import PriorityClass
+from anjungan.topics import TopicKind
 from broker.benchkit import bench_client as _client
 from broker.benchkit import bench_fleet as _fleet
 from broker.benchkit import bench_packets as _packets
@@ -43,7 +44,7 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
 
 
 def _publish_and_count(kiosk: mqtt.Client, topic: str, payloads: list[bytes],
-                       done: threading.Event) -> float:  # fmt: skip
+                       done: threading.Event) -> float:
     t0 = time.perf_counter()
     for raw in payloads:
         kiosk.publish(topic, raw, qos=1)
@@ -66,13 +67,13 @@ def measure_ingest(n: int) -> dict[str, Any]:
         fleet_dir, bundle = _fleet(root)
         port = free_port()
         mosq = BrokerProcess(write_config(open_fleet(fleet_dir), root / "mq", port=port,
-                                          persistence=False), port).start()  # fmt: skip
+                                          persistence=False), port).start()
         try:
             packets = _packets(bundle, n)
             payloads = [raw for _p, _c, raw in packets]
             tls = centre_tls(fleet_dir)
             kiosk, _ = _client("kiosk-bench", port, bundle.ca_file, bundle.cert_file, bundle.key_file)
-            capture = topics.topic("kiosk-bench", "capture")
+            capture = topics.topic("kiosk-bench", TopicKind.CAPTURE)
 
             # raw: publish -> subscribe, QoS 1, same payloads, same broker
             got, raw_done = [0], threading.Event()
@@ -84,7 +85,7 @@ def measure_ingest(n: int) -> dict[str, Any]:
 
             sub, _ = _client("anjungan-centre-raw", port, tls.ca_file, tls.cert_file, tls.key_file)
             sub.on_message = on_raw
-            sub.subscribe(topics.subscription("capture"), qos=1)
+            sub.subscribe(topics.subscription(TopicKind.CAPTURE), qos=1)
             time.sleep(0.3)
             raw_s = _publish_and_count(kiosk, capture, payloads, raw_done)
             sub.disconnect()
@@ -97,7 +98,7 @@ def measure_ingest(n: int) -> dict[str, Any]:
             centre = CentreMqtt(MqttSettings(url=f"mqtts://127.0.0.1:{port}", ca_file=tls.ca_file,
                                              cert_file=tls.cert_file, key_file=tls.key_file,
                                              share_group=group),
-                                ingest.process, prepare=ingest.prepare)  # fmt: skip
+                                ingest.process, prepare=ingest.prepare)
             centre.start()
             if not centre.connected.wait(10):
                 raise BrokerError("bench: the service could not connect")
@@ -109,7 +110,7 @@ def measure_ingest(n: int) -> dict[str, Any]:
                     ack_done.set()
 
             kiosk.on_message = on_ack
-            kiosk.subscribe(topics.topic("kiosk-bench", "ack"), qos=1)
+            kiosk.subscribe(topics.topic("kiosk-bench", TopicKind.ACK), qos=1)
             time.sleep(0.3)
             durable_s = _publish_and_count(kiosk, capture, payloads, ack_done)
             stored = len(queue.entries())
@@ -124,7 +125,7 @@ def measure_ingest(n: int) -> dict[str, Any]:
         "packets": n, "mean_packet_bytes": round(size), "stored": stored,
         "raw_per_s": round(n / raw_s, 1), "durable_per_s": round(n / durable_s, 1),
         "ratio": round(raw_s / durable_s, 3),
-    }  # fmt: skip
+    }
 
 
 def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
@@ -151,14 +152,14 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
             queue = open_queue(f"sqlite://{root / 'queue.db'}")
             cfg = RelayConfig(workers=concurrency, rate_rps=capacity, lease_s=30.0,
                               backoff_base_s=0.1, backoff_cap_s=0.5, breaker_threshold=3,
-                              breaker_cooldown_s=0.2, status_poll_s=0.0)  # fmt: skip
+                              breaker_cooldown_s=0.2, status_poll_s=0.0)
             relay = Relay(queue, Gateway(load_gateway_key(fleet_dir)),
-                          SiakClient(sim.url, max_connections=concurrency + 2), _Quiet(), cfg)  # fmt: skip
+                          SiakClient(sim.url, max_connections=concurrency + 2), _Quiet(), cfg)
             relay.start()
             for pid, prio, raw in _packets(bundle, n):  # captured and committed during the outage
                 now = time.time()
                 queue.enqueue([Envelope(packet_id=pid, kiosk_id="kiosk-bench", sequence=int(
-                    len(queue.entries()) + 1), priority=prio, captured_at=now, packet=raw)], now=now)  # fmt: skip
+                    len(queue.entries()) + 1), priority=prio, captured_at=now, packet=raw)], now=now)
             time.sleep(1.0)
             released = time.time()
             httpx.post(sim.url + "/_sim/faults", json={"down": False}).raise_for_status()
@@ -186,7 +187,7 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
         "exactly_once": sorted(accepted_keys) == sorted(e.packet_id for e in done),
         "siak_answers": ledger["counts"],
         "p95_wait_by_class": waits,
-    }  # fmt: skip
+    }
 
 
 def run_ingest(args: argparse.Namespace) -> int:

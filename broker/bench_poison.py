@@ -23,6 +23,7 @@ from anjungan import topics
 from anjungan.messages import Ack, AckOutcome, MessageError, decode_ack_topic
 from anjungan.packet.codec import MAX_PACKET_BYTES
 from anjungan.packet.seal import SIGNATURE_DOMAIN
+from anjungan.topics import TopicKind
 from broker.errors import BrokerError
 from broker.ingest import Inbound, Outcome
 
@@ -39,24 +40,24 @@ def _resigned(bundle: Any, raw: bytes, **changes: object) -> bytes:
     return bytes(cbor2.dumps({**outer, "h": h, "s": sig}, canonical=True))
 
 
-def poison_set(bundle: Any, packets: list[bytes]) -> list[tuple[str, bytes]]:
+def poison_set(bundle: Any, packets: list[bytes]) -> list[tuple[TopicKind, bytes]]:
     """(topic kind, payload) poison from an enrolled kiosk, made from its own real packets."""
     a, b, c, d = packets[:4]
     return [
-        ("capture", _resigned(bundle, a, created_at=float("nan"))),
-        ("capture", _resigned(bundle, b, created_at=float("inf"))),
-        ("capture", c + b"trailing"),
-        ("capture", d[: len(d) // 2]),
-        ("capture", b"\xa4" + b"\x00" * (MAX_PACKET_BYTES + 1)),
-        ("capture", BUG),
-        ("query", b"[" * 30_000 + b"]" * 30_000),
-        ("query", b'{"type":"status_query","query_id":"q","packet_id":NaN}'),
+        (TopicKind.CAPTURE, _resigned(bundle, a, created_at=float("nan"))),
+        (TopicKind.CAPTURE, _resigned(bundle, b, created_at=float("inf"))),
+        (TopicKind.CAPTURE, c + b"trailing"),
+        (TopicKind.CAPTURE, d[: len(d) // 2]),
+        (TopicKind.CAPTURE, b"\xa4" + b"\x00" * (MAX_PACKET_BYTES + 1)),
+        (TopicKind.CAPTURE, BUG),
+        (TopicKind.QUERY, b"[" * 30_000 + b"]" * 30_000),
+        (TopicKind.QUERY, b'{"type":"status_query","query_id":"q","packet_id":NaN}'),
     ]
 
 
 def _latencies(kiosk: Any, topic: str, packets: list[tuple[str, Any, bytes]], rate: float,
-               acked: dict[str, float], between: list[tuple[str, bytes]], attacker: Any,
-               attacker_id: str) -> list[float]:  # fmt: skip
+               acked: dict[str, float], between: list[tuple[TopicKind, bytes]], attacker: Any,
+               attacker_id: str) -> list[float]:
     sent: dict[str, float] = {}
     every = max(1, len(packets) // max(1, len(between))) if between else 0
     queue = list(between)
@@ -95,19 +96,19 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
         evil = load_bundle(root / "kiosk-poison")
         port = free_port()
         mosq = BrokerProcess(write_config(open_fleet(fleet_dir), root / "mq", port=port,
-                                          persistence=False), port).start()  # fmt: skip
+                                          persistence=False), port).start()
         service = None
         try:
             service = CentralService(ServiceConfig(fleet_dir=fleet_dir, db_url=f"sqlite://{root / 'q.db'}",
-                                                   mqtt_url=f"mqtts://127.0.0.1:{port}"))  # fmt: skip
-            capture = service.handlers["capture"]
+                                                   mqtt_url=f"mqtts://127.0.0.1:{port}"))
+            capture = service.handlers[TopicKind.CAPTURE]
 
             def buggy(batch: list[Inbound]) -> list[Outcome]:
                 if any(m.payload == BUG for m in batch):
                     raise RuntimeError("injected handler bug")
                 return capture(batch)
 
-            service.handlers["capture"] = buggy
+            service.handlers[TopicKind.CAPTURE] = buggy
             service.mqtt.start()
             if not service.mqtt.connected.wait(10):
                 raise BrokerError("bench: the service could not connect")
@@ -124,14 +125,14 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
             kiosk, _ = _client("kiosk-bench", port, bundle.ca_file, bundle.cert_file, bundle.key_file)
             attacker, _ = _client("kiosk-poison", port, evil.ca_file, evil.cert_file, evil.key_file)
             kiosk.on_message = on_ack
-            kiosk.subscribe(topics.topic("kiosk-bench", "ack"), qos=1)
+            kiosk.subscribe(topics.topic("kiosk-bench", TopicKind.ACK), qos=1)
             time.sleep(0.3)
-            topic = topics.topic("kiosk-bench", "capture")
+            topic = topics.topic("kiosk-bench", TopicKind.CAPTURE)
             rate = max(2.0, durable_per_s / 2)
             clean = _latencies(kiosk, topic, _packets(bundle, n), rate, acked, [], attacker, "")
             poison = poison_set(evil, [raw for _p, _c, raw in _packets(evil, 4)])
             dirty = _latencies(kiosk, topic, _packets(bundle, n, start=n + 1), rate, acked,
-                               poison, attacker, "kiosk-poison")  # fmt: skip
+                               poison, attacker, "kiosk-poison")
             set_aside = len([r for r in service.queue.rejections(limit=1000) if r.kiosk_id == "kiosk-poison"])
             for c in (kiosk, attacker):
                 c.disconnect()
@@ -148,7 +149,7 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
         "poison_p99_s": round(_p99(dirty), 4),
         "poison_stall_s": round(max(dirty), 4), "pace_per_s": round(rate, 1),
         "poison_stall_vs_normal_p99": round(max(dirty) / p99, 2) if p99 else None,
-    }  # fmt: skip
+    }
 
 
 def _p99(xs: list[float]) -> float:

@@ -40,6 +40,7 @@ import paho.mqtt.client as mqtt
 from anjungan import topics
 from anjungan.errors import UsageError
 from anjungan.messages import Ack, decode_ack_topic
+from anjungan.topics import TopicKind
 from broker.errors import BrokerError
 
 WINDOW_S = 5.0
@@ -68,9 +69,9 @@ class BenchKiosk:
         self.lock = threading.Lock()
         self.ready = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.kiosk_id, clean_session=False,
-                        protocol=mqtt.MQTTv311)  # fmt: skip
+                        protocol=mqtt.MQTTv311)
         c.tls_set(ca_certs=bundle.ca_file, certfile=bundle.cert_file, keyfile=bundle.key_file,
-                  tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
+                  tls_version=ssl.PROTOCOL_TLS_CLIENT)
         c.max_queued_messages_set(0)
         c.on_connect = self._on_connect
         c.on_message = self._on_message
@@ -79,7 +80,7 @@ class BenchKiosk:
         self.client = c
 
     def _on_connect(self, client: mqtt.Client, *_a: object) -> None:
-        client.subscribe(topics.topic(self.kiosk_id, "ack"), qos=1)
+        client.subscribe(topics.topic(self.kiosk_id, TopicKind.ACK), qos=1)
         self.ready.set()
 
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -92,7 +93,7 @@ class BenchKiosk:
         with self.lock:
             self.outbox[packet_id] = (raw, time.monotonic())
             self.published_bytes += len(raw)
-        self.client.publish(topics.topic(self.kiosk_id, "capture"), raw, qos=1)
+        self.client.publish(topics.topic(self.kiosk_id, TopicKind.CAPTURE), raw, qos=1)
 
     def resend_due(self, after_s: float) -> None:
         now = time.monotonic()
@@ -111,14 +112,14 @@ class BenchKiosk:
 
 
 def _instance(fleet_dir: Path, workdir: Path, *, name: str, db: str, mqtt_url: str, siak_url: str,
-              rate: float) -> tuple[subprocess.Popen[bytes], Path]:  # fmt: skip
+              rate: float) -> tuple[subprocess.Popen[bytes], Path]:
     log = workdir / f"{name}.log"
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
     args = [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
             "--db", db, "--mqtt", mqtt_url, "--siak", siak_url, "--siak-insecure-http", "--identity", name,
-            "--rate", str(rate), "--workers", "4", "--status-poll", "1", "--backoff-cap", "1"]  # fmt: skip
+            "--rate", str(rate), "--workers", "4", "--status-poll", "1", "--backoff-cap", "1"]
     proc = subprocess.Popen(args, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return proc, log
 
 
@@ -157,7 +158,7 @@ def busiest_window(times: list[float], width: float) -> int:
 
 
 def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, rate: float,
-                  resend_s: float, small: bool, timeout_s: float = 600.0) -> dict[str, Any]:  # fmt: skip
+                  resend_s: float, small: bool, timeout_s: float = 600.0) -> dict[str, Any]:
     import httpx
 
     from broker.benchkit import bench_packets as _packets
@@ -193,9 +194,9 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
             with SimServer(SiakSimulator(sim_cfg, Ledger(bio_after_s=0.0, print_after_s=0.0))) as sim:
                 db = f"{db_base}{'&' if '?' in db_base else '?'}schema={schema}"
                 procs = [_instance(fleet.root, root, name=n, db=db, mqtt_url=f"mqtts://127.0.0.1:{port}",
-                                   siak_url=sim.url, rate=rate) for n in names]  # fmt: skip
+                                   siak_url=sim.url, rate=rate) for n in names]
                 _wait(lambda: all("MQTT connected" in log.read_text(errors="replace") for _p, log in procs), 60,
-                      "the instances did not connect")  # fmt: skip
+                      "the instances did not connect")
                 pubs = [BenchKiosk(b, port) for b in bundles]
                 _wait(lambda: all(p.ready.is_set() for p in pubs), 20, "the kiosks did not connect")
                 packets = {p.kiosk_id: _packets(p.bundle, per_kiosk, small=small) for p in pubs}
@@ -265,7 +266,7 @@ def run_scale(args: argparse.Namespace) -> int:
         db = cluster.url
     try:
         runs = [measure_scale(n, db_base=db, kiosks=args.kiosks, per_kiosk=args.packets, rate=args.rate,
-                              resend_s=args.resend, small=args.small) for n in counts]  # fmt: skip
+                              resend_s=args.resend, small=args.small) for n in counts]
     finally:
         if cluster is not None:
             cluster.stop()
@@ -277,5 +278,5 @@ def run_scale(args: argparse.Namespace) -> int:
         print(f"{r['instances']} instance(s): {r['packets']} packets, lost {r['lost']}, "
               f"duplicates at SIAK {r['duplicates_at_siak']}, received/published bytes {r['received_bytes_ratio']}, "
               f"shares {shares}, SIAK over rate {r['siak_over_rate_pct']}% ({r['siak_429']} x 429), "
-              f"CPU {r['cpu_s']} s")  # fmt: skip
+              f"CPU {r['cpu_s']} s")
     return 0

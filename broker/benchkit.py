@@ -32,19 +32,19 @@ def _small_body(i: int) -> CaptureBody:
     """A 2 KB capture (`bench scale --small`): the work per message without the bytes."""
     return CaptureBody(demographics=Demographics(nik=_nik(i), name="Warga Bench"),
                        biometrics=(BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
-                                                   image=bytes([i % 251]) * 2000, quality=80),))  # fmt: skip
+                                                   image=bytes([i % 251]) * 2000, quality=80),))
 
 
 def bench_packets(bundle: Any, n: int, *, start: int = 1, small: bool = False) -> list[tuple[str, PriorityClass, bytes]]:
     out = []
     classes = (PriorityClass.VULNERABLE, PriorityClass.FIRST_RECORDING, PriorityClass.ROUTINE,
-               PriorityClass.ROUTINE, PriorityClass.FIRST_RECORDING)  # fmt: skip
+               PriorityClass.ROUTINE, PriorityClass.FIRST_RECORDING)
     for i in range(start, start + n):
         prio = classes[i % len(classes)]
         body = _small_body(i) if small else synthetic_body(nik=_nik(i), seed=i)
         p = build_packet(body, identity=bundle.identity,
                          gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite,
-                         sequence=i, service=Service.REPLACEMENT, priority=prio, now=time.time())  # fmt: skip
+                         sequence=i, service=Service.REPLACEMENT, priority=prio, now=time.time())
         out.append((p.packet_id, prio, encode_packet(p)))
     return out
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from anjungan.topics import TopicKind
 from broker.keys_cli import register_keys
 from broker.observe import NULL
 from broker.paths import default_db_url, default_fleet_store_url, sqlite_path
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from broker.fleet.dashboard.edge import add_http_args
 
     broker = sub.add_parser("broker", help="the central service: ingest, queue, SIAK relay",
-                            description="Central service and its operator commands.")  # fmt: skip
+                            description="Central service and its operator commands.")
     bsub = broker.add_subparsers(dest="broker_command", metavar="COMMAND")
     broker.set_defaults(func=lambda _a: (broker.print_help(), 2)[1])
 
@@ -59,25 +60,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--status-poll", type=float, default=2.0, help="s between status polls, 0=off")
     run.add_argument("--session-expiry", type=int, default=30, metavar="S",
                      help="MQTT 5 session expiry: the broker drops this instance's session (and what "
-                     "it queued for it) S s after it disconnects; kiosks re-send what was lost")  # fmt: skip
+                     "it queued for it) S s after it disconnects; kiosks re-send what was lost")
     run.add_argument("--dead-after", type=float, default=5.0, metavar="S",
-                     help="PostgreSQL: an instance silent this long is dead; its leases are released")  # fmt: skip
+                     help="PostgreSQL: an instance silent this long is dead; its leases are released")
     run.add_argument("--allow-ca-key", action="store_true",
                      help="run even though the folder holds the fleet CA's key (a bench or demo; "
-                     "in the field give it the folder from `provision centre-folder`)")  # fmt: skip
+                     "in the field give it the folder from `provision centre-folder`)")
     run.add_argument("--identity", "--client-id", dest="identity", default=CENTRE_ID,
                      help="its centre identity (certificate and MQTT client id); each instance "
-                     "its own, see `provision centre-identity`")  # fmt: skip
+                     "its own, see `provision centre-identity`")
     run.add_argument("--fleet-identity", default=FLEET_MONITOR_ID,
                      help="the fleet monitor's identity, with --http")
     run.add_argument("--http", default="", metavar="HOST:PORT",
-                     help="also serve the staff dashboard and /metrics here (port 0: any)")  # fmt: skip
+                     help="also serve the staff dashboard and /metrics here (port 0: any)")
     add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
     run.add_argument("--fleet-db", default="",
                      help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
-                     "else beside the default queue; broker/paths.py)")  # fmt: skip
+                     "else beside the default queue; broker/paths.py)")
     run.add_argument("--fleet-config", default=None,
-                     help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")  # fmt: skip
+                     help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")
     run.set_defaults(func=run_service)
 
     q = bsub.add_parser("queue", help="depth and oldest age per priority class")
@@ -89,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dl.set_defaults(func=lambda _a: (dl.print_help(), 2)[1])
     for name, helptext, func in (("list", "list dead letters", run_dl_list),
                                  ("retry", "send dead letters again", run_dl_retry),
-                                 ("purge", "drop dead letters' bodies for good", run_dl_purge)):  # fmt: skip
+                                 ("purge", "drop dead letters' bodies for good", run_dl_purge)):
         p = dsub.add_parser(name, help=helptext)
         _db_args(p)
         if name != "list":
@@ -159,7 +160,7 @@ def run_service(args: argparse.Namespace) -> int:
     logs.configure(logging.INFO, sys.stderr)
     relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
                         backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,
-                        status_poll_s=args.status_poll)  # fmt: skip
+                        status_poll_s=args.status_poll)
     metrics = None
     if args.http:  # counters for /metrics, registered with the dashboard's registry
         from broker.fleet.metrics import CentreMetrics
@@ -170,7 +171,7 @@ def run_service(args: argparse.Namespace) -> int:
         siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
         relay=relay, aging_s=args.aging,
         identity=args.identity, session_expiry_s=args.session_expiry, dead_after_s=args.dead_after,
-    ), observer=metrics if metrics is not None else NULL)  # fmt: skip
+    ), observer=metrics if metrics is not None else NULL)
     if metrics is not None:
         return _run_with_dashboard(service, args, metrics)
     stop = threading.Event()
@@ -184,8 +185,8 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
     """The central service with fleet health and the dashboard in the same process: the
     dashboard plots this service's own queue and SIAK circuit, and counts the captures it
     commits (verified ones only)."""
+    from broker.fleet.centre_sample import queue_sampler
     from broker.fleet.dashboard.edge import http_options
-    from broker.fleet.relay import queue_sampler
     from broker.fleet.server import ServeConfig, fleet_sites, load_config, serve
     from provisioning.centres import Role
     from provisioning.fleet import centre_tls
@@ -200,28 +201,28 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
                       tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
                       settings=settings, staff=staff, captures=False, http=http_options(args),
                       registry=lambda: service.trust().kiosks, sites=fleet_sites(args.fleet),
-                      fleet_dir=args.fleet)  # fmt: skip
+                      fleet_dir=args.fleet)
 
     def count_captures(fleet: FleetService) -> None:
         metrics.register(fleet.metrics.registry)  # ingest, relay and SIAK on the same /metrics
-        process = service.handlers["capture"]
+        process = service.handlers[TopicKind.CAPTURE]
 
         def counted(batch: list[Inbound]) -> list[Outcome]:
             outcomes = process(batch)
             priority = {id(m.token): int(m.checked.priority) for m in batch
-                        if isinstance(m.checked, Envelope)}  # fmt: skip
+                        if isinstance(m.checked, Envelope)}
             for out in outcomes:
                 if out.admission is Admission.NEW and id(out.token) in priority:
                     fleet.record_capture(priority[id(out.token)])
             return outcomes
 
-        service.handlers["capture"] = counted
+        service.handlers[TopicKind.CAPTURE] = counted
 
     sampler = queue_sampler(service.queue, circuit=lambda: service.relay.breaker.state.value)
     service.start()
     try:
         return serve(cfg, sampler=sampler, on_service=count_captures,
-                     on_ready=lambda url: print(f"staff dashboard: {url}", flush=True))  # fmt: skip
+                     on_ready=lambda url: print(f"staff dashboard: {url}", flush=True))
     finally:
         service.stop()
 
@@ -235,7 +236,7 @@ def run_queue(args: argparse.Namespace) -> int:
         print(json.dumps({"classes": [{"priority": d.priority.label, "value": int(d.priority),
                                        "depth": d.depth, "leased": d.leased,
                                        "oldest_age_s": round(d.oldest_age_s, 3)} for d in rows],
-                          "dead_letters": dead}))  # fmt: skip
+                          "dead_letters": dead}))
         return 0
     print(f"{'class':<18}{'depth':>8}{'leased':>8}{'oldest age':>14}")
     for d in rows:
@@ -251,7 +252,7 @@ def run_dl_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{"packet_id": e.packet_id, "kiosk_id": e.kiosk_id,
                            "priority": e.priority.label, "reason": e.reason,
-                           "attempts": e.attempts, "captured_at": e.captured_at} for e in dead]))  # fmt: skip
+                           "attempts": e.attempts, "captured_at": e.captured_at} for e in dead]))
         return 0
     for e in dead:
         print(f"{e.packet_id}  {e.kiosk_id:<16} {e.priority.label:<16} {e.reason}")
@@ -287,7 +288,7 @@ def run_rejections(args: argparse.Namespace) -> int:
     q.close()
     if args.json:
         print(json.dumps([{"kiosk_id": r.kiosk_id, "packet_id": r.packet_id, "reason": r.reason,
-                           "at": r.at, "repeats": r.repeats, "detail": r.detail} for r in rows]))  # fmt: skip
+                           "at": r.at, "repeats": r.repeats, "detail": r.detail} for r in rows]))
         return 0
     for r in rows:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.at))
@@ -315,7 +316,7 @@ def _sqlite_queue(args: argparse.Namespace) -> Path:
     path = sqlite_path(url)
     if path is None:
         raise UsageError("only a SQLite queue is backed up this way; PostgreSQL: pg_dump -Fc and pg_restore "
-                         "(docs/technician-guide.md)")  # fmt: skip
+                         "(docs/technician-guide.md)")
     return path
 
 
@@ -324,7 +325,7 @@ def run_backup(args: argparse.Namespace) -> int:
 
     report = backup(_sqlite_queue(args), args.out)
     print(f"backed up {report.packets} packets and {report.bodies} bodies to {report.folder}"
-          f" ({report.rounds} snapshot{'s' if report.rounds > 1 else ''})")  # fmt: skip
+          f" ({report.rounds} snapshot{'s' if report.rounds > 1 else ''})")
     return 0
 
 

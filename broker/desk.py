@@ -43,6 +43,6 @@ class StatusDesk:
                 out.append(Outcome(token=msg.token, kiosk_id="", ack=None, reason="malformed"))
                 continue
             reply = StatusReply(query_id=query.query_id, packet_id=query.packet_id,
-                                state=state_of(self.queue.get(query.packet_id)))  # fmt: skip
+                                state=state_of(self.queue.get(query.packet_id)))
             out.append(Outcome(token=msg.token, kiosk_id=kiosk_id, ack=reply))
         return out

@@ -21,7 +21,7 @@ RELOAD_EVERY_S = 5.0
 
 class Gateway:
     def __init__(self, keys: GatewayPrivateKey | Mapping[str, GatewayPrivateKey],
-                 reload: Callable[[], Mapping[str, GatewayPrivateKey]] | None = None) -> None:  # fmt: skip
+                 reload: Callable[[], Mapping[str, GatewayPrivateKey]] | None = None) -> None:
         self._keys = dict(keys) if isinstance(keys, Mapping) else {"": keys}
         self._reload = reload  # re-reads the keyring when a packet names a key not yet held (a rotation)
         self._reloaded = -RELOAD_EVERY_S  # monotonic time of the last reload

@@ -27,6 +27,7 @@ from anjungan.messages import Ack, AckOutcome, StatusReply
 from anjungan.packet import DEFAULT_WINDOW_S, FleetTrust, decode_packet, verify_packet
 from anjungan.packet.codec import MAX_PACKET_BYTES
 from anjungan.packet.model import PacketError
+from anjungan.topics import TopicKind
 from broker.errors import QueueError
 from broker.queue import Admission, Envelope, PacketQueue, Rejection
 
@@ -99,19 +100,19 @@ class Ingest:
                 if result.reason and result.kiosk_id:
                     pid = result.ack.packet_id if result.ack else ""
                     rejections.append(Rejection(kiosk_id=result.kiosk_id, packet_id=pid,
-                                                reason=result.reason, at=now))  # fmt: skip
+                                                reason=result.reason, at=now))
         admissions = self.queue.enqueue([env for _i, env in accepted], now=now) if accepted else []
         for (i, env), adm in zip(accepted, admissions, strict=True):
             if adm is Admission.REPLAYED_SEQUENCE:
                 reason = "replayed_sequence"
                 rejections.append(Rejection(kiosk_id=env.kiosk_id, packet_id=env.packet_id,
-                                            reason=reason, at=now))  # fmt: skip
+                                            reason=reason, at=now))
                 log.warning("kiosk %s: packet %s reuses sequence %d", env.kiosk_id, env.packet_id, env.sequence)
                 ack = Ack(packet_id=env.packet_id, outcome=AckOutcome.REJECTED, reason=reason)
             else:
                 ack = Ack(packet_id=env.packet_id, outcome=_ADMITTED[adm])
             outcomes[i] = Outcome(token=batch[i].token, kiosk_id=env.kiosk_id, ack=ack,
-                                  admission=adm, reason="" if ack.outcome is not AckOutcome.REJECTED else ack.reason)  # fmt: skip
+                                  admission=adm, reason="" if ack.outcome is not AckOutcome.REJECTED else ack.reason)
         for rej in rejections:
             self.queue.reject(rej)
         return [o for o in outcomes if o is not None]
@@ -122,7 +123,7 @@ class Ingest:
         except topics.TopicError as exc:
             log.warning("skipped message: %s", exc)
             return Outcome(token=msg.token, kiosk_id="", ack=None, reason="")
-        if kind != "capture":
+        if kind is not TopicKind.CAPTURE:
             log.warning("skipped %s message from %s on the capture path", kind, kiosk_id)
             return Outcome(token=msg.token, kiosk_id="", ack=None, reason="")
         if len(msg.payload) > MAX_PACKET_BYTES:
@@ -143,10 +144,10 @@ class Ingest:
             if exc.reason == "stale" and known is not None and known.kiosk_id == kiosk_id:
                 # a re-send of something committed long ago: still a duplicate, still ack it
                 return Outcome(token=msg.token, kiosk_id=kiosk_id, admission=Admission.DUPLICATE,
-                               ack=Ack(packet_id=pid, outcome=AckOutcome.DUPLICATE))  # fmt: skip
+                               ack=Ack(packet_id=pid, outcome=AckOutcome.DUPLICATE))
             log.warning("kiosk %s: packet %s rejected: %s", kiosk_id, pid, exc.reason)
             return Outcome(token=msg.token, kiosk_id=kiosk_id, reason=exc.reason,
-                           ack=Ack(packet_id=pid, outcome=AckOutcome.REJECTED, reason=exc.reason))  # fmt: skip
+                           ack=Ack(packet_id=pid, outcome=AckOutcome.REJECTED, reason=exc.reason))
         return Envelope(packet_id=pid, kiosk_id=kiosk_id, sequence=header.sequence,
                         priority=header.priority, captured_at=header.created_at,
-                        packet=msg.payload)  # fmt: skip
+                        packet=msg.payload)

@@ -17,9 +17,9 @@ from provisioning.gateway_keys import destroy, destroyable, retired
 
 
 def register_keys(bsub: argparse._SubParsersAction, db_args: Callable[[argparse.ArgumentParser], None],
-                  open_db: Callable[[argparse.Namespace], PacketQueue]) -> None:  # fmt: skip
+                  open_db: Callable[[argparse.Namespace], PacketQueue]) -> None:
     r = bsub.add_parser("retire-gateway-keys", help="destroy retired gateway HPKE keys once no "
-                        "queued or dead-lettered packet can need them")  # fmt: skip
+                        "queued or dead-lettered packet can need them")
     db_args(r)
     r.set_defaults(func=lambda args: run_retire(args, open_db))
 
@@ -31,12 +31,12 @@ def run_retire(args: argparse.Namespace, open_db: Callable[[argparse.Namespace],
     queue = open_db(args)
     try:
         undelivered = [e.captured_at for state in (EntryState.PENDING, EntryState.DEAD)
-                       for e in queue.entries(state=state)]  # fmt: skip
+                       for e in queue.entries(state=state)]
     finally:
         queue.close()
     now = time.time()
     gone = destroyable(fleet.root, now=now, kiosk_days=fleet.kiosk_days, window_s=DEFAULT_WINDOW_S,
-                       oldest_undelivered=min(undelivered, default=None))  # fmt: skip
+                       oldest_undelivered=min(undelivered, default=None))
     destroy(fleet.root, gone, now=now)
     kept = sorted(k for k, v in retired(fleet.root).items() if v.get("state") == "kept")
     if args.json:

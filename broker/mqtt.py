@@ -42,6 +42,7 @@ from paho.mqtt.properties import Properties
 
 from anjungan import topics
 from anjungan.messages import Ack, PacketStatus, StatusReply
+from anjungan.topics import TopicKind
 from broker.errors import ConfigError
 from broker.ingest import Inbound, Outcome
 from provisioning.centres import CENTRE_ID
@@ -82,7 +83,7 @@ class MqttSettings:
     key_file: str
     client_id: str = CENTRE_ID  # must be the certificate's CN: the broker makes it so
     batch: int = 64
-    kinds: tuple[str, ...] = ("capture",)
+    kinds: tuple[TopicKind, ...] = (TopicKind.CAPTURE,)
     share_group: str  # `share_group(secret)`: required, a public name lets kiosks take captures away
     session_expiry_s: int = SESSION_EXPIRY_S
 
@@ -94,7 +95,7 @@ class MqttSettings:
 class CentreMqtt:
     def __init__(self, settings: MqttSettings, on_batch: BatchHandler, *,
                  prepare: Preparer | None = None, on_poison: PoisonHandler = skip_poison,
-                 is_store_failure: Callable[[BaseException], bool] = lambda _e: True) -> None:  # fmt: skip
+                 is_store_failure: Callable[[BaseException], bool] = lambda _e: True) -> None:
         parts = urlsplit(settings.url)
         if parts.scheme not in ("mqtts", "ssl", "tls") or not parts.hostname:
             raise ConfigError(f"MQTT URL must be mqtts://HOST:PORT, got {settings.url!r}")
@@ -109,9 +110,9 @@ class CentreMqtt:
         self.received, self.received_bytes = 0, 0  # since start: this instance's share
         self._reported_at = time.monotonic()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                        protocol=mqtt.MQTTv5, manual_ack=True)  # fmt: skip
+                        protocol=mqtt.MQTTv5, manual_ack=True)
         c.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file,
-                  keyfile=settings.key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
+                  keyfile=settings.key_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         c.max_inflight_messages_set(100)
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(min_delay=1, max_delay=4)
@@ -233,7 +234,7 @@ class CentreMqtt:
                 # Mosquitto redelivers unacked messages only after a reconnect, and its
                 # in-flight window would fill with them: retry until the commit succeeds.
                 log.error("the store failed (%s: %s); ingest paused, retrying in %.1f s",
-                          type(exc).__name__, exc, delay)  # fmt: skip
+                          type(exc).__name__, exc, delay)
                 if self._stop.wait(delay):
                     return None
                 delay = min(delay * 2, 5.0)
@@ -247,7 +248,7 @@ class CentreMqtt:
                 self.client.ack(msg.mid, msg.qos)
 
     def notify(self, kiosk_id: str, message: Ack | PacketStatus | StatusReply) -> None:
-        self.client.publish(topics.topic(kiosk_id, "ack"), message.to_json(), qos=1)
+        self.client.publish(topics.topic(kiosk_id, TopicKind.ACK), message.to_json(), qos=1)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -257,7 +258,7 @@ class CentreMqtt:
         props.SessionExpiryInterval = self.settings.session_expiry_s
         props.ReceiveMaximum = RECEIVE_MAXIMUM
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False,
-                                  properties=props)  # fmt: skip
+                                  properties=props)
         self.client.loop_start()
 
     def stop(self) -> None:

@@ -78,7 +78,7 @@ class Relay:
         self.clock, self.rand, self.name = clock, rand, name
         self.breaker = CircuitBreaker(threshold=cfg.breaker_threshold,
                                       cooldown_s=cfg.breaker_cooldown_s,
-                                      probe_timeout_s=cfg.lease_s)  # fmt: skip
+                                      probe_timeout_s=cfg.lease_s)
         self.coordination = coordination or LocalCoordination()
         self.bucket = self.coordination.bucket(rate=cfg.rate_rps, burst=max(1.0, cfg.workers / 2))
         self._lock = threading.Lock()
@@ -89,7 +89,7 @@ class Relay:
     def start(self) -> None:
         for i in range(self.cfg.workers):
             t = threading.Thread(target=self._work, args=(f"{self.name}-{i}",), daemon=True,
-                                 name=f"{self.name}-{i}")  # fmt: skip
+                                 name=f"{self.name}-{i}")
             self._threads.append(t)
         if self.cfg.status_poll_s > 0:
             self._threads.append(threading.Thread(target=self._poll_status, daemon=True))
@@ -169,7 +169,7 @@ class Relay:
                 go_at = now + self.bucket.reserve(now)
         except Exception:  # the shared rate's store failed: not this packet's fault
             self.queue.retry_later(leases[0].packet_id, owner=owner, visible_at=self.clock(),
-                                   reason="no SIAK token: the rate store failed")  # fmt: skip
+                                   reason="no SIAK token: the rate store failed")
             raise
         try:
             self.relay(leases[0], go_at=go_at)
@@ -189,9 +189,9 @@ class Relay:
             self.observer.relayed(DEAD_LETTERED)
             return
         delay = backoff_delay(lease.attempts, base_s=self.cfg.backoff_base_s,
-                              cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))  # fmt: skip
+                              cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))
         self.queue.retry_later(lease.packet_id, owner=lease.owner, visible_at=self.clock() + delay,
-                               reason=reason)  # fmt: skip
+                               reason=reason)
         self.observer.relayed(RETRIED)
 
     def relay(self, lease: Lease, *, go_at: float = 0.0) -> None:
@@ -213,7 +213,7 @@ class Relay:
             view = self.siak.submit(pid, document)
         except SiakThrottled as exc:
             self.queue.retry_later(pid, owner=lease.owner, reason=str(exc),
-                                   visible_at=self.clock() + exc.retry_after)  # fmt: skip
+                                   visible_at=self.clock() + exc.retry_after)
             self.observer.relayed(RETRIED)
             return
         except SiakRejected as exc:
@@ -228,7 +228,7 @@ class Relay:
             with self._lock:
                 self.breaker.on_failure(now)
             delay = backoff_delay(lease.attempts, base_s=self.cfg.backoff_base_s,
-                                  cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))  # fmt: skip
+                                  cap_s=self.cfg.backoff_cap_s, rand=min(self.rand(), 0.999999))
             log.info("packet %s: %s; retry in %.2fs", pid, exc, delay)
             self.queue.retry_later(pid, owner=lease.owner, visible_at=now + delay, reason=str(exc))
             self.observer.relayed(RETRIED)
@@ -257,7 +257,7 @@ class Relay:
                 if not store_failure(exc) or time.monotonic() + delay > give_up or self._stop.is_set():
                     raise
                 log.warning("packet %s: SIAK has it, the store failed (%s); recording again in %.1f s",
-                            packet_id, type(exc).__name__, delay)  # fmt: skip
+                            packet_id, type(exc).__name__, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -289,6 +289,6 @@ class Relay:
                 now = self.clock()
                 if self.queue.set_siak_state(entry.packet_id, view.state, now=now):
                     self._tell(entry.kiosk_id, PacketStatus(packet_id=entry.packet_id,
-                                                            state=view.state, at=now))  # fmt: skip
+                                                            state=view.state, at=now))
                     changed += 1
         return changed

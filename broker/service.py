@@ -17,6 +17,7 @@ from pathlib import Path
 from anjungan import topics
 from anjungan.messages import Ack, AckOutcome
 from anjungan.packet import decode_packet
+from anjungan.topics import TopicKind
 from broker.coordination import lease_owner, open_coordination
 from broker.desk import StatusDesk
 from broker.errors import ConfigError
@@ -63,7 +64,7 @@ class CentralService:
         cfg.siak_access.check_url(cfg.siak_url)
         self.observer = observer
         siak = SiakClient(cfg.siak_url, access=cfg.siak_access, timeout_s=cfg.siak_timeout_s,
-                          max_connections=cfg.relay.workers + 2, observer=observer)  # fmt: skip
+                          max_connections=cfg.relay.workers + 2, observer=observer)
         try:
             fleet = open_fleet(cfg.fleet_dir)
         except Exception as exc:
@@ -76,44 +77,44 @@ class CentralService:
         self.coordination = open_coordination(db_url, instance=cfg.identity, dead_after_s=cfg.dead_after_s)
         self.trust = TrustSource(cfg.fleet_dir)
         self.ingest = Ingest(self.queue, self.trust, clock=time.time)
-        self.handlers: dict[str, Callable[[list[Inbound]], list[Outcome]]] = {
-            "capture": self.ingest.process,
-            "query": StatusDesk(self.queue).answer,
+        self.handlers: dict[TopicKind, Callable[[list[Inbound]], list[Outcome]]] = {
+            TopicKind.CAPTURE: self.ingest.process,
+            TopicKind.QUERY: StatusDesk(self.queue).answer,
         }
         self.mqtt = CentreMqtt(
             MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
                          ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
-                         client_id=cfg.identity, batch=cfg.batch, kinds=("capture", "query"),
+                         client_id=cfg.identity, batch=cfg.batch, kinds=(TopicKind.CAPTURE, TopicKind.QUERY),
                          session_expiry_s=cfg.session_expiry_s,
                          share_group=share_group(read_bytes(fleet.path("gateway.key"), "gateway private key"))),
             self._dispatch,
             prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
-        )  # fmt: skip
+        )
         gateway = Gateway(load_keyring(cfg.fleet_dir), reload=lambda: load_keyring(cfg.fleet_dir))
         self.relay = Relay(self.queue, gateway, siak, self.mqtt, cfg.relay, observer=observer,
-                           name=lease_owner(cfg.identity, "relay"), coordination=self.coordination)  # fmt: skip
+                           name=lease_owner(cfg.identity, "relay"), coordination=self.coordination)
 
-    def _kind(self, msg: Inbound) -> str:
+    def _kind(self, msg: Inbound) -> TopicKind:
         """The handler for a message: by topic kind; the capture handler gets the rest (it logs strays)."""
         kind = msg.topic.rsplit("/", 1)[-1]
-        return kind if kind in self.handlers else "capture"
+        return TopicKind(kind) if kind in self.handlers else TopicKind.CAPTURE
 
     def _prepare(self, batch: list[Inbound]) -> list[Inbound]:
         """Pipeline stage 1: verify the capture messages ahead of their commit."""
-        mine = [i for i, msg in enumerate(batch) if self._kind(msg) == "capture"]
+        mine = [i for i, msg in enumerate(batch) if self._kind(msg) is TopicKind.CAPTURE]
         out = list(batch)
         for i, msg in zip(mine, self.ingest.prepare([batch[i] for i in mine]), strict=True):
             out[i] = msg
         return out
 
     def _dispatch(self, batch: list[Inbound]) -> list[Outcome]:
-        by_kind: dict[str, list[Inbound]] = {}
+        by_kind: dict[TopicKind, list[Inbound]] = {}
         for msg in batch:
             by_kind.setdefault(self._kind(msg), []).append(msg)
         out: list[Outcome] = []
         for kind, msgs in by_kind.items():
             outcomes = self.handlers[kind](msgs)
-            if kind == "capture":
+            if kind is TopicKind.CAPTURE:
                 for o in outcomes:
                     self._count(o)
             out.extend(outcomes)
@@ -133,24 +134,24 @@ class CentralService:
         """A message whose handling failed while the store works: record it (aggregated per
         kiosk and reason), answer a capture with a rejection, so the kiosk keeps it for a
         technician and stops re-sending, and let the shell ack it."""
+        kind: TopicKind | None
         try:
             kiosk_id, kind = topics.parse(msg.topic)
         except topics.TopicError:
-            kiosk_id, kind = "", ""
-        packet_id, ack = "", None
-        if kind == "capture":
+            kiosk_id, kind = "", None
+        if kind is TopicKind.CAPTURE:
             try:
                 packet_id = decode_packet(msg.payload).packet_id
                 ack = Ack(packet_id=packet_id, outcome=AckOutcome.REJECTED, reason=POISON)
             except Exception:  # noqa: BLE001 - not even its id can be read: no answer
                 pass
         log.error("kiosk %s: set aside a %s message that failed (%s)", kiosk_id or "?", kind or "stray",
-                  type(exc).__name__)  # fmt: skip
+                  type(exc).__name__)
         self.observer.set_aside(kind if kind in topics.KINDS else "stray")
         if kiosk_id:
             try:
                 self.queue.reject(Rejection(kiosk_id=kiosk_id, packet_id=packet_id, reason=POISON,
-                                            at=time.time(), detail=f"{kind}: {type(exc).__name__}"))  # fmt: skip
+                                            at=time.time(), detail=f"{kind}: {type(exc).__name__}"))
             except Exception as rec:  # noqa: BLE001 - the message is set aside all the same
                 log.error("could not record the set-aside message: %s", type(rec).__name__)
         return Outcome(token=msg.token, kiosk_id=kiosk_id, ack=ack, reason=POISON)

@@ -27,4 +27,4 @@ def waits_by_class(entries: Iterable[Entry]) -> dict[str, dict[str, float]]:
         c.label: {"n": len(v), "p50_s": round(percentile(v, 50), 4),
                   "p95_s": round(percentile(v, 95), 4), "max_s": round(max(v, default=0.0), 4)}
         for c, v in sorted(by.items())
-    }  # fmt: skip
+    }

@@ -26,7 +26,7 @@ class TrustSource:
 
     def _mtimes(self) -> tuple[float, ...]:
         return tuple((self.root / n).stat().st_mtime if (self.root / n).exists() else 0.0
-                     for n in WATCHED)  # fmt: skip
+                     for n in WATCHED)
 
     def __call__(self) -> FleetTrust:
         with self._lock:

@@ -20,22 +20,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     grp = sub.add_parser("install", help="install, upgrade or roll back a kiosk or a centre on this host",
                          description="Install a kiosk or a centre: system user, folders, a release "
                                      "virtualenv under the prefix, systemd units, udev rules. "
-                                     "Idempotent: a second run changes nothing.")  # fmt: skip
+                                     "Idempotent: a second run changes nothing.")
     cmds = grp.add_subparsers(dest="install_command", metavar="ROLE")
     grp.set_defaults(func=lambda _a: (grp.print_help(), 2)[1])
     for role, text in ((Role.KIOSK, "a kiosk (Raspberry Pi)"), (Role.CENTRE, "the central service")):
         p = cmds.add_parser(role.value, help=f"install or upgrade {text}")
         _where(p)
         p.add_argument("--source", help="an anjungan wheel, or its source folder (default: the code "
-                                        "running this command, if it is a wheel or a source folder)")  # fmt: skip
+                                        "running this command, if it is a wheel or a source folder)")
         p.add_argument("--release", help="release name (default: the source's version)")
         p.add_argument("--upgrade", action="store_true",
-                       help="replace the current release, keeping it for `install rollback`")  # fmt: skip
+                       help="replace the current release, keeping it for `install rollback`")
         p.add_argument("--python", default=None, help="interpreter of the virtualenv (default: /usr/bin/python3)")
         p.add_argument("--find-links", help="install offline from this folder of wheels")
         p.add_argument("--no-deps", action="store_true", help="install no dependencies (tests)")
         p.add_argument("--system-site-packages", action="store_true",
-                       help="let the virtualenv see the interpreter's packages (e.g. Debian's python3-*)")  # fmt: skip
+                       help="let the virtualenv see the interpreter's packages (e.g. Debian's python3-*)")
         p.set_defaults(func=_install, role=role)
     rb = cmds.add_parser("rollback", help="go back to the release before the last upgrade")
     _where(rb)
@@ -69,7 +69,7 @@ def _install(args: argparse.Namespace) -> int:
     python = args.python or ("/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable)
     source = Path(args.source).resolve() if args.source else _default_source()
     build = BuildOptions(source=source, python=python, system_site_packages=args.system_site_packages,
-                         no_deps=args.no_deps, find_links=Path(args.find_links) if args.find_links else None)  # fmt: skip
+                         no_deps=args.no_deps, find_links=Path(args.find_links) if args.find_links else None)
     return _report(install(args.role, target, build, release=args.release, upgrade=args.upgrade))
 
 

@@ -67,7 +67,7 @@ def ensure_user(root: Path, groups: tuple[str, ...]) -> list[str]:
     at_root = [] if root == Path("/") else ["--root", str(root)]
     if _ids(root, "passwd", USER) is None:
         _run([_tool("useradd"), *at_root, "--system", "--user-group", "--home-dir", "/var/lib/anjungan",
-              "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", "Anjungan", USER])  # fmt: skip
+              "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", "Anjungan", USER])
         changes.append(f"created system user {USER}")
     for group in groups:
         members = _members(root, group)

@@ -36,7 +36,7 @@ def running_code(package: str, path: str) -> bytes:
 
 
 def install(role: Role, target: Target, build: BuildOptions, *, release: str | None = None,
-            upgrade: bool = False) -> list[str]:  # fmt: skip
+            upgrade: bool = False) -> list[str]:
     name = releases.check_name(release or releases.source_version(build.source))
     changes = host.ensure_user(target.root, KIOSK_GROUPS if role is Role.KIOSK else ())
     folders = [e for e in host_plan(role, target.prefix, running_code) if isinstance(e, Dir)]
@@ -49,7 +49,7 @@ def install(role: Role, target: Target, build: BuildOptions, *, release: str | N
             raise InstallError(f"this host is installed as a {installed_as}, not a {role.value}")
     if current not in (None, name) and not upgrade:
         raise InstallError(f"release {current} is installed; --upgrade installs {name} "
-                           f"and keeps {current} for `install rollback`")  # fmt: skip
+                           f"and keeps {current} for `install rollback`")
     changes += releases.build(prefix, name, role, build)
     if current != name:
         if current is not None:

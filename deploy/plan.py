@@ -114,7 +114,7 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
             File(path=f"{CONFIG_DIR}/peripherals.json", data=shipped("drivers", "peripherals.example.json"),
                  group=USER, mode=0o640, replace=False),
             File(path=f"{CONFIG_DIR}/kiosk.env", data=KIOSK_ENV, group=USER, mode=0o640, replace=False),
-        ]  # fmt: skip
+        ]
     else:
         entries += [
             # the technician's fleet folder (the CA key): root's alone; the service reads
@@ -123,5 +123,5 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
             Dir(path=f"{CONFIG_DIR}/centre", owner=USER, group=USER, mode=0o700),
             File(path=f"{CONFIG_DIR}/fleet-config.json", data=json.dumps({}).encode() + b"\n",
                  group=USER, mode=0o640, replace=False),
-        ]  # fmt: skip
+        ]
     return entries

@@ -97,7 +97,7 @@ def build(prefix: Path, name: str, role: Role, opts: BuildOptions) -> list[str]:
     own_pip = importlib.util.find_spec("pip") is not None
     _run([*venv, *([] if not own_pip else ["--without-pip"]), str(release)], "virtualenv")
     pip = [sys.executable, "-m", "pip", "--python", str(release / "bin" / "python")] if own_pip \
-        else [str(release / "bin" / "python"), "-m", "pip"]  # fmt: skip
+        else [str(release / "bin" / "python"), "-m", "pip"]
     args = ["install", "--quiet", "--disable-pip-version-check", "--no-cache-dir"]
     if opts.no_deps:
         args.append("--no-deps")

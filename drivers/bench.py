@@ -25,7 +25,7 @@ MAX_SIZE = 1 << 20
 
 
 def bench_baud(baud: int, *, size: int | None = None, seconds: float = 4.0,
-               noise: float = 0.0) -> dict[str, Any]:  # fmt: skip
+               noise: float = 0.0) -> dict[str, Any]:
     size = min(MAX_SIZE, size or int(baud / 10 * seconds))
     fw = FirmwareProcess()
     tmp = tempfile.TemporaryDirectory(prefix="anjungan-bench-")
@@ -73,7 +73,7 @@ def capture_set(baud: int, *, seed: int = 0) -> dict[str, Any]:
     from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
 
     rig = SimulatedRig(seed=seed, devices=("fingerprint", "iris", "face"),
-                       baud={"fingerprint": baud, "iris": baud, "face": baud})  # fmt: skip
+                       baud={"fingerprint": baud, "iris": baud, "face": baud})
     rig.sims["fingerprint"].no_finger_rate = 0.0  # time the link, not a hesitant resident
     # warm the image caches with a copy of each simulator's draw so synthesis is not timed
     twin = copy.deepcopy(rig.sims["iris"].samples)

@@ -17,7 +17,7 @@ from typing import Any
 
 from anjungan.packet.model import IMAGE_FORMATS, Modality
 from drivers import imaging
-from drivers.errors import CaptureFailed, LinkProtocolError, PeripheralError
+from drivers.errors import CaptureError, LinkProtocolError, PeripheralError
 from drivers.linkclient import LinkClient
 from drivers.peripherals import Capture
 from drivers.transport import SerialTransport
@@ -48,7 +48,7 @@ class CameraDriver:
     """One driver for the three wire-codec capture devices."""
 
     def __init__(self, transport: SerialTransport, modality: Modality, *,
-                 timeout_s: float = 5.0) -> None:  # fmt: skip
+                 timeout_s: float = 5.0) -> None:
         self.client = LinkClient(transport, timeout_s=timeout_s)
         self.modality = Modality(modality)
         self.device = transport.device
@@ -68,7 +68,7 @@ class CameraDriver:
         t0 = time.monotonic()
         status, _ = self.client.request(CMD_CAPTURE, bytes((index,)), timeout_s=15.0)
         if status == ST_NO_SUBJECT:
-            raise CaptureFailed("nothing to capture", device=self.device)
+            raise CaptureError("nothing to capture", device=self.device)
         if status != ST_OK:
             raise PeripheralError(f"capture refused (status {status})", device=self.device)
         image, meta = self.client.receive_object(timeout_s=self._transfer_budget())
@@ -84,7 +84,7 @@ class CameraDriver:
             quality = imaging.estimate_quality(px, w, h)
         return Capture(modality=self.modality, position=position, image=image, quality=quality,
                        image_format=fmt, width=width, height=height, device=self.device,
-                       transfer_s=time.monotonic() - t0)  # fmt: skip
+                       transfer_s=time.monotonic() - t0)
 
     def _transfer_budget(self) -> float:
         # a 1 MiB object at the line rate, doubled, plus slack

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import ConfigError, PeripheralError
+from drivers.errors import PeripheralConfigError, PeripheralError
 
 DEFAULT_CONFIG = "/etc/anjungan/peripherals.json"
 
@@ -44,19 +44,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     st = gsub.add_parser("selftest", help="probe every device and capture one sample of each")
     st.add_argument("--sim", action="store_true", help="run against the byte-level simulators")
     st.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
-                    help="with --sim: probability per byte of a flipped bit on every line")  # fmt: skip
+                    help="with --sim: probability per byte of a flipped bit on every line")
     st.add_argument("--json", action="store_true", help="print the report as JSON")
     st.add_argument("--config", default=DEFAULT_CONFIG,
-                    help=f"peripheral config JSON (pyserial URLs); default {DEFAULT_CONFIG}")  # fmt: skip
+                    help=f"peripheral config JSON (pyserial URLs); default {DEFAULT_CONFIG}")
     st.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     st.set_defaults(func=_selftest)
 
     sim = gsub.add_parser("simulate", help="serve one device's simulator on a new pty")
     sim.add_argument("device", metavar="DEVICE",
-                     help="controller, fingerprint, iris, face, signature or printer")  # fmt: skip
+                     help="controller, fingerprint, iris, face, signature or printer")
     sim.add_argument("--baud", type=_baud, default=None, help="line rate to pace at")
     sim.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
-                     help="probability per byte of a flipped bit")  # fmt: skip
+                     help="probability per byte of a flipped bit")
     sim.add_argument("--seed", type=int, default=0, help="image sequence seed")
     sim.set_defaults(func=_simulate)
 
@@ -64,12 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:
     b = bench_sub.add_parser("serial", help="bulk transfer efficiency over a paced pty link")
     b.add_argument("--baud", type=_baud, action="append", default=None,
-                   help="baud rate (repeatable); default 115200 and 921600")  # fmt: skip
+                   help="baud rate (repeatable); default 115200 and 921600")
     b.add_argument("--size", type=int, default=None, help="object size in bytes (max 1 MiB)")
     b.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
-                   help="probability per byte of a flipped bit on the line")  # fmt: skip
+                   help="probability per byte of a flipped bit on the line")
     b.add_argument("--capture-set", action="store_true",
-                   help="also time a 10-finger + 2-iris + face capture at each baud")  # fmt: skip
+                   help="also time a 10-finger + 2-iris + face capture at each baud")
     b.add_argument("--json", action="store_true", help="print results as JSON")
     b.set_defaults(func=_bench)
 
@@ -79,13 +79,13 @@ def _load_config(path: str) -> Any:
 
     file = Path(path)
     if not file.exists():
-        raise ConfigError(f"no peripheral config at {path} (use --sim or --config FILE)")
+        raise PeripheralConfigError(f"no peripheral config at {path} (use --sim or --config FILE)")
     try:
         data = json.loads(file.read_text())
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+        raise PeripheralConfigError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object")
+        raise PeripheralConfigError(f"{path} must hold a JSON object")
     return PeripheralConfig.from_mapping(data)
 
 
@@ -105,7 +105,7 @@ def _selftest(args: argparse.Namespace) -> int:
             from drivers.simulators.rig import SIM_DEVICES
 
             rig = SimulatedRig(seed=args.seed, impairments=Impairments(noise=args.noise),
-                               devices=tuple(d for d in SIM_DEVICES if d != "controller"))  # fmt: skip
+                               devices=tuple(d for d in SIM_DEVICES if d != "controller"))
         p: Any = SimulatedPeripherals(rig)
         runtime = rig.runtimes.get("controller", "none (micropython not installed)")
         truth = sim_truth(rig)
@@ -133,7 +133,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from drivers.simulators.rig import DEFAULT_BAUD, SIM_DEVICES, make_device
 
     if args.device not in SIM_DEVICES:
-        raise ConfigError(f"unknown device {args.device!r}; one of {', '.join(SIM_DEVICES)}")
+        raise PeripheralConfigError(f"unknown device {args.device!r}; one of {', '.join(SIM_DEVICES)}")
     baud = args.baud or DEFAULT_BAUD[args.device]
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before anything starts, so stop is clean
@@ -143,10 +143,10 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         sim, runtime = make_device(args.device, seed=args.seed, baud=baud)
         line = Line(sim.fd, Impairments(baud=baud, noise=args.noise, seed=args.seed),
-                    str(Path(tmp.name) / args.device)).start()  # fmt: skip
+                    str(Path(tmp.name) / args.device)).start()
         print(str(Path(line.path).resolve()), flush=True)
         print(f"# {args.device} simulator ({runtime}) at {baud} baud, noise {args.noise}; "
-              "Ctrl-C to stop", file=sys.stderr, flush=True)  # fmt: skip
+              "Ctrl-C to stop", file=sys.stderr, flush=True)
         while not done.wait(0.2):
             pass
     finally:
@@ -163,7 +163,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     bauds = args.baud or [115200, 921600]
     if args.size is not None and not 1 <= args.size <= 1 << 20:
-        raise ConfigError("--size must be between 1 and 1048576 bytes")
+        raise PeripheralConfigError("--size must be between 1 and 1048576 bytes")
     results = []
     for baud in bauds:
         r = bench_baud(baud, size=args.size, noise=args.noise)
@@ -176,7 +176,7 @@ def _bench(args: argparse.Namespace) -> int:
         for r in results:
             line = (f"baud {r['baud']:>7}  efficiency {r['efficiency']:.3f}  overhead "
                     f"{r['overhead_bytes_per_payload_byte']:.4f} B/B  {r['bytes']} B in "
-                    f"{r['seconds']} s  retransmits {r['retransmits']}")  # fmt: skip
+                    f"{r['seconds']} s  retransmits {r['retransmits']}")
             if "capture_set" in r:
                 line += f"  capture set {r['capture_set']['seconds']} s"
             print(line)

@@ -26,7 +26,7 @@ class ControllerDriver:
         status, data = self.client.request(cmd, args)
         if status != c.ST_OK:
             raise PeripheralError(f"command 0x{cmd:02x} refused (status {status})",
-                                  device="controller")  # fmt: skip
+                                  device="controller")
         return data
 
     def identify(self) -> dict[str, str]:
@@ -44,7 +44,7 @@ class ControllerDriver:
         self.presence, self.tamper = bool(presence), bool(tamper)
         return {"presence": self.presence, "tamper": self.tamper, "leds": leds,
                 "uptime_ms": uptime, "watchdog_feeds": feeds, "rx_errors": rx_err,
-                "free_mem": free}  # fmt: skip
+                "free_mem": free}
 
     def set_leds(self, mask: int, value: int) -> int:
         return self._call(c.CMD_SET_LEDS, bytes((mask & 0xFF, value & 0xFF)))[0]
@@ -79,7 +79,7 @@ class ControllerDriver:
     def health(self) -> dict[str, Any]:
         self.poll_events()  # the tamper switch and presence sensor report by events
         return {"version": self.identity.get("version", ""), "tamper": self.tamper,
-                **self.client.health()}  # fmt: skip
+                **self.client.health()}
 
     def close(self) -> None:
         self.client.close()

@@ -27,9 +27,9 @@ class TransferFailed(PeripheralError):
     """A bulk transfer could not complete; no (possibly corrupted) object was accepted."""
 
 
-class CaptureFailed(PeripheralError):
+class CaptureError(PeripheralError):
     """The device reported that it could not capture (no finger, eyes closed, ...)."""
 
 
-class ConfigError(PeripheralError):
+class PeripheralConfigError(PeripheralError):
     """A peripheral configuration that cannot be used."""

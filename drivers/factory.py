@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drivers.errors import ConfigError
+from drivers.errors import PeripheralConfigError
 from drivers.peripherals import PeripheralConfig, Peripherals
 
 
@@ -24,7 +24,7 @@ def _noise_rate(text: str) -> float:
     except ValueError:
         rate = -1.0
     if not 0.0 <= rate <= 0.1:
-        raise ConfigError(f"noise must be a probability per byte between 0 and 0.1, not {text!r}")
+        raise PeripheralConfigError(f"noise must be a probability per byte between 0 and 0.1, not {text!r}")
     return rate
 
 
@@ -47,8 +47,8 @@ def open_peripherals(
             if mode == "sim-controller":
                 return ControllerOnPty(seed=seed, impairments=impairments)  # type: ignore[return-value]
             return open_simulated(seed=seed, impairments=impairments)
-        raise ConfigError(f"unknown peripheral mode {config!r} (use 'sim', 'sim-pty', "
-                          "'sim-controller', optionally ':noise=RATE', or a config)")  # fmt: skip
+        raise PeripheralConfigError(f"unknown peripheral mode {config!r} (use 'sim', 'sim-pty', "
+                          "'sim-controller', optionally ':noise=RATE', or a config)")
     if isinstance(config, Mapping):
         config = PeripheralConfig.from_mapping(config)
     from drivers.serial_peripherals import SerialPeripherals

@@ -46,7 +46,7 @@ def rto_for(baud: int, window: int, max_payload: int) -> int:
 
 class LinkClient:
     def __init__(self, transport: SerialTransport, *, window: int = 4, timeout_s: float = 5.0,
-                 reconnect_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 reconnect_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.transport = transport
         self.device = transport.device
         self.timeout_s = timeout_s
@@ -59,12 +59,12 @@ class LinkClient:
         self.state = "closed"
         self.stats = {"objects": 0, "corrupted_objects_rejected": 0, "resumes": 0,
                       "reconnects": 0, "bytes": 0, "retransmits": 0, "rx_errors": 0,
-                      "frames_in": 0, "chunk_bytes": 0, "resyncs": 0}  # fmt: skip
+                      "frames_in": 0, "chunk_bytes": 0, "resyncs": 0}
         self.progress = (0, 0)  # (bytes received, object size) of the transfer under way
 
     def _new_link(self) -> wire.Link:
         return wire.Link(window=self.window, rto_ms=rto_for(self.transport.baud, self.window,
-                                                           wire.DEFAULT_MAX_PAYLOAD))  # fmt: skip
+                                                           wire.DEFAULT_MAX_PAYLOAD))
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -141,7 +141,7 @@ class LinkClient:
             self._io(deadline, "send window stayed full")
 
     def request(self, cmd: int, args: bytes = b"", *, timeout_s: float | None = None,
-                retry_on_unplug: bool = True) -> tuple[int, bytes]:  # fmt: skip
+                retry_on_unplug: bool = True) -> tuple[int, bytes]:
         """Send REQ, wait for its RSP -> (status, data). Reconnects once after an unplug."""
         deadline = self._clock() + (timeout_s or self.timeout_s)
         try:
@@ -170,7 +170,7 @@ class LinkClient:
     # --- bulk ------------------------------------------------------------------------------
 
     def receive_object(self, *, timeout_s: float,
-                       progress: Callable[[int, int], None] | None = None) -> tuple[bytes, bytes]:  # fmt: skip
+                       progress: Callable[[int, int], None] | None = None) -> tuple[bytes, bytes]:
         """Wait for an OFFER, fetch the object (resuming after unplugs and link resets)
         -> (data, meta). Fails at `timeout_s` from now, not before (see the module doc)."""
         recv = bulk.BulkReceiver()
@@ -190,7 +190,7 @@ class LinkClient:
                     return recv.take(), recv.meta
                 self.stats["corrupted_objects_rejected"] += 1
                 raise TransferFailed("object failed its CRC-32 and was discarded",
-                                     device=self.device)  # fmt: skip
+                                     device=self.device)
             except _Stalled:
                 self.stats["resyncs"] += 1
                 try:  # the holder keeps its (now smaller) chunk; FETCH resumes by offset
@@ -208,7 +208,7 @@ class LinkClient:
                 self._reconnect()  # a device that stays away raises DeviceUnavailable
 
     def _incomplete(self, recv: bulk.BulkReceiver, started: float,
-                    seen: tuple[int, int]) -> TransferFailed:  # fmt: skip
+                    seen: tuple[int, int]) -> TransferFailed:
         good, bad = (now - before for now, before in zip(self._frames_seen(), seen, strict=True))
         rate = bad / (good + bad) if good + bad else 0.0
         got = f"{recv.offset} of {recv.size} B" if recv.obj >= 0 else "no offer"
@@ -216,10 +216,10 @@ class LinkClient:
             f"bulk transfer incomplete at its deadline: {got} after "
             f"{self._clock() - started:.1f} s; {bad} of {good + bad} frames arrived damaged "
             f"(error rate {rate:.1%})", device=self.device,
-        )  # fmt: skip
+        )
 
     def _pump_object(self, recv: bulk.BulkReceiver, deadline: float, offered: bool,
-                     progress: Callable[[int, int], None] | None) -> int:  # fmt: skip
+                     progress: Callable[[int, int], None] | None) -> int:
         patience = stall_s(self.transport.baud, self.window)
         moved = self._clock()
         while True:
@@ -246,7 +246,7 @@ class LinkClient:
                     elif ftype == wire.T_BULK_ABORT:
                         obj, reason = bulk.unpack_abort(payload)
                         raise TransferFailed(f"device aborted object {obj} (reason {reason})",
-                                             device=self.device)  # fmt: skip
+                                             device=self.device)
                 except bulk.BulkError as exc:
                     raise LinkProtocolError(str(exc), device=self.device) from exc
 
@@ -261,5 +261,5 @@ class LinkClient:
                 k: v
                 for k, v in self.stats.items()
                 if k not in ("retransmits", "rx_errors", "frames_in")
-            },  # fmt: skip
+            },
         }

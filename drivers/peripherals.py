@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS, POSITIONS, Modality
-from drivers.errors import ConfigError
+from drivers.errors import PeripheralConfigError
 
 DEVICE_NAMES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
 
@@ -87,11 +87,11 @@ class PeripheralConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown peripheral setting(s): {', '.join(unknown)}")
+            raise PeripheralConfigError(f"unknown peripheral setting(s): {', '.join(unknown)}")
         try:
             return cls(**dict(data))
         except TypeError as exc:
-            raise ConfigError(f"bad peripheral config: {exc}") from exc
+            raise PeripheralConfigError(f"bad peripheral config: {exc}") from exc
 
     def url(self, device: str) -> str:
         return str(getattr(self, device))
@@ -111,7 +111,7 @@ def check_iris(position: str) -> str:
 
 class Peripherals(abc.ABC):
     """What the kiosk app may ask of its hardware. Each call blocks until done or raises a
-    `drivers.errors.PeripheralError` (DeviceUnavailable, DeviceTimeout, CaptureFailed,
+    `drivers.errors.PeripheralError` (DeviceUnavailable, DeviceTimeout, CaptureError,
     TransferFailed, LinkProtocolError). A capture below threshold is returned, not raised:
     retrying is the kiosk's policy."""
 

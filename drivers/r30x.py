@@ -19,7 +19,7 @@ from typing import Any
 
 from anjungan.packet.model import Modality
 from drivers import imaging
-from drivers.errors import CaptureFailed, DeviceTimeout, DeviceUnavailable, LinkProtocolError
+from drivers.errors import CaptureError, DeviceTimeout, DeviceUnavailable, LinkProtocolError
 from drivers.peripherals import Capture, check_finger
 from drivers.r30x_codec import (
     CMD_GENIMG,
@@ -64,7 +64,7 @@ def _ends_upload(stream: bytearray, packet_size: int) -> bool:
 
 class R30xDriver:
     def __init__(self, transport: SerialTransport, *, address: int = 0xFFFFFFFF,
-                 password: int = 0, timeout_s: float = 5.0, finger_wait_s: float = 10.0) -> None:  # fmt: skip
+                 password: int = 0, timeout_s: float = 5.0, finger_wait_s: float = 10.0) -> None:
         self.transport = transport
         self.address = address
         self.password = password
@@ -76,7 +76,7 @@ class R30xDriver:
         self.state = "closed"
         self.stats = {"images": 0, "upload_retries": 0, "upload_passes": 0,
                       "corrupted_images_rejected": 0, "command_retries": 0,
-                      "reconnects": 0}  # fmt: skip
+                      "reconnects": 0}
 
     def connect(self) -> str:
         if not self.transport.is_open:
@@ -152,13 +152,13 @@ class R30xDriver:
                 continue
             conf = packet.payload[0]
             if conf not in allow:
-                raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
-                                    device="fingerprint")  # fmt: skip
+                raise CaptureError(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
+                                    device="fingerprint")
             return packet.payload if conf != OK else packet.payload[1:]
         if silent == COMMAND_TRIES:
             raise DeviceTimeout(f"no answer to command 0x{code:02x}", device="fingerprint")
         raise LinkProtocolError(f"no clean acknowledge to command 0x{code:02x} in "
-                                f"{COMMAND_TRIES} tries", device="fingerprint")  # fmt: skip
+                                f"{COMMAND_TRIES} tries", device="fingerprint")
 
     def _with_reconnect(self, fn: Any) -> Any:
         try:
@@ -182,7 +182,7 @@ class R30xDriver:
             if not reply or reply[0] != NO_FINGER:
                 break
             if time.monotonic() > deadline:
-                raise CaptureFailed("no finger on the sensor", device="fingerprint")
+                raise CaptureError("no finger on the sensor", device="fingerprint")
             time.sleep(0.05)
         packed = self._upload()
         pixels = imaging.unpack_nibbles(packed)
@@ -191,7 +191,7 @@ class R30xDriver:
         return Capture(modality=Modality.FINGER, position=position, image=pixels,
                        image_format="raw8", quality=imaging.estimate_quality(pixels, w, h),
                        width=w, height=h, device="fingerprint",
-                       transfer_s=time.monotonic() - t0)  # fmt: skip
+                       transfer_s=time.monotonic() - t0)
 
     def _upload(self) -> bytes:
         """UpImage until every packet of the image has arrived clean in some pass (see
@@ -206,19 +206,19 @@ class R30xDriver:
             upload = split_upload(self._stream(budget), self.packet_size, slots)
             conf = upload.confirmation
             if conf not in (None, OK, RECEIVE_ERROR):
-                raise CaptureFailed(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
-                                    device="fingerprint")  # fmt: skip
+                raise CaptureError(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
+                                    device="fingerprint")
             if upload.packets:  # not a pass whose command arrived damaged (no data sent)
                 assembler.add(upload)
             if assembler.complete():
                 self.stats["upload_passes"] += assembler.passes
                 return assembler.image()
         self.stats["corrupted_images_rejected"] += 1
-        raise CaptureFailed(
+        raise CaptureError(
             f"image upload incomplete after {UPLOAD_PASSES} passes: {assembler.missing()} of "
             f"{slots} packets never arrived clean (byte error rate "
             f"{assembler.byte_error_rate():.1e})", device="fingerprint",
-        )  # fmt: skip
+        )
 
     def _stream(self, budget: float) -> bytes:
         """Send UpImage and collect the raw answer until the last packet, a silence after
@@ -245,7 +245,7 @@ class R30xDriver:
 
     def health(self) -> dict[str, Any]:
         return {"version": self.version, "state": self.state,
-                "bad_checksums": self.parser.bad_checksums, **self.stats}  # fmt: skip
+                "bad_checksums": self.parser.bad_checksums, **self.stats}
 
     def close(self) -> None:
         self.transport.close()

@@ -57,7 +57,7 @@ CONFIRMATIONS = {
     0x0E: "cannot send data", 0x0F: "cannot send the image", 0x10: "cannot delete templates",
     0x11: "cannot empty the library", 0x13: "wrong password", 0x15: "no valid image in buffer",
     0x18: "flash write error", 0x1A: "invalid register number", 0xFC: "unsupported command",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,7 +90,7 @@ def split_upload(stream: bytes, packet_size: int, slots: int) -> UploadPass:
         ended = ended or last
         pos = stream.find(r30x.HEADER, pos + stride)
     return UploadPass(confirmation=confirmation, packets=packets if aligned else {},
-                      aligned=aligned, ended=ended)  # fmt: skip
+                      aligned=aligned, ended=ended)
 
 
 class ImageAssembler:

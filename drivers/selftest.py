@@ -34,11 +34,11 @@ def _probe(p: SerialPeripherals, name: str, truth: Any) -> tuple[dict[str, Any],
         else:
             cap = {"fingerprint": lambda: p.capture_finger("right_index"),
                    "iris": lambda: p.capture_iris("right_iris"), "face": p.capture_face,
-                   "signature": p.capture_signature}[name]()  # fmt: skip
+                   "signature": p.capture_signature}[name]()
             if truth is not None:
                 corrupted += not truth(name, cap.image)
             info["sample"] = {"bytes": len(cap.image), "format": cap.image_format,
-                              "quality": cap.quality}  # fmt: skip
+                              "quality": cap.quality}
         health = driver.health()
         info.update(ok=True, version=health.get("version", ""), stats=health)
     except PeripheralError as exc:

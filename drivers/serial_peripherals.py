@@ -24,7 +24,7 @@ from drivers.peripherals import (
     Peripherals,
     check_finger,
     check_iris,
-)  # fmt: skip
+)
 from drivers.printer import PrinterDriver
 from drivers.r30x import R30xDriver
 from drivers.transport import SerialTransport
@@ -44,7 +44,7 @@ class SerialPeripherals(Peripherals):
         cfg = self.config
         baud = {"controller": cfg.controller_baud, "fingerprint": cfg.fingerprint_baud,
                 "iris": cfg.camera_baud, "face": cfg.camera_baud,
-                "signature": cfg.signature_baud, "printer": cfg.printer_baud}[name]  # fmt: skip
+                "signature": cfg.signature_baud, "printer": cfg.printer_baud}[name]
         transport = SerialTransport(cfg.url(name), baud, device=name)
         t = cfg.timeout_s
         if name == "controller":

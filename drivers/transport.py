@@ -29,7 +29,7 @@ class SerialTransport:
         exclusive = "://" not in self.url  # flock only means something on a device node
         try:
             port = serial.serial_for_url(self.url, baudrate=self.baud, timeout=0.005,
-                                         write_timeout=10.0, exclusive=exclusive or None)  # fmt: skip
+                                         write_timeout=10.0, exclusive=exclusive or None)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise DeviceUnavailable(f"cannot open {self.url}: {exc}", device=self.device) from exc
         self._port = port

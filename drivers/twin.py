@@ -51,7 +51,7 @@ class InMemoryPeripherals(Peripherals):
         w, h, px = imaging.png_decode_gray(png)
         return Capture(modality=Modality.FACE, position="face", image=png, image_format="png",
                        quality=imaging.estimate_quality(px, w, h), width=w, height=h,
-                       device="face", transfer_s=time.perf_counter() - t0)  # fmt: skip
+                       device="face", transfer_s=time.perf_counter() - t0)
 
     def capture_finger(self, position: str) -> Capture:
         check_finger(position)
@@ -61,7 +61,7 @@ class InMemoryPeripherals(Peripherals):
         w, h = imaging.FINGER_W, imaging.FINGER_H
         return Capture(modality=Modality.FINGER, position=position, image=px, image_format="raw8",
                        quality=imaging.estimate_quality(px, w, h), width=w, height=h,
-                       device="fingerprint", transfer_s=time.perf_counter() - t0)  # fmt: skip
+                       device="fingerprint", transfer_s=time.perf_counter() - t0)
 
     def capture_iris(self, position: str) -> Capture:
         check_iris(position)
@@ -71,13 +71,13 @@ class InMemoryPeripherals(Peripherals):
         w, h, px = imaging.png_decode_gray(png)
         return Capture(modality=Modality.IRIS, position=position, image=png, image_format="png",
                        quality=imaging.estimate_quality(px, w, h), width=w, height=h,
-                       device="iris", transfer_s=time.perf_counter() - t0)  # fmt: skip
+                       device="iris", transfer_s=time.perf_counter() - t0)
 
     def capture_signature(self) -> Capture:
         self._need("signature")
         svg = self._samples.signature()
         return Capture(modality=Modality.SIGNATURE, position="signature", image=svg,
-                       image_format="svg", quality=100, device="signature")  # fmt: skip
+                       image_format="svg", quality=100, device="signature")
 
     def print_receipt(self, lines: Sequence[str], qr_data: str | None = None) -> None:
         self._need("printer")

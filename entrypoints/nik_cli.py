@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("nik", help="the 16-digit NIK")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None,
-                   help="resolve age against this date (YYYY-MM-DD); default: today")  # fmt: skip
+                   help="resolve age against this date (YYYY-MM-DD); default: today")
     p.set_defaults(func=run)
 
 

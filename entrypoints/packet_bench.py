@@ -49,7 +49,7 @@ def _measure(root: str, *, post_quantum: bool, body: CaptureBody, rounds: int) -
         return encode_packet(build_packet(
             body, identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
             suite_name=bundle.suite, sequence=1, service=Service.NEW_RECORDING,
-            priority=PriorityClass.FIRST_RECORDING, now=time.time()))  # fmt: skip
+            priority=PriorityClass.FIRST_RECORDING, now=time.time()))
 
     wire = make()
     baseline = _median_ms(lambda: encode_body(body), rounds)
@@ -60,7 +60,7 @@ def _measure(root: str, *, post_quantum: bool, body: CaptureBody, rounds: int) -
         "packet_bytes": len(wire), "body_cbor_ms": round(baseline, 2),
         "sign_seal_ms": round(seal, 2), "decode_verify_ms": round(verify, 2),
         "open_ms": round(opened, 2), "seal_ratio": round(seal / baseline, 2),
-    }  # fmt: skip
+    }
 
 
 def run(rounds: int = 20) -> dict[str, dict[str, float]]:

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = psub.add_parser("sample", help="write a signed, sealed packet with synthetic biometrics",
                         description="Build a capture packet with synthetic biometrics of "
                         "realistic size (face, 10 fingers, 2 irises, signature), sealed to the "
-                        "gateway and signed with the bundle's device key.")  # fmt: skip
+                        "gateway and signed with the bundle's device key.")
     s.add_argument("--bundle", required=True, help="kiosk bundle folder (provision enroll)")
     s.add_argument("--out", required=True, help="file to write the packet to")
     s.add_argument("--nik", default=SAMPLE_NIK, help="resident NIK for the sealed body")
@@ -45,12 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     i = psub.add_parser("inspect", help="verify a packet and show its header (never biometrics)",
                         description="Verify a capture packet against a fleet (chain, revocation, "
                         "signature, digest, time window) and print its header. Exit 0 when "
-                        "valid, 1 with a one-line reason when not.")  # fmt: skip
+                        "valid, 1 with a one-line reason when not.")
     i.add_argument("file", help="packet file")
     i.add_argument("--fleet", required=True, help="fleet folder (provision init-fleet)")
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.add_argument("--window-s", type=float, default=DEFAULT_WINDOW_S,
-                   help="accept packets at most this old (seconds; default 30 days)")  # fmt: skip
+                   help="accept packets at most this old (seconds; default 30 days)")
     i.set_defaults(func=run_inspect)
 
 
@@ -67,7 +67,7 @@ def run_sample(args: argparse.Namespace) -> int:
         synthetic_body(nik=info.nik), identity=bundle.identity,
         gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite,
         sequence=args.sequence, service=service, priority=priority, now=now,
-    )  # fmt: skip
+    )
     data = encode_packet(packet)
     elapsed = time.perf_counter() - started
     try:
@@ -75,7 +75,7 @@ def run_sample(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise AnjunganError(f"cannot write {args.out}: {exc.strerror}") from None
     print(f"wrote {args.out}: {len(data)} bytes, packet {packet.packet_id}, "
-          f"kiosk {bundle.kiosk_id}, suite {bundle.suite}, sign+seal {elapsed * 1000:.1f} ms")  # fmt: skip
+          f"kiosk {bundle.kiosk_id}, suite {bundle.suite}, sign+seal {elapsed * 1000:.1f} ms")
     return 0
 
 
@@ -86,7 +86,7 @@ def header_dict(h: PacketHeader) -> dict[str, object]:
         "created_at": dt.datetime.fromtimestamp(h.created_at, dt.UTC).isoformat(),
         "service": h.service.value, "priority": h.priority.label, "suite": h.suite,
         "body_digest": h.body_digest.hex(), "assisted": h.assisted,
-    }  # fmt: skip
+    }
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -132,5 +132,5 @@ def run_bench(args: argparse.Namespace) -> int:
         for suite_name, r in results.items():
             print(f"{suite_name:16} {r['packet_bytes']:>9} bytes  sign+seal {r['sign_seal_ms']:6.1f} ms"
                   f"  verify {r['decode_verify_ms']:5.1f} ms  open {r['open_ms']:5.1f} ms"
-                  f"  ({r['seal_ratio']}x plain CBOR)")  # fmt: skip
+                  f"  ({r['seal_ratio']}x plain CBOR)")
     return 0

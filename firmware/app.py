@@ -22,7 +22,7 @@ try:
         ST_OK,
         ST_UNKNOWN_COMMAND,
         ST_UNSUPPORTED,
-    )  # fmt: skip
+    )
 except ImportError:
     import bulk  # type: ignore
     import commands  # type: ignore
@@ -40,7 +40,7 @@ except ImportError:
         ST_OK,
         ST_UNKNOWN_COMMAND,
         ST_UNSUPPORTED,
-    )  # fmt: skip
+    )
 
 SENSOR_POLL_MS = 20
 RX_CHUNK = 2048
@@ -79,7 +79,7 @@ class Controller:
             uptime = hal.ticks_diff(hal.ticks_ms(), self.started) & 0xFFFFFFFF
             self._reply(cmd, ST_OK, struct.pack(commands.STATUS_FORMAT, hal.presence(),
                         hal.tamper(), hal.leds, uptime, hal.watchdog_feeds & 0xFFFFFFFF,
-                        rx_errors & 0xFFFF, hal.free_mem() & 0xFFFFFFFF))  # fmt: skip
+                        rx_errors & 0xFFFF, hal.free_mem() & 0xFFFFFFFF))
         elif cmd == CMD_SET_LEDS and len(args) == 2:
             hal.set_leds((hal.leds & ~args[0]) | (args[1] & args[0]))
             self._reply(cmd, ST_OK, bytes((hal.leds,)))

@@ -149,7 +149,7 @@ class Link:
     """Reliable, ordered frames over a lossy byte stream (see the module docstring)."""
 
     def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8,
-                 min_rto_ms=0):  # fmt: skip
+                 min_rto_ms=0):
         if not 1 <= window <= WINDOW_MAX:
             raise ValueError("window must be 1-64")
         self.window = window
@@ -171,7 +171,7 @@ class Link:
             "frames_out": 0, "frames_in": 0, "retransmits": 0, "duplicates": 0,
             "out_of_order": 0, "naks_sent": 0, "bytes_out": 0, "bytes_in": 0, "downs": 0,
             "acked": 0,
-        }  # fmt: skip
+        }
 
     def _reset_state(self):
         self._tx_seq = 0  # next sequence number to assign

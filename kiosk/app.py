@@ -84,7 +84,7 @@ class KioskApp:
     def __init__(self, *, flow: Flow, renderer: Renderer, peripherals: PeripheralPort, outbox: Outbox,
                  keys: SealingKeys, publisher: Publisher | None = None, speaker: Speaker | None = None,
                  screenshots: Path | None = None, journal: Journal | None = None,
-                 session_id: str = "", cert_expires_at: float | None = None) -> None:  # fmt: skip
+                 session_id: str = "", cert_expires_at: float | None = None) -> None:
         self.flow, self.renderer, self.peripherals, self.outbox = flow, renderer, peripherals, outbox
         self.keys, self.publisher = keys, publisher
         self.speaker = speaker or Speaker(enabled=False)
@@ -149,7 +149,7 @@ class KioskApp:
 
     def busy(self) -> bool:
         return (self._capture is not None or bool(self._lookups)
-                or self.flow.screen in (Screen.CAPTURING, Screen.SUBMITTING))  # fmt: skip
+                or self.flow.screen in (Screen.CAPTURING, Screen.SUBMITTING))
 
     # ---- the loop body -----------------------------------------------------------------------
     def step(self) -> None:
@@ -213,7 +213,7 @@ class KioskApp:
             self._lookup(action)
         elif isinstance(action, SendFeedback):
             fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=time.time(),
-                          category=action.category, text=redact(action.text), lang=action.lang)  # fmt: skip
+                          category=action.category, text=redact(action.text), lang=action.lang)
             self.outbox.add_message("feedback", fb.to_json(), time.time())
             self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
         elif isinstance(action, Speak):
@@ -299,12 +299,12 @@ class KioskApp:
         self.tickets.append(receipt.ticket)
         self.last_qr = receipt.qr_payload
         self.journal.write("stored", ticket=receipt.ticket, packet_id=receipt.packet_id,
-                           sequence=receipt.sequence, priority=receipt.priority.label)  # fmt: skip
+                           sequence=receipt.sequence, priority=receipt.priority.label)
         self.dispatch(Stored(token=token, ticket=receipt.ticket, qr_payload=receipt.qr_payload))
 
     def _print(self, action: PrintReceipt) -> None:
         lines = receipt_lines(ticket=action.ticket, purpose=action.purpose, lang=action.lang,
-                              kiosk_id=self.keys.kiosk_id, now=time.time())  # fmt: skip
+                              kiosk_id=self.keys.kiosk_id, now=time.time())
         try:
             self.peripherals.print_receipt(lines, qr_data=action.qr_payload)
         except AnjunganError as exc:  # the screen keeps ticket and QR and says to note them
@@ -339,7 +339,7 @@ class KioskApp:
             disk_free_pct=round(100 * usage.free / usage.total, 1), temperature_c=_temperature(),
             app_version=__version__, cert_expires_at=self.cert_expires_at,
             last_capture_at=self.last_capture_at, out_of_service=self.out_of_service(now),
-        )  # fmt: skip
+        )
 
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)

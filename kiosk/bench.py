@@ -87,14 +87,14 @@ def run_bench(*, sessions: int = 5, size: tuple[int, int] = (800, 480)) -> dict[
         kb.complete(open_fleet(root / "fleet"), root / "bundle")
         bundle = kb.load_bundle(root / "bundle")
         keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
-                           suite=bundle.suite)  # fmt: skip
+                           suite=bundle.suite)
         outbox = SqliteOutbox(root / "outbox.db")
         renderer = Renderer(*size)
         peripherals = InstantPeripherals()
         app = KioskApp(flow=Flow(), renderer=renderer, peripherals=peripherals, outbox=outbox,
-                       keys=keys, journal=Journal(out=_Null()), session_id="bench")  # fmt: skip
+                       keys=keys, journal=Journal(out=_Null()), session_id="bench")
         app.publisher = Publisher(kiosk_id=keys.kiosk_id, session_id="bench", outbox=outbox,
-                                  transport=MemoryTransport(), health=app.health)  # fmt: skip
+                                  transport=MemoryTransport(), health=app.health)
         app.publisher.start()
         run_script(app, steps)  # warm-up: fonts, imports, first SQLite pages
         renderer.frame_ms.clear()

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     kiosk.set_defaults(func=lambda _a: (kiosk.print_help(), 2)[1])
 
     run = ks.add_parser("run", help="run the kiosk (touchscreen, or headless from a script)",
-                        description="Run the kiosk app: flow, peripherals, durable outbox, MQTT publisher.")  # fmt: skip
+                        description="Run the kiosk app: flow, peripherals, durable outbox, MQTT publisher.")
     run.add_argument("--bundle", required=True, help="kiosk bundle folder (from `provision enroll`)")
     run.add_argument("--peripherals", default="sim", help="'sim' (in-process twins), 'sim-pty' (every device on a pty, controller firmware under micropython), 'sim-controller' (only the controller on a pty), ':noise=RATE' after either adds line noise, or a JSON file of serial URLs")
     run.add_argument("--headless", action="store_true", help="no display (SDL dummy driver)")
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--broker", help="HOST:PORT instead of the bundle's broker")
     run.add_argument("--no-tls", action="store_true", help="plain MQTT (tests only)")
     run.add_argument("--drain", type=float, default=0.0, metavar="S",
-                     help="after the script, keep publishing until the outbox is empty or S seconds pass")  # fmt: skip
+                     help="after the script, keep publishing until the outbox is empty or S seconds pass")
     run.add_argument("--resend-after", type=float, default=30.0, metavar="S", help="re-send unacked packets after S s")
     run.add_argument("--health-interval", type=float, default=60.0, metavar="S", help="health every S s")
     run.add_argument("--renew-retry", type=float, default=600.0, metavar="S",
@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         officers=Path(args.officers) if args.officers else None, broker=broker, tls=not args.no_tls,
         drain_s=args.drain, resend_after_s=args.resend_after, health_interval_s=args.health_interval,
         speech=args.speech, renew_retry_s=args.renew_retry,
-    )  # fmt: skip
+    )
     return run_kiosk(opts)
 
 

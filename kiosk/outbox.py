@@ -118,7 +118,7 @@ class SqliteOutbox:
             self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(SCHEMA)
             self._db.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'sequence'",
-                             (sequence_floor,))  # fmt: skip
+                             (sequence_floor,))
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._lock = threading.Lock()  # paho's thread may ask for depth while the UI stores
@@ -179,10 +179,10 @@ class SqliteOutbox:
         rows = self._tx(
             "SELECT sequence, packet_id, priority, created_at, data, state, attempts, last_sent_at "
             f"FROM outbox WHERE {where} ORDER BY priority, sequence LIMIT ?", (*params, limit),
-        ).fetchall()  # fmt: skip
+        ).fetchall()
         return [
             OutboxEntry(sequence=r[0], packet_id=r[1], priority=r[2], created_at=r[3], data=bytes(r[4]),
-                        state=r[5], attempts=r[6], last_sent_at=r[7])  # fmt: skip
+                        state=r[5], attempts=r[6], last_sent_at=r[7])
             for r in rows
         ]
 
@@ -197,7 +197,7 @@ class SqliteOutbox:
 
     def mark_sent(self, packet_id: str, now: float) -> None:
         self._tx("UPDATE outbox SET attempts = attempts + 1, last_sent_at = ? WHERE packet_id = ?",
-                 (now, packet_id))  # fmt: skip
+                 (now, packet_id))
 
     def mark_all_unsent(self) -> None:
         self._tx("UPDATE outbox SET last_sent_at = NULL WHERE state = 'pending'")
@@ -206,12 +206,12 @@ class SqliteOutbox:
         """Apply the centre's ack; False if this kiosk holds no such pending packet."""
         if outcome is AckOutcome.REJECTED:
             cur = self._tx("UPDATE outbox SET state = 'rejected', reason = ? WHERE packet_id = ?",
-                           (reason[:200], packet_id))  # fmt: skip
+                           (reason[:200], packet_id))
             self.set_ticket_state(packet_id, TICKET_REJECTED, now)
             return cur.rowcount > 0
         cur = self._tx("DELETE FROM outbox WHERE packet_id = ?", (packet_id,))
         self._tx("UPDATE tickets SET state = ?, updated_at = ? WHERE packet_id = ? AND state = ?",
-                 (TICKET_QUEUED, now, packet_id, TICKET_PENDING))  # fmt: skip
+                 (TICKET_QUEUED, now, packet_id, TICKET_PENDING))
         if cur.rowcount:
             self._tx("PRAGMA wal_checkpoint(TRUNCATE)")  # zeroed pages into the file, WAL emptied
         return cur.rowcount > 0
@@ -279,12 +279,12 @@ class MemoryOutbox:
 
     def _sorted(self) -> list[OutboxEntry]:
         return sorted((e for e in self._entries.values() if e.state == PENDING),
-                      key=lambda e: (e.priority, e.sequence))  # fmt: skip
+                      key=lambda e: (e.priority, e.sequence))
 
     def due(self, now: float, *, resend_after_s: float, limit: int = 16) -> list[OutboxEntry]:
         with self._lock:
             ready = [e for e in self._sorted()
-                     if e.last_sent_at is None or e.last_sent_at <= now - resend_after_s]  # fmt: skip
+                     if e.last_sent_at is None or e.last_sent_at <= now - resend_after_s]
             return ready[:limit]
 
     def pending(self) -> list[OutboxEntry]:
@@ -366,3 +366,15 @@ class MemoryOutbox:
 def open_outbox(url: str) -> Outbox:
     """'memory' for the twin, else a SQLite file path."""
     return MemoryOutbox() if url == "memory" else SqliteOutbox(url)
+
+
+def pending_in(path: str | Path) -> int:
+    """Pending packets in the outbox at `path`, read-only from outside the kiosk (a monitor,
+    the demo): 0 when there is none yet, -1 when it cannot be read."""
+    if not Path(path).exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM outbox WHERE state = ?", (PENDING,)).fetchone()[0])
+    except sqlite3.Error:
+        return -1

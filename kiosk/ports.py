@@ -48,7 +48,7 @@ def _guide(port: PeripheralPort, led: str, on: bool, *, beep: bool = False) -> N
 
 
 def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str],
-            progress: Callable[[int], None] | None = None) -> tuple[Sample, ...]:  # fmt: skip
+            progress: Callable[[int], None] | None = None) -> tuple[Sample, ...]:
     """One try of one step: every position, in order (a slap is four finger reads here);
     `progress(n)` after the n-th position (called on the capture thread)."""
     _guide(port, modality.value, True)
@@ -62,7 +62,7 @@ def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str],
 
 
 def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str],
-          progress: Callable[[int], None] | None) -> tuple[Sample, ...]:  # fmt: skip
+          progress: Callable[[int], None] | None) -> tuple[Sample, ...]:
     out = []
     for position in positions:
         if modality is Modality.FACE:
@@ -74,7 +74,7 @@ def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str],
         else:
             c = port.capture_signature()
         out.append(Sample(modality=modality, position=position, image=c.image,
-                          image_format=c.image_format, quality=c.quality))  # fmt: skip
+                          image_format=c.image_format, quality=c.quality))
         if progress is not None:
             progress(len(out))
     return tuple(out)

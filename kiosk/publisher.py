@@ -28,14 +28,16 @@ from anjungan.messages import (
     FeedbackAck,
     Health,
     KioskStatus,
+    LinkState,
     MessageError,
     PacketStatus,
     StatusQuery,
     StatusReply,
     decode_ack_topic,
 )
+from anjungan.topics import TopicKind
 from kiosk.outbox import Outbox
-from kiosk.transport import Transport, Will
+from kiosk.transport import LinkEventKind, Transport, Will
 
 log = logging.getLogger("anjungan.kiosk.publisher")
 MESSAGES_SCANNED = 1000  # queued feedback looked at per pump (a handful in practice)
@@ -51,14 +53,14 @@ class Extension(Protocol):
 
 
 def offline_will(kiosk_id: str, session_id: str, now: float) -> Will:
-    status = KioskStatus(kiosk_id=kiosk_id, state="offline", session_id=session_id, at=now)
-    return Will(topic=topics.topic(kiosk_id, "status"), payload=status.to_json())
+    status = KioskStatus(kiosk_id=kiosk_id, state=LinkState.OFFLINE, session_id=session_id, at=now)
+    return Will(topic=topics.topic(kiosk_id, TopicKind.STATUS), payload=status.to_json())
 
 
 class Publisher:
     def __init__(self, *, kiosk_id: str, session_id: str, outbox: Outbox, transport: Transport,
                  health: Callable[[float], Health], resend_after_s: float = 30.0,
-                 health_interval_s: float = 60.0, batch: int = 16) -> None:  # fmt: skip
+                 health_interval_s: float = 60.0, batch: int = 16) -> None:
         self.kiosk_id, self.session_id = kiosk_id, session_id
         self.outbox, self.transport, self._health = outbox, transport, health
         self.resend_after_s, self.health_interval_s, self.batch = resend_after_s, health_interval_s, batch
@@ -69,16 +71,16 @@ class Publisher:
         self._queries: set[str] = set()  # status queries awaiting their reply
         self.replies: dict[str, StatusReply] = {}  # query id -> reply, taken by the app
         self.extensions: list[Extension] = []
-        self.transport.subscribe(topics.topic(kiosk_id, "ack"))
+        self.transport.subscribe(topics.topic(kiosk_id, TopicKind.ACK))
 
     def start(self) -> None:
         self.transport.start()
 
     def pump(self, now: float) -> None:
         for ev in self.transport.poll():
-            if ev.kind == "connected":
+            if ev.kind is LinkEventKind.CONNECTED:
                 self._on_connected(now)
-            elif ev.kind == "message":
+            elif ev.kind is LinkEventKind.MESSAGE:
                 extension = next((x for x in self.extensions if x.reply_topic == ev.topic), None)
                 if extension is not None:
                     extension.on_message(ev.payload, now)
@@ -89,26 +91,26 @@ class Publisher:
         for extension in self.extensions:
             extension.pump(now)
         for entry in self.outbox.due(now, resend_after_s=self.resend_after_s, limit=self.batch):
-            if self.transport.publish(topics.topic(self.kiosk_id, "capture"), entry.data) is None:
+            if self.transport.publish(topics.topic(self.kiosk_id, TopicKind.CAPTURE), entry.data) is None:
                 return
             self.outbox.mark_sent(entry.packet_id, now)
             log.info("sent packet seq=%d id=%s attempt=%d", entry.sequence, entry.packet_id, entry.attempts + 1)
         due = [m for m in self.outbox.messages(MESSAGES_SCANNED)
-               if now - self._feedback_sent.get(m.id, -1e18) >= self.resend_after_s]  # fmt: skip
+               if now - self._feedback_sent.get(m.id, -1e18) >= self.resend_after_s]
         for msg in due[: self.batch]:  # those waiting for an ack never hold back newer ones
-            if self.transport.publish(topics.topic(self.kiosk_id, msg.kind), msg.payload) is None:
+            if self.transport.publish(topics.topic(self.kiosk_id, TopicKind(msg.kind)), msg.payload) is None:
                 return
             self._feedback_sent[msg.id] = now
             self._feedback_ids[_feedback_id(msg.payload)] = msg.id
         if now >= self._next_health:
             self._next_health = now + self.health_interval_s
             health = replace(self._health(now), link_failures=self.transport.failures,
-                             link_error=self.transport.last_failure)  # fmt: skip
-            self.transport.publish(topics.topic(self.kiosk_id, "health"), health.to_json())
+                             link_error=self.transport.last_failure)
+            self.transport.publish(topics.topic(self.kiosk_id, TopicKind.HEALTH), health.to_json())
 
     def _on_connected(self, now: float) -> None:
-        status = KioskStatus(kiosk_id=self.kiosk_id, state="online", session_id=self.session_id, at=now)
-        self.transport.publish(topics.topic(self.kiosk_id, "status"), status.to_json(), retain=True)
+        status = KioskStatus(kiosk_id=self.kiosk_id, state=LinkState.ONLINE, session_id=self.session_id, at=now)
+        self.transport.publish(topics.topic(self.kiosk_id, TopicKind.STATUS), status.to_json(), retain=True)
         self.outbox.mark_all_unsent()  # what was in flight may be lost: send it all again
         self._feedback_sent.clear()
         self._next_health = now
@@ -144,7 +146,7 @@ class Publisher:
         if not self.transport.connected:
             return None
         query = StatusQuery(query_id=str(uuid.uuid4()), packet_id=packet_id)
-        if self.transport.publish(topics.topic(self.kiosk_id, "query"), query.to_json()) is None:
+        if self.transport.publish(topics.topic(self.kiosk_id, TopicKind.QUERY), query.to_json()) is None:
             return None
         self._queries.add(query.query_id)
         return query.query_id
@@ -155,8 +157,8 @@ class Publisher:
         self.replies.pop(query_id, None)
 
     def final_status(self, now: float) -> tuple[str, bytes]:
-        status = KioskStatus(kiosk_id=self.kiosk_id, state="offline", session_id=self.session_id, at=now)
-        return topics.topic(self.kiosk_id, "status"), status.to_json()
+        status = KioskStatus(kiosk_id=self.kiosk_id, state=LinkState.OFFLINE, session_id=self.session_id, at=now)
+        return topics.topic(self.kiosk_id, TopicKind.STATUS), status.to_json()
 
     def stop(self, now: float) -> None:
         self.transport.stop(final=self.final_status(now))

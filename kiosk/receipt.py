@@ -8,7 +8,7 @@ from kiosk.i18n import t
 
 
 def receipt_lines(*, ticket: str, purpose: str, lang: str, kiosk_id: str, now: float,
-                  utc_offset_h: float = 8.0) -> list[str]:  # fmt: skip
+                  utc_offset_h: float = 8.0) -> list[str]:
     when = dt.datetime.fromtimestamp(now, dt.timezone(dt.timedelta(hours=utc_offset_h)))
     return [
         t("receipt_title", lang),

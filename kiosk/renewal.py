@@ -30,6 +30,7 @@ from anjungan.messages import (
     RenewalRequest,
     renewal_proof_bytes,
 )
+from anjungan.topics import TopicKind
 from kiosk.transport import Transport
 from provisioning import rekey
 from provisioning import x509 as px
@@ -47,13 +48,13 @@ def renew_at(bundle: KioskBundle) -> float:
 class Renewer:
     def __init__(self, *, bundle: KioskBundle, transport: Transport,
                  on_renewed: Callable[[KioskBundle], None] = lambda _b: None,
-                 retry_s: float = RETRY_S) -> None:  # fmt: skip
+                 retry_s: float = RETRY_S) -> None:
         self.bundle, self.transport, self.on_renewed, self.retry_s = bundle, transport, on_renewed, retry_s
         self._request_id = ""
         self._next_try = 0.0
         self.last_refusal = ""
         self.renewals = 0
-        self.reply_topic = topics.topic(bundle.kiosk_id, "renewed")
+        self.reply_topic = topics.topic(bundle.kiosk_id, TopicKind.RENEWED)
         transport.subscribe(self.reply_topic)
 
     def due(self, now: float) -> bool:
@@ -64,11 +65,11 @@ class Renewer:
         if not self.transport.connected or now < self._next_try or not self.due(now):
             return
         request = self.request(now)
-        if self.transport.publish(topics.topic(self.bundle.kiosk_id, "renew"), request.to_json()) is not None:
+        if self.transport.publish(topics.topic(self.bundle.kiosk_id, TopicKind.RENEW), request.to_json()) is not None:
             self._request_id = request.request_id
             self._next_try = now + self.retry_s
             log.info("renewal requested (certificate expires in %.1f days)",
-                     (self.bundle.cert_expires_at - now) / 86400)  # fmt: skip
+                     (self.bundle.cert_expires_at - now) / 86400)
 
     def request(self, now: float) -> RenewalRequest:
         key = rekey.stage_key(self.bundle.root)
@@ -77,7 +78,7 @@ class Renewer:
         proof = self.bundle.identity.private_key.sign(renewal_proof_bytes(request_id, csr)).hex()
         current = read_bytes(self.bundle.root / "device.pem", "certificate").decode()
         return RenewalRequest(kiosk_id=self.bundle.kiosk_id, request_id=request_id, at=now,
-                              csr=csr, certificate=current, proof=proof)  # fmt: skip
+                              csr=csr, certificate=current, proof=proof)
 
     def on_message(self, payload: bytes, now: float) -> None:
         try:
@@ -92,7 +93,7 @@ class Renewer:
             return
         try:  # any issued reply: install checks it is for the staged key
             rekey.install(self.bundle.root, kiosk_id=self.bundle.kiosk_id, certificate=reply.certificate.encode(),
-                          chain=reply.chain.encode(), gateway_key=reply.gateway_key.encode(), now=now)  # fmt: skip
+                          chain=reply.chain.encode(), gateway_key=reply.gateway_key.encode(), now=now)
             bundle = load_bundle(self.bundle.root)
         except AnjunganError as exc:
             log.warning("renewal reply not installed: %s", exc)

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from anjungan import logs
-from anjungan.lock import hold
 from drivers.factory import open_peripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.errors import KioskError
 from kiosk.flow.machine import Flow, FlowConfig
+from kiosk.lock import hold
 from kiosk.officers import load_officers
 from kiosk.outbox import SqliteOutbox
 from kiosk.publisher import Publisher, offline_will
@@ -82,36 +82,36 @@ def run_kiosk(opts: RunOptions) -> int:
     outbox = SqliteOutbox(outbox_path, sequence_floor=bundle.sequence_floor)
     renderer = Renderer(*opts.size, headless=opts.headless)
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite,
-                       key_id=bundle.gateway_key_id)  # fmt: skip
+                       key_id=bundle.gateway_key_id)
     app = KioskApp(
         flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers, speech=opts.speech)),
         renderer=renderer, peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(),
         screenshots=opts.screenshots, journal=journal, session_id=session_id,
         cert_expires_at=bundle.cert_expires_at,
-    )  # fmt: skip
+    )
     transport = MqttTransport(client_id=bundle.kiosk_id, host=host, port=port,
-                              will=offline_will(bundle.kiosk_id, session_id, time.time()), tls=tls)  # fmt: skip
+                              will=offline_will(bundle.kiosk_id, session_id, time.time()), tls=tls)
     app.publisher = Publisher(kiosk_id=bundle.kiosk_id, session_id=session_id, outbox=outbox,
                               transport=transport, health=app.health, resend_after_s=opts.resend_after_s,
-                              health_interval_s=opts.health_interval_s)  # fmt: skip
+                              health_interval_s=opts.health_interval_s)
     app.cert_valid_from = bundle.cert_valid_from
 
     def renewed(new: KioskBundle) -> None:  # sign with the new key, connect with the new certificate
         app.keys = SealingKeys(identity=new.identity, gateway_public_key=new.gateway_public_key, suite=new.suite,
-                               key_id=new.gateway_key_id)  # fmt: skip
+                               key_id=new.gateway_key_id)
         app.cert_expires_at, app.cert_valid_from = new.cert_expires_at, new.cert_valid_from
         journal.write("renewed", cert_expires_at=new.cert_expires_at)
         transport.reconnect()
 
     if opts.tls:
         app.publisher.extensions.append(Renewer(bundle=bundle, transport=transport, on_renewed=renewed,
-                                                retry_s=opts.renew_retry_s))  # fmt: skip
+                                                retry_s=opts.renew_retry_s))
     # SIGTERM only sets `stop`; every loop below (the script's actions and waits included)
     # asks it at least every 50 ms, so the kiosk closes its outbox cleanly within moments
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     journal.write("started", kiosk_id=bundle.kiosk_id, session_id=session_id, pending=outbox.depth(),
-                  broker=f"{host}:{port}", tls=opts.tls)  # fmt: skip
+                  broker=f"{host}:{port}", tls=opts.tls)
     app.check_printer()
     app.publisher.start()
     try:

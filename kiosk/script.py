@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from kiosk.app import KioskApp
 
 KINDS: dict[str, type | tuple[type, ...]] = {"tap": str, "type": str, "wait": (int, float), "expect": str, "scan_qr": str,
-         "lang": str, "unplug": str, "replug": str, "capture": (int, str), "comment": str, "mark": str}  # fmt: skip
+         "lang": str, "unplug": str, "replug": str, "capture": (int, str), "comment": str, "mark": str}
 SETTLE_TIMEOUT_S = 60.0
 StopAsked = Callable[[], bool]  # True once the process was told to stop (SIGTERM)
 

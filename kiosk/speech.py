@@ -48,7 +48,7 @@ class Speaker:
             self._proc = subprocess.Popen(
                 [self.binary, "-v", VOICES.get(lang, "id"), "-s", "140", text],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
         except OSError:
             self.binary = None
             self._queue.clear()

@@ -57,7 +57,7 @@ def capture_body(s: Session) -> CaptureBody:
     demographics = Demographics(
         nik=s.nik, kk_number=s.kk, birth_date=s.birth_date, sex=s.sex, disability=s.disability,
         officer_id=s.officer_id if s.assisted else "", notes=";".join(notes), **corrected,
-    )  # fmt: skip
+    )
     records = []
     for r in s.records.values():
         records.append(BiometricRecord(
@@ -65,14 +65,14 @@ def capture_body(s: Session) -> CaptureBody:
             image_format=r.sample.image_format if r.sample else "raw8",
             image=r.sample.image if r.sample else b"", quality=r.sample.quality if r.sample else 0,
             retries=r.retries, exception=r.exception,
-        ))  # fmt: skip
+        ))
     return CaptureBody(demographics=demographics, biometrics=tuple(records))
 
 
 def priority_of(s: Session) -> PriorityClass:
     assert s.service is not None
     return derive_priority(service=s.service, age=s.age, assisted=s.assisted,
-                           disability=s.disability, has_exceptions=s.has_exceptions())  # fmt: skip
+                           disability=s.disability, has_exceptions=s.has_exceptions())
 
 
 def seal_and_store(s: Session, *, keys: SealingKeys, outbox: Outbox, now: float) -> Receipt:
@@ -87,12 +87,12 @@ def seal_and_store(s: Session, *, keys: SealingKeys, outbox: Outbox, now: float)
             body, identity=keys.identity, gateway_public_key=keys.gateway_public_key,
             suite_name=keys.suite, sequence=sequence, service=service, priority=priority,
             now=now, assisted=s.assisted, key_id=keys.key_id,
-        )  # fmt: skip
+        )
         entry = OutboxEntry(sequence=sequence, packet_id=packet.packet_id, priority=int(priority),
-                            created_at=now, data=encode_packet(packet))  # fmt: skip
+                            created_at=now, data=encode_packet(packet))
         return entry, make_ticket(sequence)
 
     entry = outbox.append(make)
     ticket = make_ticket(entry.sequence)
     return Receipt(ticket=ticket, qr_payload=qr_payload(keys.kiosk_id, ticket, entry.packet_id),
-                   packet_id=entry.packet_id, sequence=entry.sequence, priority=priority)  # fmt: skip
+                   packet_id=entry.packet_id, sequence=entry.sequence, priority=priority)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import uuid
 
+from anjungan.ids import KIOSK_ID_PATTERN, PACKET_ID_PATTERN
+
 TICKET_LEN = 8
 QR_PREFIX = "anjungan:v1:ticket"
-_QR_RE = re.compile(r"^anjungan:v1:ticket:([a-z0-9][a-z0-9-]{1,62}):(\d{8}):([0-9a-f-]{36})$")
+_QR_RE = re.compile(rf"^{QR_PREFIX}:({KIOSK_ID_PATTERN}):(\d{{{TICKET_LEN}}}):({PACKET_ID_PATTERN})$")
 
 
 def _luhn_digit(digits: str) -> str:

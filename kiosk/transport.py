@@ -6,6 +6,7 @@ and the kiosk's main loop drains them with `poll()`: all outbox writes stay on o
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import re
@@ -43,9 +44,16 @@ def one_line(text: str) -> str:
     return " ".join(re.sub(r"\s*\(_ssl\.c:\d+\)", "", text).split())[:MAX_REASON]
 
 
+class LinkEventKind(enum.Enum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    MESSAGE = "message"  # with topic and payload
+    PUBLISHED = "published"  # with the mid the broker acknowledged
+
+
 @dataclass(frozen=True, kw_only=True)
 class LinkEvent:
-    kind: str  # "connected" | "disconnected" | "message" | "published"
+    kind: LinkEventKind
     topic: str = ""
     payload: bytes = b""
     mid: int = 0
@@ -74,7 +82,7 @@ class MqttTransport:
     """paho-mqtt 2.x, QoS 1, optional TLS with the kiosk's certificate, automatic reconnect."""
 
     def __init__(self, *, client_id: str, host: str, port: int, will: Will,
-                 tls: TlsFiles | None = None, keepalive: int = 15) -> None:  # fmt: skip
+                 tls: TlsFiles | None = None, keepalive: int = 15) -> None:
         self.connected = False
         self.failures, self.last_failure = 0, ""
         self._attempt_error = ""  # what paho logged about the current attempt, if it failed
@@ -92,7 +100,7 @@ class MqttTransport:
         if tls is not None:
             try:
                 c.tls_set(ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file,
-                          cert_reqs=ssl.CERT_REQUIRED)  # fmt: skip
+                          cert_reqs=ssl.CERT_REQUIRED)
             except (OSError, ssl.SSLError, ValueError) as exc:
                 raise PublishError(f"kiosk TLS files unusable: {exc}") from exc
         c.reconnect_delay_set(min_delay=1, max_delay=8)
@@ -112,7 +120,7 @@ class MqttTransport:
         self._attempt_error = ""
         if reason != self.last_failure:
             log.warning("cannot connect to the broker %s:%d: %s (attempt %d; retrying)", self._host,
-                        self._port, reason, self.failures)  # fmt: skip
+                        self._port, reason, self.failures)
         self.last_failure = reason
 
     def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
@@ -133,12 +141,12 @@ class MqttTransport:
             return
         if self.failures and self.last_failure:
             log.warning("connected to the broker %s:%d after %d failed attempts", self._host, self._port,
-                        self.failures)  # fmt: skip
+                        self.failures)
         self.last_failure = ""
         self.connected = True
         for topic in self._subs:
             client.subscribe(topic, qos=1)
-        self._events.put(LinkEvent(kind="connected"))
+        self._events.put(LinkEvent(kind=LinkEventKind.CONNECTED))
 
     def _on_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if client is not self._client:  # the client `reconnect` replaced
@@ -150,13 +158,13 @@ class MqttTransport:
             log.warning("lost the broker %s:%d: %s", self._host, self._port, self._attempt_error)
             self._attempt_error = ""
         self.connected = False
-        self._events.put(LinkEvent(kind="disconnected"))
+        self._events.put(LinkEvent(kind=LinkEventKind.DISCONNECTED))
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._events.put(LinkEvent(kind="message", topic=msg.topic, payload=bytes(msg.payload)))
+        self._events.put(LinkEvent(kind=LinkEventKind.MESSAGE, topic=msg.topic, payload=bytes(msg.payload)))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
-        self._events.put(LinkEvent(kind="published", mid=mid))
+        self._events.put(LinkEvent(kind=LinkEventKind.PUBLISHED, mid=mid))
 
     # the kiosk's thread
     def start(self) -> None:
@@ -184,7 +192,7 @@ class MqttTransport:
         old.disconnect()
         old.loop_stop()
         self._client = self._make_client()
-        self._events.put(LinkEvent(kind="disconnected"))
+        self._events.put(LinkEvent(kind=LinkEventKind.DISCONNECTED))
         self.start()
 
     def poll(self) -> list[LinkEvent]:
@@ -230,7 +238,7 @@ class MemoryTransport:
 
     def set_connected(self, up: bool) -> None:
         self.connected = up
-        self._events.append(LinkEvent(kind="connected" if up else "disconnected"))
+        self._events.append(LinkEvent(kind=LinkEventKind.CONNECTED if up else LinkEventKind.DISCONNECTED))
 
     def subscribe(self, topic: str) -> None:
         self.subscriptions.append(topic)
@@ -240,7 +248,7 @@ class MemoryTransport:
             return None
         self._mid += 1
         self.published.append((topic, payload, retain))
-        self._events.append(LinkEvent(kind="published", mid=self._mid))
+        self._events.append(LinkEvent(kind=LinkEventKind.PUBLISHED, mid=self._mid))
         return self._mid
 
     def reconnect(self) -> None:
@@ -249,7 +257,7 @@ class MemoryTransport:
         self.set_connected(True)
 
     def inject(self, topic: str, payload: bytes) -> None:
-        self._events.append(LinkEvent(kind="message", topic=topic, payload=payload))
+        self._events.append(LinkEvent(kind=LinkEventKind.MESSAGE, topic=topic, payload=payload))
 
     def poll(self) -> list[LinkEvent]:
         out, self._events = self._events, []

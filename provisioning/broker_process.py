@@ -56,7 +56,7 @@ class BrokerProcess:
             [mosquitto_binary(), "-c", str(self.conf)], stdout=out, stderr=out,
             stdin=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, **env} if env else None,
-        )  # fmt: skip
+        )
         try:
             wait_for_port(self.port)
         except ProvisioningError:

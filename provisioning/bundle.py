@@ -52,11 +52,11 @@ def request(bundle_dir: str | Path, kiosk_id: str) -> Path:
 
 
 def complete(fleet: Fleet, bundle_dir: str | Path, *, office: str = "", kecamatan: str = "",
-             now: float | None = None) -> str:  # fmt: skip
+             now: float | None = None) -> str:
     """The technician signs the bundle's CSR and fills in the rest. Returns the kiosk id."""
     root = Path(bundle_dir)
     kiosk_id, cert_pem = sign_csr(fleet, read_bytes(root / "device.csr", "CSR"), now=now,
-                                  office=office, kecamatan=kecamatan)  # fmt: skip
+                                  office=office, kecamatan=kecamatan)
     settings = fleet.settings
     write_atomic(root / "device.pem", cert_pem)
     write_atomic(root / "ca.pem", read_bytes(fleet.path("ca.pem"), "fleet CA"))
@@ -71,7 +71,7 @@ def complete(fleet: Fleet, bundle_dir: str | Path, *, office: str = "", kecamata
         # under its old id starts above every earlier one: at its enrollment time in ms
         # (no kiosk makes a packet a millisecond, so the old run never got this far).
         "sequence_floor": int(created * 1000),
-    })  # fmt: skip
+    })
     return kiosk_id
 
 

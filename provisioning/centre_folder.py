@@ -40,7 +40,7 @@ def export_centre(fleet: Fleet, out: str | Path) -> list[str]:
     for folder in FOLDERS:
         if fleet.path(folder).is_dir():
             names += [(f"{folder}/{p.name}", p.suffix == ".key") for p in sorted(fleet.path(folder).iterdir())
-                      if not p.name.startswith(".") and not _destroyed_here(dest, folder, p)]  # fmt: skip
+                      if not p.name.startswith(".") and not _destroyed_here(dest, folder, p)]
     for name, private in names:
         src = fleet.path(name)
         if not src.is_file():
@@ -114,4 +114,4 @@ def sync_centre(fleet_dir: str | Path, centre_dir: str | Path | None) -> str:
         return ""
     changed = export_centre(open_fleet(fleet_dir), centre_dir)
     return (f"centre folder {centre_dir}: {', '.join(changed)} updated" if changed
-            else f"centre folder {centre_dir} is current")  # fmt: skip
+            else f"centre folder {centre_dir} is current")

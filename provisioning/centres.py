@@ -31,7 +31,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from anjungan.topics import KIOSK_ID_RE
+from anjungan.ids import KIOSK_ID_RE
+from anjungan.topics import TopicKind
 from provisioning import x509 as px
 from provisioning.errors import ProvisioningError
 from provisioning.files import read_bytes, write_atomic
@@ -53,18 +54,19 @@ class Role(enum.Enum):
         return _UNITS[self]
 
     @property
-    def reads(self) -> tuple[str, ...]:
+    def reads(self) -> tuple[TopicKind, ...]:
         """Topic kinds this role reads, for every kiosk."""
         return _READS[self]
 
     @property
-    def writes(self) -> tuple[str, ...]:
-        return ("renewed",) if self is Role.SIGNER else ("ack",)
+    def writes(self) -> tuple[TopicKind, ...]:
+        return (TopicKind.RENEWED,) if self is Role.SIGNER else (TopicKind.ACK,)
 
 
 _UNITS = {Role.INGEST: "central service", Role.FLEET: "fleet monitor", Role.SIGNER: "signing service"}
-_READS = {Role.INGEST: ("capture", "query"), Role.FLEET: ("status", "health", "feedback"),
-          Role.SIGNER: ("renew",)}  # fmt: skip
+_READS = {Role.INGEST: (TopicKind.CAPTURE, TopicKind.QUERY),
+          Role.FLEET: (TopicKind.STATUS, TopicKind.HEALTH, TopicKind.FEEDBACK),
+          Role.SIGNER: (TopicKind.RENEW,)}
 DEFAULTS = ((CENTRE_ID, Role.INGEST), (FLEET_MONITOR_ID, Role.FLEET), (SIGNER_ID, Role.SIGNER))
 _ROLE_OF_UNIT = {unit: role for role, unit in _UNITS.items()}
 
@@ -91,7 +93,7 @@ def check_name(name: str) -> str:
     """Centre names follow the kiosk id rules: they appear in the ACL and in file names."""
     if not isinstance(name, str) or not KIOSK_ID_RE.match(name):
         raise ProvisioningError(f"invalid centre identity name {name!r}: use 2-63 lowercase "
-                                "letters, digits or '-'")  # fmt: skip
+                                "letters, digits or '-'")
     return name
 
 
@@ -101,7 +103,7 @@ def is_reserved(root: Path, name: str) -> bool:
 
 
 def issue(root: Path, name: str, role: Role, *, ca: x509.Certificate,
-          ca_key: ec.EllipticCurvePrivateKey, now: dt.datetime) -> CentreIdentity:  # fmt: skip
+          ca_key: ec.EllipticCurvePrivateKey, now: dt.datetime) -> CentreIdentity:
     """Make a key and a client certificate (CN = name, OU = role) under the fleet folder."""
     check_name(name)
     stem = _stem(root, name)
@@ -110,7 +112,7 @@ def issue(root: Path, name: str, role: Role, *, ca: x509.Certificate,
     stem.parent.mkdir(exist_ok=True)
     key = px.new_ec_key()
     cert = px.issue(ca=ca, ca_key=ca_key, common_name=name, unit=role.unit,
-                    public_key=key.public_key(), client=True, now=now)  # fmt: skip
+                    public_key=key.public_key(), client=True, now=now)
     write_atomic(stem.with_suffix(".key"), px.pem_key(key), private=True)
     write_atomic(stem.with_suffix(".pem"), px.pem_cert(cert))
     return _identity(root, stem)
@@ -146,11 +148,11 @@ def find(root: Path, name: str, role: Role | None = None) -> CentreIdentity:
     if not stem.with_suffix(".pem").exists():
         made = f" --role {role.value}" if role else ""
         raise ProvisioningError(f"no centre identity {name!r} in {root}; make one with: "
-                                f"anjungan provision centre-identity {root} --name {name}{made}")  # fmt: skip
+                                f"anjungan provision centre-identity {root} --name {name}{made}")
     found = _identity(root, stem)
     if found.name != name:
         raise ProvisioningError(f"{stem.with_suffix('.pem')} names {found.name!r}, not {name!r}")
     if role is not None and found.role is not role:
         raise ProvisioningError(f"centre identity {name!r} has role {found.role.value}; "
-                                f"this process needs role {role.value}")  # fmt: skip
+                                f"this process needs role {role.value}")
     return found

@@ -28,15 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     grp.set_defaults(func=help_for(grp))
 
     c = p.add_parser("init-fleet", help="create a fleet: CA, broker and centre certificates, "
-                     "SIAK gateway HPKE keys")  # fmt: skip
+                     "SIAK gateway HPKE keys")
     c.add_argument("dir", help="new fleet folder")
     c.add_argument("--post-quantum", action="store_true",
-                   help="seal bodies with the ML-KEM-768+X25519 hybrid HPKE suite")  # fmt: skip
+                   help="seal bodies with the ML-KEM-768+X25519 hybrid HPKE suite")
     c.add_argument("--name", default="anjungan", help="fleet name (in the CA's subject)")
     c.add_argument("--broker-host", default="127.0.0.1", help="broker address kiosks dial")
     c.add_argument("--broker-port", type=port_number, default=8883, help="broker TLS port")
     c.add_argument("--kiosk-days", type=int, default=KIOSK_DAYS, metavar="N",
-                   help=f"lifetime of kiosk certificates, renewed at 2/3 (default {KIOSK_DAYS})")  # fmt: skip
+                   help=f"lifetime of kiosk certificates, renewed at 2/3 (default {KIOSK_DAYS})")
     c.set_defaults(func=run_init)
 
     r = p.add_parser("request", help="on the kiosk: make the device key and a CSR")
@@ -77,28 +77,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--bind", default="127.0.0.1", help="listener address")
     m.add_argument("--run-as", default=None,
                    help="user mosquitto drops to when started as root (default: you; as root, "
-                   "the mosquitto system user; never root)")  # fmt: skip
+                   "the mosquitto system user; never root)")
     m.set_defaults(func=run_mosquitto)
     register_trust(p)
     register_signer(p)
 
     ci = p.add_parser("centre-identity", help="a certificate and MQTT name for one more centre "
-                      "process (a second `broker run`, a fleet monitor)")  # fmt: skip
+                      "process (a second `broker run`, a fleet monitor)")
     ci.add_argument("dir", help="fleet folder")
     ci.add_argument("--name", required=True, help="its MQTT name (certificate CN), e.g. anjungan-centre-2")
     ci.add_argument("--role", choices=[r.value for r in Role], default=Role.INGEST.value,
-                    help="ingest (`broker run`), fleet (the fleet monitor) or signer (`provision signer`); default ingest")  # fmt: skip
+                    help="ingest (`broker run`), fleet (the fleet monitor) or signer (`provision signer`); default ingest")
     ci.set_defaults(func=run_centre_identity)
 
     g = p.add_parser("rotate-gateway-key", help="make a new SIAK gateway HPKE key; kiosks get it with "
-                     "their next renewal, the old one is kept until no packet needs it")  # fmt: skip
+                     "their next renewal, the old one is kept until no packet needs it")
     g.add_argument("dir", help="fleet folder")
     g.add_argument("--centre-dir", metavar="DIR", default="",
                    help="also copy the new key into the central service's folder (provision centre-folder)")
     g.set_defaults(func=run_rotate_gateway_key)
 
     cf = p.add_parser("centre-folder", help="make or refresh the central service's own folder: "
-                      "what it needs from the fleet, never the CA key")  # fmt: skip
+                      "what it needs from the fleet, never the CA key")
     cf.add_argument("dir", help="fleet folder")
     cf.add_argument("--out", required=True, help="the centre's folder (give it to `broker run --fleet`)")
     cf.set_defaults(func=run_centre_folder)
@@ -107,10 +107,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_init(args: argparse.Namespace) -> int:
     fleet = init_fleet(args.dir, name=args.name, post_quantum=args.post_quantum,
                        broker_host=args.broker_host, broker_port=args.broker_port,
-                       kiosk_days=args.kiosk_days)  # fmt: skip
+                       kiosk_days=args.kiosk_days)
     print(f"fleet created in {fleet.root}: root CA, issuing CA, broker certificate, centre identities "
           f"(ingest, fleet monitor, signer), gateway HPKE keys ({fleet.suite}); kiosk certificates "
-          f"last {args.kiosk_days} days")  # fmt: skip
+          f"last {args.kiosk_days} days")
     return 0
 
 
@@ -155,7 +155,7 @@ def run_list(args: argparse.Namespace) -> int:
     rows = [{"kiosk_id": k, "state": e["state"],
              "enrolled_at": dt.datetime.fromtimestamp(e["enrolled_at"], dt.UTC).isoformat(),
              "expires_at": dt.datetime.fromtimestamp(e["expires_at"], dt.UTC).isoformat()}
-            for k, e in sorted(kiosks.items())]  # fmt: skip
+            for k, e in sorted(kiosks.items())]
     if args.json:
         print(json.dumps({"kiosks": rows}))
     else:
@@ -168,7 +168,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_mosquitto(args: argparse.Namespace) -> int:
     conf = write_config(open_fleet(args.dir), args.out, port=args.port, bind=args.bind,
-                        run_as=service_user(args.run_as, args.out))  # fmt: skip
+                        run_as=service_user(args.run_as, args.out))
     print(f"wrote {conf}; start with: mosquitto -c {conf}")
     return 0
 
@@ -176,14 +176,14 @@ def run_mosquitto(args: argparse.Namespace) -> int:
 def run_centre_identity(args: argparse.Namespace) -> int:
     tls = add_centre_identity(open_fleet(args.dir), args.name, Role(args.role))
     print(f"centre identity {args.name} ({args.role}): {tls.cert_file}; regenerate the broker "
-          "config (provision mosquitto) and reload Mosquitto so its ACL applies")  # fmt: skip
+          "config (provision mosquitto) and reload Mosquitto so its ACL applies")
     return 0
 
 
 def run_rotate_gateway_key(args: argparse.Namespace) -> int:
     old, new = rotate(open_fleet(args.dir))
     print(f"gateway key {new} made; {old} retired and kept until no packet needs it "
-          "(anjungan broker retire-gateway-keys)")  # fmt: skip
+          "(anjungan broker retire-gateway-keys)")
     if args.centre_dir:
         print(sync_centre(args.dir, args.centre_dir))
     return 0

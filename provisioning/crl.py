@@ -110,7 +110,7 @@ def sign_crl(fleet: Fleet, *, now: float, repair: bool = False) -> x509.Certific
     dates = {r.serial_number: r.revocation_date_utc for r in current} if current else {}
     serials = revoked_serials(fleet.registry()) | set(dates)
     crl = px.make_crl(ca=load_issuer(fleet), ca_key=fleet.issuer_key(), revoked=serials,
-                      now=dt.datetime.fromtimestamp(now, dt.UTC), revoked_at=dates)  # fmt: skip
+                      now=dt.datetime.fromtimestamp(now, dt.UTC), revoked_at=dates)
     write_atomic(fleet.path("crl.pem"), crl.public_bytes(serialization.Encoding.PEM))
     return crl
 

@@ -152,7 +152,7 @@ def init_fleet(
     names = tuple(dict.fromkeys((*server_names, broker_host)))
     key = px.new_ec_key()
     cert = px.issue(ca=ca, ca_key=ca_key, common_name="anjungan-broker", unit="broker",
-                    public_key=key.public_key(), server_names=names, client=False, now=when)  # fmt: skip
+                    public_key=key.public_key(), server_names=names, client=False, now=when)
     write_atomic(root / "broker.key", px.pem_key(key), private=True)
     write_atomic(root / "broker.pem", px.pem_cert(cert))
     for centre, role in centres.DEFAULTS:
@@ -166,18 +166,18 @@ def init_fleet(
     write_json(root / "fleet.json", {
         "name": name, "suite": suite, "created_at": when.timestamp(),
         "broker": {"host": broker_host, "port": broker_port}, "kiosk_days": kiosk_days,
-    })  # fmt: skip
+    })
     return Fleet(root)
 
 
 def _crl_pem(ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, revoked: list[int],
-             when: dt.datetime) -> bytes:  # fmt: skip
+             when: dt.datetime) -> bytes:
     crl = px.make_crl(ca=ca, ca_key=ca_key, revoked=revoked, now=when)
     return crl.public_bytes(serialization.Encoding.PEM)
 
 
 def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None, office: str = "",
-             kecamatan: str = "") -> tuple[str, bytes]:  # fmt: skip
+             kecamatan: str = "") -> tuple[str, bytes]:
     """Issue a kiosk certificate for a CSR and register the kiosk (with the office and
     kecamatan it serves, which the dashboard shows). Returns (kiosk_id, PEM)."""
     csr, kiosk_id = px.load_csr(csr_pem)
@@ -196,7 +196,7 @@ def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None, office: 
     cert = issue_kiosk(fleet, kiosk_id, csr.public_key(), now=when)  # type: ignore[arg-type]
     previous = entry or {"revoked_serials": [], "certificates": {}}
     new = {"state": "active", "enrolled_at": when, "revoked_serials": previous["revoked_serials"],
-           "certificates": previous.get("certificates", {}), "office": office, "kecamatan": kecamatan}  # fmt: skip
+           "certificates": previous.get("certificates", {}), "office": office, "kecamatan": kecamatan}
     record_certificate(new, cert, when)
     registry["kiosks"][kiosk_id] = new
     fleet.save_registry(registry)
@@ -204,11 +204,11 @@ def sign_csr(fleet: Fleet, csr_pem: bytes, *, now: float | None = None, office: 
 
 
 def issue_kiosk(fleet: Fleet, kiosk_id: str, public_key: ed25519.Ed25519PublicKey, *,
-                now: float) -> x509.Certificate:  # fmt: skip
+                now: float) -> x509.Certificate:
     """A kiosk certificate from the issuer, `kiosk_days` long, kept as kiosks/ID.pem."""
     when = dt.datetime.fromtimestamp(now, dt.UTC)
     cert = px.issue(ca=fleet.issuer(), ca_key=fleet.issuer_key(), common_name=kiosk_id, unit="kiosk",
-                    public_key=public_key, client=True, now=when, days=fleet.kiosk_days)  # fmt: skip
+                    public_key=public_key, client=True, now=when, days=fleet.kiosk_days)
     write_atomic(fleet.path(f"kiosks/{kiosk_id}.pem"), px.pem_cert(cert))
     return cert
 
@@ -256,7 +256,7 @@ def kiosk_sites(root: str | Path) -> dict[str, tuple[str, str]]:
     """kiosk id -> (office, kecamatan) as given at signing (kiosks signed without: absent)."""
     return {kid: (str(e.get("office") or ""), str(e.get("kecamatan") or ""))
             for kid, e in open_fleet(root).registry()["kiosks"].items()
-            if e.get("office") or e.get("kecamatan")}  # fmt: skip
+            if e.get("office") or e.get("kecamatan")}
 
 
 def load_trust(root: str | Path) -> FleetTrust:
@@ -268,7 +268,7 @@ def load_trust(root: str | Path) -> FleetTrust:
     kiosks = {kid: e["state"] for kid, e in registry["kiosks"].items()}
     issuers = (fleet.issuer(),) if fleet.has_issuing_ca else ()
     return FleetTrust(ca_certificate=fleet.ca(), revoked_serials=frozenset(serials), kiosks=kiosks,
-                      issuers=issuers)  # fmt: skip
+                      issuers=issuers)
 
 
 def load_gateway_key(root: str | Path) -> GatewayPrivateKey:

@@ -55,7 +55,7 @@ def rotate(fleet: Fleet, *, now: float | None = None) -> tuple[str, str]:
         folder = fleet.path(FOLDER)
         folder.mkdir(mode=0o700, exist_ok=True)
         write_atomic(folder / f"{old_id}.key", read_bytes(fleet.path("gateway.key"), "gateway private key"),
-                     private=True)  # fmt: skip
+                     private=True)
         book = retired(fleet.root)
         book[old_id] = {"retired_at": now, "state": "kept"}
         write_json(fleet.path(RETIRED), book)
@@ -77,7 +77,7 @@ def load_keyring(root: str | Path) -> dict[str, GatewayPrivateKey]:
 
 
 def destroyable(root: Path, *, now: float, kiosk_days: int, window_s: float,
-                oldest_undelivered: float | None) -> list[str]:  # fmt: skip
+                oldest_undelivered: float | None) -> list[str]:
     """Retired keys no packet can need any more: past retired_at + kiosk_days + window, and
     the centre holds no undelivered packet made before retired_at + kiosk_days (after that,
     every kiosk holding a valid certificate seals to a newer key)."""

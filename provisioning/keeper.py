@@ -79,7 +79,7 @@ def check_conf_dir(conf_dir: str | Path) -> Path:
     out = Path(conf_dir)
     if not (out / "mosquitto.conf").is_file():
         raise ProvisioningError(f"not a broker config folder (no mosquitto.conf): {out}; "
-                                "write one with `anjungan provision mosquitto`")  # fmt: skip
+                                "write one with `anjungan provision mosquitto`")
     return out
 
 
@@ -111,7 +111,7 @@ def push(fleet: Fleet, conf_dir: str | Path, broker: BrokerRef | None) -> bool:
 
 def keep(fleet: Fleet, conf_dir: str | Path, broker: BrokerRef | None, *, interval_s: float,
          stop: threading.Event, clock: Callable[[], float] = time.time,
-         centre_dir: str | Path | None = None) -> None:  # fmt: skip
+         centre_dir: str | Path | None = None) -> None:
     """Refresh when due and push, every `interval_s`, until `stop`. A failed round is logged
     and retried next round; a change not yet signalled is signalled then."""
     check_conf_dir(conf_dir)  # a wrong folder is a mistake to report now, not every hour

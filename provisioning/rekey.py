@@ -65,7 +65,7 @@ def pending_key(root: Path) -> ed25519.Ed25519PrivateKey | None:
 
 
 def install(root: Path, *, kiosk_id: str, certificate: bytes, chain: bytes, gateway_key: bytes,
-            now: float) -> x509.Certificate:  # fmt: skip
+            now: float) -> x509.Certificate:
     """Check the issued certificate against the staged key and the bundle's CA, then make it
     (and the gateway key) the bundle's. ProvisioningError, nothing changed, if it does not fit."""
     key = pending_key(root)
@@ -118,7 +118,7 @@ def _commit(root: Path, *, renamed_key: bool) -> None:
 
 
 def _check(cert: x509.Certificate, issuer: x509.Certificate | None, key: ed25519.Ed25519PrivateKey, *,
-           kiosk_id: str, ca_pem: bytes, now: float) -> None:  # fmt: skip
+           kiosk_id: str, ca_pem: bytes, now: float) -> None:
     if not _same(cert, key):
         raise ProvisioningError("the issued certificate is not for the staged key")
     names = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)

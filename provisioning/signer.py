@@ -127,7 +127,7 @@ def _issue(fleet: Fleet, kiosk_id: str, request: RenewalRequest, *, now: float) 
     chain = px.pem_cert(fleet.issuer()) if fleet.has_issuing_ca else b""
     return RenewalReply(request_id=request.request_id, outcome=RenewalOutcome.ISSUED,
                         certificate=px.pem_cert(issued).decode(), chain=chain.decode(),
-                        gateway_key=gateway.decode(), gateway_key_id=gateway_key_id(gateway))  # fmt: skip
+                        gateway_key=gateway.decode(), gateway_key_id=gateway_key_id(gateway))
 
 
 def _current_certificate(fleet: Fleet, kiosk_id: str, pem: str, *, now: float) -> x509.Certificate:

@@ -28,6 +28,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
+from anjungan.topics import TopicKind
 from provisioning.centre_folder import export_centre
 from provisioning.centres import SIGNER_ID, Role, find
 from provisioning.crl import refresh_crl
@@ -71,7 +72,7 @@ class SignerService:
         if getattr(reason, "is_failure", False):
             log.error("signer could not connect: %s", reason)
             return
-        client.subscribe(topics.subscription("renew"), qos=1)
+        client.subscribe(topics.subscription(TopicKind.RENEW), qos=1)
         self.connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -106,7 +107,7 @@ class SignerService:
         except (ProvisioningError, OSError) as exc:  # e.g. a damaged registry: the kiosk asks again
             log.error("renewal for %s not answered: %s", kiosk_id, exc)
             return
-        self.client.publish(topics.topic(kiosk_id, "renewed"), reply.to_json(), qos=1)
+        self.client.publish(topics.topic(kiosk_id, TopicKind.RENEWED), reply.to_json(), qos=1)
         self.answered += 1
 
     def _keep_crl(self) -> None:

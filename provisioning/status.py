@@ -87,7 +87,7 @@ def renew_at(cert: x509.Certificate) -> float:
 
 
 def _cert_item(kind: str, name: str, cert: x509.Certificate, now: float,
-               revoked: bool = False) -> TrustItem:  # fmt: skip
+               revoked: bool = False) -> TrustItem:
     end = cert.not_valid_after_utc.timestamp()
     # a kiosk renews itself at 2/3 of its life; others wait for a technician 30 days ahead
     due_at = renew_at(cert) if kind == "kiosk" else end - RENEW_DAYS * DAY
@@ -121,15 +121,15 @@ def trust_status(fleet: Fleet, now: float, *, broker_conf_dir: Path | None = Non
         items.append(_cert_item("kiosk", kiosk_id, cert, now, revoked))
     end = next_update(crl)
     items.append(TrustItem(kind="crl", name="crl.pem", expires_at=end,
-                           state=judge(end, now, due_at=refresh_at(crl))))  # fmt: skip
+                           state=judge(end, now, due_at=refresh_at(crl))))
     if broker_conf_dir is not None:
         path = broker_conf_dir / "crl.pem"
         copy = parse_crl(read_bytes(path, "broker's CRL copy"), issuer)
         end = next_update(copy)
         items.append(TrustItem(kind="crl", name=str(path), expires_at=end,
-                               state=judge(end, now, due_at=refresh_at(copy))))  # fmt: skip
+                               state=judge(end, now, due_at=refresh_at(copy))))
     return TrustStatus(now=now, items=tuple(items), crl_refresh_at=refresh_at(crl),
-                       crl_revoked=len(revoked_serials))  # fmt: skip
+                       crl_revoked=len(revoked_serials))
 
 
 def expiries(root: Path) -> list[tuple[str, float]]:
@@ -145,7 +145,7 @@ def expiries(root: Path) -> list[tuple[str, float]]:
     try:
         out += [(str(Path(i.tls.cert_file).relative_to(root)),
                  _cert(Path(i.tls.cert_file), i.name).not_valid_after_utc.timestamp())
-                for i in centres.identities(root)]  # fmt: skip
+                for i in centres.identities(root)]
         crl = x509.load_pem_x509_crl(read_bytes(root / "crl.pem", "CRL"))
         out.append(("crl.pem", next_update(crl)))
     except (ProvisioningError, ValueError):
@@ -167,7 +167,7 @@ def status_json(status: TrustStatus) -> dict:
                   for i in status.items],
         "crl": {"refresh_at": iso(status.crl_refresh_at), "revoked_serials": status.crl_revoked},
         "expired": [f"{i.kind} {i.name}" for i in status.expired],
-    }  # fmt: skip
+    }
 
 
 def status_lines(status: TrustStatus) -> list[str]:
@@ -175,8 +175,8 @@ def status_lines(status: TrustStatus) -> list[str]:
     for i in status.items:
         name = i.name if len(i.name) <= 35 else "…" + i.name[-34:]
         lines.append(f"{i.kind:7}{name:36}{iso(i.expires_at)[:16].replace('T', ' '):22}"
-                     f"{i.days_left(status.now):7.1f}  {i.state.value}")  # fmt: skip
+                     f"{i.days_left(status.now):7.1f}  {i.state.value}")
     lines.append(f"CRL: {status.crl_revoked} revoked serial(s); next refresh from "
                  f"{iso(status.crl_refresh_at)[:16].replace('T', ' ')} UTC "
-                 "(anjungan provision refresh-crl --if-due)")  # fmt: skip
+                 "(anjungan provision refresh-crl --if-due)")
     return lines

@@ -41,9 +41,9 @@ def broker_args(parser: argparse.ArgumentParser, conf_help: str, *, required: bo
                         help="also refresh the central service's folder (provision centre-folder)")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--broker-pid", type=_pid, metavar="PID",
-                     help="then SIGHUP this mosquitto so it reloads the CRL and ACL")  # fmt: skip
+                     help="then SIGHUP this mosquitto so it reloads the CRL and ACL")
     who.add_argument("--broker-pid-file", metavar="FILE",
-                     help="as --broker-pid, the pid read from Mosquitto's pid_file")  # fmt: skip
+                     help="as --broker-pid, the pid read from Mosquitto's pid_file")
 
 
 def _broker(args: argparse.Namespace) -> BrokerRef | None:
@@ -52,7 +52,7 @@ def _broker(args: argparse.Namespace) -> BrokerRef | None:
     if not args.mosquitto_conf_dir:
         raise UsageError("--broker-pid/--broker-pid-file need --mosquitto-conf-dir")
     return BrokerRef(pid=args.broker_pid,
-                     pid_file=Path(args.broker_pid_file) if args.broker_pid_file else None)  # fmt: skip
+                     pid_file=Path(args.broker_pid_file) if args.broker_pid_file else None)
 
 
 def pushed(fleet: Fleet, args: argparse.Namespace) -> str:
@@ -63,7 +63,7 @@ def pushed(fleet: Fleet, args: argparse.Namespace) -> str:
     broker = _broker(args)
     if not args.mosquitto_conf_dir:
         return (f"the broker still has the old CRL: anjungan provision refresh-crl {fleet.root} "
-                "--if-due --mosquitto-conf-dir DIR --broker-pid-file FILE")  # fmt: skip
+                "--if-due --mosquitto-conf-dir DIR --broker-pid-file FILE")
     if push(fleet, args.mosquitto_conf_dir, broker):
         return f"CRL and ACL copied to {args.mosquitto_conf_dir}; broker told to reload (SIGHUP)"
     if broker is None:
@@ -73,27 +73,27 @@ def pushed(fleet: Fleet, args: argparse.Namespace) -> str:
 
 def register_trust(p: argparse._SubParsersAction) -> None:
     st = p.add_parser("status", help="expiry and state of the CA, broker, centre and kiosk "
-                      "certificates and of the CRL; exit 1 if anything has expired")  # fmt: skip
+                      "certificates and of the CRL; exit 1 if anything has expired")
     st.add_argument("dir", help="fleet folder")
     st.add_argument("--json", action="store_true", help="print JSON")
     st.add_argument("--mosquitto-conf-dir", metavar="DIR",
-                    help="also judge the CRL copy the broker reads in this folder")  # fmt: skip
+                    help="also judge the CRL copy the broker reads in this folder")
     st.set_defaults(func=run_status)
 
     r = p.add_parser("refresh-crl", help="re-sign the CRL (new nextUpdate), optionally only when due, "
-                     "and optionally copy it to the broker and SIGHUP it")  # fmt: skip
+                     "and optionally copy it to the broker and SIGHUP it")
     r.add_argument("dir", help="fleet folder")
     r.add_argument("--if-due", action="store_true",
-                   help="only when fewer than 20 of its 30 days remain (for timers)")  # fmt: skip
+                   help="only when fewer than 20 of its 30 days remain (for timers)")
     broker_args(r, "then copy the CRL and ACL into this Mosquitto config folder")
     r.set_defaults(func=run_refresh)
 
     k = p.add_parser("crl-keeper", help="run forever: refresh the CRL when due, copy it and the "
-                     "ACL to the broker, SIGHUP it on any change (revocations within --interval)")  # fmt: skip
+                     "ACL to the broker, SIGHUP it on any change (revocations within --interval)")
     k.add_argument("dir", help="fleet folder")
     broker_args(k, "the broker's config folder (from provision mosquitto)", required=True)
     k.add_argument("--interval", type=_interval, default=300.0, metavar="S",
-                   help="seconds between rounds (default 300)")  # fmt: skip
+                   help="seconds between rounds (default 300)")
     k.set_defaults(func=run_keeper)
 
 
@@ -130,5 +130,5 @@ def run_keeper(args: argparse.Namespace) -> int:
     check_conf_dir(args.mosquitto_conf_dir)
     print(f"CRL keeper: {fleet.root} -> {args.mosquitto_conf_dir} every {args.interval:.0f} s", flush=True)
     keep(fleet, args.mosquitto_conf_dir, broker, interval_s=args.interval, stop=threading.Event(),
-         centre_dir=args.centre_dir or None)  # fmt: skip
+         centre_dir=args.centre_dir or None)
     return 0

@@ -31,7 +31,7 @@ def _name(common_name: str, unit: str) -> x509.Name:
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Anjungan e-KTP fleet"),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])  # fmt: skip
+    ])
 
 
 def new_ec_key() -> ec.EllipticCurvePrivateKey:
@@ -49,7 +49,7 @@ def make_ca(key: SigningKey, *, fleet_name: str, now: dt.datetime, path_length: 
 
 
 def make_issuing_ca(*, root: x509.Certificate, root_key: SigningKey, key: SigningKey, fleet_name: str,
-                    now: dt.datetime, days: int = 365 * ISSUING_YEARS) -> x509.Certificate:  # fmt: skip
+                    now: dt.datetime, days: int = 365 * ISSUING_YEARS) -> x509.Certificate:
     """The intermediate that signs kiosk and centre certificates and the CRL."""
     name = _name(f"{fleet_name} issuing CA", "issuing CA")
     builder = _ca_builder(name, root.subject, key, now, days=days, path_length=0)
@@ -59,7 +59,7 @@ def make_issuing_ca(*, root: x509.Certificate, root_key: SigningKey, key: Signin
 
 
 def _ca_builder(subject: x509.Name, issuer: x509.Name, key: SigningKey, now: dt.datetime, *,
-                days: int, path_length: int) -> x509.CertificateBuilder:  # fmt: skip
+                days: int, path_length: int) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -74,7 +74,7 @@ def _ca_builder(subject: x509.Name, issuer: x509.Name, key: SigningKey, now: dt.
                           data_encipherment=False, key_agreement=False, key_cert_sign=True,
                           crl_sign=True, encipher_only=False, decipher_only=False),
             critical=True,
-        )  # fmt: skip
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
 
@@ -156,7 +156,7 @@ def make_crl(
     dates = revoked_at or {}
     for serial in sorted(set(revoked)):
         builder = builder.add_revoked_certificate(x509.RevokedCertificateBuilder()
-            .serial_number(serial).revocation_date(dates.get(serial, now)).build())  # fmt: skip
+            .serial_number(serial).revocation_date(dates.get(serial, now)).build())
     return builder.sign(ca_key, hashes.SHA256())
 
 

@@ -38,4 +38,4 @@ __all__ = [
     "decode_body", "decode_packet", "encode_body", "encode_packet",
     "DEFAULT_SUITE", "POST_QUANTUM_SUITE", "SUITES", "KioskIdentity", "build_packet",
     "open_body", "DEFAULT_WINDOW_S", "FleetTrust", "verify_packet",
-]  # fmt: skip
+]

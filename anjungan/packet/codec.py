@@ -46,15 +46,15 @@ _HEADER_KEYS = {
     "version": int, "packet_id": bytes, "kiosk_id": str, "sequence": int,
     "created_at": float, "service": str, "priority": int, "suite": str,
     "body_digest": bytes, "assisted": bool,
-}  # fmt: skip
+}
 _RECORD_KEYS = {
     "modality": str, "position": str, "format": str, "image": bytes,
     "quality": int, "retries": int, "exception": (str, type(None)),
-}  # fmt: skip
+}
 _DEMOGRAPHIC_FIELDS = {
     "nik": str, "kk_number": str, "name": str, "birth_date": str, "sex": str,
     "address": str, "disability": bool, "phone": str, "officer_id": str, "notes": str,
-}  # fmt: skip
+}
 
 
 def _reject_tag(_decoder: object, tag: object) -> Any:

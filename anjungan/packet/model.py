@@ -52,6 +52,14 @@ class PriorityClass(enum.IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+    @classmethod
+    def from_label(cls, label: str) -> PriorityClass:
+        """The class a `label` names ("vulnerable", …); ValueError for anything else."""
+        try:
+            return cls[label.upper()]
+        except KeyError:
+            raise ValueError(f"unknown priority class {label!r}") from None
+
 
 VULNERABLE_AGE = 60
 
@@ -82,7 +90,7 @@ class Modality(enum.StrEnum):
 FINGER_POSITIONS = (
     "right_thumb", "right_index", "right_middle", "right_ring", "right_little",
     "left_thumb", "left_index", "left_middle", "left_ring", "left_little",
-)  # fmt: skip
+)
 POSITIONS = {
     Modality.FACE: ("face",),
     Modality.FINGER: FINGER_POSITIONS,

@@ -32,28 +32,28 @@ def synthetic_body(
     records = [
         BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
                         image=_blob(rng, rng.randint(40_000, 60_000)), quality=rng.randint(60, 95))
-    ]  # fmt: skip
+    ]
     for pos in FINGER_POSITIONS:
         if pos in missing_fingers:
             records.append(BiometricRecord(modality=Modality.FINGER, position=pos,
                                            image_format="iso19794-4", image=b"", quality=0,
-                                           exception="missing"))  # fmt: skip
+                                           exception="missing"))
             continue
         records.append(
             BiometricRecord(modality=Modality.FINGER, position=pos, image_format="iso19794-4",
                             image=_blob(rng, rng.randint(90_000, 120_000)),
                             quality=rng.randint(40, 98), retries=rng.choice((0, 0, 0, 1)))
-        )  # fmt: skip
+        )
     for pos in ("right_iris", "left_iris"):
         records.append(
             BiometricRecord(modality=Modality.IRIS, position=pos, image_format="iso19794-6",
                             image=_blob(rng, rng.randint(60_000, 80_000)),
                             quality=rng.randint(60, 99))
-        )  # fmt: skip
+        )
     records.append(
         BiometricRecord(modality=Modality.SIGNATURE, position="signature", image_format="svg",
                         image=_blob(rng, 4_000), quality=80)
-    )  # fmt: skip
+    )
     return CaptureBody(
         demographics=Demographics(nik=nik, kk_number="5171010101010001", name="Sampel Warga"),
         biometrics=tuple(records),

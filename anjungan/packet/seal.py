@@ -142,7 +142,7 @@ def generate_gateway_parts(suite_name: str) -> tuple:
 def dump_gateway_private(parts: tuple) -> bytes:
     """PEM (PKCS#8); a hybrid key is its ML-KEM key, a marker line, then its X25519 key."""
     fmt = (serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-           serialization.NoEncryption())  # fmt: skip
+           serialization.NoEncryption())
     return _PQ_SEPARATOR.join(p.private_bytes(*fmt) for p in parts)
 
 

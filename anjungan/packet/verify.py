@@ -56,7 +56,7 @@ def kiosk_id_of(cert: x509.Certificate) -> str:
 
 
 def _issued_by(cert: x509.Certificate, ca: x509.Certificate,
-               issuers: tuple[x509.Certificate, ...]) -> None:  # fmt: skip
+               issuers: tuple[x509.Certificate, ...]) -> None:
     """Root → kiosk, or root → issuing CA → kiosk; raises if neither holds."""
     if cert.issuer == ca.subject:
         cert.verify_directly_issued_by(ca)
@@ -74,7 +74,7 @@ def _issued_by(cert: x509.Certificate, ca: x509.Certificate,
 
 @functools.lru_cache(maxsize=4096)
 def _chained_kiosk_certificate(cert_der: bytes, ca: x509.Certificate,
-                               issuers: tuple[x509.Certificate, ...] = ()) -> x509.Certificate:  # fmt: skip
+                               issuers: tuple[x509.Certificate, ...] = ()) -> x509.Certificate:
     """Parse a kiosk certificate and check it against the CA: pure in its inputs, so cached
     (a kiosk sends the same certificate with every packet). Time, revocation and registry
     are checked on every call, outside the cache; a failure is never cached."""
@@ -102,7 +102,7 @@ def _chained_kiosk_certificate(cert_der: bytes, ca: x509.Certificate,
 
 
 def check_certificate(cert_der: bytes, trust: FleetTrust, *, now: float, signed_at: float | None = None,
-                      grace_s: float = 0.0) -> x509.Certificate:  # fmt: skip
+                      grace_s: float = 0.0) -> x509.Certificate:
     """Chain, kind, validity, revocation and registry checks of a kiosk certificate. It must
     have been valid at `signed_at` (default `now`) and have expired no more than `grace_s`
     before `now`."""

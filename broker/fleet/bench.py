@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from anjungan.messages import LinkState
 from broker.fleet.errors import FleetError
 from broker.fleet.simkiosk import KioskCrowd, health_message
 from provisioning.broker_process import BrokerProcess, free_port, mosquitto_binary
@@ -52,7 +53,7 @@ def _plain_broker(folder: Path, port: int) -> BrokerProcess:
         f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
         "max_queued_messages 200000", "max_inflight_messages 1000", "log_dest stderr",
         "log_type error", "",
-    ]))  # fmt: skip
+    ]))
     mosquitto_binary()
     return BrokerProcess(conf, port).start(log=folder / "mosquitto.log")
 
@@ -61,7 +62,7 @@ class _Publisher(threading.Thread):
     """Sends each of its kiosks' health every interval, at the kiosk's own phase."""
 
     def __init__(self, crowd: KioskCrowd, kiosks: list[tuple[str, str, bytes]], interval: float,
-                 start_at: float, stop: threading.Event) -> None:  # fmt: skip
+                 start_at: float, stop: threading.Event) -> None:
         super().__init__(daemon=True)
         self.crowd, self.kiosks, self.interval = crowd, kiosks, interval
         self.start_at, self.stop_event = start_at, stop
@@ -103,7 +104,7 @@ def _run(cfg: BenchConfig, tmp: Path) -> dict[str, Any]:
          "--db", cfg.store_url or f"sqlite://{tmp / 'fleet.db'}", "--http", "127.0.0.1:0",
          "--config", str(tmp / "fleet.json"), "--no-captures"],
         stdout=subprocess.PIPE, stderr=open(tmp / "service.log", "wb"), text=True, env=env,  # noqa: SIM115
-    )  # fmt: skip
+    )
     crowds: list[KioskCrowd] = []
     stop = threading.Event()
     try:
@@ -118,13 +119,13 @@ def _run(cfg: BenchConfig, tmp: Path) -> dict[str, Any]:
         crowds = [KioskCrowd(f"bench-pub-{p}", port) for p in range(cfg.publishers)]
         t0 = time.time()
         for i, kid in enumerate(ids):  # every kiosk comes online (retained status)
-            crowds[i % len(crowds)].status(kid, "online", sessions[kid], at=t0)
+            crowds[i % len(crowds)].status(kid, LinkState.ONLINE, sessions[kid], at=t0)
         for c in crowds:
-            c.status(ids[0], "online", sessions[ids[0]], at=t0).wait_for_publish(60)
+            c.status(ids[0], LinkState.ONLINE, sessions[ids[0]], at=t0).wait_for_publish(60)
         payloads = {kid: health_message(kid, sessions[kid], t0).to_json() for kid in ids}
         start_at = time.time() + 0.5
         pubs = [_Publisher(crowds[p], [(kid, sessions[kid], payloads[kid]) for kid in ids[p::len(crowds)]],
-                           cfg.interval_s, start_at, stop) for p in range(len(crowds))]  # fmt: skip
+                           cfg.interval_s, start_at, stop) for p in range(len(crowds))]
         for p in pubs:
             p.start()
         warmup = cfg.interval_s if cfg.warmup_s is None else cfg.warmup_s
@@ -173,7 +174,7 @@ def _run(cfg: BenchConfig, tmp: Path) -> dict[str, Any]:
         "offline_lag_s": [round(x, 3) for x in lags],
         "offline_lag_max_s": round(max(lags), 3) if lags else None,
         "kiosks_known": fleet["counts"]["kiosks"], "kiosks_online": fleet["counts"]["online"],
-    }  # fmt: skip
+    }
     result["summary"] = (
         f"{cfg.kiosks} kiosks, health every {cfg.interval_s:g} s ({result['rate_per_s']} msg/s)"
         f" for {cfg.duration_s:g} s: service CPU {cpu_share:.1%} of one core"
@@ -194,7 +195,7 @@ def _handled(http: httpx.Client) -> int:
 def _offline_lag(http: httpx.Client, crowd: KioskCrowd, kiosk_id: str, session: str) -> float:
     """Publish the kiosk's will (offline, its session) and poll the API until it shows."""
     t0 = time.monotonic()
-    crowd.status(kiosk_id, "offline", session, at=time.time())
+    crowd.status(kiosk_id, LinkState.OFFLINE, session, at=time.time())
     while time.monotonic() - t0 < 30:
         data = http.get("/api/fleet", params={"kiosk": kiosk_id}).json()
         if data["kiosks"] and not data["kiosks"][0]["online"]:

@@ -74,7 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
                       staff=staff, queue_url=args.queue or "",
                       captures=not (args.no_captures or args.fleet),
                       http=http_options(args), registry=registry, sites=sites,
-                      fleet_dir=Path(args.fleet) if args.fleet else None)  # fmt: skip
+                      fleet_dir=Path(args.fleet) if args.fleet else None)
     return serve(cfg, on_ready=lambda url: print(f"fleet dashboard: {url}", flush=True))
 
 
@@ -222,6 +222,6 @@ def _bench(args: argparse.Namespace) -> int:
         raise FleetConfigError("--kiosks, --interval, --duration and --publishers must be positive")
     result = run_bench(BenchConfig(kiosks=args.kiosks, interval_s=args.interval,
                                    duration_s=args.duration, publishers=args.publishers,
-                                   offline_probes=args.offline_probes, store_url=args.db or ""))  # fmt: skip
+                                   offline_probes=args.offline_probes, store_url=args.db or ""))
     print(json.dumps(result, indent=2) if args.json else result["summary"])
     return 0

@@ -44,8 +44,8 @@ def render_status(data: dict[str, Any], *, now: float) -> str:
         lines.append(f"  centre  ALERT {a['kind']} {a['subject']} {a['detail']}".rstrip())
     for k in data["kiosks"]:
         alerts = ", ".join(f"{a['kind']}{':' + a['subject'] if a['subject'] else ''}"
-                           for a in k.get("open_alerts", []))  # fmt: skip
+                           for a in k.get("open_alerts", []))
         state = "REVOKED" if k.get("revoked") else "online " if k.get("online") else "OFFLINE"
         lines.append(f"  {k['kiosk_id']:<24} {state} last seen {ago(k.get('last_seen'), now):>7}"
-                     f"{'  alerts: ' + alerts if alerts else ''}")  # fmt: skip
+                     f"{'  alerts: ' + alerts if alerts else ''}")
     return "\n".join(lines)

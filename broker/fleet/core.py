@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from anjungan.messages import Health, KioskStatus
+from anjungan.messages import Health, KioskStatus, LinkState
 from broker.fleet.model import (
     Alert,
     AlertAction,
@@ -51,9 +51,9 @@ class FleetCore:
     def status(self, msg: KioskStatus, now: float) -> tuple[bool, list[AlertChange]]:
         """(accepted, changes). A will from a session that is not current is ignored."""
         k = self.kiosks.get(msg.kiosk_id) or KioskState(kiosk_id=msg.kiosk_id)
-        if msg.state == "offline" and k.session_id and msg.session_id != k.session_id:
+        if msg.state is LinkState.OFFLINE and k.session_id and msg.session_id != k.session_id:
             return False, []
-        online = msg.state == "online"
+        online = msg.state is LinkState.ONLINE
         self.kiosks[k.kiosk_id] = replace(
             k, online=online, session_id=msg.session_id, status_at=now, last_seen=now
         )
@@ -70,7 +70,7 @@ class FleetCore:
     def sample(self, sample: CentreSample) -> list[AlertChange]:
         self.centre = sample
         return self._diff(centre_conditions(sample, self.thresholds), self._by_kiosk.get("", set()),
-                          sample.at)  # fmt: skip
+                          sample.at)
 
     def tick(self, now: float) -> list[AlertChange]:
         """Re-evaluate every rule at `now` (time-based alerts open and clear here)."""
@@ -98,7 +98,7 @@ class FleetCore:
     def is_up(self, kiosk_id: str, now: float) -> bool:
         k = self.kiosks.get(kiosk_id)
         return (k is not None and kiosk_id not in self.revoked
-                and k.is_up(now, self.thresholds.offline_after_s))  # fmt: skip
+                and k.is_up(now, self.thresholds.offline_after_s))
 
     def open_alerts(self, kiosk_id: str | None = None) -> list[Alert]:
         keys = self.alerts if kiosk_id is None else self._by_kiosk.get(kiosk_id, set())

@@ -26,7 +26,7 @@ class SiteTime:
             zone = ZoneInfo(INDONESIA.get(self.name, self.name))
         except (ZoneInfoNotFoundError, ValueError):
             raise FleetConfigError(f"unknown time zone {self.name!r} (WIB, WITA, WIT or an IANA name "
-                                   "such as Asia/Makassar)") from None  # fmt: skip
+                                   "such as Asia/Makassar)") from None
         object.__setattr__(self, "zone", zone)
 
     def _at(self, t: float) -> dt.datetime:

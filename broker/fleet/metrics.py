@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from anjungan.packet.model import PriorityClass
 from broker.fleet.model import Alert, CentreSample
 from broker.fleet.rows import KioskRow
 
@@ -52,12 +53,13 @@ class _FleetCollector(Collector):
         centre = self.service.centre()
         if centre is not None:
             depth = GaugeMetricFamily("anjungan_relay_backlog", "Packets waiting for SIAK",
-                                      labels=["priority"])  # fmt: skip
+                                      labels=["priority"])
             age = GaugeMetricFamily("anjungan_relay_oldest_seconds", "Age of the oldest waiting",
-                                    labels=["priority"])  # fmt: skip
-            for b in centre.backlog:
-                depth.add_metric([str(b.priority)], b.depth)
-                age.add_metric([str(b.priority)], b.oldest_age_s)
+                                    labels=["priority"])
+            for b in centre.backlog:  # labelled by class name: "vulnerable", not "0"
+                label = PriorityClass(b.priority).label
+                depth.add_metric([label], b.depth)
+                age.add_metric([label], b.oldest_age_s)
             yield depth
             yield age
             if centre.siak_circuit != "unknown":
@@ -70,9 +72,9 @@ class FleetMetrics:
     def __init__(self, service: FleetView) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.messages = Counter("anjungan_fleet_messages", "Fleet messages handled",
-                                ["kind", "outcome"], registry=self.registry)  # fmt: skip
+                                ["kind", "outcome"], registry=self.registry)
         self.alert_changes = Counter("anjungan_fleet_alert_changes", "Alerts opened and cleared",
-                                     ["kind", "action"], registry=self.registry)  # fmt: skip
+                                     ["kind", "action"], registry=self.registry)
         self.registry.register(_FleetCollector(service))
 
 
@@ -88,13 +90,13 @@ class CentreMetrics:
     def __init__(self) -> None:
         self.ingest = Counter("anjungan_ingest_messages", "Capture messages by ingest outcome "
                               "(accepted, duplicate, rejected, skipped) and rejection reason",
-                              ["outcome", "reason"], registry=None)  # fmt: skip
+                              ["outcome", "reason"], registry=None)
         self.poison = Counter("anjungan_ingest_set_aside", "Messages whose handling failed, set "
-                              "aside (poison)", ["kind"], registry=None)  # fmt: skip
+                              "aside (poison)", ["kind"], registry=None)
         self.relay = Counter("anjungan_relay_packets", "Relay attempts by outcome (sent to SIAK, "
-                             "retried later, dead-lettered)", ["outcome"], registry=None)  # fmt: skip
+                             "retried later, dead-lettered)", ["outcome"], registry=None)
         self.siak = Histogram("anjungan_siak_call_seconds", "SIAK call latency by operation and outcome",
-                              ["operation", "outcome"], buckets=SIAK_BUCKETS, registry=None)  # fmt: skip
+                              ["operation", "outcome"], buckets=SIAK_BUCKETS, registry=None)
 
     def register(self, registry: CollectorRegistry) -> None:
         for metric in (self.ingest, self.poison, self.relay, self.siak):

@@ -35,7 +35,7 @@ SEVERITY: dict[AlertKind, str] = {
     AlertKind.CERT_EXPIRING: "warning", AlertKind.TAMPER: "critical",
     AlertKind.DISK_LOW: "warning", AlertKind.TEMPERATURE: "warning",
     AlertKind.OUT_OF_SERVICE: "critical", AlertKind.TRUST_EXPIRING: "critical",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, kw_only=True)

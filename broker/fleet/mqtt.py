@@ -19,17 +19,18 @@ import paho.mqtt.client as mqtt
 from anjungan import topics
 from anjungan.errors import AnjunganError
 from anjungan.messages import FeedbackAck
+from anjungan.topics import TopicKind
 from broker.fleet.errors import FleetConfigError, FleetError
 from broker.fleet.service import FleetService
 from provisioning.centres import FLEET_MONITOR_ID
 
 log = logging.getLogger("anjungan.fleet.mqtt")
 
-KINDS = ("status", "health", "feedback")
+KINDS = (TopicKind.STATUS, TopicKind.HEALTH, TopicKind.FEEDBACK)
 
 
 def subscriptions(*, captures: bool = False) -> list[tuple[str, int]]:
-    kinds = KINDS + (("capture",) if captures else ())
+    kinds = KINDS + ((TopicKind.CAPTURE,) if captures else ())
     return [(topics.subscription(kind), 1) for kind in kinds]
 
 
@@ -52,7 +53,7 @@ def attach(client: mqtt.Client, service: FleetService, *, captures: bool = False
         for kiosk_id, feedback_id in stored:
             try:
                 ack = FeedbackAck(feedback_id=feedback_id).to_json()
-                client.publish(topics.topic(kiosk_id, "ack"), ack, qos=1)
+                client.publish(topics.topic(kiosk_id, TopicKind.ACK), ack, qos=1)
             except (AnjunganError, ValueError) as exc:  # one bad item never costs the others
                 log.warning("could not ack a feedback of %s: %s", kiosk_id, exc)
 
@@ -77,11 +78,11 @@ class FleetMonitor:
     """Its own MQTT connection for the fleet service (standalone runner, tests, bench)."""
 
     def __init__(self, service: FleetService, url: str, *, tls: Any = None,
-                 client_id: str = FLEET_MONITOR_ID, captures: bool = False) -> None:  # fmt: skip
+                 client_id: str = FLEET_MONITOR_ID, captures: bool = False) -> None:
         scheme, self.host, self.port = parse_broker_url(url)
         self.connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=True)  # fmt: skip
+                                  clean_session=True)
         self.client.max_inflight_messages_set(100)
         self.client.max_queued_messages_set(0)
         if scheme == "mqtts":

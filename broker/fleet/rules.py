@@ -28,10 +28,8 @@ def kiosk_conditions(k: KioskState, t: Thresholds, now: float) -> dict[AlertKey,
     h = k.health
     if h is None:
         return found
-    for name in sorted(h.peripherals):
-        info = h.peripherals[name]
-        if isinstance(info, dict) and info.get("ok") is False:
-            add(AlertKind.PERIPHERAL, str(info.get("detail") or "fault")[:200], subject=name)
+    for name, detail in h.faults().items():
+        add(AlertKind.PERIPHERAL, detail, subject=name)
     if h.outbox_depth > 0 and h.outbox_oldest_s >= t.outbox_oldest_after_s:
         add(AlertKind.OUTBOX, f"{h.outbox_depth} waiting, oldest {_minutes(h.outbox_oldest_s)}")
     if h.outbox_rejected > 0:

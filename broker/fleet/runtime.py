@@ -88,7 +88,7 @@ def _private_dir() -> Path:
     st = d.lstat()
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
         raise FleetConfigError(f"runtime folder {d} is not owned by this user; remove it or "
-                               "set ANJUNGAN_RUNTIME_DIR")  # fmt: skip
+                               "set ANJUNGAN_RUNTIME_DIR")
     if st.st_mode & 0o077:
         d.chmod(0o700)
     return d
@@ -99,7 +99,7 @@ def publish(running: Running) -> Path:
     path = _path(running.key)
     _write_private(path, json.dumps({"url": running.url, "token": running.token, "fleet": running.fleet,
                                      "folder": running.folder, "pid": running.pid or os.getpid(),
-                                     "store": running.store}))  # fmt: skip
+                                     "store": running.store}))
     return path
 
 
@@ -116,7 +116,7 @@ def _read(path: Path) -> Running:
     data = json.loads(path.read_text())
     return Running(key=path.stem.removeprefix("fleet-"), url=str(data["url"]), token=str(data["token"]),
                    fleet=str(data.get("fleet", "")), folder=str(data.get("folder", "")),
-                   pid=int(data.get("pid", 0)), store=str(data.get("store", "")))  # fmt: skip
+                   pid=int(data.get("pid", 0)), store=str(data.get("store", "")))
 
 
 def _alive(pid: int) -> bool:
@@ -165,13 +165,13 @@ def discover(key: str = "") -> Running:
         services = [s for s in services if s.key == key]
         if not services:
             raise ServiceNotFound(f"no running fleet service of this fleet found (no live {_path(key)}); "
-                                  "start `anjungan broker run --http` or `fleet serve`, or pass --url")  # fmt: skip
+                                  "start `anjungan broker run --http` or `fleet serve`, or pass --url")
         return services[0]
     if not services:
         raise ServiceNotFound(f"no running fleet service found (no fleet-*.json in {d}); start one with "
-                              "`anjungan fleet serve` or pass --url")  # fmt: skip
+                              "`anjungan fleet serve` or pass --url")
     if len(services) > 1:
         names = "; ".join(s.describe() for s in services)
         raise ServiceNotFound(f"{len(services)} fleet services run here: {names}; "
-                              "give --fleet DIR (the folder the service was given) or --url")  # fmt: skip
+                              "give --fleet DIR (the folder the service was given) or --url")
     return services[0]

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from broker.fleet import runtime
+from broker.fleet.centre_sample import with_trust
 from broker.fleet.dashboard.app import create_app
 from broker.fleet.dashboard.auth import new_token
 from broker.fleet.dashboard.edge import HttpOptions
@@ -27,7 +28,6 @@ from broker.fleet.errors import FleetConfigError
 from broker.fleet.localtime import DEFAULT_TIMEZONE, SiteTime
 from broker.fleet.model import Thresholds
 from broker.fleet.mqtt import FleetMonitor
-from broker.fleet.relay import with_trust
 from broker.fleet.service import CentreSampler, FleetService, FleetSettings, Registry, SiteSource
 from broker.fleet.store import FleetStore, Site, open_store
 from provisioning.centres import FLEET_MONITOR_ID
@@ -79,11 +79,11 @@ def load_config(path: str | None) -> tuple[FleetSettings, tuple[tuple[str, str],
     if not isinstance(zone, str):
         raise FleetConfigError("fleet config timezone must be a zone name such as Asia/Makassar or WITA")
     settings = FleetSettings(thresholds=Thresholds.from_mapping(data.get("thresholds") or {}),
-                             local_time=SiteTime(zone), **values)  # fmt: skip
+                             local_time=SiteTime(zone), **values)
     staff = []
     for entry in data.get("staff") or []:
         if not (isinstance(entry, dict) and isinstance(entry.get("username"), str)
-                and str(entry.get("password_hash", "")).startswith("scrypt$")):  # fmt: skip
+                and str(entry.get("password_hash", "")).startswith("scrypt$")):
             raise FleetConfigError("each staff entry needs username and password_hash (scrypt$...)")
         staff.append((entry["username"], entry["password_hash"]))
     return settings, tuple(staff)
@@ -104,7 +104,7 @@ def fleet_sites(fleet_dir: str | Path) -> SiteSource:
 
     def read() -> dict[str, Site]:
         return {kid: Site(kiosk_id=kid, office=office, kecamatan=kecamatan)
-                for kid, (office, kecamatan) in kiosk_sites(fleet_dir).items()}  # fmt: skip
+                for kid, (office, kecamatan) in kiosk_sites(fleet_dir).items()}
 
     return read
 
@@ -112,7 +112,7 @@ def fleet_sites(fleet_dir: str | Path) -> SiteSource:
 def queue_sampler_for(url: str) -> CentreSampler | None:
     if not url:
         return None
-    from broker.fleet.relay import queue_sampler
+    from broker.fleet.centre_sample import queue_sampler
     from broker.queue import open_queue
 
     return queue_sampler(open_queue(url))
@@ -129,7 +129,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
           sampler: CentreSampler | None = None,
-          on_service: Callable[[FleetService], None] | None = None) -> int:  # fmt: skip
+          on_service: Callable[[FleetService], None] | None = None) -> int:
     """Run monitor + dashboard until SIGTERM. The central service passes its own queue
     `sampler` and an `on_service` hook (to feed committed captures into the plots)."""
     store: FleetStore = open_store(cfg.store_url)
@@ -139,7 +139,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     if cfg.fleet_dir is not None:
         sampler = with_trust(sampler, cfg.fleet_dir)
     service = FleetService(store, settings=cfg.settings, registry=cfg.registry, sites=cfg.sites,
-                           sampler=sampler)  # fmt: skip
+                           sampler=sampler)
     if on_service:
         on_service(service)
     token = cfg.api_token or new_token()
@@ -149,20 +149,20 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     url = f"{'https' if cfg.http.tls else 'http'}://{host}:{port}"
     if not (cfg.http.tls or cfg.http.trusted_proxies or _loopback(host)):
         log.warning("the dashboard on %s is plain HTTP: give --http-cert/--http-key, or put a TLS"
-                    " proxy in front (--trusted-proxy)", url)  # fmt: skip
+                    " proxy in front (--trusted-proxy)", url)
     running = _running(cfg, url, token)
     monitor = FleetMonitor(service, cfg.mqtt_url, tls=cfg.tls, client_id=cfg.client_id, captures=cfg.captures)
     service.start()
     try:
         monitor.start(wait_s=0)  # connects (and reconnects) in the background
         app = create_app(service, api_token=token, secure_cookies=cfg.http.tls,
-                         trusted_proxies=cfg.http.trusted_proxies)  # fmt: skip
+                         trusted_proxies=cfg.http.trusted_proxies)
         # forwarded headers are the app's business (broker.fleet.dashboard.edge), never uvicorn's:
         # its default believes them from 127.0.0.1 or from $FORWARDED_ALLOW_IPS
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                                proxy_headers=False, server_header=False,
                                                ssl_certfile=cfg.http.cert or None,
-                                               ssl_keyfile=cfg.http.key or None))  # fmt: skip
+                                               ssl_keyfile=cfg.http.key or None))
         # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit lets
         # the `finally` below withdraw the runtime files and flush the store.
         signal.signal(signal.SIGTERM, _exit_on_term)
@@ -183,7 +183,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
 def _running(cfg: ServeConfig, url: str, token: str) -> runtime.Running:
     if cfg.fleet_dir is None:
         return runtime.Running(key=runtime.store_key(cfg.store_url), url=url, token=token,
-                               folder=cfg.store_url, store=cfg.store_url)  # fmt: skip
+                               folder=cfg.store_url, store=cfg.store_url)
     from provisioning.fleet import open_fleet
 
     try:
@@ -191,7 +191,7 @@ def _running(cfg: ServeConfig, url: str, token: str) -> runtime.Running:
     except Exception:  # noqa: BLE001 - the name is only for people
         name = ""
     return runtime.Running(key=runtime.fleet_key(cfg.fleet_dir), url=url, token=token, fleet=name,
-                           folder=str(Path(cfg.fleet_dir).resolve()), store=cfg.store_url)  # fmt: skip
+                           folder=str(Path(cfg.fleet_dir).resolve()), store=cfg.store_url)
 
 
 def _loopback(host: str) -> bool:

@@ -25,6 +25,7 @@ from anjungan import topics
 from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health, KioskStatus
 from anjungan.nik import redact
+from anjungan.topics import TopicKind
 from broker.fleet.core import FleetCore
 from broker.fleet.localtime import SiteTime
 from broker.fleet.metrics import FleetMetrics
@@ -60,7 +61,7 @@ class FleetService:
                  settings: FleetSettings | None = None,
                  sampler: CentreSampler | None = None,
                  registry: Registry | None = None,
-                 sites: SiteSource | None = None) -> None:  # fmt: skip
+                 sites: SiteSource | None = None) -> None:
         self.store = store
         self.site_source = sites
         self.registry = registry
@@ -85,17 +86,17 @@ class FleetService:
         """One MQTT message. False (logged, counted) when it is off the contract."""
         try:
             kiosk_id, kind = topics.parse(topic_name)
-            if kind != "capture" and self._is_revoked(kiosk_id):
+            if kind is not TopicKind.CAPTURE and self._is_revoked(kiosk_id):
                 self.metrics.messages.labels(kind=kind, outcome="revoked").inc()
                 log.info("refused a %s from revoked kiosk %s", kind, kiosk_id)
                 return False
-            if kind == "status":
+            if kind is TopicKind.STATUS:
                 self._status(kiosk_id, KioskStatus.from_json(payload))
-            elif kind == "health":
+            elif kind is TopicKind.HEALTH:
                 self._health(kiosk_id, Health.from_json(payload))
-            elif kind == "feedback":
+            elif kind is TopicKind.FEEDBACK:
                 self._feedback(kiosk_id, Feedback.from_json(payload))
-            elif kind == "capture":
+            elif kind is TopicKind.CAPTURE:
                 self._capture(payload)
             else:
                 raise topics.TopicError(f"fleet does not handle {kind!r}")
@@ -158,8 +159,7 @@ class FleetService:
                     kiosk_id=kiosk_id, at=now, online=state.online, outbox_depth=msg.outbox_depth,
                     outbox_oldest_s=msg.outbox_oldest_s, disk_free_pct=msg.disk_free_pct,
                     temperature_c=msg.temperature_c,
-                    faults=sum(1 for p in msg.peripherals.values()
-                               if isinstance(p, dict) and p.get("ok") is False)))  # fmt: skip
+                    faults=len(msg.faults())))
         self.metrics.messages.labels(kind="health", outcome="ok").inc()
 
     def _feedback(self, kiosk_id: str, msg: Feedback) -> None:
@@ -299,7 +299,7 @@ class FleetService:
                 site=self._sites.get(k.kiosk_id) or Site(kiosk_id=k.kiosk_id, office="", kecamatan=""),
                 alerts=tuple(self.core.open_alerts(k.kiosk_id)), state=k,
                 revoked=k.kiosk_id in self.core.revoked)
-                for k in sorted(self.core.kiosks.values(), key=lambda k: k.kiosk_id)]  # fmt: skip
+                for k in sorted(self.core.kiosks.values(), key=lambda k: k.kiosk_id)]
 
     def kiosk(self, kiosk_id: str) -> KioskRow | None:
         with self._lock:
@@ -311,7 +311,7 @@ class FleetService:
             return KioskRow(kiosk_id=kiosk_id, up=self.core.is_up(kiosk_id, now),
                             last_seen=k.last_seen, site=site,
                             alerts=tuple(self.core.open_alerts(kiosk_id)), state=k,
-                            revoked=kiosk_id in self.core.revoked)  # fmt: skip
+                            revoked=kiosk_id in self.core.revoked)
 
     def counts(self) -> tuple[int, int]:
         """(kiosks known, kiosks up)."""
@@ -331,4 +331,4 @@ class FleetService:
 def _merge(first: Batch, then: Batch) -> Batch:
     return Batch(health=first.health + then.health, kiosks={**first.kiosks, **then.kiosks},
                  changes=first.changes + then.changes, feedback=first.feedback + then.feedback,
-                 samples=first.samples + then.samples, captures=first.captures + then.captures)  # fmt: skip
+                 samples=first.samples + then.samples, captures=first.captures + then.captures)

@@ -18,7 +18,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from anjungan import topics
-from anjungan.messages import Feedback, Health, KioskStatus
+from anjungan.messages import Feedback, Health, KioskStatus, LinkState
+from anjungan.topics import TopicKind
 
 
 def health_message(kiosk_id: str, session_id: str, at: float, **kw: Any) -> Health:
@@ -27,7 +28,7 @@ def health_message(kiosk_id: str, session_id: str, at: float, **kw: Any) -> Heal
                         ("controller", "finger", "iris", "face", "signature", "printer")},
         "outbox_depth": 0, "outbox_oldest_s": 0.0, "disk_free_pct": 71.0, "temperature_c": 46.0,
         "app_version": "0.1.0", "firmware_version": "0.1.0",
-    }  # fmt: skip
+    }
     return Health(kiosk_id=kiosk_id, session_id=session_id, at=at, **{**base, **kw})
 
 
@@ -44,8 +45,8 @@ class SimKiosk:
         # the kiosk id, as the kiosk app (the broker makes it so anyway: the certificate's CN)
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.kiosk_id)
         c.tls_set(ca_certs=self.bundle.ca_file, certfile=self.bundle.cert_file, keyfile=self.bundle.key_file)
-        will = KioskStatus(kiosk_id=self.kiosk_id, state="offline", session_id=self.session_id, at=at)
-        c.will_set(topics.topic(self.kiosk_id, "status"), will.to_json(), qos=1, retain=True)
+        will = KioskStatus(kiosk_id=self.kiosk_id, state=LinkState.OFFLINE, session_id=self.session_id, at=at)
+        c.will_set(topics.topic(self.kiosk_id, TopicKind.STATUS), will.to_json(), qos=1, retain=True)
         c.on_connect = lambda *a: connected.set()
         c.connect(self.host, self.port, keepalive=60)
         c.loop_start()
@@ -53,20 +54,20 @@ class SimKiosk:
             c.loop_stop()
             raise TimeoutError(f"{self.kiosk_id} could not connect")
         self.client = c
-        online = KioskStatus(kiosk_id=self.kiosk_id, state="online", session_id=self.session_id, at=at)
-        c.publish(topics.topic(self.kiosk_id, "status"), online.to_json(), qos=1, retain=True).wait_for_publish(timeout)
+        online = KioskStatus(kiosk_id=self.kiosk_id, state=LinkState.ONLINE, session_id=self.session_id, at=at)
+        c.publish(topics.topic(self.kiosk_id, TopicKind.STATUS), online.to_json(), qos=1, retain=True).wait_for_publish(timeout)
         return self
 
     def send_health(self, *, at: float, **kw: Any) -> None:
         assert self.client is not None
         kw.setdefault("cert_expires_at", self.bundle.cert_expires_at)
         msg = health_message(self.kiosk_id, self.session_id, at, **kw)
-        self.client.publish(topics.topic(self.kiosk_id, "health"), msg.to_json(), qos=1).wait_for_publish(10)
+        self.client.publish(topics.topic(self.kiosk_id, TopicKind.HEALTH), msg.to_json(), qos=1).wait_for_publish(10)
 
     def send_feedback(self, feedback_id: str, text: str, *, at: float, category: str = "layanan") -> None:
         assert self.client is not None
         msg = Feedback(kiosk_id=self.kiosk_id, feedback_id=feedback_id, at=at, category=category, text=text)
-        self.client.publish(topics.topic(self.kiosk_id, "feedback"), msg.to_json(), qos=1).wait_for_publish(10)
+        self.client.publish(topics.topic(self.kiosk_id, TopicKind.FEEDBACK), msg.to_json(), qos=1).wait_for_publish(10)
 
     def drop(self) -> None:
         """Lose the link (power cut, cable pulled): no DISCONNECT, so the broker sends the will."""
@@ -99,13 +100,13 @@ class KioskCrowd:
         if not self.connected.wait(10):
             raise TimeoutError(f"{name} could not connect")
 
-    def status(self, kiosk_id: str, state: str, session_id: str, *, at: float) -> mqtt.MQTTMessageInfo:
+    def status(self, kiosk_id: str, state: LinkState, session_id: str, *, at: float) -> mqtt.MQTTMessageInfo:
         msg = KioskStatus(kiosk_id=kiosk_id, state=state, session_id=session_id, at=at)
-        return self.client.publish(topics.topic(kiosk_id, "status"), msg.to_json(), qos=1, retain=True)
+        return self.client.publish(topics.topic(kiosk_id, TopicKind.STATUS), msg.to_json(), qos=1, retain=True)
 
     def health(self, kiosk_id: str, session_id: str, *, at: float, payload: bytes | None = None) -> mqtt.MQTTMessageInfo:
         data = payload or health_message(kiosk_id, session_id, at).to_json()
-        return self.client.publish(topics.topic(kiosk_id, "health"), data, qos=1)
+        return self.client.publish(topics.topic(kiosk_id, TopicKind.HEALTH), data, qos=1)
 
     def close(self) -> None:
         self.client.disconnect()

@@ -28,7 +28,7 @@ from broker.queue.model import (
 __all__ = [
     "Admission", "BodyRef", "ClassDepth", "Entry", "EntryState", "Envelope", "Lease", "PacketQueue",
     "Rejection", "open_queue", "split_schema", "store_failure",
-]  # fmt: skip
+]
 
 
 def store_failure(exc: BaseException) -> bool:

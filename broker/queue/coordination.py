@@ -61,7 +61,7 @@ class _Conn:
             try:
                 if self.conn is None or self.conn.closed:
                     self.conn = psycopg.connect(conninfo.make_conninfo(self.dsn, connect_timeout=10) + " " + KEEPALIVES,
-                                                autocommit=True)  # fmt: skip
+                                                autocommit=True)
                 with self.conn.cursor() as cur:
                     cur.execute(sql, params)
                     return list(cur.fetchall()) if cur.description else []
@@ -97,7 +97,7 @@ class SharedBucket:
             " tokens = LEAST(%(burst)s, b.tokens + GREATEST(0, EXCLUDED.at - b.at) * %(rate)s) - 1,"
             " at = GREATEST(b.at, EXCLUDED.at) RETURNING b.tokens",
             p,
-        )  # fmt: skip
+        )
         tokens = float(rows[0][0])
         return 0.0 if tokens >= 0 else -tokens / self.rate
 
@@ -148,7 +148,7 @@ class PgCoordination:
         s = self.schema
         previous, self._beat_ok_at = self._beat_ok_at, None
         self._beats.run(f"INSERT INTO {s}.instances (name, beat_at) VALUES (%s, {DB_NOW})"
-                        " ON CONFLICT (name) DO UPDATE SET beat_at = EXCLUDED.beat_at", (self.instance,))  # fmt: skip
+                        " ON CONFLICT (name) DO UPDATE SET beat_at = EXCLUDED.beat_at", (self.instance,))
         self._beat_ok_at = time.monotonic()
         # Silence means death only if the database could have heard: not when it restarted
         # within dead_after_s, nor when this instance could not reach it either (then all
@@ -163,7 +163,7 @@ class PgCoordination:
             f"   WHERE beat_at >= {DB_NOW} - %(dead)s)"
             " RETURNING split_part(owner, '/', 1)",
             {"now": now, "dead": self.dead_after_s},
-        )  # fmt: skip
+        )
         if rows:
             names = sorted({r[0] for r in rows})
             log.warning("released %d lease(s) of stopped instance(s) %s", len(rows), ", ".join(names))

@@ -56,11 +56,11 @@ class MemoryQueue:
                         priority=env.priority, state=EntryState.PENDING,
                         captured_at=env.captured_at, committed_at=now, accepted_at=None,
                         attempts=0, siak_state=SiakState.QUEUED, reason="",
-                    )  # fmt: skip
+                    )
                     self._rows[env.packet_id] = _Row(
                         entry=entry, packet=env.packet,
                         rank=rank(env.priority, now, self.aging_s), visible_at=now,
-                    )  # fmt: skip
+                    )
                     self._sequences[(env.kiosk_id, env.sequence)] = env.packet_id
                     out.append(Admission.NEW)
         return out
@@ -71,7 +71,7 @@ class MemoryQueue:
                 (r for r in self._rows.values()
                  if r.entry.state is EntryState.PENDING and r.visible_at <= now),
                 key=lambda r: (r.rank, r.entry.packet_id),
-            )[:limit]  # fmt: skip
+            )[:limit]
             leases = []
             for row in ready:
                 row.owner, row.visible_at = owner, now + lease_s
@@ -103,7 +103,7 @@ class MemoryQueue:
     def release_held(self, *, now: float) -> int:
         with self._lock:
             held = [r for r in self._rows.values() if r.entry.state is EntryState.PENDING
-                    and not r.owner and r.visible_at > now]  # fmt: skip
+                    and not r.owner and r.visible_at > now]
             for row in held:
                 row.visible_at = now
             return len(held)
@@ -128,7 +128,7 @@ class MemoryQueue:
     def reject(self, rejection: Rejection) -> None:
         with self._lock:
             same = [i for i, r in enumerate(self._rejections)
-                    if (r.kiosk_id, r.reason) == (rejection.kiosk_id, rejection.reason)]  # fmt: skip
+                    if (r.kiosk_id, r.reason) == (rejection.kiosk_id, rejection.reason)]
             if len(same) >= REJECTIONS_KEPT:
                 last = self._rejections[same[-1]]
                 self._rejections[same[-1]] = replace(
@@ -156,20 +156,20 @@ class MemoryQueue:
                 r.entry for r in self._rows.values()
                 if r.entry.state is EntryState.ACCEPTED
                 and r.entry.siak_state not in FINAL_SIAK_STATES
-            ][:limit]  # fmt: skip
+            ][:limit]
 
     def depth(self, *, now: float) -> list[ClassDepth]:
         with self._lock:
             out = []
             for cls in PriorityClass:
                 rows = [r for r in self._rows.values()
-                        if r.entry.state is EntryState.PENDING and r.entry.priority is cls]  # fmt: skip
+                        if r.entry.state is EntryState.PENDING and r.entry.priority is cls]
                 oldest = min((r.entry.committed_at for r in rows), default=now)
                 out.append(ClassDepth(
                     priority=cls, depth=len(rows),
                     leased=sum(1 for r in rows if r.owner and r.visible_at > now),
                     oldest_age_s=max(0.0, now - oldest),
-                ))  # fmt: skip
+                ))
             return out
 
     def retry_dead(self, packet_ids: Sequence[str] | None, *, now: float) -> int:
@@ -207,4 +207,4 @@ def _lease(row: _Row, owner: str) -> Lease:
         packet_id=e.packet_id, kiosk_id=e.kiosk_id, priority=e.priority,
         captured_at=e.captured_at, committed_at=e.committed_at, attempts=e.attempts,
         packet=row.packet, owner=owner, expires_at=row.visible_at,
-    )  # fmt: skip
+    )

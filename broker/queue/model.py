@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from anjungan.ids import is_packet_id
 from anjungan.messages import SiakState
 from anjungan.packet.model import PriorityClass
 
@@ -59,7 +60,7 @@ class Envelope:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "priority", PriorityClass(self.priority))
-        if len(self.packet_id) != 36:
+        if not is_packet_id(self.packet_id):
             raise ValueError("packet_id must be a UUID string")
 
 

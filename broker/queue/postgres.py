@@ -89,7 +89,7 @@ class PostgresQueue(SqlQueue):
             " ORDER BY rank, packet_id LIMIT ? FOR UPDATE SKIP LOCKED)"
             f" RETURNING {LEASE_COLUMNS}",
             (owner, now + lease_s, now, limit),
-        ).fetchall())  # fmt: skip
+        ).fetchall())
 
     def drop(self) -> None:
         """Remove this queue's schema (tests and `broker` tear-down)."""

@@ -35,7 +35,7 @@ def pg_bin(name: str) -> str:
     if found:
         return found
     versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                      key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)  # fmt: skip
+                      key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     if not versions:
         raise QueueError(f"PostgreSQL's {name} is not installed; run: sudo apt-get install postgresql")
     return versions[-1]
@@ -70,7 +70,7 @@ class PrivateCluster:
 
     def _run(self, *args: str) -> None:
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       stdin=subprocess.DEVNULL, user=self.user, cwd=self.root)  # fmt: skip
+                       stdin=subprocess.DEVNULL, user=self.user, cwd=self.root)
 
     def start(self) -> PrivateCluster:
         """Create the cluster on first start; start it (again, after `crash`)."""
@@ -79,11 +79,11 @@ class PrivateCluster:
                 entry = pwd.getpwnam(self.user)
                 os.chown(self.root, entry.pw_uid, entry.pw_gid)
             self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                      "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
+                      "--no-sync", "-E", "UTF8", "--locale=C")
         options = (f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root}"
-                   " -c fsync=off -c full_page_writes=off -c max_connections=300")  # fmt: skip
+                   " -c fsync=off -c full_page_writes=off -c max_connections=300")
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                  "-w", "-t", "60", "start")  # fmt: skip
+                  "-w", "-t", "60", "start")
         self._wait()
         return self
 
@@ -107,7 +107,7 @@ class PrivateCluster:
             os.chown(standby.root, entry.pw_uid, entry.pw_gid)
         source = f"host=127.0.0.1 port={self.port} user=postgres application_name={name}"
         standby._run(pg_bin("pg_basebackup"), "-d", source, "-D", str(standby.data), "-R", "-X", "stream",
-                     "--no-sync", "-c", "fast")  # fmt: skip
+                     "--no-sync", "-c", "fast")
         return standby.start()
 
     def promote(self) -> None:

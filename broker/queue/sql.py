@@ -140,7 +140,7 @@ class SqlQueue:
                     (env.packet_id, env.kiosk_id, env.sequence, int(env.priority),
                      EntryState.PENDING.value, env.captured_at, now, SiakState.QUEUED.value,
                      rank(env.priority, now, self.aging_s), now, *vals),
-                )  # fmt: skip
+                )
                 if cur.rowcount == 1:
                     out.append(Admission.NEW)
                     if ref is not None:
@@ -163,7 +163,7 @@ class SqlQueue:
                   committed_at=r[4], attempts=r[5], packet=bytes(r[6]), owner=owner,
                   expires_at=now + lease_s)
             for r in rows
-        ]  # fmt: skip
+        ]
         return sorted(leases, key=lambda le: (rank(le.priority, le.committed_at, self.aging_s), le.packet_id))
 
     def accept(self, packet_id: str, *, now: float, siak_state: SiakState) -> bool:
@@ -175,7 +175,7 @@ class SqlQueue:
                 f"UPDATE {{P}} SET state = ?, accepted_at = ?, siak_state = ?, {self.drop_body_sql},"
                 " owner = '' WHERE packet_id = ? AND state = ?",
                 (EntryState.ACCEPTED.value, now, SiakState(siak_state).value, *where),
-            )  # fmt: skip
+            )
             done = bool(cur.rowcount == 1)
         self._shred(held)
         return done
@@ -221,10 +221,10 @@ class SqlQueue:
         r = rejection
         with self._write_tx() as cur:
             kept = self._x(cur, "SELECT COUNT(*), MAX(id) FROM {R} WHERE kiosk_id = ? AND reason = ?",
-                           (r.kiosk_id, r.reason)).fetchone()  # fmt: skip
+                           (r.kiosk_id, r.reason)).fetchone()
             if kept[0] >= REJECTIONS_KEPT:
                 self._x(cur, "UPDATE {R} SET repeats = repeats + ?, at = ?, packet_id = ?, detail = ?"
-                             " WHERE id = ?", (r.repeats, r.at, r.packet_id[:64], r.detail[:300], kept[1]))  # fmt: skip
+                             " WHERE id = ?", (r.repeats, r.at, r.packet_id[:64], r.detail[:300], kept[1]))
                 return
             self._x(
                 cur,
@@ -238,7 +238,7 @@ class SqlQueue:
             (limit,),
         )
         return [Rejection(kiosk_id=r[0], packet_id=r[1], reason=r[2], at=r[3], detail=r[4], repeats=r[5])
-                for r in rows]  # fmt: skip
+                for r in rows]
 
     def get(self, packet_id: str) -> Entry | None:
         rows = self._read(f"SELECT {ENTRY_COLUMNS} FROM {{P}} WHERE packet_id = ?", (packet_id,))
@@ -274,7 +274,7 @@ class SqlQueue:
             out.append(ClassDepth(
                 priority=cls, depth=int(r[1]) if r else 0, leased=int(r[2] or 0) if r else 0,
                 oldest_age_s=max(0.0, now - float(r[3])) if r else 0.0,
-            ))  # fmt: skip
+            ))
         return out
 
     def _dead_where(self, packet_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
@@ -301,7 +301,7 @@ class SqlQueue:
         with self._write_tx() as cur:
             held = self._held_bodies(cur, where, params)
             self._x(cur, f"UPDATE {{P}} SET state = ?, {self.drop_body_sql} WHERE {where}",
-                    (EntryState.PURGED.value, *params))  # fmt: skip
+                    (EntryState.PURGED.value, *params))
             n = int(cur.rowcount)
         self._shred(held)
         return n
@@ -313,7 +313,7 @@ def _entry(r: Sequence[Any]) -> Entry:
         state=EntryState(r[4]), captured_at=float(r[5]), committed_at=float(r[6]),
         accepted_at=None if r[7] is None else float(r[7]), attempts=int(r[8]),
         siak_state=SiakState(r[9]), reason=r[10],
-    )  # fmt: skip
+    )
 
 
 LEASE_COLUMNS = "packet_id, kiosk_id, priority, captured_at, committed_at, attempts, packet"

@@ -85,7 +85,7 @@ class SqliteQueue(SqlQueue):
         self.bodies = BodyStore(folder_for(self.path))
         if self.bodies.sole:
             self.bodies.sweep({r[0] for r in self._read(
-                "SELECT body_file FROM {P} WHERE body_file IS NOT NULL")})  # fmt: skip
+                "SELECT body_file FROM {P} WHERE body_file IS NOT NULL")})
             self.bodies.share()
 
     def close(self) -> None:
@@ -117,7 +117,7 @@ class SqliteQueue(SqlQueue):
             envelopes = self.stage(envelopes)
         # summed here, not in `stage`: the pipeline's verify stage is the busier one
         refs = [dataclasses.replace(env.body_ref, sha256=hashlib.sha256(env.packet).digest())
-                if env.body_ref is not None else None for env in envelopes]  # fmt: skip
+                if env.body_ref is not None else None for env in envelopes]
         self.bodies.sync([r for r in refs if r is not None])
         return refs
 
@@ -155,7 +155,7 @@ class SqliteQueue(SqlQueue):
     def _connect(self) -> Any:
         try:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)  # fmt: skip
+                                   check_same_thread=False)
             # default 4 KiB pages: rows are small now that bodies live in files (a queue made
             # with 64 KiB pages for inline bodies keeps them; SQLite fixes it at creation)
             conn.execute("PRAGMA journal_mode=WAL")

@@ -55,7 +55,7 @@ class SiakAccess:
                 ctx.load_cert_chain(str(self.cert_file), str(self.key_file))
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError(f"cannot use {self.cert_file} / {self.key_file} as our SIAK "
-                                  f"client certificate: {_why(exc)}") from exc  # fmt: skip
+                                  f"client certificate: {_why(exc)}") from exc
         return ctx
 
 
@@ -70,7 +70,7 @@ def read_token(path: Path) -> str:
         raise ConfigError(f"SIAK token file {path} is empty")
     if len(token) > MAX_TOKEN_BYTES or not set(token.decode("latin-1")) <= TOKEN_CHARS:
         raise ConfigError(f"SIAK token file {path} does not hold one bearer token "
-                          f"(up to {MAX_TOKEN_BYTES} of A-Z a-z 0-9 -._~+/=)")  # fmt: skip
+                          f"(up to {MAX_TOKEN_BYTES} of A-Z a-z 0-9 -._~+/=)")
     return token.decode("ascii")
 
 
@@ -81,7 +81,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     """`broker run`'s SIAK options (one place: the service, the demo and the docs agree)."""
     p.add_argument("--siak", default=DEFAULT_URL, metavar="URL", help=f"SIAK base URL (default {DEFAULT_URL})")
     p.add_argument("--siak-timeout", type=_deadline, default=10.0, metavar="S",
-                   help="deadline of one SIAK call: connect, send and the whole answer (default 10)")  # fmt: skip
+                   help="deadline of one SIAK call: connect, send and the whole answer (default 10)")
     p.add_argument("--siak-ca", type=Path, metavar="FILE",
                    help="SIAK's CA (PEM): trust SIAK's certificate only if it chains to this CA")
     p.add_argument("--siak-cert", type=Path, metavar="FILE", help="our client certificate for SIAK (PEM)")
@@ -96,7 +96,7 @@ def from_options(args: argparse.Namespace) -> SiakAccess:
     """The options' access; the service checks it against the URL (`check_url`, the files)."""
     token = read_token(args.siak_token_file) if args.siak_token_file else ""
     return SiakAccess(ca_file=args.siak_ca, cert_file=args.siak_cert, key_file=args.siak_key,
-                      token=token, insecure_http=args.siak_insecure_http)  # fmt: skip
+                      token=token, insecure_http=args.siak_insecure_http)
 
 
 def _deadline(text: str) -> float:

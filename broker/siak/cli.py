@@ -35,7 +35,7 @@ def _rate(text: str) -> float:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("siak-sim", help="run the SIAK simulator (HTTP; see broker/SIAK_API.md)",
-                       description="A SIAK look-alike with capacity limits and fault injection.")  # fmt: skip
+                       description="A SIAK look-alike with capacity limits and fault injection.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=port_number, default=8900, help="TCP port (0: any)")
     p.add_argument("--capacity", type=float, default=50.0, help="requests per second (default 50)")
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--tls-dir", type=Path, metavar="DIR",
                    help="serve https with DIR's certificates, made there on first use (ca.pem to "
-                   "pin with --siak-ca; client.pem/.key for --siak-cert/--siak-key)")  # fmt: skip
+                   "pin with --siak-ca; client.pem/.key for --siak-cert/--siak-key)")
     p.add_argument("--client-cert", action="store_true",
                    help="with --tls-dir: serve only clients with a certificate from DIR/ca.pem")
     p.add_argument("--token-file", type=Path, metavar="FILE",
@@ -79,12 +79,12 @@ def run_sim(args: argparse.Namespace) -> int:
         clock_speed=args.clock_speed, outages=list(args.outage), rate_429=args.rate_429,
         rate_5xx=args.rate_5xx, rate_timeout=args.rate_timeout, rate_slow=args.rate_slow,
         slow_s=args.slow_s, seed=args.seed,
-    )  # fmt: skip
+    )
     sim = SiakSimulator(cfg, Ledger(bio_after_s=args.bio_after, print_after_s=args.print_after),
-                        token=token)  # fmt: skip
+                        token=token)
     scheme = "https" if tls else "http"
     print(f"siak-sim: {scheme}://{args.host}:{args.port} capacity {args.capacity}/s x{args.concurrency}",
-          flush=True)  # fmt: skip
+          flush=True)
     uvicorn.run(sim.app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                **tls_options(tls, args.client_cert))  # fmt: skip
+                **tls_options(tls, args.client_cert))
     return 0

@@ -62,7 +62,7 @@ class SiakClient:
         self.observer = observer
         self.deadline_s, self.max_answer_bytes = timeout_s, max_answer_bytes
         limits = httpx.Limits(max_connections=max_connections,
-                              max_keepalive_connections=max_connections)  # fmt: skip
+                              max_keepalive_connections=max_connections)
         headers = {"Accept-Encoding": "identity"}
         if access.token:
             headers["Authorization"] = f"Bearer {access.token}"
@@ -70,13 +70,13 @@ class SiakClient:
             base_url=base_url, headers=headers, trust_env=False,  # no proxy or .netrc from env
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0)),
             transport=transport or DeadlineTransport(ssl_context=access.ssl_context(), limits=limits),
-        )  # fmt: skip
+        )
 
     def submit(self, key: str, document: bytes) -> EnrollmentView:
         """POST one enrollment with its idempotency key (the packet id)."""
         _status, answer = self._call("POST", SUBMIT_PATH, content=document,
                                      headers={IDEMPOTENCY_HEADER: key,
-                                              "Content-Type": "application/json"})  # fmt: skip
+                                              "Content-Type": "application/json"})
         return _view(answer)
 
     def status(self, key: str) -> EnrollmentView | None:
@@ -109,7 +109,7 @@ class SiakClient:
                     response.close()
         except httpx.TimeoutException as exc:
             raise SiakUnavailable(f"SIAK timed out ({exc.__class__.__name__}; "
-                                  f"deadline {self.deadline_s:g} s)") from exc  # fmt: skip
+                                  f"deadline {self.deadline_s:g} s)") from exc
         except httpx.TransportError as exc:
             tls = _tls_reason(exc)
             if tls:
@@ -144,7 +144,7 @@ class SiakClient:
 _OUTCOMES: dict[type[SiakError], str] = {
     SiakUnavailable: "unavailable", SiakTlsError: "tls", SiakThrottled: "throttled",
     SiakRejected: "rejected", SiakProtocolError: "protocol", SiakTooLarge: "protocol",
-}  # fmt: skip
+}
 
 
 def read_capped(chunks: Iterable[bytes], cap: int) -> bytes:

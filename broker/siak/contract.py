@@ -56,11 +56,11 @@ def submission_document(header: PacketHeader, body: CaptureBody) -> bytes:
             "sex": d.sex, "address": d.address, "disability": d.disability,
         },
         "biometrics": [],
-    }  # fmt: skip
+    }
     records = []
     for r in body.biometrics:
         meta = _dumps({"modality": r.modality.value, "position": r.position, "format": r.image_format,
-                       "quality": r.quality, "retries": r.retries, "exception": r.exception})  # fmt: skip
+                       "quality": r.quality, "retries": r.retries, "exception": r.exception})
         records.append(b"".join((meta[:-1], b',"image":"', base64.b64encode(r.image), b'"}')))
     head = _dumps(doc)  # ends with "biometrics":[]}
     return b"".join((head[:-2], b",".join(records), b"]}"))
@@ -106,7 +106,7 @@ def parse_submission(raw: bytes) -> Submission:
         packet_id=_field(doc, "packet_id", str), kiosk_id=_field(doc, "kiosk_id", str),
         service=_field(doc, "service", str), priority=_field(doc, "priority", int),
         nik=_field(demo, "nik", str), biometric_count=len(bios), image_bytes=size,
-    )  # fmt: skip
+    )
 
 
 def _field(doc: dict[str, Any], name: str, kind: type) -> Any:

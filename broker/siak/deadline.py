@@ -62,7 +62,7 @@ class DeadlineStream(httpcore.NetworkStream):
         self._inner.close()
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:  # fmt: skip
+                  timeout: float | None = None) -> httpcore.NetworkStream:
         left = _left(timeout, httpcore.ConnectTimeout)
         return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left))
 
@@ -76,12 +76,12 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:  # fmt: skip
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         left = _left(timeout, httpcore.ConnectTimeout)
         return DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:  # fmt: skip
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         left = _left(timeout, httpcore.ConnectTimeout)
         return DeadlineStream(self._inner.connect_unix_socket(path, left, socket_options))
 
@@ -100,4 +100,4 @@ class DeadlineTransport(httpx.HTTPTransport):
             ssl_context=ssl_context, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, network_backend=DeadlineBackend(),
-        )  # fmt: skip
+        )

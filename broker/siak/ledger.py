@@ -51,7 +51,7 @@ class Ledger:
                 raise KeyReuse("idempotency key reused with a different document")
             self.duplicate_submissions += 1
             return EnrollmentView(enrollment_id=known.enrollment_id, state=self.state(known, now=now),
-                                  replay=True)  # fmt: skip
+                                  replay=True)
         nik_key = hashlib.sha256(sub.nik.encode()).hexdigest()  # the ledger keeps no NIK
         n = len(self.enrollments) + 1
         start = SiakState.SENT_FOR_ENROLLMENT
@@ -66,7 +66,7 @@ class Ledger:
         rec = Enrollment(
             key=key, enrollment_id=f"SIAK-{n:08d}", digest=digest, nik_masked=mask(sub.nik),
             kiosk_id=sub.kiosk_id, priority=sub.priority, at=now, end_state=end, start_state=start,
-        )  # fmt: skip
+        )
         self.enrollments[key] = rec
         return EnrollmentView(enrollment_id=rec.enrollment_id, state=start)
 

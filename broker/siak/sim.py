@@ -94,7 +94,7 @@ class SiakSimulator:
             Route("/_sim/faults", self.faults, methods=["GET", "POST"]),
             Route("/_sim/reset", self.reset, methods=["POST"]),
             Route("/_sim/health", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
-        ])  # fmt: skip
+        ])
 
     def _count(self, status: int) -> None:
         self.counts[str(status)] = self.counts.get(str(status), 0) + 1
@@ -161,7 +161,7 @@ class SiakSimulator:
                     "idempotency_key": key, "enrollment_id": view.enrollment_id,
                     "kiosk_id": sub.kiosk_id, "priority": sub.priority, "state": view.state.value,
                     "at": time.time(), "image_bytes": sub.image_bytes,
-                })  # fmt: skip
+                })
             if self.rng.random() < self.cfg.rate_timeout:
                 await asyncio.sleep(self.cfg.timeout_hold_s)  # accepted, but the answer is lost
                 return self._answer(504, {"error": "gateway timeout"})
@@ -188,7 +188,7 @@ class SiakSimulator:
             "counts": self.counts,
             "capacity_rps": self.cfg.capacity_rps,
             "concurrency": self.cfg.concurrency,
-        })  # fmt: skip
+        })
 
     async def faults(self, request: Request) -> Response:
         if request.method == "POST":
@@ -218,10 +218,10 @@ class SimServer:
     """Run the simulator in this process on a background thread (tests, benchmarks)."""
 
     def __init__(self, sim: SiakSimulator, *, host: str = "127.0.0.1", port: int = 0,
-                 tls: SimTls | None = None, client_cert: bool = False) -> None:  # fmt: skip
+                 tls: SimTls | None = None, client_cert: bool = False) -> None:
         self.sim, self.scheme = sim, "https" if tls else "http"
         config = uvicorn.Config(sim.app, host=host, port=port, log_level="warning",
-                                access_log=False, limit_concurrency=None, **tls_options(tls, client_cert))  # fmt: skip
+                                access_log=False, limit_concurrency=None, **tls_options(tls, client_cert))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

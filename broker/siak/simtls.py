@@ -50,7 +50,7 @@ class SimTls:
 
 
 def sim_tls(folder: str | Path, *, names: tuple[str, ...] = ("localhost", "127.0.0.1"),
-            now: float | None = None) -> SimTls:  # fmt: skip
+            now: float | None = None) -> SimTls:
     """The simulator's certificates in `folder`, made there if it has none yet."""
     tls = SimTls(Path(folder))
     if tls.ca_file.exists():
@@ -60,11 +60,11 @@ def sim_tls(folder: str | Path, *, names: tuple[str, ...] = ("localhost", "127.0
     ca_key = px.new_ec_key()
     ca = px.make_ca(ca_key, fleet_name="SIAK simulator", now=when)
     for cert_file, key_file, cn, client in ((tls.server_cert, tls.server_key, "siak-sim", False),
-                                            (tls.client_cert, tls.client_key, "siak-gateway", True)):  # fmt: skip
+                                            (tls.client_cert, tls.client_key, "siak-gateway", True)):
         key = px.new_ec_key()
         cert = px.issue(ca=ca, ca_key=ca_key, common_name=cn, unit="SIAK simulator",
                         public_key=key.public_key(), server_names=() if client else names,
-                        client=client, now=when)  # fmt: skip
+                        client=client, now=when)
         write_atomic(key_file, px.pem_key(key), private=True)
         write_atomic(cert_file, px.pem_cert(cert))
     write_atomic(tls.ca_file, px.pem_cert(ca))  # last: its presence means the folder is complete

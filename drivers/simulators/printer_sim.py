@@ -71,7 +71,7 @@ class PrinterSim(SimulatedDevice):
                 if i + 2 >= len(b):
                     break
                 self.receipts.append({"lines": list(self._current["lines"]),
-                                      "qr": list(self._current["qr"])})  # fmt: skip
+                                      "qr": list(self._current["qr"])})
                 self._current = {"lines": [], "qr": []}
                 i += 3
             elif c == 0x1D:

@@ -48,7 +48,7 @@ def features(image: bytes) -> bytes:
 class R30xSim(SimulatedDevice):
     def __init__(self, *, seed: int = 0, password: int = 0, packet_size: int = 128,
                  baud: int = 57600, no_finger_rate: float = 0.3,
-                 library_size: int = LIBRARY_SIZE) -> None:  # fmt: skip
+                 library_size: int = LIBRARY_SIZE) -> None:
         super().__init__()
         self.samples = SampleSource(seed)
         self.rng = random.Random(seed)
@@ -234,7 +234,7 @@ class R30xSim(SimulatedDevice):
         size_code = r30x.PACKET_SIZES.index(self.packet_size)
         para = struct.pack(r30x.SYSPARA_FORMAT, 0, SYS_ID, self.library_size,
                            self.security_level, r30x.BROADCAST, size_code,
-                           self.baud // 9600)  # fmt: skip
+                           self.baud // 9600)
         return self._reply(r30x.OK, para)
 
     def _setsyspara(self, params: bytes) -> None:
@@ -271,4 +271,4 @@ class R30xSim(SimulatedDevice):
         r30x.CMD_READSYSPARA: _readsyspara, r30x.CMD_VFYPWD: _vfypwd,
         r30x.CMD_GETRANDOMCODE: _getrandomcode, r30x.CMD_TEMPLATENUM: _templatenum,
         r30x.CMD_READINDEXTABLE: _readindextable, r30x.CMD_AURALEDCONFIG: _auraledconfig,
-    }  # fmt: skip
+    }

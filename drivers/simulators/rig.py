@@ -18,7 +18,7 @@ from drivers.simulators.r30x_sim import R30xSim
 
 SIM_DEVICES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
 DEFAULT_BAUD = {"controller": 921600, "fingerprint": 57600, "iris": 921600, "face": 921600,
-                "signature": 115200, "printer": 19200}  # fmt: skip
+                "signature": 115200, "printer": 19200}
 
 
 def make_device(name: str, *, seed: int = 0, baud: int | None = None) -> tuple[Any, str]:
@@ -39,7 +39,7 @@ def make_device(name: str, *, seed: int = 0, baud: int | None = None) -> tuple[A
 
 class SimulatedRig:
     def __init__(self, *, seed: int = 0, impairments: Impairments | None = None,
-                 baud: dict[str, int] | None = None, devices: tuple[str, ...] = SIM_DEVICES) -> None:  # fmt: skip
+                 baud: dict[str, int] | None = None, devices: tuple[str, ...] = SIM_DEVICES) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
         self.sims: dict[str, Any] = {}
         self.lines: dict[str, Line] = {}
@@ -61,7 +61,7 @@ class SimulatedRig:
             controller_baud=bauds["controller"], fingerprint_baud=bauds["fingerprint"],
             camera_baud=bauds["iris"], signature_baud=bauds["signature"],
             printer_baud=bauds["printer"],
-        )  # fmt: skip
+        )
 
     def stop(self) -> None:
         for line in self.lines.values():
@@ -84,7 +84,7 @@ class SimulatedPeripherals(SerialPeripherals):
 
 
 def open_simulated(*, seed: int = 0, impairments: Impairments | None = None,
-                   baud: dict[str, int] | None = None) -> SimulatedPeripherals:  # fmt: skip
+                   baud: dict[str, int] | None = None) -> SimulatedPeripherals:
     return SimulatedPeripherals(SimulatedRig(seed=seed, impairments=impairments, baud=baud))
 
 

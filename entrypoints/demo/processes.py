@@ -45,7 +45,7 @@ class ProcessGroup:
         self.stop_all()
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str] | None = None,
-              stdout_to_log: bool = True) -> Child:  # fmt: skip
+              stdout_to_log: bool = True) -> Child:
         log = self.logs / f"{name}.log"
         out = open(log, "ab")  # noqa: SIM115 - handed to the child
         try:
@@ -53,7 +53,7 @@ class ProcessGroup:
                 argv, stdin=subprocess.DEVNULL,
                 stdout=out if stdout_to_log else subprocess.PIPE, stderr=out,
                 env={**os.environ, **(env or {})}, start_new_session=True,
-            )  # fmt: skip
+            )
         finally:
             out.close()
         child = Child(name, process, log)
@@ -61,10 +61,10 @@ class ProcessGroup:
         return child
 
     def anjungan(self, name: str, *args: str, env: dict[str, str] | None = None,
-                 stdout_to_log: bool = True) -> Child:  # fmt: skip
+                 stdout_to_log: bool = True) -> Child:
         """Run an `anjungan` subcommand with this interpreter."""
         return self.start(name, [sys.executable, "-m", "entrypoints.cli", *args], env=env,
-                          stdout_to_log=stdout_to_log)  # fmt: skip
+                          stdout_to_log=stdout_to_log)
 
     def stop(self, child: Child, *, grace: float = 5.0) -> None:
         self._stop([child], grace=grace)

@@ -39,17 +39,17 @@ class Resident:
 
 def _identity(nik: str) -> list[dict]:
     return [{"type": nik}, {"tap": "confirm"}, {"type": KK_NUMBER}, {"tap": "confirm"},
-            {"expect": "consent"}, {"tap": "agree"}]  # fmt: skip
+            {"expect": "consent"}, {"tap": "agree"}]
 
 
 def _finish() -> list[dict]:
     return [{"expect": "review"}, {"tap": "submit"}, {"expect": "done"}, {"tap": "home"},
-            {"expect": "welcome"}]  # fmt: skip
+            {"expect": "welcome"}]
 
 
 def _exception_on_first_slap(reason: str) -> list[dict]:
     return [{"capture": 1}, {"expect": "capture_guide"}, {"tap": "exception"},
-            {"tap": "choose:right_little"}, {"tap": f"choose:{reason}"}]  # fmt: skip
+            {"tap": "choose:right_little"}, {"tap": f"choose:{reason}"}]
 
 
 def script_for(r: Resident) -> list[dict]:
@@ -59,17 +59,17 @@ def script_for(r: Resident) -> list[dict]:
             {"tap": "start"}, {"tap": "choose:feedback"}, {"tap": "choose:waiting"},
             {"type": "antrian terlalu lama"}, {"tap": "confirm"},
             {"expect": "feedback_sent"}, {"tap": "home"}, {"expect": "welcome"},
-        ]  # fmt: skip
+        ]
     if r.kind == "assisted":
         steps += [{"tap": "officer"}, {"type": OFFICER_ID}, {"tap": "confirm"},
-                  {"type": OFFICER_PIN}, {"tap": "confirm"}, {"expect": "menu"}]  # fmt: skip
+                  {"type": OFFICER_PIN}, {"tap": "confirm"}, {"expect": "menu"}]
     else:
         steps += [{"tap": "start"}]
     if r.kind == "replacement":
         steps += [{"tap": "choose:replacement"}, {"tap": "choose:lost"}]
     elif r.kind == "correction":
         steps += [{"tap": "choose:correction"}, {"tap": "choose:address"},
-                  {"type": "jl gatot subroto 7"}, {"tap": "confirm"}]  # fmt: skip
+                  {"type": "jl gatot subroto 7"}, {"tap": "confirm"}]
     else:
         steps += [{"tap": "choose:new_recording"}]
     steps += _identity(r.nik)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import sqlite3
 import ssl
 import tempfile
 import threading
@@ -31,6 +30,7 @@ from anjungan.packet.model import PriorityClass
 from entrypoints.demo.processes import Child, ProcessGroup
 from entrypoints.demo.report import ResidentOutcome, SiakRecord, summarize
 from entrypoints.demo.residents import OFFICER_ID, OFFICER_PIN, Resident, deal, script_for
+from kiosk.outbox import pending_in
 
 OFFICES = ("Denpasar Selatan", "Denpasar Timur", "Denpasar Barat", "Denpasar Utara")
 
@@ -118,12 +118,9 @@ class KioskWatch:
                 kiosk_id=self.kiosk_id, kind=kind, seconds=end - start,
                 served=kind == "feedback" or packet is not None,
                 packet_id=packet["packet_id"] if packet else None,
-                priority=_PRIORITY[packet["priority"]] if packet else None,
-            ))  # fmt: skip
+                priority=int(PriorityClass.from_label(packet["priority"])) if packet else None,
+            ))
         return out
-
-
-_PRIORITY = {"vulnerable": 0, "first_recording": 1, "routine": 2}
 
 
 def _get_json(url: str, context: ssl.SSLContext | None = None) -> Any:
@@ -181,7 +178,7 @@ class Demo:
                     for kid in sorted({k.kiosk_id for k in self.kiosks}):
                         self._start_kiosk(kid, [], attempt=0)  # idle, online, sending health
                     self.on_progress({"phase": "kept", "dashboard": self.dashboard_url,
-                                      "staff": ("staff", self.staff_password), "work": str(self.work)})  # fmt: skip
+                                      "staff": ("staff", self.staff_password), "work": str(self.work)})
                     threading.Event().wait()  # until Ctrl-C / SIGTERM
                 return summary
         finally:  # normal end, Ctrl-C or SIGTERM: nothing left behind but a --workdir
@@ -222,7 +219,7 @@ class Demo:
         store.set_staff("staff", hash_password(self.staff_password), at=time.time())
         for i, (kid, _bundle) in enumerate(bundles):
             store.set_site(Site(kiosk_id=kid, office="Dukcapil Kota Denpasar",
-                                kecamatan=OFFICES[i % len(OFFICES)]))  # fmt: skip
+                                kecamatan=OFFICES[i % len(OFFICES)]))
         store.close()
         # SIAK as in production: https, its CA pinned, our client certificate and a token
         siak_tls = sim_tls(work / "siak-tls")
@@ -231,12 +228,12 @@ class Demo:
         self.siak_tls = siak_tls.client_context()
         self.siak_url = siak_url = f"https://127.0.0.1:{siak_port}"
         siak_access = ("--siak-ca", str(siak_tls.ca_file), "--siak-cert", str(siak_tls.client_cert),
-                       "--siak-key", str(siak_tls.client_key), "--siak-token-file", str(token_file))  # fmt: skip
+                       "--siak-key", str(siak_tls.client_key), "--siak-token-file", str(token_file))
         self.centre_args = (
             "broker", "run", "--fleet", str(self.centre_dir), "--siak", siak_url, *siak_access,
             "--workers", str(cfg.siak_concurrency), "--rate", str(cfg.siak_capacity_rps),
             "--breaker-cooldown", "1", "--status-poll", "1", "--http", "127.0.0.1:0",
-        )  # fmt: skip
+        )
         self.group = group
         self._start_centre()
         outage = ["--outage", f"0:{cfg.siak_outage_s}"] if cfg.siak_outage_s > 0 else []
@@ -245,7 +242,7 @@ class Demo:
             "--client-cert", "--token-file", str(token_file),
             "--capacity", str(cfg.siak_capacity_rps), "--concurrency", str(cfg.siak_concurrency),
             *outage,
-        )  # fmt: skip
+        )
         _await_port(siak, siak_port)
         self.outage = (time.time(), time.time() + cfg.siak_outage_s)
         self.group, self.fleet = group, fleet
@@ -261,7 +258,7 @@ class Demo:
             f"{kid}-{attempt}", "kiosk", "run", "--bundle", str(self.work / kid),
             "--peripherals", self._peripherals(kid), "--headless", *plan,
             "--resend-after", "5", "--health-interval", "2", stdout_to_log=False,
-        )  # fmt: skip
+        )
         return KioskWatch(kid, child, queue).follow()
 
     def _start_centre(self, *, attempt: int = 1) -> None:
@@ -296,7 +293,7 @@ class Demo:
             "residents": self.cfg.residents,
             "captured": sum(len(k.stored) for k in self.kiosks),
             "outbox": {k.kiosk_id: _outbox_depth(self.work / k.kiosk_id / "outbox.db")
-                       for k in self.kiosks},  # fmt: skip
+                       for k in self.kiosks},
             "backlog": backlog,
             "siak": "DOWN (outage)" if self.outage[0] <= now < self.outage[1] else "up",
             "accepted_by_siak": len({a["idempotency_key"] for a in siak["accepted"]}),
@@ -328,7 +325,7 @@ class Demo:
         outcomes = [o for k in self.kiosks for o in k.outcomes()]
         records = [SiakRecord(key=a["idempotency_key"], at=float(a["at"]),
                               duplicate_nik=a["state"] == "DUPLICATE")
-                   for a in snap["siak_accepted"]]  # fmt: skip
+                   for a in snap["siak_accepted"]]
         summary = summarize(outcomes, records, outages=[self.outage], refused=refused)
         summary.update({
             "kiosks": self.cfg.kiosks, "siak_outage_s": self.cfg.siak_outage_s,
@@ -340,7 +337,7 @@ class Demo:
             "faults_injected": sorted(self.injected),
             "interrupted_sessions": sum(1 for k in self.kiosks if k.killed and k.mid_session()),
             "problems": self._problems(),
-        })  # fmt: skip
+        })
         return summary
 
 
@@ -349,14 +346,14 @@ class Demo:
         last line each logged: what a failed run's reader needs first."""
         return [f"kiosk {k.kiosk_id} exited with code {code}: {_last_line(k.child)}"
                 for k in self.kiosks
-                if (code := k.child.process.poll()) not in (0, None) and not k.killed]  # fmt: skip
+                if (code := k.child.process.poll()) not in (0, None) and not k.killed]
 
     def _refused(self, queue: Any) -> set[str]:
         """Packets the centre refused because their kiosk was revoked (on purpose, not lost)."""
         if queue is None or not self.revoked:
             return set()
         return {r.packet_id for r in queue.rejections(limit=10_000)
-                if r.kiosk_id == self.revoked and r.reason == "revoked"}  # fmt: skip
+                if r.kiosk_id == self.revoked and r.reason == "revoked"}
 
     def _inject(self, snap: dict[str, Any]) -> None:
         """The system tests' faults, each once, at the moment that hurts most."""
@@ -374,7 +371,7 @@ class Demo:
                     watch.reader.join(timeout=5)  # every journal line written before the kill
                 served = len(watch.marks) - (1 if watch.mid_session() else 0)
                 self.kiosks.append(self._start_kiosk(watch.kiosk_id, watch.residents[served:],
-                                                     attempt=2))  # fmt: skip
+                                                     attempt=2))
                 self.injected["kill-kiosk"] = now
         if "kill-centre" in wanted and snap["siak"].startswith("DOWN"):
             if sum(snap["backlog"].values()) >= 3:  # packets committed, waiting for SIAK
@@ -392,11 +389,4 @@ class Demo:
 
 def _outbox_depth(path: Path) -> int:
     """Pending packets in a kiosk's outbox, read-only from outside the kiosk."""
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            query = "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
-            return int(db.execute(query).fetchone()[0])
-    except sqlite3.Error:
-        return -1
+    return pending_in(path)

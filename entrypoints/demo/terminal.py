@@ -42,7 +42,7 @@ class Progress:
             user, password = snap["staff"]
             print(f"everything is up (work folder {snap['work']}); Ctrl-C stops it all\n"
                   f"dashboard: {snap['dashboard']}  staff login: {user} / {password}",
-                  file=sys.stderr, flush=True)  # fmt: skip
+                  file=sys.stderr, flush=True)
             return
         if self.live is not None:
             self.live.update(self._table(snap))
@@ -52,7 +52,7 @@ class Progress:
                   f"{snap['residents']}  captured {snap['captured']}  outbox "
                   f"{sum(v for v in snap['outbox'].values() if v > 0)}  backlog "
                   f"{sum(snap['backlog'].values())}  SIAK {snap['siak']}  accepted "
-                  f"{snap['accepted_by_siak']}", file=sys.stderr, flush=True)  # fmt: skip
+                  f"{snap['accepted_by_siak']}", file=sys.stderr, flush=True)
 
     @staticmethod
     def _table(snap: dict[str, Any]) -> Any:
@@ -62,9 +62,9 @@ class Progress:
         t.add_row("residents served", f"{snap['residents_served']} / {snap['residents']}")
         t.add_row("captured (stored in a kiosk outbox)", str(snap["captured"]))
         t.add_row("kiosk outboxes (waiting for the centre's ack)",
-                  "  ".join(f"{k}: {v}" for k, v in snap["outbox"].items()))  # fmt: skip
+                  "  ".join(f"{k}: {v}" for k, v in snap["outbox"].items()))
         t.add_row("relay backlog by class",
-                  "  ".join(f"{k}: {v}" for k, v in snap["backlog"].items()) or "empty")  # fmt: skip
+                  "  ".join(f"{k}: {v}" for k, v in snap["backlog"].items()) or "empty")
         t.add_row("SIAK", snap["siak"])
         t.add_row("accepted by SIAK", str(snap["accepted_by_siak"]))
         return t
@@ -77,7 +77,7 @@ class Progress:
 
 def _print_summary(s: dict[str, Any]) -> None:
     waits = "  ".join(f"{k} {v:.1f} s" if v is not None else f"{k} -"
-                      for k, v in s["wait_by_class"].items())  # fmt: skip
+                      for k, v in s["wait_by_class"].items())
     print(f"""
 {s['residents']} residents at {s['kiosks']} kiosks; SIAK down for the first {s['siak_outage_s']:.0f} s
   served            {s['served']} (resident time p50 {s['resident_seconds_p50']:.1f} s)
@@ -100,7 +100,7 @@ def run_system(args: argparse.Namespace) -> int:
         siak_capacity_rps=args.siak_capacity, peripherals=args.peripherals,
         timeout_s=args.timeout, keep_running=args.keep_running,
         workdir=Path(args.workdir) if args.workdir else None, faults=tuple(args.fault or ()),
-    )  # fmt: skip
+    )
     progress = Progress(quiet=args.json)
 
     def interrupt(*_a: object) -> None:

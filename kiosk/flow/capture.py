@@ -185,7 +185,7 @@ def continue_(f: Flow, _e: Event, _n: float) -> Screen:
         s.records[p] = RecordDraft(
             modality=step.modality, position=p, sample=sample,
             retries=min(MAX_RETRIES, max(0, s.tries - 1)), exception=None if ok else "poor_quality",
-        )  # fmt: skip
+        )
     s.step_index += 1
     return enter_step(f)
 

@@ -64,12 +64,12 @@ SHORT_TIMEOUT_S = 45.0  # screens that only show a result
 NO_TIMER = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING}
 SHORT_TIMER = {
     Screen.DONE, Screen.STATUS_RESULT, Screen.FEEDBACK_SENT, Screen.CONSENT_DECLINED, Screen.ERROR,
-}  # fmt: skip
+}
 NO_HOME = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING, Screen.CONFIRM_LEAVE}
 # Home leaves these without asking: the resident's work is saved, sent or never started.
 LEAVE_FREELY = {
     Screen.MENU, Screen.DONE, Screen.FEEDBACK_SENT, Screen.STATUS_RESULT, Screen.CONSENT_DECLINED,
-}  # fmt: skip
+}
 MAX_PIN_FAILURES = 3
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
@@ -79,7 +79,7 @@ TEXT_MAX = 200
 TYPED_MAX = {
     Screen.NIK: identity.NIK_LEN, Screen.KK: identity.KK_LEN, Screen.STATUS_ENTRY: 8,
     Screen.OFFICER_ID: officer_pins.OFFICER_ID_DIGITS[1], Screen.OFFICER_PIN: officer_pins.PIN_DIGITS[1],
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +114,7 @@ class Flow:
         elif isinstance(event, PrinterState):
             self.printer_ok = event.ok
         elif isinstance(event, CaptureDone | CaptureFailed | CaptureProgress | Stored | StoreFailed | StatusAnswer
-                        | ReceiptFailed):  # fmt: skip
+                        | ReceiptFailed):
             if event.token == self.token:
                 self._dispatch(event, now)
         else:
@@ -562,7 +562,7 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.FEEDBACK_TEXT, Char): _text_char(Screen.FEEDBACK_TEXT),
     (Screen.FEEDBACK_TEXT, CONFIRM): _feedback_confirm,
     (Screen.FEEDBACK_TEXT, BACK): _clear_then(Screen.FEEDBACK_CATEGORY),
-}  # fmt: skip
+}
 for _screen in TYPED_MAX:
     _digit, _bksp = _keypad(_screen)
     TABLE[(_screen, Digit)] = _digit

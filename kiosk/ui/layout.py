@@ -112,7 +112,7 @@ def layout(view: View, width: int, height: int, measure: Measure) -> Frame:
 
 
 def _layout(view: View, width: int, height: int, measure: Measure, scale: float, factor: float,
-            base: float, force: bool = False) -> Frame | None:  # fmt: skip
+            base: float, force: bool = False) -> Frame | None:
     """`factor` sizes the text (shrunk as far as the screen needs); `base` (the text mode
     alone) sizes the targets and the top and bottom bars, which never shrink or move."""
     m, gap = round(12 * scale), round(8 * scale)
@@ -252,4 +252,4 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
             texts.append(Text(text=line, x=m, y=by + i * round(size * 1.15), size=size, style="banner"))
     return Frame(width=width, height=height, texts=tuple(texts), buttons=tuple(buttons),
                  field_box=field_box, banner_box=banner_box, banner_widget=view.banner_action,
-                 qr_box=qr_box, photo_box=photo_box)  # fmt: skip
+                 qr_box=qr_box, photo_box=photo_box)

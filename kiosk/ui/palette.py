@@ -42,7 +42,7 @@ class Palette:
             "action": (self.on_action, self.action), "key": (self.on_key, self.key),
             "selected": (self.on_selected, self.selected), "banner": (self.on_banner, self.banner),
             "field": (self.on_field, self.field),
-        }  # fmt: skip
+        }
 
 
 STANDARD = Palette(
@@ -52,7 +52,7 @@ STANDARD = Palette(
     on_action=_hex("#0A3766"), border=_hex("#0A4F96"), key=_hex("#DDE4EC"), on_key=_hex("#15202B"),
     selected=_hex("#1B6B3A"), on_selected=_hex("#FFFFFF"), banner=_hex("#7A3E00"),
     on_banner=_hex("#FFFFFF"), field=_hex("#FFFFFF"), on_field=_hex("#15202B"),
-)  # fmt: skip
+)
 HIGH_CONTRAST = Palette(
     name="high_contrast",
     background=_hex("#000000"), text=_hex("#FFFFFF"), muted=_hex("#E6E6E6"), error=_hex("#FF9B9B"),
@@ -60,7 +60,7 @@ HIGH_CONTRAST = Palette(
     on_action=_hex("#FFFFFF"), border=_hex("#FFD400"), key=_hex("#1A1A1A"), on_key=_hex("#FFFFFF"),
     selected=_hex("#FFFFFF"), on_selected=_hex("#000000"), banner=_hex("#FFD400"),
     on_banner=_hex("#000000"), field=_hex("#000000"), on_field=_hex("#FFFFFF"),
-)  # fmt: skip
+)
 
 
 def _linear(c: int) -> float:

@@ -81,7 +81,7 @@ class Renderer:
 
     def _text(self, text: Text, pal: Palette) -> None:
         colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
-                  "field": pal.on_field, "notice": pal.text, "banner": pal.on_banner}[text.style]  # fmt: skip
+                  "field": pal.on_field, "notice": pal.text, "banner": pal.on_banner}[text.style]
         font = self.font(text.size)
         font.set_bold(text.style in ("title", "notice"))
         self.surface.blit(font.render(text.text, True, colour), (text.x, text.y))
@@ -92,7 +92,7 @@ class Renderer:
         fill, ink = {
             "primary": (pal.primary, pal.on_primary), "key": (pal.key, pal.on_key),
             "selected": (pal.selected, pal.on_selected),
-        }.get(role, (pal.action, pal.on_action))  # fmt: skip
+        }.get(role, (pal.action, pal.on_action))
         r = _rect(placed.box)
         pygame.draw.rect(self.surface, fill, r, border_radius=8)
         pygame.draw.rect(self.surface, pal.border, r, width=2, border_radius=8)
@@ -147,7 +147,7 @@ class Renderer:
                 self._finger(finger, pos in lit, pal)
             thumb_x = palm.right - fw // 4 if side == "left" else palm.x - fw + fw // 4
             self._finger(pygame.Rect(thumb_x, palm.y + palm.h // 5, fw, palm.h * 55 // 100),
-                         f"{side}_thumb" in lit, pal)  # fmt: skip
+                         f"{side}_thumb" in lit, pal)
 
     def _finger(self, rect: pygame.Rect, lit: bool, pal: Palette) -> None:
         pygame.draw.rect(self.surface, pal.primary if lit else pal.key, rect, border_radius=rect.w // 2)

@@ -85,7 +85,7 @@ def _press(button: Button, lang: str, role: str = "action", label_key: str = "")
     return Widget(
         id=button.value, label=t(label_key or f"btn_{button.value}", lang),
         event=Press(button=button), role=role,
-    )  # fmt: skip
+    )
 
 
 def _choices(options: tuple[str, ...], lang: str, prefix: str = "opt_") -> tuple[Widget, ...]:
@@ -108,7 +108,7 @@ def _keyboard(lang: str) -> tuple[Widget, ...]:
     keys = [
         Widget(id=f"char:{c.lower()}", label=c, event=Char(char=c.lower()), role="key")
         for row in KEYBOARD_ROWS for c in row
-    ]  # fmt: skip
+    ]
     keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key"))
     keys.append(_press(Button.BACKSPACE, lang, "key"))
     keys.append(_press(Button.CONFIRM, lang, "primary"))
@@ -166,7 +166,7 @@ def build_view(flow: Flow, now: float) -> View:
         if len(todo) > 1:  # a slap or both eyes: which one now, how far along
             now_at = todo[min(s.progress, len(todo) - 1)]
             lines.append(t("capturing_progress", lang, done=s.progress, total=len(todo),
-                           position=t(f"pos_{now_at}", lang)))  # fmt: skip
+                           position=t(f"pos_{now_at}", lang)))
         lines.append(t("capturing_cancel", lang))
         body_key = ""
     elif scr is Screen.CAPTURE_RESULT and step:
@@ -179,10 +179,10 @@ def build_view(flow: Flow, now: float) -> View:
                 quality = s.best[p].quality if p in s.best else 0
                 verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
                 lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
-                               quality=quality, threshold=THRESHOLDS[step.modality]))  # fmt: skip
+                               quality=quality, threshold=THRESHOLDS[step.modality]))
             kept = any(p in s.best for p in s.remaining())
             lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
-                           else "result_none", lang, left=left))  # fmt: skip
+                           else "result_none", lang, left=left))
             if not ok and left:
                 lines.append(t(f"tip_{step.modality.value}", lang))
             face = s.best.get("face") if step.modality is Modality.FACE else None
@@ -202,13 +202,13 @@ def build_view(flow: Flow, now: float) -> View:
         for p in s.remaining():
             picked = p in s.exception_pick
             actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
-                                  event=Choose(option=p), role="selected" if picked else "action"))  # fmt: skip
+                                  event=Choose(option=p), role="selected" if picked else "action"))
         actions.extend(_choices(EXCEPTION_REASONS, lang))
     elif scr is Screen.REVIEW:
         lines.extend(_review_lines(flow))
         yes, no = ("selected", "action") if s.disability else ("action", "selected")
         actions = [_press(Button.SUBMIT, lang, "primary"), None,
-                   _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]  # fmt: skip
+                   _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]
         say = tuple(line.replace(_group(s.nik), mask(s.nik)) for line in lines)  # never aloud in full
     elif scr is Screen.DONE:
         done_key = "body_done_no_receipt" if s.receipt_failed else "body_done"
@@ -247,7 +247,7 @@ def build_view(flow: Flow, now: float) -> View:
         _press(Button.CONTRAST, lang, "selected" if s.high_contrast else "top"),
         _press(Button.AUDIO, lang, "selected" if s.speech else "top",
                label_key="btn_audio_on" if s.speech else "btn_audio"),
-    )  # fmt: skip
+    )
     banner, banner_action = "", None
     if flow.warned and flow.deadline is not None:
         banner = t("timeout_warning", lang, seconds=max(0, round(flow.deadline - now)))
@@ -263,7 +263,7 @@ def build_view(flow: Flow, now: float) -> View:
         banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
         hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text,
         high_contrast=s.high_contrast, lang=lang,
-    )  # fmt: skip
+    )
 
 
 def _capture_slots(*slots: Widget | None) -> list[Widget | None]:

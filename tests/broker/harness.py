@@ -36,7 +36,7 @@ class Mosquitto:
     def __init__(self, fleet_dir: Path, workdir: Path) -> None:
         self.port = free_port()
         self.conf = write_config(open_fleet(fleet_dir), workdir / "mosquitto", port=self.port,
-                                 persistence=True)  # fmt: skip
+                                 persistence=True)
         self.log = workdir / "mosquitto.log"
         self.proc = BrokerProcess(self.conf, self.port)
 
@@ -56,19 +56,19 @@ class Service:
     """`anjungan broker run` as a child process."""
 
     def __init__(self, fleet_dir: Path, workdir: Path, *, mqtt_url: str, siak_url: str,
-                 extra: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 extra: tuple[str, ...] = ()) -> None:
         self.db = f"sqlite://{workdir / 'queue.db'}"
         self.args = [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
                      "--db", self.db, "--mqtt", mqtt_url, "--siak", siak_url, "--siak-insecure-http", "--workers", "4",
                      "--rate", "200", "--lease", "3", "--siak-timeout", "2", "--backoff-cap", "0.5",
-                     "--breaker-cooldown", "0.3", "--status-poll", "0", *extra]  # fmt: skip
+                     "--breaker-cooldown", "0.3", "--status-poll", "0", *extra]
         self.log = workdir / "service.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Service:
         out = open(self.log, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(self.args, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+                                     start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         return self
 
     def alive(self) -> bool:
@@ -104,9 +104,9 @@ class TestKiosk:
         self.lock = threading.Lock()
         self.connected = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=bundle.kiosk_id,
-                        clean_session=False, protocol=mqtt.MQTTv311)  # fmt: skip
+                        clean_session=False, protocol=mqtt.MQTTv311)
         c.tls_set(ca_certs=bundle.ca_file, certfile=bundle.cert_file, keyfile=bundle.key_file,
-                  tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
+                  tls_version=ssl.PROTOCOL_TLS_CLIENT)
         c.reconnect_delay_set(1, 2)
         c.on_connect = self._on_connect
         c.on_disconnect = lambda *_a: self.connected.clear()
@@ -145,7 +145,7 @@ class TestKiosk:
 
     def send_feedback(self, feedback_id: str, text: str) -> None:
         msg = Feedback(kiosk_id=self.bundle.kiosk_id, feedback_id=feedback_id, at=time.time(),
-                       category="waiting", text=text).to_json()  # fmt: skip
+                       category="waiting", text=text).to_json()
         with self.lock:
             self.feedback[feedback_id] = msg
         self.client.publish(topics.topic(self.bundle.kiosk_id, "feedback"), msg, qos=1)

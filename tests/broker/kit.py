@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from anjungan.messages import Ack, PacketStatus
@@ -41,17 +40,17 @@ def small_body(i: int, image_bytes: int = 2000) -> CaptureBody:
         demographics=Demographics(nik=nik_for(i), name="Warga Uji"),
         biometrics=(BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
                                     image=bytes([i % 251]) * image_bytes, quality=80),),
-    )  # fmt: skip
+    )
 
 
 def packet_bytes(bundle: KioskBundle, seq: int, *, priority: PriorityClass = PriorityClass.ROUTINE,
                  nik_index: int | None = None, now: float | None = None,
-                 body: CaptureBody | None = None) -> tuple[str, bytes]:  # fmt: skip
+                 body: CaptureBody | None = None) -> tuple[str, bytes]:
     packet = build_packet(
         body or small_body(nik_index or seq), identity=bundle.identity,
         gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite, sequence=seq,
         service=Service.REPLACEMENT, priority=priority, now=now or time.time(),
-    )  # fmt: skip
+    )
     return packet.packet_id, encode_packet(packet)
 
 
@@ -65,10 +64,3 @@ class RecordingNotifier:
             self.sent.append((kiosk_id, message))
 
 
-def wait_until(pred: Callable[[], bool], timeout: float = 30.0, every: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(every)
-    return bool(pred())

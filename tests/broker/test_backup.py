@@ -25,7 +25,7 @@ R = PriorityClass.ROUTINE
 
 def envelope(seq: int) -> Envelope:
     return Envelope(packet_id=str(uuid.uuid4()), kiosk_id="kiosk-01", sequence=seq, priority=R,
-                    captured_at=0.0, packet=os.urandom(2000 + seq % 7 * 1000))  # fmt: skip
+                    captured_at=0.0, packet=os.urandom(2000 + seq % 7 * 1000))
 
 
 def drain(queue: PacketQueue) -> dict[str, bytes]:

@@ -21,7 +21,7 @@ from broker.queue.sqlite import SqliteQueue
 def env(seq: int, *, pid: str | None = None, size: int = 5000) -> Envelope:
     return Envelope(packet_id=pid or str(uuid.UUID(int=seq)), kiosk_id="kiosk-01", sequence=seq,
                     priority=PriorityClass.ROUTINE, captured_at=1.0,
-                    packet=bytes([seq % 251]) * size)  # fmt: skip
+                    packet=bytes([seq % 251]) * size)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_each_body_is_one_file_and_not_in_the_database(db: Path) -> None:
     assert q.enqueue([env(1), env(2), env(1)], now=1.0) == [Admission.NEW, Admission.NEW, Admission.DUPLICATE]
     assert q.enqueue([env(2), env(2, pid=str(uuid.uuid4()))], now=2.0) == [
         Admission.DUPLICATE, Admission.REPLAYED_SEQUENCE,
-    ]  # fmt: skip
+    ]
     names = files(db)
     assert sorted(n.split(".")[0] for n in names) == [env(1).packet_id, env(2).packet_id]
     for name in names:
@@ -122,7 +122,7 @@ def test_a_damaged_body_becomes_a_dead_letter_not_a_bad_submission(db: Path) -> 
 
 
 def test_a_body_unreadable_for_now_is_retried_after_its_lease_not_dead_lettered(
-        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import broker.queue.bodies as bodies
 
     q = open_sqlite(db)
@@ -171,7 +171,7 @@ def test_a_queue_from_before_bodies_moved_to_files_still_relays(db: Path) -> Non
     """)
     old.execute("INSERT INTO packets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (env(1).packet_id, "kiosk-01", 1, 2, "pending", 1.0, 1.0, None, 0, "queued", "",
-                 1.0, 1.0, "", env(1).packet))  # fmt: skip
+                 1.0, 1.0, "", env(1).packet))
     old.commit()
     old.close()
     q = open_sqlite(db)

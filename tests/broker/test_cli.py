@@ -17,7 +17,7 @@ def seed(db: str) -> list[str]:
     q = open_queue(db)
     ids = [str(uuid.UUID(int=n)) for n in (1, 2, 3)]
     q.enqueue([Envelope(packet_id=pid, kiosk_id="kiosk-01", sequence=n, priority=PriorityClass(n - 1),
-                        captured_at=0.0, packet=b"x") for n, pid in enumerate(ids, 1)], now=0.0)  # fmt: skip
+                        captured_at=0.0, packet=b"x") for n, pid in enumerate(ids, 1)], now=0.0)
     q.dead_letter(ids[2], now=1.0, reason="SIAK 422: bad")
     q.close()
     return ids
@@ -30,7 +30,7 @@ def test_queue_and_dead_letters(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = json.loads(capsys.readouterr().out)
     assert [(c["priority"], c["depth"]) for c in out["classes"]] == [
         ("vulnerable", 1), ("first_recording", 1), ("routine", 0),
-    ]  # fmt: skip
+    ]
     assert out["dead_letters"] == 1
     assert main(["broker", "dead-letters", "list", "--db", db, "--json"]) == 0
     assert [d["packet_id"] for d in json.loads(capsys.readouterr().out)] == [ids[2]]

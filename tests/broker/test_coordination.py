@@ -20,9 +20,9 @@ from broker.queue import open_queue, split_schema
 from broker.queue.coordination import PgCoordination
 from broker.queue.postgres import PostgresQueue
 from broker.relay import Relay, RelayConfig
+from tests.waiting import wait_until
 
 from .conftest import pg_schema
-from .kit import wait_until
 from .test_queue import env
 
 
@@ -135,7 +135,7 @@ def test_the_share_group_is_the_same_for_every_holder_of_the_secret_only() -> No
 def test_the_session_expiry_fits_mqtt() -> None:
     def settings(**kw: int) -> MqttSettings:
         return MqttSettings(url="mqtts://h:1", ca_file="", cert_file="", key_file="",
-                            share_group=share_group(b"k" * 32), **kw)  # fmt: skip
+                            share_group=share_group(b"k" * 32), **kw)
 
     assert settings().session_expiry_s == 30
     with pytest.raises(ConfigError):
@@ -168,7 +168,7 @@ class CountingCoordination(LocalCoordination):
 def test_an_idle_worker_takes_no_token_and_a_shared_relay_beats_before_it_leases() -> None:
     coord = CountingCoordination()
     relay = Relay(open_queue("memory://"), None, None, None, RelayConfig(status_poll_s=0),  # type: ignore[arg-type]
-                  name=lease_owner("centre-a", "relay"), coordination=coord)  # fmt: skip
+                  name=lease_owner("centre-a", "relay"), coordination=coord)
     assert [relay.step("centre-a/relay-0") for _ in range(20)] == [False] * 20
     assert coord.reserved == 0  # one lease query per idle step, no token and no refund
     relay.start()

@@ -14,7 +14,7 @@ from broker.queue import Envelope, open_queue
 
 def env(seq: int) -> Envelope:
     return Envelope(packet_id=str(uuid.UUID(int=seq)), kiosk_id="kiosk-02", sequence=seq,
-                    priority=PriorityClass.ROUTINE, captured_at=1.0, packet=b"p")  # fmt: skip
+                    priority=PriorityClass.ROUTINE, captured_at=1.0, packet=b"p")
 
 
 def ask(desk: StatusDesk, packet_id: str, *, kiosk: str = "kiosk-01") -> StatusReply | None:

@@ -24,7 +24,8 @@ from broker.siak.ledger import Ledger
 from broker.siak.sim import SiakSimulator, SimConfig, SimServer
 from provisioning.bundle import KioskBundle
 from provisioning.fleet import load_gateway_key
-from tests.broker.kit import RecordingNotifier, make_fleet, packet_bytes, wait_until
+from tests.broker.kit import RecordingNotifier, make_fleet, packet_bytes
+from tests.waiting import wait_until
 
 R = PriorityClass.ROUTINE
 
@@ -50,7 +51,7 @@ def test_ingest_outcomes_and_set_aside_messages_are_counted(fleet) -> None:
     metrics = CentreMetrics()
     service = CentralService(ServiceConfig(fleet_dir=root, db_url="memory://", mqtt_url="mqtts://127.0.0.1:1",
                                            siak_access=SiakAccess(insecure_http=True),
-                                           siak_url="http://127.0.0.1:1"), observer=metrics)  # fmt: skip
+                                           siak_url="http://127.0.0.1:1"), observer=metrics)
     cap = topics.topic("kiosk-01", "capture")
     _pid, raw = packet_bytes(bundles["kiosk-01"], 1)
     forged = bytearray(packet_bytes(bundles["kiosk-01"], 2)[1])
@@ -58,7 +59,7 @@ def test_ingest_outcomes_and_set_aside_messages_are_counted(fleet) -> None:
     service._dispatch([Inbound(topic=cap, payload=raw, token=1), Inbound(topic=cap, payload=raw, token=2),
                        Inbound(topic=cap, payload=b"\x01garbage", token=3),
                        Inbound(topic=cap, payload=bytes(forged), token=4),
-                       Inbound(topic="some/other/topic", payload=raw, token=5)])  # fmt: skip
+                       Inbound(topic="some/other/topic", payload=raw, token=5)])
     service._set_aside(Inbound(topic=cap, payload=raw, token=6), RuntimeError("boom"))
     service.queue.close()
     got = scrape(metrics)
@@ -79,22 +80,22 @@ def test_relay_outcomes_and_siak_latency_are_counted(fleet) -> None:
     refused = packet_bytes(bundle, 4, body=CaptureBody(demographics=Demographics(nik="0000")))
     for seq, (pid, raw) in enumerate([*good, refused], 1):
         queue.enqueue([Envelope(packet_id=pid, kiosk_id=bundle.kiosk_id, sequence=seq, priority=R,
-                                captured_at=0.0, packet=raw)], now=0.0)  # fmt: skip
+                                captured_at=0.0, packet=raw)], now=0.0)
     queue.enqueue([Envelope(packet_id=str(uuid.uuid4()), kiosk_id=bundle.kiosk_id, sequence=5, priority=R,
-                            captured_at=0.0, packet=b"not a packet")], now=0.0)  # fmt: skip
+                            captured_at=0.0, packet=b"not a packet")], now=0.0)
     cfg = RelayConfig(workers=2, rate_rps=400.0, lease_s=5.0, backoff_base_s=0.05, backoff_cap_s=0.1,
-                      breaker_threshold=100, idle_s=0.01, status_poll_s=0.0)  # fmt: skip
+                      breaker_threshold=100, idle_s=0.01, status_poll_s=0.0)
     sim_cfg = SimConfig(capacity_rps=500.0, concurrency=8, latency_s=0.005)
     with SimServer(SiakSimulator(sim_cfg, Ledger(bio_after_s=0.0, print_after_s=0.0))) as sim:
         httpx.post(sim.url + "/_sim/faults", json={"down": True})
         relay = Relay(queue, Gateway(load_gateway_key(root)), SiakClient(sim.url, timeout_s=2.0, observer=metrics),
-                      RecordingNotifier(), cfg, observer=metrics)  # fmt: skip
+                      RecordingNotifier(), cfg, observer=metrics)
         relay.start()
         try:
             assert wait_until(lambda: scrape(metrics).get('anjungan_relay_packets_total{outcome="retried"}', 0) >= 2)
             httpx.post(sim.url + "/_sim/faults", json={"down": False})
             assert wait_until(lambda: len(queue.entries(state=EntryState.ACCEPTED)) == 3
-                              and len(queue.entries(state=EntryState.DEAD)) == 2)  # fmt: skip
+                              and len(queue.entries(state=EntryState.DEAD)) == 2)
         finally:
             relay.stop()
     got = scrape(metrics)

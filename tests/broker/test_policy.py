@@ -24,7 +24,7 @@ def test_backoff_stays_under_the_cap(attempt: int, rand: float) -> None:
 def test_backoff_doubles_until_the_cap() -> None:
     assert [backoff_delay(a, base_s=1.0, cap_s=10.0, rand=0.5) for a in range(6)] == [
         0.5, 1.0, 2.0, 4.0, 5.0, 5.0,
-    ]  # fmt: skip
+    ]
 
 
 def test_token_bucket_paces_to_the_rate() -> None:

@@ -16,7 +16,7 @@ def env(seq: int, prio: PriorityClass = R, kiosk: str = "kiosk-01", pid: str | N
     return Envelope(
         packet_id=pid or str(uuid.UUID(int=seq)), kiosk_id=kiosk, sequence=seq, priority=prio,
         captured_at=1000.0 + seq, packet=b"sealed-%d" % seq,
-    )  # fmt: skip
+    )
 
 
 def test_enqueue_is_idempotent_by_packet_id(queue: PacketQueue) -> None:
@@ -128,7 +128,7 @@ def test_depth_per_class(queue: PacketQueue) -> None:
     rows = queue.depth(now=70.0)
     assert [(d.priority, d.depth, d.leased, d.oldest_age_s) for d in rows] == [
         (V, 2, 1, 60.0), (F, 0, 0, 0.0), (R, 1, 0, 30.0),
-    ]  # fmt: skip
+    ]
 
 
 def test_rejections_are_recorded_newest_first(queue: PacketQueue) -> None:
@@ -136,7 +136,7 @@ def test_rejections_are_recorded_newest_first(queue: PacketQueue) -> None:
     queue.reject(Rejection(kiosk_id="kiosk-02", packet_id="p", reason="bad_signature", at=2.0))
     assert [(r.kiosk_id, r.reason) for r in queue.rejections()] == [
         ("kiosk-02", "bad_signature"), ("kiosk-01", "malformed"),
-    ]  # fmt: skip
+    ]
 
 
 def test_concurrent_workers_never_lease_the_same_packet(queue_url: str) -> None:

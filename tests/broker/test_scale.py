@@ -30,7 +30,8 @@ from broker.siak.sim import SiakSimulator, SimConfig, SimServer
 from provisioning.centres import CENTRE_ID, Role
 from provisioning.fleet import add_centre_identity, open_fleet
 from tests.broker.harness import Mosquitto, Service, TestKiosk
-from tests.broker.kit import make_fleet, packet_bytes, wait_until
+from tests.broker.kit import make_fleet, packet_bytes
+from tests.waiting import wait_until
 
 from .conftest import pg_schema
 
@@ -59,13 +60,13 @@ class Deployment:
         self.mosquitto = Mosquitto(fleet_dir, root).start()  # its ACL names both instances
         self.db = f"{pg_url}{'&' if '?' in pg_url else '?'}schema={pg_schema()}"
         self.sim = SimServer(SiakSimulator(SimConfig(capacity_rps=RATE, concurrency=16, latency_s=0.005),
-                                           Ledger(bio_after_s=0.0, print_after_s=0.0))).__enter__()  # fmt: skip
+                                           Ledger(bio_after_s=0.0, print_after_s=0.0))).__enter__()
         self.services: list[Service] = []
         for name in (CENTRE_ID, VICTIM):
             (root / name).mkdir()
             self.services.append(Service(fleet_dir, root / name, mqtt_url=self.mosquitto.url, siak_url=self.sim.url,
                 extra=("--db", self.db, "--identity", name, "--rate", str(RATE), "--lease", str(LEASE_S),
-                       "--dead-after", "2", "--session-expiry", "5", "--status-poll", "1")).start())  # fmt: skip
+                       "--dead-after", "2", "--session-expiry", "5", "--status-poll", "1")).start())
         self.survivor, self.victim = self.services
         self.kiosks = [TestKiosk(bundles[k], self.mosquitto.port) for k in KIOSKS]
         self.queue: PacketQueue | None = None
@@ -112,13 +113,13 @@ class Deployment:
             tick()
             try:
                 return (all(not k.outbox for k in self.kiosks)
-                        and len(queue.entries(state=EntryState.ACCEPTED)) == len(self.ids))  # fmt: skip
+                        and len(queue.entries(state=EntryState.ACCEPTED)) == len(self.ids))
             except QueueError:  # our own connection, broken by a database restart: reconnects
                 return False
 
         assert wait_until(done, timeout=45, every=0.1), "every packet acked and relayed"
         assert wait_until(lambda: all(e.siak_state is SiakState.PRINT_READY
-                                      for e in queue.entries(state=EntryState.ACCEPTED)), timeout=15)  # fmt: skip
+                                      for e in queue.entries(state=EntryState.ACCEPTED)), timeout=15)
         siak: dict[str, Any] = httpx.get(self.sim.url + "/_sim/accepted").json()
         keys = [a["idempotency_key"] for a in siak["accepted"]]
         assert sorted(keys) == sorted(self.ids), "lost 0, enrolled twice 0"
@@ -132,7 +133,7 @@ class Deployment:
     def summary(self, siak: dict[str, Any]) -> str:
         return (f"packets {len(self.ids)}, re-sent {len(self.resent)}, busiest 5 s {siak['busiest_5s']} = "
                 f"{siak['busiest_5s'] / (RATE * 5):.2f} x rate, status calls {siak['status_calls']}, "
-                f"absorbed re-submissions {siak['duplicate_submissions']}, counts {siak['counts']}")  # fmt: skip
+                f"absorbed re-submissions {siak['duplicate_submissions']}, counts {siak['counts']}")
 
     def close(self) -> None:
         if self.queue is not None:
@@ -160,7 +161,7 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
 
         def kill() -> None:  # mid-stream, mid-relay, after each instance's first report
             seen["held"] = [e.packet_id for e in queue.entries(state=EntryState.PENDING)
-                            if owner(queue, e.packet_id).startswith(VICTIM + "/")]  # fmt: skip
+                            if owner(queue, e.packet_id).startswith(VICTIM + "/")]
             seen["shares"] = received(d.victim.log), received(d.survivor.log)
             seen["published"], seen["sent"] = d.published, len(d.ids)
             d.victim.kill()
@@ -168,7 +169,7 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
 
         def tick() -> None:  # when did the victim's leases come back?
             if seen["killed_at"] and not seen["released_at"] and not any(
-                    owner(queue, p).startswith(VICTIM + "/") for p in seen["held"]):  # fmt: skip
+                    owner(queue, p).startswith(VICTIM + "/") for p in seen["held"]):
                 seen["released_at"] = time.monotonic()
 
         d.stream(40, {33: kill}, tick)
@@ -186,7 +187,7 @@ def test_two_instances_one_killed_lose_nothing_and_keep_siak_rate(tmp_path: Path
         print(f"\nscale (instance killed): {d.summary(siak)}; last reports before the kill: victim {victim_share}, "
               f"survivor {survivor_share}; survivor in all {received(d.survivor.log)}; victim's {len(seen['held'])} "
               f"leases released {handover:.1f} s after SIGKILL; {len(d.resent & sent_after_kill)} of the re-sent "
-              f"were sent after the kill")  # fmt: skip
+              f"were sent after the kill")
     finally:
         d.close()
 

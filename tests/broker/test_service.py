@@ -3,7 +3,6 @@ ingest, bad input, and fault tests that count what SIAK received."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from broker.siak.ledger import Ledger
 from broker.siak.sim import SiakSimulator, SimConfig, SimServer
 from provisioning.bundle import KioskBundle
 from tests.broker.harness import Mosquitto, Service, TestKiosk, drive
-from tests.broker.kit import make_fleet, packet_bytes, small_body, wait_until
+from tests.broker.kit import make_fleet, packet_bytes, small_body
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ class Stack:
         self.fleet_dir, self.bundles = make_fleet(root, ("kiosk-01", "kiosk-02"))
         self.mosquitto = Mosquitto(self.fleet_dir, root).start()
         self.sim = SimServer(SiakSimulator(SimConfig(capacity_rps=300.0, concurrency=8, latency_s=0.005),
-                                           Ledger(bio_after_s=0.0, print_after_s=0.0))).__enter__()  # fmt: skip
+                                           Ledger(bio_after_s=0.0, print_after_s=0.0))).__enter__()
         self.service = Service(self.fleet_dir, root, mqtt_url=self.mosquitto.url, siak_url=self.sim.url)
         self.kiosks: dict[str, TestKiosk] = {}
 
@@ -64,7 +64,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def publish(kiosk: TestKiosk, bundle: KioskBundle, seqs: range,
-            prio: PriorityClass = PriorityClass.ROUTINE) -> list[str]:  # fmt: skip
+            prio: PriorityClass = PriorityClass.ROUTINE) -> list[str]:
     ids = []
     for seq in seqs:
         pid, raw = packet_bytes(bundle, seq, priority=prio)
@@ -92,7 +92,7 @@ def test_ingest_acks_after_commit_and_relays_once_with_bad_input(stack: Stack) -
     forged_id, raw = packet_bytes(b1, 11)
     p = decode_packet(raw)
     forged = encode_packet(type(p)(header=p.header, sealed_body=p.sealed_body,
-                                   signature=bytes(64), certificate=p.certificate))  # fmt: skip
+                                   signature=bytes(64), certificate=p.certificate))
     k1.send(forged_id, forged, keep=False)
     replay_id, replay = packet_bytes(b1, 3, nik_index=99)  # new id, old sequence 3
     k1.send(replay_id, replay, keep=False)
@@ -208,7 +208,8 @@ def test_after_an_outage_higher_classes_drain_first(stack: Stack) -> None:
     first = publish(k1, b1, range(11, 21), PriorityClass.FIRST_RECORDING)
     vulnerable = publish(k1, b1, range(21, 31), PriorityClass.VULNERABLE)
     assert drive([k1], lambda: not k1.outbox, timeout=30)
-    time.sleep(1.0)  # SIAK stays down a while: the breaker opens and only probes
+    # SIAK stays down until the relay has been refused at least once (its breaker probes)
+    assert wait_until(lambda: stack.siak()["counts"].get("503", 0) > 0, timeout=30)
     stack.faults(down=False)
     assert wait_until(lambda: len(stack.accepted_keys()) >= 30, timeout=60)
     cls = {**dict.fromkeys(vulnerable, 0), **dict.fromkeys(first, 1), **dict.fromkeys(routine, 2)}
@@ -224,7 +225,7 @@ def test_sigkill_with_feedback_in_flight_loses_and_duplicates_nothing(stack: Sta
     from broker.fleet.store import open_store
 
     stack.service = Service(stack.fleet_dir, stack.root, mqtt_url=stack.mosquitto.url,
-                            siak_url=stack.sim.url, extra=("--http", "127.0.0.1:0"))  # fmt: skip
+                            siak_url=stack.sim.url, extra=("--http", "127.0.0.1:0"))
     stack.service.start()  # with fleet health and the dashboard, which take the feedback
     k1 = stack.kiosk("kiosk-01")
     wanted = [f"fb-{n:03d}" for n in range(60)]

@@ -31,7 +31,7 @@ def doc(nik: str = "5171010101900001", service: str = "new_recording") -> bytes:
         "packet_id": str(uuid.uuid4()), "kiosk_id": "kiosk-01", "service": service,
         "priority": 1, "captured_at": 1.0, "demographics": {"nik": nik},
         "biometrics": [{"modality": "face", "position": "face", "image": "AAAA"}],
-    }).encode()  # fmt: skip
+    }).encode()
 
 
 @pytest.fixture
@@ -144,25 +144,25 @@ def test_submission_document_round_trip() -> None:
         version=1, packet_id=uuid.uuid4(), kiosk_id="kiosk-01", sequence=1, created_at=5.0,
         service=Service.NEW_RECORDING, priority=PriorityClass.VULNERABLE, suite="x25519",
         body_digest=b"\0" * 32,
-    )  # fmt: skip
+    )
     body = CaptureBody(
         demographics=Demographics(nik="5171010101900001"),
         biometrics=(BiometricRecord(modality=Modality.FACE, position="face",
                                     image_format="jpeg2000", image=b"x" * 300, quality=80),),
-    )  # fmt: skip
+    )
     sub = parse_submission(submission_document(header, body))
     assert (sub.packet_id, sub.priority, sub.nik, sub.image_bytes) == (
         str(header.packet_id), 0, "5171010101900001", 300,
-    )  # fmt: skip
+    )
     with pytest.raises(ContractError):
         parse_submission(b"[1,2]")
 
 
 @settings(max_examples=30, deadline=None)
 @given(name=st.text(max_size=40), images=st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=4),
-       exception=st.one_of(st.none(), st.sampled_from(sorted(EXCEPTION_REASONS))))  # fmt: skip
+       exception=st.one_of(st.none(), st.sampled_from(sorted(EXCEPTION_REASONS))))
 def test_submission_document_is_exactly_the_plain_json_dump(name: str, images: list[bytes],
-                                                            exception: str | None) -> None:  # fmt: skip
+                                                            exception: str | None) -> None:
     import base64
 
     from anjungan.packet.model import FORMAT_VERSION, PacketHeader, PriorityClass, Service
@@ -170,9 +170,9 @@ def test_submission_document_is_exactly_the_plain_json_dump(name: str, images: l
 
     header = PacketHeader(version=FORMAT_VERSION, packet_id=uuid.UUID(int=7), kiosk_id="kiosk-01",
                           sequence=3, created_at=1700000000.25, service=Service.REPLACEMENT,
-                          priority=PriorityClass.VULNERABLE, suite="x", body_digest=b"\0" * 32)  # fmt: skip
+                          priority=PriorityClass.VULNERABLE, suite="x", body_digest=b"\0" * 32)
     records = tuple(BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
-                                    image=img, quality=80, exception=exception) for img in images)  # fmt: skip
+                                    image=img, quality=80, exception=exception) for img in images)
     body = CaptureBody(demographics=Demographics(nik="5171010101900001", name=name), biometrics=records)
     d = body.demographics
     reference = json.dumps({
@@ -183,6 +183,6 @@ def test_submission_document_is_exactly_the_plain_json_dump(name: str, images: l
         "biometrics": [{"modality": "face", "position": "face", "format": "jpeg2000", "quality": 80,
                         "retries": r.retries, "exception": exception,
                         "image": base64.b64encode(r.image).decode()} for r in records],
-    }, separators=(",", ":")).encode()  # fmt: skip
+    }, separators=(",", ":")).encode()
     # the same bytes as before the splice: SIAK compares a retry with the first submission
     assert submission_document(header, body) == reference

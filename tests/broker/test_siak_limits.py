@@ -106,7 +106,7 @@ class FakeSiak:
         head, _, body = data.partition(b"\r\n\r\n")
         self.heads.append(head)
         length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+                       if line.lower().startswith(b"content-length:")), 0)
         while len(body) < length:
             body += conn.recv(65536) or b"x" * length
         return head
@@ -130,7 +130,7 @@ def headers(head: bytes) -> dict[str, str]:
 
 def answer(status: str, body: bytes, extra: bytes = b"") -> bytes:
     return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            f"Content-Length: {len(body)}\r\n").encode() + extra + b"\r\n" + body  # fmt: skip
+            f"Content-Length: {len(body)}\r\n").encode() + extra + b"\r\n" + body
 
 
 def ends_by_deadline(call: Callable[[], object], error: type[Exception], match: str | None = None) -> Exception:
@@ -153,7 +153,7 @@ def client(url: str, **kw: object) -> SiakClient:
 def endless_chunks(server: FakeSiak, conn: socket.socket) -> None:
     server.read_request(conn)
     server.send(conn, b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+                      b"Transfer-Encoding: chunked\r\n\r\n")
     chunk = b"%x\r\n%s\r\n" % (CHUNK, b" " * CHUNK)  # JSON white space, for ever
     while not server.stop.is_set():
         server.send(conn, chunk)
@@ -164,7 +164,7 @@ def test_an_endless_answer_is_refused_past_the_cap_in_bounded_memory() -> None:
         tracemalloc.start()
         try:
             ends_by_deadline(lambda: client(siak.url).submit(str(uuid.uuid4()), DOC), SiakTooLarge,
-                             match="cap")  # fmt: skip
+                             match="cap")
             _now, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -180,7 +180,7 @@ def test_a_declared_huge_answer_is_refused_before_reading() -> None:
 
     with FakeSiak(huge) as siak:
         ends_by_deadline(lambda: client(siak.url).submit(str(uuid.uuid4()), DOC), SiakTooLarge,
-                         match="629145600 bytes")  # fmt: skip
+                         match="629145600 bytes")
 
 
 def test_read_capped_stops_reading_one_chunk_past_the_cap() -> None:
@@ -205,7 +205,7 @@ def test_an_encoded_answer_is_refused() -> None:
 
     with FakeSiak(gzipped) as siak:
         ends_by_deadline(lambda: client(siak.url).submit(str(uuid.uuid4()), DOC), SiakProtocolError,
-                         match="content encoding")  # fmt: skip
+                         match="content encoding")
         assert headers(siak.heads[0])["accept-encoding"] == "identity"
 
 
@@ -256,7 +256,7 @@ def test_a_server_that_never_reads_cannot_stall_the_send() -> None:
     document = b" " * (32 * 1024 * 1024)  # far more than the loopback socket buffers hold
     with FakeSiak(deaf) as siak:
         ends_by_deadline(lambda: client(siak.url).submit(str(uuid.uuid4()), document),
-                         SiakUnavailable, match="timed out")  # fmt: skip
+                         SiakUnavailable, match="timed out")
 
 
 # --- TLS and credentials ------------------------------------------------------------------
@@ -288,7 +288,7 @@ def doc() -> bytes:
         "packet_id": str(uuid.uuid4()), "kiosk_id": "kiosk-01", "service": "replacement",
         "priority": 1, "captured_at": 1.0, "demographics": {"nik": "5171010101900001"},
         "biometrics": [{"modality": "face", "position": "face", "image": "AAAA"}],
-    }).encode()  # fmt: skip
+    }).encode()
 
 
 def test_https_with_the_pinned_ca_and_mutual_tls(pki: tuple[SimTls, SimTls]) -> None:
@@ -300,11 +300,11 @@ def test_https_with_the_pinned_ca_and_mutual_tls(pki: tuple[SimTls, SimTls]) -> 
         # refused in the handshake; under TLS 1.3 the client may only see the server hang up
         no_cert = SiakAccess(ca_file=tls.ca_file)
         ends_by_deadline(lambda: submit_once(sim.url, no_cert),
-                         SiakUnavailable, match="TLS|unreachable")  # fmt: skip
+                         SiakUnavailable, match="TLS|unreachable")
         foreign_cert = SiakAccess(ca_file=tls.ca_file, cert_file=impostor.client_cert,
-                                  key_file=impostor.client_key)  # fmt: skip
+                                  key_file=impostor.client_key)
         ends_by_deadline(lambda: submit_once(sim.url, foreign_cert),
-                         SiakUnavailable, match="TLS|unreachable")  # fmt: skip
+                         SiakUnavailable, match="TLS|unreachable")
         assert sim.sim.counts["requests"] == 1  # only the one with our certificate got through
 
 
@@ -313,11 +313,11 @@ def test_a_siak_certified_by_another_ca_is_refused(pki: tuple[SimTls, SimTls]) -
     with tls_sim(impostor) as sim:
         pinned = SiakAccess(ca_file=tls.ca_file)
         err = ends_by_deadline(lambda: submit_once(sim.url, pinned),
-                               SiakTlsError)  # fmt: skip
+                               SiakTlsError)
         assert "CERTIFICATE_VERIFY_FAILED" in str(err)
         system_cas = SiakAccess()  # no pin: the system's CAs do not know the simulator's either
         ends_by_deadline(lambda: submit_once(sim.url, system_cas),
-                         SiakTlsError)  # fmt: skip
+                         SiakTlsError)
         assert sim.sim.counts.get("requests", 0) == 0
 
 
@@ -349,7 +349,7 @@ def test_the_simulator_requires_its_token(pki: tuple[SimTls, SimTls]) -> None:
     with tls_sim(tls, token="right-token") as sim:
         wrong = SiakAccess(ca_file=tls.ca_file, token="wrong-token")
         ends_by_deadline(lambda: submit_once(sim.url, wrong),
-                         SiakUnavailable, match="credentials")  # fmt: skip
+                         SiakUnavailable, match="credentials")
         right = SiakAccess(ca_file=tls.ca_file, token="right-token")
         c = client(sim.url, access=right)
         assert c.status(str(uuid.uuid4())) is None
@@ -367,9 +367,9 @@ def test_the_relay_goes_on_with_the_next_packet_after_a_deadline(tmp_path: Path)
     stuck, stuck_raw = packet_bytes(bundle, 1, priority=PriorityClass.VULNERABLE)
     fine, fine_raw = packet_bytes(bundle, 2, priority=PriorityClass.ROUTINE)
     for seq, (pid, raw, prio) in enumerate(((stuck, stuck_raw, PriorityClass.VULNERABLE),
-                                            (fine, fine_raw, PriorityClass.ROUTINE)), 1):  # fmt: skip
+                                            (fine, fine_raw, PriorityClass.ROUTINE)), 1):
         queue.enqueue([Envelope(packet_id=pid, kiosk_id="kiosk-01", sequence=seq, priority=prio,
-                                captured_at=0.0, packet=raw)], now=time.time())  # fmt: skip
+                                captured_at=0.0, packet=raw)], now=time.time())
 
     def drip_for_stuck(server: FakeSiak, conn: socket.socket) -> None:
         head = server.read_request(conn)
@@ -379,11 +379,11 @@ def test_the_relay_goes_on_with_the_next_packet_after_a_deadline(tmp_path: Path)
             server.send(conn, answer("201 Created", VIEW))
 
     cfg = RelayConfig(workers=1, rate_rps=100.0, backoff_base_s=60.0, backoff_cap_s=60.0,
-                      status_poll_s=0.0)  # fmt: skip
+                      status_poll_s=0.0)
     notifier = RecordingNotifier()
     with FakeSiak(drip_for_stuck) as siak:
         relay = Relay(queue, Gateway(load_gateway_key(fleet_dir)), client(siak.url), notifier, cfg,
-                      rand=lambda: 0.5)  # fmt: skip
+                      rand=lambda: 0.5)
         start = time.monotonic()
         assert relay.step("w") is True  # the vulnerable packet first: it meets the deadline
         assert time.monotonic() - start < DEADLINE_S * 3
@@ -419,14 +419,14 @@ def run_service(tmp_path: Path, *extra: str) -> int:
     (("--siak-token-file", "{empty}"), "is empty"),
     (("--siak-token-file", "{garbage}"), "does not hold one bearer token"),
     (("--siak", "http://127.0.0.1:1", "--siak-insecure-http", "--siak-ca", "{ca}"), "need an https"),
-])  # fmt: skip
+])
 def test_bad_siak_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               pki: tuple[SimTls, SimTls], options: tuple[str, ...],
-                                              says: str) -> None:  # fmt: skip
+                                              says: str) -> None:
     (tmp_path / "garbage").write_bytes(b"secret \x00\xff not a token nor a PEM\n")
     (tmp_path / "empty").write_text("\n")
     files = {"{garbage}": str(tmp_path / "garbage"), "{empty}": str(tmp_path / "empty"),
-             "{ca}": str(pki[0].ca_file)}  # fmt: skip
+             "{ca}": str(pki[0].ca_file)}
     code = run_service(tmp_path, *(files.get(o, o) for o in options))
     err = capsys.readouterr().err
     assert code == 2 and says in err, err

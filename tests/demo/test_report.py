@@ -16,12 +16,12 @@ def test_summary_counts_losses_duplicates_and_waits_by_class():
         ResidentOutcome(kiosk_id="k2", kind="replacement", served=True, seconds=50, packet_id=c, priority=2),
         ResidentOutcome(kiosk_id="k2", kind="lost-one", served=True, seconds=60, packet_id=d, priority=2),
         ResidentOutcome(kiosk_id="k2", kind="feedback", served=True, seconds=10),
-    ]  # fmt: skip
+    ]
     accepted = [
         SiakRecord(key=a, at=T0 + 2), SiakRecord(key=b, at=T0 + 5),
         SiakRecord(key=c, at=T0 + 12), SiakRecord(key=c, at=T0 + 13),  # twice: a duplicate
         SiakRecord(key=pid(T0, 9), at=T0 + 1),  # never captured by these kiosks
-    ]  # fmt: skip
+    ]
     s = summarize(residents, accepted, outages=[(T0 + 1.5, T0 + 2.5)])
     assert s["residents"] == 5 and s["captured"] == 4 and s["accepted_by_siak"] == 3
     assert s["lost"] == 1 and s["duplicates_at_siak"] == 1 and s["unexpected_at_siak"] == 1

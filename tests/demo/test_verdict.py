@@ -3,12 +3,12 @@
 from entrypoints.demo.terminal import _why
 
 BASE = {"lost": 0, "duplicates_at_siak": 0, "captured": 3, "accepted_by_siak": 3, "refused": 0,
-        "problems": []}  # fmt: skip
+        "problems": []}
 
 
 def test_a_crashed_kiosk_is_named_with_its_last_words():
     s = {**BASE, "captured": 0, "accepted_by_siak": 0,
-         "problems": ["kiosk dps-01 exited with code 70: anjungan: internal error: X"]}  # fmt: skip
+         "problems": ["kiosk dps-01 exited with code 70: anjungan: internal error: X"]}
     assert _why(s) == "kiosk dps-01 exited with code 70: anjungan: internal error: X"
 
 

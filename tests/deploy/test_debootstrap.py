@@ -37,7 +37,7 @@ def debian_root() -> Path:
         try:
             done = subprocess.run([tool, "--variant=minbase", "--include=python3,python3-venv,passwd",
                                    "bookworm", str(CACHE), MIRROR], capture_output=True, text=True,
-                                  timeout=1200)  # fmt: skip
+                                  timeout=1200)
         except subprocess.TimeoutExpired:
             pytest.skip("debootstrap took over 20 minutes (slow mirror?)")
         if done.returncode != 0:
@@ -54,7 +54,7 @@ def fresh_root(debian_root: Path, tmp_path: Path) -> Path:
 
 def in_root(root: Path, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["chroot", str(root), *argv], capture_output=True, text=True, timeout=600,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **(env or {})})  # fmt: skip
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **(env or {})})
 
 
 def test_install_in_a_fresh_debian_root(fresh_root: Path, wheels: dict[str, Path]) -> None:
@@ -67,12 +67,12 @@ def test_install_in_a_fresh_debian_root(fresh_root: Path, wheels: dict[str, Path
     user = in_root(fresh_root, "id", "anjungan")
     assert user.returncode == 0 and "(dialout)" in user.stdout
     assert in_root(fresh_root, "stat", "-c", "%U:%G %a", "/etc/anjungan", "/var/lib/anjungan").stdout == \
-        "root:anjungan 750\nanjungan:anjungan 700\n"  # fmt: skip
+        "root:anjungan 750\nanjungan:anjungan 700\n"
     # the release is Debian's python3 in a virtualenv; its command is on the technician's PATH
     where = in_root(fresh_root, "/opt/anjungan/current/bin/python", "-c", "import deploy; print(deploy.__file__)")
     assert where.stdout.startswith("/opt/anjungan/current/lib/python3.11/site-packages/deploy/")
     assert (fresh_root / "opt/anjungan/current/bin/anjungan").read_text().startswith(
-        "#!/opt/anjungan/releases/0.1.0/bin/python")  # fmt: skip
+        "#!/opt/anjungan/releases/0.1.0/bin/python")
     assert os.readlink(fresh_root / "usr/local/bin/anjungan") == "/opt/anjungan/current/bin/anjungan"
 
     again = in_root(fresh_root, *argv, env={"PYTHONPATH": wheel})
@@ -104,7 +104,7 @@ chroot "$RO" env -i PATH=/usr/sbin:/usr/bin:/bin LANG=C.UTF-8 SDL_VIDEODRIVER=du
 
 
 def test_the_installed_kiosk_serves_a_resident_with_only_its_data_folder_writable(
-        fresh_root: Path, wheels: dict[str, Path], tmp_path: Path) -> None:  # fmt: skip
+        fresh_root: Path, wheels: dict[str, Path], tmp_path: Path) -> None:
     shutil.copy(wheels["0.1.0"], fresh_root / "tmp")
     wheel = f"/tmp/{wheels['0.1.0'].name}"
     done = in_root(fresh_root, "python3", "-m", "deploy", "install", "kiosk", "--no-deps", env={"PYTHONPATH": wheel})
@@ -118,7 +118,7 @@ def test_the_installed_kiosk_serves_a_resident_with_only_its_data_folder_writabl
     served = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", SERVE, "serve",
                              str(fresh_root), str(tmp_path / "ro"), site.getsitepackages()[0], script,
                              shlex.join(command)],
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+                            capture_output=True, text=True, timeout=300)
     assert served.returncode == 0, served.stderr[-2000:]
     events = [json.loads(line) for line in served.stdout.splitlines() if line.startswith("{")]
     done_event = next(e for e in events if e["event"] == "script_done")

@@ -28,7 +28,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
         st = path.lstat()
         body = os.readlink(path) if path.is_symlink() else path.read_bytes() if path.is_file() else None
         seen[str(path.relative_to(root))] = (stat.S_IFMT(st.st_mode), st.st_uid, st.st_gid,
-                                             stat.S_IMODE(st.st_mode), body, st.st_mtime_ns)  # fmt: skip
+                                             stat.S_IMODE(st.st_mode), body, st.st_mtime_ns)
     return seen
 
 
@@ -44,7 +44,7 @@ def release_of(root: Path, link: str) -> str:
 
 
 def test_kiosk_install_is_complete_and_a_second_run_changes_nothing(
-        root: Path, wheels: dict[str, Path], capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+        root: Path, wheels: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
     assert install(root, "kiosk", "--source", str(wheels["0.1.0"])) == 0
     assert "created system user anjungan" in capsys.readouterr().out
     assert "anjungan:x:" in (root / "etc/passwd").read_text()
@@ -62,7 +62,7 @@ def test_kiosk_install_is_complete_and_a_second_run_changes_nothing(
     assert "/opt/anjungan/current/bin/anjungan kiosk run" in unit
     assert "--outbox /var/lib/anjungan/outbox.db" in unit
     assert (root / "etc/udev/rules.d/99-anjungan-peripherals.rules").read_bytes() == \
-        (Path(__file__).parents[2] / "drivers/udev/99-anjungan-peripherals.rules").read_bytes()  # fmt: skip
+        (Path(__file__).parents[2] / "drivers/udev/99-anjungan-peripherals.rules").read_bytes()
     before = snapshot(root)
     assert install(root, "kiosk", "--source", str(wheels["0.1.0"])) == 0
     assert capsys.readouterr().out == "nothing to change\n"
@@ -75,7 +75,7 @@ def test_the_installed_command_runs(root: Path, wheels: dict[str, Path]) -> None
     # --no-deps: let the release find the test's own dependencies
     (next(release.glob("lib/python3*/site-packages")) / "test-deps.pth").write_text("\n".join(site.getsitepackages()))
     done = subprocess.run([str(release / "bin/anjungan"), "kiosk", "run", "--help"], capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin"}, cwd=root, timeout=60)  # fmt: skip
+                          text=True, env={"PATH": "/usr/bin:/bin"}, cwd=root, timeout=60)
     assert done.returncode == 0 and "--outbox" in done.stdout
     # The script names its release, not `current`: a running kiosk's late imports stay in its
     # own release while an upgrade flips the link.
@@ -84,7 +84,7 @@ def test_the_installed_command_runs(root: Path, wheels: dict[str, Path]) -> None
 
 
 def test_site_config_is_kept_and_owned_files_are_restored(root: Path, wheels: dict[str, Path],
-                                                          capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+                                                          capsys: pytest.CaptureFixture) -> None:
     assert install(root, "kiosk", "--source", str(wheels["0.1.0"])) == 0
     (root / "etc/anjungan/peripherals.json").write_text('{"controller": "/dev/ttyAMA0"}\n')
     (root / UNIT).write_text("edited by hand\n")
@@ -99,12 +99,12 @@ def test_site_config_is_kept_and_owned_files_are_restored(root: Path, wheels: di
 
 
 def test_upgrade_keeps_the_previous_release_and_rollback_flips_back(
-        root: Path, wheels: dict[str, Path], capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+        root: Path, wheels: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
     assert install(root, "kiosk", "--source", str(wheels["0.1.0"])) == 0
     capsys.readouterr()
     assert install(root, "kiosk", "--source", str(wheels["0.2.0"])) == 1
     assert capsys.readouterr().err == ("anjungan: error: release 0.1.0 is installed; --upgrade installs "
-                                       "0.2.0 and keeps 0.1.0 for `install rollback`\n")  # fmt: skip
+                                       "0.2.0 and keeps 0.1.0 for `install rollback`\n")
     assert install(root, "kiosk", "--source", str(wheels["0.2.0"]), "--upgrade") == 0
     assert "current release: 0.2.0 (previous: 0.1.0)" in capsys.readouterr().out
     assert (release_of(root, "current"), release_of(root, "previous")) == ("releases/0.2.0", "releases/0.1.0")
@@ -116,7 +116,7 @@ def test_upgrade_keeps_the_previous_release_and_rollback_flips_back(
     assert capsys.readouterr().out.splitlines() == [
         "current release: 0.1.0 (previous: 0.2.0)", f"updated /{UNIT}",
         "now: systemctl restart anjungan-kiosk (or anjungan-broker) to run it",
-    ]  # fmt: skip
+    ]
     assert not (root / UNIT).read_text().endswith("# release 0.2.0\n")
     assert (release_of(root, "current"), release_of(root, "previous")) == ("releases/0.1.0", "releases/0.2.0")
     assert sorted(p.name for p in (root / "opt/anjungan/releases").iterdir()) == ["0.1.0", "0.2.0"]

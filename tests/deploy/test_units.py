@@ -49,7 +49,7 @@ def test_exec_start_is_a_command_our_cli_accepts(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_security_exposure_is_at_most_4(name: str) -> None:
     done = subprocess.run([str(ANALYZE), "security", "--offline=yes", str(UNITS / name)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+                          capture_output=True, text=True, timeout=60)
     score = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", done.stdout)
     assert score is not None, done.stdout[-500:]
     assert float(score.group(1)) <= 4.0

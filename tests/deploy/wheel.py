@@ -26,7 +26,7 @@ def build_wheel(out: Path, version: str, *, edits: dict[str, bytes] | None = Non
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requires = "".join(f"Requires-Dist: {dep}\n" for dep in project["dependencies"])
     files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: anjungan\nVersion: {version}\n"
-                                 f"Requires-Python: {project['requires-python']}\n{requires}").encode()  # fmt: skip
+                                 f"Requires-Python: {project['requires-python']}\n{requires}").encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     files[f"{info}/entry_points.txt"] = b"[console_scripts]\nanjungan = entrypoints.cli:main\n"
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +38,3 @@ def live_fleet(tmp: Path, kiosks: tuple[str, ...]) -> Iterator[LiveFleet]:
         broker.stop()
 
 
-def wait_until(pred: Callable[[], object], timeout: float = 10.0, every: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(every)
-    return bool(pred())

@@ -14,7 +14,7 @@ from broker.fleet.bench import BenchConfig, run_bench
 @pytest.mark.slow
 def test_small_fleet_load():
     r = run_bench(BenchConfig(kiosks=300, interval_s=3.0, duration_s=4.0, publishers=2,
-                              offline_probes=2, warmup_s=1.0))  # fmt: skip
+                              offline_probes=2, warmup_s=1.0))
     assert r["handled_total"] == r["sent_total"] > 0
     assert (r["kiosks_known"], r["kiosks_online"]) == (300, 298)
     assert len(r["offline_lag_s"]) == 2

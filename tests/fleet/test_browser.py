@@ -21,8 +21,9 @@ from broker.fleet.model import CentreSample, ClassBacklog
 from broker.fleet.simkiosk import SimKiosk
 from broker.fleet.store import Batch, HealthPoint, open_store
 from entrypoints.cli import main
+from tests.waiting import wait_until
 
-from .live import live_fleet, wait_until
+from .live import live_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 # the README's copies are refreshed only on request, so a test run leaves the tree clean
@@ -30,7 +31,7 @@ SHOTS = ROOT / ("docs" if os.environ.get("ANJUNGAN_UPDATE_DOCS") else "artifacts
 PASSWORD = "kata-sandi-staf-42"
 
 pytestmark = pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
-                                reason="needs Debian's chromium and chromium-driver")  # fmt: skip
+                                reason="needs Debian's chromium and chromium-driver")
 
 
 def browser(profile: Path):
@@ -41,7 +42,7 @@ def browser(profile: Path):
     opts.binary_location = shutil.which("chromium") or "chromium"
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={profile}", "--window-size=1280,1000", "--lang=id"):  # fmt: skip
+                f"--user-data-dir={profile}", "--window-size=1280,1000", "--lang=id"):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=opts)
 
@@ -58,10 +59,10 @@ def seed_history(db_url: str, now: float) -> None:
         batch.samples.append(CentreSample(at=t, siak_circuit="open" if outage else "closed", backlog=(
             ClassBacklog(priority=0, depth=depth // 4, oldest_age_s=60.0),
             ClassBacklog(priority=1, depth=depth // 2, oldest_age_s=60.0),
-            ClassBacklog(priority=2, depth=depth, oldest_age_s=60.0))))  # fmt: skip
+            ClassBacklog(priority=2, depth=depth, oldest_age_s=60.0))))
         batch.health.append(HealthPoint(kiosk_id="dps-01", at=t, online=True, outbox_depth=depth // 6,
                                         outbox_oldest_s=30.0, disk_free_pct=72.0 - i * 0.05,
-                                        temperature_c=44.0 + (i % 12) / 3, faults=0))  # fmt: skip
+                                        temperature_c=44.0 + (i % 12) / 3, faults=0))
         if i % 12 == 0:
             batch.captures += [(t, p) for p in (0,) * 3 + (1,) * 7 + (2,) * 11]
     store.commit(batch)
@@ -75,19 +76,19 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
         assert main(["fleet", "add-staff", "ayu", "--db", db, "--password-stdin"]) == 0
         assert main(["fleet", "set-site", "dps-01", "--db", db, "--office", "Dukcapil Kota Denpasar",
-                     "--kecamatan", "Denpasar Barat"]) == 0  # fmt: skip
+                     "--kecamatan", "Denpasar Barat"]) == 0
         assert main(["fleet", "set-site", "mal-02", "--db", db, "--office", "Mal Bali Galeria",
-                     "--kecamatan", "Kuta"]) == 0  # fmt: skip
+                     "--kecamatan", "Kuta"]) == 0
         seed_history(db, time.time())
         capsys.readouterr()
         config = tmp_path / "fleet.json"
         config.write_text(json.dumps({"thresholds": {"offline_after_s": 2}, "history_every_s": 0,
-                                      "flush_every_s": 0.1, "tick_every_s": 0.2}))  # fmt: skip
+                                      "flush_every_s": 0.1, "tick_every_s": 0.2}))
         server = subprocess.Popen(
             [sys.executable, "-m", "entrypoints.cli", "fleet", "serve", "--fleet", str(fleet.root),
              "--db", db, "--http", "127.0.0.1:0", "--config", str(config)],
             stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
-        )  # fmt: skip
+        )
         driver = None
         kiosks: dict[str, SimKiosk] = {}
         stop = threading.Event()
@@ -102,7 +103,7 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
 
         extra = {"dps-01": {"outbox_depth": 2, "outbox_oldest_s": 40.0},
                  "mal-02": {"peripherals": {"printer": {"ok": False, "detail": "kertas habis"},
-                                            "finger": {"ok": True}}}}  # fmt: skip
+                                            "finger": {"ok": True}}}}
         beat = threading.Thread(target=heartbeat, daemon=True)
         try:
             assert server.stdout is not None
@@ -119,11 +120,11 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
 
             expected = [("dps-01", True, []), ("mal-02", True, ["peripheral"])]
             assert wait_until(lambda: [(k["kiosk_id"], k["online"], [a["kind"] for a in k["open_alerts"]])
-                                       for k in fleet_status()["kiosks"]] == expected)  # fmt: skip
+                                       for k in fleet_status()["kiosks"]] == expected)
             status = fleet_status()
             # the service is subscribed now (feedback is not retained: it must be listening)
             kiosks["dps-01"].send_feedback("fb-7", "Layar sentuh kurang peka, NIK 5171010101900001",
-                                           at=time.time())  # fmt: skip
+                                           at=time.time())
             assert all(isinstance(k["last_seen"], float) for k in status["kiosks"])
 
             from selenium.webdriver.common.by import By
@@ -145,7 +146,7 @@ def test_dashboard_in_chromium(tmp_path, monkeypatch, capsys):
                     row = driver.find_element(By.ID, f"kiosk-{kid}")
                     badges = row.find_elements(By.CSS_SELECTOR, ".alert")
                     return (row.get_attribute("data-state") or "",
-                            [b.get_attribute("data-kind") or "" for b in badges])  # fmt: skip
+                            [b.get_attribute("data-kind") or "" for b in badges])
                 except WebDriverException:  # the page changed under us: look again
                     return "", []
 

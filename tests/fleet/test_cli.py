@@ -45,7 +45,7 @@ def test_status_without_a_running_service(tmp_path, monkeypatch, capsys):
     ["fleet", "set-site", "k-1", "--office", "x", "--kecamatan", "y"],
     ["fleet", "add-staff", "X!", "--db", "sqlite://:memory:", "--password-stdin"],
     ["bench", "fleet", "--kiosks", "0"],
-])  # fmt: skip
+])
 def test_bad_arguments_are_one_line(argv, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-enough-password\n"))
     assert main(argv) == 2
@@ -68,7 +68,7 @@ def test_add_staff_rejects_short_password_and_prints_config_entry(tmp_path, caps
 
 
 @pytest.mark.parametrize("text", ['{"nonsense": 1}', '{"thresholds": {"offline_after_s": -5}}', "[]",
-                                  "not json", '{"retention_s": "long"}', '{"staff": [{"username": "a"}]}'])  # fmt: skip
+                                  "not json", '{"retention_s": "long"}', '{"staff": [{"username": "a"}]}'])
 def test_bad_config_files(tmp_path, text):
     cfg = tmp_path / "fleet.json"
     cfg.write_text(text)
@@ -85,10 +85,10 @@ def test_render_status():
             {"kiosk_id": "mal-02", "online": False, "last_seen": 400.0,
              "open_alerts": [{"kind": "offline", "subject": ""}, {"kind": "peripheral", "subject": "iris"}]},
         ],
-    }  # fmt: skip
+    }
     assert render_status(data, now=1000.0) == "\n".join([
         "2 kiosks: 1 online, 1 offline",
         "  centre  ALERT siak_circuit  SIAK circuit open",
         "  dps-01                   online  last seen     5 s",
         "  mal-02                   OFFLINE last seen  10 min  alerts: offline, peripheral:iris",
-    ])  # fmt: skip
+    ])

@@ -19,7 +19,7 @@ from broker.fleet.model import (
 )
 
 T = Thresholds(offline_after_s=60, outbox_oldest_after_s=600, relay_oldest_after_s=300,
-               cert_expiry_warn_s=86400 * 30, disk_free_min_pct=10, temperature_max_c=70)  # fmt: skip
+               cert_expiry_warn_s=86400 * 30, disk_free_min_pct=10, temperature_max_c=70)
 
 
 def status(state: str, session: str, kiosk: str = "k-1") -> KioskStatus:
@@ -32,7 +32,7 @@ def health(kiosk: str = "k-1", **kw) -> Health:
 
 def opened(changes) -> list[tuple[str, str, str]]:
     return [(c.alert.key.kind.value, c.alert.key.subject, c.alert.detail)
-            for c in changes if c.action is AlertAction.OPEN]  # fmt: skip
+            for c in changes if c.action is AlertAction.OPEN]
 
 
 def cleared(changes) -> list[str]:
@@ -47,7 +47,7 @@ def test_online_then_will_of_same_session_goes_offline():
     assert accepted and changes == []
     assert not core.is_up("k-1", 110.0)
     assert core.kiosks["k-1"] == KioskState(kiosk_id="k-1", online=False, session_id="s1",
-                                            status_at=110.0, last_seen=110.0)  # fmt: skip
+                                            status_at=110.0, last_seen=110.0)
 
 
 def test_stale_will_from_an_old_session_is_ignored():
@@ -106,7 +106,7 @@ def test_silent_kiosk_without_will_counts_as_offline():
     ({"disk_free_pct": 10.0}, []),
     ({"temperature_c": 71.0}, [("temperature", "", "71 °C")]),
     ({"temperature_c": 70.0}, []),
-])  # fmt: skip
+])
 def test_each_health_rule_opens_and_clears(kw, expected):
     core = FleetCore(T)
     core.status(status("online", "s1"), 1000.0)
@@ -140,7 +140,7 @@ def test_relay_backlog_and_siak_circuit_are_centre_wide():
         ClassBacklog(priority=0, depth=2, oldest_age_s=300.0),
         ClassBacklog(priority=2, depth=9, oldest_age_s=10.0),
         ClassBacklog(priority=1, depth=0, oldest_age_s=999.0),
-    ))  # fmt: skip
+    ))
     assert opened(core.sample(sample)) == [
         ("relay_backlog", "vulnerable", "2 waiting for SIAK, oldest 5 min"),
         ("siak_circuit", "", "SIAK circuit open"),
@@ -163,7 +163,7 @@ def test_restore_lets_a_restored_alert_clear():
     core = FleetCore(T)
     key = AlertKey(kind=AlertKind.TAMPER, kiosk_id="k-1")
     core.restore([KioskState(kiosk_id="k-1", online=True, session_id="s1", status_at=0.0,
-                             last_seen=0.0)], [Alert(key=key, detail="x", opened_at=0.0)])  # fmt: skip
+                             last_seen=0.0)], [Alert(key=key, detail="x", opened_at=0.0)])
     assert cleared(core.health(health(), 5.0)) == ["tamper"]
 
 
@@ -181,7 +181,7 @@ def test_alert_key_text_round_trips():
 
 
 @pytest.mark.parametrize("bad", [{"offline_after_s": -1}, {"offline_after_s": "5"},
-                                 {"offline_after_s": True}, {"nonsense": 1}])  # fmt: skip
+                                 {"offline_after_s": True}, {"nonsense": 1}])
 def test_bad_thresholds_are_refused(bad):
     with pytest.raises(FleetConfigError):
         Thresholds.from_mapping(bad)
@@ -193,12 +193,12 @@ def test_bad_circuit_state_is_refused():
 
 
 def test_queue_sampler_reads_the_relay_queue():
-    from broker.fleet.relay import queue_sampler
+    from broker.fleet.centre_sample import queue_sampler
     from broker.queue import Envelope, open_queue
 
     q = open_queue("memory://")
     q.enqueue([Envelope(packet_id="0" * 35 + str(i), kiosk_id="k-1", sequence=i, priority=p,
-                        captured_at=0.0, packet=b"sealed") for i, p in enumerate((0, 2, 2))], now=100.0)  # fmt: skip
+                        captured_at=0.0, packet=b"sealed") for i, p in enumerate((0, 2, 2))], now=100.0)
     sample = queue_sampler(q, circuit=lambda: "open")(700.0)
     assert sample.siak_circuit == "open" and sample.at == 700.0
     assert [(b.priority, b.depth, b.oldest_age_s) for b in sample.backlog] == [

@@ -53,7 +53,7 @@ def client(service) -> Iterator[TestClient]:
 def sign_in(client: TestClient, password: str = PASSWORD, next_: str = "/") -> int:
     page = client.get("/login")
     r = client.post("/login", data={"username": "ayu", "password": password,
-                                    "csrf": csrf_of(page.text), "next": next_})  # fmt: skip
+                                    "csrf": csrf_of(page.text), "next": next_})
     return r.status_code
 
 
@@ -94,18 +94,18 @@ def test_sign_in_needs_right_password_and_csrf(client):
 def test_sign_in_redirects_only_locally(client):
     page = client.get("/login?next=/feedback")
     r = client.post("/login", data={"username": "ayu", "password": PASSWORD,
-                                    "csrf": csrf_of(page.text), "next": "/feedback"})  # fmt: skip
+                                    "csrf": csrf_of(page.text), "next": "/feedback"})
     assert r.headers["location"] == "/feedback"
     client.cookies.clear()
     page = client.get("/login")
     r = client.post("/login", data={"username": "ayu", "password": PASSWORD,
-                                    "csrf": csrf_of(page.text), "next": "https://evil.example/"})  # fmt: skip
+                                    "csrf": csrf_of(page.text), "next": "https://evil.example/"})
     assert r.headers["location"] == "/"
 
 
 def test_overview_counts_filters_and_alerts(client, service, clock):
     feed(service, status("dps-01", "online", "s1"), status("mal-02", "online", "s1"),
-         health("mal-02", peripherals={"iris": {"ok": False, "detail": "lens"}}))  # fmt: skip
+         health("mal-02", peripherals={"iris": {"ok": False, "detail": "lens"}}))
     feed(service, status("dps-01", "offline", "s1"))
     clock.t += 61
     feed(service, health("mal-02", peripherals={"iris": {"ok": False, "detail": "lens"}}))
@@ -126,7 +126,7 @@ def test_overview_counts_filters_and_alerts(client, service, clock):
 def test_kiosk_page_and_english(client, service, clock):
     feed(service, status("dps-01", "online", "s1"),
          health("dps-01", outbox_depth=2, temperature_c=41.0, app_version="1.2.0",
-                peripherals={"finger": {"ok": True, "version": "r307"}}))  # fmt: skip
+                peripherals={"finger": {"ok": True, "version": "r307"}}))
     clock.t += 30
     feed(service, health("dps-01", outbox_depth=5, temperature_c=43.0))
     sign_in(client)
@@ -141,7 +141,7 @@ def test_kiosk_page_and_english(client, service, clock):
 def test_centre_plots_render(client, service, clock):
     for i, circuit in enumerate(("closed", "open", "closed")):
         service.record_sample(CentreSample(at=clock.t + i * 60, siak_circuit=circuit,
-                                           backlog=(ClassBacklog(priority=0, depth=i, oldest_age_s=1.0),)))  # fmt: skip
+                                           backlog=(ClassBacklog(priority=0, depth=i, oldest_age_s=1.0),)))
     service.record_capture(0, clock.t)
     service.record_capture(2, clock.t)
     service.flush()
@@ -176,7 +176,7 @@ def test_api_and_metrics_with_token(client, service, clock):
     data = client.get("/api/fleet", headers=auth).json()
     assert data["counts"] == {"kiosks": 2, "online": 2, "offline": 0}
     assert [(k["kiosk_id"], k["online"], k["last_seen"], [a["kind"] for a in k["open_alerts"]])
-            for k in data["kiosks"]] == [("dps-01", True, clock.t, []), ("mal-02", True, clock.t, ["tamper"])]  # fmt: skip
+            for k in data["kiosks"]] == [("dps-01", True, clock.t, []), ("mal-02", True, clock.t, ["tamper"])]
     assert client.get("/api/fleet", headers={"authorization": "Bearer nope"}).status_code == 401
     text = client.get("/metrics", headers=auth).text
     assert 'anjungan_fleet_kiosks{state="online"} 2.0' in text

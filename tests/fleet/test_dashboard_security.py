@@ -63,10 +63,10 @@ def store(service) -> FleetStore:
 
 
 def client_for(service: FleetService, host: str = "testclient", *, trusted: tuple[str, ...] = (),
-               base_url: str = "http://testserver") -> TestClient:  # fmt: skip
+               base_url: str = "http://testserver") -> TestClient:
     app = create_app(service, api_token=TOKEN, trusted_proxies=trusted_networks(trusted))
     return TestClient(app, follow_redirects=False, raise_server_exceptions=False,
-                      client=(host, 40000), base_url=base_url)  # fmt: skip
+                      client=(host, 40000), base_url=base_url)
 
 
 @pytest.fixture
@@ -76,10 +76,10 @@ def client(service) -> Iterator[TestClient]:
 
 
 def sign_in(c: TestClient, user: str = "ayu", password: str = PASSWORD,
-            headers: dict[str, str] | None = None) -> httpx.Response:  # fmt: skip
+            headers: dict[str, str] | None = None) -> httpx.Response:
     page = c.get("/login", headers=headers)
     return c.post("/login", headers=headers,
-                  data={"username": user, "password": password, "csrf": csrf_of(page.text)})  # fmt: skip
+                  data={"username": user, "password": password, "csrf": csrf_of(page.text)})
 
 
 def refused(r: httpx.Response) -> bool:
@@ -134,7 +134,7 @@ def test_garbage_csrf_and_pre_cookie_at_sign_in(service, token):
     with client_for(service) as c:
         for cookie, field in ((token, "abc"), ("abc", token), ("", token), (token, "")):
             r = c.post("/login", headers=[(b"cookie", b"anjungan_pre=" + raw(cookie))],
-                       data={"username": "ayu", "password": PASSWORD, "csrf": field})  # fmt: skip
+                       data={"username": "ayu", "password": PASSWORD, "csrf": field})
             assert refused(r) and r.status_code == csrf_refusal(field)
             assert "anjungan_session" not in r.headers.get("set-cookie", "")
         page = c.get("/login", headers=[(b"cookie", b"anjungan_pre=" + raw(token))])
@@ -196,20 +196,20 @@ def test_forwarded_for_from_anyone_untrusted_is_ignored(service):
     not even from loopback."""
     with client_for(service, "127.0.0.1") as c:
         codes = [sign_in(c, password="guess-guess-1", headers={"x-forwarded-for": f"192.0.2.{i}"}).status_code
-                 for i in range(6)]  # fmt: skip
+                 for i in range(6)]
     assert codes == [401] * 5 + [429]
 
 
 def test_forwarded_for_from_a_trusted_proxy_is_the_client(service):
     with client_for(service, PROXY, trusted=(PROXY,)) as proxy, \
-            client_for(service, "192.0.2.50", trusted=(PROXY,)) as direct:  # fmt: skip
+            client_for(service, "192.0.2.50", trusted=(PROXY,)) as direct:
         attacker, office = {"x-forwarded-for": "203.0.113.7"}, {"x-forwarded-for": "198.51.100.2"}
         codes = [sign_in(proxy, password="guess-guess-1", headers=attacker).status_code for _ in range(6)]
         assert codes == [401] * 5 + [429]
         assert sign_in(proxy, headers=office).status_code == 303  # another client behind the proxy
         # a client that is not the proxy cannot pretend to be someone behind it
         codes = [sign_in(direct, password="guess-guess-1", headers={"x-forwarded-for": f"192.0.2.{i}"}).status_code
-                 for i in range(6)]  # fmt: skip
+                 for i in range(6)]
         assert codes == [401] * 5 + [429]
 
 
@@ -230,7 +230,7 @@ NETS = trusted_networks(["10.0.0.0/8", "fd00::1"])
     ("10.1.1.1", "", "https, http", ("10.1.1.1", "http")),  # more than one proto: neither
     ("192.0.2.1", "203.0.113.7", "https", ("192.0.2.1", "http")),  # untrusted peer
     ("testclient", "203.0.113.7", "https", ("testclient", "http")),
-])  # fmt: skip
+])
 def test_forwarded_rule(peer, xff, proto, want):
     assert forwarded(peer, "http", xff, proto, NETS) == want
 
@@ -247,7 +247,7 @@ def test_both_commands_take_the_options():
     from entrypoints.cli import build_parser
 
     tail = ["--http-cert", "c.pem", "--http-key", "k.pem",
-            "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "fd00::/8"]  # fmt: skip
+            "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "fd00::/8"]
     for argv in (["broker", "run", "--fleet", "F", "--http", "127.0.0.1:0"], ["fleet", "serve"]):
         opts = http_options(build_parser().parse_args(argv + tail))
         assert (opts.cert, opts.key, opts.tls) == ("c.pem", "k.pem", True)
@@ -259,7 +259,7 @@ def test_both_commands_take_the_options():
     (["--http-cert", "c.pem"], "give both --http-cert and --http-key"),
     (["--trusted-proxy", "proxy.example"], "--trusted-proxy must be an IP address or network"),
     (["--http-cert", "/nonexistent/c.pem", "--http-key", "/nonexistent/k.pem"], "cannot load --http-cert"),
-])  # fmt: skip
+])
 def test_bad_dashboard_options_are_one_line(extra, message, capsys, tmp_path, monkeypatch):
     from entrypoints.cli import main
 
@@ -300,7 +300,7 @@ def cookie_round(c: TestClient, headers: dict[str, str] | None = None) -> list[h
     pre = page.headers["set-cookie"].split(";")[0]
     c.cookies.clear()
     signed = c.post("/login", headers={**(headers or {}), "cookie": pre},
-                    data={"username": "ayu", "password": PASSWORD, "csrf": csrf_of(page.text)})  # fmt: skip
+                    data={"username": "ayu", "password": PASSWORD, "csrf": csrf_of(page.text)})
     assert signed.status_code == 303
     return [page, signed, c.get("/lang/en", headers=headers)]
 
@@ -321,7 +321,7 @@ def test_https_cookies_are_secure_with_hsts(service):
 def test_behind_a_trusted_tls_proxy_cookies_are_secure(service):
     with client_for(service, PROXY, trusted=(PROXY,)) as c:
         assert secure_everywhere(cookie_round(c, {"x-forwarded-proto": "https",
-                                                  "x-forwarded-for": "198.51.100.2"}))  # fmt: skip
+                                                  "x-forwarded-for": "198.51.100.2"}))
 
 
 # -- every other input ----------------------------------------------------------------------
@@ -336,7 +336,7 @@ def signed_in(client, service) -> TestClient:
 
 
 @pytest.mark.parametrize("hours", ["nan", "inf", "-inf", "-1", "0", "1e309", "²", "٣", "9" * 5000,
-                                   "1.5", "%00", "", "99999999"])  # fmt: skip
+                                   "1.5", "%00", "", "99999999"])
 def test_plot_window_garbage_falls_back(signed_in, hours):
     for path in ("/", "/kiosk/dps-01"):
         r = signed_in.get(path, params={"hours": hours})
@@ -362,7 +362,7 @@ def test_garbage_feedback_ids_answer_nothing(signed_in, store, fid):
     (b"host", "é.example"), (b"cookie", "anjungan_lang=ñ; =; ;;; a=\"b"), (b"accept-language", "日本"),
     (b"user-agent", "\xff\xfe"), (b"x-forwarded-for", "é, 1.2.3.4"), (b"referer", "http://é/"),
     (b"content-type", "multipart/form-data; boundary=é"),
-])  # fmt: skip
+])
 def test_non_ascii_headers(signed_in, name, value):
     for method, path in (("GET", "/"), ("GET", "/login"), ("GET", "/api/fleet"), ("POST", "/logout")):
         r = signed_in.request(method, path, headers=[(name, raw(value))])
@@ -429,7 +429,7 @@ def deep_json(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("body", [deep_json(100_000), json.dumps({"k": ["x" * 1000] * 60}).encode(),
-                                  b'{"a": NaN, "b": Infinity}', b"\xff\xfe{", b"null"])  # fmt: skip
+                                  b'{"a": NaN, "b": Infinity}', b"\xff\xfe{", b"null"])
 def test_json_bodies_anywhere_are_refused(signed_in, body):
     """No endpoint takes JSON: a JSON body is a 405, a 413 or a form without a CSRF token."""
     for path in ("/api/fleet", "/metrics", "/login", "/logout", "/feedback/f-1/answer", "/", "/healthz"):
@@ -452,12 +452,12 @@ def make_tls(folder: Path) -> tuple[Path, Path, Path]:
     ca_key, key = new_ec_key(), new_ec_key()
     ca = make_ca(ca_key, fleet_name="Dashboard test", now=now)
     leaf = issue(ca=ca, ca_key=ca_key, common_name="127.0.0.1", unit="dashboard", public_key=key.public_key(),
-                 server_names=("127.0.0.1", "localhost"), client=False, now=now, days=1)  # fmt: skip
+                 server_names=("127.0.0.1", "localhost"), client=False, now=now, days=1)
     paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+                                           serialization.NoEncryption()))
     paths[2].chmod(0o600)
     return paths
 
@@ -475,7 +475,7 @@ def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash, monkeypat
          "--db", f"sqlite://{tmp_path / 'fleet.db'}", "--http", "127.0.0.1:0", "--config", str(config),
          "--http-cert", str(cert), "--http-key", str(key)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    )
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip().removeprefix("fleet dashboard: ")
@@ -484,7 +484,7 @@ def test_fleet_serve_over_tls_through_uvicorn(tmp_path, password_hash, monkeypat
         with httpx.Client(base_url=url, verify=trust, follow_redirects=False, timeout=10) as c:
             # uvicorn's own forwarded-header handling is off, even with $FORWARDED_ALLOW_IPS=*
             codes = [sign_in(c, "budi", "guess-guess-1", {"x-forwarded-for": f"192.0.2.{i}"}).status_code
-                     for i in range(6)]  # fmt: skip
+                     for i in range(6)]
             assert codes == [401] * 5 + [429]  # all counted for (budi, 127.0.0.1)
             r = c.get("/login")
             assert r.headers["strict-transport-security"] == "max-age=31536000"

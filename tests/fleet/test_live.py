@@ -16,8 +16,9 @@ from broker.fleet.simkiosk import SimKiosk
 from broker.fleet.store import open_store
 from provisioning.centres import FLEET_MONITOR_ID
 from provisioning.fleet import centre_tls
+from tests.waiting import wait_until
 
-from .live import live_fleet, wait_until
+from .live import live_fleet
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def fleet(tmp_path):
 def service(tmp_path, fleet):
     store = open_store(f"sqlite://{tmp_path / 'fleet.db'}")
     settings = FleetSettings(thresholds=Thresholds(offline_after_s=2.0), history_every_s=0,
-                             flush_every_s=0.05, tick_every_s=0.1)  # fmt: skip
+                             flush_every_s=0.05, tick_every_s=0.1)
     svc = FleetService(store, settings=settings).start()
     tls = centre_tls(fleet.root, FLEET_MONITOR_ID)
     monitor = FleetMonitor(svc, f"mqtts://127.0.0.1:{fleet.port}", tls=tls).start()
@@ -72,7 +73,7 @@ def test_reconnect_takes_over_the_old_link_and_its_will_comes_first(fleet, servi
     new = SimKiosk(fleet.bundles["dps-02"], fleet.port).connect(at=time.time())  # rebooted
     new.send_health(at=time.time())
     assert wait_until(lambda: service.core.kiosks["dps-02"].session_id == new.session_id
-                      and service.core.kiosks["dps-02"].health is not None)  # fmt: skip
+                      and service.core.kiosks["dps-02"].health is not None)
     assert service.core.kiosks["dps-02"].online and kinds(service, "dps-02") == []
     old.drop()  # already thrown off: nothing more arrives
     new.close()
@@ -81,7 +82,7 @@ def test_reconnect_takes_over_the_old_link_and_its_will_comes_first(fleet, servi
 def test_health_faults_and_feedback_arrive(fleet, service):
     k = SimKiosk(fleet.bundles["dps-01"], fleet.port).connect(at=time.time())
     k.send_health(at=time.time(), tamper=True,
-                  peripherals={"finger": {"ok": False, "detail": "no response"}})  # fmt: skip
+                  peripherals={"finger": {"ok": False, "detail": "no response"}})
     k.send_feedback("fb-1", "Antrean lama", at=time.time())
     assert wait_until(lambda: sorted(kinds(service, "dps-01")) == [AlertKind.PERIPHERAL, AlertKind.TAMPER])
     assert wait_until(lambda: [r.feedback.feedback_id for r in service.store.feedback()] == ["fb-1"])
@@ -94,7 +95,7 @@ def test_bad_messages_are_logged_and_skipped(fleet, service, caplog):
     k = SimKiosk(fleet.bundles["dps-01"], fleet.port).connect(at=time.time())
     assert k.client is not None
     for payload in (b"not json", b'{"type":"health"}', b"\xff" * 10, b'{"type":"health","kiosk_id":"dps-02",'
-                    b'"session_id":"x","at":1}'):  # fmt: skip
+                    b'"session_id":"x","at":1}'):
         k.client.publish(topics.topic("dps-01", "health"), payload, qos=1).wait_for_publish(5)
     k.send_health(at=time.time())
     assert wait_until(lambda: service.core.kiosks["dps-01"].health is not None)

@@ -29,7 +29,7 @@ T = 1_764_547_200.0  # 2025-12-01 00:00:00 UTC
     ("Asia/Makassar", "2025-12-01 08:00:00 WITA"), ("WITA", "2025-12-01 08:00:00 WITA"),
     ("WIB", "2025-12-01 07:00:00 WIB"), ("Asia/Jayapura", "2025-12-01 09:00:00 WIT"),
     ("UTC", "2025-12-01 00:00:00 UTC"),
-])  # fmt: skip
+])
 def test_stamps_in_the_sites_zone(name, shown):
     assert SiteTime(name).stamp(T) == shown
     assert SiteTime(name).stamp(None) == "—"
@@ -58,7 +58,7 @@ def test_the_kiosk_page_shows_wita(tmp_path, password_hash):
     service = FleetService(store, clock=Clock(T), settings=FleetSettings(history_every_s=0))
     for topic, payload in (status("dps-01", "online", "s1"),
                            health("dps-01", cert_expires_at=T + 86400, link_failures=3,
-                                  link_error="TLS refused: <b>x</b>")):  # fmt: skip
+                                  link_error="TLS refused: <b>x</b>")):
         assert service.handle(topic, payload)
     service.flush()
     with TestClient(create_app(service, api_token=TOKEN), follow_redirects=False) as client:

@@ -30,23 +30,23 @@ from provisioning.bundle import complete, load_bundle, request
 from provisioning.centre_folder import export_centre
 from provisioning.fleet import init_fleet
 from provisioning.mosquitto import write_config
+from tests.waiting import wait_until
 
 from .kit import PASSWORD, Clock, csrf_of, status
-from .live import wait_until
 
 
 def test_every_command_given_the_centre_folder_names_the_same_store(tmp_path):
     centre = tmp_path / "etc" / "centre"
     parser = build_parser()
     for argv, db in ((["--fleet", str(centre)], ""), (["--fleet", str(centre), "--queue", "sqlite:///q/queue.db"],
-                                                    "sqlite:///q/queue.db")):  # fmt: skip
+                                                    "sqlite:///q/queue.db")):
         expected = default_fleet_store_url(centre, db)
         run = parser.parse_args(["broker", "run", "--fleet", str(centre), *(["--db", db] if db else [])])
         assert default_fleet_store_url(run.fleet, run.db) == expected
         from broker.fleet.cli import _db_url
 
         for command in (["fleet", "add-staff", "ayu"], ["fleet", "set-site", "k-1", "--office", "o", "--kecamatan", "k"],
-                        ["fleet", "serve"]):  # fmt: skip
+                        ["fleet", "serve"]):
             assert _db_url(parser.parse_args(command + argv)) == expected, command
     assert default_fleet_store_url(centre) == f"sqlite://{tmp_path / 'etc' / 'centre' / 'fleet-health.db'}"
     assert default_fleet_store_url(centre, "sqlite:///q/queue.db") == "sqlite:///q/fleet-health.db"
@@ -119,7 +119,7 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
          "--mqtt", f"mqtts://127.0.0.1:{port}", "--siak", "http://127.0.0.1:9", "--siak-insecure-http",
          "--http", "127.0.0.1:0", "--fleet-config", str(tmp_path / "fleet-config.json"), "--fleet-db", store],
         stdout=subprocess.PIPE, stderr=open(tmp_path / "service.log", "wb"), text=True,  # noqa: SIM115
-        env={**os.environ, "ANJUNGAN_RUNTIME_DIR": str(tmp_path / "run")})  # fmt: skip
+        env={**os.environ, "ANJUNGAN_RUNTIME_DIR": str(tmp_path / "run")})
     kiosk = None
     try:
         assert server.stdout is not None
@@ -135,7 +135,7 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         bundle = load_bundle(tmp_path / "k-01")
         kiosk = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="k-01")
         kiosk.tls_set(ca_certs=bundle.ca_file, certfile=bundle.cert_file, keyfile=bundle.key_file,
-                      tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
+                      tls_version=ssl.PROTOCOL_TLS_CLIENT)
         kiosk.connect("127.0.0.1", port)
         kiosk.loop_start()
         online = KioskStatus(kiosk_id="k-01", state="online", session_id="s1", at=0.0)
@@ -150,14 +150,14 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         row = fleet_status()["kiosks"][0]
         assert (row["kiosk_id"], row["office"], row["kecamatan"]) == ("k-01", "Dukcapil Denpasar", "Denpasar Selatan")
         assert main(["fleet", "set-site", "k-01", "--office", "Dukcapil Denpasar", "--kecamatan", "Denpasar Barat",
-                     "--fleet", str(centre)]) == 0  # fmt: skip
+                     "--fleet", str(centre)]) == 0
         said = capsys.readouterr().out
         assert said.startswith(f"kiosk k-01: office 'Dukcapil Denpasar', kecamatan 'Denpasar Barat' saved in {store}")
         assert wait_until(lambda: fleet_status()["kiosks"][0]["kecamatan"] == "Denpasar Barat", timeout=20)
         token = runtime.discover(runtime.fleet_key(centre)).token
         metrics = httpx.get(url + "/metrics", headers={"authorization": f"Bearer {token}"}, timeout=10).text
         for family in ("anjungan_fleet_kiosks", "anjungan_ingest_messages", "anjungan_ingest_set_aside",
-                       "anjungan_relay_packets", "anjungan_siak_call_seconds"):  # fmt: skip
+                       "anjungan_relay_packets", "anjungan_siak_call_seconds"):
             assert f"# HELP {family}" in metrics, family  # the centre's counters beside the fleet's
         assert main(["fleet", "status"]) == 1  # two fleets here: it names both, guesses neither
         err = capsys.readouterr().err

@@ -30,13 +30,13 @@ from broker.fleet.store import (
 
 def point(kiosk: str, at: float, depth: int = 0) -> HealthPoint:
     return HealthPoint(kiosk_id=kiosk, at=at, online=True, outbox_depth=depth, outbox_oldest_s=1.5,
-                       disk_free_pct=80.0, temperature_c=None, faults=0)  # fmt: skip
+                       disk_free_pct=80.0, temperature_c=None, faults=0)
 
 
 def feedback(fid: str, at: float) -> FeedbackRecord:
     return FeedbackRecord(feedback=Feedback(kiosk_id="k-1", feedback_id=fid, at=at,
                                             category="antrean", text="Lama sekali"),
-                          received_at=at + 1)  # fmt: skip
+                          received_at=at + 1)
 
 
 def test_health_series_is_per_kiosk_in_time_order_and_pruned(store):
@@ -50,7 +50,7 @@ def test_health_series_is_per_kiosk_in_time_order_and_pruned(store):
 
 def test_kiosk_snapshots_round_trip_and_upsert(store):
     h = Health(kiosk_id="k-1", session_id="s1", at=5.0, peripherals={"finger": {"ok": False}},
-               outbox_depth=3, tamper=True)  # fmt: skip
+               outbox_depth=3, tamper=True)
     k = KioskState(kiosk_id="k-1", online=True, session_id="s1", status_at=1.0, last_seen=5.0, health=h)
     store.commit(Batch(kiosks={"k-1": k}))
     assert store.kiosks() == [k]
@@ -64,7 +64,7 @@ def test_alerts_open_clear_and_are_logged(store):
     other = AlertKey(kind=AlertKind.SIAK_CIRCUIT)
     a, b = Alert(key=key, detail="no response", opened_at=10.0), Alert(key=other, detail="open", opened_at=11.0)
     store.commit(Batch(changes=[AlertChange(action=AlertAction.OPEN, alert=a, at=10.0),
-                                AlertChange(action=AlertAction.OPEN, alert=b, at=11.0)]))  # fmt: skip
+                                AlertChange(action=AlertAction.OPEN, alert=b, at=11.0)]))
     assert store.open_alerts() == [a, b]
     store.commit(Batch(changes=[AlertChange(action=AlertAction.CLEAR, alert=a, at=20.0)]))
     assert store.open_alerts() == [b]
@@ -79,13 +79,13 @@ def test_alerts_open_clear_and_are_logged(store):
 
 def test_centre_samples_and_captures_per_hour(store):
     s = CentreSample(at=7200.0, siak_circuit="open",
-                     backlog=(ClassBacklog(priority=0, depth=3, oldest_age_s=12.5),))  # fmt: skip
+                     backlog=(ClassBacklog(priority=0, depth=3, oldest_age_s=12.5),))
     store.commit(Batch(samples=[s], captures=[(3600.0, 0), (3700.0, 0), (7300.0, 2)]))
     store.commit(Batch(captures=[(3601.0, 0)]))
     assert store.centre_history(since=0.0) == [s]
     assert store.centre_history(since=7201.0) == []
     assert store.captures(since=0.0) == [CaptureCount(hour=3600.0, priority=0, count=3),
-                                         CaptureCount(hour=7200.0, priority=2, count=1)]  # fmt: skip
+                                         CaptureCount(hour=7200.0, priority=2, count=1)]
 
 
 def test_feedback_is_stored_once_and_answered_once(store):
@@ -97,7 +97,7 @@ def test_feedback_is_stored_once_and_answered_once(store):
     assert not store.mark_answered("nope", by="ayu", at=31.0)
     assert store.feedback(answered=True) == [
         FeedbackRecord(feedback=feedback("f-1", 10.0).feedback, received_at=11.0, answered=True,
-                       answered_at=30.0, answered_by="ayu")]  # fmt: skip
+                       answered_at=30.0, answered_by="ayu")]
     assert [r.feedback.feedback_id for r in store.feedback(answered=False)] == ["f-2"]
 
 

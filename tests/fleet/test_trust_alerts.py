@@ -3,9 +3,9 @@ read from the fleet (or centre) folder on every centre sample, and clears it onc
 
 from __future__ import annotations
 
+from broker.fleet.centre_sample import with_trust
 from broker.fleet.core import FleetCore
 from broker.fleet.model import AlertKind
-from broker.fleet.relay import with_trust
 from provisioning.centre_folder import export_centre
 from provisioning.crl import DAY, refresh_crl
 from provisioning.fleet import init_fleet

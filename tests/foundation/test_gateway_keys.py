@@ -36,7 +36,7 @@ def sealed(bundle, *, key_id: str | None = None, now: float = T0) -> bytes:
         small_body(), identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
         suite_name=bundle.suite, sequence=1, service=Service.NEW_RECORDING,
         priority=PriorityClass.FIRST_RECORDING, now=now,
-        key_id=bundle.gateway_key_id if key_id is None else key_id))  # fmt: skip
+        key_id=bundle.gateway_key_id if key_id is None else key_id))
 
 
 def test_rotation_reaches_kiosks_with_their_renewal_and_the_gateway_opens_both(fleet, tmp_path):  # noqa: F811

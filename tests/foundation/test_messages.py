@@ -41,7 +41,7 @@ PID = "01a21f8d-7cc7-73ef-8861-e7964dd646c3"
     RenewalReply(request_id="r1", outcome=RenewalOutcome.ISSUED, certificate="PEM", chain="PEM",
                  gateway_key="PEM", gateway_key_id="0123456789abcdef"),
     RenewalReply(request_id="r1", outcome="refused", reason="revoked: kiosk dps-01 is revoked"),
-])  # fmt: skip
+])
 def test_round_trip(msg):
     assert type(msg).from_json(msg.to_json()) == msg
 
@@ -59,7 +59,7 @@ def test_ack_topic_carries_acks_and_statuses():
 @pytest.mark.parametrize("payload", [
     {"outbox_depth": "x"}, {"outbox_depth": True}, {"at": "now"}, {"tamper": 1},
     {"peripherals": []}, {"temperature_c": "hot"}, {"surprise": 1},
-])  # fmt: skip
+])
 def test_health_with_wrong_types_is_refused(payload):
     base = {"type": "health", "kiosk_id": "k1", "session_id": "s", "at": 1.0}
     with pytest.raises(MessageError):
@@ -78,10 +78,10 @@ def test_any_bytes_are_a_message_or_a_message_error(data):
 @pytest.mark.parametrize("payload", [
     {"proof": "AB" * 64}, {"proof": "ab" * 63}, {"csr": ""}, {"csr": "x" * 8193}, {"certificate": 5},
     {"request_id": ""}, {"request_id": "r" * 65}, {"at": "now"}, {"extra": 1},
-])  # fmt: skip
+])
 def test_renewal_requests_are_decoded_strictly(payload):
     base = {"type": "renew_request", "kiosk_id": "k1", "request_id": "r1", "at": 1.0, "csr": "C",
-            "certificate": "P", "proof": "ab" * 64}  # fmt: skip
+            "certificate": "P", "proof": "ab" * 64}
     RenewalRequest.from_json(json.dumps(base).encode())
     with pytest.raises(MessageError):
         RenewalRequest.from_json(json.dumps({**base, **payload}).encode())
@@ -111,6 +111,6 @@ def test_topics():
     ("5171-0141-0190-0001.", "517101********01."),
     ("kk 51710101010100011234", "kk ********************"),
     ("hp 0812 3456 7890, antri 45 menit", "hp 0812 3456 7890, antri 45 menit"),
-])  # fmt: skip
+])
 def test_free_text_never_keeps_a_nik(text, shown):
     assert redact(text) == shown

@@ -36,7 +36,7 @@ def test_man_and_century_resolved_against_today():
     ("5171017201900001", "not a real date"),
     ("5171013102900001", "not a real date"),
     ("5171014101900000", "serial"),
-])  # fmt: skip
+])
 def test_invalid(nik, reason):
     with pytest.raises(NikError, match=reason) as info:
         parse_nik(nik, today=TODAY)
@@ -71,7 +71,7 @@ def test_cli_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out == {"valid": True, "province": "Bali", "regency": "Kota Denpasar",
                    "district": "Denpasar Selatan", "region_code": "517101",
-                   "birth_date": "1990-01-01", "sex": "F", "age": 36}  # fmt: skip
+                   "birth_date": "1990-01-01", "sex": "F", "age": 36}
     assert main(["nik", "5171014101900000", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["valid"] is False
     assert main(["nik", "12"]) == 1

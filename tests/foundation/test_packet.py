@@ -33,7 +33,7 @@ from provisioning.fleet import init_fleet, load_gateway_key, load_trust, revoke
 
 NOW = time.time()
 SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def make(bundle, body=None, *, sequence=1, now=NOW):
@@ -41,7 +41,7 @@ def make(bundle, body=None, *, sequence=1, now=NOW):
         body or small_body(), identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
         suite_name=bundle.suite, sequence=sequence, service=Service.NEW_RECORDING,
         priority=PriorityClass.FIRST_RECORDING, now=now,
-    )  # fmt: skip
+    )
 
 
 def small_body() -> CaptureBody:
@@ -53,7 +53,7 @@ def small_body() -> CaptureBody:
             BiometricRecord(modality=Modality.FINGER, position="left_little",
                             image_format="iso19794-4", image=b"", quality=0, exception="missing"),
         ),
-    )  # fmt: skip
+    )
 
 
 @st.composite
@@ -65,7 +65,7 @@ def records(draw):
         modality=modality, position=draw(st.sampled_from(POSITIONS[modality])),
         image_format=draw(st.sampled_from(IMAGE_FORMATS)), image=image,
         quality=draw(st.integers(0, 100)), retries=draw(st.integers(0, 3)), exception=exception,
-    )  # fmt: skip
+    )
 
 
 text = st.text(max_size=60)
@@ -74,7 +74,7 @@ bodies = st.builds(
     demographics=st.builds(Demographics, nik=st.text("0123456789", min_size=16, max_size=16),
                            name=text, address=text, disability=st.booleans(), notes=text),
     biometrics=st.lists(records(), max_size=6).map(tuple),
-)  # fmt: skip
+)
 
 
 @SETTINGS
@@ -201,7 +201,7 @@ def test_unknown_version_is_refused(wire):
 def test_a_version_2_header_names_a_well_formed_key_id(bundle_a, key_id):
     good = make(bundle_a)
     fields = {**{f.name: getattr(good.header, f.name) for f in dataclasses.fields(good.header)},
-              "version": 2, "key_id": key_id}  # fmt: skip
+              "version": 2, "key_id": key_id}
     with pytest.raises(PacketError):
         PacketHeader(**fields)
 
@@ -210,7 +210,7 @@ def test_a_keyed_packet_round_trips_exactly(bundle_a, fleet):
     key_id = gateway_key_id(fleet.path("gateway.pub").read_bytes())
     packet = build_packet(small_body(), identity=bundle_a.identity, gateway_public_key=bundle_a.gateway_public_key,
                           suite_name=bundle_a.suite, sequence=1, service=Service.NEW_RECORDING,
-                          priority=PriorityClass.FIRST_RECORDING, now=NOW, key_id=key_id)  # fmt: skip
+                          priority=PriorityClass.FIRST_RECORDING, now=NOW, key_id=key_id)
     wire = encode_packet(packet)
     back = decode_packet(wire)
     assert back == packet and back.header.version == 2 and back.header.key_id == key_id
@@ -249,7 +249,7 @@ def test_garbage_never_escapes_as_another_error(data):
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.binary(max_size=20)
                     | st.text(max_size=20) | st.floats(),
                     lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12))  # fmt: skip
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12))
 def test_wrong_shapes_never_escape_as_another_error(value):
     with pytest.raises(PacketError):
         decode_packet(cbor2.dumps({"h": cbor2.dumps(value), "b": b"x", "s": b"s" * 64, "c": b"c"}))

@@ -17,6 +17,7 @@ from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import load_bundle
 from provisioning.fleet import centre_tls, open_fleet
 from provisioning.mosquitto import write_config
+from tests.waiting import wait_until
 
 
 def run(*argv: str) -> int:
@@ -59,7 +60,7 @@ def test_cli_fleet_life_cycle(tmp_path, capsys):
     ["provision", "list", "/nonexistent"],
     ["provision", "mosquitto", "/nonexistent", "--out", "/tmp/x"],
     ["nik", "x" * 40],
-])  # fmt: skip
+])
 def test_bad_input_is_one_line_and_non_zero(argv, capsys):
     assert run(*argv) != 0
     err = capsys.readouterr().err
@@ -90,15 +91,6 @@ class Client:
 def kiosk_client(bundle_dir, port) -> Client:
     b = load_bundle(bundle_dir)
     return Client(b.kiosk_id, port, b.ca_file, b.cert_file, b.key_file)
-
-
-def wait_until(pred, timeout=5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def test_real_mosquitto_enforces_acls_and_revocation(tmp_path):

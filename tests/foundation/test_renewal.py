@@ -20,7 +20,7 @@ from anjungan.packet import PacketError, verify_packet
 from anjungan.packet.seal import gateway_key_id
 from entrypoints.cli import build_parser, main
 from kiosk.renewal import Renewer, renew_at
-from kiosk.transport import MemoryTransport
+from kiosk.transport import LinkEventKind, MemoryTransport
 from provisioning import rekey
 from provisioning import x509 as px
 from provisioning.bundle import complete, load_bundle, request
@@ -55,7 +55,7 @@ def renewal(bundle, now, *, key=None, kiosk_id=None, signer_key=None, csr_name=N
     proof = (signer_key or bundle.identity.private_key).sign(renewal_proof_bytes("r-1", csr)).hex()
     cert = (bundle.root / "device.pem").read_text()
     req = RenewalRequest(kiosk_id=kiosk_id or bundle.kiosk_id, request_id="r-1", at=now, csr=csr,
-                         certificate=cert, proof=proof)  # fmt: skip
+                         certificate=cert, proof=proof)
     return req.to_json(), key
 
 
@@ -95,7 +95,7 @@ def test_renewals_refused(fleet, bundle, tmp_path):
     assert refused(fleet, "kiosk-1", renewal(bundle, T0, signer_key=foreign)[0]) == "bad_proof"
     assert refused(fleet, "kiosk-1", renewal(bundle, T0, key=bundle.identity.private_key)[0]) == "same_key"
     ec_csr = (x509.CertificateSigningRequestBuilder().subject_name(x509.Name.from_rfc4514_string("CN=kiosk-1"))
-              .sign(px.new_ec_key(), px.hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())  # fmt: skip
+              .sign(px.new_ec_key(), px.hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
     data = json.loads(renewal(bundle, T0)[0])
     data["csr"] = ec_csr
     assert refused(fleet, "kiosk-1", json.dumps(data).encode()) == "bad_csr"
@@ -143,7 +143,7 @@ def wire(fleet, renewer, transport, now):
             transport.inject(topics.topic(kiosk_id, "renewed"), answer(fleet, kiosk_id, payload, now=now).to_json())
     transport.published.clear()
     for ev in transport.poll():
-        if ev.kind == "message" and ev.topic == renewer.reply_topic:
+        if ev.kind is LinkEventKind.MESSAGE and ev.topic == renewer.reply_topic:
             renewer.on_message(ev.payload, now)
 
 
@@ -184,7 +184,7 @@ def test_a_reply_for_another_key_or_garbage_changes_nothing(fleet, bundle, tmp_p
     renewer.on_message(reply.to_json(), T0 + 21 * DAY)
     renewer.on_message(b"\xff{", T0 + 21 * DAY)
     forged = RenewalReply(request_id="r-1", outcome=RenewalOutcome.ISSUED,
-                          certificate=(tmp_path / "fleet" / "centre.pem").read_text())  # fmt: skip
+                          certificate=(tmp_path / "fleet" / "centre.pem").read_text())
     renewer.on_message(forged.to_json(), T0 + 21 * DAY)
     assert renewer.renewals == 0
     assert load_bundle(bundle.root).identity.certificate == bundle.identity.certificate
@@ -197,7 +197,7 @@ def test_every_crash_point_leaves_a_working_identity(fleet, bundle, crash):
     csr = px.make_csr(key, "kiosk-1").public_bytes(serialization.Encoding.PEM).decode()
     proof = bundle.identity.private_key.sign(renewal_proof_bytes("r-1", csr)).hex()
     req = RenewalRequest(kiosk_id="kiosk-1", request_id="r-1", at=T0, csr=csr, proof=proof,
-                         certificate=(bundle.root / "device.pem").read_text())  # fmt: skip
+                         certificate=(bundle.root / "device.pem").read_text())
     reply = answer(fleet, "kiosk-1", req.to_json(), now=T0 + 21 * DAY)
     if crash in ("received", "key_moved"):
         (bundle.root / "renewal" / "pending.pem").write_text(reply.certificate)

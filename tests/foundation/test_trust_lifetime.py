@@ -137,7 +137,7 @@ def test_status_judges_each_item_at_now(tmp_path):
     assert ok == {"ca:ca.pem": TrustState.OK, "issuing:issuing.pem": TrustState.OK,
                   "broker:broker.pem": TrustState.OK, "centre:centre.pem": TrustState.OK,
                   "centre:centres/anjungan-fleet.pem": TrustState.OK,
-                  "centre:centres/anjungan-signer.pem": TrustState.OK, "crl:crl.pem": TrustState.OK}  # fmt: skip
+                  "centre:centres/anjungan-signer.pem": TrustState.OK, "crl:crl.pem": TrustState.OK}
     assert states(trust_status(f, T0 + 10 * DAY))["crl:crl.pem"] is TrustState.DUE
     assert states(trust_status(f, T0 + 23.5 * DAY))["crl:crl.pem"] is TrustState.EXPIRING
     late = trust_status(f, T0 + 30 * DAY)
@@ -156,7 +156,7 @@ def test_status_cli_lists_everything_and_fails_when_something_expired(fleet, cap
         ("ca", "ca.pem", "ok"), ("issuing", "issuing.pem", "ok"), ("broker", "broker.pem", "ok"),
         ("centre", "centre.pem", "ok"), ("centre", "centres/anjungan-fleet.pem", "ok"),
         ("centre", "centres/anjungan-signer.pem", "ok"),
-        ("kiosk", "kiosk-k", "revoked"), ("kiosk", "kiosk-l", "ok"), ("crl", "crl.pem", "ok")]  # fmt: skip
+        ("kiosk", "kiosk-k", "revoked"), ("kiosk", "kiosk-l", "ok"), ("crl", "crl.pem", "ok")]
     assert shown["crl"]["revoked_serials"] == 1 and shown["expired"] == []
     refresh_crl(fleet, now=time.time() - 31 * DAY)  # a CRL signed 31 days ago has lapsed
     assert run("provision", "status", str(fleet.root)) == 1
@@ -172,7 +172,7 @@ def test_status_judges_the_broker_copy_of_the_crl_too(fleet, tmp_path, capsys):
     install(fleet, tmp_path / "conf")  # the broker has the lapsed one
     refresh_crl(fleet)  # the fleet folder a fresh one, not yet copied
     assert run("provision", "status", str(fleet.root), "--json",
-               "--mosquitto-conf-dir", str(tmp_path / "conf")) == 1  # fmt: skip
+               "--mosquitto-conf-dir", str(tmp_path / "conf")) == 1
     shown = json.loads(capsys.readouterr().out)
     assert shown["expired"] == [f"crl {tmp_path / 'conf' / 'crl.pem'}"]
     assert run("provision", "status", str(fleet.root), "--mosquitto-conf-dir", str(tmp_path)) == 1
@@ -189,7 +189,7 @@ def damage(fleet, name: str, data: bytes) -> str:
     ("crl.pem", b"\x00\xff"), ("registry.json", b"[1, 2]"),
     ("registry.json", b'{"kiosks": {"kiosk-k": 7}}'), ("broker.pem", b""),
     ("kiosks/kiosk-l.pem", b"not a certificate"),
-])  # fmt: skip
+])
 def test_status_of_a_damaged_folder_is_one_line(fleet, name, data, capsys):
     assert run("provision", "status", damage(fleet, name, data)) == 1
     err = capsys.readouterr().err
@@ -207,7 +207,7 @@ def test_status_of_a_damaged_folder_is_one_line(fleet, name, data, capsys):
     ["provision", "crl-keeper", "/nonexistent", "--mosquitto-conf-dir", "/tmp", "--interval", "0"],
     ["provision", "crl-keeper", "/nonexistent", "--mosquitto-conf-dir", "/tmp", "--interval", "nan"],
     ["provision", "revoke", "/nonexistent", "--kiosk-id", "k", "--broker-pid", "-3"],
-])  # fmt: skip
+])
 def test_garbage_to_the_new_commands_is_one_line_and_non_zero(argv, capsys):
     assert run(*argv) != 0
     err = capsys.readouterr().err
@@ -219,7 +219,7 @@ def test_garbage_against_a_real_fleet_is_one_line_and_non_zero(fleet, tmp_path, 
     for argv in (["refresh-crl", f, "--broker-pid", "4242"],  # a pid without a config folder
                  ["refresh-crl", f, "--mosquitto-conf-dir", str(tmp_path)],  # no mosquitto.conf
                  ["crl-keeper", f, "--mosquitto-conf-dir", str(tmp_path / "none")],
-                 ["revoke", f, "--kiosk-id", "kiosk-k", "--mosquitto-conf-dir", "/nonexistent"]):  # fmt: skip
+                 ["revoke", f, "--kiosk-id", "kiosk-k", "--mosquitto-conf-dir", "/nonexistent"]):
         assert run("provision", *argv) != 0, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err, argv
@@ -253,7 +253,7 @@ def test_revoke_can_push_to_the_broker_folder(fleet, tmp_path, capsys):
     write_config(fleet, tmp_path / "conf", port=1)
     conf = str(tmp_path / "conf")
     assert run("provision", "revoke", str(fleet.root), "--kiosk-id", "kiosk-k",
-               "--mosquitto-conf-dir", conf) == 0  # fmt: skip
+               "--mosquitto-conf-dir", conf) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         f"CRL and ACL in {conf} are current; reload the broker (SIGHUP) to apply")
     assert (tmp_path / "conf" / "crl.pem").read_bytes() == fleet.path("crl.pem").read_bytes()
@@ -382,7 +382,7 @@ def test_real_mosquitto_crl_lapse_refresh_sighup_and_live_revocation(fleet, tmp_
             [sys.executable, "-m", "entrypoints.cli", "provision", "revoke", str(fleet.root),
              "--kiosk-id", "kiosk-k", "--mosquitto-conf-dir", str(tmp_path / "conf"),
              "--broker-pid", str(pid)],
-            env={**os.environ, **faked(31)}, capture_output=True, text=True, timeout=30)  # fmt: skip
+            env={**os.environ, **faked(31)}, capture_output=True, text=True, timeout=30)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[-1].endswith("broker told to reload (SIGHUP)")
         # new connections refused: Mosquitto reloads in its next main-loop round, so an
@@ -407,7 +407,7 @@ def test_real_mosquitto_crl_lapse_refresh_sighup_and_live_revocation(fleet, tmp_
             [sys.executable, "-m", "entrypoints.cli", "provision", "crl-keeper", str(fleet.root),
              "--mosquitto-conf-dir", str(tmp_path / "conf"), "--broker-pid", str(pid),
              "--interval", "1"],
-            env={**os.environ, **faked(31)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+            env={**os.environ, **faked(31)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             revoke(fleet, "kiosk-l", now=time.time() + 31 * DAY)
             assert any(refused("kiosk-l", 1.0) for _ in range(8))

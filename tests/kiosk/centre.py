@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -32,7 +31,7 @@ class PlainBroker:
 
     def start(self) -> PlainBroker:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for_port(self.port)
         return self
 
@@ -46,7 +45,7 @@ class Centre:
     """Subscribes to every kiosk's capture/status/health/feedback; verifies and acks packets."""
 
     def __init__(self, port: int, trust: FleetTrust | None = None, *, tls: TlsFiles | None = None,
-                 ack: bool = True, client_id: str = "centre") -> None:  # fmt: skip
+                 ack: bool = True, client_id: str = "centre") -> None:
         self.trust, self.ack = trust, ack
         self.packets: dict[str, int] = {}  # packet id -> times received
         self.raw: dict[str, bytes] = {}
@@ -83,7 +82,7 @@ class Centre:
                         first = self.packets[packet.packet_id] == 1
                         outcome = AckOutcome.ACCEPTED if first else AckOutcome.DUPLICATE
                         c.publish(topics.topic(kiosk_id, "ack"),
-                                  Ack(packet_id=packet.packet_id, outcome=outcome).to_json(), qos=1)  # fmt: skip
+                                  Ack(packet_id=packet.packet_id, outcome=outcome).to_json(), qos=1)
                 elif kind == "status":
                     self.statuses.append(KioskStatus.from_json(m.payload))
                 elif kind == "health":
@@ -94,7 +93,7 @@ class Centre:
                         self.feedback.append(fb)
                     if self.ack:
                         c.publish(topics.topic(kiosk_id, "ack"),
-                                  FeedbackAck(feedback_id=fb.feedback_id).to_json(), qos=1)  # fmt: skip
+                                  FeedbackAck(feedback_id=fb.feedback_id).to_json(), qos=1)
             except Exception as exc:  # the test asserts on errors == []
                 self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
 
@@ -106,12 +105,3 @@ class Centre:
         self.c.disconnect()
 
 
-def wait_until(pred: Callable[[], bool], timeout: float = 10.0, step: Callable[[], None] | None = None) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if step:
-            step()
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False

@@ -33,4 +33,4 @@ def bundle(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> KioskBu
 @pytest.fixture(scope="session")
 def keys(bundle: KioskBundle) -> SealingKeys:
     return SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
-                       suite=bundle.suite)  # fmt: skip
+                       suite=bundle.suite)

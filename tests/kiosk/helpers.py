@@ -28,7 +28,7 @@ KK = "5101010101200001"
 
 def sample(modality: Modality, position: str, quality: int) -> Sample:
     return Sample(modality=modality, position=position, image=b"img-" + position.encode(),
-                  image_format="png", quality=quality)  # fmt: skip
+                  image_format="png", quality=quality)
 
 
 class Driver:

@@ -25,18 +25,18 @@ def script_steps(*names: str) -> list[dict]:
 class KioskProcess:
     def __init__(self, bundle: Path, port: int, tmp: Path, steps: list[dict], *, lang: str = "id",
                  drain: float = 60, extra: tuple[str, ...] = (), shots: str = "",
-                 tls: bool = False) -> None:  # fmt: skip
+                 tls: bool = False) -> None:
         script = tmp / f"script-{time.monotonic_ns()}.json"
         script.write_text(json.dumps(steps))
         args = [sys.executable, "-m", "entrypoints.cli", "kiosk", "run", "--bundle", str(bundle),
                 "--headless", "--script", str(script), "--broker", f"127.0.0.1:{port}", *(() if tls else ("--no-tls",)),
                 "--lang", lang, "--drain", str(drain), "--outbox", str(tmp / "outbox.db"),
-                "--resend-after", "3", *extra]  # fmt: skip
+                "--resend-after", "3", *extra]
         if shots:
             args += ["--screenshots", str(ARTIFACTS / "e2e" / shots)]
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                     cwd=ROOT, text=True)  # fmt: skip
+                                     cwd=ROOT, text=True)
         self.events: list[dict] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

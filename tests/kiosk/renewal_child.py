@@ -14,7 +14,7 @@ import time
 
 from kiosk.publisher import offline_will
 from kiosk.renewal import Renewer
-from kiosk.transport import MqttTransport, TlsFiles
+from kiosk.transport import LinkEventKind, MqttTransport, TlsFiles
 from provisioning.bundle import load_bundle
 
 
@@ -42,19 +42,19 @@ def main() -> int:
     bundle = load_bundle(args.bundle)
     tls = TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file, key_file=bundle.key_file)
     transport = MqttTransport(client_id=bundle.kiosk_id, host="127.0.0.1", port=args.port,
-                              will=offline_will(bundle.kiosk_id, "s", time.time()), tls=tls)  # fmt: skip
+                              will=offline_will(bundle.kiosk_id, "s", time.time()), tls=tls)
     done: list[float] = []
     renewer = Renewer(bundle=bundle, transport=transport, retry_s=2.0,
-                      on_renewed=lambda b: (done.append(b.cert_expires_at), transport.reconnect()))  # fmt: skip
+                      on_renewed=lambda b: (done.append(b.cert_expires_at), transport.reconnect()))
     transport.start()
     end = time.monotonic() + args.timeout
     connected_after = 0
     while time.monotonic() < end:
         for ev in transport.poll():
-            if ev.kind == "connected":
+            if ev.kind is LinkEventKind.CONNECTED:
                 say("connected", renewed=bool(done))
                 connected_after += bool(done)
-            elif ev.kind == "message" and ev.topic == renewer.reply_topic:
+            elif ev.kind is LinkEventKind.MESSAGE and ev.topic == renewer.reply_topic:
                 renewer.on_message(ev.payload, time.time())
         if transport.connected:
             before = renewer._next_try

@@ -130,7 +130,7 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
     ticket = make_ticket(7)
     d.send(Stored(token=store.token, ticket=ticket,
-                  qr_payload=qr_payload("kiosk-01", ticket, "0190a5c8-0000-7000-8000-000000000007")))  # fmt: skip
+                  qr_payload=qr_payload("kiosk-01", ticket, "0190a5c8-0000-7000-8000-000000000007")))
     yield "done", d.flow, d.now
     d.send(ReceiptFailed(token=d.flow.token))
     yield "done_no_receipt", d.flow, d.now

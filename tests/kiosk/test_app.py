@@ -39,9 +39,9 @@ class Harness:
         self.renderer = Renderer(800, 480)
         self.app = KioskApp(flow=Flow(), renderer=self.renderer, peripherals=self.peripherals,
                             outbox=self.outbox, keys=keys, journal=Journal(out=self.out),
-                            speaker=speaker, session_id="s1")  # fmt: skip
+                            speaker=speaker, session_id="s1")
         self.app.publisher = Publisher(kiosk_id=keys.kiosk_id, session_id="s1", outbox=self.outbox,
-                                       transport=self.transport, health=self.app.health)  # fmt: skip
+                                       transport=self.transport, health=self.app.health)
 
     def play(self, steps: list[dict] | str) -> None:
         text = (SCRIPTS / f"{steps}.json").read_text() if isinstance(steps, str) else json.dumps(steps)
@@ -83,7 +83,7 @@ def test_printer_out_still_shows_done_with_ticket(h: Harness) -> None:
     h.play([{"tap": "start"}, {"tap": "choose:replacement"}, {"tap": "choose:lost"},
             {"type": "5101010507090002"}, {"tap": "confirm"}, {"type": "5101010101200001"},
             {"tap": "confirm"}, {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"},
-            {"expect": "done"}])  # fmt: skip
+            {"expect": "done"}])
     assert h.events("receipt_failed") and h.app.flow.session.ticket == h.events("stored")[0]["ticket"]
     said = h.renderer_text()
     assert "Simpan struk ini" not in said and "Struk tidak dapat dicetak" in said
@@ -95,7 +95,7 @@ def test_printer_out_still_shows_done_with_ticket(h: Harness) -> None:
 def test_unplugged_iris_camera_is_the_kiosks_fault_and_never_a_dead_end(h: Harness) -> None:
     h.play([{"tap": "start"}, {"tap": "choose:new_recording"}, {"type": "5101010507090002"},
             {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"}, {"tap": "agree"},
-            {"capture": 4}, {"unplug": "iris"}, {"capture": 1}, {"expect": "capture_result"}])  # fmt: skip
+            {"capture": 4}, {"unplug": "iris"}, {"capture": 1}, {"expect": "capture_result"}])
     said = h.renderer_text()
     assert "bukan kesalahan Anda" in said and "Kualitas kurang" not in said
     for _ in range(5):  # a dead device uses up none of the resident's tries
@@ -107,7 +107,7 @@ def test_unplugged_iris_camera_is_the_kiosks_fault_and_never_a_dead_end(h: Harne
     # the officer plugs it back in: Back, Back to the step's guide, and the recording goes on
     h.play([{"replug": "iris"}, {"tap": "back"}, {"expect": "capture_result"}, {"tap": "back"},
             {"expect": "capture_guide"}, {"capture": "all"}, {"expect": "review"}, {"tap": "submit"},
-            {"expect": "done"}])  # fmt: skip
+            {"expect": "done"}])
     assert len(h.events("capture_failed")) == 6 and h.outbox.depth() == 1
 
 
@@ -119,7 +119,7 @@ def test_publisher_sends_acks_and_the_status_screen_follows(h: Harness) -> None:
     pid = h.events("stored")[0]["packet_id"]
     h.transport.inject(topics.topic("kiosk-01", "ack"), Ack(packet_id=pid, outcome=AckOutcome.ACCEPTED).to_json())
     h.play([{"tap": "start"}, {"tap": "choose:status"}, {"type": "$ticket"}, {"tap": "confirm"},
-            {"expect": "status_result"}])  # fmt: skip
+            {"expect": "status_result"}])
     assert h.app.flow.session.status_state == "QUEUED" and h.outbox.depth() == 0
 
 
@@ -140,7 +140,7 @@ def test_receipt_from_another_kiosk_is_asked_of_the_centre(h: Harness) -> None:
     assert h.app.busy() and h.app.flow.session.status_checking
     assert "Sedang memeriksa…" in h.renderer_text()
     h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
-        query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())  # fmt: skip
+        query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())
     h.app.step()
     assert h.app.flow.screen.value == "status_result" and h.app.flow.session.status_state == "PRINT_READY"
     assert not h.app.busy() and h.outbox.depth() == 0  # nothing of this kiosk's was touched
@@ -161,7 +161,7 @@ def test_no_answer_in_time_is_unreachable_and_a_late_answer_is_dropped(h: Harnes
     h.app.step()
     assert h.app.flow.session.status_state == "UNREACHABLE" and not h.app.busy()
     h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
-        query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())  # fmt: skip
+        query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())
     h.app.step()
     assert h.app.flow.session.status_state == "UNREACHABLE" and h.app.publisher.replies == {}  # type: ignore[union-attr]
 
@@ -192,7 +192,7 @@ def fake_espeak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_speech_is_off_until_the_resident_turns_it_on_then_reads_everything(
-        keys: SealingKeys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        keys: SealingKeys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not Speaker(enabled=False).available
     log = fake_espeak(tmp_path, monkeypatch)
     speaker = Speaker()
@@ -202,11 +202,11 @@ def test_speech_is_off_until_the_resident_turns_it_on_then_reads_everything(
         harness.play([{"tap": "start"}, {"tap": "choose:replacement"}])
         assert speaker.said == []  # off by default
         harness.play([{"tap": "audio"}, {"lang": "en"}, {"tap": "choose:lost"},
-                      {"type": "5101010507"}, {"tap": "confirm"}])  # fmt: skip
+                      {"type": "5101010507"}, {"tap": "confirm"}])
         error_at = len(speaker.said)
         harness.play([{"tap": "back"}, {"tap": "choose:lost"}, {"type": "5101010507090002"},
                       {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"},
-                      {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"}])  # fmt: skip
+                      {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"}])
         while speaker.speaking:
             harness.app.step()
     finally:
@@ -225,7 +225,7 @@ def test_speech_is_off_until_the_resident_turns_it_on_then_reads_everything(
 
 
 def test_speech_turned_off_stops_at_once(keys: SealingKeys, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     fake_espeak(tmp_path, monkeypatch)
     speaker = Speaker()
     harness = Harness(keys, speaker=speaker)

@@ -33,7 +33,7 @@ def run(*argv: str) -> int:
     ["kiosk", "run", "--bundle", "/tmp", "--lang", "fr"],
     ["kiosk", "run", "--bundle", "/tmp", "--broker", "nohostport", "--headless"],
     ["bench", "kiosk", "--sessions", "0"],
-])  # fmt: skip
+])
 def test_bad_input_is_one_line_and_non_zero(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     assert run(*argv) != 0
     err = capsys.readouterr().err
@@ -52,7 +52,7 @@ def test_bad_script_is_one_line(bundle: KioskBundle, tmp_path: Path, capsys: pyt
     ("{", "not JSON"), ("{}", "JSON list"), ('[{"tap": 1}]', "bad value"),
     ('[{"tap": "a", "type": "b"}]', "exactly one key"), ('[{"wait": -1}]', "wait must be"),
     ('[{"capture": 0}]', "positive count"), ('[{"wait": true}]', "bad value"),
-])  # fmt: skip
+])
 def test_script_parser_rejects(text: str, message: str) -> None:
     with pytest.raises(ScriptError, match=message):
         parse_script(text)

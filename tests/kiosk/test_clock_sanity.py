@@ -8,7 +8,7 @@ import time
 from tests.kiosk.test_app import Harness, h  # noqa: F401 - the harness fixture
 
 START = [{"tap": "start"}, {"tap": "choose:new_recording"}, {"type": "5101010507090002"},
-         {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"}, {"tap": "agree"}]  # fmt: skip
+         {"tap": "confirm"}, {"type": "5101010101200001"}, {"tap": "confirm"}, {"tap": "agree"}]
 
 
 def test_a_clock_past_the_certificate_refuses_captures_and_alerts(h: Harness) -> None:  # noqa: F811

@@ -16,8 +16,9 @@ from provisioning.bundle import KioskBundle
 from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID
 from provisioning.fleet import centre_tls, load_gateway_key, load_trust, open_fleet
 from provisioning.mosquitto import write_config
-from tests.kiosk.centre import Centre, PlainBroker, wait_until
+from tests.kiosk.centre import Centre, PlainBroker
 from tests.kiosk.kiosk_process import KioskProcess, script_steps
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -47,7 +48,7 @@ def bodies(centre: Centre, fleet_dir: Path) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_every_service_end_to_end(lang: str, bundle: KioskBundle, broker: PlainBroker,
-                                  centre: Centre, fleet_dir: Path, tmp_path: Path) -> None:  # fmt: skip
+                                  centre: Centre, fleet_dir: Path, tmp_path: Path) -> None:
     steps = script_steps("new_recording", "replacement", "correction", "status_check", "feedback")
     k = KioskProcess(bundle.root, broker.port, tmp_path, steps, lang=lang, shots=f"all_services_{lang}")
     assert k.finish() == 0, k.stderr()
@@ -70,9 +71,9 @@ def test_every_service_end_to_end(lang: str, bundle: KioskBundle, broker: PlainB
 
 
 def test_elderly_resident_with_a_missing_finger(bundle: KioskBundle, broker: PlainBroker, centre: Centre,
-                                                fleet_dir: Path, tmp_path: Path) -> None:  # fmt: skip
+                                                fleet_dir: Path, tmp_path: Path) -> None:
     k = KioskProcess(bundle.root, broker.port, tmp_path, script_steps("elderly_missing_finger"),
-                     shots="elderly_missing_finger_id")  # fmt: skip
+                     shots="elderly_missing_finger_id")
     assert k.finish() == 0, k.stderr()
     assert k.named("stored")[0]["priority"] == "vulnerable"
     ((header, body),) = bodies(centre, fleet_dir).values()
@@ -83,9 +84,9 @@ def test_elderly_resident_with_a_missing_finger(bundle: KioskBundle, broker: Pla
 
 
 def test_timeout_warning_then_extension(bundle: KioskBundle, broker: PlainBroker, centre: Centre,
-                                        tmp_path: Path) -> None:  # fmt: skip
+                                        tmp_path: Path) -> None:
     k = KioskProcess(bundle.root, broker.port, tmp_path, script_steps("timeout_extend"), lang="en",
-                     shots="timeout_extend_en")  # fmt: skip
+                     shots="timeout_extend_en")
     assert k.finish() == 0, k.stderr()
     assert k.named("timeout_warning") == [{"event": "timeout_warning", "screen": "review"}] * 2
     assert [e["reason"] for e in k.named("session_wiped")] == ["home"] and len(k.named("stored")) == 1
@@ -93,20 +94,20 @@ def test_timeout_warning_then_extension(bundle: KioskBundle, broker: PlainBroker
 
 
 def test_idle_abandonment_wipes_the_session(bundle: KioskBundle, broker: PlainBroker, centre: Centre,
-                                            tmp_path: Path) -> None:  # fmt: skip
+                                            tmp_path: Path) -> None:
     k = KioskProcess(bundle.root, broker.port, tmp_path, script_steps("idle_abandon"), drain=0,
-                     shots="idle_abandon_id")  # fmt: skip
+                     shots="idle_abandon_id")
     assert k.finish() == 0, k.stderr()
     assert k.named("session_wiped") == [{"event": "session_wiped", "reason": "idle"}]
     assert k.named("stored") == [] and centre.packets == {}
 
 
 def test_assisted_mode_puts_the_officer_in_the_packet(bundle: KioskBundle, broker: PlainBroker,
-                                                     centre: Centre, fleet_dir: Path, tmp_path: Path) -> None:  # fmt: skip
+                                                     centre: Centre, fleet_dir: Path, tmp_path: Path) -> None:
     officers = tmp_path / "officers.json"
     add_officer(officers, "198703122010", "2468")
     k = KioskProcess(bundle.root, broker.port, tmp_path, script_steps("assisted"), lang="en",
-                     extra=("--officers", str(officers)), shots="assisted_en")  # fmt: skip
+                     extra=("--officers", str(officers)), shots="assisted_en")
     assert k.finish() == 0, k.stderr()
     ((header, body),) = bodies(centre, fleet_dir).values()
     assert header.assisted and header.priority is PriorityClass.VULNERABLE

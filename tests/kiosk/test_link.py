@@ -4,7 +4,6 @@ every failed attempt counted in its health."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,7 @@ from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.fleet import init_fleet
 from provisioning.mosquitto import write_config
-
-
-def wait_until(pred, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not pred():
-        time.sleep(0.05)
-    return bool(pred())
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -51,7 +44,7 @@ def test_a_refused_tls_connection_is_logged_once_and_counted(broker_and_stranger
     ca = str(ours / "ca.pem") if trusts_broker else stranger.ca_file
     tls = TlsFiles(ca_file=ca, cert_file=stranger.cert_file, key_file=stranger.key_file)
     link = MqttTransport(client_id="stranger-01", host="127.0.0.1", port=port, tls=tls,
-                         will=offline_will("stranger-01", "s1", 0.0))  # fmt: skip
+                         will=offline_will("stranger-01", "s1", 0.0))
     caplog.set_level(logging.WARNING, logger="anjungan.kiosk.link")
     link.start()
     try:
@@ -86,7 +79,7 @@ def test_health_carries_the_failed_attempts(tmp_path):
     link = MemoryTransport()
     outbox = SqliteOutbox(tmp_path / "outbox.db")
     health = Publisher(kiosk_id="k-01", session_id="s1", outbox=outbox, transport=link,
-                       health=lambda now: Health(kiosk_id="k-01", session_id="s1", at=now))  # fmt: skip
+                       health=lambda now: Health(kiosk_id="k-01", session_id="s1", at=now))
     link.fail("TLS refused: [SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca")
     link.fail("TLS refused: [SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca")
     health.start()

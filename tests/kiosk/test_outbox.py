@@ -21,7 +21,7 @@ from tests.kiosk.test_flow import through_capture, to_consent
 
 def entry(seq: int, prio: int, data: bytes = b"sealed") -> OutboxEntry:
     return OutboxEntry(sequence=seq, packet_id=f"00000000-0000-7000-8000-{seq:012d}",
-                       priority=prio, created_at=NOW + seq, data=data)  # fmt: skip
+                       priority=prio, created_at=NOW + seq, data=data)
 
 
 @pytest.fixture(params=["sqlite", "memory"])

@@ -26,8 +26,9 @@ from provisioning.broker_process import BrokerProcess, free_port
 from provisioning.bundle import KioskBundle
 from provisioning.fleet import centre_tls, load_trust, open_fleet
 from provisioning.mosquitto import write_config
-from tests.kiosk.centre import Centre, PlainBroker, wait_until
+from tests.kiosk.centre import Centre, PlainBroker
 from tests.kiosk.helpers import NOW
+from tests.waiting import wait_until
 
 KIOSK = "kiosk-01"
 
@@ -47,7 +48,7 @@ def health(now: float) -> Health:
 def make(outbox: MemoryOutbox) -> tuple[Publisher, MemoryTransport]:
     t = MemoryTransport()
     return Publisher(kiosk_id=KIOSK, session_id="s1", outbox=outbox, transport=t, health=health,
-                     resend_after_s=30, health_interval_s=60), t  # fmt: skip
+                     resend_after_s=30, health_interval_s=60), t
 
 
 def test_twin_connect_status_priority_order_resend_ack_and_health() -> None:
@@ -74,7 +75,7 @@ def test_twin_connect_status_priority_order_resend_ack_and_health() -> None:
     assert [p for tp, p, _ in t.published if tp.endswith("/capture")] == [b"p3"]  # re-sent after 30 s
     assert box.ticket_state("t2") == "QUEUED" and box.ticket_state("t1") == "REJECTED"
     t.inject(topics.topic(KIOSK, "ack"),
-             PacketStatus(packet_id=pid(2), state=SiakState.PRINT_READY, at=NOW).to_json())  # fmt: skip
+             PacketStatus(packet_id=pid(2), state=SiakState.PRINT_READY, at=NOW).to_json())
     pub.pump(NOW + 61)
     assert box.ticket_state("t2") == "PRINT_READY"
     assert t.published[-1][0] == topics.topic(KIOSK, "health")
@@ -140,11 +141,11 @@ def broker(tmp_path: Path) -> Iterator[PlainBroker]:
 
 
 def real_publisher(port: int, box: SqliteOutbox | MemoryOutbox, tls: TlsFiles | None = None,
-                   session: str = "s1") -> Publisher:  # fmt: skip
+                   session: str = "s1") -> Publisher:
     transport = MqttTransport(client_id=KIOSK, host="127.0.0.1", port=port,
-                              will=offline_will(KIOSK, session, time.time()), tls=tls)  # fmt: skip
+                              will=offline_will(KIOSK, session, time.time()), tls=tls)
     return Publisher(kiosk_id=KIOSK, session_id=session, outbox=box, transport=transport,
-                     health=health, resend_after_s=2, health_interval_s=60)  # fmt: skip
+                     health=health, resend_after_s=2, health_interval_s=60)
 
 
 def test_real_mosquitto_delivers_acks_and_shreds(broker: PlainBroker, tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_real_mosquitto_delivers_acks_and_shreds(broker: PlainBroker, tmp_path: 
     centre.c.on_message = lambda c, _u, m: (
         topics.parse(m.topic)[1] == "capture" and c.publish(
             topics.topic(KIOSK, "ack"),
-            Ack(packet_id=pid(int(m.payload[1:])), outcome=AckOutcome.ACCEPTED).to_json(), qos=1))  # fmt: skip
+            Ack(packet_id=pid(int(m.payload[1:])), outcome=AckOutcome.ACCEPTED).to_json(), qos=1))
     pub = real_publisher(broker.port, box)
     pub.start()
     try:
@@ -192,14 +193,14 @@ def test_tls_with_the_bundle_certificate_and_fleet_broker(
     conf = write_config(open_fleet(fleet_dir), tmp_path / "conf", port=port, persistence=False)
     mosq = BrokerProcess(conf, port).start()
     centre = Centre(port, load_trust(fleet_dir), tls=centre_tls(fleet_dir),
-                    client_id="anjungan-centre")  # fmt: skip
+                    client_id="anjungan-centre")
     box = MemoryOutbox()
     packet = build_packet(synthetic_body(seed=1), identity=bundle.identity,
                           gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite,
                           sequence=box.reserve_sequence(), service=Service.REPLACEMENT,
-                          priority=PriorityClass.ROUTINE, now=time.time())  # fmt: skip
+                          priority=PriorityClass.ROUTINE, now=time.time())
     box.store(OutboxEntry(sequence=1, packet_id=packet.packet_id, priority=2, created_at=NOW,
-                          data=encode_packet(packet)), ticket="t1")  # fmt: skip
+                          data=encode_packet(packet)), ticket="t1")
     tls = TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file, key_file=bundle.key_file)
     pub = real_publisher(port, box, tls=tls)
     pub.start()

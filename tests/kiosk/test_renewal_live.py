@@ -62,13 +62,13 @@ def signer(fleet, port, *, code: str | None = None) -> subprocess.Popen:
     args = ["provision", "signer", str(fleet.root), "--allow-ca-key", "--broker-port", str(port)]
     prefix = ["-c", code] if code else ["-m", "entrypoints.cli"]
     return subprocess.Popen([sys.executable, *prefix, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def kiosk(bundle: Path, port: int, *flags: str, timeout: float = 30.0) -> tuple[int, list[str]]:
     proc = subprocess.run([sys.executable, "-m", "tests.kiosk.renewal_child", str(bundle), str(port), *flags,
                            "--timeout", str(timeout)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout + 30)  # fmt: skip
+                          timeout=timeout + 30)
     return proc.returncode, [json.loads(line)["event"] for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
@@ -169,7 +169,7 @@ def test_the_kiosk_process_renews_while_its_outbox_waits_and_loses_nothing(site)
     (no centre yet) while the kiosk renews and reconnects; then the centre accepts it."""
     fleet, port, tmp = site
     k = KioskProcess(tmp / "kiosk-1", port, tmp, script_steps("replacement"), tls=True, drain=90,
-                     extra=("--renew-retry", "2"))  # fmt: skip
+                     extra=("--renew-retry", "2"))
     centre = proc = None
     try:
         stored = k.wait_for("stored", timeout=60)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from anjungan.lock import AlreadyRunning, hold, lock_path
 from entrypoints.cli import main
+from kiosk.lock import AlreadyRunning, hold, lock_path
 from provisioning.bundle import KioskBundle
 
 
@@ -28,7 +28,7 @@ def test_a_second_holder_is_refused_until_the_first_releases(tmp_path: Path) -> 
 
 
 def test_kiosk_run_on_a_held_outbox_is_one_line(bundle: KioskBundle, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+                                                capsys: pytest.CaptureFixture) -> None:
     outbox = tmp_path / "outbox.db"
     held = hold(outbox, what="kiosk")
     try:
@@ -44,8 +44,8 @@ def test_kiosk_run_on_a_held_outbox_is_one_line(bundle: KioskBundle, tmp_path: P
 @pytest.mark.slow
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox.db"
-    code = ("import sys; from pathlib import Path; from anjungan.lock import hold; "
-            f"lock = hold(Path({str(outbox)!r}), what='kiosk'); print('held', flush=True); sys.stdin.read()")  # fmt: skip
+    code = ("import sys; from pathlib import Path; from kiosk.lock import hold; "
+            f"lock = hold(Path({str(outbox)!r}), what='kiosk'); print('held', flush=True); sys.stdin.read()")
     holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"

@@ -36,7 +36,7 @@ def test_walk_reaches_every_screen() -> None:
 @pytest.mark.parametrize("palette", [STANDARD, HIGH_CONTRAST], ids=lambda p: p.name)
 def test_every_text_colour_pair_has_contrast_at_least_4_5(palette) -> None:
     low = {k: round(contrast(fg, bg), 2) for k, (fg, bg) in palette.text_pairs().items()
-           if contrast(fg, bg) < 4.5}  # fmt: skip
+           if contrast(fg, bg) < 4.5}
     assert low == {}
 
 
@@ -182,7 +182,7 @@ def test_the_face_just_taken_is_shown_for_approval(renderers) -> None:
             assert t("result_photo", "id") in view.lines
             box = frame.photo_box
             inside = {tuple(r.surface.get_at((box.x + dx, box.y + dy)))[:3]
-                      for dx in range(10, box.w - 10, 7) for dy in range(10, box.h - 10, 7)}  # fmt: skip
+                      for dx in range(10, box.w - 10, 7) for dy in range(10, box.h - 10, 7)}
             assert len(inside) > 20  # a picture, not an empty box
             assert all(t_.x + 10 < box.x for t_ in frame.texts if t_.y < box.y + box.h and t_.style == "text")
             assert "photo" not in repr(view) or "\\x89PNG" not in repr(view)
@@ -198,7 +198,7 @@ def test_a_finger_step_shows_both_hands_with_the_fingers_to_place_lit(renderers)
             box = frame.photo_box
             assert box is not None
             colours = {tuple(r.surface.get_at((x, y)))[:3] for x in range(box.x, box.x + box.w, 3)
-                       for y in range(box.y, box.y + box.h, 3)}  # fmt: skip
+                       for y in range(box.y, box.y + box.h, 3)}
             assert STANDARD.primary in colours and STANDARD.key in colours  # lit and unlit fingers
             labels = [t_.text for t_ in frame.texts if t_.y > box.y + box.h - 1 and t_.x >= box.x]
             assert labels[:2] == [t("hand_left", "id"), t("hand_right", "id")]

@@ -35,7 +35,7 @@ class Window:
     def __init__(self, bundle: Path, tmp: Path) -> None:
         self.display = f":{70 + os.getpid() % 200}"
         self.xvfb = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24",
-                                      "-nolisten", "tcp"], stderr=subprocess.DEVNULL)  # fmt: skip
+                                      "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
         self.env = {k: v for k, v in os.environ.items() if k != "SDL_VIDEODRIVER"} | {"DISPLAY": self.display}
         self.events: list[dict] = []
         self.proc: subprocess.Popen | None = None
@@ -48,7 +48,7 @@ class Window:
             [sys.executable, "-m", "entrypoints.cli", "kiosk", "run", "--bundle", str(bundle), "--broker",
              "127.0.0.1:1", "--no-tls", "--outbox", str(tmp / "outbox.db"), "--size", f"{SIZE[0]}x{SIZE[1]}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, cwd=ROOT, text=True,
-        )  # fmt: skip
+        )
         threading.Thread(target=self._read, daemon=True).start()
         end = time.monotonic() + 30
         while not any(e.get("event") == "started" for e in list(self.events)):  # window is up
@@ -69,7 +69,7 @@ class Window:
 
     def xdo(self, *args: str) -> str:
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True,
-                              timeout=30, check=True).stdout.strip()  # fmt: skip
+                              timeout=30, check=True).stdout.strip()
 
     def click(self, pos: tuple[int, int]) -> None:
         time.sleep(0.6)  # past the guard after a new screen: a deliberate touch

@@ -3,7 +3,7 @@
 import pytest
 
 from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS
-from drivers.errors import ConfigError, DeviceUnavailable
+from drivers.errors import DeviceUnavailable, PeripheralConfigError
 from drivers.factory import open_peripherals
 from drivers.peripherals import PeripheralConfig
 
@@ -42,7 +42,7 @@ def test_twin_unplug_raises_and_health_reports():
 
 
 def test_config_rejects_unknown_keys():
-    with pytest.raises(ConfigError, match="bogus"):
+    with pytest.raises(PeripheralConfigError, match="bogus"):
         PeripheralConfig.from_mapping({"bogus": 1})
-    with pytest.raises(ConfigError):
+    with pytest.raises(PeripheralConfigError):
         open_peripherals("nope")

@@ -18,7 +18,7 @@ def test_selftest_sim_json(capsys, micropython):
     report = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert [d["name"] for d in report["devices"]] == [
-        "controller", "fingerprint", "iris", "face", "signature", "printer"]  # fmt: skip
+        "controller", "fingerprint", "iris", "face", "signature", "printer"]
     assert all(d["ok"] and d["version"] for d in report["devices"])
     assert report["corrupted_objects_accepted"] == 0
     assert report["firmware_runtime"].startswith("micropython")
@@ -42,7 +42,7 @@ def test_simulate_prints_pty_then_serves(tmp_path):
         [sys.executable, "-m", "entrypoints.cli", "peripherals", "simulate", "fingerprint",
          "--baud", "921600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
+    )
     try:
         path = proc.stdout.readline().strip()
         assert path.startswith("/dev/pts/")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from drivers.errors import CaptureFailed, DeviceUnavailable, PeripheralError, TransferFailed
+from drivers.errors import CaptureError, DeviceUnavailable, PeripheralError, TransferFailed
 from firmware import commands as c
 
 pytestmark = pytest.mark.slow
@@ -121,7 +121,7 @@ def test_fingerprint_under_noise_never_returns_a_damaged_image(tmp_path):
     from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
 
     rig = SimulatedRig(seed=4, devices=("fingerprint",), baud={"fingerprint": 921600},
-                       impairments=Impairments(paced=False, noise=2e-5, seed=9))  # fmt: skip
+                       impairments=Impairments(paced=False, noise=2e-5, seed=9))
     rig.sims["fingerprint"].no_finger_rate = 0.0
     p = SimulatedPeripherals(rig)
     try:
@@ -129,7 +129,7 @@ def test_fingerprint_under_noise_never_returns_a_damaged_image(tmp_path):
         for _ in range(4):
             try:
                 cap = p.capture_finger("left_thumb")
-            except CaptureFailed as exc:
+            except CaptureError as exc:
                 outcomes.append(str(exc))
                 continue
             assert imaging.pack_nibbles(cap.image) == rig.sims["fingerprint"].image

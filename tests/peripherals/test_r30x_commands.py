@@ -82,7 +82,7 @@ def test_system_parameters_random_code_led_and_errors(module):
     conf, para = module.ask(codec.CMD_READSYSPARA)
     # status 0, system id 9, library 1000, level 3, address FFFFFFFF, size code 2 (128), 57600/9600
     assert (conf, struct.unpack(codec.SYSPARA_FORMAT, para)) == (
-        codec.OK, (0, 9, 1000, 3, 0xFFFFFFFF, 2, 6))  # fmt: skip
+        codec.OK, (0, 9, 1000, 3, 0xFFFFFFFF, 2, 6))
     assert module.ask(codec.CMD_SETSYSPARA, bytes((codec.REG_PACKET_SIZE, 3))) == (codec.OK, b"")
     assert module.ask(codec.CMD_SETSYSPARA, bytes((codec.REG_SECURITY, 5))) == (codec.OK, b"")
     assert module.ask(codec.CMD_SETSYSPARA, bytes((codec.REG_SECURITY, 9))) == (0x1B, b"")

@@ -79,7 +79,7 @@ def test_driver_against_simulator(tmp_path):
 def test_wrong_password_is_a_clear_error(tmp_path):
     import pytest
 
-    from drivers.errors import CaptureFailed
+    from drivers.errors import CaptureError
     from drivers.simulators.line import Impairments, Line
     from drivers.simulators.r30x_sim import R30xSim
     from drivers.transport import SerialTransport
@@ -88,7 +88,7 @@ def test_wrong_password_is_a_clear_error(tmp_path):
     line = Line(sim.fd, Impairments(paced=False), str(tmp_path / "fp")).start()
     drv = r30x.R30xDriver(SerialTransport(line.path, 57600, device="fingerprint"))
     try:
-        with pytest.raises(CaptureFailed, match="wrong password"):
+        with pytest.raises(CaptureError, match="wrong password"):
             drv.connect()
     finally:
         drv.close()
@@ -117,7 +117,7 @@ def test_receipt_bytes_and_printer_simulator(tmp_path):
         while not sim.receipts and time.monotonic() < deadline:
             time.sleep(0.05)
         assert sim.receipts == [{"lines": ["ANJUNGAN KTP-el", "Nomor tiket: A-0042", "Terima kasih"],
-                                 "qr": ["A-0042"]}]  # fmt: skip
+                                 "qr": ["A-0042"]}]
     finally:
         drv.close()
         line.stop()

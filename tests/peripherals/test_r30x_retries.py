@@ -107,7 +107,7 @@ def _fingerprint_rig(noise: float, seed: int):
     from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
 
     rig = SimulatedRig(seed=seed, devices=("fingerprint",), baud={"fingerprint": 921600},
-                       impairments=Impairments(paced=False, noise=noise, seed=seed))  # fmt: skip
+                       impairments=Impairments(paced=False, noise=noise, seed=seed))
     rig.sims["fingerprint"].no_finger_rate = 0.0
     return rig, SimulatedPeripherals(rig)
 
@@ -239,7 +239,7 @@ def test_bulk_fails_only_at_its_deadline_naming_device_and_error_rate(tmp_path):
         assert re.fullmatch(
             r"iris: bulk transfer incomplete at its deadline: \d+ of \d+ B after \d+\.\d s; "
             r"\d+ of \d+ frames arrived damaged \(error rate \d+\.\d%\)", str(info.value),
-        )  # fmt: skip
+        )
         assert progress and progress == sorted(progress)  # reported as it came, never back
         assert cam.client.progress[0] == progress[-1] < cam.client.progress[1]
     finally:

@@ -21,7 +21,7 @@ def test_vectors_under_micropython(micropython):
     proc = subprocess.run(
         [micropython, str(ROOT / "tests/peripherals/wire_vectors.py")],
         capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == f"{len(wire_vectors.CHECKS)} passed, 0 failed"
 

@@ -248,11 +248,11 @@ def check_link_holds_frames_past_two_gaps():
     b.receive_data(b"".join(frames[i] + b"\x00" for i in (0, 2, 4, 5)))
     eq([e[3] for e in events(b)], [b"\x00"], "only seq 0 delivered")
     eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 1) + wire.encode_frame(wire.T_ACK, 1),
-       "NAK(1) as the gap shows, then the read's ACK(1)")  # fmt: skip
+       "NAK(1) as the gap shows, then the read's ACK(1)")
     b.receive_data(frames[1] + b"\x00")  # seq 1 resent: 1, 2 delivered, NAK(3) at once
     eq([e[3] for e in events(b)], [b"\x01", b"\x02"], "1 and the held 2")
     eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 3) + wire.encode_frame(wire.T_ACK, 3),
-       "the next gap asked for at once")  # fmt: skip
+       "the next gap asked for at once")
     b.receive_data(frames[3] + b"\x00")
     eq([e[3] for e in events(b)], [b"\x03", b"\x04", b"\x05"], "the rest, in order")
     eq(b.data_to_send(), wire.encode_frame(wire.T_ACK, 6), "cumulative ACK(6)")
@@ -351,7 +351,7 @@ def check_bulk_chunk_adapts():
 
 CHECKS = [
     (name, fn) for name, fn in sorted(globals().items()) if name.startswith("check_")
-]  # fmt: skip
+]
 
 
 def run():

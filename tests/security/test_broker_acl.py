@@ -16,7 +16,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -30,20 +29,12 @@ from provisioning.bundle import complete, load_bundle, request
 from provisioning.centres import CENTRE_ID, FLEET_MONITOR_ID, Role
 from provisioning.fleet import add_centre_identity, centre_tls, init_fleet
 from provisioning.mosquitto import write_config
+from tests.waiting import wait_until
 
 ATTACKER, VICTIM = "dps-01", "dps-02"
 SECOND_MONITOR = "anjungan-fleet-2"  # a second fleet monitor: its own identity, no takeover
 SECOND_INGEST = "anjungan-centre-2"
 TIMEOUT = 10.0
-
-
-def wait_until(pred, timeout: float = TIMEOUT) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return bool(pred())
 
 
 class Observer:
@@ -95,9 +86,9 @@ class Stack:
         self.victim = Observer(VICTIM, port, self.bundles[VICTIM], [topics.topic(VICTIM, "ack")], will=will)
         self.victim.publish(topics.topic(VICTIM, "status"), self.online, retain=True)
         self.centre = Observer(CENTRE_ID, port, centre_tls(self.fleet),
-                               [topics.subscription("capture"), topics.subscription("query")])  # fmt: skip
+                               [topics.subscription("capture"), topics.subscription("query")])
         self.monitor = Observer(FLEET_MONITOR_ID, port, centre_tls(self.fleet, FLEET_MONITOR_ID),
-                                [topics.subscription(k) for k in ("status", "health", "feedback")])  # fmt: skip
+                                [topics.subscription(k) for k in ("status", "health", "feedback")])
         self.monitor.expect(topics.topic(VICTIM, "status"), self.online)  # the retained status
 
     def marker(self) -> bytes:
@@ -136,7 +127,7 @@ def cli(tool: str, bundle, port: int, *args: str, cert: bool = True) -> list[str
     """mosquitto_pub / mosquitto_sub with a bundle's certificate, QoS 1, debug output."""
     creds = ["--cert", bundle.cert_file, "--key", bundle.key_file] if cert else []
     return [shutil.which(tool) or tool, "-h", "127.0.0.1", "-p", str(port), "--cafile", bundle.ca_file,
-            *creds, "-q", "1", "-d", *args]  # fmt: skip
+            *creds, "-q", "1", "-d", *args]
 
 
 def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -149,7 +140,7 @@ class Subscriber:
     def __init__(self, argv: list[str]) -> None:
         # line-buffered, so its "Subscribed" line arrives when it is printed
         self.p = subprocess.Popen(["stdbuf", "-oL", *argv], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                                  stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         assert self.p.stdout is not None
         for line in self.p.stdout:
@@ -210,11 +201,11 @@ def test_forged_ack_to_another_kiosk_reaches_nobody(stack, attacker) -> None:
 
 
 @pytest.mark.parametrize("wanted", [topics.topic(VICTIM, "ack"), topics.topic(VICTIM, "status"),
-                                    topics.subscription("capture"), "#", "$SYS/#"])  # fmt: skip
+                                    topics.subscription("capture"), "#", "$SYS/#"])
 def test_foreign_subscriptions_receive_nothing(stack, attacker, wanted) -> None:
     own_ack = topics.topic(ATTACKER, "ack")
     sub = Subscriber(cli("mosquitto_sub", attacker, stack.port, "-v", "-C", "1", "-W", "8",
-                         "-t", wanted, "-t", own_ack))  # fmt: skip
+                         "-t", wanted, "-t", own_ack))
     # traffic it must not see: the victim's capture and health, an ack to the victim, and
     # (retained, delivered at once if allowed) the victim's status and the broker's $SYS
     assert stack.centre_gets_nothing_more() == []
@@ -228,7 +219,7 @@ def test_will_on_another_kiosks_status_is_never_published(stack, attacker) -> No
     forged = KioskStatus(kiosk_id=VICTIM, state="offline", session_id="s1", at=2.0).to_json().decode()
     sub = Subscriber(cli("mosquitto_sub", attacker, stack.port, "-t", topics.topic(ATTACKER, "ack"),
                          "--will-topic", topics.topic(VICTIM, "status"), "--will-payload", forged,
-                         "--will-qos", "1", "--will-retain"))  # fmt: skip
+                         "--will-qos", "1", "--will-retain"))
     refused = sub.p.poll() is not None
     sub.p.kill()  # the link dies without DISCONNECT: the broker would send the will now
     sub.p.wait(TIMEOUT)
@@ -238,7 +229,7 @@ def test_will_on_another_kiosks_status_is_never_published(stack, attacker) -> No
     assert not refused or "not authorised" in "\n".join(sub.lines).lower()
     # the retained status is still the victim's own
     late = Observer(SECOND_MONITOR, stack.port, centre_tls(stack.fleet, SECOND_MONITOR),
-                    [topics.topic(VICTIM, "status")])  # fmt: skip
+                    [topics.topic(VICTIM, "status")])
     try:
         assert wait_until(lambda: late.received == [(topics.topic(VICTIM, "status"), stack.online)])
     finally:
@@ -249,7 +240,7 @@ def test_will_on_another_kiosks_status_is_never_published(stack, attacker) -> No
 def test_connections_without_a_fleet_certificate_are_refused(stack, attacker, who) -> None:
     bundle = load_bundle(stack.root / "foreign") if who == "foreign-ca" else attacker
     argv = cli("mosquitto_pub", bundle, stack.port, "-t", topics.topic(VICTIM, "capture"), "-m", "forged",
-               cert=who == "foreign-ca")  # fmt: skip
+               cert=who == "foreign-ca")
     if who == "foreign-ca":  # it trusts our broker, to get as far as the handshake
         argv[argv.index("--cafile") + 1] = attacker.ca_file
     done = run(argv)
@@ -261,7 +252,7 @@ def test_connections_without_a_fleet_certificate_are_refused(stack, attacker, wh
 def test_client_id_takeover_throws_nobody_off(stack, attacker, victim_id) -> None:
     own_ack = topics.topic(ATTACKER, "ack")
     sub = Subscriber(cli("mosquitto_sub", attacker, stack.port, "-i", victim_id, "-v", "-C", "1",
-                         "-W", "8", "-t", own_ack))  # fmt: skip
+                         "-W", "8", "-t", own_ack))
     stack.centre.publish(own_ack, b"yours")
     assert sub.finish() == [f"{own_ack} yours"]  # it got in, as itself
     # the victim's link is the same one, no will went out, the centre still receives
@@ -271,7 +262,7 @@ def test_client_id_takeover_throws_nobody_off(stack, attacker, victim_id) -> Non
 @pytest.mark.parametrize(("identity", "denied", "allowed"), [
     (SECOND_MONITOR, ("capture", "query"), "health"),
     (SECOND_INGEST, ("status", "health", "feedback"), "capture"),
-])  # fmt: skip
+])
 def test_each_centre_identity_reads_only_what_its_role_needs(stack, attacker, identity, denied, allowed) -> None:
     tls = centre_tls(stack.fleet, identity)
     wanted = [arg for kind in (*denied, allowed) for arg in ("-t", topics.subscription(kind))]

@@ -45,7 +45,7 @@ def test_a_revocation_reaches_the_centre_folder_with_centre_dir(fleet, tmp_path,
     out = tmp_path / "centre"
     assert main(["provision", "centre-folder", str(fleet.root), "--out", str(out)]) == 0
     assert main(["provision", "revoke", str(fleet.root), "--kiosk-id", "kiosk-01",
-                 "--centre-dir", str(out)]) == 0  # fmt: skip
+                 "--centre-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "crl.pem" in printed and "registry.json" in printed
     assert TrustSource(out)().kiosks == {"kiosk-01": "revoked"}

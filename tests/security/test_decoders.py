@@ -74,7 +74,7 @@ def test_the_kiosk_ack_topic_decoder_refuses_json_poison(name: str) -> None:
 def test_nesting_inside_strings_does_not_count() -> None:
     text = "[" * 5000  # brackets inside a string are text, not structure
     msg = Feedback.from_json(Feedback(kiosk_id="kiosk-02", feedback_id="f1", at=1.0, category="x",
-                                      text=text[:2000]).to_json())  # fmt: skip
+                                      text=text[:2000]).to_json())
     assert msg.text == text[:2000]
 
 

@@ -30,7 +30,7 @@ from provisioning.bundle import KioskBundle
 from tests.broker.kit import make_fleet, packet_bytes
 
 BUDGET = settings(max_examples=int(os.environ.get("ANJUNGAN_FUZZ_EXAMPLES", "300")), deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 # JSON-ish values, nested, with the numbers and strings that break naive decoders
 json_values = st.recursive(
@@ -38,7 +38,7 @@ json_values = st.recursive(
     | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")

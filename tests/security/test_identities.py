@@ -69,7 +69,7 @@ def test_the_acl_grants_each_role_exactly_what_it_needs():
         "pattern write anjungan/v1/kiosk/%u/renew",
         "pattern read anjungan/v1/kiosk/%u/renewed",
         "",
-    ])  # fmt: skip
+    ])
 
 
 def test_the_client_id_is_the_certificate_cn(tmp_path):
@@ -87,7 +87,7 @@ def test_cli_centre_identity_is_added_to_the_acl(fleet, tmp_path, capsys):
     acl = (tmp_path / "conf" / "acl").read_text()
     assert acl == acl_text([(CENTRE_ID, Role.INGEST), ("anjungan-centre-2", Role.INGEST),
                             (FLEET_MONITOR_ID, Role.FLEET), ("fleet-2", Role.FLEET),
-                            (SIGNER_ID, Role.SIGNER)])  # fmt: skip
+                            (SIGNER_ID, Role.SIGNER)])
     assert [line for line in acl.splitlines() if line.startswith("user ")] == [
         "user anjungan-centre", "user anjungan-centre-2", "user anjungan-fleet", "user anjungan-signer",
         "user fleet-2"]
@@ -97,7 +97,7 @@ def test_cli_centre_identity_is_added_to_the_acl(fleet, tmp_path, capsys):
     ("anjungan-centre", "already exists"),
     ("dps-01", "is a kiosk of this fleet"),
     ("Bad Name", "invalid centre identity name"),
-])  # fmt: skip
+])
 def test_cli_centre_identity_refuses(fleet, tmp_path, capsys, name, said):
     assert main(["provision", "enroll", str(fleet.root), "--kiosk-id", "dps-01", "--out", str(tmp_path / "k")]) == 0
     capsys.readouterr()

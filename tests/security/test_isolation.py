@@ -49,7 +49,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
 def shell(tls, on_batch, on_poison=None) -> tuple[CentreMqtt, RecordingClient]:  # type: ignore[no-untyped-def]
     kw = {"on_poison": on_poison} if on_poison else {}
     settings = MqttSettings(url="mqtts://127.0.0.1:1", ca_file=tls.ca_file, cert_file=tls.cert_file,
-                            key_file=tls.key_file, share_group="anjungan-ingest-test")  # fmt: skip
+                            key_file=tls.key_file, share_group="anjungan-ingest-test")
     centre = CentreMqtt(settings, on_batch, is_store_failure=store_failure, **kw)
     client = RecordingClient()
     centre.client = client  # type: ignore[assignment]
@@ -62,7 +62,7 @@ def inbound(i: int, payload: bytes = b"ok") -> Inbound:
 
 def accepted(batch: list[Inbound]) -> list[Outcome]:
     return [Outcome(token=m.token, kiosk_id="kiosk-01", ack=Ack(packet_id="0" * 36, outcome=AckOutcome.ACCEPTED))
-            for m in batch]  # fmt: skip
+            for m in batch]
 
 
 def test_one_poison_message_is_set_aside_and_the_rest_of_its_batch_is_committed(tls) -> None:  # type: ignore[no-untyped-def]
@@ -121,14 +121,14 @@ def test_stopping_while_the_store_is_down_acks_nothing(tls) -> None:  # type: ig
     (QueueError("PostgreSQL failed"), True), (OSError(28, "No space left"), True),
     (sqlite3.OperationalError("database is locked"), True), (sqlite3.IntegrityError("x"), False),
     (ValueError("x"), False), (RecursionError(), False), (KeyError("x"), False),
-])  # fmt: skip
+])
 def test_what_counts_as_a_store_failure(exc: BaseException, store: bool) -> None:
     assert store_failure(exc) is store
 
 
 def test_a_newline_from_a_kiosk_cannot_forge_a_log_line() -> None:
     record = logging.LogRecord("anjungan.fleet", logging.WARNING, __file__, 1,
-                               "peripheral %s failed", ("printer\n2026-12-01 INFO forged: ok\x1b[31m",), None)  # fmt: skip
+                               "peripheral %s failed", ("printer\n2026-12-01 INFO forged: ok\x1b[31m",), None)
     line = SafeFormatter("%(levelname)s %(message)s").format(record)
     assert "\n" not in line and "\x1b" not in line
     assert line == "WARNING peripheral printer\\n2026-12-01 INFO forged: ok\\x1b[31m failed"

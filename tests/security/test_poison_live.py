@@ -15,9 +15,9 @@ from anjungan import topics
 from anjungan.messages import AckOutcome
 from broker.queue import open_queue
 from tests.broker.harness import TestKiosk, drive
-from tests.broker.kit import wait_until
 from tests.broker.test_service import Stack, publish
 from tests.security.poison import JSON_POISON, captures
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,8 @@ from broker.mqtt import SHARE_GROUP, CentreMqtt, MqttSettings, share_group
 from provisioning.centres import Role
 from provisioning.fleet import centre_tls, open_fleet
 from tests.broker.harness import Mosquitto, TestKiosk
-from tests.broker.kit import make_fleet, wait_until
+from tests.broker.kit import make_fleet
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 N = 8
@@ -33,7 +34,7 @@ def intruder(bundle, port: int) -> tuple[mqtt.Client, list[str]]:  # type: ignor
     joined = threading.Event()
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=bundle.kiosk_id, protocol=mqtt.MQTTv5)
     c.tls_set(ca_certs=bundle.ca_file, certfile=bundle.cert_file, keyfile=bundle.key_file,
-              tls_version=ssl.PROTOCOL_TLS_CLIENT)  # fmt: skip
+              tls_version=ssl.PROTOCOL_TLS_CLIENT)
     c.on_message = lambda _c, _u, m: got.append(m.topic)
     c.on_subscribe = lambda *_a: joined.set()
     c.on_connect = lambda cl, *_a: cl.subscribe(topics.shared_subscription("capture", SHARE_GROUP), qos=1)
@@ -56,7 +57,7 @@ def test_a_kiosk_in_the_share_group_takes_nothing(tmp_path: Path, secret_group: 
         return [Outcome(token=m.token, kiosk_id="", ack=None) for m in batch]
 
     centre = CentreMqtt(MqttSettings(url=mosquitto.url, ca_file=tls.ca_file, cert_file=tls.cert_file,
-                                     key_file=tls.key_file, share_group=group), on_batch)  # fmt: skip
+                                     key_file=tls.key_file, share_group=group), on_batch)
     centre.start()
     thief, stolen = intruder(bundles["kiosk-02"], mosquitto.port)
     kiosk = TestKiosk(bundles["kiosk-01"], mosquitto.port)

@@ -22,7 +22,7 @@ def demo(*args: str, timeout: float = 300) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "entrypoints.cli", "demo", "--json", *args],
         capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     assert out.stdout.strip(), out.stderr[-2000:]
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     summary["exit_code"] = out.returncode
@@ -45,7 +45,7 @@ def test_demo_scenario_loses_nothing_and_serves_the_vulnerable_first():
 def test_demo_survives_kills_revocation_and_line_noise():
     s = demo("--kiosks", "3", "--residents", "21", "--siak-outage", "15",
              "--fault", "kill-kiosk", "--fault", "kill-centre", "--fault", "revoke-kiosk",
-             "--peripherals", "sim-controller:noise=0.0002")  # fmt: skip
+             "--peripherals", "sim-controller:noise=0.0002")
     assert s["faults_injected"] == ["kill-centre", "kill-kiosk", "revoke-kiosk"]
     assert s["served"] == s["residents"] == 21  # the interrupted resident was served again
     assert s["interrupted_sessions"] == 1
@@ -57,7 +57,7 @@ def test_demo_survives_kills_revocation_and_line_noise():
 
 def test_bad_arguments_are_one_line():
     out = subprocess.run([sys.executable, "-m", "entrypoints.cli", "demo", "--kiosks", "0"],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
@@ -81,7 +81,7 @@ def test_ctrl_c_stops_every_process_it_started(tmp_path):
     demo_proc = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "demo", "--workdir", str(work), "--residents", "60"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(work.glob("dps-*-residents-*.json")):
         time.sleep(0.2)

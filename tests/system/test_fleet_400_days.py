@@ -24,7 +24,7 @@ from anjungan.packet import (
 from anjungan.packet.verify import DEFAULT_WINDOW_S
 from broker.gateway import Gateway
 from kiosk.renewal import Renewer, renew_at
-from kiosk.transport import MemoryTransport
+from kiosk.transport import LinkEventKind, MemoryTransport
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.crl import DAY, load_crl, next_update, refresh_crl
 from provisioning.fleet import init_fleet, load_trust, revoke
@@ -65,7 +65,7 @@ class SimKiosk:
 def make(bundle, *, sequence: int, now: float):
     return build_packet(small_body(), identity=bundle.identity, gateway_public_key=bundle.gateway_public_key,
                         suite_name=bundle.suite, sequence=sequence, service=Service.NEW_RECORDING,
-                        priority=PriorityClass.FIRST_RECORDING, now=now, key_id=bundle.gateway_key_id)  # fmt: skip
+                        priority=PriorityClass.FIRST_RECORDING, now=now, key_id=bundle.gateway_key_id)
 
 
 def carry(fleet, kiosk: SimKiosk, now: float) -> None:
@@ -79,7 +79,7 @@ def carry(fleet, kiosk: SimKiosk, now: float) -> None:
     kiosk.transport.published.clear()
     before = kiosk.renewer.renewals
     for ev in kiosk.transport.poll():
-        if ev.kind == "message":
+        if ev.kind is LinkEventKind.MESSAGE:
             kiosk.renewer.on_message(ev.payload, now)
     if kiosk.renewer.renewals > before:
         kiosk.renewed_at.append((now, due))
@@ -154,7 +154,7 @@ def test_a_fleet_runs_400_days_untouched(tmp_path):
     assert all(k.renewer.bundle.gateway_key_id == current_id(fleet.root) for k in kiosks[:2])
     end = T0 + DAYS * DAY
     assert destroyable(fleet.root, now=T0 + (ROTATED_ON + 59) * DAY, kiosk_days=30, window_s=DEFAULT_WINDOW_S,
-                       oldest_undelivered=None) == []  # fmt: skip
+                       oldest_undelivered=None) == []
     gone = destroyable(fleet.root, now=end, kiosk_days=30, window_s=DEFAULT_WINDOW_S, oldest_undelivered=None)
     destroy(fleet.root, gone, now=end)
     assert gone == [old_key] and list(load_keyring(fleet.root)) == [current_id(fleet.root)]
@@ -165,5 +165,5 @@ def test_a_fleet_runs_400_days_untouched(tmp_path):
           f"{crl_refreshes} times (closest to lapsing: {min_crl_margin / DAY:.1f} days), packets made "
           f"{made}, accepted {accepted}, refused kiosk-3 {len(refused['kiosk-3'])}; bodies opened per "
           f"gateway key {sorted(opened.values())}; untouched until day "
-          f"{untouched / DAY:.0f} ({first.kind} {first.name} expires); {time.monotonic() - started:.1f} s")  # fmt: skip
+          f"{untouched / DAY:.0f} ({first.kind} {first.name} expires); {time.monotonic() - started:.1f} s")
     assert untouched >= 700 * DAY

@@ -32,7 +32,7 @@ def said(out: subprocess.CompletedProcess[str]) -> str:
     noise = ("WARNING: Location", "BuildBackendWarning", "!!", "****", "Please be careful",
              "name as your package", "with strategy, WheelFile")
     err = [line for line in out.stderr.splitlines()
-           if line.strip() and not any(n in line for n in noise)]  # fmt: skip
+           if line.strip() and not any(n in line for n in noise)]
     return "stdout: " + out.stdout[-2000:] + "\nstderr: " + "\n".join(err)[-3000:]
 
 
@@ -53,7 +53,7 @@ def test_demo_command_from_a_fresh_clone(clone):
         ["bash", "scripts/demo.sh", "--kiosks", "1", "--residents", "3", "--siak-outage", "0",
          "--json"],
         cwd=clone, env=env(), capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     assert out.returncode == 0, said(out)
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["lost"] == 0 and summary["accepted_by_siak"] == summary["captured"] == 3
@@ -63,6 +63,6 @@ def test_test_command_from_a_fresh_clone_collects(clone):
     out = subprocess.run(
         ["bash", "scripts/test.sh", "--collect-only", "-q"],
         cwd=clone, env=env(), capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     assert out.returncode == 0, said(out)
     assert "tests collected" in out.stdout or "test" in out.stdout.splitlines()[-1]

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from anjungan.topics import KIOSK_ID_RE
+from anjungan.ids import KIOSK_ID_RE
 from broker.fleet.dashboard import auth, views
 from broker.fleet.dashboard.edge import BodyLimit, Network, TrustedProxies
 from broker.fleet.dashboard.i18n import LANGS, translator
@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
                                " form-action 'self'; frame-ancestors 'none'",
     "x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
     "cache-control": "no-store",
-}  # fmt: skip
+}
 HSTS = "max-age=31536000"  # sent over HTTPS only (RFC 6797 says ignore it over HTTP anyway)
 FORM_FIELDS, FORM_FIELD_BYTES = 8, 4096  # the largest dashboard form has four short fields
 
@@ -49,7 +49,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = False,
-               session_ttl_s: float = 8 * 3600.0, trusted_proxies: tuple[Network, ...] = ()) -> Starlette:  # fmt: skip
+               session_ttl_s: float = 8 * 3600.0, trusted_proxies: tuple[Network, ...] = ()) -> Starlette:
     """`secure_cookies` forces `Secure` cookies; they are `Secure` anyway on any request that
     came over HTTPS (TLS here, or `X-Forwarded-Proto: https` from one of `trusted_proxies`)."""
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -61,15 +61,15 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         return lang if lang in LANGS else "id"
 
     def render(request: Request, name: str, staff: StaffSession | None, status: int = 200,
-               **context: Any) -> Response:  # fmt: skip
+               **context: Any) -> Response:
         lang = lang_of(request)
         base = {"t": translator(lang), "lang": lang, "staff": staff, "now": service.clock(),
                 "csrf": staff.csrf if staff else "", "path": request.url.path,
-                "ago": views.ago, "when": service.settings.local_time.stamp}  # fmt: skip
+                "ago": views.ago, "when": service.settings.local_time.stamp}
         return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
     def set_cookie(request: Request, response: Response, name: str, value: str, *,
-                   max_age: int | None = None, delete: bool = False) -> None:  # fmt: skip
+                   max_age: int | None = None, delete: bool = False) -> None:
         secure = secure_cookies or request.url.scheme == "https"
         if delete:
             response.delete_cookie(name, secure=secure, httponly=True, samesite="strict")
@@ -117,7 +117,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         pre = request.cookies.get(PRE_COOKIE, "")
         pre = pre if views.plain_token(pre) else auth.new_token()
         response = render(request, "login.html", None, pre=pre, error="",
-                          next=views.safe_next(request.query_params.get("next")))  # fmt: skip
+                          next=views.safe_next(request.query_params.get("next")))
         set_cookie(request, response, PRE_COOKIE, pre)
         return response
 
@@ -129,7 +129,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         t = translator(lang_of(request))
         if not auth.same(form.get("csrf"), pre):
             return render(request, "login.html", None, status=403, pre=pre or auth.new_token(),
-                          error=t("bad_csrf"), next=nxt)  # fmt: skip
+                          error=t("bad_csrf"), next=nxt)
         user, password = form.get("username", ""), form.get("password", "")
         address, started = request.client.host if request.client else "-", service.clock()
         if not throttle.attempt(user, address, started):
@@ -142,7 +142,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         throttle.succeeded(user, address, started)
         token = auth.new_token()
         store.add_session(StaffSession(token_hash=auth.token_hash(token), user=user,
-                                       csrf=auth.new_token(), expires_at=service.clock() + session_ttl_s))  # fmt: skip
+                                       csrf=auth.new_token(), expires_at=service.clock() + session_ttl_s))
         log.info("%s signed in", user)
         response = RedirectResponse(nxt, status_code=303)
         set_cookie(request, response, SESSION_COOKIE, token, max_age=int(session_ttl_s))
@@ -165,14 +165,14 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
     async def overview(request: Request, staff: StaffSession) -> Response:
         q = views.Filters.from_query(request.query_params)
         data = await run_in_threadpool(views.overview_data, service, q, translator(lang_of(request)),
-                                       views.window_s(request.query_params))  # fmt: skip
+                                       views.window_s(request.query_params))
         return render(request, "overview.html", staff, q=q, **data)
 
     async def kiosk(request: Request, staff: StaffSession) -> Response:
         kiosk_id = request.path_params["kiosk_id"]
         data = None if not KIOSK_ID_RE.match(kiosk_id) else await run_in_threadpool(
             views.kiosk_data, service, kiosk_id, translator(lang_of(request)),
-            views.window_s(request.query_params))  # fmt: skip
+            views.window_s(request.query_params))
         if data is None:
             return render(request, "missing.html", staff, status=404)
         return render(request, "kiosk.html", staff, **data)
@@ -217,7 +217,7 @@ def create_app(service: FleetService, *, api_token: str, secure_cookies: bool = 
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ], middleware=[Middleware(TrustedProxies, trusted=trusted_proxies), Middleware(SecurityHeaders),
-                   Middleware(BodyLimit)])  # fmt: skip
+                   Middleware(BodyLimit)])
     return app
 
 

@@ -90,7 +90,7 @@ class SignInThrottle:
     """
 
     def __init__(self, *, per_pair: int = 5, per_address: int = 20, window_s: float = 300.0,
-                 max_keys: int = 100_000) -> None:  # fmt: skip
+                 max_keys: int = 100_000) -> None:
         self.per_pair, self.per_address, self.window_s, self.max_keys = per_pair, per_address, window_s, max_keys
         self._attempts: OrderedDict[tuple[str, ...], list[float]] = OrderedDict()
 

@@ -52,7 +52,7 @@ class HttpOptions:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError) as exc:
             raise FleetConfigError(f"cannot load --http-cert/--http-key: {exc.__class__.__name__}"
-                                   f" {getattr(exc, 'strerror', None) or exc.args[-1]}") from None  # fmt: skip
+                                   f" {getattr(exc, 'strerror', None) or exc.args[-1]}") from None
 
 
 def trusted_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -68,16 +68,16 @@ def trusted_networks(values: Iterable[str]) -> tuple[Network, ...]:
 
 def add_http_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--http-cert", default="", metavar="PEM",
-                   help="serve the dashboard over HTTPS with this certificate (chain) file")  # fmt: skip
+                   help="serve the dashboard over HTTPS with this certificate (chain) file")
     p.add_argument("--http-key", default="", metavar="PEM", help="the private key for --http-cert")
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR[/PREFIX]",
                    help="a reverse proxy whose X-Forwarded-For/-Proto to believe (repeatable;"
-                        " default: none)")  # fmt: skip
+                        " default: none)")
 
 
 def http_options(args: argparse.Namespace) -> HttpOptions:
     return HttpOptions(cert=args.http_cert, key=args.http_key,
-                       trusted_proxies=trusted_networks(args.trusted_proxy))  # fmt: skip
+                       trusted_proxies=trusted_networks(args.trusted_proxy))
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -95,7 +95,7 @@ def is_trusted(host: str, trusted: tuple[Network, ...]) -> bool:
 
 
 def forwarded(peer: str, scheme: str, xff: str, proto: str,
-              trusted: tuple[Network, ...]) -> tuple[str, str]:  # fmt: skip
+              trusted: tuple[Network, ...]) -> tuple[str, str]:
     """(client address, scheme) for a request from `peer`. From a trusted peer: the nearest
     untrusted address in `X-Forwarded-For` (read right to left) and a single-valued
     `X-Forwarded-Proto`; from anyone else, or when a header does not parse: the peer's own."""
@@ -131,7 +131,7 @@ class TrustedProxies:
         if scope["type"] == "http" and self.trusted and scope.get("client"):
             peer, port = scope["client"]
             host, scheme = forwarded(peer, scope.get("scheme", "http"), _header(scope, b"x-forwarded-for"),
-                                     _header(scope, b"x-forwarded-proto"), self.trusted)  # fmt: skip
+                                     _header(scope, b"x-forwarded-proto"), self.trusted)
             scope = {**scope, "client": (host, port if host == peer else 0), "scheme": scheme}
         await self.app(scope, receive, send)
 
@@ -183,6 +183,6 @@ class BodyLimit:
 async def _plain(send: Send, status: int, text: str) -> None:
     body = text.encode()
     headers: list[Any] = [(b"content-type", b"text/plain; charset=utf-8"),
-                          (b"content-length", str(len(body)).encode())]  # fmt: skip
+                          (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -57,7 +57,7 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "temperature_k": ("suhu tinggi", "temperature high"),
     "trust_expiring_k": ("sertifikat/CRL pusat hampir habis", "centre certificate/CRL expiring"),
     "out_of_service_k": ("tidak melayani (jam/sertifikat)", "out of service (clock/certificate)"),
-}  # fmt: skip
+}
 
 
 def translator(lang: str) -> Callable[[str], str]:

@@ -27,20 +27,20 @@ SITE_TIME = SiteTime()
 
 
 def _frame(title: str, y_max: float, x0: float, x1: float, body: list[str], legend: list[str],
-           local: SiteTime) -> str:  # fmt: skip
+           local: SiteTime) -> str:
     iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     out = [f'<svg class="plot" role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {H}"'
            f' width="{W}" height="{H}" xmlns="http://www.w3.org/2000/svg">',
            f"<title>{escape(title)}</title>",
-           f'<rect x="{PAD_L}" y="{PAD_T}" width="{iw}" height="{ih}" fill="#fff" stroke="#999"/>']  # fmt: skip
+           f'<rect x="{PAD_L}" y="{PAD_T}" width="{iw}" height="{ih}" fill="#fff" stroke="#999"/>']
     for frac in (0.0, 0.5, 1.0):
         y = PAD_T + ih * (1 - frac)
         out.append(f'<text x="{PAD_L - 4}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
-                   f"{y_max * frac:.3g}</text>")  # fmt: skip
+                   f"{y_max * frac:.3g}</text>")
     for frac, anchor in ((0.0, "start"), (1.0, "end")):
         x = PAD_L + iw * frac
         out.append(f'<text x="{x:.1f}" y="{H - 8}" font-size="11" text-anchor="{anchor}">'
-                   f"{escape(local.short(x0 + (x1 - x0) * frac))}</text>")  # fmt: skip
+                   f"{escape(local.short(x0 + (x1 - x0) * frac))}</text>")
     out += body
     out += legend
     out.append("</svg>")
@@ -51,13 +51,13 @@ def _legend(labels: list[tuple[str, str]]) -> list[str]:
     out, x = [], PAD_L + 6
     for label, colour in labels:
         out.append(f'<rect x="{x}" y="{PAD_T + 4}" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{x + 14}" y="{PAD_T + 13}" font-size="11">{escape(label)}</text>')  # fmt: skip
+                   f'<text x="{x + 14}" y="{PAD_T + 13}" font-size="11">{escape(label)}</text>')
         x += 22 + 7 * len(label)
     return out
 
 
 def line_chart(title: str, series: Sequence[Series], *, x_range: tuple[float, float] | None = None,
-               y_max: float | None = None, step: bool = False, local: SiteTime = SITE_TIME) -> str:  # fmt: skip
+               y_max: float | None = None, step: bool = False, local: SiteTime = SITE_TIME) -> str:
     pts = [p for s in series for p in s.points]
     if not pts:
         return f'<p class="empty">{escape(title)}: —</p>'
@@ -84,7 +84,7 @@ def line_chart(title: str, series: Sequence[Series], *, x_range: tuple[float, fl
 
 
 def stacked_bars(title: str, hours: Sequence[float], stacks: Sequence[Series], *,
-                 local: SiteTime = SITE_TIME) -> str:  # fmt: skip
+                 local: SiteTime = SITE_TIME) -> str:
     """One bar per hour; `stacks[i].points` are (hour, count) for layer i."""
     if not hours:
         return f'<p class="empty">{escape(title)}: —</p>'
@@ -106,6 +106,6 @@ def stacked_bars(title: str, hours: Sequence[float], stacks: Sequence[Series], *
             x = PAD_L + bw * hours.index(h)
             y = PAD_T + ih * (1 - (base[h] + v) / top)
             body.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(bw - 2, 1):.1f}"'
-                        f' height="{ih * v / top:.1f}" fill="{colour}"><title>{int(v)}</title></rect>')  # fmt: skip
+                        f' height="{ih * v / top:.1f}" fill="{colour}"><title>{int(v)}</title></rect>')
             base[h] += v
     return _frame(title, top, hours[0], hours[-1] + 3600, body, _legend(labels), local)

@@ -62,14 +62,14 @@ class Filters:
         state = params.get("state", "")
         return cls(office=params.get("office", "")[:100], kecamatan=params.get("kecamatan", "")[:100],
                    state=state if state in ("online", "offline", "alert") else "",
-                   q=params.get("q", "")[:64].strip().lower())  # fmt: skip
+                   q=params.get("q", "")[:64].strip().lower())
 
     def keep(self, row: KioskRow) -> bool:
         return ((not self.office or row.site.office == self.office)
                 and (not self.kecamatan or row.site.kecamatan == self.kecamatan)
                 and (self.state != "online" or row.up) and (self.state != "offline" or not row.up)
                 and (self.state != "alert" or bool(row.alerts))
-                and (not self.q or self.q in row.kiosk_id))  # fmt: skip
+                and (not self.q or self.q in row.kiosk_id))
 
 
 def class_label(t: Callable[[str], str], priority: int) -> str:
@@ -87,7 +87,7 @@ def window_s(params: Mapping[str, str]) -> float:
 
 
 def centre_plots(service: FleetService, t: Callable[[str], str], now: float,
-                 window: float = WINDOW_S) -> dict[str, str]:  # fmt: skip
+                 window: float = WINDOW_S) -> dict[str, str]:
     since = now - window
     local = service.settings.local_time
     samples = service.store.centre_history(since=since)
@@ -97,27 +97,27 @@ def centre_plots(service: FleetService, t: Callable[[str], str], now: float,
             by_class.setdefault(b.priority, []).append((s.at, float(b.depth)))
     backlog = line_chart(t("relay_backlog"), [
         Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
-        for p, pts in sorted(by_class.items())], local=local)  # fmt: skip
+        for p, pts in sorted(by_class.items())], local=local)
     siak = line_chart(t("siak_availability"), [Series(
         label=t("available"), points=[(s.at, 1.0 if s.siak_available else 0.0) for s in samples
                                       if s.siak_circuit != "unknown"],
-        colour="#1a7f37")], y_max=1.0, step=True, local=local)  # fmt: skip
+        colour="#1a7f37")], y_max=1.0, step=True, local=local)
     counts = service.store.captures(since=since)
     per: dict[int, list[tuple[float, float]]] = {}
     for c in counts:
         per.setdefault(c.priority, []).append((c.hour, float(c.count)))
     captures = stacked_bars(t("captures_per_hour"), [c.hour for c in counts], [
         Series(label=class_label(t, p), points=pts, colour=CLASS_COLOURS.get(p, ""))
-        for p, pts in sorted(per.items())], local=local)  # fmt: skip
+        for p, pts in sorted(per.items())], local=local)
     return {"plot_backlog": backlog, "plot_siak": siak, "plot_captures": captures}
 
 
 def overview_data(service: FleetService, q: Filters, t: Callable[[str], str],
-                  window: float = WINDOW_S) -> dict[str, Any]:  # fmt: skip
+                  window: float = WINDOW_S) -> dict[str, Any]:
     now = service.clock()
     rows = service.overview()
     shown = sorted((r for r in rows if q.keep(r)),
-                   key=lambda r: (r.site.office, r.site.kecamatan, r.kiosk_id))  # fmt: skip
+                   key=lambda r: (r.site.office, r.site.kecamatan, r.kiosk_id))
     up = sum(1 for r in rows if r.up)
     alerts = service.open_alerts()
     unanswered = len(service.store.feedback(answered=False, limit=10_000))
@@ -130,11 +130,11 @@ def overview_data(service: FleetService, q: Filters, t: Callable[[str], str],
         "centre_alerts": [a for a in alerts if not a.key.kiosk_id],
         "all_alerts": alerts[:200], "centre": service.centre(),
         **centre_plots(service, t, now, window),
-    }  # fmt: skip
+    }
 
 
 def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str],
-               window: float = WINDOW_S) -> dict[str, Any] | None:  # fmt: skip
+               window: float = WINDOW_S) -> dict[str, Any] | None:
     row = service.kiosk(kiosk_id)
     if row is None:
         return None
@@ -155,16 +155,16 @@ def kiosk_data(service: FleetService, kiosk_id: str, t: Callable[[str], str],
         "plot_faults": line_chart(t("faults"), [Series(
             label=t("faults"), points=[(p.at, float(p.faults)) for p in points], colour="#9a6700")],
             x_range=x_range, step=True, local=local),
-    }  # fmt: skip
+    }
     return {"row": row, "health": row.state.health,
-            "log": service.store.alert_log(kiosk_id=kiosk_id, limit=50), **plots}  # fmt: skip
+            "log": service.store.alert_log(kiosk_id=kiosk_id, limit=50), **plots}
 
 
 def fleet_json(service: FleetService, kiosk_id: str = "") -> dict[str, Any]:
     """The API's answer; `kiosk_id` narrows `kiosks` to one (counts stay fleet-wide)."""
     def alert(a: Any) -> dict[str, Any]:
         return {"kind": a.key.kind.value, "subject": a.key.subject, "detail": a.detail,
-                "severity": a.severity, "opened_at": a.opened_at}  # fmt: skip
+                "severity": a.severity, "opened_at": a.opened_at}
 
     if kiosk_id:  # one kiosk: no need to build every row
         one = service.kiosk(kiosk_id)
@@ -180,4 +180,4 @@ def fleet_json(service: FleetService, kiosk_id: str = "") -> dict[str, Any]:
                     "office": r.site.office, "kecamatan": r.site.kecamatan,
                     "open_alerts": [alert(a) for a in r.alerts]} for r in rows],
         "centre_alerts": [alert(a) for a in service.open_alerts() if not a.key.kiosk_id],
-    }  # fmt: skip
+    }

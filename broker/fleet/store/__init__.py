@@ -25,7 +25,7 @@ from broker.private import private_database
 __all__ = [
     "AlertLogEntry", "Batch", "CaptureCount", "FeedbackRecord", "FleetStore", "HealthPoint",
     "Site", "StaffSession", "open_store",
-]  # fmt: skip
+]
 
 
 def open_store(url: str) -> FleetStore:

@@ -74,4 +74,4 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.health or self.kiosks or self.changes or self.feedback or self.samples
-                    or self.captures)  # fmt: skip
+                    or self.captures)

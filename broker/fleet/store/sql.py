@@ -126,7 +126,7 @@ class SqlFleetStore:
             if batch.health:
                 cur.executemany(s("INSERT INTO {P}health VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), [
                     (h.kiosk_id, h.at, int(h.online), h.outbox_depth, h.outbox_oldest_s,
-                     h.disk_free_pct, h.temperature_c, h.faults) for h in batch.health])  # fmt: skip
+                     h.disk_free_pct, h.temperature_c, h.faults) for h in batch.health])
             if batch.kiosks:
                 cur.executemany(s(
                     "INSERT INTO {P}kiosks VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE"
@@ -135,28 +135,28 @@ class SqlFleetStore:
                     " health = excluded.health"), [
                     (k.kiosk_id, int(k.online), k.session_id, k.status_at, k.last_seen,
                      k.health.to_json().decode() if k.health else None)
-                    for k in batch.kiosks.values()])  # fmt: skip
+                    for k in batch.kiosks.values()])
             for c in batch.changes:
                 a = c.alert
                 if c.action is AlertAction.OPEN:
                     cur.execute(s("INSERT INTO {P}alerts VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
                                   " SET detail = excluded.detail, opened_at = excluded.opened_at"),
-                                (a.key.text, a.detail, a.opened_at))  # fmt: skip
+                                (a.key.text, a.detail, a.opened_at))
                 else:
                     cur.execute(s("DELETE FROM {P}alerts WHERE key = ?"), (a.key.text,))
                 cur.execute(s("INSERT INTO {P}alert_log (at, action, key, detail) VALUES (?, ?, ?, ?)"),
-                            (c.at, c.action.value, a.key.text, a.detail))  # fmt: skip
+                            (c.at, c.action.value, a.key.text, a.detail))
             for r in batch.feedback:
                 f = r.feedback
                 cur.execute(s("INSERT INTO {P}feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                               " ON CONFLICT (feedback_id) DO NOTHING"),
                             (f.feedback_id, f.kiosk_id, f.at, r.received_at, f.category, f.text,
-                             f.lang, f.ticket, int(r.answered), r.answered_at, r.answered_by))  # fmt: skip
+                             f.lang, f.ticket, int(r.answered), r.answered_at, r.answered_by))
             if batch.samples:
                 cur.executemany(s("INSERT INTO {P}centre VALUES (?, ?, ?)"), [
                     (c.at, c.siak_circuit, json.dumps([[b.priority, b.depth, b.oldest_age_s]
                                                         for b in c.backlog]))
-                    for c in batch.samples])  # fmt: skip
+                    for c in batch.samples])
             counts: dict[tuple[float, int], int] = {}
             for at, priority in batch.captures:
                 hour = float(int(at // 3600) * 3600)
@@ -164,13 +164,13 @@ class SqlFleetStore:
             for (hour, priority), n in sorted(counts.items()):
                 cur.execute(s("INSERT INTO {P}captures VALUES (?, ?, ?) ON CONFLICT (hour, priority)"
                               " DO UPDATE SET count = {P}captures.count + excluded.count"),
-                            (hour, priority, n))  # fmt: skip
+                            (hour, priority, n))
 
     def prune(self, *, before: float) -> int:
         """Drop time series older than `before` (retention). Returns rows dropped."""
         n = 0
         for table, column in (("health", "at"), ("centre", "at"), ("captures", "hour"),
-                              ("alert_log", "at")):  # fmt: skip
+                              ("alert_log", "at")):
             n += self._exec(f"DELETE FROM {{P}}{table} WHERE {column} < ?", (before,))
         n += self._exec("DELETE FROM {P}sessions WHERE expires_at < ?", (before,))
         return n
@@ -178,10 +178,10 @@ class SqlFleetStore:
     # -- reading --------------------------------------------------------------------------
     def health_history(self, kiosk_id: str, *, since: float) -> list[HealthPoint]:
         rows = self._rows("SELECT * FROM {P}health WHERE kiosk_id = ? AND at >= ? ORDER BY at",
-                          (kiosk_id, since))  # fmt: skip
+                          (kiosk_id, since))
         return [HealthPoint(kiosk_id=r[0], at=r[1], online=bool(r[2]), outbox_depth=r[3],
                             outbox_oldest_s=r[4], disk_free_pct=r[5], temperature_c=r[6],
-                            faults=r[7]) for r in rows]  # fmt: skip
+                            faults=r[7]) for r in rows]
 
     def kiosks(self) -> list[KioskState]:
         out = []
@@ -191,7 +191,7 @@ class SqlFleetStore:
             except MessageError:
                 health = None
             out.append(KioskState(kiosk_id=r[0], online=bool(r[1]), session_id=r[2],
-                                  status_at=r[3], last_seen=r[4], health=health))  # fmt: skip
+                                  status_at=r[3], last_seen=r[4], health=health))
         return out
 
     def open_alerts(self) -> list[Alert]:
@@ -201,41 +201,41 @@ class SqlFleetStore:
     def alert_log(self, *, kiosk_id: str | None = None, limit: int = 100) -> list[AlertLogEntry]:
         where, params = ("", []) if kiosk_id is None else (" WHERE key LIKE ?", [f"%:{kiosk_id}:%"])
         rows = self._rows(f"SELECT at, action, key, detail FROM {{P}}alert_log{where}"
-                          " ORDER BY id DESC LIMIT ?", (*params, limit))  # fmt: skip
+                          " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [AlertLogEntry(at=r[0], action=r[1], key=r[2], detail=r[3]) for r in rows]
 
     def centre_history(self, *, since: float) -> list[CentreSample]:
         rows = self._rows("SELECT at, circuit, backlog FROM {P}centre WHERE at >= ? ORDER BY at",
-                          (since,))  # fmt: skip
+                          (since,))
         return [CentreSample(at=r[0], siak_circuit=r[1], backlog=tuple(
             ClassBacklog(priority=p, depth=d, oldest_age_s=o) for p, d, o in json.loads(r[2])))
-            for r in rows]  # fmt: skip
+            for r in rows]
 
     def captures(self, *, since: float) -> list[CaptureCount]:
         rows = self._rows("SELECT hour, priority, count FROM {P}captures WHERE hour >= ?"
-                          " ORDER BY hour, priority", (since,))  # fmt: skip
+                          " ORDER BY hour, priority", (since,))
         return [CaptureCount(hour=r[0], priority=r[1], count=r[2]) for r in rows]
 
     def feedback(self, *, answered: bool | None = None, limit: int = 200) -> list[FeedbackRecord]:
         where, params = ("", []) if answered is None else (" WHERE answered = ?", [int(answered)])
         rows = self._rows(f"SELECT * FROM {{P}}feedback{where} ORDER BY at DESC, feedback_id"
-                          " LIMIT ?", (*params, limit))  # fmt: skip
+                          " LIMIT ?", (*params, limit))
         return [FeedbackRecord(
             feedback=Feedback(feedback_id=r[0], kiosk_id=r[1], at=r[2], category=r[4], text=r[5],
                               lang=r[6], ticket=r[7]),
             received_at=r[3], answered=bool(r[8]), answered_at=r[9], answered_by=r[10])
-            for r in rows]  # fmt: skip
+            for r in rows]
 
     def mark_answered(self, feedback_id: str, *, by: str, at: float) -> bool:
         """False when unknown or already answered."""
         return self._exec("UPDATE {P}feedback SET answered = 1, answered_at = ?, answered_by = ?"
-                          " WHERE feedback_id = ? AND answered = 0", (at, by, feedback_id)) == 1  # fmt: skip
+                          " WHERE feedback_id = ? AND answered = 0", (at, by, feedback_id)) == 1
 
     # -- sites --------------------------------------------------------------------------
     def set_site(self, site: Site) -> None:
         self._exec("INSERT INTO {P}sites VALUES (?, ?, ?) ON CONFLICT (kiosk_id) DO UPDATE"
                    " SET office = excluded.office, kecamatan = excluded.kecamatan",
-                   (site.kiosk_id, site.office, site.kecamatan))  # fmt: skip
+                   (site.kiosk_id, site.office, site.kecamatan))
 
     def sites(self) -> dict[str, Site]:
         rows = self._rows("SELECT kiosk_id, office, kecamatan FROM {P}sites")
@@ -244,7 +244,7 @@ class SqlFleetStore:
     # -- staff and sessions ---------------------------------------------------------------
     def set_staff(self, username: str, password_hash: str, *, at: float) -> None:
         self._exec("INSERT INTO {P}staff VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE"
-                   " SET password_hash = excluded.password_hash", (username, password_hash, at))  # fmt: skip
+                   " SET password_hash = excluded.password_hash", (username, password_hash, at))
 
     def staff_hash(self, username: str) -> str | None:
         rows = self._rows("SELECT password_hash FROM {P}staff WHERE username = ?", (username,))
@@ -255,13 +255,13 @@ class SqlFleetStore:
 
     def add_session(self, session: StaffSession) -> None:
         self._exec("INSERT INTO {P}sessions VALUES (?, ?, ?, ?)",
-                   (session.token_hash, session.user, session.csrf, session.expires_at))  # fmt: skip
+                   (session.token_hash, session.user, session.csrf, session.expires_at))
 
     def session(self, token_hash: str, *, now: float) -> StaffSession | None:
         rows = self._rows("SELECT * FROM {P}sessions WHERE token_hash = ? AND expires_at > ?",
-                          (token_hash, now))  # fmt: skip
+                          (token_hash, now))
         return StaffSession(token_hash=rows[0][0], user=rows[0][1], csrf=rows[0][2],
-                            expires_at=rows[0][3]) if rows else None  # fmt: skip
+                            expires_at=rows[0][3]) if rows else None
 
     def drop_session(self, token_hash: str) -> None:
         self._exec("DELETE FROM {P}sessions WHERE token_hash = ?", (token_hash,))

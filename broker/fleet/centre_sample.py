@@ -11,7 +11,7 @@ from provisioning.status import expiries
 
 
 def with_trust(sampler: Callable[[float], CentreSample] | None,
-               fleet_dir: Path) -> Callable[[float], CentreSample]:  # fmt: skip
+               fleet_dir: Path) -> Callable[[float], CentreSample]:
     """`sampler` (or an empty one) plus the fleet folder's trust expiries, re-read each time
     (every minute or so): the dashboard alerts 7 days before a CA, centre certificate or CRL
     runs out."""
@@ -31,7 +31,7 @@ def queue_sampler(queue: object, circuit: Callable[[], str] | None = None) -> Ca
         return CentreSample(
             at=now,
             backlog=tuple(ClassBacklog(priority=int(r.priority), depth=r.depth,
-                                       oldest_age_s=r.oldest_age_s) for r in rows),  # fmt: skip
+                                       oldest_age_s=r.oldest_age_s) for r in rows),
             siak_circuit=circuit() if circuit else "unknown",
         )
 

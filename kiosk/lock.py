@@ -44,7 +44,7 @@ def hold(data_file: Path, *, what: str) -> InstanceLock:
         holder = file.read().strip() or "?"
         file.close()
         raise AlreadyRunning(f"another {what} is already running on {data_file} "
-                             f"(pid {holder} holds {path})") from None  # fmt: skip
+                             f"(pid {holder} holds {path})") from None
     file.truncate(0)
     file.write(f"{os.getpid()}\n")
     file.flush()
