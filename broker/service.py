@@ -139,6 +139,7 @@ class CentralService:
             kiosk_id, kind = topics.parse(msg.topic)
         except topics.TopicError:
             kiosk_id, kind = "", None
+        packet_id, ack = "", None
         if kind is TopicKind.CAPTURE:
             try:
                 packet_id = decode_packet(msg.payload).packet_id
