@@ -20,8 +20,8 @@ from entrypoints.doctor.probe import _remaining_length, connect_packet, read_con
 from provisioning.broker_process import free_port
 from provisioning.bundle import complete, request
 from provisioning.centre_folder import export_centre
-from provisioning.crl import DAY
-from provisioning.fleet import init_fleet
+from provisioning.crl import DAY, sign_crl
+from provisioning.fleet import init_fleet, open_fleet
 from tests.broker.harness import Mosquitto
 
 UID = 999  # anjungan in the root's own /etc/passwd
@@ -121,6 +121,16 @@ def test_expired_certificate_refused_by_the_broker(tmp_path: Path,
         mosquitto.stop()
     [line] = [x for x in problems(out) if "broker" in x]
     assert code == 1 and "TLS refused" in line, out
+
+
+def test_expired_crl_on_the_centre(host: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sign_crl(open_fleet(host / "etc/anjungan/fleet"), now=time.time() - 40 * DAY)  # next update 10 days ago
+    crl = host / "etc/anjungan/centre/crl.pem"
+    shutil.copyfile(host / "etc/anjungan/fleet/crl.pem", crl)
+    code, out = doctor(capsys, host, "--centre", "--broker", f"127.0.0.1:{free_port()}")
+    [line] = [x for x in problems(out) if "trust" in x]
+    assert code == 1 and line.startswith(f"FAIL trust   CRL {crl}: expired, expired ")
+    assert "anjungan provision refresh-crl /etc/anjungan/fleet" in out
 
 
 def test_clock_behind_the_certificate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
