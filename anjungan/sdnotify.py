@@ -2,7 +2,8 @@
 its main loop so a hung loop is restarted (`Type=notify`, `WatchdogSec=` in the units).
 
 Off unless systemd asked for it: without $NOTIFY_SOCKET nothing is sent; without
-$WATCHDOG_USEC (or with $WATCHDOG_PID naming another process) no pings. A datagram that
+$WATCHDOG_USEC (or with $WATCHDOG_PID naming another process, or with `parent_ok` a process
+other than this one or its parent) no pings. A datagram that
 cannot be sent is dropped: notifying never stops a service.
 """
 
@@ -42,7 +43,9 @@ class Watchdog:
     `ping` is called (a loop calls it every turn)."""
 
     def __init__(self, env: Mapping[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, parent_ok: bool = False) -> None:
+        """`parent_ok`: this process is the child of the unit's main process (the kiosk
+        under cage: systemd names cage in $WATCHDOG_PID; the unit has NotifyAccess=all)."""
         self._env = dict(os.environ if env is None else env)
         self._clock = clock
         self.period = 0.0  # seconds between pings; 0: off
@@ -51,7 +54,8 @@ class Watchdog:
             pid = int(self._env.get("WATCHDOG_PID", str(os.getpid())))
         except ValueError:
             usec, pid = 0, 0
-        if usec > 0 and pid == os.getpid() and self._env.get("NOTIFY_SOCKET"):
+        ours = (os.getpid(), os.getppid()) if parent_ok else (os.getpid(),)
+        if usec > 0 and pid in ours and self._env.get("NOTIFY_SOCKET"):
             self.period = usec / 1e6 / 4
         self._last = float("-inf")
 

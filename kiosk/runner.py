@@ -117,7 +117,7 @@ def run_kiosk(opts: RunOptions) -> int:
     app.publisher.start()
     # systemd (Type=notify): up now; then every turn of whichever loop runs calls app.step,
     # which pings the watchdog, so a hung loop is restarted
-    app.watchdog = Watchdog()
+    app.watchdog = Watchdog(parent_ok=True)  # the unit's main process is cage, our parent
     app.watchdog.ready()
     try:
         if steps is not None:

@@ -68,3 +68,9 @@ def test_watchdog_off_unless_meant_for_this_process(env: dict[str, str]) -> None
     pid = os.getpid()
     assert pid != 1
     assert not Watchdog({"NOTIFY_SOCKET": "@x", **env}).enabled
+
+
+def test_parent_ok_accepts_the_parent_named_by_systemd() -> None:
+    env = {"NOTIFY_SOCKET": "@x", "WATCHDOG_USEC": "1000000", "WATCHDOG_PID": str(os.getppid())}
+    assert not Watchdog(env).enabled
+    assert Watchdog(env, parent_ok=True).enabled

@@ -3,6 +3,7 @@ WATCHDOG=1 from its loop, to an abstract unix datagram socket as systemd gives i
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import uuid
@@ -24,6 +25,8 @@ def test_kiosk_says_ready_then_pings_its_watchdog(bundle: KioskBundle, tmp_path:
         sock.settimeout(60)  # a hang guard
         monkeypatch.setenv("NOTIFY_SOCKET", f"@{name}")
         monkeypatch.setenv("WATCHDOG_USEC", "400000")  # a ping at most every 0.1 s
+        # systemd names the unit's main process, cage; here the kiosk's parent is this test
+        monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
         steps = [{"mark": "waiting"}, *[{"wait": 86400}] * 5]  # the script's loop turns for minutes
         kiosk = KioskProcess(bundle.root, free_port(), tmp_path, steps, drain=600)
         try:
