@@ -13,7 +13,9 @@ from pathlib import Path
 
 from cryptography import x509
 
+from anjungan.errors import AnjunganError
 from deploy.plan import CONFIG_DIR, DATA_DIR, DEFAULT_PREFIX, UNITS, USER, Dir, Role, host_plan
+from drivers.peripherals import DEVICE_NAMES, PeripheralConfig
 from entrypoints.doctor.findings import Finding, ok, problem, skipped
 from provisioning import status as trust
 from provisioning.centre_folder import holds_ca_key
@@ -202,6 +204,34 @@ def check_trust(role: Role, root: Path, now: float) -> list[Finding]:
                               f"sudo anjungan provision centre-folder /etc/anjungan/fleet --out {folder}")
         out.append(_trust_finding("certificate" if name != "crl.pem" else "CRL", folder / name, end,
                                   trust.judge(end, now, due_at=due), now, fix))
+    return out
+
+
+# ---- peripherals ----------------------------------------------------------------------
+
+def check_peripherals(root: Path) -> list[Finding]:
+    """Every device peripherals.json names by path is there (plugged in, named by the udev
+    rules). Not the self-test itself: that would take the serial ports from the running kiosk."""
+    path = under(root, f"{CONFIG_DIR}/peripherals.json")
+    try:
+        config = PeripheralConfig.from_mapping(json.loads(path.read_bytes()))
+    except (OSError, ValueError, AnjunganError) as exc:
+        why = exc if isinstance(exc, AnjunganError) else type(exc).__name__
+        return [problem("device", f"{path} unusable: {why}",
+                        f"fix {path} (drivers/peripherals.example.json shows every setting)")]
+    out = []
+    for name in DEVICE_NAMES:
+        url = getattr(config, name)
+        if not url:
+            out.append(skipped("device", f"{name}: not fitted (no path in {path.name})"))
+        elif not url.startswith("/"):
+            out.append(skipped("device", f"{name}: {url} is not a device path"))
+        elif not under(root, url).exists():
+            out.append(problem("device", f"{name}: {url} is missing (unplugged, or its udev rule does not match)",
+                               f"plug the {name} in; udevadm monitor shows it arrive; then "
+                               "sudo -u anjungan anjungan peripherals selftest (with the kiosk stopped)"))
+        else:
+            out.append(ok("device", f"{name}: {url} present"))
     return out
 
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drivers.peripherals import DEVICE_NAMES
 from entrypoints.cli import main
 from entrypoints.doctor.probe import _remaining_length, connect_packet, read_connack
 from provisioning.broker_process import free_port
@@ -54,9 +55,14 @@ def make_host(tmp: Path, *, kiosk_now: float | None = None) -> Path:
         for path in folder.rglob("*"):
             os.chown(path, UID, UID)
         _own(folder, UID, UID, 0o700)
+    devices = {name: f"/dev/anjungan/{name}" for name in DEVICE_NAMES}
+    (etc / "peripherals.json").write_text(json.dumps(devices))
+    (etc / "fleet-config.json").write_text("{}\n")
     for name in ("peripherals.json", "fleet-config.json"):
-        (etc / name).write_text("{}\n")
         _own(etc / name, 0, UID, 0o640)
+    (root / "dev/anjungan").mkdir(parents=True)
+    for name in DEVICE_NAMES:  # the udev rules' names (plain files stand in for the ttys)
+        (root / "dev/anjungan" / name).touch()
     return root
 
 
@@ -167,6 +173,16 @@ def test_missing_config(host: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert any("gateway.key missing" in p for p in problems(out))
     assert any("fleet-config.json not valid JSON" in p for p in problems(out))
+
+
+def test_unplugged_peripheral(host: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (host / "dev/anjungan/fingerprint").unlink()
+    code, out = doctor(capsys, host, "--kiosk", "--broker", f"127.0.0.1:{free_port()}")
+    assert code == 1
+    assert [p for p in problems(out) if "broker" not in p] == ["FAIL device  fingerprint: /dev/anjungan/fingerprint is missing "
+                             "(unplugged, or its udev rule does not match)"]
+    assert "fix: plug the fingerprint in" in out
+    assert "ok   device  printer: /dev/anjungan/printer present" in out
 
 
 def test_full_disk(host: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
