@@ -8,6 +8,8 @@ import collections
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from provisioning.crl import DAY, sign_crl
 from provisioning.fleet import init_fleet, open_fleet
 from tests.broker.harness import Mosquitto
 
+ROOT = Path(__file__).resolve().parents[2]
 UID = 999  # anjungan in the root's own /etc/passwd
 
 
@@ -192,6 +195,23 @@ def test_full_disk(host: Path, capsys: pytest.CaptureFixture[str], monkeypatch: 
     [disk] = [line for line in problems(out) if "disk" in line]
     assert code == 1 and "10 MiB free of 1024 MiB (needs 200 MiB)" in disk
     assert "journalctl --vacuum-size" in out
+
+
+def test_full_disk_on_a_small_tmpfs(host: Path, tmp_path: Path) -> None:
+    """The data folder on a real 4 MiB tmpfs (anjungan's, 0700), in a mount namespace of its own."""
+    data = host / "var/lib/anjungan"
+    mount = f"mount -t tmpfs -o size=4m,uid={UID},gid={UID},mode=0700 tmpfs {data}"
+    doctor_cmd = (f"{sys.executable} -m entrypoints.cli doctor --kiosk --root {host} "
+                  f"--broker 127.0.0.1:{free_port()} --timeout 3")
+    if subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no mount namespaces here (unshare --mount)")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+                           f"{mount}; dd if=/dev/zero of={data}/filler bs=1M count=3 2>/dev/null; {doctor_cmd}"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    [disk] = [line for line in problems(done.stdout) if "disk" in line]
+    assert done.returncode == 1 and f"FAIL disk    {data}: 1 MiB free of 4 MiB (needs 200 MiB)" == disk, done.stderr
+    assert not any("owner" in p for p in problems(done.stdout))  # the tmpfs is anjungan's, 0700
 
 
 def test_units_skipped_without_systemd(host: Path, capsys: pytest.CaptureFixture[str]) -> None:
