@@ -8,7 +8,6 @@ import json
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -75,7 +74,9 @@ def check_config(role: Role, root: Path) -> list[Finding]:
     bad = [f"{n} {why}" for n in names
            if (why := _readable(folder / n, as_json=n.endswith(".json")))]
     if bad:
-        out.append(problem("config", f"{folder}: {', '.join(bad)}", fix_missing))
+        denied = any(b.endswith("Permission denied") for b in bad)
+        out.append(problem("config", f"{folder}: {', '.join(bad)}",
+                           "run the doctor as root: sudo anjungan doctor" if denied else fix_missing))
     else:
         out.append(ok("config", f"{folder} holds {', '.join(names)}"))
     for path, fix in extra.items():
@@ -237,11 +238,11 @@ def check_peripherals(root: Path) -> list[Finding]:
 
 # ---- disk --------------------------------------------------------------------------------
 
-def check_disk(root: Path, usage: Callable[[Path], shutil._ntuple_diskusage] | None = None) -> Finding:
+def check_disk(root: Path) -> Finding:
     path = under(root, DATA_DIR)
     if not path.exists():
         path = root
-    du = (usage or shutil.disk_usage)(path)
+    du = shutil.disk_usage(path)
     need = max(MIN_FREE, int(du.total * MIN_FREE_FRACTION))
     mib = du.free / 2**20
     if du.free < need:

@@ -10,16 +10,12 @@ import time
 from pathlib import Path
 
 from anjungan.commands import port_number
-from anjungan.errors import AnjunganError
+from anjungan.errors import AnjunganError, UsageError
 from deploy.plan import UNITS, Role
 from entrypoints.doctor import checks
 from entrypoints.doctor.findings import Finding, State, ok, problem, skipped
 from entrypoints.doctor.probe import probe
 from provisioning.centres import CENTRE_ID, TlsFiles, find
-
-
-class DoctorError(AnjunganError):
-    exit_code = 2
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +40,7 @@ def _role(args: argparse.Namespace, root: Path) -> Role:
     found = [r for r, d in ((Role.KIOSK, checks.bundle_dir(root)), (Role.CENTRE, checks.centre_dir(root)))
              if d.is_dir()]
     if len(found) != 1:
-        raise DoctorError(f"cannot tell whether {root} is a kiosk or a centre: give --kiosk or --centre")
+        raise UsageError(f"cannot tell whether {root} is a kiosk or a centre: give --kiosk or --centre")
     return found[0]
 
 
@@ -55,7 +51,7 @@ def _broker_address(text: str) -> tuple[str, int]:
             raise ValueError
         return host.strip("[]"), port_number(port)
     except (ValueError, argparse.ArgumentTypeError):
-        raise DoctorError(f"--broker is HOST:PORT, not {text!r}") from None
+        raise UsageError(f"--broker is HOST:PORT, not {text!r}") from None
 
 
 def _identity(role: Role, root: Path) -> tuple[TlsFiles, str, tuple[str, int]]:
@@ -120,12 +116,12 @@ def render(role: Role, findings: list[Finding]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
-        raise DoctorError(f"--timeout must be positive, not {args.timeout:g}")
+        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     if args.broker:
         _broker_address(args.broker)
     root = Path(args.root)
     if not root.is_dir():
-        raise DoctorError(f"--root {root} is not a folder")
+        raise UsageError(f"--root {root} is not a folder")
     role = _role(args, root)
     findings = diagnose(role, root, broker=args.broker, timeout=args.timeout)
     bad = any(f.state is State.PROBLEM for f in findings)
