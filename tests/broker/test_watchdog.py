@@ -19,7 +19,9 @@ from .harness import Mosquitto, Service
 from .kit import make_fleet
 
 
-def test_centre_says_ready_then_pings_its_watchdog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("extra", [(), ("--http", "127.0.0.1:0")], ids=["service", "with-dashboard"])
+def test_centre_says_ready_then_pings_its_watchdog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  extra: tuple[str, ...]) -> None:
     fleet_dir, _ = make_fleet(tmp_path, kiosks=())
     name = f"anjungan-centre-test-{uuid.uuid4().hex}"
     mosquitto = Mosquitto(fleet_dir, tmp_path).start()
@@ -29,7 +31,7 @@ def test_centre_says_ready_then_pings_its_watchdog(tmp_path: Path, monkeypatch: 
         monkeypatch.setenv("NOTIFY_SOCKET", f"@{name}")
         monkeypatch.setenv("WATCHDOG_USEC", "400000")
         service = Service(fleet_dir, tmp_path, mqtt_url=mosquitto.url,
-                          siak_url=f"http://127.0.0.1:{free_port()}").start()
+                          siak_url=f"http://127.0.0.1:{free_port()}", extra=extra).start()
         try:
             got = [sock.recv(64) for _ in range(3)]
             assert service.alive()
