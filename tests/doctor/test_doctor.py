@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 
 from drivers.peripherals import DEVICE_NAMES
 from entrypoints.cli import main
-from entrypoints.doctor.probe import _remaining_length, connect_packet, read_connack
+from entrypoints.doctor.probe import _remaining_length, connect_packet, probe, read_connack
 from provisioning.broker_process import free_port
 from provisioning.bundle import complete, request
 from provisioning.centre_folder import export_centre
+from provisioning.centres import TlsFiles
 from provisioning.crl import DAY, sign_crl
 from provisioning.fleet import init_fleet, open_fleet
 from tests.broker.harness import Mosquitto
@@ -248,3 +249,25 @@ def test_remaining_length_decodes_back(n: int) -> None:
     value = sum((b & 0x7F) << (7 * i) for i, b in enumerate(encoded))
     assert value == n and len(encoded) <= 4 and all(b & 0x80 for b in encoded[:-1])
     assert not encoded[-1] & 0x80
+
+
+def _kiosk_tls(root: Path) -> TlsFiles:
+    b = root / "etc/anjungan/bundle"
+    return TlsFiles(ca_file=str(b / "ca.pem"), cert_file=str(b / "device.pem"), key_file=str(b / "device.key"))
+
+
+def test_tls_only_probe_while_the_service_runs(host: Path, broker: str) -> None:
+    """While the unit runs the doctor stops after TLS (a CONNECT would take its session)."""
+    h, _, port = broker.rpartition(":")
+    result = probe(h, int(port), _kiosk_tls(host), client_id="kiosk-01", mqtt=False)
+    assert result.ok and "MQTT not tried" in result.detail
+
+
+def test_tls_only_probe_sees_the_broker_refuse_an_expired_certificate(tmp_path: Path) -> None:
+    root = make_host(tmp_path, kiosk_now=time.time() - 40 * DAY)
+    mosquitto = Mosquitto(root / "etc/anjungan/fleet", tmp_path).start()
+    try:
+        result = probe("127.0.0.1", mosquitto.port, _kiosk_tls(root), client_id="kiosk-01", mqtt=False)
+    finally:
+        mosquitto.stop()
+    assert not result.ok and "TLS refused" in result.detail, result.detail
