@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from anjungan import logs
 from anjungan.errors import UsageError
+from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
 from broker.keys_cli import register_keys
 from broker.observe import NULL
@@ -220,10 +221,15 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
 
     sampler = queue_sampler(service.queue, circuit=lambda: service.relay.breaker.state.value)
     service.start()
+    # systemd's watchdog, pinged while ingest and relay run (the dashboard has the main thread)
+    done = threading.Event()
+    threading.Thread(target=service.keep_watchdog, args=(done, Watchdog()), daemon=True,
+                     name="watchdog").start()
     try:
         return serve(cfg, sampler=sampler, on_service=count_captures,
                      on_ready=lambda url: print(f"staff dashboard: {url}", flush=True))
     finally:
+        done.set()
         service.stop()
 
 

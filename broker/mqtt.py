@@ -261,6 +261,10 @@ class CentreMqtt:
                                   properties=props)
         self.client.loop_start()
 
+    def alive(self) -> bool:
+        """The verifier and the committing worker still run (for systemd's watchdog)."""
+        return self._verifier.is_alive() and self._worker.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         self.inbox.put(None)

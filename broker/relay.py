@@ -99,6 +99,10 @@ class Relay:
         for t in self._threads:
             t.start()
 
+    def alive(self) -> bool:
+        """Every worker thread still runs (for systemd's watchdog)."""
+        return all(t.is_alive() for t in self._threads)
+
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:

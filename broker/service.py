@@ -17,6 +17,7 @@ from pathlib import Path
 from anjungan import topics
 from anjungan.messages import Ack, AckOutcome
 from anjungan.packet import decode_packet
+from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
 from broker.coordination import lease_owner, open_coordination
 from broker.desk import StatusDesk
@@ -39,6 +40,7 @@ from provisioning.fleet import centre_tls, open_fleet
 from provisioning.gateway_keys import load_keyring
 
 log = logging.getLogger("anjungan.service")
+WATCHDOG_TICK_S = 1.0  # how often liveness is looked at; pings go at most every WATCHDOG_USEC/4
 POISON = "internal_error"  # the rejection reason of a message whose handling failed
 
 
@@ -168,9 +170,21 @@ class CentralService:
         self.queue.close()
         self.coordination.close()
 
-    def run_forever(self, stop: threading.Event) -> None:
+    def alive(self) -> bool:
+        """Ingest and relay threads all running: what systemd's watchdog pings vouch for."""
+        return self.mqtt.alive() and self.relay.alive()
+
+    def keep_watchdog(self, stop: threading.Event, watchdog: Watchdog) -> None:
+        """Tell systemd the service is up, then ping its watchdog while `alive` (until
+        `stop`): a dead or wedged worker stops the pings and systemd restarts the service."""
+        watchdog.ready()
+        while not stop.wait(WATCHDOG_TICK_S):
+            if self.alive():
+                watchdog.ping()
+
+    def run_forever(self, stop: threading.Event, watchdog: Watchdog | None = None) -> None:
         self.start()
         try:
-            stop.wait()
+            self.keep_watchdog(stop, watchdog or Watchdog())
         finally:
             self.stop()

@@ -28,6 +28,7 @@ COMPONENTS = (
     "broker.fleet.cli",
     "entrypoints.demo.command",
     "deploy.cli",
+    "entrypoints.doctor",
 )
 
 

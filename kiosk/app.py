@@ -23,6 +23,7 @@ from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health
 from anjungan.nik import redact
 from anjungan.packet.model import PacketError
+from anjungan.sdnotify import Watchdog
 from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
@@ -87,6 +88,7 @@ class KioskApp:
                  session_id: str = "", cert_expires_at: float | None = None) -> None:
         self.flow, self.renderer, self.peripherals, self.outbox = flow, renderer, peripherals, outbox
         self.keys, self.publisher = keys, publisher
+        self.watchdog: Watchdog | None = None  # systemd's, pinged every turn of the loop
         self.speaker = speaker or Speaker(enabled=False)
         self.screenshots, self.journal = screenshots, journal or Journal()
         self.session_id, self.cert_expires_at = session_id, cert_expires_at
@@ -153,6 +155,8 @@ class KioskApp:
 
     # ---- the loop body -----------------------------------------------------------------------
     def step(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.ping()
         self.speaker.pump()
         self._finish_capture()
         self.dispatch(Tick())

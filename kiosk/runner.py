@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from anjungan import logs
+from anjungan.sdnotify import Watchdog
 from drivers.factory import open_peripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.errors import KioskError
@@ -114,6 +115,10 @@ def run_kiosk(opts: RunOptions) -> int:
                   broker=f"{host}:{port}", tls=opts.tls)
     app.check_printer()
     app.publisher.start()
+    # systemd (Type=notify): up now; then every turn of whichever loop runs calls app.step,
+    # which pings the watchdog, so a hung loop is restarted
+    app.watchdog = Watchdog(parent_ok=True)  # the unit's main process is cage, our parent
+    app.watchdog.ready()
     try:
         if steps is not None:
             try:

@@ -41,8 +41,9 @@ def test_exec_start_is_a_command_our_cli_accepts(name: str) -> None:
         assert argv[0] == "/usr/bin/cage" and parsed.outbox == "/var/lib/anjungan/outbox.db"
     else:
         assert parsed.http and parsed.fleet_db == "sqlite:///var/lib/anjungan/fleet-health.db"
-    # no sd_notify pings from either process yet, so no watchdog that would kill a healthy one
-    assert "WatchdogSec" not in settings(name) and settings(name)["Type"] == ["simple"]
+    # both processes send READY=1 and watchdog pings (anjungan/sdnotify.py); the kiosk is cage's child
+    assert settings(name)["Type"] == ["notify"] and settings(name)["WatchdogSec"] == ["30"]
+    assert settings(name).get("NotifyAccess") == (["all"] if name == "anjungan-kiosk.service" else None)
 
 
 @pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (Debian package systemd)")
