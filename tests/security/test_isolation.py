@@ -144,3 +144,25 @@ def test_a_traceback_keeps_its_lines() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     text = SafeFormatter("%(message)s").format(record)
     assert text.startswith("failed\nTraceback")
+
+
+@pytest.mark.parametrize("topic,payload", [
+    ("anjungan/v1/kiosk/kiosk-01/capture", b"not a packet"),
+    ("anjungan/v1/kiosk/kiosk-01/query", b"{}"),
+    ("elsewhere/entirely", b""),
+])
+def test_the_centre_sets_a_failing_message_aside_once(topic: str, payload: bytes) -> None:
+    import types
+
+    from broker.queue import open_queue
+    from broker.service import POISON, CentralService
+
+    queue = open_queue("memory://")
+    from broker.observe import NULL
+
+    centre = types.SimpleNamespace(queue=queue, observer=NULL)  # all `_set_aside` uses of the service
+    out = CentralService._set_aside(centre, Inbound(topic=topic, payload=payload, token=FakeDelivery(7)),  # type: ignore[arg-type]
+                                    RuntimeError("a handler bug"))
+    assert out.token.mid == 7 and out.reason == POISON and out.ack is None  # no id readable: no answer
+    recorded = queue.rejections()
+    assert [(r.kiosk_id, r.reason) for r in recorded] == ([("kiosk-01", POISON)] if "kiosk-01" in topic else [])
