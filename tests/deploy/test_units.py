@@ -16,6 +16,7 @@ from entrypoints.cli import build_parser
 
 UNITS = Path(__file__).resolve().parents[2] / "provisioning" / "rpi"
 NAMES = ("anjungan-kiosk.service", "anjungan-broker.service")
+ROOT_UNITS = ("anjungan-signer.service", "anjungan-crl-refresh.service")  # the fleet's keepers
 ANALYZE = shutil.which("systemd-analyze")
 
 
@@ -46,8 +47,16 @@ def test_exec_start_is_a_command_our_cli_accepts(name: str) -> None:
     assert settings(name).get("NotifyAccess") == (["all"] if name == "anjungan-kiosk.service" else None)
 
 
+@pytest.mark.parametrize("name", ROOT_UNITS)
+def test_the_keepers_exec_start_is_a_command_our_cli_accepts(name: str) -> None:
+    argv = shlex.split(settings(name)["ExecStart"][0])
+    parsed = build_parser().parse_args(argv[argv.index("/opt/anjungan/current/bin/anjungan") + 1:])
+    assert parsed.centre_dir == "/etc/anjungan/centre"  # the centre's CA-less copy kept current
+    assert settings(name)["ProtectSystem"] == ["strict"] and settings(name)["NoNewPrivileges"] == ["yes"]
+
+
 @pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (Debian package systemd)")
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES + ROOT_UNITS)
 def test_security_exposure_is_at_most_4(name: str) -> None:
     done = subprocess.run([str(ANALYZE), "security", "--offline=yes", str(UNITS / name)],
                           capture_output=True, text=True, timeout=60)
@@ -57,7 +66,7 @@ def test_security_exposure_is_at_most_4(name: str) -> None:
 
 
 @pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (Debian package systemd)")
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES + ROOT_UNITS)
 def test_verify_is_clean(name: str, tmp_path: Path) -> None:
     if name == "anjungan-kiosk.service" and not Path("/usr/bin/cage").exists():
         pytest.skip("cage (Debian package) not installed: verify checks ExecStart's command exists")
