@@ -1,9 +1,10 @@
 """The durable queue over SQL: one implementation, two dialects (sqlite.py, postgres.py).
 
 Statements are written once with `?` placeholders; a dialect supplies its connection,
-its DDL, its placeholder and its way to lease (SQLite: one writer at a time via
-BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED so several workers never collide).
-Each thread gets its own connection.
+its placeholder, its column types, how it lists a table's columns and its way to lease
+(SQLite: one writer at a time via BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED so
+several workers never collide). The schema is one template for both (`TABLES`,
+`LATER_COLUMNS`, `INDEXES`), as the fleet store's. Each thread gets its own connection.
 """
 
 from __future__ import annotations
@@ -35,14 +36,64 @@ ENTRY_COLUMNS = (
 )
 _FINAL = tuple(s.value for s in FINAL_SIAK_STATES)
 
+# The schema, one template for both dialects: {P} and {R} are the two tables, {I} the
+# index prefix (an index is named {I}<table>_<purpose>), {F}, {INT8}, {BLOB} and {SERIAL}
+# the dialect's type names (`SqlQueue.types`). Both dialects have every column, the body
+# columns included, even where PostgreSQL leaves them empty (bodies stay in `packet`).
+TABLES = """
+CREATE TABLE IF NOT EXISTS {P} (
+  packet_id TEXT PRIMARY KEY,
+  kiosk_id TEXT NOT NULL,
+  sequence {INT8} NOT NULL,
+  priority INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  captured_at {F} NOT NULL,
+  committed_at {F} NOT NULL,
+  accepted_at {F},
+  attempts INTEGER NOT NULL,
+  siak_state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  rank {F} NOT NULL,
+  visible_at {F} NOT NULL,
+  owner TEXT NOT NULL,
+  packet {BLOB},
+  body_file TEXT,
+  body_len {INT8},
+  body_sha256 {BLOB},
+  UNIQUE (kiosk_id, sequence)
+);
+CREATE TABLE IF NOT EXISTS {R} (
+  id {SERIAL},
+  kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,
+  at {F} NOT NULL, detail TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 1
+)
+"""
+# Columns added after the first release: a queue made before gets them on open.
+# (table, column, type as in TABLES)
+LATER_COLUMNS = (
+    ("packets", "body_file", "TEXT"),
+    ("packets", "body_len", "{INT8}"),
+    ("packets", "body_sha256", "{BLOB}"),
+    ("rejections", "repeats", "INTEGER NOT NULL DEFAULT 1"),
+)
+# After the migration: indexes may name columns an older queue lacked.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS {I}packets_ready ON {P} (state, rank);
+CREATE INDEX IF NOT EXISTS {I}packets_leased ON {P} (owner) WHERE owner <> '';
+CREATE INDEX IF NOT EXISTS {I}rejections_key ON {R} (kiosk_id, reason)
+"""
+BODY_COLUMNS = ("body_file", "body_len", "body_sha256")
+
 
 class SqlQueue:
     placeholder = "?"
+    types = {"F": "REAL", "INT8": "INTEGER", "BLOB": "BLOB", "SERIAL": "INTEGER PRIMARY KEY AUTOINCREMENT"}
 
-    def __init__(self, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "") -> None:
+    def __init__(self, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "", index_prefix: str = "") -> None:
         self.aging_s = aging_s
         self.t_packets = f"{prefix}packets"
         self.t_rejections = f"{prefix}rejections"
+        self.index_prefix = index_prefix
         self._local = threading.local()
         self._all: list[Any] = []
         self._all_lock = threading.Lock()
@@ -66,9 +117,14 @@ class SqlQueue:
         with self._write_tx() as cur:
             yield cur
 
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        """The columns `table` ("packets" or "rejections") has now."""
+        raise NotImplementedError
+
     # Where sealed bodies live: by default in the `packet` column. A dialect may keep them
-    # elsewhere (SQLite: files, see bodies.py) by overriding these four.
-    drop_body_sql = "packet = NULL"
+    # elsewhere (SQLite: files, see bodies.py) by overriding these. Dropping a body clears
+    # every body column, whichever holds it.
+    drop_body_sql = "packet = NULL, body_file = NULL, body_len = NULL, body_sha256 = NULL"
 
     def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
         return list(envelopes)
@@ -105,6 +161,24 @@ class SqlQueue:
     def _sql(self, sql: str) -> str:
         sql = sql.replace("{P}", self.t_packets).replace("{R}", self.t_rejections)
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def _ddl(self, text: str) -> str:
+        text = text.replace("{I}", self.index_prefix)
+        for name, value in self.types.items():
+            text = text.replace("{" + name + "}", value)
+        return self._sql(text)
+
+    def _create(self, cur: Any) -> None:
+        """Make the schema, or bring an older one up to it; inside a write transaction."""
+        for stmt in TABLES.split(";"):
+            cur.execute(self._ddl(stmt))
+        have = {t: self._columns(cur, t) for t in {t for t, _, _ in LATER_COLUMNS}}
+        table = {"packets": "{P}", "rejections": "{R}"}
+        for t, col, kind in LATER_COLUMNS:
+            if col not in have[t]:
+                cur.execute(self._ddl(f"ALTER TABLE {table[t]} ADD COLUMN {col} {kind}"))
+        for stmt in INDEXES.split(";"):
+            cur.execute(self._ddl(stmt))
 
     def _x(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         cur.execute(self._sql(sql), tuple(params))

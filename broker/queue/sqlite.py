@@ -30,58 +30,18 @@ from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
 from broker.queue.bodies import BodyLost, BodyStore, BodyUnreadable, folder_for
 from broker.queue.model import BodyRef, Envelope
-from broker.queue.sql import LEASE_COLUMNS, SqlQueue
+from broker.queue.sql import BODY_COLUMNS, LEASE_COLUMNS, SqlQueue
 
 log = logging.getLogger("anjungan.queue")
-BODY_COLUMNS = ("body_file", "body_len", "body_sha256")
-
-DDL = """
-CREATE TABLE IF NOT EXISTS {P} (
-  packet_id TEXT PRIMARY KEY,
-  kiosk_id TEXT NOT NULL,
-  sequence INTEGER NOT NULL,
-  priority INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  captured_at REAL NOT NULL,
-  committed_at REAL NOT NULL,
-  accepted_at REAL,
-  attempts INTEGER NOT NULL,
-  siak_state TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  rank REAL NOT NULL,
-  visible_at REAL NOT NULL,
-  owner TEXT NOT NULL,
-  packet BLOB,
-  body_file TEXT,
-  body_len INTEGER,
-  body_sha256 BLOB,
-  UNIQUE (kiosk_id, sequence)
-);
-CREATE INDEX IF NOT EXISTS {P}_ready ON {P} (state, rank);
-CREATE TABLE IF NOT EXISTS {R} (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,
-  at REAL NOT NULL, detail TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 1
-);
-"""
-# after any migration: indexes on columns an older queue may lack
-INDEXES = "CREATE INDEX IF NOT EXISTS {R}_key ON {R} (kiosk_id, reason);"
 
 
 class SqliteQueue(SqlQueue):
     def __init__(self, path: str | Path, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "") -> None:
-        super().__init__(aging_s=aging_s, prefix=prefix)
+        super().__init__(aging_s=aging_s, prefix=prefix, index_prefix=prefix)
         self.path = str(path)
         self._writer = threading.Lock()
-        conn = self._conn()
-        conn.executescript(self._sql(DDL))
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({self.t_packets})")}
-        for col, kind in zip(BODY_COLUMNS, ("TEXT", "INTEGER", "BLOB"), strict=True):
-            if col not in have:  # a queue from before bodies moved to files
-                conn.execute(f"ALTER TABLE {self.t_packets} ADD COLUMN {col} {kind}")
-        if "repeats" not in {r[1] for r in conn.execute(f"PRAGMA table_info({self.t_rejections})")}:
-            conn.execute(f"ALTER TABLE {self.t_rejections} ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1")
-        conn.executescript(self._sql(INDEXES))
+        with self._write_tx() as cur:
+            self._create(cur)
         self.bodies = BodyStore(folder_for(self.path))
         if self.bodies.sole:
             self.bodies.sweep({r[0] for r in self._read(
@@ -92,8 +52,11 @@ class SqliteQueue(SqlQueue):
         super().close()
         self.bodies.close()
 
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        name = {"packets": self.t_packets, "rejections": self.t_rejections}[table]
+        return {r[1] for r in cur.execute(f"PRAGMA table_info({name})").fetchall()}
+
     # -- bodies in files -----------------------------------------------------------------
-    drop_body_sql = "packet = NULL, body_file = NULL, body_len = NULL, body_sha256 = NULL"
 
     def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
         """Write the bodies of packets not stored yet (unsynced: `enqueue` syncs them)."""
