@@ -126,8 +126,7 @@ class FileBodies(InlineBodies):
         refs = [dataclasses.replace(env.body_ref, sha256=hashlib.sha256(env.packet).digest())
                 if env.body_ref is not None else None for env in envelopes]
         self.files.sync([r for r in refs if r is not None])
-        return refs
-    # columns(): a row with no ref is a duplicate (the insert is a no-op): inline regardless
+        return refs  # `columns` as inherited: no ref is a duplicate, a no-op insert
 
     def held(self, cur: Any, where: str, params: Sequence[Any]) -> list[str]:
         rows = self._execute(cur, f"SELECT body_file FROM {{P}} WHERE {where} AND body_file IS NOT NULL", params)
