@@ -18,52 +18,33 @@ from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
 from broker.queue.sql import LEASE_COLUMNS, SqlQueue
 
-DDL = """
-CREATE TABLE IF NOT EXISTS {P} (
-  packet_id TEXT PRIMARY KEY,
-  kiosk_id TEXT NOT NULL,
-  sequence BIGINT NOT NULL,
-  priority INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  captured_at DOUBLE PRECISION NOT NULL,
-  committed_at DOUBLE PRECISION NOT NULL,
-  accepted_at DOUBLE PRECISION,
-  attempts INTEGER NOT NULL,
-  siak_state TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  rank DOUBLE PRECISION NOT NULL,
-  visible_at DOUBLE PRECISION NOT NULL,
-  owner TEXT NOT NULL,
-  packet BYTEA,
-  UNIQUE (kiosk_id, sequence)
-);
-CREATE INDEX IF NOT EXISTS {I}_ready ON {P} (state, rank);
-CREATE INDEX IF NOT EXISTS {I}_leased ON {P} (owner) WHERE owner <> '';
-CREATE TABLE IF NOT EXISTS {R} (
-  id BIGSERIAL PRIMARY KEY,
-  kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,
-  at DOUBLE PRECISION NOT NULL, detail TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 1
-);
-ALTER TABLE {R} ADD COLUMN IF NOT EXISTS repeats INTEGER NOT NULL DEFAULT 1;
-CREATE INDEX IF NOT EXISTS {I}_rejections_key ON {R} (kiosk_id, reason);
-"""
+# index names from before one naming rule ({I}<table>_<purpose>): renamed on open
+RENAMED_INDEXES = (("packets_rejections_key", "rejections_key"),)
 SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class PostgresQueue(SqlQueue):
     placeholder = "%s"
+    types = {"F": "DOUBLE PRECISION", "INT8": "BIGINT", "BLOB": "BYTEA", "SERIAL": "BIGSERIAL PRIMARY KEY"}
 
     def __init__(self, dsn: str, *, schema: str = "anjungan", aging_s: float = DEFAULT_AGING_S) -> None:
         if not SCHEMA_RE.match(schema):
             raise QueueError(f"invalid schema name {schema!r}")
-        super().__init__(aging_s=aging_s, prefix=f"{schema}.")
+        super().__init__(aging_s=aging_s, prefix=f"{schema}.", index_prefix=f"{schema}_")
         self.dsn, self.schema = dsn, schema
         with self._write_tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            for stmt in DDL.split(";"):
-                if stmt.strip():
-                    cur.execute(self._sql(stmt).replace("{I}", f"{schema}_packets"))
+            for old, new in RENAMED_INDEXES:
+                cur.execute(f"SELECT to_regclass('{schema}.{schema}_{new}')")
+                if cur.fetchone()[0] is None:
+                    cur.execute(f"ALTER INDEX IF EXISTS {schema}.{schema}_{old} RENAME TO {schema}_{new}")
+            self._create(cur)
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        cur.execute("SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = %s AND table_name = %s", (self.schema, table))
+        return {r[0] for r in cur.fetchall()}
 
     def _connect(self) -> Any:
         try:

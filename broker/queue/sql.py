@@ -1,9 +1,10 @@
 """The durable queue over SQL: one implementation, two dialects (sqlite.py, postgres.py).
 
 Statements are written once with `?` placeholders; a dialect supplies its connection,
-its DDL, its placeholder and its way to lease (SQLite: one writer at a time via
-BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED so several workers never collide).
-Each thread gets its own connection.
+its placeholder, its column types, how it lists a table's columns and its way to lease
+(SQLite: one writer at a time via BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED so
+several workers never collide). The schema is one template for both (`TABLES`,
+`LATER_COLUMNS`, `INDEXES`), as the fleet store's. Each thread gets its own connection.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 from anjungan.messages import SiakState
 from anjungan.packet.model import PriorityClass
 from broker.policy import DEFAULT_AGING_S, rank
+from broker.queue.body_storage import BODY_COLUMNS, BodyStorage, InlineBodies
 from broker.queue.model import (
     FINAL_SIAK_STATES,
     REJECTIONS_KEPT,
     Admission,
-    BodyRef,
     ClassDepth,
     Entry,
     EntryState,
@@ -35,14 +36,65 @@ ENTRY_COLUMNS = (
 )
 _FINAL = tuple(s.value for s in FINAL_SIAK_STATES)
 
+# The schema, one template for both dialects: {P} and {R} are the two tables, {I} the
+# index prefix (an index is named {I}<table>_<purpose>), {F}, {INT8}, {BLOB} and {SERIAL}
+# the dialect's type names (`SqlQueue.types`). Both dialects have every column, the body
+# columns included, even where PostgreSQL leaves them empty (bodies stay in `packet`).
+TABLES = """
+CREATE TABLE IF NOT EXISTS {P} (
+  packet_id TEXT PRIMARY KEY,
+  kiosk_id TEXT NOT NULL,
+  sequence {INT8} NOT NULL,
+  priority INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  captured_at {F} NOT NULL,
+  committed_at {F} NOT NULL,
+  accepted_at {F},
+  attempts INTEGER NOT NULL,
+  siak_state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  rank {F} NOT NULL,
+  visible_at {F} NOT NULL,
+  owner TEXT NOT NULL,
+  packet {BLOB},
+  body_file TEXT,
+  body_len {INT8},
+  body_sha256 {BLOB},
+  UNIQUE (kiosk_id, sequence)
+);
+CREATE TABLE IF NOT EXISTS {R} (
+  id {SERIAL},
+  kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,
+  at {F} NOT NULL, detail TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 1
+)
+"""
+# Columns added after the first release: a queue made before gets them on open.
+# (table, column, type as in TABLES)
+LATER_COLUMNS = (
+    ("packets", "body_file", "TEXT"),
+    ("packets", "body_len", "{INT8}"),
+    ("packets", "body_sha256", "{BLOB}"),
+    ("rejections", "repeats", "INTEGER NOT NULL DEFAULT 1"),
+)
+# After the migration: indexes may name columns an older queue lacked.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS {I}packets_ready ON {P} (state, rank);
+CREATE INDEX IF NOT EXISTS {I}packets_leased ON {P} (owner) WHERE owner <> '';
+CREATE INDEX IF NOT EXISTS {I}rejections_key ON {R} (kiosk_id, reason)
+"""
+
 
 class SqlQueue:
     placeholder = "?"
+    types = {"F": "REAL", "INT8": "INTEGER", "BLOB": "BLOB", "SERIAL": "INTEGER PRIMARY KEY AUTOINCREMENT"}
 
-    def __init__(self, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "") -> None:
+    def __init__(self, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "", index_prefix: str = "") -> None:
         self.aging_s = aging_s
         self.t_packets = f"{prefix}packets"
         self.t_rejections = f"{prefix}rejections"
+        self.index_prefix = index_prefix
+        # where sealed bodies live (body_storage.py); a dialect may choose another
+        self.storage: BodyStorage = InlineBodies()
         self._local = threading.local()
         self._all: list[Any] = []
         self._all_lock = threading.Lock()
@@ -66,31 +118,15 @@ class SqlQueue:
         with self._write_tx() as cur:
             yield cur
 
-    # Where sealed bodies live: by default in the `packet` column. A dialect may keep them
-    # elsewhere (SQLite: files, see bodies.py) by overriding these four.
-    drop_body_sql = "packet = NULL"
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        """The columns `table` ("packets" or "rejections") has now."""
+        raise NotImplementedError
+
+    # Dropping a body clears every body column, whichever holds it.
+    drop_body_sql = "packet = NULL, body_file = NULL, body_len = NULL, body_sha256 = NULL"
 
     def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
-        return list(envelopes)
-
-    def _stored_bodies(self, envelopes: Sequence[Envelope]) -> list[BodyRef | None]:
-        """Before the transaction: make durable what the rows will name, one per envelope
-        (None: the body goes in the row)."""
-        return [None] * len(envelopes)
-
-    def _body_columns(self, env: Envelope, ref: BodyRef | None) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        return ("packet",), (env.packet,)
-
-    def _held_bodies(self, cur: Any, where: str, params: Sequence[Any]) -> list[str]:
-        """Inside the transaction that drops bodies: what to shred once it commits."""
-        return []
-
-    def _shred(self, names: Sequence[str]) -> None:
-        """After the commit: destroy bodies no row references any more."""
-
-    def _load_bodies(self, rows: list[Any], *, now: float) -> list[Any]:
-        """After a lease commits: rows as (LEASE_COLUMNS...) with the body bytes last."""
-        return rows
+        return self.storage.stage(envelopes)
 
     # -- plumbing ------------------------------------------------------------------------
     def _conn(self) -> Any:
@@ -105,6 +141,24 @@ class SqlQueue:
     def _sql(self, sql: str) -> str:
         sql = sql.replace("{P}", self.t_packets).replace("{R}", self.t_rejections)
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def _ddl(self, text: str) -> str:
+        text = text.replace("{I}", self.index_prefix)
+        for name, value in self.types.items():
+            text = text.replace("{" + name + "}", value)
+        return self._sql(text)
+
+    def _create(self, cur: Any) -> None:
+        """Make the schema, or bring an older one up to it; inside a write transaction."""
+        for stmt in TABLES.split(";"):
+            cur.execute(self._ddl(stmt))
+        have = {t: self._columns(cur, t) for t in {t for t, _, _ in LATER_COLUMNS}}
+        table = {"packets": "{P}", "rejections": "{R}"}
+        for t, col, kind in LATER_COLUMNS:
+            if col not in have[t]:
+                cur.execute(self._ddl(f"ALTER TABLE {table[t]} ADD COLUMN {col} {kind}"))
+        for stmt in INDEXES.split(";"):
+            cur.execute(self._ddl(stmt))
 
     def _x(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         cur.execute(self._sql(sql), tuple(params))
@@ -123,15 +177,16 @@ class SqlQueue:
                     pass
             self._all.clear()
         self._local = threading.local()
+        self.storage.close()
 
     # -- the interface -------------------------------------------------------------------
     def enqueue(self, envelopes: Sequence[Envelope], *, now: float) -> list[Admission]:
-        refs = self._stored_bodies(envelopes)
+        refs = self.storage.make_durable(envelopes)
         kept: set[str] = set()
         out = []
         with self._write_tx() as cur:
             for env, ref in zip(envelopes, refs, strict=True):
-                cols, vals = self._body_columns(env, ref)
+                cols, vals = self.storage.columns(env, ref)
                 self._x(
                     cur,
                     "INSERT INTO {P} (packet_id, kiosk_id, sequence, priority, state, captured_at,"
@@ -151,13 +206,13 @@ class SqlQueue:
         # Committed. Bodies staged for duplicates and replays go now. (Had the commit failed,
         # it might still have reached the disk: those bodies are left to the next sweep,
         # which keeps exactly the ones a committed row names.)
-        self._shred(sorted({ref.name for ref in refs if ref is not None} - kept))
+        self.storage.shred(sorted({ref.name for ref in refs if ref is not None} - kept))
         return out
 
     def lease(self, *, owner: str, now: float, lease_s: float, limit: int = 1) -> list[Lease]:
         with self._write_tx() as cur:
             rows = self._lease_rows(cur, owner=owner, now=now, lease_s=lease_s, limit=limit)
-        rows = self._load_bodies(rows, now=now)
+        rows = self.storage.load(rows, now=now)
         leases = [
             Lease(packet_id=r[0], kiosk_id=r[1], priority=PriorityClass(r[2]), captured_at=r[3],
                   committed_at=r[4], attempts=r[5], packet=bytes(r[6]), owner=owner,
@@ -169,7 +224,7 @@ class SqlQueue:
     def accept(self, packet_id: str, *, now: float, siak_state: SiakState) -> bool:
         where = (packet_id, EntryState.PENDING.value)
         with self._write_tx() as cur:
-            held = self._held_bodies(cur, "packet_id = ? AND state = ?", where)
+            held = self.storage.held(cur, "packet_id = ? AND state = ?", where)
             self._x(
                 cur,
                 f"UPDATE {{P}} SET state = ?, accepted_at = ?, siak_state = ?, {self.drop_body_sql},"
@@ -177,7 +232,7 @@ class SqlQueue:
                 (EntryState.ACCEPTED.value, now, SiakState(siak_state).value, *where),
             )
             done = bool(cur.rowcount == 1)
-        self._shred(held)
+        self.storage.shred(held)
         return done
 
     def retry_later(self, packet_id: str, *, owner: str, visible_at: float, reason: str) -> bool:
@@ -299,11 +354,11 @@ class SqlQueue:
     def purge_dead(self, packet_ids: Sequence[str] | None) -> int:
         where, params = self._dead_where(packet_ids)
         with self._write_tx() as cur:
-            held = self._held_bodies(cur, where, params)
+            held = self.storage.held(cur, where, params)
             self._x(cur, f"UPDATE {{P}} SET state = ?, {self.drop_body_sql} WHERE {where}",
                     (EntryState.PURGED.value, *params))
             n = int(cur.rowcount)
-        self._shred(held)
+        self.storage.shred(held)
         return n
 
 
@@ -316,4 +371,6 @@ def _entry(r: Sequence[Any]) -> Entry:
     )
 
 
-LEASE_COLUMNS = "packet_id, kiosk_id, priority, captured_at, committed_at, attempts, packet"
+# what a lease reads: the body inline (`packet`) or the file that holds it
+LEASE_COLUMNS = ("packet_id, kiosk_id, priority, captured_at, committed_at, attempts, packet, "
+                 + ", ".join(BODY_COLUMNS))

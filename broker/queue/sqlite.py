@@ -9,148 +9,44 @@ stalls relay workers behind each other's commits. Reads are plain (deferred) tra
 in WAL mode they see a consistent snapshot and neither wait for nor block the writer.
 Other processes (the operator CLI) still meet the busy timeout.
 
-Sealed bodies are not in the database but in files beside it (bodies.py): written and
-fsynced before the row that names them commits, so each ~1.2 MB body is written once
-instead of twice (WAL, then checkpoint). Rows from before that keep theirs in `packet`.
+Sealed bodies are not in the database but in files beside it (`body_storage.FileBodies`,
+bodies.py): written and fsynced before the row that names them commits, so each ~1.2 MB
+body is written once instead of twice (WAL, then checkpoint). Rows from before that keep
+theirs in `packet`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from broker.errors import QueueError
 from broker.policy import DEFAULT_AGING_S
-from broker.queue.bodies import BodyLost, BodyStore, BodyUnreadable, folder_for
-from broker.queue.model import BodyRef, Envelope
+from broker.queue.bodies import folder_for
+from broker.queue.body_storage import FileBodies
 from broker.queue.sql import LEASE_COLUMNS, SqlQueue
-
-log = logging.getLogger("anjungan.queue")
-BODY_COLUMNS = ("body_file", "body_len", "body_sha256")
-
-DDL = """
-CREATE TABLE IF NOT EXISTS {P} (
-  packet_id TEXT PRIMARY KEY,
-  kiosk_id TEXT NOT NULL,
-  sequence INTEGER NOT NULL,
-  priority INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  captured_at REAL NOT NULL,
-  committed_at REAL NOT NULL,
-  accepted_at REAL,
-  attempts INTEGER NOT NULL,
-  siak_state TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  rank REAL NOT NULL,
-  visible_at REAL NOT NULL,
-  owner TEXT NOT NULL,
-  packet BLOB,
-  body_file TEXT,
-  body_len INTEGER,
-  body_sha256 BLOB,
-  UNIQUE (kiosk_id, sequence)
-);
-CREATE INDEX IF NOT EXISTS {P}_ready ON {P} (state, rank);
-CREATE TABLE IF NOT EXISTS {R} (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  kiosk_id TEXT NOT NULL, packet_id TEXT NOT NULL, reason TEXT NOT NULL,
-  at REAL NOT NULL, detail TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 1
-);
-"""
-# after any migration: indexes on columns an older queue may lack
-INDEXES = "CREATE INDEX IF NOT EXISTS {R}_key ON {R} (kiosk_id, reason);"
 
 
 class SqliteQueue(SqlQueue):
     def __init__(self, path: str | Path, *, aging_s: float = DEFAULT_AGING_S, prefix: str = "") -> None:
-        super().__init__(aging_s=aging_s, prefix=prefix)
+        super().__init__(aging_s=aging_s, prefix=prefix, index_prefix=prefix)
         self.path = str(path)
         self._writer = threading.Lock()
-        conn = self._conn()
-        conn.executescript(self._sql(DDL))
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({self.t_packets})")}
-        for col, kind in zip(BODY_COLUMNS, ("TEXT", "INTEGER", "BLOB"), strict=True):
-            if col not in have:  # a queue from before bodies moved to files
-                conn.execute(f"ALTER TABLE {self.t_packets} ADD COLUMN {col} {kind}")
-        if "repeats" not in {r[1] for r in conn.execute(f"PRAGMA table_info({self.t_rejections})")}:
-            conn.execute(f"ALTER TABLE {self.t_rejections} ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1")
-        conn.executescript(self._sql(INDEXES))
-        self.bodies = BodyStore(folder_for(self.path))
-        if self.bodies.sole:
-            self.bodies.sweep({r[0] for r in self._read(
-                "SELECT body_file FROM {P} WHERE body_file IS NOT NULL")})
-            self.bodies.share()
+        with self._write_tx() as cur:
+            self._create(cur)
+        self.storage = FileBodies(folder_for(self.path), rows=self._read, execute=self._x,
+                                  dead_letter=self._dead_letter_lost)
 
-    def close(self) -> None:
-        super().close()
-        self.bodies.close()
+    def _dead_letter_lost(self, packet_id: str, now: float, reason: str) -> None:
+        self.dead_letter(packet_id, now=now, reason=reason)
 
-    # -- bodies in files -----------------------------------------------------------------
-    drop_body_sql = "packet = NULL, body_file = NULL, body_len = NULL, body_sha256 = NULL"
-
-    def stage(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
-        """Write the bodies of packets not stored yet (unsynced: `enqueue` syncs them)."""
-        fresh: dict[str, Envelope] = {}
-        for env in envelopes:
-            if env.body_ref is None:
-                fresh.setdefault(env.packet_id, env)
-        if fresh:
-            marks = ",".join("?" * len(fresh))
-            for (pid,) in self._read(f"SELECT packet_id FROM {{P}} WHERE packet_id IN ({marks})", list(fresh)):
-                del fresh[pid]  # a duplicate: its body is stored already
-        refs = dict(zip(fresh, self.bodies.put([(p, e.packet) for p, e in fresh.items()]), strict=True))
-        out = []
-        for env in envelopes:
-            ref = refs.pop(env.packet_id, None) if fresh.get(env.packet_id) is env else None
-            out.append(dataclasses.replace(env, body_ref=ref) if ref else env)
-        return out
-
-    def _stored_bodies(self, envelopes: Sequence[Envelope]) -> list[BodyRef | None]:
-        if any(env.body_ref is None for env in envelopes):
-            envelopes = self.stage(envelopes)
-        # summed here, not in `stage`: the pipeline's verify stage is the busier one
-        refs = [dataclasses.replace(env.body_ref, sha256=hashlib.sha256(env.packet).digest())
-                if env.body_ref is not None else None for env in envelopes]
-        self.bodies.sync([r for r in refs if r is not None])
-        return refs
-
-    def _body_columns(self, env: Envelope, ref: BodyRef | None) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        if ref is None:  # stored already: the insert is a no-op; keep the body inline regardless
-            return ("packet",), (env.packet,)
-        return BODY_COLUMNS, (ref.name, ref.length, ref.sha256)
-
-    def _held_bodies(self, cur: Any, where: str, params: Sequence[Any]) -> list[str]:
-        rows = self._x(cur, f"SELECT body_file FROM {{P}} WHERE {where} AND body_file IS NOT NULL", params)
-        return [r[0] for r in rows.fetchall()]
-
-    def _shred(self, names: Sequence[str]) -> None:
-        if names:
-            self.bodies.shred(names)
-
-    def _load_bodies(self, rows: list[Any], *, now: float) -> list[Any]:
-        out = []
-        for r in rows:
-            if r[7] is None:  # kept inline (a row from before bodies moved to files)
-                out.append(r[:7])
-                continue
-            try:
-                body = self.bodies.read(BodyRef(name=r[7], length=r[8], sha256=bytes(r[9])))
-            except BodyLost as exc:
-                log.error("packet %s: %s; dead letter", r[0], exc)
-                self.dead_letter(r[0], now=now, reason="stored body lost")
-                continue
-            except BodyUnreadable as exc:  # stays leased: back when the lease runs out
-                log.warning("packet %s: %s; retried after its lease", r[0], exc)
-                continue
-            out.append((*r[:6], body))
-        return out
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        name = {"packets": self.t_packets, "rejections": self.t_rejections}[table]
+        return {r[1] for r in cur.execute(f"PRAGMA table_info({name})").fetchall()}
 
     def _connect(self) -> Any:
         try:
@@ -194,7 +90,7 @@ class SqliteQueue(SqlQueue):
     def _lease_rows(self, cur: Any, *, owner: str, now: float, lease_s: float, limit: int) -> list[Any]:
         rows = self._x(
             cur,
-            f"SELECT {LEASE_COLUMNS}, {', '.join(BODY_COLUMNS)} FROM {{P}}"
+            f"SELECT {LEASE_COLUMNS} FROM {{P}}"
             " WHERE state = 'pending' AND visible_at <= ?"
             " ORDER BY rank, packet_id LIMIT ?",
             (now, limit),

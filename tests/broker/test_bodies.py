@@ -189,3 +189,19 @@ def test_files_are_private(db: Path) -> None:
     assert os.stat(f"{db}-bodies").st_mode & 0o077 == 0
     assert all(os.stat(Path(f"{db}-bodies", n)).st_mode & 0o077 == 0 for n in files(db))
     q.close()
+
+
+def test_where_bodies_live_is_chosen_apart_from_the_database(db: Path) -> None:
+    from broker.queue.body_storage import InlineBodies
+
+    q = open_sqlite(db)
+    q.storage.close()
+    q.storage = InlineBodies()  # SQLite with PostgreSQL's choice: bodies in the row
+    assert q.enqueue([env(1)], now=1.0) == [Admission.NEW]
+    row = sqlite3.connect(db).execute("SELECT packet, body_file FROM packets").fetchone()
+    assert row == (env(1).packet, None) and files(db) == set()
+    q.close()
+    q = open_sqlite(db)  # files again: the inline row still relays beside a file one
+    assert q.enqueue([env(2)], now=2.0) == [Admission.NEW] and len(files(db)) == 1
+    assert [le.packet for le in q.lease(owner="w", now=3.0, lease_s=5.0, limit=5)] == [env(1).packet, env(2).packet]
+    q.close()

@@ -1,4 +1,4 @@
-"""Fixtures: one fleet-store suite runs against real SQLite and real PostgreSQL."""
+"""Fixtures: one fleet-store suite runs against the memory twin, real SQLite and real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,8 +22,11 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+        return
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'fleet.db'}"
         return

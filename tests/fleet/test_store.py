@@ -1,4 +1,4 @@
-"""The fleet store: the same suite against SQLite and PostgreSQL."""
+"""The fleet store: the same suite against the memory twin, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -121,6 +121,10 @@ def test_data_survives_reopening(store_url):
     s = open_store(store_url)
     s.commit(Batch(health=[point("k-1", 1.0)]))
     s.close()
+    with pytest.raises(StoreError):
+        s.open_alerts()
+    if store_url.startswith("memory"):
+        return  # the twin is not durable by design
     s = open_store(store_url)
     assert s.health_history("k-1", since=0.0) == [point("k-1", 1.0)]
     s.close()
@@ -132,3 +136,32 @@ def test_data_survives_reopening(store_url):
 def test_bad_store_urls_are_one_error(url):
     with pytest.raises(StoreError):
         open_store(url)
+
+
+def test_prune_drops_every_old_series_and_expired_sessions(store):
+    key = AlertKey(kind=AlertKind.SIAK_CIRCUIT)
+    alert = Alert(key=key, detail="open", opened_at=5.0)
+    store.commit(Batch(
+        health=[point("k-1", 5.0), point("k-1", 7300.0)],
+        changes=[AlertChange(action=AlertAction.OPEN, alert=alert, at=5.0)],
+        samples=[CentreSample(at=5.0, siak_circuit="open", backlog=()),
+                 CentreSample(at=7300.0, siak_circuit="closed", backlog=())],
+        captures=[(5.0, 0), (7300.0, 0)]))
+    store.add_session(StaffSession(token_hash="old", user="ayu", csrf="c", expires_at=6.0))
+    store.add_session(StaffSession(token_hash="new", user="ayu", csrf="c", expires_at=9000.0))
+    # health, centre sample, capture hour 0, alert log entry, session "old"
+    assert store.prune(before=7200.0) == 5
+    assert store.health_history("k-1", since=0.0) == [point("k-1", 7300.0)]
+    assert [c.at for c in store.centre_history(since=0.0)] == [7300.0]
+    assert store.captures(since=0.0) == [CaptureCount(hour=7200.0, priority=0, count=1)]
+    assert store.alert_log() == [] and store.open_alerts() == [alert]  # open alerts stay
+    assert store.session("old", now=0.0) is None and store.session("new", now=0.0) is not None
+    assert store.prune(before=7200.0) == 0
+
+
+def test_a_session_token_is_stored_once(store):
+    s = StaffSession(token_hash="t", user="ayu", csrf="c", expires_at=100.0)
+    store.add_session(s)
+    with pytest.raises(StoreError):
+        store.add_session(s)
+    assert store.session("t", now=0.0) == s

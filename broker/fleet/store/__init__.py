@@ -1,8 +1,12 @@
 """The fleet store, chosen by URL: health time series, alerts, feedback, staff, sessions.
 
     sqlite:///path/to/fleet.db     (the default; a bare path works too)
-    sqlite://:memory:              (the in-memory twin, for tests)
+    sqlite://:memory:              (SQLite without a file)
     postgresql://host:port/db?schema=NAME
+    memory://                      (the in-memory twin, for tests and benchmarks)
+
+All three implement `FleetStore` (interface.py) and pass the same suite,
+tests/fleet/test_store.py.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from broker.fleet.errors import StoreError
+from broker.fleet.store.interface import FleetStore
 from broker.fleet.store.records import (
     AlertLogEntry,
     Batch,
@@ -19,7 +24,6 @@ from broker.fleet.store.records import (
     Site,
     StaffSession,
 )
-from broker.fleet.store.sql import SqlFleetStore as FleetStore
 from broker.private import private_database
 
 __all__ = [
@@ -46,4 +50,8 @@ def open_store(url: str) -> FleetStore:
         schema = query.pop("schema", ["anjungan_fleet"])[0]
         dsn = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
         return PostgresFleetStore(dsn, schema=schema)
-    raise StoreError(f"unsupported fleet store URL scheme {parts.scheme!r}: use sqlite or postgresql")
+    if parts.scheme == "memory":
+        from broker.fleet.store.memory import MemoryFleetStore
+
+        return MemoryFleetStore()
+    raise StoreError(f"unsupported fleet store URL scheme {parts.scheme!r}: use sqlite, postgresql or memory")
