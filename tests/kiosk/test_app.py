@@ -6,6 +6,7 @@ import io
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from kiosk.submit import SealingKeys
 from kiosk.ticket import make_ticket
 from kiosk.transport import MemoryTransport
 from kiosk.ui.screen import Renderer
+from tests.kiosk.helpers import ManualClock
 from tests.kiosk.kiosk_process import SCRIPTS
 
 
@@ -37,9 +39,11 @@ class Harness:
         self.outbox = MemoryOutbox()
         self.transport = MemoryTransport()
         self.renderer = Renderer(800, 480)
+        # time moves only when a test (or a script's wait) moves it: no test sleeps
+        self.clock, self.monotonic = ManualClock(time.time()), ManualClock(1000.0)
         self.app = KioskApp(flow=Flow(), renderer=self.renderer, peripherals=self.peripherals,
                             outbox=self.outbox, keys=keys, journal=Journal(out=self.out),
-                            speaker=speaker, session_id="s1")
+                            speaker=speaker, session_id="s1", clock=self.clock, monotonic=self.monotonic)
         self.app.publisher = Publisher(kiosk_id=keys.kiosk_id, session_id="s1", outbox=self.outbox,
                                        transport=self.transport, health=self.app.health)
 
@@ -257,7 +261,7 @@ def test_a_touch_on_empty_space_is_activity_and_a_fast_second_tap_presses_nothin
     h.play([{"tap": "start"}, {"wait": 65}])
     assert h.app.flow.warned
     h.app.render()
-    h.app._shown_at = 0.0  # the menu has been up a while
+    h.monotonic.advance(1.0)  # the menu has been up a while
     h.app.touch((400, 200))  # between the menu's title and its first button: no button
     assert not h.app.flow.warned and h.app.flow.screen.value == "menu"
     h.app.render()
@@ -285,8 +289,23 @@ def test_the_printer_is_checked_before_a_session_and_no_receipt_is_promised(h: H
 
 def test_a_second_touch_before_the_new_screen_is_drawn_presses_nothing(h: Harness) -> None:
     h.app.render()
-    h.app._shown_at = 0.0
+    h.monotonic.advance(1.0)  # the welcome has been up a while
     start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
     h.app.touch(start.box.center)  # Start: the menu is due but not drawn yet
     h.app.touch(start.box.center)  # the same place again, still over the old frame
     assert h.app.flow.screen.value == "menu" and not h.events("ignored")
+
+
+def test_the_app_reads_time_only_from_its_injected_clocks(h: Harness) -> None:
+    import inspect
+
+    source = inspect.getsource(KioskApp)
+    body = source[source.index(") -> None:"):]  # past the defaults in the signature
+    assert "time.time" not in body and "time.monotonic" not in body
+    h.play([{"tap": "start"}])
+    h.clock.advance(61.0)  # the menu's 90 s timer warns 30 s ahead: no sleep, no skip
+    h.app.step()
+    assert h.app.flow.warned and h.app.flow.screen.value == "menu"
+    h.clock.advance(30.0)
+    h.app.step()
+    assert h.app.flow.screen.value == "welcome" and h.events("session_wiped")[-1]["reason"] == "idle"
