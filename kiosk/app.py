@@ -30,12 +30,14 @@ from anjungan.sdnotify import Watchdog
 from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
+    UNREACHABLE,
     Action,
     CallOfficer,
     CaptureDone,
     CaptureFailed,
     CaptureProgress,
     Event,
+    ForgetLookup,
     Hush,
     LookupStatus,
     PrinterState,
@@ -79,7 +81,6 @@ class Journal:
         print(json.dumps({"event": event, **fields}), file=self.out, flush=True)  # type: ignore[call-overload]
 
 
-UNREACHABLE = "UNREACHABLE"  # a status lookup the centre did not answer in time (i18n state_…)
 TOUCH_GUARD_S = 0.4  # a touch this soon after a new screen appears only counts as activity:
 # a double tap meant for the last screen never presses what now lies under the finger
 
@@ -108,8 +109,7 @@ class KioskApp:
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
         self.last_qr = ""
-        self.query_timeout_s = 6.0  # how long a resident waits for the centre's answer
-        self._lookups: dict[str, tuple[int, str, float]] = {}  # query id -> token, ticket, deadline
+        self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
 
     def flow_now(self) -> float:
         return self.clock() + self.skip
@@ -220,6 +220,8 @@ class KioskApp:
             self._print(action)
         elif isinstance(action, LookupStatus):
             self._lookup(action)
+        elif isinstance(action, ForgetLookup):
+            self._forget_lookup(action)
         elif isinstance(action, SendFeedback):
             now = self.clock()
             fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=now,
@@ -252,7 +254,8 @@ class KioskApp:
 
     def _lookup(self, action: LookupStatus) -> None:
         """A ticket this kiosk printed is answered from its outbox; a receipt QR from another
-        kiosk is asked of the centre (answered in `_finish_lookups`)."""
+        kiosk is asked of the centre (answered in `_finish_lookups`; the flow keeps the deadline and
+says `ForgetLookup` when it passes)."""
         if not action.packet_id or action.kiosk_id == self.keys.kiosk_id:
             state = self.outbox.ticket_state(action.ticket)
             self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
@@ -262,23 +265,29 @@ class KioskApp:
             self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=UNREACHABLE))
             return
         self.journal.write("status_query", ticket=action.ticket)
-        self._lookups[query_id] = (action.token, action.ticket, self.monotonic() + self.query_timeout_s)
+        self._lookups[query_id] = (action.token, action.ticket)
 
     def _finish_lookups(self) -> None:
         if not self._lookups or self.publisher is None:
             return
-        for query_id, (token, ticket, deadline) in list(self._lookups.items()):
+        for query_id, (token, ticket) in list(self._lookups.items()):
             reply = self.publisher.replies.pop(query_id, None)
-            if reply is not None:
-                state = reply.state
-            elif self.monotonic() >= deadline:
-                self.publisher.forget(query_id)
-                state = UNREACHABLE
-            else:
+            if reply is None:
                 continue
             del self._lookups[query_id]
-            self.journal.write("status_answer", ticket=ticket, state=state)
-            self.dispatch(StatusAnswer(token=token, ticket=ticket, state=state))
+            self.journal.write("status_answer", ticket=ticket, state=reply.state)
+            self.dispatch(StatusAnswer(token=token, ticket=ticket, state=reply.state))
+
+    def _forget_lookup(self, action: ForgetLookup) -> None:
+        """The flow waits no longer (its deadline passed, or the resident moved on): a late
+        reply is dropped by the publisher."""
+        for query_id, (token, _ticket) in list(self._lookups.items()):
+            if token == action.token:
+                del self._lookups[query_id]
+                if self.publisher is not None:
+                    self.publisher.forget(query_id)
+        if action.expired:
+            self.journal.write("status_answer", ticket=action.ticket, state=UNREACHABLE)
 
     def out_of_service(self, now: float) -> str:
         """Why this kiosk must not sign now ('' if it may): a clock outside its certificate's

@@ -159,11 +159,15 @@ def test_centre_out_of_reach_is_said_not_waited_on(h: Harness) -> None:
 def test_no_answer_in_time_is_unreachable_and_a_late_answer_is_dropped(h: Harness) -> None:
     h.app.publisher.start()  # type: ignore[union-attr]
     h.app.step()
-    h.app.query_timeout_s = 0.0
     scan_at_status_screen(h, OTHER_QR)
     (query,) = [StatusQuery.from_json(p) for t, p, _r in h.transport.published if t.endswith("/query")]
+    h.clock.advance(5.9)  # the flow's lookup deadline (6 s) runs on the injected clock
+    h.app.step()
+    assert h.app.busy() and h.app.flow.session.status_checking
+    h.clock.advance(0.1)
     h.app.step()
     assert h.app.flow.session.status_state == "UNREACHABLE" and not h.app.busy()
+    assert h.events("status_answer") == [{"event": "status_answer", "ticket": make_ticket(41), "state": "UNREACHABLE"}]
     h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
         query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())
     h.app.step()

@@ -11,6 +11,7 @@ from anjungan.packet.model import Modality, Service
 from kiosk.errors import FlowError
 from kiosk.flow.machine import TABLE, WARN_LEAD_S, Flow, FlowConfig
 from kiosk.flow.model import (
+    UNREACHABLE,
     Button,
     CallOfficer,
     CaptureDone,
@@ -19,6 +20,7 @@ from kiosk.flow.model import (
     Char,
     Choose,
     Digit,
+    ForgetLookup,
     Hush,
     LookupStatus,
     PrinterState,
@@ -524,6 +526,74 @@ def test_leaving_the_status_screen_abandons_a_lookup_still_out() -> None:
     d.send(Choose(option="status"))
     d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"))  # too late
     assert d.screen is Screen.STATUS_ENTRY and d.flow.session.status_state is None
+
+
+OTHER_KIOSK_QR = qr_payload("kiosk-02", make_ticket(7), "0190a5c8-0000-7000-8000-000000000002")
+
+
+def scan_other_kiosks_receipt(d: Driver) -> LookupStatus:
+    d.press(Button.START)
+    d.send(Choose(option="status"))
+    out = d.send(ScanQr(payload=OTHER_KIOSK_QR))
+    return next(a for a in out if isinstance(a, LookupStatus))
+
+
+def test_a_lookup_unanswered_by_its_deadline_is_unreachable_on_the_first_tick_past_it() -> None:
+    d = Driver()
+    look = scan_other_kiosks_receipt(d)
+    asked_at = d.now
+    assert d.flow.lookup is not None and d.flow.lookup.deadline == asked_at + 6.0
+    assert d.send(Tick(), dt_s=5.999) == [] and d.flow.session.status_checking
+    out = d.send(Tick(), dt_s=0.001)
+    assert ForgetLookup(token=look.token, ticket=look.ticket, expired=True) in out
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status_state == UNREACHABLE
+    assert not d.flow.session.status_checking and d.flow.lookup is None
+    assert d.flow.deadline == asked_at + 6.0 + 45.0  # the result screen's own timer starts now
+    d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"))  # too late
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status_state == UNREACHABLE
+    assert d.send(Tick(), dt_s=10.0) == []  # expired once, never again
+
+
+def test_a_lookup_answered_in_time_has_no_deadline_left() -> None:
+    d = Driver(Flow(FlowConfig(lookup_timeout_s=2.0)))
+    look = scan_other_kiosks_receipt(d)
+    assert d.flow.lookup is not None and d.flow.lookup.deadline == d.now + 2.0
+    d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"), dt_s=1.5)
+    assert d.screen is Screen.STATUS_RESULT and d.flow.lookup is None
+    out = d.send(Tick(), dt_s=5.0)
+    assert not any(isinstance(a, ForgetLookup) for a in out) and d.flow.session.status_state == "PRINT_READY"
+
+
+def test_leaving_or_asking_again_forgets_the_lookup_out_and_its_deadline() -> None:
+    d = Driver()
+    first = scan_other_kiosks_receipt(d)
+    out = d.send(ScanQr(payload=OTHER_KIOSK_QR))  # asked again: the first query is dropped
+    second = next(a for a in out if isinstance(a, LookupStatus))
+    assert out[0] == ForgetLookup(token=first.token, ticket=first.ticket, expired=False)
+    assert d.flow.lookup is not None and d.flow.lookup.token == second.token
+    out = d.press(Button.BACK)
+    assert ForgetLookup(token=second.token, ticket=second.ticket, expired=False) in out
+    assert d.screen is Screen.MENU and d.flow.lookup is None
+    assert d.send(Tick(), dt_s=10.0) == [] and d.screen is Screen.MENU
+    look = scan_other_kiosks_receipt_from_menu(d)
+    d.press(Button.HOME)  # asked to confirm leaving: the deadline passes there
+    out = d.send(Tick(), dt_s=10.0)
+    assert ForgetLookup(token=look.token, ticket=look.ticket, expired=True) in out
+    assert d.screen is Screen.CONFIRM_LEAVE and d.flow.lookup is None
+
+
+def scan_other_kiosks_receipt_from_menu(d: Driver) -> LookupStatus:
+    d.send(Choose(option="status"))
+    out = d.send(ScanQr(payload=OTHER_KIOSK_QR))
+    return next(a for a in out if isinstance(a, LookupStatus))
+
+
+def test_a_session_reset_drops_the_lookup_with_it() -> None:
+    d = Driver(Flow(FlowConfig(lookup_timeout_s=600.0)))
+    scan_other_kiosks_receipt(d)
+    out = d.send(Tick(), dt_s=90.0)  # the status screen's own timer: the session is wiped
+    assert d.screen is Screen.WELCOME and d.flow.lookup is None and SessionWiped(reason="idle") in out
+    assert d.send(Tick(), dt_s=600.0) == []
 
 
 def test_feedback_is_sent_with_category_and_language() -> None:
