@@ -187,7 +187,7 @@ class Flow:
         """Anything typed, chosen or captured that one tap on Home would throw away (a status
         check or feedback with nothing typed yet holds nothing)."""
         s = self.session
-        return bool(s.typed or s.nik or s.service or s.records or s.best or s.ticket)
+        return bool(s.typed or s.resident.nik or s.service or s.capture.records or s.capture.best or s.receipt.ticket)
 
     def _dispatch(self, event: Event, now: float) -> None:
         handler = TABLE.get((self.screen, event.key))
@@ -224,7 +224,7 @@ class Flow:
         self.warned = False
         if self.screen in NO_TIMER:
             self.deadline = None
-        elif self.screen is Screen.DONE and self.session.receipt_failed:
+        elif self.screen is Screen.DONE and self.session.receipt.failed:
             self.deadline = now + TIMEOUT_S  # no receipt: time to note the ticket down
         else:
             self.deadline = now + (SHORT_TIMEOUT_S if self.screen in SHORT_TIMER else TIMEOUT_S)
@@ -415,8 +415,8 @@ def _nik_confirm(f: Flow, _e: Event, now: float) -> Screen:
     if isinstance(facts, str):
         s.input_error = facts
         return Screen.NIK
-    s.nik, s.typed = s.typed, s.kk  # the KK as typed before a Back, if any
-    s.age, s.sex, s.birth_date = facts.age, facts.sex, facts.birth_date
+    s.resident.nik, s.typed = s.typed, s.resident.kk  # the KK as typed before a Back, if any
+    s.resident.age, s.resident.sex, s.resident.birth_date = facts.age, facts.sex, facts.birth_date
     return Screen.KK
 
 
@@ -426,7 +426,7 @@ def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     if problem:
         s.input_error = problem
         return Screen.KK
-    s.kk, s.typed = s.typed, ""
+    s.resident.kk, s.typed = s.typed, ""
     return Screen.CONSENT
 
 
@@ -434,12 +434,12 @@ def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
     """Back to the NIK as it was typed (checked again on Next); the KK typed so far waits for
     the way forward again: nothing is typed twice."""
     s = f.session
-    s.kk, s.typed, s.nik = s.typed, s.nik, ""
+    s.resident.kk, s.typed, s.resident.nik = s.typed, s.resident.nik, ""
     return Screen.NIK
 
 
 def _consent_back(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.typed = f.session.kk
+    f.session.typed = f.session.resident.kk
     return Screen.KK
 
 
@@ -451,7 +451,7 @@ def _stay(f: Flow, _e: Event, _n: float) -> Screen:
 
 
 def _receipt_failed(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.receipt_failed = True
+    f.session.receipt.failed = True
     return Screen.DONE
 
 
@@ -473,7 +473,7 @@ def _submit(f: Flow, _e: Event, _n: float) -> Screen:
 def _stored(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Stored)
     s = f.session
-    s.ticket, s.qr_payload = e.ticket, e.qr_payload
+    s.receipt.ticket, s.receipt.qr_payload = e.ticket, e.qr_payload
     f.emit(PrintReceipt(ticket=e.ticket, qr_payload=e.qr_payload, lang=s.lang, purpose=s.purpose))
     return Screen.DONE
 
@@ -489,7 +489,7 @@ def _status_confirm(f: Flow, _e: Event, now: float) -> Screen:
     if not ticket_ok(s.typed):
         s.input_error = "err_ticket_invalid"
         return Screen.STATUS_ENTRY
-    s.status_checking = True
+    s.status.checking = True
     f.start_lookup(now, s.typed)
     return Screen.STATUS_ENTRY
 
@@ -501,7 +501,7 @@ def _status_qr(f: Flow, e: Event, now: float) -> Screen:
         f.session.input_error = "err_qr_invalid"
         return Screen.STATUS_ENTRY
     kiosk_id, ticket, packet_id = parsed
-    f.session.typed, f.session.status_checking = ticket, True
+    f.session.typed, f.session.status.checking = ticket, True
     f.start_lookup(now, ticket, kiosk_id, packet_id)
     return Screen.STATUS_ENTRY
 
@@ -509,8 +509,8 @@ def _status_qr(f: Flow, e: Event, now: float) -> Screen:
 def _status_answer(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, StatusAnswer)
     f.lookup = None  # answered: no deadline left
-    f.session.status_ticket, f.session.status_state = e.ticket, e.state
-    f.session.typed, f.session.status_checking = "", False
+    f.session.status.ticket, f.session.status.state = e.ticket, e.state
+    f.session.typed, f.session.status.checking = "", False
     return Screen.STATUS_RESULT
 
 
@@ -526,7 +526,7 @@ def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
 
 def _leave_status(f: Flow, _e: Event, _n: float) -> Screen:
     """Back to the menu: a lookup still out is abandoned (its late answer is ignored)."""
-    f.session.typed, f.session.status_checking = "", False
+    f.session.typed, f.session.status.checking = "", False
     f.new_token()
     return Screen.MENU
 
