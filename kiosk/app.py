@@ -254,8 +254,8 @@ class KioskApp:
 
     def _lookup(self, action: LookupStatus) -> None:
         """A ticket this kiosk printed is answered from its outbox; a receipt QR from another
-        kiosk is asked of the centre (answered in `_finish_lookups`; the flow keeps the deadline and
-says `ForgetLookup` when it passes)."""
+        kiosk is asked of the centre (answered in `_finish_lookups`; the flow keeps the
+        deadline and says `ForgetLookup` when it passes)."""
         if not action.packet_id or action.kiosk_id == self.keys.kiosk_id:
             state = self.outbox.ticket_state(action.ticket)
             self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
