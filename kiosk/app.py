@@ -2,8 +2,10 @@
 
 One thread owns the flow, the outbox and the drawing; captures run on one worker thread
 (peripherals block) and come back as events; paho's thread only queues link events.
-`flow_now()` is wall time plus a skip the headless scripts use to jump over waits; packets
-and the publisher always use wall time.
+Both clocks are injected (`clock`: wall time, `monotonic`: the touch guard's), so no method
+reads the time itself and tests drive it without sleeping. `flow_now()` is `clock()` plus a
+skip the headless scripts use to jump over waits; packets and the publisher always use
+`clock()` alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +30,14 @@ from anjungan.sdnotify import Watchdog
 from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
+    UNREACHABLE,
     Action,
     CallOfficer,
     CaptureDone,
     CaptureFailed,
     CaptureProgress,
     Event,
+    ForgetLookup,
     Hush,
     LookupStatus,
     PrinterState,
@@ -76,7 +81,6 @@ class Journal:
         print(json.dumps({"event": event, **fields}), file=self.out, flush=True)  # type: ignore[call-overload]
 
 
-UNREACHABLE = "UNREACHABLE"  # a status lookup the centre did not answer in time (i18n state_…)
 TOUCH_GUARD_S = 0.4  # a touch this soon after a new screen appears only counts as activity:
 # a double tap meant for the last screen never presses what now lies under the finger
 
@@ -85,7 +89,9 @@ class KioskApp:
     def __init__(self, *, flow: Flow, renderer: Renderer, peripherals: PeripheralPort, outbox: Outbox,
                  keys: SealingKeys, publisher: Publisher | None = None, speaker: Speaker | None = None,
                  screenshots: Path | None = None, journal: Journal | None = None,
-                 session_id: str = "", cert_expires_at: float | None = None) -> None:
+                 session_id: str = "", cert_expires_at: float | None = None,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.monotonic = clock, monotonic  # wall time (packets, flow), and the touch guard's
         self.flow, self.renderer, self.peripherals, self.outbox = flow, renderer, peripherals, outbox
         self.keys, self.publisher = keys, publisher
         self.watchdog: Watchdog | None = None  # systemd's, pinged every turn of the loop
@@ -98,16 +104,15 @@ class KioskApp:
         self._capture: tuple[int, Future] | None = None
         self._progress = self._shown_progress = (0, 0)  # (token, positions read) of the capture out
         self._view: View | None = None
-        self._shown_at = 0.0  # monotonic time the current screen first appeared
+        self._shown_at = 0.0  # self.monotonic() when the current screen first appeared
         self._shots = 0
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
         self.last_qr = ""
-        self.query_timeout_s = 6.0  # how long a resident waits for the centre's answer
-        self._lookups: dict[str, tuple[int, str, float]] = {}  # query id -> token, ticket, deadline
+        self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
 
     def flow_now(self) -> float:
-        return time.time() + self.skip
+        return self.clock() + self.skip
 
     # ---- events in ---------------------------------------------------------------------------
     def dispatch(self, event: Event) -> None:
@@ -140,7 +145,7 @@ class KioskApp:
         was even drawn (the frame under the finger is the old one)."""
         widget = self.renderer.hit(pos)
         stale = self._view is None or self._view.screen is not self.flow.screen
-        if widget is None or stale or time.monotonic() - self._shown_at < TOUCH_GUARD_S:
+        if widget is None or stale or self.monotonic() - self._shown_at < TOUCH_GUARD_S:
             self.dispatch(Touch())
         else:
             self.dispatch(widget.event)
@@ -161,7 +166,7 @@ class KioskApp:
         self._finish_capture()
         self.dispatch(Tick())
         if self.publisher is not None:
-            self.publisher.pump(time.time())
+            self.publisher.pump(self.clock())
         self._finish_lookups()
         self.render()
 
@@ -170,7 +175,7 @@ class KioskApp:
         if view == self._view:
             return
         if self._view is None or view.screen is not self._view.screen:
-            self._shown_at = time.monotonic()
+            self._shown_at = self.monotonic()
         self._view = view
         self.renderer.draw(view)
         if self.screenshots is not None:
@@ -191,7 +196,7 @@ class KioskApp:
             self.journal.write("capture_failed", reason=failure_reason(exc), error=type(exc).__name__)
             self.dispatch(CaptureFailed(token=token, reason=failure_reason(exc)))
             return
-        self.last_capture_at = time.time()
+        self.last_capture_at = self.clock()
         self.journal.write("captured", positions=[s.position for s in samples], quality=[s.quality for s in samples])
         self.dispatch(CaptureDone(token=token, samples=samples))
 
@@ -215,10 +220,13 @@ class KioskApp:
             self._print(action)
         elif isinstance(action, LookupStatus):
             self._lookup(action)
+        elif isinstance(action, ForgetLookup):
+            self._forget_lookup(action)
         elif isinstance(action, SendFeedback):
-            fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=time.time(),
+            now = self.clock()
+            fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=now,
                           category=action.category, text=redact(action.text), lang=action.lang)
-            self.outbox.add_message("feedback", fb.to_json(), time.time())
+            self.outbox.add_message("feedback", fb.to_json(), now)
             self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
         elif isinstance(action, Speak):
             self.speaker.say(t(action.key, action.lang), action.lang)
@@ -246,7 +254,8 @@ class KioskApp:
 
     def _lookup(self, action: LookupStatus) -> None:
         """A ticket this kiosk printed is answered from its outbox; a receipt QR from another
-        kiosk is asked of the centre (answered in `_finish_lookups`)."""
+        kiosk is asked of the centre (answered in `_finish_lookups`; the flow keeps the
+        deadline and says `ForgetLookup` when it passes)."""
         if not action.packet_id or action.kiosk_id == self.keys.kiosk_id:
             state = self.outbox.ticket_state(action.ticket)
             self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=state))
@@ -256,23 +265,29 @@ class KioskApp:
             self.dispatch(StatusAnswer(token=action.token, ticket=action.ticket, state=UNREACHABLE))
             return
         self.journal.write("status_query", ticket=action.ticket)
-        self._lookups[query_id] = (action.token, action.ticket, time.monotonic() + self.query_timeout_s)
+        self._lookups[query_id] = (action.token, action.ticket)
 
     def _finish_lookups(self) -> None:
         if not self._lookups or self.publisher is None:
             return
-        for query_id, (token, ticket, deadline) in list(self._lookups.items()):
+        for query_id, (token, ticket) in list(self._lookups.items()):
             reply = self.publisher.replies.pop(query_id, None)
-            if reply is not None:
-                state = reply.state
-            elif time.monotonic() >= deadline:
-                self.publisher.forget(query_id)
-                state = UNREACHABLE
-            else:
+            if reply is None:
                 continue
             del self._lookups[query_id]
-            self.journal.write("status_answer", ticket=ticket, state=state)
-            self.dispatch(StatusAnswer(token=token, ticket=ticket, state=state))
+            self.journal.write("status_answer", ticket=ticket, state=reply.state)
+            self.dispatch(StatusAnswer(token=token, ticket=ticket, state=reply.state))
+
+    def _forget_lookup(self, action: ForgetLookup) -> None:
+        """The flow waits no longer (its deadline passed, or the resident moved on): a late
+        reply is dropped by the publisher."""
+        for query_id, (token, _ticket) in list(self._lookups.items()):
+            if token == action.token:
+                del self._lookups[query_id]
+                if self.publisher is not None:
+                    self.publisher.forget(query_id)
+        if action.expired:
+            self.journal.write("status_answer", ticket=action.ticket, state=UNREACHABLE)
 
     def out_of_service(self, now: float) -> str:
         """Why this kiosk must not sign now ('' if it may): a clock outside its certificate's
@@ -285,7 +300,7 @@ class KioskApp:
         return ""
 
     def _refused_out_of_service(self) -> bool:
-        reason = self.out_of_service(time.time())
+        reason = self.out_of_service(self.clock())
         if reason:
             self.journal.write("out_of_service", reason=reason)
         return bool(reason)
@@ -295,7 +310,7 @@ class KioskApp:
             self.dispatch(StoreFailed(token=token, reason="out_of_service"))
             return
         try:
-            receipt = seal_and_store(self.flow.session, keys=self.keys, outbox=self.outbox, now=time.time())
+            receipt = seal_and_store(self.flow.session, keys=self.keys, outbox=self.outbox, now=self.clock())
         except (AnjunganError, PacketError, ValueError) as exc:
             self.journal.write("store_failed", error=str(exc)[:200])
             self.dispatch(StoreFailed(token=token, reason=type(exc).__name__))
@@ -308,7 +323,7 @@ class KioskApp:
 
     def _print(self, action: PrintReceipt) -> None:
         lines = receipt_lines(ticket=action.ticket, purpose=action.purpose, lang=action.lang,
-                              kiosk_id=self.keys.kiosk_id, now=time.time())
+                              kiosk_id=self.keys.kiosk_id, now=self.clock())
         try:
             self.peripherals.print_receipt(lines, qr_data=action.qr_payload)
         except AnjunganError as exc:  # the screen keeps ticket and QR and says to note them

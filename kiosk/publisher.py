@@ -10,7 +10,8 @@
   and storing it loses nothing.
 - `health` every `health_interval_s`.
 - `query(packet_id)`: a receipt from another kiosk; the centre's `StatusReply` lands in
-  `replies` (the app waits a few seconds, then tells the resident the centre is unreachable).
+  `replies`, taken by the app (the flow keeps the lookup's deadline; past it, the resident
+  hears the centre is unreachable and the app `forget`s the query).
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def run_kiosk(opts: RunOptions) -> int:
         flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers, speech=opts.speech)),
         renderer=renderer, peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(),
         screenshots=opts.screenshots, journal=journal, session_id=session_id,
-        cert_expires_at=bundle.cert_expires_at,
+        cert_expires_at=bundle.cert_expires_at, clock=time.time, monotonic=time.monotonic,
     )
     transport = MqttTransport(client_id=bundle.kiosk_id, host=host, port=port,
                               will=offline_will(bundle.kiosk_id, session_id, time.time()), tls=tls)

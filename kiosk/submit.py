@@ -55,11 +55,11 @@ def capture_body(s: Session) -> CaptureBody:
     if s.correction_field and not corrected:
         notes.append(f"value:{s.correction_value}")
     demographics = Demographics(
-        nik=s.nik, kk_number=s.kk, birth_date=s.birth_date, sex=s.sex, disability=s.disability,
+        nik=s.resident.nik, kk_number=s.resident.kk, birth_date=s.resident.birth_date, sex=s.resident.sex, disability=s.disability,
         officer_id=s.officer_id if s.assisted else "", notes=";".join(notes), **corrected,
     )
     records = []
-    for r in s.records.values():
+    for r in s.capture.records.values():
         records.append(BiometricRecord(
             modality=r.modality, position=r.position,
             image_format=r.sample.image_format if r.sample else "raw8",
@@ -71,8 +71,8 @@ def capture_body(s: Session) -> CaptureBody:
 
 def priority_of(s: Session) -> PriorityClass:
     assert s.service is not None
-    return derive_priority(service=s.service, age=s.age, assisted=s.assisted,
-                           disability=s.disability, has_exceptions=s.has_exceptions())
+    return derive_priority(service=s.service, age=s.resident.age, assisted=s.assisted,
+                           disability=s.disability, has_exceptions=s.capture.has_exceptions())
 
 
 def seal_and_store(s: Session, *, keys: SealingKeys, outbox: Outbox, now: float) -> Receipt:

@@ -49,53 +49,53 @@ EXCEPTION_REASONS = ("missing", "injured", "unable")  # poor_quality is set by t
 def agree(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
     assert s.service is not None
-    s.steps, s.step_index, s.records = plan_for(s.service), 0, {}
+    s.capture.steps, s.capture.step_index, s.capture.records = plan_for(s.service), 0, {}
     return enter_step(f)
 
 
 def enter_step(f: Flow) -> Screen:
     """Start the current step afresh, skipping steps with nothing left; REVIEW after the last."""
     s = f.session
-    while s.step is not None and not s.remaining():
-        s.step_index += 1
-    s.tries, s.best, s.last_error, s.exception_pick = 0, {}, "", set()
-    return Screen.CAPTURE_GUIDE if s.step is not None else Screen.REVIEW
+    while s.capture.step is not None and not s.capture.remaining():
+        s.capture.step_index += 1
+    s.capture.tries, s.capture.best, s.capture.last_error, s.capture.exception_pick = 0, {}, "", set()
+    return Screen.CAPTURE_GUIDE if s.capture.step is not None else Screen.REVIEW
 
 
 def begin_capture(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
-    assert s.step is not None
-    s.progress = 0
-    f.emit(RequestCapture(token=f.new_token(), modality=s.step.modality, positions=s.remaining()))
+    assert s.capture.step is not None
+    s.capture.progress = 0
+    f.emit(RequestCapture(token=f.new_token(), modality=s.capture.step.modality, positions=s.capture.remaining()))
     return Screen.CAPTURING
 
 
 def singles(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
-    if s.step is None or len(s.remaining()) < 2 or s.step.modality is not Modality.FINGER:
+    if s.capture.step is None or len(s.capture.remaining()) < 2 or s.capture.step.modality is not Modality.FINGER:
         raise FlowError("single-finger capture applies to a multi-finger step only")
-    s.steps = replan_singles(s.steps, s.step_index)
+    s.capture.steps = replan_singles(s.capture.steps, s.capture.step_index)
     return enter_step(f)
 
 
 def capture_done(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, CaptureDone)
     s = f.session
-    s.tries += 1
-    s.last_error = ""
-    wanted = set(s.remaining())
+    s.capture.tries += 1
+    s.capture.last_error = ""
+    wanted = set(s.capture.remaining())
     for sample in e.samples:
         if sample.position in wanted and sample.quality > 0:
-            best = s.best.get(sample.position)
+            best = s.capture.best.get(sample.position)
             if best is None or sample.quality > best.quality:
-                s.best[sample.position] = sample
+                s.capture.best[sample.position] = sample
     return Screen.CAPTURE_RESULT
 
 
 def capture_failed(f: Flow, e: Event, _n: float) -> Screen:
     """The device failed: not a try of the resident's; an officer is called at once."""
     assert isinstance(e, CaptureFailed)
-    f.session.last_error = e.reason
+    f.session.capture.last_error = e.reason
     f.session.help_called = True
     f.emit(CallOfficer(screen=Screen.CAPTURE_RESULT.value, reason="device"))
     return Screen.CAPTURE_RESULT
@@ -103,7 +103,7 @@ def capture_failed(f: Flow, e: Event, _n: float) -> Screen:
 
 def capture_progress(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, CaptureProgress)
-    f.session.progress = e.done
+    f.session.capture.progress = e.done
     return Screen.CAPTURING
 
 
@@ -115,7 +115,7 @@ def cancel_capture(f: Flow, _e: Event, _n: float) -> Screen:
 
 def back_to_guide(f: Flow, _e: Event, _n: float) -> Screen:
     """From a result to its step's guide; the tries so far and the best of them stay."""
-    f.session.last_error = ""
+    f.session.capture.last_error = ""
     return Screen.CAPTURE_GUIDE
 
 
@@ -124,18 +124,18 @@ def back_step(f: Flow, _e: Event, _n: float) -> Screen:
     hand again (Next keeps them); a step of exceptions only opens afresh; before the first
     step, the consent."""
     s = f.session
-    s.best, s.tries, s.last_error, s.exception_pick = {}, 0, "", set()
-    i = s.step_index - 1
+    s.capture.best, s.capture.tries, s.capture.last_error, s.capture.exception_pick = {}, 0, "", set()
+    i = s.capture.step_index - 1
     if i < 0:
         return Screen.CONSENT
-    kept = {p: s.records.pop(p) for p in s.steps[i].positions if p in s.records}
-    s.step_index = i
+    kept = {p: s.capture.records.pop(p) for p in s.capture.steps[i].positions if p in s.capture.records}
+    s.capture.step_index = i
     samples = {p: r.sample for p, r in kept.items() if r.sample is not None}
     if not samples:
         return Screen.CAPTURE_GUIDE
-    s.records.update({p: r for p, r in kept.items() if r.sample is None})
-    s.best = samples
-    s.tries = 1 + max(r.retries for r in kept.values() if r.sample is not None)
+    s.capture.records.update({p: r for p, r in kept.items() if r.sample is None})
+    s.capture.best = samples
+    s.capture.tries = 1 + max(r.retries for r in kept.values() if r.sample is not None)
     return Screen.CAPTURE_RESULT
 
 
@@ -144,7 +144,7 @@ def see_officer(f: Flow, _e: Event, _n: float) -> Screen:
     Nothing is stored; Back returns to where they were."""
     s = f.session
     s.see_officer_from = f.screen
-    s.see_officer_reason = "device" if s.last_error else "declined"
+    s.see_officer_reason = "device" if s.capture.last_error else "declined"
     s.help_called = True
     f.emit(CallOfficer(screen=Screen.SEE_OFFICER.value, reason=s.see_officer_reason))
     return Screen.SEE_OFFICER
@@ -157,14 +157,14 @@ def back_from_officer(f: Flow, _e: Event, _n: float) -> Screen:
 
 
 def step_passes(s: Session) -> bool:
-    step = s.step
+    step = s.capture.step
     return step is not None and all(
-        p in s.best and passes(step.modality, s.best[p].quality) for p in s.remaining()
+        p in s.capture.best and passes(step.modality, s.capture.best[p].quality) for p in s.capture.remaining()
     )
 
 
 def retries_left(s: Session) -> int:
-    return max(0, MAX_RETRIES - max(0, s.tries - 1))
+    return max(0, MAX_RETRIES - max(0, s.capture.tries - 1))
 
 
 def retry(f: Flow, e: Event, n: float) -> Screen:
@@ -175,47 +175,47 @@ def retry(f: Flow, e: Event, n: float) -> Screen:
 
 def continue_(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
-    step = s.step
+    step = s.capture.step
     assert step is not None
     if not step_passes(s) and retries_left(s) > 0:
         raise FlowError("below threshold with retries left: retry or record an exception")
-    for p in s.remaining():
-        sample = s.best.get(p)
+    for p in s.capture.remaining():
+        sample = s.capture.best.get(p)
         ok = sample is not None and passes(step.modality, sample.quality)
-        s.records[p] = RecordDraft(
+        s.capture.records[p] = RecordDraft(
             modality=step.modality, position=p, sample=sample,
-            retries=min(MAX_RETRIES, max(0, s.tries - 1)), exception=None if ok else "poor_quality",
+            retries=min(MAX_RETRIES, max(0, s.capture.tries - 1)), exception=None if ok else "poor_quality",
         )
-    s.step_index += 1
+    s.capture.step_index += 1
     return enter_step(f)
 
 
 def open_exception(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
-    remaining = s.remaining()
-    s.exception_pick = set(remaining) if len(remaining) == 1 else set()
+    remaining = s.capture.remaining()
+    s.capture.exception_pick = set(remaining) if len(remaining) == 1 else set()
     return Screen.CAPTURE_EXCEPTION
 
 
 def exception_choose(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Choose)
     s = f.session
-    step = s.step
+    step = s.capture.step
     assert step is not None
-    if e.option in s.remaining():
-        s.exception_pick ^= {e.option}
+    if e.option in s.capture.remaining():
+        s.capture.exception_pick ^= {e.option}
         s.input_error = ""
         return Screen.CAPTURE_EXCEPTION
     if e.option not in EXCEPTION_REASONS:
         raise FlowError(f"unknown exception option {e.option!r}")
-    if not s.exception_pick:
+    if not s.capture.exception_pick:
         s.input_error = "err_pick_position"
         return Screen.CAPTURE_EXCEPTION
-    for p in sorted(s.exception_pick):
-        s.records[p] = RecordDraft(
+    for p in sorted(s.capture.exception_pick):
+        s.capture.records[p] = RecordDraft(
             modality=step.modality, position=p, sample=None, retries=0, exception=e.option
         )
-    s.exception_pick = set()
-    if not s.remaining():
-        s.step_index += 1
+    s.capture.exception_pick = set()
+    if not s.capture.remaining():
+        s.capture.step_index += 1
     return enter_step(f)

@@ -6,7 +6,9 @@ entry is a `FlowError` (the UI only offers what the table accepts). A few events
 language, large text, extend, home, and `Tick`, which runs the screen's inactivity timer:
 warning `WARN_LEAD_S` before the deadline, then an idle reset that drops the session whole.
 Results from the shell (captures, storage, status) carry the token of the request; a stale
-token (the session was reset meanwhile) is ignored. Time is passed in, never read.
+token (the session was reset meanwhile) is ignored. A status lookup has a deadline the flow
+keeps: the first `Tick` past it answers "centre unreachable" and tells the shell to forget
+the query (`ForgetLookup`). Time is passed in, never read.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kiosk.flow import capture as cap
 from kiosk.flow import identity
 from kiosk.flow import pins as officer_pins
 from kiosk.flow.model import (
+    UNREACHABLE,
     Action,
     Button,
     CallOfficer,
@@ -33,6 +36,7 @@ from kiosk.flow.model import (
     Digit,
     Event,
     EventKey,
+    ForgetLookup,
     Hush,
     LookupStatus,
     Press,
@@ -88,10 +92,22 @@ class FlowConfig:
     officers: Mapping[str, str] = field(default_factory=dict)  # officer id -> PIN hash
     utc_offset_h: float = 8.0  # WITA (Denpasar): the resident's "today" for their age
     speech: bool = False  # every session starts with speech on (`--speech`); Audio toggles it
+    lookup_timeout_s: float = 6.0  # how long a resident waits for the centre's status answer
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGS:
             raise FlowError(f"language must be one of {', '.join(LANGS)}")
+        if not self.lookup_timeout_s >= 0:
+            raise FlowError("lookup timeout must be 0 s or more")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingLookup:
+    """The status lookup the flow waits for: its request's token, its ticket, its deadline."""
+
+    token: int
+    ticket: str
+    deadline: float
 
 
 class Flow:
@@ -103,6 +119,7 @@ class Flow:
         self.token = next(self._tokens)  # of the request the flow waits for, if any
         self.deadline: float | None = None
         self.warned = False
+        self.lookup: PendingLookup | None = None  # a status lookup out, with its deadline
         self.printer_ok = True  # told before a session starts: no promise of a receipt if not
         self._out: list[Action] = []
 
@@ -170,7 +187,7 @@ class Flow:
         """Anything typed, chosen or captured that one tap on Home would throw away (a status
         check or feedback with nothing typed yet holds nothing)."""
         s = self.session
-        return bool(s.typed or s.nik or s.service or s.records or s.best or s.ticket)
+        return bool(s.typed or s.resident.nik or s.service or s.capture.records or s.capture.best or s.receipt.ticket)
 
     def _dispatch(self, event: Event, now: float) -> None:
         handler = TABLE.get((self.screen, event.key))
@@ -207,12 +224,15 @@ class Flow:
         self.warned = False
         if self.screen in NO_TIMER:
             self.deadline = None
-        elif self.screen is Screen.DONE and self.session.receipt_failed:
+        elif self.screen is Screen.DONE and self.session.receipt.failed:
             self.deadline = now + TIMEOUT_S  # no receipt: time to note the ticket down
         else:
             self.deadline = now + (SHORT_TIMEOUT_S if self.screen in SHORT_TIMER else TIMEOUT_S)
 
     def _tick(self, now: float) -> None:
+        if self.lookup is not None and now >= self.lookup.deadline:
+            self._expire_lookup(now)
+            return
         if self.deadline is None:
             return
         if now >= self.deadline:
@@ -222,19 +242,40 @@ class Flow:
             self.emit(TimeoutWarning(screen=self.screen))
             self._say("say_timeout_warning")
 
+    def _expire_lookup(self, now: float) -> None:
+        """No answer by the deadline: the resident hears the centre is unreachable; a late
+        answer carries a stale token and is ignored (and the shell forgets the query)."""
+        lookup, self.lookup = self.lookup, None
+        assert lookup is not None
+        self.new_token()
+        self.emit(ForgetLookup(token=lookup.token, ticket=lookup.ticket, expired=True))
+        if (self.screen, StatusAnswer) in TABLE:  # elsewhere (asked to confirm leaving): dropped
+            self._dispatch(StatusAnswer(token=lookup.token, ticket=lookup.ticket, state=UNREACHABLE), now)
+
+    def start_lookup(self, now: float, ticket: str, kiosk_id: str = "", packet_id: str = "") -> None:
+        token = self.new_token()  # abandons a lookup still out
+        self.lookup = PendingLookup(token=token, ticket=ticket, deadline=now + self.config.lookup_timeout_s)
+        self.emit(LookupStatus(token=token, ticket=ticket, kiosk_id=kiosk_id, packet_id=packet_id))
+
     def _reset(self, reason: str) -> None:
-        """Drop the session whole: a new object, a new token, the welcome screen."""
+        """Drop the session whole: a new object, a new token, the welcome screen (the shell
+        forgets any lookup out on `SessionWiped`)."""
         self.session = self._new_session()
         self.token = next(self._tokens)
         self.screen = Screen.WELCOME
         self.deadline = None
         self.warned = False
+        self.lookup = None
         self.emit(SessionWiped(reason=reason))
 
     def _new_session(self) -> Session:
         return Session(lang=self.config.default_lang, speech=self.config.speech)
 
     def new_token(self) -> int:
+        """A new request: the one waited for so far is abandoned (a lookup's query forgotten)."""
+        if self.lookup is not None:
+            lookup, self.lookup = self.lookup, None
+            self.emit(ForgetLookup(token=lookup.token, ticket=lookup.ticket, expired=False))
         self.token = next(self._tokens)
         return self.token
 
@@ -374,8 +415,8 @@ def _nik_confirm(f: Flow, _e: Event, now: float) -> Screen:
     if isinstance(facts, str):
         s.input_error = facts
         return Screen.NIK
-    s.nik, s.typed = s.typed, s.kk  # the KK as typed before a Back, if any
-    s.age, s.sex, s.birth_date = facts.age, facts.sex, facts.birth_date
+    s.resident.nik, s.typed = s.typed, s.resident.kk  # the KK as typed before a Back, if any
+    s.resident.age, s.resident.sex, s.resident.birth_date = facts.age, facts.sex, facts.birth_date
     return Screen.KK
 
 
@@ -385,7 +426,7 @@ def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     if problem:
         s.input_error = problem
         return Screen.KK
-    s.kk, s.typed = s.typed, ""
+    s.resident.kk, s.typed = s.typed, ""
     return Screen.CONSENT
 
 
@@ -393,12 +434,12 @@ def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
     """Back to the NIK as it was typed (checked again on Next); the KK typed so far waits for
     the way forward again: nothing is typed twice."""
     s = f.session
-    s.kk, s.typed, s.nik = s.typed, s.nik, ""
+    s.resident.kk, s.typed, s.resident.nik = s.typed, s.resident.nik, ""
     return Screen.NIK
 
 
 def _consent_back(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.typed = f.session.kk
+    f.session.typed = f.session.resident.kk
     return Screen.KK
 
 
@@ -410,7 +451,7 @@ def _stay(f: Flow, _e: Event, _n: float) -> Screen:
 
 
 def _receipt_failed(f: Flow, _e: Event, _n: float) -> Screen:
-    f.session.receipt_failed = True
+    f.session.receipt.failed = True
     return Screen.DONE
 
 
@@ -432,7 +473,7 @@ def _submit(f: Flow, _e: Event, _n: float) -> Screen:
 def _stored(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Stored)
     s = f.session
-    s.ticket, s.qr_payload = e.ticket, e.qr_payload
+    s.receipt.ticket, s.receipt.qr_payload = e.ticket, e.qr_payload
     f.emit(PrintReceipt(ticket=e.ticket, qr_payload=e.qr_payload, lang=s.lang, purpose=s.purpose))
     return Screen.DONE
 
@@ -443,32 +484,33 @@ def _store_failed(f: Flow, e: Event, _n: float) -> Screen:
     return Screen.ERROR
 
 
-def _status_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+def _status_confirm(f: Flow, _e: Event, now: float) -> Screen:
     s = f.session
     if not ticket_ok(s.typed):
         s.input_error = "err_ticket_invalid"
         return Screen.STATUS_ENTRY
-    s.status_checking = True
-    f.emit(LookupStatus(token=f.new_token(), ticket=s.typed))
+    s.status.checking = True
+    f.start_lookup(now, s.typed)
     return Screen.STATUS_ENTRY
 
 
-def _status_qr(f: Flow, e: Event, _n: float) -> Screen:
+def _status_qr(f: Flow, e: Event, now: float) -> Screen:
     assert isinstance(e, ScanQr)
     parsed = parse_qr(e.payload)
     if parsed is None:
         f.session.input_error = "err_qr_invalid"
         return Screen.STATUS_ENTRY
     kiosk_id, ticket, packet_id = parsed
-    f.session.typed, f.session.status_checking = ticket, True
-    f.emit(LookupStatus(token=f.new_token(), ticket=ticket, kiosk_id=kiosk_id, packet_id=packet_id))
+    f.session.typed, f.session.status.checking = ticket, True
+    f.start_lookup(now, ticket, kiosk_id, packet_id)
     return Screen.STATUS_ENTRY
 
 
 def _status_answer(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, StatusAnswer)
-    f.session.status_ticket, f.session.status_state = e.ticket, e.state
-    f.session.typed, f.session.status_checking = "", False
+    f.lookup = None  # answered: no deadline left
+    f.session.status.ticket, f.session.status.state = e.ticket, e.state
+    f.session.typed, f.session.status.checking = "", False
     return Screen.STATUS_RESULT
 
 
@@ -484,7 +526,7 @@ def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
 
 def _leave_status(f: Flow, _e: Event, _n: float) -> Screen:
     """Back to the menu: a lookup still out is abandoned (its late answer is ignored)."""
-    f.session.typed, f.session.status_checking = "", False
+    f.session.typed, f.session.status.checking = "", False
     f.new_token()
     return Screen.MENU
 

@@ -191,11 +191,14 @@ class ReceiptFailed(Event):
     token: int
 
 
+UNREACHABLE = "UNREACHABLE"  # a status lookup the centre did not answer (in time, or at all: offline)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StatusAnswer(Event):
     token: int
     ticket: str
-    state: str | None  # None: this kiosk knows no such ticket
+    state: str | None  # None: this kiosk knows no such ticket; UNREACHABLE: the centre did not answer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,6 +241,17 @@ class LookupStatus(Action):
     ticket: str
     kiosk_id: str = ""  # from a receipt QR: the kiosk that printed it ("" when typed)
     packet_id: str = ""  # from a receipt QR: asked of the centre when printed elsewhere
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForgetLookup(Action):
+    """The flow waits no longer for lookup `token`: `expired` (no answer by its deadline; the
+    resident was told the centre is unreachable) or abandoned (the resident left, or asked
+    again). The shell forgets the query, so a late answer is dropped."""
+
+    token: int
+    ticket: str
+    expired: bool
 
 
 @dataclass(frozen=True, kw_only=True)

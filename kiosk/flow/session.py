@@ -28,7 +28,66 @@ class RecordDraft:
 
 
 @dataclass(kw_only=True)
+class Resident:
+    """Who the resident is, as checked from the NIK and KK they typed."""
+
+    nik: str = field(default="", repr=False)
+    kk: str = field(default="", repr=False)
+    age: int | None = None
+    sex: str = ""
+    birth_date: str = field(default="", repr=False)
+
+
+@dataclass(kw_only=True)
+class CaptureState:
+    """The capture steps of this service and how far the resident is through them."""
+
+    steps: tuple[CaptureStep, ...] = ()
+    step_index: int = 0
+    tries: int = 0
+    progress: int = 0  # positions read so far in the try being captured
+    best: dict[str, Sample] = field(default_factory=dict)
+    last_error: str = ""
+    records: dict[str, RecordDraft] = field(default_factory=dict)
+    exception_pick: set[str] = field(default_factory=set)
+
+    @property
+    def step(self) -> CaptureStep | None:
+        return self.steps[self.step_index] if self.step_index < len(self.steps) else None
+
+    def remaining(self) -> tuple[str, ...]:
+        """Positions of the current step with no outcome yet."""
+        step = self.step
+        return tuple(p for p in step.positions if p not in self.records) if step else ()
+
+    def has_exceptions(self) -> bool:
+        return any(r.exception for r in self.records.values())
+
+
+@dataclass(kw_only=True)
+class ReceiptState:
+    """The stored packet's ticket and QR, and whether the receipt printed."""
+
+    ticket: str = ""
+    qr_payload: str = ""
+    failed: bool = False  # the printer failed: the screen keeps ticket and QR
+
+
+@dataclass(kw_only=True)
+class StatusCheck:
+    """A ticket's status, asked of the outbox or the centre."""
+
+    ticket: str = ""
+    state: str | None = None
+    checking: bool = False  # a lookup is out (the centre may take a few seconds)
+
+
+@dataclass(kw_only=True)
 class Session:
+    """The screen frame's choices and what is being typed, with one sub-state per concern:
+    `resident` (NIK, KK), `capture` (steps, tries, samples), `receipt` (ticket, QR) and
+    `status` (a ticket looked up). All of it is new on every reset."""
+
     lang: str
     large_text: bool = False
     high_contrast: bool = False
@@ -43,31 +102,16 @@ class Session:
     officer_failures: int = 0
     typed: str = field(default="", repr=False)  # the keypad/keyboard buffer (may be a NIK)
     input_error: str = ""  # i18n key of the current input problem
-    nik: str = field(default="", repr=False)
-    kk: str = field(default="", repr=False)
-    age: int | None = None
-    sex: str = ""
-    birth_date: str = field(default="", repr=False)
     replacement_reason: str = ""
     correction_field: str = ""
     correction_value: str = ""
     disability: bool = False
-    steps: tuple[CaptureStep, ...] = ()
-    step_index: int = 0
-    tries: int = 0
-    progress: int = 0  # positions read so far in the try being captured
-    best: dict[str, Sample] = field(default_factory=dict)
-    last_error: str = ""
-    records: dict[str, RecordDraft] = field(default_factory=dict)
-    exception_pick: set[str] = field(default_factory=set)
-    ticket: str = ""
-    qr_payload: str = ""
-    receipt_failed: bool = False  # the printer failed: the screen keeps ticket and QR
-    status_ticket: str = ""
-    status_state: str | None = None
-    status_checking: bool = False  # a lookup is out (the centre may take a few seconds)
     feedback_category: str = ""
     error: str = ""
+    resident: Resident = field(default_factory=Resident)
+    capture: CaptureState = field(default_factory=CaptureState)
+    receipt: ReceiptState = field(default_factory=ReceiptState)
+    status: StatusCheck = field(default_factory=StatusCheck)
 
     @property
     def service(self) -> Service | None:
@@ -75,15 +119,3 @@ class Session:
             return Service(self.purpose)
         except ValueError:
             return None
-
-    @property
-    def step(self) -> CaptureStep | None:
-        return self.steps[self.step_index] if self.step_index < len(self.steps) else None
-
-    def remaining(self) -> tuple[str, ...]:
-        """Positions of the current step with no outcome yet."""
-        step = self.step
-        return tuple(p for p in step.positions if p not in self.records) if step else ()
-
-    def has_exceptions(self) -> bool:
-        return any(r.exception for r in self.records.values())

@@ -123,7 +123,7 @@ def build_view(flow: Flow, now: float) -> View:
     say: tuple[str, ...] = ()
     body_key = f"body_{scr.value}"
     qr = ""
-    step = s.step
+    step = s.capture.step
     what = t(f"what_{step.modality.value}", lang) if step else ""
 
     if scr is Screen.WELCOME:
@@ -144,16 +144,16 @@ def build_view(flow: Flow, now: float) -> View:
         body_key = ""
         actions = [_press(Button.AGREE, lang, "primary"), _press(Button.DECLINE, lang)]
     elif scr is Screen.CAPTURE_GUIDE and step:
-        title = t("title_capture_guide", lang, step=s.step_index + 1, steps=len(s.steps), what=what)
-        names = ", ".join(t(f"pos_{p}", lang) for p in s.remaining())
+        title = t("title_capture_guide", lang, step=s.capture.step_index + 1, steps=len(s.capture.steps), what=what)
+        names = ", ".join(t(f"pos_{p}", lang) for p in s.capture.remaining())
         lines.append(t(f"guide_{step.modality.value}", lang, fingers=names))
-        left, tried = retries_left(s), s.tries > 0 and bool(s.best)
+        left, tried = retries_left(s), s.capture.tries > 0 and bool(s.capture.best)
         if tried:
             lines.append(t("guide_tried", lang))
         can_go_on = tried and (step_passes(s) or not left)
-        singles = step.modality is Modality.FINGER and len(s.remaining()) > 1
+        singles = step.modality is Modality.FINGER and len(s.capture.remaining()) > 1
         if step.modality is Modality.FINGER:
-            hands = s.remaining()
+            hands = s.capture.remaining()
         actions = _capture_slots(
             _press(Button.BEGIN_CAPTURE, lang, "action" if can_go_on else "primary") if left else None,
             _press(Button.CONTINUE, lang, "primary") if can_go_on else None,
@@ -162,45 +162,45 @@ def build_view(flow: Flow, now: float) -> View:
         )
     elif scr is Screen.CAPTURING and step:
         lines.append(t("body_capturing", lang, what=what))
-        todo = s.remaining()
+        todo = s.capture.remaining()
         if len(todo) > 1:  # a slap or both eyes: which one now, how far along
-            now_at = todo[min(s.progress, len(todo) - 1)]
-            lines.append(t("capturing_progress", lang, done=s.progress, total=len(todo),
+            now_at = todo[min(s.capture.progress, len(todo) - 1)]
+            lines.append(t("capturing_progress", lang, done=s.capture.progress, total=len(todo),
                            position=t(f"pos_{now_at}", lang)))
         lines.append(t("capturing_cancel", lang))
         body_key = ""
     elif scr is Screen.CAPTURE_RESULT and step:
         title = t("title_capture_result", lang, what=what)
         ok, left = step_passes(s), retries_left(s)
-        if s.last_error:
-            lines.append(t("result_device", lang, what=what.lower(), reason=t(f"fail_{s.last_error}", lang)))
+        if s.capture.last_error:
+            lines.append(t("result_device", lang, what=what.lower(), reason=t(f"fail_{s.capture.last_error}", lang)))
         else:
-            for p in s.remaining():
-                quality = s.best[p].quality if p in s.best else 0
+            for p in s.capture.remaining():
+                quality = s.capture.best[p].quality if p in s.capture.best else 0
                 verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
                 lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
                                quality=quality, threshold=THRESHOLDS[step.modality]))
-            kept = any(p in s.best for p in s.remaining())
+            kept = any(p in s.capture.best for p in s.capture.remaining())
             lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
                            else "result_none", lang, left=left))
             if not ok and left:
                 lines.append(t(f"tip_{step.modality.value}", lang))
-            face = s.best.get("face") if step.modality is Modality.FACE else None
+            face = s.capture.best.get("face") if step.modality is Modality.FACE else None
             if face is not None and face.image_format == "png" and face.image.startswith(b"\x89PNG"):
                 photo = face.image
                 if ok:
                     lines.append(t("result_photo", lang))
-        go_on = ok or (not left and not s.last_error)
+        go_on = ok or (not left and not s.capture.last_error)
         actions = _capture_slots(
             _press(Button.RETRY, lang, "action" if go_on else "primary") if left else None,
             _press(Button.CONTINUE, lang, "primary") if go_on else None,
             _press(Button.EXCEPTION, lang),
-            _press(Button.SEE_OFFICER, lang, label_key="btn_device_officer") if s.last_error else None,
+            _press(Button.SEE_OFFICER, lang, label_key="btn_device_officer") if s.capture.last_error else None,
         )
     elif scr is Screen.CAPTURE_EXCEPTION:
         actions.append(_press(Button.SEE_OFFICER, lang, "primary"))
-        for p in s.remaining():
-            picked = p in s.exception_pick
+        for p in s.capture.remaining():
+            picked = p in s.capture.exception_pick
             actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
                                   event=Choose(option=p), role="selected" if picked else "action"))
         actions.extend(_choices(EXCEPTION_REASONS, lang))
@@ -209,21 +209,21 @@ def build_view(flow: Flow, now: float) -> View:
         yes, no = ("selected", "action") if s.disability else ("action", "selected")
         actions = [_press(Button.SUBMIT, lang, "primary"), None,
                    _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]
-        say = tuple(line.replace(_group(s.nik), mask(s.nik)) for line in lines)  # never aloud in full
+        say = tuple(line.replace(_group(s.resident.nik), mask(s.resident.nik)) for line in lines)  # never aloud in full
     elif scr is Screen.DONE:
-        done_key = "body_done_no_receipt" if s.receipt_failed else "body_done"
-        lines.extend(t(done_key, lang, ticket=_group_ticket(s.ticket)).split("|"))
-        qr, body_key = s.qr_payload, ""
+        done_key = "body_done_no_receipt" if s.receipt.failed else "body_done"
+        lines.extend(t(done_key, lang, ticket=_group_ticket(s.receipt.ticket)).split("|"))
+        qr, body_key = s.receipt.qr_payload, ""
     elif scr is Screen.CONFIRM_LEAVE:
         actions = [_press(Button.STAY, lang, "primary"), None, _press(Button.LEAVE, lang)]
     elif scr is Screen.SEE_OFFICER:
         lines.extend(t(f"officer_{s.see_officer_reason or 'declined'}", lang, what=what.lower()).split("|"))
         body_key = ""
-    elif scr is Screen.STATUS_ENTRY and s.status_checking:
+    elif scr is Screen.STATUS_ENTRY and s.status.checking:
         lines.append(t("status_checking", lang))
     elif scr is Screen.STATUS_RESULT:
-        title = t("title_status_result", lang, ticket=_group_ticket(s.status_ticket))
-        lines.append(t(f"state_{s.status_state}" if s.status_state else "state_unknown", lang))
+        title = t("title_status_result", lang, ticket=_group_ticket(s.status.ticket))
+        lines.append(t(f"state_{s.status.state}" if s.status.state else "state_unknown", lang))
     elif scr is Screen.ERROR:
         lines.append(t(s.error or "err_store_failed", lang))
     if body_key and body_key in _BODY_KEYS:
@@ -294,14 +294,14 @@ def _group(digits: str) -> str:
 
 def _review_lines(flow: Flow) -> list[str]:
     s, lang = flow.session, flow.session.lang
-    total = sum(len(st.positions) for st in s.steps)
-    captured = sum(1 for r in s.records.values() if r.sample is not None and r.exception is None)
+    total = sum(len(st.positions) for st in s.capture.steps)
+    captured = sum(1 for r in s.capture.records.values() if r.sample is not None and r.exception is None)
     lines = [
         t("review_service", lang, service=t(f"opt_{s.purpose}", lang)),
-        t("review_nik", lang, nik=_group(s.nik)),  # in full, to catch a typo (masked when said)
+        t("review_nik", lang, nik=_group(s.resident.nik)),  # in full, to catch a typo (masked when said)
         t("review_captured", lang, count=captured, total=total),
     ]
-    excepted = [r for r in s.records.values() if r.exception]
+    excepted = [r for r in s.capture.records.values() if r.exception]
     if excepted:
         items = ", ".join(f"{t('pos_' + r.position, lang)} ({t('opt_' + str(r.exception), lang)})" for r in excepted)
         lines.append(t("review_exceptions", lang, items=items))

@@ -31,6 +31,19 @@ def sample(modality: Modality, position: str, quality: int) -> Sample:
                   image_format="png", quality=quality)
 
 
+class ManualClock:
+    """A clock that moves only when told: `KioskApp(clock=..., monotonic=...)` in tests."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class Driver:
     """Feeds a Flow events at a fake time; answers capture requests with chosen qualities."""
 

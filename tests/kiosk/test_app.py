@@ -6,6 +6,7 @@ import io
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from kiosk.submit import SealingKeys
 from kiosk.ticket import make_ticket
 from kiosk.transport import MemoryTransport
 from kiosk.ui.screen import Renderer
+from tests.kiosk.helpers import ManualClock
 from tests.kiosk.kiosk_process import SCRIPTS
 
 
@@ -37,9 +39,11 @@ class Harness:
         self.outbox = MemoryOutbox()
         self.transport = MemoryTransport()
         self.renderer = Renderer(800, 480)
+        # time moves only when a test (or a script's wait) moves it: no test sleeps
+        self.clock, self.monotonic = ManualClock(time.time()), ManualClock(1000.0)
         self.app = KioskApp(flow=Flow(), renderer=self.renderer, peripherals=self.peripherals,
                             outbox=self.outbox, keys=keys, journal=Journal(out=self.out),
-                            speaker=speaker, session_id="s1")
+                            speaker=speaker, session_id="s1", clock=self.clock, monotonic=self.monotonic)
         self.app.publisher = Publisher(kiosk_id=keys.kiosk_id, session_id="s1", outbox=self.outbox,
                                        transport=self.transport, health=self.app.health)
 
@@ -84,10 +88,10 @@ def test_printer_out_still_shows_done_with_ticket(h: Harness) -> None:
             {"type": "5101010507090002"}, {"tap": "confirm"}, {"type": "5101010101200001"},
             {"tap": "confirm"}, {"tap": "agree"}, {"capture": "all"}, {"tap": "submit"},
             {"expect": "done"}])
-    assert h.events("receipt_failed") and h.app.flow.session.ticket == h.events("stored")[0]["ticket"]
+    assert h.events("receipt_failed") and h.app.flow.session.receipt.ticket == h.events("stored")[0]["ticket"]
     said = h.renderer_text()
     assert "Simpan struk ini" not in said and "Struk tidak dapat dicetak" in said
-    ticket = h.app.flow.session.ticket
+    ticket = h.app.flow.session.receipt.ticket
     assert f"{ticket[:4]} {ticket[4:]}" in said  # as the receipt would have printed it
     h.play([{"wait": 60}, {"expect": "done"}])  # kept longer than the usual 45 s to note it down
 
@@ -100,7 +104,7 @@ def test_unplugged_iris_camera_is_the_kiosks_fault_and_never_a_dead_end(h: Harne
     assert "bukan kesalahan Anda" in said and "Kualitas kurang" not in said
     for _ in range(5):  # a dead device uses up none of the resident's tries
         h.play([{"tap": "retry"}, {"expect": "capture_result"}])
-    assert h.app.flow.session.tries == 0 and h.app.flow.session.best == {}
+    assert h.app.flow.session.capture.tries == 0 and h.app.flow.session.capture.best == {}
     h.play([{"tap": "see_officer"}, {"expect": "see_officer"}])
     assert h.outbox.depth() == 0  # nothing half-done is sent
     assert {e["reason"] for e in h.events("help_requested")} == {"device"}
@@ -120,7 +124,7 @@ def test_publisher_sends_acks_and_the_status_screen_follows(h: Harness) -> None:
     h.transport.inject(topics.topic("kiosk-01", "ack"), Ack(packet_id=pid, outcome=AckOutcome.ACCEPTED).to_json())
     h.play([{"tap": "start"}, {"tap": "choose:status"}, {"type": "$ticket"}, {"tap": "confirm"},
             {"expect": "status_result"}])
-    assert h.app.flow.session.status_state == "QUEUED" and h.outbox.depth() == 0
+    assert h.app.flow.session.status.state == "QUEUED" and h.outbox.depth() == 0
 
 
 OTHER_QR = f"anjungan:v1:ticket:kiosk-02:{make_ticket(41)}:01a21f8d-7cc7-73ef-8861-e7964dd646c3"
@@ -137,33 +141,37 @@ def test_receipt_from_another_kiosk_is_asked_of_the_centre(h: Harness) -> None:
     scan_at_status_screen(h, OTHER_QR)
     (query,) = [StatusQuery.from_json(p) for t, p, _r in h.transport.published if t.endswith("/query")]
     assert query.packet_id == "01a21f8d-7cc7-73ef-8861-e7964dd646c3"
-    assert h.app.busy() and h.app.flow.session.status_checking
+    assert h.app.busy() and h.app.flow.session.status.checking
     assert "Sedang memeriksa…" in h.renderer_text()
     h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
         query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())
     h.app.step()
-    assert h.app.flow.screen.value == "status_result" and h.app.flow.session.status_state == "PRINT_READY"
+    assert h.app.flow.screen.value == "status_result" and h.app.flow.session.status.state == "PRINT_READY"
     assert not h.app.busy() and h.outbox.depth() == 0  # nothing of this kiosk's was touched
 
 
 def test_centre_out_of_reach_is_said_not_waited_on(h: Harness) -> None:
     scan_at_status_screen(h, OTHER_QR)  # never connected
-    assert h.app.flow.session.status_state == "UNREACHABLE"
+    assert h.app.flow.session.status.state == "UNREACHABLE"
     assert not [t for t, _p, _r in h.transport.published if t.endswith("/query")]
 
 
 def test_no_answer_in_time_is_unreachable_and_a_late_answer_is_dropped(h: Harness) -> None:
     h.app.publisher.start()  # type: ignore[union-attr]
     h.app.step()
-    h.app.query_timeout_s = 0.0
     scan_at_status_screen(h, OTHER_QR)
     (query,) = [StatusQuery.from_json(p) for t, p, _r in h.transport.published if t.endswith("/query")]
+    h.clock.advance(5.9)  # the flow's lookup deadline (6 s) runs on the injected clock
     h.app.step()
-    assert h.app.flow.session.status_state == "UNREACHABLE" and not h.app.busy()
+    assert h.app.busy() and h.app.flow.session.status.checking
+    h.clock.advance(0.1)
+    h.app.step()
+    assert h.app.flow.session.status.state == "UNREACHABLE" and not h.app.busy()
+    assert h.events("status_answer") == [{"event": "status_answer", "ticket": make_ticket(41), "state": "UNREACHABLE"}]
     h.transport.inject(topics.topic("kiosk-01", "ack"), StatusReply(
         query_id=query.query_id, packet_id=query.packet_id, state="PRINT_READY").to_json())
     h.app.step()
-    assert h.app.flow.session.status_state == "UNREACHABLE" and h.app.publisher.replies == {}  # type: ignore[union-attr]
+    assert h.app.flow.session.status.state == "UNREACHABLE" and h.app.publisher.replies == {}  # type: ignore[union-attr]
 
 
 def test_feedback_and_health_go_to_their_topics(h: Harness) -> None:
@@ -218,7 +226,7 @@ def test_speech_is_off_until_the_resident_turns_it_on_then_reads_everything(
     assert any("Face: good (quality" in u and "needs 50)" in u for u in said)  # quality results
     assert not any(u.startswith("Saving") for u in said)  # dropped: gone before its turn
     done = said[-1]
-    ticket = harness.app.flow.session.ticket
+    ticket = harness.app.flow.session.receipt.ticket
     assert done.startswith("Done. Thank you! Your ticket number: " + " ".join(ticket))  # digit by digit
     spoken = log.read_text().splitlines()
     assert spoken[-1].startswith("-v en -s 140 Done. Thank you!")  # never cut off: it finished
@@ -257,7 +265,7 @@ def test_a_touch_on_empty_space_is_activity_and_a_fast_second_tap_presses_nothin
     h.play([{"tap": "start"}, {"wait": 65}])
     assert h.app.flow.warned
     h.app.render()
-    h.app._shown_at = 0.0  # the menu has been up a while
+    h.monotonic.advance(1.0)  # the menu has been up a while
     h.app.touch((400, 200))  # between the menu's title and its first button: no button
     assert not h.app.flow.warned and h.app.flow.screen.value == "menu"
     h.app.render()
@@ -285,8 +293,23 @@ def test_the_printer_is_checked_before_a_session_and_no_receipt_is_promised(h: H
 
 def test_a_second_touch_before_the_new_screen_is_drawn_presses_nothing(h: Harness) -> None:
     h.app.render()
-    h.app._shown_at = 0.0
+    h.monotonic.advance(1.0)  # the welcome has been up a while
     start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
     h.app.touch(start.box.center)  # Start: the menu is due but not drawn yet
     h.app.touch(start.box.center)  # the same place again, still over the old frame
     assert h.app.flow.screen.value == "menu" and not h.events("ignored")
+
+
+def test_the_app_reads_time_only_from_its_injected_clocks(h: Harness) -> None:
+    import inspect
+
+    source = inspect.getsource(KioskApp)
+    body = source[source.index(") -> None:"):]  # past the defaults in the signature
+    assert "time.time" not in body and "time.monotonic" not in body
+    h.play([{"tap": "start"}])
+    h.clock.advance(61.0)  # the menu's 90 s timer warns 30 s ahead: no sleep, no skip
+    h.app.step()
+    assert h.app.flow.warned and h.app.flow.screen.value == "menu"
+    h.clock.advance(30.0)
+    h.app.step()
+    assert h.app.flow.screen.value == "welcome" and h.events("session_wiped")[-1]["reason"] == "idle"

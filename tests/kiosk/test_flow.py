@@ -11,6 +11,7 @@ from anjungan.packet.model import Modality, Service
 from kiosk.errors import FlowError
 from kiosk.flow.machine import TABLE, WARN_LEAD_S, Flow, FlowConfig
 from kiosk.flow.model import (
+    UNREACHABLE,
     Button,
     CallOfficer,
     CaptureDone,
@@ -19,6 +20,7 @@ from kiosk.flow.model import (
     Char,
     Choose,
     Digit,
+    ForgetLookup,
     Hush,
     LookupStatus,
     PrinterState,
@@ -80,7 +82,7 @@ def test_each_capture_service_ends_with_a_stored_packet_and_receipt(service: str
     d = Driver()
     to_consent(d, service)
     through_capture(d)
-    records = d.flow.session.records
+    records = d.flow.session.capture.records
     expected = {p for step in plan_for(Service(service)) for p in step.positions}
     assert set(records) == expected
     assert all(r.exception is None and r.retries == 0 for r in records.values())
@@ -118,14 +120,14 @@ def test_nik_is_checked_as_typed() -> None:
     assert d.flow.session.typed == YOUTH_NIK
     d.press(Button.CONFIRM)
     assert d.screen is Screen.KK
-    assert (d.flow.session.age, d.flow.session.sex) == (17, "M")
+    assert (d.flow.session.resident.age, d.flow.session.resident.sex) == (17, "M")
 
 
 def test_elder_nik_gives_age_and_sex() -> None:
     d = Driver()
     to_consent(d, nik=ELDER_NIK)
     s = d.flow.session
-    assert (s.age, s.sex, s.birth_date) == (76, "F", "1950-03-12")
+    assert (s.resident.age, s.resident.sex, s.resident.birth_date) == (76, "F", "1950-03-12")
 
 
 def test_bad_kk_is_refused() -> None:
@@ -157,7 +159,7 @@ def test_low_quality_allows_three_retries_then_keeps_best_as_poor_quality() -> N
     with pytest.raises(FlowError):
         d.press(Button.RETRY)  # 3 retries used
     d.press(Button.CONTINUE)
-    rec = d.flow.session.records["face"]
+    rec = d.flow.session.capture.records["face"]
     assert (rec.exception, rec.retries, rec.sample and rec.sample.quality) == ("poor_quality", 3, 30)
     assert d.screen is Screen.CAPTURE_GUIDE
 
@@ -170,7 +172,7 @@ def test_retry_after_pass_keeps_the_better_sample() -> None:
     req = next(a for a in d.press(Button.RETRY) if isinstance(a, RequestCapture))
     d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 70),)))
     d.press(Button.CONTINUE)
-    rec = d.flow.session.records["face"]
+    rec = d.flow.session.capture.records["face"]
     assert (rec.exception, rec.retries, rec.sample and rec.sample.quality) == (None, 1, 90)
 
 
@@ -185,7 +187,7 @@ def test_device_failure_is_not_a_try_calls_an_officer_and_is_never_a_dead_end() 
         assert d.screen is Screen.CAPTURE_RESULT
         assert CallOfficer(screen="capture_result", reason="device") in out
     s = d.flow.session
-    assert (s.tries, s.best, s.help_called) == (0, {}, True)
+    assert (s.capture.tries, s.capture.best, s.help_called) == (0, {}, True)
     with pytest.raises(FlowError):
         d.press(Button.CONTINUE)  # nothing to keep: no made-up "best"
     out = d.press(Button.SEE_OFFICER)
@@ -198,7 +200,7 @@ def test_device_failure_is_not_a_try_calls_an_officer_and_is_never_a_dead_end() 
     req = next(a for a in d.actions[::-1] if isinstance(a, RequestCapture))
     d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 80),)))
     d.press(Button.CONTINUE)
-    assert d.flow.session.records["face"].retries == 0  # the dead tries were never counted
+    assert d.flow.session.capture.records["face"].retries == 0  # the dead tries were never counted
 
 
 def test_a_quality_0_image_is_never_kept_as_best() -> None:
@@ -210,9 +212,9 @@ def test_a_quality_0_image_is_never_kept_as_best() -> None:
         d.press(Button.RETRY)
         req = next(a for a in d.actions[::-1] if isinstance(a, RequestCapture))
         d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 0),)))
-    assert d.flow.session.best == {}
+    assert d.flow.session.capture.best == {}
     d.press(Button.CONTINUE)
-    rec = d.flow.session.records["face"]
+    rec = d.flow.session.capture.records["face"]
     assert (rec.sample, rec.exception, rec.retries) == (None, "poor_quality", 3)
 
 
@@ -230,23 +232,23 @@ def test_back_from_each_capture_screen_goes_one_step_and_keeps_every_capture() -
     assert d.send(CaptureDone(token=stale, samples=(sample(Modality.FACE, "face", 90),))) == []
     d.capture(quality=70)
     d.press(Button.BACK)  # result -> its guide, the try kept
-    assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.best["face"].quality == 70
+    assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.capture.best["face"].quality == 70
     d.press(Button.CONTINUE)  # offered on the guide: the kept try is enough
-    assert d.flow.session.records["face"].sample.quality == 70  # type: ignore[union-attr]
-    assert d.flow.session.step.name == "finger:right_slap"  # type: ignore[union-attr]
+    assert d.flow.session.capture.records["face"].sample.quality == 70  # type: ignore[union-attr]
+    assert d.flow.session.capture.step.name == "finger:right_slap"  # type: ignore[union-attr]
     d.press(Button.BACK)  # next step's guide -> the face result, with the photo in hand
     s = d.flow.session
-    assert d.screen is Screen.CAPTURE_RESULT and s.best["face"].quality == 70 and "face" not in s.records
+    assert d.screen is Screen.CAPTURE_RESULT and s.capture.best["face"].quality == 70 and "face" not in s.capture.records
     d.press(Button.CONTINUE)
     while d.screen is Screen.CAPTURE_GUIDE:
         d.capture()
         d.press(Button.CONTINUE)
     assert d.screen is Screen.REVIEW
-    kept = dict(d.flow.session.records)
+    kept = dict(d.flow.session.capture.records)
     d.press(Button.BACK)  # review -> the signature's result
-    assert d.screen is Screen.CAPTURE_RESULT and d.flow.session.step.name == "signature"  # type: ignore[union-attr]
+    assert d.screen is Screen.CAPTURE_RESULT and d.flow.session.capture.step.name == "signature"  # type: ignore[union-attr]
     d.press(Button.CONTINUE)
-    assert d.screen is Screen.REVIEW and d.flow.session.records == kept
+    assert d.screen is Screen.REVIEW and d.flow.session.capture.records == kept
 
 
 def test_back_from_a_step_of_exceptions_only_reopens_it() -> None:
@@ -261,9 +263,9 @@ def test_back_from_a_step_of_exceptions_only_reopens_it() -> None:
     for p in LEFT_SLAP:
         d.send(Choose(option=p))
     d.send(Choose(option="injured"))
-    assert d.flow.session.step.name == "finger:thumbs"  # type: ignore[union-attr]
+    assert d.flow.session.capture.step.name == "finger:thumbs"  # type: ignore[union-attr]
     d.press(Button.BACK)
-    assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.remaining() == LEFT_SLAP
+    assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.capture.remaining() == LEFT_SLAP
 
 
 def test_exit_asks_first_once_anything_is_entered_and_stay_returns_with_it() -> None:
@@ -280,7 +282,7 @@ def test_exit_asks_first_once_anything_is_entered_and_stay_returns_with_it() -> 
     with pytest.raises(FlowError):
         d.press(Button.HOME)  # the question has no Exit of its own
     d.press(Button.STAY)
-    assert d.screen is Screen.CAPTURE_RESULT and d.flow.session.best
+    assert d.screen is Screen.CAPTURE_RESULT and d.flow.session.capture.best
     d.press(Button.HOME)
     d.press(Button.BACK)  # Back answers "stay" too
     assert d.screen is Screen.CAPTURE_RESULT
@@ -320,10 +322,10 @@ def test_help_is_offered_everywhere_and_calls_an_officer_without_moving() -> Non
     out = d.press(Button.HELP)
     assert out == [CallOfficer(screen="welcome", reason="help")] and d.screen is Screen.WELCOME
     to_consent(d)
-    typed_before = d.flow.session.kk
+    typed_before = d.flow.session.resident.kk
     out = d.press(Button.HELP)
     assert out == [CallOfficer(screen="consent", reason="help")] and d.screen is Screen.CONSENT
-    assert d.flow.session.help_called and d.flow.session.kk == typed_before
+    assert d.flow.session.help_called and d.flow.session.resident.kk == typed_before
 
 
 def test_a_touch_on_no_button_counts_as_activity() -> None:
@@ -345,7 +347,7 @@ def test_receipt_failure_keeps_done_longer_to_note_the_ticket() -> None:
     store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
     d.send(Stored(token=store.token, ticket="00000018", qr_payload="qr"))
     d.send(ReceiptFailed(token=d.flow.token))
-    assert d.flow.session.receipt_failed and d.screen is Screen.DONE
+    assert d.flow.session.receipt.failed and d.screen is Screen.DONE
     assert d.flow.deadline == d.now + 90
     d.press(Button.HOME)  # finished: no question
     assert d.screen is Screen.WELCOME
@@ -372,17 +374,17 @@ def test_missing_finger_shrinks_the_slap_and_is_recorded_with_reason() -> None:
     d.press(Button.AGREE)
     d.capture()
     d.press(Button.CONTINUE)  # face
-    assert d.flow.session.remaining() == RIGHT_SLAP
+    assert d.flow.session.capture.remaining() == RIGHT_SLAP
     d.press(Button.EXCEPTION)
     d.send(Choose(option="missing"))
     assert d.flow.session.input_error == "err_pick_position"  # pick a finger first
     d.send(Choose(option="right_little"))
     d.send(Choose(option="missing"))
     assert d.screen is Screen.CAPTURE_GUIDE
-    assert d.flow.session.remaining() == RIGHT_SLAP[:3]
+    assert d.flow.session.capture.remaining() == RIGHT_SLAP[:3]
     out = d.press(Button.BEGIN_CAPTURE)
     assert next(a for a in out if isinstance(a, RequestCapture)).positions == RIGHT_SLAP[:3]
-    rec = d.flow.session.records["right_little"]
+    rec = d.flow.session.capture.records["right_little"]
     assert (rec.exception, rec.sample) == ("missing", None)
 
 
@@ -390,15 +392,15 @@ def test_whole_step_excepted_moves_on_eye_unable() -> None:
     d = Driver()
     to_consent(d, service="new_recording")
     d.press(Button.AGREE)
-    while d.flow.session.step and d.flow.session.step.modality is not Modality.IRIS:
+    while d.flow.session.capture.step and d.flow.session.capture.step.modality is not Modality.IRIS:
         d.capture()
         d.press(Button.CONTINUE)
     d.press(Button.EXCEPTION)
     d.send(Choose(option="right_iris"))
     d.send(Choose(option="left_iris"))
     d.send(Choose(option="unable"))
-    assert d.flow.session.step and d.flow.session.step.modality is Modality.SIGNATURE
-    assert d.flow.session.has_exceptions()
+    assert d.flow.session.capture.step and d.flow.session.capture.step.modality is Modality.SIGNATURE
+    assert d.flow.session.capture.has_exceptions()
 
 
 def test_singles_mode_splits_remaining_fingers() -> None:
@@ -408,7 +410,7 @@ def test_singles_mode_splits_remaining_fingers() -> None:
     d.capture()
     d.press(Button.CONTINUE)
     d.press(Button.SINGLES)
-    names = [s.name for s in d.flow.session.steps]
+    names = [s.name for s in d.flow.session.capture.steps]
     assert names == ["face", *(f"finger:{p}" for p in RIGHT_SLAP + LEFT_SLAP + THUMBS), "iris", "signature"]
     out = d.press(Button.BEGIN_CAPTURE)
     assert next(a for a in out if isinstance(a, RequestCapture)).positions == ("right_index",)
@@ -448,12 +450,12 @@ def test_idle_reset_wipes_the_session() -> None:
     d.capture()
     old = d.flow.session
     ref = weakref.ref(old)
-    kept = weakref.ref(old.best["face"])
+    kept = weakref.ref(old.capture.best["face"])
     del old
     d.now = d.flow.deadline or 0
     out = d.send(Tick(), 0)
     assert SessionWiped(reason="idle") in out
-    assert d.screen is Screen.WELCOME and d.flow.session.nik == "" and d.flow.session.records == {}
+    assert d.screen is Screen.WELCOME and d.flow.session.resident.nik == "" and d.flow.session.capture.records == {}
     d.actions.clear()
     gc.collect()
     assert ref() is None and kept() is None  # nothing of the resident is reachable
@@ -475,7 +477,7 @@ def test_store_failure_never_says_done() -> None:
     through_capture(d)
     store = next(a for a in d.press(Button.SUBMIT) if isinstance(a, StorePacket))
     d.send(StoreFailed(token=store.token, reason="disk full"))
-    assert d.screen is Screen.ERROR and d.flow.session.ticket == ""
+    assert d.screen is Screen.ERROR and d.flow.session.receipt.ticket == ""
 
 
 def test_consent_declined_offers_the_desk_then_home_wipes() -> None:
@@ -484,7 +486,7 @@ def test_consent_declined_offers_the_desk_then_home_wipes() -> None:
     d.press(Button.DECLINE)
     assert d.screen is Screen.CONSENT_DECLINED
     out = d.press(Button.HOME)
-    assert SessionWiped(reason="home") in out and d.flow.session.nik == ""
+    assert SessionWiped(reason="home") in out and d.flow.session.resident.nik == ""
 
 
 def test_status_by_ticket_and_by_qr() -> None:
@@ -502,7 +504,7 @@ def test_status_by_ticket_and_by_qr() -> None:
     look = next(a for a in out if isinstance(a, LookupStatus))
     assert look.ticket == ticket
     d.send(StatusAnswer(token=look.token, ticket=ticket, state="QUEUED"))
-    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status_state == "QUEUED"
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status.state == "QUEUED"
     d.press(Button.BACK)
     d.send(ScanQr(payload="https://example.com"))
     assert d.flow.session.input_error == "err_qr_invalid"
@@ -510,7 +512,7 @@ def test_status_by_ticket_and_by_qr() -> None:
     out = d.send(ScanQr(payload=payload))
     look = next(a for a in out if isinstance(a, LookupStatus))
     assert (look.ticket, look.kiosk_id, look.packet_id) == (ticket, "kiosk-01", "0190a5c8-0000-7000-8000-000000000001")
-    assert d.flow.session.status_checking
+    assert d.flow.session.status.checking
 
 
 def test_leaving_the_status_screen_abandons_a_lookup_still_out() -> None:
@@ -520,10 +522,78 @@ def test_leaving_the_status_screen_abandons_a_lookup_still_out() -> None:
     out = d.send(ScanQr(payload=qr_payload("kiosk-02", make_ticket(7), "0190a5c8-0000-7000-8000-000000000002")))
     look = next(a for a in out if isinstance(a, LookupStatus))
     d.press(Button.BACK)
-    assert d.screen is Screen.MENU and not d.flow.session.status_checking
+    assert d.screen is Screen.MENU and not d.flow.session.status.checking
     d.send(Choose(option="status"))
     d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"))  # too late
-    assert d.screen is Screen.STATUS_ENTRY and d.flow.session.status_state is None
+    assert d.screen is Screen.STATUS_ENTRY and d.flow.session.status.state is None
+
+
+OTHER_KIOSK_QR = qr_payload("kiosk-02", make_ticket(7), "0190a5c8-0000-7000-8000-000000000002")
+
+
+def scan_other_kiosks_receipt(d: Driver) -> LookupStatus:
+    d.press(Button.START)
+    d.send(Choose(option="status"))
+    out = d.send(ScanQr(payload=OTHER_KIOSK_QR))
+    return next(a for a in out if isinstance(a, LookupStatus))
+
+
+def test_a_lookup_unanswered_by_its_deadline_is_unreachable_on_the_first_tick_past_it() -> None:
+    d = Driver()
+    look = scan_other_kiosks_receipt(d)
+    asked_at = d.now
+    assert d.flow.lookup is not None and d.flow.lookup.deadline == asked_at + 6.0
+    assert d.send(Tick(), dt_s=5.999) == [] and d.flow.session.status.checking
+    out = d.send(Tick(), dt_s=0.001)
+    assert ForgetLookup(token=look.token, ticket=look.ticket, expired=True) in out
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status.state == UNREACHABLE
+    assert not d.flow.session.status.checking and d.flow.lookup is None
+    assert d.flow.deadline == asked_at + 6.0 + 45.0  # the result screen's own timer starts now
+    d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"))  # too late
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status.state == UNREACHABLE
+    assert d.send(Tick(), dt_s=10.0) == []  # expired once, never again
+
+
+def test_a_lookup_answered_in_time_has_no_deadline_left() -> None:
+    d = Driver(Flow(FlowConfig(lookup_timeout_s=2.0)))
+    look = scan_other_kiosks_receipt(d)
+    assert d.flow.lookup is not None and d.flow.lookup.deadline == d.now + 2.0
+    d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"), dt_s=1.5)
+    assert d.screen is Screen.STATUS_RESULT and d.flow.lookup is None
+    out = d.send(Tick(), dt_s=5.0)
+    assert not any(isinstance(a, ForgetLookup) for a in out) and d.flow.session.status.state == "PRINT_READY"
+
+
+def test_leaving_or_asking_again_forgets_the_lookup_out_and_its_deadline() -> None:
+    d = Driver()
+    first = scan_other_kiosks_receipt(d)
+    out = d.send(ScanQr(payload=OTHER_KIOSK_QR))  # asked again: the first query is dropped
+    second = next(a for a in out if isinstance(a, LookupStatus))
+    assert out[0] == ForgetLookup(token=first.token, ticket=first.ticket, expired=False)
+    assert d.flow.lookup is not None and d.flow.lookup.token == second.token
+    out = d.press(Button.BACK)
+    assert ForgetLookup(token=second.token, ticket=second.ticket, expired=False) in out
+    assert d.screen is Screen.MENU and d.flow.lookup is None
+    assert d.send(Tick(), dt_s=10.0) == [] and d.screen is Screen.MENU
+    look = scan_other_kiosks_receipt_from_menu(d)
+    d.press(Button.HOME)  # asked to confirm leaving: the deadline passes there
+    out = d.send(Tick(), dt_s=10.0)
+    assert ForgetLookup(token=look.token, ticket=look.ticket, expired=True) in out
+    assert d.screen is Screen.CONFIRM_LEAVE and d.flow.lookup is None
+
+
+def scan_other_kiosks_receipt_from_menu(d: Driver) -> LookupStatus:
+    d.send(Choose(option="status"))
+    out = d.send(ScanQr(payload=OTHER_KIOSK_QR))
+    return next(a for a in out if isinstance(a, LookupStatus))
+
+
+def test_a_session_reset_drops_the_lookup_with_it() -> None:
+    d = Driver(Flow(FlowConfig(lookup_timeout_s=600.0)))
+    scan_other_kiosks_receipt(d)
+    out = d.send(Tick(), dt_s=90.0)  # the status screen's own timer: the session is wiped
+    assert d.screen is Screen.WELCOME and d.flow.lookup is None and SessionWiped(reason="idle") in out
+    assert d.send(Tick(), dt_s=600.0) == []
 
 
 def test_feedback_is_sent_with_category_and_language() -> None:
@@ -643,7 +713,7 @@ def test_a_slap_capture_shows_how_far_along_it_is_and_can_be_cancelled() -> None
     d.capture()
     d.press(Button.CONTINUE)
     req = next(a for a in d.press(Button.BEGIN_CAPTURE) if isinstance(a, RequestCapture))
-    assert d.send(CaptureProgress(token=req.token - 1, done=3)) == [] and d.flow.session.progress == 0
+    assert d.send(CaptureProgress(token=req.token - 1, done=3)) == [] and d.flow.session.capture.progress == 0
     d.send(CaptureProgress(token=req.token, done=2))
     lines = build_view(d.flow, d.now).lines
     assert "Selesai 2 dari 4. Sekarang: Manis kanan." in lines and t("capturing_cancel", "id") in lines
