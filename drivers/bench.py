@@ -143,6 +143,8 @@ def bench_devices(*, noise: float = 0.0, seed: int = 0,
                 "efficiency": round(payload / elapsed / rate, 4),
                 "overhead_bytes_per_payload_byte": round((line_bytes - payload) / payload, 4),
                 "retransmits": health.get("retransmits", 0),
+                # frames (camera link) or R30x packets refused as damaged
+                "damaged_frames": health.get("rx_errors", health.get("bad_checksums", 0)),
                 "noise": noise,
             })
             if "upload_passes" in health:
