@@ -203,9 +203,12 @@ def jp2_encode(pixels: bytes, width: int, height: int, *, ratio: float) -> bytes
     if len(pixels) != width * height:
         raise ImageError("pixel count does not match the image size")
     out = BytesIO()
-    Image.frombytes("L", (width, height), pixels).save(
-        out, "JPEG2000", irreversible=True, quality_mode="rates", quality_layers=[ratio],
-        no_jp2=False)
+    try:
+        Image.frombytes("L", (width, height), pixels).save(
+            out, "JPEG2000", irreversible=True, quality_mode="rates", quality_layers=[ratio],
+            no_jp2=False)
+    except (OSError, KeyError) as exc:  # Pillow built without OpenJPEG, an encoder failure
+        raise ImageError(f"JPEG 2000 encoding failed: {type(exc).__name__}") from exc
     return out.getvalue()
 
 
