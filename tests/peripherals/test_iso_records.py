@@ -212,3 +212,22 @@ def test_the_kiosk_seals_standard_records(captures: list[Any]) -> None:
     assert parse_face(face.image)["format_id"] == b"FAC\x00" and face.image_format == "iso19794-5"
     assert parse_finger(finger.image)["position"] == FINGER_CODES[captures[1].position]
     assert (gone.image, gone.exception) == (b"", "injured")
+
+
+@settings(max_examples=10, deadline=None)
+@given(eye=st.sampled_from(("right_iris", "left_iris")), quality=st.integers(0, 100),
+       width=st.integers(16, 64), height=st.integers(16, 64), seed=st.integers(0, 2**16))
+def test_any_iris_and_face_record_parses_to_what_was_captured(eye: str, quality: int, width: int,
+                                                              height: int, seed: int) -> None:
+    from anjungan.packet import iso19794
+
+    px = bytes((seed + i * 53) & 0xFF for i in range(width * height))
+    jp2 = imaging.jp2_encode(px, width, height, ratio=10)
+    iris = parse_iris(iso19794.iris_record(image=jp2, position=eye, width=width, height=height,
+                                           quality=quality))
+    assert (iris["subtype"], iris["quality"], iris["width"], iris["height"]) == (
+        {"right_iris": 1, "left_iris": 2}[eye], quality, width, height)
+    assert iris["image"] == jp2
+    face = parse_face(iso19794.face_record(image=jp2, width=width, height=height, quality=quality))
+    assert (face["quality"], face["width"], face["height"], face["image"]) == (
+        quality, width, height, jp2)
