@@ -70,6 +70,9 @@ def register_bench(bench_sub: argparse._SubParsersAction) -> None:
                    help="probability per byte of a flipped bit on the line")
     b.add_argument("--capture-set", action="store_true",
                    help="also time a 10-finger + 2-iris + face capture at each baud")
+    b.add_argument("--no-devices", action="store_true",
+                   help="skip the per-device run (one capture from each device's simulator, "
+                        "at its own baud, with --noise)")
     b.add_argument("--json", action="store_true", help="print results as JSON")
     b.set_defaults(func=_bench)
 
@@ -159,7 +162,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from drivers.bench import bench_baud, capture_set
+    from drivers.bench import bench_baud, bench_devices, capture_set
 
     bauds = args.baud or [115200, 921600]
     if args.size is not None and not 1 <= args.size <= 1 << 20:
@@ -170,8 +173,12 @@ def _bench(args: argparse.Namespace) -> int:
         if args.capture_set:
             r["capture_set"] = capture_set(baud)
         results.append(r)
+    devices = [] if args.no_devices else bench_devices(noise=args.noise)
     if args.json:
-        print(json.dumps({"serial": results}, indent=2))
+        out: dict[str, Any] = {"serial": results}
+        if not args.no_devices:
+            out["devices"] = devices
+        print(json.dumps(out, indent=2))
     else:
         for r in results:
             line = (f"baud {r['baud']:>7}  efficiency {r['efficiency']:.3f}  overhead "
@@ -180,4 +187,8 @@ def _bench(args: argparse.Namespace) -> int:
             if "capture_set" in r:
                 line += f"  capture set {r['capture_set']['seconds']} s"
             print(line)
+        for d in devices:
+            print(f"{d['device']:>11} {d['baud']:>7} bd  efficiency {d['efficiency']:.3f}  overhead "
+                  f"{d['overhead_bytes_per_payload_byte']:.4f} B/B  {d['bytes']} B in "
+                  f"{d['seconds']} s  retransmits {d['retransmits']}")
     return 0

@@ -10,6 +10,9 @@ simulators alike, so a simulator cannot simply claim a quality.
 - Face: 480 x 640 grey PNG (ICAO portrait, 3:4).
 - Signature: SVG polyline strokes.
 
+`jp2_encode` compresses grey pixels to JPEG 2000 (Pillow's OpenJPEG) for the ISO/IEC 19794
+records the packet carries (`drivers/records.py`).
+
 `clarity` in [0, 1] sets contrast against noise; the score follows it monotonically.
 Pure functions; no I/O. Pixel work is cached because pure Python is slow at it.
 """
@@ -21,6 +24,9 @@ import random
 import struct
 import zlib
 from functools import lru_cache
+from io import BytesIO
+
+from PIL import Image
 
 FINGER_W, FINGER_H = 256, 288
 IRIS_W, IRIS_H = 640, 480
@@ -186,6 +192,24 @@ def png_decode_gray(data: bytes) -> tuple[int, int, bytes]:
     if len(raw) != stride * height or any(raw[y * stride] for y in range(height)):
         raise ImageError("unsupported PNG layout")
     return width, height, b"".join(raw[y * stride + 1 : (y + 1) * stride] for y in range(height))
+
+
+# --- JPEG 2000 (JP2 file format), for the ISO/IEC 19794 records --------------------------
+
+
+def jp2_encode(pixels: bytes, width: int, height: int, *, ratio: float) -> bytes:
+    """8-bit grey pixels as a JP2 file, lossy (irreversible 9/7 wavelet) at `ratio`:1 of the
+    raw size (19794-4 allows at most 15:1 for 500 ppi fingerprints)."""
+    if len(pixels) != width * height:
+        raise ImageError("pixel count does not match the image size")
+    out = BytesIO()
+    try:
+        Image.frombytes("L", (width, height), pixels).save(
+            out, "JPEG2000", irreversible=True, quality_mode="rates", quality_layers=[ratio],
+            no_jp2=False)
+    except (OSError, KeyError) as exc:  # Pillow built without OpenJPEG, an encoder failure
+        raise ImageError(f"JPEG 2000 encoding failed: {type(exc).__name__}") from exc
+    return out.getvalue()
 
 
 def unpack_nibbles(packed: bytes) -> bytes:

@@ -1,4 +1,8 @@
-"""`anjungan bench packet`: size and cost of the sample packet for each HPKE suite.
+"""`anjungan bench packet`: size and cost of a new recording's packet for each HPKE suite.
+
+The body is what a kiosk seals for a new recording: the in-memory twin's captures (face,
+10 fingers, 2 irises, signature: the simulators' images at the sensors' geometry) made into
+ISO/IEC 19794 records with JPEG 2000 images by `drivers.records`, the kiosk's own path.
 
 The baseline, measured in the same run, is plain CBOR encoding of the same body without
 sealing or signing: `seal_ratio` says how many times that the full sign+seal costs.
@@ -13,7 +17,6 @@ from collections.abc import Callable
 
 from anjungan.packet import (
     POST_QUANTUM_SUITE,
-    CaptureBody,
     PriorityClass,
     Service,
     build_packet,
@@ -23,7 +26,8 @@ from anjungan.packet import (
     open_body,
     verify_packet,
 )
-from anjungan.packet.sample import synthetic_body
+from anjungan.packet.model import FINGER_POSITIONS, CaptureBody, Demographics
+from anjungan.packet.sample import SAMPLE_NIK
 
 
 def _median_ms(fn: Callable[[], object], rounds: int) -> float:
@@ -63,8 +67,26 @@ def _measure(root: str, *, post_quantum: bool, body: CaptureBody, rounds: int) -
     }
 
 
+def new_recording_body(seed: int = 0) -> CaptureBody:
+    """A new recording's body from the twin's captures, one try per position."""
+    from drivers.peripherals import Capture
+    from drivers.records import biometric_record
+    from drivers.twin import InMemoryPeripherals
+
+    p = InMemoryPeripherals(seed=seed)
+    captures: list[Capture] = [p.capture_face()]
+    captures += [p.capture_finger(pos) for pos in FINGER_POSITIONS]
+    captures += [p.capture_iris(pos) for pos in ("right_iris", "left_iris")]
+    captures.append(p.capture_signature())
+    records = tuple(biometric_record(modality=c.modality, position=c.position,
+                                     image_format=c.image_format, image=c.image,
+                                     quality=c.quality) for c in captures)
+    return CaptureBody(demographics=Demographics(nik=SAMPLE_NIK, kk_number="5171010101010001",
+                                                 name="Sampel Warga"), biometrics=records)
+
+
 def run(rounds: int = 20) -> dict[str, dict[str, float]]:
-    body = synthetic_body()
+    body = new_recording_body()
     with tempfile.TemporaryDirectory() as tmp:
         return {
             "x25519": _measure(f"{tmp}/classic", post_quantum=False, body=body, rounds=rounds),

@@ -1,6 +1,7 @@
 """From a finished session to a sealed, signed packet durably in the outbox.
 
-The only place a session's data becomes a `CaptureBody`; the body is HPKE-sealed by
+The only place a session's data becomes a `CaptureBody` (each capture an ISO/IEC 19794
+record, `drivers.records`); the body is HPKE-sealed by
 `build_packet` before anything touches the disk.
 """
 
@@ -10,13 +11,13 @@ from dataclasses import dataclass
 
 from anjungan.packet import build_packet, encode_packet
 from anjungan.packet.model import (
-    BiometricRecord,
     CaptureBody,
     Demographics,
     PriorityClass,
     derive_priority,
 )
 from anjungan.packet.seal import GatewayPublicKey, KioskIdentity
+from drivers.records import biometric_record
 from kiosk.flow.session import Session
 from kiosk.outbox import Outbox, OutboxEntry
 from kiosk.ticket import make_ticket, qr_payload
@@ -60,7 +61,8 @@ def capture_body(s: Session) -> CaptureBody:
     )
     records = []
     for r in s.capture.records.values():
-        records.append(BiometricRecord(
+        # the sensors' pixels become ISO/IEC 19794 records with JPEG 2000 images here
+        records.append(biometric_record(
             modality=r.modality, position=r.position,
             image_format=r.sample.image_format if r.sample else "raw8",
             image=r.sample.image if r.sample else b"", quality=r.sample.quality if r.sample else 0,

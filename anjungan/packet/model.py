@@ -97,7 +97,9 @@ POSITIONS = {
     Modality.IRIS: ("right_iris", "left_iris"),
     Modality.SIGNATURE: ("signature",),
 }
-IMAGE_FORMATS = ("jpeg2000", "wsq", "png", "iso19794-4", "iso19794-6", "raw8", "svg")
+IMAGE_FORMATS = (
+    "jpeg2000", "wsq", "png", "iso19794-4", "iso19794-5", "iso19794-6", "raw8", "svg",
+)
 EXCEPTION_REASONS = (
     "missing",  # amputated / congenitally absent finger, eye
     "injured",  # bandaged, temporarily unusable

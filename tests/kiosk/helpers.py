@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from anjungan.packet.model import Modality
+from drivers.imaging import png_encode
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
     Action,
@@ -27,7 +29,8 @@ KK = "5101010101200001"
 
 
 def sample(modality: Modality, position: str, quality: int) -> Sample:
-    return Sample(modality=modality, position=position, image=b"img-" + position.encode(),
+    """A small valid grey PNG (the kiosk turns it into an ISO/IEC 19794 record when sealing)."""
+    return Sample(modality=modality, position=position, image=_tiny_png(position),
                   image_format="png", quality=quality)
 
 
@@ -42,6 +45,12 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@functools.lru_cache(maxsize=32)
+def _tiny_png(position: str) -> bytes:
+    seed = sum(position.encode())
+    return png_encode(bytes((seed + 29 * i) & 0xFF for i in range(16 * 16)), 16, 16)
 
 
 class Driver:

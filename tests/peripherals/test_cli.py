@@ -57,13 +57,30 @@ def test_simulate_prints_pty_then_serves(tmp_path):
 
 
 def test_bench_serial_json(capsys, micropython):
-    rc = main(["bench", "serial", "--baud", "921600", "--size", "60000", "--json"])
-    result = json.loads(capsys.readouterr().out)["serial"][0]
+    rc = main(["bench", "serial", "--baud", "921600", "--size", "60000", "--json", "--no-devices"])
+    out = json.loads(capsys.readouterr().out)
+    result = out["serial"][0]
     assert rc == 0 and result["baud"] == 921600 and result["bytes"] == 60000
     assert 0 < result["efficiency"] <= 1.0
     # framing, and a few retransmissions when a loaded machine delays the simulator past the
     # adaptive timeout: bounded, not a time
     assert 0 < result["overhead_bytes_per_payload_byte"] < 0.5
+    assert "devices" not in out
+
+
+@pytest.mark.slow
+def test_bench_serial_reports_each_device_under_noise(capsys, micropython):
+    rc = main(["bench", "serial", "--baud", "921600", "--size", "20000", "--noise", "0.0001",
+               "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["serial"][0]["noise"] == 0.0001
+    devices = {d["device"]: d for d in out["devices"]}
+    assert sorted(devices) == ["face", "fingerprint", "iris", "signature"]
+    assert devices["fingerprint"]["bytes"] == 256 * 288 // 2  # the 4-bit upload
+    assert devices["fingerprint"]["upload_passes"] >= 1
+    for d in devices.values():
+        assert d["noise"] == 0.0001 and d["bytes"] > 0 and d["retransmits"] >= 0 <= d["damaged_frames"]
+        assert 0 < d["efficiency"] <= 1.0 and d["overhead_bytes_per_payload_byte"] > 0
 
 
 @pytest.mark.parametrize(
