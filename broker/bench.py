@@ -24,9 +24,7 @@ import paho.mqtt.client as mqtt
 from anjungan import topics
 from anjungan.packet.model import PriorityClass
 from anjungan.topics import TopicKind
-from broker.benchkit import bench_client as _client
-from broker.benchkit import bench_fleet as _fleet
-from broker.benchkit import bench_packets as _packets
+from broker.benchkit import bench_client, bench_fleet, bench_packets
 from broker.errors import BrokerError
 
 
@@ -64,15 +62,15 @@ def measure_ingest(n: int) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="anjungan-bench-") as tmp:
         root = Path(tmp)
-        fleet_dir, bundle = _fleet(root)
+        fleet_dir, bundle = bench_fleet(root)
         port = free_port()
         mosq = BrokerProcess(write_config(open_fleet(fleet_dir), root / "mq", port=port,
                                           persistence=False), port).start()
         try:
-            packets = _packets(bundle, n)
+            packets = bench_packets(bundle, n)
             payloads = [raw for _p, _c, raw in packets]
             tls = centre_tls(fleet_dir)
-            kiosk, _ = _client("kiosk-bench", port, bundle.ca_file, bundle.cert_file, bundle.key_file)
+            kiosk, _ = bench_client("kiosk-bench", port, bundle.ca_file, bundle.cert_file, bundle.key_file)
             capture = topics.topic("kiosk-bench", TopicKind.CAPTURE)
 
             # raw: publish -> subscribe, QoS 1, same payloads, same broker
@@ -83,7 +81,7 @@ def measure_ingest(n: int) -> dict[str, Any]:
                 if got[0] >= n:
                     raw_done.set()
 
-            sub, _ = _client("anjungan-centre-raw", port, tls.ca_file, tls.cert_file, tls.key_file)
+            sub, _ = bench_client("anjungan-centre-raw", port, tls.ca_file, tls.cert_file, tls.key_file)
             sub.on_message = on_raw
             sub.subscribe(topics.subscription(TopicKind.CAPTURE), qos=1)
             time.sleep(0.3)
@@ -146,7 +144,7 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="anjungan-bench-") as tmp:
         root = Path(tmp)
-        fleet_dir, bundle = _fleet(root)
+        fleet_dir, bundle = bench_fleet(root)
         sim_cfg = SimConfig(capacity_rps=capacity, concurrency=concurrency, latency_s=0.02, down=True)
         with SimServer(SiakSimulator(sim_cfg, Ledger())) as sim:
             queue = open_queue(f"sqlite://{root / 'queue.db'}")
@@ -156,7 +154,7 @@ def measure_drain(n: int, capacity: float, concurrency: int) -> dict[str, Any]:
             relay = Relay(queue, Gateway(load_gateway_key(fleet_dir)),
                           SiakClient(sim.url, max_connections=concurrency + 2), _Quiet(), cfg)
             relay.start()
-            for pid, prio, raw in _packets(bundle, n):  # captured and committed during the outage
+            for pid, prio, raw in bench_packets(bundle, n):  # captured and committed during the outage
                 now = time.time()
                 queue.enqueue([Envelope(packet_id=pid, kiosk_id="kiosk-bench", sequence=int(
                     len(queue.entries()) + 1), priority=prio, captured_at=now, packet=raw)], now=now)

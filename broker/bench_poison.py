@@ -79,9 +79,7 @@ def _latencies(kiosk: Any, topic: str, packets: list[tuple[str, Any, bytes]], ra
 def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
     import tempfile
 
-    from broker.benchkit import bench_client as _client
-    from broker.benchkit import bench_fleet as _fleet
-    from broker.benchkit import bench_packets as _packets
+    from broker.benchkit import bench_client, bench_fleet, bench_packets
     from broker.service import CentralService, ServiceConfig
     from provisioning.broker_process import BrokerProcess, free_port
     from provisioning.bundle import complete, load_bundle, request
@@ -90,7 +88,7 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="anjungan-bench-poison-") as tmp:
         root = Path(tmp)
-        fleet_dir, bundle = _fleet(root)
+        fleet_dir, bundle = bench_fleet(root)
         request(root / "kiosk-poison", "kiosk-poison")
         complete(open_fleet(fleet_dir), root / "kiosk-poison")
         evil = load_bundle(root / "kiosk-poison")
@@ -122,16 +120,16 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
                 if isinstance(msg, Ack) and msg.outcome is AckOutcome.ACCEPTED:
                     acked.setdefault(msg.packet_id, time.perf_counter())
 
-            kiosk, _ = _client("kiosk-bench", port, bundle.ca_file, bundle.cert_file, bundle.key_file)
-            attacker, _ = _client("kiosk-poison", port, evil.ca_file, evil.cert_file, evil.key_file)
+            kiosk, _ = bench_client("kiosk-bench", port, bundle.ca_file, bundle.cert_file, bundle.key_file)
+            attacker, _ = bench_client("kiosk-poison", port, evil.ca_file, evil.cert_file, evil.key_file)
             kiosk.on_message = on_ack
             kiosk.subscribe(topics.topic("kiosk-bench", TopicKind.ACK), qos=1)
             time.sleep(0.3)
             topic = topics.topic("kiosk-bench", TopicKind.CAPTURE)
             rate = max(2.0, durable_per_s / 2)
-            clean = _latencies(kiosk, topic, _packets(bundle, n), rate, acked, [], attacker, "")
-            poison = poison_set(evil, [raw for _p, _c, raw in _packets(evil, 4)])
-            dirty = _latencies(kiosk, topic, _packets(bundle, n, start=n + 1), rate, acked,
+            clean = _latencies(kiosk, topic, bench_packets(bundle, n), rate, acked, [], attacker, "")
+            poison = poison_set(evil, [raw for _p, _c, raw in bench_packets(evil, 4)])
+            dirty = _latencies(kiosk, topic, bench_packets(bundle, n, start=n + 1), rate, acked,
                                poison, attacker, "kiosk-poison")
             set_aside = len([r for r in service.queue.rejections(limit=1000) if r.kiosk_id == "kiosk-poison"])
             for c in (kiosk, attacker):

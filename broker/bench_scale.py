@@ -161,7 +161,7 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
                   resend_s: float, small: bool, timeout_s: float = 600.0) -> dict[str, Any]:
     import httpx
 
-    from broker.benchkit import bench_packets as _packets
+    from broker.benchkit import bench_packets
     from broker.queue import split_schema
     from broker.queue.postgres import PostgresQueue
     from broker.siak.ledger import Ledger
@@ -199,7 +199,7 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
                       "the instances did not connect")
                 pubs = [BenchKiosk(b, port) for b in bundles]
                 _wait(lambda: all(p.ready.is_set() for p in pubs), 20, "the kiosks did not connect")
-                packets = {p.kiosk_id: _packets(p.bundle, per_kiosk, small=small) for p in pubs}
+                packets = {p.kiosk_id: bench_packets(p.bundle, per_kiosk, small=small) for p in pubs}
                 ids = [pid for batch in packets.values() for pid, _c, _raw in batch]
                 for i in range(per_kiosk):  # the kiosks interleaved, as they would be
                     for p in pubs:

@@ -16,6 +16,7 @@ from anjungan.packet.model import PriorityClass
 from broker.queue import Admission, EntryState, Envelope, open_queue
 from broker.queue.bodies import BodyStore
 from broker.queue.sqlite import SqliteQueue
+from tests.broker.test_queue_schema import OLD_SQLITE
 
 
 def env(seq: int, *, pid: str | None = None, size: int = 5000) -> Envelope:
@@ -161,14 +162,7 @@ def test_a_body_that_will_not_become_readable_is_a_dead_letter(db: Path) -> None
 
 def test_a_queue_from_before_bodies_moved_to_files_still_relays(db: Path) -> None:
     old = sqlite3.connect(db)
-    old.executescript("""
-        CREATE TABLE packets (packet_id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL,
-          sequence INTEGER NOT NULL, priority INTEGER NOT NULL, state TEXT NOT NULL,
-          captured_at REAL NOT NULL, committed_at REAL NOT NULL, accepted_at REAL,
-          attempts INTEGER NOT NULL, siak_state TEXT NOT NULL, reason TEXT NOT NULL,
-          rank REAL NOT NULL, visible_at REAL NOT NULL, owner TEXT NOT NULL, packet BLOB,
-          UNIQUE (kiosk_id, sequence));
-    """)
+    old.executescript(OLD_SQLITE)  # the queue as it was made before bodies moved to files
     old.execute("INSERT INTO packets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (env(1).packet_id, "kiosk-01", 1, 2, "pending", 1.0, 1.0, None, 0, "queued", "",
                  1.0, 1.0, "", env(1).packet))
