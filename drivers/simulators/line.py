@@ -191,7 +191,12 @@ class Line:
             if master is not None:
                 fds.append(master)
             timeout = None if next_at is None else max(0.0, next_at - time.monotonic())
-            readable, _, _ = select.select(fds, [], [], 0.5 if timeout is None else timeout)
+            try:
+                readable, _, _ = select.select(fds, [], [], 0.5 if timeout is None else timeout)
+            except OSError as exc:  # unplug() closed the master between our look and select
+                if exc.errno != errno.EBADF:
+                    raise
+                continue
             now = time.monotonic()
             if self._wake_r in readable:
                 os.read(self._wake_r, 64)
