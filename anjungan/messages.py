@@ -11,13 +11,14 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from anjungan.errors import AnjunganError
-from anjungan.ids import is_packet_id
+from anjungan.ids import KIOSK_ID_RE, is_packet_id
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_NESTING = 8  # the deepest message (Health.peripherals) nests 3
@@ -334,6 +335,59 @@ class Feedback(_Message):
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
 
 
+class HelpReason(enum.StrEnum):
+    """Why a kiosk asks for an officer."""
+
+    HELP = "help"  # the resident pressed "Call an officer"
+    DECLINED = "declined"  # the resident cannot give biometrics: an officer completes it
+    DEVICE = "device"  # a device is down: the kiosk's fault, not the resident's
+
+
+class HelpState(enum.StrEnum):
+    """The fleet monitor's answer to a `HelpRequest`, in `HelpAck`."""
+
+    RECEIVED = "received"  # the alert is open on the staff dashboard: stop re-sending
+    COMING = "coming"  # a staff member acknowledged it: an officer is on the way
+
+
+SCREEN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+LATEST_TIME = 1e11  # year 5138: a time past this is garbage, not a clock error
+
+
+@dataclass(frozen=True, kw_only=True)
+class HelpRequest(_Message):
+    """kiosk -> fleet monitor on `help`: a resident at this kiosk needs an officer. Which
+    screen they are on and when; never who they are (no NIK, no name, nothing typed)."""
+
+    TYPE = "help_request"
+    kiosk_id: str
+    request_id: str
+    screen: str
+    at: float
+    reason: HelpReason = HelpReason.HELP
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", HelpReason(self.reason))
+        _require(isinstance(self.kiosk_id, str) and bool(KIOSK_ID_RE.fullmatch(self.kiosk_id)), "bad kiosk_id")
+        _short_id(self.request_id, "request_id")
+        _require(isinstance(self.screen, str) and bool(SCREEN_NAME_RE.fullmatch(self.screen)), "bad screen name")
+        _require(0 <= self.at < LATEST_TIME, "time out of range")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HelpAck(_Message):
+    """fleet monitor -> kiosk on `ack`: `received` once the help alert is durably open (the
+    kiosk drops its copy), `coming` when staff acknowledge it on the dashboard."""
+
+    TYPE = "help_ack"
+    request_id: str
+    state: HelpState
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", HelpState(self.state))
+        _short_id(self.request_id, "request_id")
+
+
 MAX_PEM_CHARS = 8192  # a CSR or a certificate chain in PEM; ours are under 2 KiB
 
 
@@ -397,9 +451,9 @@ class RenewalReply(_Message):
             _require(bool(self.certificate), "an issued reply needs its certificate")
 
 
-def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck | StatusReply:
-    """Messages on a kiosk's `ack` topic: an Ack, a PacketStatus, a FeedbackAck or a
-    StatusReply."""
+def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck | StatusReply | HelpAck:
+    """Messages on a kiosk's `ack` topic: an Ack, a PacketStatus, a FeedbackAck, a
+    StatusReply or a HelpAck."""
     try:
         data = parse_json(payload, "ack")
     except MessageError:
@@ -411,4 +465,6 @@ def decode_ack_topic(payload: bytes) -> Ack | PacketStatus | FeedbackAck | Statu
         return FeedbackAck.from_json(payload)
     if kind == StatusReply.TYPE:
         return StatusReply.from_json(payload)
+    if kind == HelpAck.TYPE:
+        return HelpAck.from_json(payload)
     return Ack.from_json(payload)

@@ -2,11 +2,16 @@
 
     anjungan/v1/kiosk/{kiosk_id}/capture   kiosk -> centre   CBOR capture packet, QoS 1
     anjungan/v1/kiosk/{kiosk_id}/ack       centre -> kiosk   JSON `Ack`, `PacketStatus`,
-                                                             `FeedbackAck`, `StatusReply`, QoS 1
+                                                             `FeedbackAck`, `StatusReply`,
+                                                             `HelpAck`, QoS 1
     anjungan/v1/kiosk/{kiosk_id}/status    kiosk (retained, Last Will)  JSON `KioskStatus`
     anjungan/v1/kiosk/{kiosk_id}/health    kiosk -> centre   JSON `Health`, periodic
     anjungan/v1/kiosk/{kiosk_id}/feedback  kiosk -> centre   JSON `Feedback`, QoS 1, re-sent
                                                              until its `FeedbackAck`
+    anjungan/v1/kiosk/{kiosk_id}/help      kiosk -> fleet    JSON `HelpRequest` (a resident pressed
+                                                             "Call an officer"), QoS 1, re-sent until
+                                                             its `HelpAck`; staff's "on my way" is a
+                                                             second `HelpAck` on ack
     anjungan/v1/kiosk/{kiosk_id}/query     kiosk -> centre   JSON `StatusQuery` (a receipt from
                                                              another kiosk); `StatusReply` on ack
     anjungan/v1/kiosk/{kiosk_id}/renew     kiosk -> signer   JSON `RenewalRequest`: a CSR for a
@@ -32,10 +37,11 @@ class TopicKind(enum.StrEnum):
     """The last level of a kiosk's topic: what the message is."""
 
     CAPTURE = "capture"  # kiosk -> centre: a capture packet (CBOR)
-    ACK = "ack"  # centre -> kiosk: Ack, PacketStatus, FeedbackAck, StatusReply
+    ACK = "ack"  # centre -> kiosk: Ack, PacketStatus, FeedbackAck, StatusReply, HelpAck
     STATUS = "status"  # kiosk, retained, and its Last Will: KioskStatus
     HEALTH = "health"  # kiosk -> fleet monitor: Health
     FEEDBACK = "feedback"  # kiosk -> fleet monitor: Feedback
+    HELP = "help"  # kiosk -> fleet monitor: HelpRequest (a resident asks for an officer)
     QUERY = "query"  # kiosk -> centre: StatusQuery (a receipt from another kiosk)
     RENEW = "renew"  # kiosk -> signer: RenewalRequest
     RENEWED = "renewed"  # signer -> kiosk: RenewalReply

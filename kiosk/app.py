@@ -23,10 +23,11 @@ from pathlib import Path
 
 from anjungan import __version__
 from anjungan.errors import AnjunganError
-from anjungan.messages import Feedback, Health
+from anjungan.messages import Feedback, Health, HelpReason, HelpRequest
 from anjungan.nik import redact
 from anjungan.packet.model import PacketError
 from anjungan.sdnotify import Watchdog
+from anjungan.topics import TopicKind
 from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
@@ -40,6 +41,7 @@ from kiosk.flow.model import (
     ForgetLookup,
     Hush,
     LookupStatus,
+    OfficerComing,
     PrinterState,
     PrintReceipt,
     ReadScreen,
@@ -110,6 +112,7 @@ class KioskApp:
         self.tickets: list[str] = []
         self.last_qr = ""
         self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
+        self.help_request = ""  # this session's help request id ('' when none was sent)
 
     def flow_now(self) -> float:
         return self.clock() + self.skip
@@ -168,6 +171,7 @@ class KioskApp:
         if self.publisher is not None:
             self.publisher.pump(self.clock())
         self._finish_lookups()
+        self._officer_coming()
         self.render()
 
     def render(self) -> None:
@@ -239,11 +243,10 @@ class KioskApp:
         elif isinstance(action, TimeoutWarning):
             self.journal.write("timeout_warning", screen=action.screen.value)
         elif isinstance(action, CallOfficer):
-            # the dashboard alert needs a help message in the contract (not there yet); the
-            # journal line is what a technician's watcher sees today
-            self.journal.write("help_requested", screen=action.screen, reason=action.reason)
+            self._call_officer(action)
         elif isinstance(action, SessionWiped):
             self._capture = None
+            self.help_request = ""  # an answer to it is no longer this resident's
             self.check_printer()
             for query_id in self._lookups:
                 if self.publisher is not None:
@@ -251,6 +254,26 @@ class KioskApp:
             self._lookups.clear()
             self.journal.write("session_wiped", reason=action.reason)
             self.journal.write("screen", screen=self.flow.screen.value)
+
+    def _call_officer(self, action: CallOfficer) -> None:
+        """One help request per session goes to the staff dashboard, kept in the outbox until
+        the fleet monitor has it (a second press only tells the journal)."""
+        if not self.help_request:
+            now = self.clock()
+            request = HelpRequest(kiosk_id=self.keys.kiosk_id, request_id=str(uuid.uuid4()),
+                                  screen=action.screen, at=now, reason=HelpReason(action.reason))
+            self.outbox.add_message(TopicKind.HELP, request.to_json(), now)
+            self.help_request = request.request_id
+        self.journal.write("help_requested", screen=action.screen, reason=action.reason,
+                           request_id=self.help_request)
+
+    def _officer_coming(self) -> None:
+        if self.publisher is None or not self.publisher.help_coming:
+            return
+        coming, self.publisher.help_coming = self.publisher.help_coming, set()
+        if self.help_request in coming:
+            self.journal.write("officer_coming", request_id=self.help_request)
+            self.dispatch(OfficerComing())
 
     def _lookup(self, action: LookupStatus) -> None:
         """A ticket this kiosk printed is answered from its outbox; a receipt QR from another

@@ -148,7 +148,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Printer struk sedang rusak: nomor tiket akan ditampilkan di layar untuk dicatat.",
         "The receipt printer is out of order: your ticket number will be shown on screen to note down.",
     ),
-    "help_called": ("Petugas sudah dipanggil. Mohon tunggu.", "An officer is on the way. Please wait."),
+    "help_called": ("Petugas sudah dipanggil. Mohon tunggu.", "An officer has been called. Please wait."),
+    "officer_coming": ("Petugas sedang menuju ke sini.", "An officer is on the way."),
     "body_done": (
         "Nomor tiket Anda: {ticket}|Simpan struk ini. Cek status dengan nomor tiket atau kode QR.",
         "Your ticket number: {ticket}|Keep this receipt. Check the status with the ticket number or QR code.",

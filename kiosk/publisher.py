@@ -8,6 +8,9 @@
 - Feedback waits in the outbox until the centre's `FeedbackAck` (sent after its durable
   commit), re-sent after `resend_after_s` like a packet: a centre killed between receiving
   and storing it loses nothing.
+- A help request ("Call an officer") waits in the outbox the same way, until the fleet
+  monitor's `HelpAck` (received: the alert is open); a later `HelpAck` coming (staff
+  acknowledged it) lands in `help_coming`, taken by the app.
 - `health` every `health_interval_s`.
 - `query(packet_id)`: a receipt from another kiosk; the centre's `StatusReply` lands in
   `replies`, taken by the app (the flow keeps the lookup's deadline; past it, the resident
@@ -28,6 +31,9 @@ from anjungan.messages import (
     Feedback,
     FeedbackAck,
     Health,
+    HelpAck,
+    HelpRequest,
+    HelpState,
     KioskStatus,
     LinkState,
     MessageError,
@@ -41,7 +47,7 @@ from kiosk.outbox import Outbox
 from kiosk.transport import LinkEventKind, Transport, Will
 
 log = logging.getLogger("anjungan.kiosk.publisher")
-MESSAGES_SCANNED = 1000  # queued feedback looked at per pump (a handful in practice)
+MESSAGES_SCANNED = 1000  # queued feedback and help requests looked at per pump (a handful in practice)
 
 
 class Extension(Protocol):
@@ -66,8 +72,9 @@ class Publisher:
         self.outbox, self.transport, self._health = outbox, transport, health
         self.resend_after_s, self.health_interval_s, self.batch = resend_after_s, health_interval_s, batch
         self._next_health = 0.0
-        self._feedback_sent: dict[int, float] = {}  # outbox message id -> when last sent
-        self._feedback_ids: dict[str, int] = {}  # feedback id -> outbox message id
+        self._message_sent: dict[int, float] = {}  # outbox message id -> when last sent
+        self._message_ids: dict[str, int] = {}  # feedback or help request id -> outbox message id
+        self.help_coming: set[str] = set()  # help requests staff acknowledged, taken by the app
         self.acked: list[Ack] = []  # for the app's log and the tests
         self._queries: set[str] = set()  # status queries awaiting their reply
         self.replies: dict[str, StatusReply] = {}  # query id -> reply, taken by the app
@@ -97,12 +104,12 @@ class Publisher:
             self.outbox.mark_sent(entry.packet_id, now)
             log.info("sent packet seq=%d id=%s attempt=%d", entry.sequence, entry.packet_id, entry.attempts + 1)
         due = [m for m in self.outbox.messages(MESSAGES_SCANNED)
-               if now - self._feedback_sent.get(m.id, -1e18) >= self.resend_after_s]
+               if now - self._message_sent.get(m.id, -1e18) >= self.resend_after_s]
         for msg in due[: self.batch]:  # those waiting for an ack never hold back newer ones
             if self.transport.publish(topics.topic(self.kiosk_id, TopicKind(msg.kind)), msg.payload) is None:
                 return
-            self._feedback_sent[msg.id] = now
-            self._feedback_ids[_feedback_id(msg.payload)] = msg.id
+            self._message_sent[msg.id] = now
+            self._message_ids[_message_id(msg.kind, msg.payload)] = msg.id
         if now >= self._next_health:
             self._next_health = now + self.health_interval_s
             health = replace(self._health(now), link_failures=self.transport.failures,
@@ -113,7 +120,7 @@ class Publisher:
         status = KioskStatus(kiosk_id=self.kiosk_id, state=LinkState.ONLINE, session_id=self.session_id, at=now)
         self.transport.publish(topics.topic(self.kiosk_id, TopicKind.STATUS), status.to_json(), retain=True)
         self.outbox.mark_all_unsent()  # what was in flight may be lost: send it all again
-        self._feedback_sent.clear()
+        self._message_sent.clear()
         self._next_health = now
 
     def _on_message(self, topic: str, payload: bytes, now: float) -> None:
@@ -126,11 +133,14 @@ class Publisher:
             self.outbox.set_ticket_state(message.packet_id, message.state.value, now)
             return
         if isinstance(message, FeedbackAck):
-            message_id = self._feedback_ids.pop(message.feedback_id, None)
-            if message_id is not None:
-                self.outbox.remove_message(message_id)
-                self._feedback_sent.pop(message_id, None)
+            if self._delivered(message.feedback_id):
                 log.info("feedback stored at the centre")
+            return
+        if isinstance(message, HelpAck):
+            if self._delivered(message.request_id):
+                log.info("help request on the staff dashboard")
+            if message.state is HelpState.COMING:
+                self.help_coming.add(message.request_id)
             return
         if isinstance(message, StatusReply):
             if message.query_id in self._queries:
@@ -140,6 +150,15 @@ class Publisher:
         if self.outbox.ack(message.packet_id, message.outcome, now, message.reason):
             self.acked.append(message)
             log.info("ack %s %s", message.packet_id, message.outcome.value)
+
+    def _delivered(self, message_key: str) -> bool:
+        """The centre has a queued message (feedback, help request): drop the outbox's copy."""
+        message_id = self._message_ids.pop(message_key, None)
+        if message_id is None:
+            return False
+        self.outbox.remove_message(message_id)
+        self._message_sent.pop(message_id, None)
+        return True
 
     def query(self, packet_id: str) -> str | None:
         """Ask the centre for a packet's state (a receipt from another kiosk). The query id,
@@ -165,10 +184,12 @@ class Publisher:
         self.transport.stop(final=self.final_status(now))
 
 
-def _feedback_id(payload: bytes) -> str:
-    """The id inside a queued feedback message (written by this kiosk; '' if unreadable,
-    which leaves the message to be re-sent until a technician looks)."""
+def _message_id(kind: str, payload: bytes) -> str:
+    """The id inside a queued message (feedback or help request, written by this kiosk; ''
+    if unreadable, which leaves the message to be re-sent until a technician looks)."""
     try:
+        if kind == TopicKind.HELP:
+            return HelpRequest.from_json(payload).request_id
         return Feedback.from_json(payload).feedback_id
     except MessageError:
         return ""

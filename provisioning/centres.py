@@ -8,7 +8,7 @@ with a role written in its certificate (OU) and granted exactly what it needs in
 
     ingest  `broker run` (each instance its own): reads capture, query; writes ack
     fleet   the fleet monitor (`fleet serve`, the fleet part of `broker run --http`):
-            reads status, health, feedback; writes ack
+            reads status, health, feedback, help; writes ack
     signer  the signing service (`provision signer`), which holds the issuing CA's key:
             reads renew; writes renewed (`provisioning.signer`)
 
@@ -65,7 +65,7 @@ class Role(enum.Enum):
 
 _UNITS = {Role.INGEST: "central service", Role.FLEET: "fleet monitor", Role.SIGNER: "signing service"}
 _READS = {Role.INGEST: (TopicKind.CAPTURE, TopicKind.QUERY),
-          Role.FLEET: (TopicKind.STATUS, TopicKind.HEALTH, TopicKind.FEEDBACK),
+          Role.FLEET: (TopicKind.STATUS, TopicKind.HEALTH, TopicKind.FEEDBACK, TopicKind.HELP),
           Role.SIGNER: (TopicKind.RENEW,)}
 DEFAULTS = ((CENTRE_ID, Role.INGEST), (FLEET_MONITOR_ID, Role.FLEET), (SIGNER_ID, Role.SIGNER))
 _ROLE_OF_UNIT = {unit: role for role, unit in _UNITS.items()}

@@ -36,7 +36,7 @@ MAX_QUEUED_BYTES = 256 * 1024 * 1024  # per client, beyond what is in flight (se
 # would be a topic the broker lets no kiosk use)
 KIOSK_ACCESS = {
     TopicKind.CAPTURE: "write", TopicKind.HEALTH: "write", TopicKind.FEEDBACK: "write",
-    TopicKind.QUERY: "write", TopicKind.STATUS: "readwrite", TopicKind.ACK: "read",
+    TopicKind.HELP: "write", TopicKind.QUERY: "write", TopicKind.STATUS: "readwrite", TopicKind.ACK: "read",
     TopicKind.RENEW: "write", TopicKind.RENEWED: "read",
 }
 

@@ -18,17 +18,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from anjungan.messages import Health, KioskStatus, LinkState
+from anjungan.messages import Health, HelpState, KioskStatus, LinkState
 from broker.fleet.model import (
     Alert,
     AlertAction,
     AlertChange,
     AlertKey,
+    AlertKind,
     CentreSample,
     KioskState,
     Thresholds,
 )
 from broker.fleet.rules import centre_conditions, kiosk_conditions
+
+MAX_OPEN_HELP = 5  # help requests open per kiosk; more are answered but add no alert
+ANSWERED_KEPT = 1000  # request ids staff acknowledged, remembered to answer a late re-send
 
 
 class FleetCore:
@@ -39,13 +43,17 @@ class FleetCore:
         self.alerts: dict[AlertKey, Alert] = {}
         self._by_kiosk: dict[str, set[AlertKey]] = {}
         self.revoked: frozenset[str] = frozenset()  # registry says revoked: no alerts, not up
+        self._answered: dict[str, None] = {}  # help request ids staff acknowledged, oldest first
 
     # -- restoring after a restart ------------------------------------------------------
     def restore(self, kiosks: Iterable[KioskState], alerts: Iterable[Alert]) -> None:
         for k in kiosks:
-            self.kiosks[k.kiosk_id] = k
+            self.kiosks[k.kiosk_id] = replace(k, help=())  # rebuilt from the open alerts below
         for a in alerts:
             self._set(a)
+            if a.key.kind is AlertKind.HELP:  # the open alert is the help request's durable record
+                k = self.kiosks.get(a.key.kiosk_id) or KioskState(kiosk_id=a.key.kiosk_id)
+                self.kiosks[k.kiosk_id] = replace(k, help=(*k.help, (a.key.subject, a.detail)))
 
     # -- inputs ---------------------------------------------------------------------------
     def status(self, msg: KioskStatus, now: float) -> tuple[bool, list[AlertChange]]:
@@ -66,6 +74,29 @@ class FleetCore:
         # Health proves the link is up; a will that beat it (same session) is not undone.
         self.kiosks[k.kiosk_id] = replace(k, last_seen=now, health=msg)
         return self._evaluate_kiosk(k.kiosk_id, now)
+
+    def help(self, kiosk_id: str, request_id: str, detail: str, now: float) -> tuple[HelpState, list[AlertChange]]:
+        """A resident at `kiosk_id` asks for an officer: the help alert opens (once per request
+        id: a re-sent request changes nothing). The answer for the kiosk: `coming` if staff
+        already acknowledged this request, else `received`."""
+        if request_id in self._answered:
+            return HelpState.COMING, []
+        k = self.kiosks.get(kiosk_id) or KioskState(kiosk_id=kiosk_id)
+        if all(rid != request_id for rid, _ in k.help) and len(k.help) < MAX_OPEN_HELP:
+            k = replace(k, help=(*k.help, (request_id, detail)))
+        self.kiosks[kiosk_id] = k
+        return HelpState.RECEIVED, self._evaluate_kiosk(kiosk_id, now)
+
+    def acknowledge_help(self, kiosk_id: str, request_id: str, now: float) -> list[AlertChange]:
+        """Staff are on their way: the help alert clears. No change for an unknown request."""
+        k = self.kiosks.get(kiosk_id)
+        if k is None or all(rid != request_id for rid, _ in k.help):
+            return []
+        self.kiosks[kiosk_id] = replace(k, help=tuple(h for h in k.help if h[0] != request_id))
+        self._answered[request_id] = None
+        while len(self._answered) > ANSWERED_KEPT:
+            del self._answered[next(iter(self._answered))]
+        return self._evaluate_kiosk(kiosk_id, now)
 
     def sample(self, sample: CentreSample) -> list[AlertChange]:
         self.centre = sample

@@ -36,6 +36,10 @@ class SiteTime:
         """`2026-12-01 08:00:00 WITA`; an em dash for no time."""
         return "—" if t is None else self._at(t).strftime("%Y-%m-%d %H:%M:%S %Z")
 
+    def clock(self, t: float) -> str:
+        """`10:42 WITA`, for an alert that needs someone now."""
+        return self._at(t).strftime("%H:%M %Z")
+
     def short(self, t: float) -> str:
         """`01 Dec 08:00 WITA`, for a plot's axis."""
         return self._at(t).strftime("%d %b %H:%M %Z")

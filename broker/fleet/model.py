@@ -26,6 +26,7 @@ class AlertKind(enum.StrEnum):
     TEMPERATURE = "temperature"
     OUT_OF_SERVICE = "out_of_service"  # the kiosk refuses to sign: its clock is outside its certificate
     TRUST_EXPIRING = "trust_expiring"  # centre-wide: a CA, centre certificate or the CRL; subject = file
+    HELP = "help"  # a resident asked for an officer; subject = the request id; staff acknowledge it
 
 
 SEVERITY: dict[AlertKind, str] = {
@@ -35,6 +36,7 @@ SEVERITY: dict[AlertKind, str] = {
     AlertKind.CERT_EXPIRING: "warning", AlertKind.TAMPER: "critical",
     AlertKind.DISK_LOW: "warning", AlertKind.TEMPERATURE: "warning",
     AlertKind.OUT_OF_SERVICE: "critical", AlertKind.TRUST_EXPIRING: "critical",
+    AlertKind.HELP: "critical",
 }
 
 
@@ -114,6 +116,7 @@ class KioskState:
     status_at: float | None = None  # when the accepted status was received
     last_seen: float | None = None  # last status or health received
     health: Health | None = None
+    help: tuple[tuple[str, str], ...] = ()  # (request id, detail) of each open help request
 
     def silent_for(self, now: float) -> float:
         return now - self.last_seen if self.last_seen is not None else 0.0

@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 
 from anjungan import topics
 from anjungan.errors import AnjunganError
-from anjungan.messages import FeedbackAck
+from anjungan.messages import FeedbackAck, HelpAck, HelpState
 from anjungan.topics import TopicKind
 from broker.fleet.errors import FleetConfigError, FleetError
 from broker.fleet.service import FleetService
@@ -26,7 +26,7 @@ from provisioning.centres import FLEET_MONITOR_ID
 
 log = logging.getLogger("anjungan.fleet.mqtt")
 
-KINDS = (TopicKind.STATUS, TopicKind.HEALTH, TopicKind.FEEDBACK)
+KINDS = (TopicKind.STATUS, TopicKind.HEALTH, TopicKind.FEEDBACK, TopicKind.HELP)
 
 
 def subscriptions(*, captures: bool = False) -> list[tuple[str, int]]:
@@ -36,7 +36,8 @@ def subscriptions(*, captures: bool = False) -> list[tuple[str, int]]:
 
 def attach(client: mqtt.Client, service: FleetService, *, captures: bool = False) -> None:
     """Route the fleet topics of `client` to `service`; (re)subscribes on every connect;
-    acks each feedback to its kiosk once the service has committed it."""
+    acks each feedback to its kiosk once the service has committed it, and answers help
+    requests (received, then coming when staff acknowledge)."""
     wanted = subscriptions(captures=captures)
     previous_connect: Any = client.on_connect
 
@@ -57,8 +58,16 @@ def attach(client: mqtt.Client, service: FleetService, *, captures: bool = False
             except (AnjunganError, ValueError) as exc:  # one bad item never costs the others
                 log.warning("could not ack a feedback of %s: %s", kiosk_id, exc)
 
+    def answer_help(kiosk_id: str, request_id: str, state: HelpState) -> None:
+        try:
+            ack = HelpAck(request_id=request_id, state=state).to_json()
+            client.publish(topics.topic(kiosk_id, TopicKind.ACK), ack, qos=1)
+        except (AnjunganError, ValueError) as exc:
+            log.warning("could not answer a help request of %s: %s", kiosk_id, exc)
+
     client.on_connect = on_connect
     service.on_feedback_stored = ack_feedback
+    service.on_help_answer = answer_help
     for topic_filter, _qos in wanted:
         client.message_callback_add(topic_filter, on_message)
 

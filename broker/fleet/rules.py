@@ -25,6 +25,8 @@ def kiosk_conditions(k: KioskState, t: Thresholds, now: float) -> dict[AlertKey,
             add(AlertKind.OFFLINE, f"offline for {_minutes(now - k.status_at)}")
         elif k.online and k.silent_for(now) >= t.offline_after_s:
             add(AlertKind.OFFLINE, f"silent for {_minutes(k.silent_for(now))}")
+    for request_id, detail in k.help:
+        add(AlertKind.HELP, detail, subject=request_id)
     h = k.health
     if h is None:
         return found

@@ -7,9 +7,11 @@ pending batch to the store a few times a second (one transaction for hundreds of
 messages), samples the relay queue, and prunes old history. Bad messages are logged and
 skipped; nothing a kiosk sends can stop the service. Feedback is acked to its kiosk
 (`on_feedback_stored`) only once it is committed, so the kiosk keeps and re-sends it until then.
+A help request opens a help alert and is answered `received` (`on_help_answer`) once that
+alert is committed; when staff acknowledge it (`acknowledge_help`) the kiosk is told `coming`.
 
     service = FleetService(store, clock=time.time)
-    attach(mqtt_client, service)     # subscribes to status, health, feedback (and capture)
+    attach(mqtt_client, service)     # subscribes to status, health, feedback, help (and capture)
     service.start()
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from anjungan import topics
 from anjungan.errors import AnjunganError
-from anjungan.messages import Feedback, Health, KioskStatus
+from anjungan.messages import Feedback, Health, HelpReason, HelpRequest, HelpState, KioskStatus
 from anjungan.nik import redact
 from anjungan.topics import TopicKind
 from broker.fleet.core import FleetCore
@@ -80,6 +82,9 @@ class FleetService:
         self._thread: threading.Thread | None = None
         # told (kiosk id, feedback id) for every feedback committed, to ack it to its kiosk
         self.on_feedback_stored: Callable[[list[tuple[str, str]]], None] | None = None
+        # told (kiosk id, request id, state) to answer a help request on the kiosk's ack topic
+        self.on_help_answer: Callable[[str, str, HelpState], None] | None = None
+        self._help_answers: list[tuple[str, str, HelpState]] = []  # sent after the next commit
 
     # -- inputs (any thread) --------------------------------------------------------------
     def handle(self, topic_name: str, payload: bytes) -> bool:
@@ -96,6 +101,8 @@ class FleetService:
                 self._health(kiosk_id, Health.from_json(payload))
             elif kind is TopicKind.FEEDBACK:
                 self._feedback(kiosk_id, Feedback.from_json(payload))
+            elif kind is TopicKind.HELP:
+                self._help(kiosk_id, HelpRequest.from_json(payload))
             elif kind is TopicKind.CAPTURE:
                 self._capture(payload)
             else:
@@ -170,6 +177,31 @@ class FleetService:
             self._batch.feedback.append(FeedbackRecord(feedback=msg, received_at=self.clock()))
         self.metrics.messages.labels(kind="feedback", outcome="ok").inc()
 
+    def _help(self, kiosk_id: str, msg: HelpRequest) -> None:
+        self._check_sender(kiosk_id, msg.kiosk_id)
+        with self._lock:
+            now = self.clock()  # the centre's clock, not the kiosk's, says when
+            why = "" if msg.reason is HelpReason.HELP else f" ({msg.reason.value})"
+            detail = f"help requested at {kiosk_id}, screen: {msg.screen}{why}, " \
+                     f"{self.settings.local_time.clock(now)}"
+            state, changes = self.core.help(kiosk_id, msg.request_id, detail, now)
+            self._record(changes)
+            self._help_answers.append((kiosk_id, msg.request_id, state))
+        self.metrics.messages.labels(kind="help", outcome="ok").inc()
+
+    def acknowledge_help(self, kiosk_id: str, request_id: str, *, by: str) -> bool:
+        """A staff member is on their way: the alert clears and the kiosk is told at once.
+        False for a request that is not open (already acknowledged, unknown)."""
+        with self._lock:
+            changes = self.core.acknowledge_help(kiosk_id, request_id, self.clock())
+            self._record(changes)
+        if not changes:
+            return False
+        log.info("help at %s acknowledged by %s", kiosk_id, by)
+        if self.on_help_answer is not None:
+            self.on_help_answer(kiosk_id, request_id, HelpState.COMING)
+        return True
+
     def _capture(self, payload: bytes) -> None:
         # Counted for the captures-per-hour plot only; ingest verifies and commits packets.
         from anjungan.packet.codec import decode_packet
@@ -220,7 +252,8 @@ class FleetService:
         """Commit what is pending. Returns how many messages' worth went in."""
         with self._lock:
             batch, self._batch = self._batch, Batch()
-        if not batch:
+            answers, self._help_answers = self._help_answers, []
+        if not batch and not answers:
             return 0
         try:
             self.store.commit(batch)
@@ -228,9 +261,13 @@ class FleetService:
             log.error("fleet store commit failed, will retry: %s", exc)
             with self._lock:  # put it back in front of what came since
                 self._batch = _merge(batch, self._batch)
+                self._help_answers[:0] = answers
             return 0
         if batch.feedback and self.on_feedback_stored is not None:
             self.on_feedback_stored([(r.feedback.kiosk_id, r.feedback.feedback_id) for r in batch.feedback])
+        if self.on_help_answer is not None:  # the alert is committed: the kiosk may stop re-sending
+            for kiosk_id, request_id, state in answers:
+                self.on_help_answer(kiosk_id, request_id, state)
         return len(batch.health) + len(batch.kiosks) + len(batch.feedback)
 
     def sample_centre(self) -> None:

@@ -39,6 +39,7 @@ from kiosk.flow.model import (
     ForgetLookup,
     Hush,
     LookupStatus,
+    OfficerComing,
     Press,
     PrinterState,
     PrintReceipt,
@@ -130,6 +131,10 @@ class Flow:
             self._tick(now)
         elif isinstance(event, PrinterState):
             self.printer_ok = event.ok
+        elif isinstance(event, OfficerComing):
+            if self.session.help_called and not self.session.officer_coming:
+                self.session.officer_coming = True
+                self._say("officer_coming")
         elif isinstance(event, CaptureDone | CaptureFailed | CaptureProgress | Stored | StoreFailed | StatusAnswer
                         | ReceiptFailed):
             if event.token == self.token:

@@ -178,6 +178,11 @@ class StoreFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OfficerComing(Event):
+    """Staff acknowledged this session's help request on their dashboard: one is on the way."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class PrinterState(Event):
     """The shell's latest look at the receipt printer (kiosk state, not the resident's)."""
 

@@ -93,6 +93,7 @@ class Session:
     high_contrast: bool = False
     speech: bool = False  # read screens aloud (the resident's Audio button, or the kiosk default)
     help_called: bool = False  # an officer was asked to come (shown until the session ends)
+    officer_coming: bool = False  # staff acknowledged the call: an officer is on the way
     leave_from: Screen | None = None  # the screen CONFIRM_LEAVE returns to
     see_officer_from: Screen | None = None  # the screen SEE_OFFICER returns to
     see_officer_reason: str = ""  # "declined" | "device"

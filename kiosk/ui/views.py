@@ -252,7 +252,7 @@ def build_view(flow: Flow, now: float) -> View:
     if flow.warned and flow.deadline is not None:
         banner = t("timeout_warning", lang, seconds=max(0, round(flow.deadline - now)))
         banner_action = _press(Button.EXTEND, lang, "primary")
-    notices = [t("help_called", lang)] if s.help_called else []
+    notices = [t("officer_coming" if s.officer_coming else "help_called", lang)] if s.help_called else []
     if s.assisted:
         notices.append(t("assisted_banner", lang))
     return View(

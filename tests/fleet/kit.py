@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from anjungan import topics
-from anjungan.messages import Feedback, Health, KioskStatus
+from anjungan.messages import Feedback, Health, HelpRequest, KioskStatus
 
 
 class Clock:
@@ -28,6 +28,11 @@ def health(kiosk: str, session: str = "s1", **kw) -> tuple[str, bytes]:
 def feedback(kiosk: str, fid: str, text: str) -> tuple[str, bytes]:
     msg = Feedback(kiosk_id=kiosk, feedback_id=fid, at=0.0, category="layanan", text=text)
     return topics.topic(kiosk, "feedback"), msg.to_json()
+
+
+def help_request(kiosk: str, request_id: str, screen: str = "fingerprints", **kw) -> tuple[str, bytes]:
+    msg = HelpRequest(kiosk_id=kiosk, request_id=request_id, screen=screen, at=0.0, **kw)
+    return topics.topic(kiosk, "help"), msg.to_json()
 
 
 PASSWORD = "rahasia-sekali-123"  # a staff password for the dashboard tests (conftest's password_hash)

@@ -12,7 +12,7 @@ from broker.fleet.errors import FleetConfigError
 from broker.fleet.model import AlertKind, Thresholds
 from broker.fleet.mqtt import FleetMonitor, parse_broker_url
 from broker.fleet.service import FleetService, FleetSettings
-from broker.fleet.simkiosk import SimKiosk
+from broker.fleet.simkiosk import SimKiosk, health_message
 from broker.fleet.store import open_store
 from provisioning.centres import FLEET_MONITOR_ID
 from provisioning.fleet import centre_tls
@@ -134,3 +134,47 @@ def test_attach_to_an_existing_client(fleet, tmp_path):
         client.disconnect()
         client.loop_stop()
         store.close()
+
+
+def test_help_request_reaches_staff_and_their_answer_reaches_the_kiosk(fleet, service, tmp_path):
+    """Over the real broker with the generated ACL: the kiosk's help request (kept in its
+    SQLite outbox until answered) opens the alert; staff acknowledge it; the kiosk hears
+    "coming". An outsider kiosk cannot raise help for another kiosk."""
+    from anjungan.messages import HelpRequest
+    from kiosk.outbox import SqliteOutbox
+    from kiosk.publisher import Publisher, offline_will
+    from kiosk.transport import MqttTransport, TlsFiles
+
+    bundle = fleet.bundles["dps-01"]
+    box = SqliteOutbox(tmp_path / "outbox.db")
+    transport = MqttTransport(client_id="dps-01", host="127.0.0.1", port=fleet.port,
+                              will=offline_will("dps-01", "s1", time.time()),
+                              tls=TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file,
+                                           key_file=bundle.key_file))
+    pub = Publisher(kiosk_id="dps-01", session_id="s1", outbox=box, transport=transport,
+                    health=lambda now: health_message("dps-01", "s1", now), resend_after_s=1)
+    outsider = SimKiosk(fleet.bundles["dps-02"], fleet.port).connect(at=time.time())
+    assert outsider.client is not None
+    pub.start()
+    try:
+        forged = HelpRequest(kiosk_id="dps-01", request_id="forged", screen="welcome", at=time.time())
+        outsider.client.publish(topics.topic("dps-01", "help"), forged.to_json(), qos=1).wait_for_publish(5)
+        request = HelpRequest(kiosk_id="dps-01", request_id="r-1", screen="capture_result", at=time.time())
+        box.add_message("help", request.to_json(), time.time())
+        assert wait_until(lambda: box.messages() == [], step=lambda: pub.pump(time.time()))  # "received"
+        helps = [a for a in service.core.open_alerts("dps-01") if a.key.kind is AlertKind.HELP]
+        assert [a.key.subject for a in helps] == ["r-1"]  # the forged one never arrived
+        assert "screen: capture_result" in helps[0].detail and pub.help_coming == set()
+        # the outsider's own help works: its topic, its id
+        own = HelpRequest(kiosk_id="dps-02", request_id="r-2", screen="nik", at=time.time())
+        outsider.client.publish(topics.topic("dps-02", "help"), own.to_json(), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: service.core.open_alerts("dps-02"))
+        assert [a.key.subject for a in service.core.open_alerts("dps-01")
+                if a.key.kind is AlertKind.HELP] == ["r-1"]
+        assert service.acknowledge_help("dps-01", "r-1", by="ayu")
+        assert wait_until(lambda: "r-1" in pub.help_coming, step=lambda: pub.pump(time.time()))
+        assert not any(a.key.kind is AlertKind.HELP for a in service.core.open_alerts("dps-01"))
+    finally:
+        pub.stop(time.time())
+        outsider.close()
+        box.close()

@@ -13,12 +13,23 @@ from pathlib import Path
 import pytest
 
 from anjungan import topics
-from anjungan.messages import Ack, AckOutcome, Feedback, Health, StatusQuery, StatusReply
+from anjungan.messages import (
+    Ack,
+    AckOutcome,
+    Feedback,
+    Health,
+    HelpAck,
+    HelpReason,
+    HelpRequest,
+    HelpState,
+    StatusQuery,
+    StatusReply,
+)
 from drivers.factory import open_peripherals
 from drivers.twin import InMemoryPeripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow
-from kiosk.flow.model import ScanQr
+from kiosk.flow.model import Button, Press, ScanQr
 from kiosk.outbox import MemoryOutbox
 from kiosk.publisher import Publisher
 from kiosk.script import parse_script, run_script
@@ -182,6 +193,27 @@ def test_feedback_and_health_go_to_their_topics(h: Harness) -> None:
     assert (fb.category, fb.text, fb.kiosk_id) == ("waiting", "antrian terlalu lama", "kiosk-01")
     health = Health.from_json(by_kind["health"])
     assert health.peripherals["printer"]["ok"] and health.outbox_depth == 0 and health.app_version
+
+
+def test_help_goes_to_the_dashboard_once_and_staff_s_answer_is_shown(h: Harness) -> None:
+    h.app.publisher.start()  # type: ignore[union-attr]
+    h.app.dispatch(Press(button=Button.HELP))
+    h.app.dispatch(Press(button=Button.HELP))  # a second press: still one request
+    h.app.step()
+    sent = [HelpRequest.from_json(p) for t, p, _r in h.transport.published if t.endswith("/help")]
+    assert [(r.kiosk_id, r.screen, r.reason) for r in sent] == [("kiosk-01", "welcome", HelpReason.HELP)]
+    assert set(json.loads(sent[0].to_json())) == {"type", "kiosk_id", "request_id", "screen", "at", "reason"}
+    ack = topics.topic("kiosk-01", "ack")
+    h.transport.inject(ack, HelpAck(request_id="someone-else", state=HelpState.COMING).to_json())
+    h.transport.inject(ack, HelpAck(request_id=sent[0].request_id, state=HelpState.RECEIVED).to_json())
+    h.app.step()
+    assert h.outbox.messages() == [] and not h.app.flow.session.officer_coming
+    h.transport.inject(ack, HelpAck(request_id=sent[0].request_id, state=HelpState.COMING).to_json())
+    h.app.step()
+    assert h.app.flow.session.officer_coming and h.events("officer_coming")
+    assert h.app.renderer.frame is not None
+    assert any("An officer is on the way" in x or "Petugas sedang menuju" in x
+               for x in (p.text for p in h.app.renderer.frame.texts))
 
 
 def test_journal_never_carries_the_nik(h: Harness) -> None:

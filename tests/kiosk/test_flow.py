@@ -23,6 +23,7 @@ from kiosk.flow.model import (
     ForgetLookup,
     Hush,
     LookupStatus,
+    OfficerComing,
     PrinterState,
     PrintReceipt,
     ReadScreen,
@@ -315,6 +316,18 @@ def test_declining_every_capture_takes_two_taps_and_ends_with_an_officer_not_a_t
     assert not any(isinstance(a, StorePacket | PrintReceipt) for a in d.actions[before:])
     d.press(Button.BACK)
     assert d.screen is Screen.CAPTURE_EXCEPTION
+
+
+def test_staff_on_their_way_is_shown_only_to_a_resident_who_called() -> None:
+    d = Driver()
+    assert d.flow.handle(OfficerComing(), d.now) == [] and not d.flow.session.officer_coming
+    to_consent(d)
+    d.press(Button.AUDIO)
+    d.press(Button.HELP)
+    out = d.flow.handle(OfficerComing(), d.now)
+    assert d.flow.session.officer_coming and d.screen is Screen.CONSENT
+    assert out == [Speak(key="officer_coming", lang="id")]
+    assert d.flow.handle(OfficerComing(), d.now) == []  # said once
 
 
 def test_help_is_offered_everywhere_and_calls_an_officer_without_moving() -> None:

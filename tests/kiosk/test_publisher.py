@@ -15,6 +15,9 @@ from anjungan.messages import (
     Feedback,
     FeedbackAck,
     Health,
+    HelpAck,
+    HelpRequest,
+    HelpState,
     KioskStatus,
     PacketStatus,
     SiakState,
@@ -125,6 +128,26 @@ def test_feedback_waiting_for_acks_never_holds_back_newer_feedback() -> None:
     pub.pump(NOW + 1)  # nothing acked yet: the first 16 wait, the last 4 go now
     sent = [Feedback.from_json(p).feedback_id for tp, p, _r in t.published if tp.endswith("/feedback")]
     assert sorted(sent) == sorted(f"fb-{n}" for n in range(20))
+
+
+def test_twin_help_request_waits_for_received_and_coming_is_handed_to_the_app() -> None:
+    box = MemoryOutbox()
+    request = HelpRequest(kiosk_id=KIOSK, request_id="h-1", screen="nik", at=NOW)
+    box.add_message("help", request.to_json(), NOW)
+    box.add_message("feedback", feedback(1), NOW)
+    pub, t = make(box)
+    pub.start()
+    pub.pump(NOW)
+    assert (topics.topic(KIOSK, "help"), request.to_json(), False) in t.published
+    pub.pump(NOW + 31)  # no answer: sent again
+    assert sum(1 for tp, _p, _r in t.published if tp.endswith("/help")) == 2
+    t.inject(topics.topic(KIOSK, "ack"), HelpAck(request_id="h-1", state=HelpState.RECEIVED).to_json())
+    pub.pump(NOW + 32)
+    assert [m.kind for m in box.messages()] == ["feedback"] and pub.help_coming == set()
+    t.inject(topics.topic(KIOSK, "ack"), b'{"type":"help_ack","request_id":"h-1","state":"soon"}')
+    t.inject(topics.topic(KIOSK, "ack"), HelpAck(request_id="h-1", state=HelpState.COMING).to_json())
+    pub.pump(NOW + 33)
+    assert pub.help_coming == {"h-1"}
 
 
 def test_offline_will_is_retained_offline_status_with_session() -> None:

@@ -88,7 +88,7 @@ class Stack:
         self.centre = Observer(CENTRE_ID, port, centre_tls(self.fleet),
                                [topics.subscription("capture"), topics.subscription("query")])
         self.monitor = Observer(FLEET_MONITOR_ID, port, centre_tls(self.fleet, FLEET_MONITOR_ID),
-                                [topics.subscription(k) for k in ("status", "health", "feedback")])
+                                [topics.subscription(k) for k in ("status", "health", "feedback", "help")])
         self.monitor.expect(topics.topic(VICTIM, "status"), self.online)  # the retained status
 
     def marker(self) -> bytes:
@@ -186,7 +186,7 @@ def attacker(stack: Stack):
     stack.honest_links_intact()
 
 
-@pytest.mark.parametrize("kind", ["capture", "status", "health", "feedback", "query"])
+@pytest.mark.parametrize("kind", ["capture", "status", "health", "feedback", "query", "help"])
 def test_cross_kiosk_publish_reaches_nobody(stack, attacker, kind) -> None:
     retain = ["-r"] if kind == "status" else []
     done = run(cli("mosquitto_pub", attacker, stack.port, "-t", topics.topic(VICTIM, kind), "-m", "forged", *retain))
@@ -261,7 +261,7 @@ def test_client_id_takeover_throws_nobody_off(stack, attacker, victim_id) -> Non
 
 @pytest.mark.parametrize(("identity", "denied", "allowed"), [
     (SECOND_MONITOR, ("capture", "query"), "health"),
-    (SECOND_INGEST, ("status", "health", "feedback"), "capture"),
+    (SECOND_INGEST, ("status", "health", "feedback", "help"), "capture"),
 ])
 def test_each_centre_identity_reads_only_what_its_role_needs(stack, attacker, identity, denied, allowed) -> None:
     tls = centre_tls(stack.fleet, identity)

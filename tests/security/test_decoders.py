@@ -13,6 +13,8 @@ from anjungan.messages import (
     Feedback,
     FeedbackAck,
     Health,
+    HelpAck,
+    HelpRequest,
     KioskStatus,
     MessageError,
     PacketStatus,
@@ -28,7 +30,8 @@ from provisioning.bundle import KioskBundle
 from tests.broker.kit import make_fleet, packet_bytes
 from tests.security.poison import JSON_POISON, captures
 
-MESSAGES = (Ack, PacketStatus, FeedbackAck, StatusQuery, StatusReply, KioskStatus, Health, Feedback)
+MESSAGES = (Ack, PacketStatus, FeedbackAck, StatusQuery, StatusReply, KioskStatus, Health, Feedback,
+            HelpRequest, HelpAck)
 
 
 @pytest.fixture(scope="module")

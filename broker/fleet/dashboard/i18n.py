@@ -56,6 +56,9 @@ STRINGS: dict[str, tuple[str, str]] = {  # key: (id, en)
     "tamper_k": ("pembobolan", "tamper"), "disk_low_k": ("disk hampir penuh", "disk low"),
     "temperature_k": ("suhu tinggi", "temperature high"),
     "trust_expiring_k": ("sertifikat/CRL pusat hampir habis", "centre certificate/CRL expiring"),
+    "help_k": ("warga minta bantuan", "help requested"),
+    "help_requests": ("Warga minta bantuan petugas", "Residents asking for an officer"),
+    "on_my_way": ("Saya segera ke sana", "On my way"),
     "out_of_service_k": ("tidak melayani (jam/sertifikat)", "out of service (clock/certificate)"),
 }
 

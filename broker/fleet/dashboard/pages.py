@@ -1,4 +1,5 @@
-"""The fleet's pages: the overview (filters, plots) and one kiosk's detail."""
+"""The fleet's pages: the overview (help requests, filters, plots), one kiosk's detail, and
+acknowledging a help request ("on my way": the alert clears, the kiosk tells the resident)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from anjungan.ids import KIOSK_ID_RE
@@ -29,6 +30,8 @@ class FleetPages:
         return [
             Route("/", partial(self.guard.page, self.overview), methods=["GET"]),
             Route("/kiosk/{kiosk_id}", partial(self.guard.page, self.kiosk), methods=["GET"]),
+            Route("/help/{kiosk_id}/{request_id}/ack", partial(self.guard.form, self.acknowledge_help),
+                  methods=["POST"]),
         ]
 
     async def overview(self, request: Request, staff: StaffSession) -> Response:
@@ -45,3 +48,9 @@ class FleetPages:
         if data is None:
             return self.renderer.render(request, "missing.html", staff, status=404)
         return self.renderer.render(request, "kiosk.html", staff, **data)
+
+    async def acknowledge_help(self, request: Request, staff: StaffSession, _form: dict[str, str]) -> Response:
+        kiosk_id, request_id = request.path_params["kiosk_id"], request.path_params["request_id"]
+        if KIOSK_ID_RE.fullmatch(kiosk_id) and views.plain_id(request_id):
+            await run_in_threadpool(self.service.acknowledge_help, kiosk_id, request_id, by=staff.user)
+        return RedirectResponse("/", status_code=303)

@@ -9,6 +9,7 @@ from typing import Any
 
 from anjungan.packet.model import PriorityClass
 from broker.fleet.dashboard.plots import Series, line_chart, stacked_bars
+from broker.fleet.model import AlertKind
 from broker.fleet.rows import KioskRow
 from broker.fleet.service import FleetService
 
@@ -45,7 +46,7 @@ def plain_token(value: str) -> bool:
 
 
 def plain_id(value: str) -> bool:
-    """A feedback id from a URL worth looking up: 1-64 characters, as kiosks make them, and
+    """A feedback or help request id from a URL worth looking up: 1-64 characters, as kiosks make them, and
     no NUL (which PostgreSQL refuses in any string)."""
     return 0 < len(value) <= 64 and "\x00" not in value
 
@@ -128,6 +129,7 @@ def overview_data(service: FleetService, q: Filters, t: Callable[[str], str],
         "offices": sorted({r.site.office for r in rows if r.site.office}),
         "kecamatans": sorted({r.site.kecamatan for r in rows if r.site.kecamatan}),
         "centre_alerts": [a for a in alerts if not a.key.kiosk_id],
+        "help_alerts": [a for a in alerts if a.key.kind is AlertKind.HELP],
         "all_alerts": alerts[:200], "centre": service.centre(),
         **centre_plots(service, t, now, window),
     }
