@@ -29,6 +29,7 @@ from anjungan.packet.model import (
     CaptureBody,
     CapturePacket,
     Demographics,
+    OfficerSignOff,
     PacketError,
     PacketHeader,
 )
@@ -51,6 +52,8 @@ _RECORD_KEYS = {
     "modality": str, "position": str, "format": str, "image": bytes,
     "quality": int, "retries": int, "exception": (str, type(None)),
 }
+_BODY_KEYS = {"demographics": dict, "biometrics": list, "sign_off": dict}
+_SIGN_OFF_KEYS = {"officer_id": str, "confirmed_at": float, "photo": (dict, type(None))}
 _DEMOGRAPHIC_FIELDS = {
     "nik": str, "kk_number": str, "name": str, "birth_date": str, "sex": str,
     "address": str, "disability": bool, "phone": str, "officer_id": str, "notes": str,
@@ -178,53 +181,63 @@ def decode_packet(data: bytes) -> CapturePacket:
     return packet
 
 
+def _record_map(r: BiometricRecord) -> dict[str, Any]:
+    return {
+        "modality": r.modality.value,
+        "position": r.position,
+        "format": r.image_format,
+        "image": r.image,
+        "quality": r.quality,
+        "retries": r.retries,
+        "exception": r.exception,
+    }
+
+
 def encode_body(body: CaptureBody) -> bytes:
     d = body.demographics
-    return cbor2.dumps(
-        {
-            "demographics": {name: getattr(d, name) for name in _DEMOGRAPHIC_FIELDS},
-            "biometrics": [
-                {
-                    "modality": r.modality.value,
-                    "position": r.position,
-                    "format": r.image_format,
-                    "image": r.image,
-                    "quality": r.quality,
-                    "retries": r.retries,
-                    "exception": r.exception,
-                }
-                for r in body.biometrics
-            ],
-        },
-        canonical=True,
+    doc: dict[str, Any] = {
+        "demographics": {name: getattr(d, name) for name in _DEMOGRAPHIC_FIELDS},
+        "biometrics": [_record_map(r) for r in body.biometrics],
+    }
+    if body.sign_off is not None:  # present only in assisted completion: one encoding either way
+        s = body.sign_off
+        doc["sign_off"] = {"officer_id": s.officer_id, "confirmed_at": s.confirmed_at,
+                           "photo": None if s.photo is None else _record_map(s.photo)}
+    return cbor2.dumps(doc, canonical=True)
+
+
+def _record(item: Any, what: str) -> BiometricRecord:
+    rec = _checked_map(item, _RECORD_KEYS, what)
+    if len(rec["image"]) > MAX_IMAGE_BYTES:
+        raise PacketError("biometric image too large", "too_large")
+    return BiometricRecord(
+        modality=rec["modality"],
+        position=rec["position"],
+        image_format=rec["format"],
+        image=rec["image"],
+        quality=rec["quality"],
+        retries=rec["retries"],
+        exception=rec["exception"],
     )
+
+
+def _sign_off(item: Any) -> OfficerSignOff:
+    raw = _checked_map(item, _SIGN_OFF_KEYS, "sign_off")
+    photo = None if raw["photo"] is None else _record(raw["photo"], "exception photo")
+    return OfficerSignOff(officer_id=raw["officer_id"], confirmed_at=raw["confirmed_at"], photo=photo)
 
 
 def decode_body(data: bytes) -> CaptureBody:
-    raw = _checked_map(
-        _loads(data, "body"), {"demographics": dict, "biometrics": list}, "body"
-    )
+    raw = _checked_map(_loads(data, "body"), _BODY_KEYS, "body", required=False)
+    if not {"demographics", "biometrics"} <= set(raw):
+        raise PacketError("body is missing its demographics or biometrics")
     demo = _checked_map(raw["demographics"], _DEMOGRAPHIC_FIELDS, "demographics")
     if len(raw["biometrics"]) > MAX_RECORDS:
         raise PacketError("too many biometric records")
-    records = []
-    for item in raw["biometrics"]:
-        rec = _checked_map(item, _RECORD_KEYS, "biometric record")
-        if len(rec["image"]) > MAX_IMAGE_BYTES:
-            raise PacketError("biometric image too large", "too_large")
-        records.append(
-            BiometricRecord(
-                modality=rec["modality"],
-                position=rec["position"],
-                image_format=rec["format"],
-                image=rec["image"],
-                quality=rec["quality"],
-                retries=rec["retries"],
-                exception=rec["exception"],
-            )
-        )
+    records = [_record(item, "biometric record") for item in raw["biometrics"]]
     try:
-        body = CaptureBody(demographics=Demographics(**demo), biometrics=tuple(records))
+        sign_off = _sign_off(raw["sign_off"]) if "sign_off" in raw else None
+        body = CaptureBody(demographics=Demographics(**demo), biometrics=tuple(records), sign_off=sign_off)
     except ValueError as exc:
         raise PacketError(f"body: {exc}") from exc
     if encode_body(body) != data:

@@ -100,6 +100,7 @@ POSITIONS = {
 IMAGE_FORMATS = (
     "jpeg2000", "wsq", "png", "iso19794-4", "iso19794-5", "iso19794-6", "raw8", "svg",
 )
+OFFICER_ID_DIGITS = (4, 18)  # an officer's id: a short desk id up to an 18-digit NIP
 EXCEPTION_REASONS = (
     "missing",  # amputated / congenitally absent finger, eye
     "injured",  # bandaged, temporarily unusable
@@ -155,12 +156,44 @@ class Demographics:
     notes: str = ""
 
 
+def is_officer_id(value: object) -> bool:
+    lo, hi = OFFICER_ID_DIGITS
+    return isinstance(value, str) and value.isascii() and value.isdigit() and lo <= len(value) <= hi
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfficerSignOff:
+    """An officer's confirmation of the resident's biometric exceptions, given on the kiosk
+    after signing in with their PIN (assisted completion: MOSIP's operator sign-off with an
+    exception photo). Travels only inside the sealed body."""
+
+    officer_id: str
+    confirmed_at: float  # unix seconds, the kiosk's clock
+    photo: BiometricRecord | None = None  # the exception photo; None when the camera could not take one
+
+    def __post_init__(self) -> None:
+        if not is_officer_id(self.officer_id):
+            raise PacketError("officer id must be 4-18 digits")
+        if not isinstance(self.confirmed_at, float) or not math.isfinite(self.confirmed_at) \
+                or not 0 <= self.confirmed_at < MAX_TIME:
+            raise PacketError("confirmed_at must be a finite time")
+        if self.photo is not None and (self.photo.modality is not Modality.FACE or not self.photo.image
+                                       or self.photo.exception is not None):
+            raise PacketError("the exception photo must be a face image")
+
+
 @dataclass(frozen=True, kw_only=True)
 class CaptureBody:
-    """The sealed part: demographics and biometric records."""
+    """The sealed part: demographics, biometric records and, in assisted completion, the
+    officer's sign-off of the exceptions."""
 
     demographics: Demographics
     biometrics: tuple[BiometricRecord, ...] = field(default_factory=tuple)
+    sign_off: OfficerSignOff | None = None
+
+    def __post_init__(self) -> None:
+        if self.sign_off is not None and self.sign_off.officer_id != self.demographics.officer_id:
+            raise PacketError("the sign-off is the signed-in officer's")
 
     @property
     def exceptions(self) -> tuple[BiometricRecord, ...]:

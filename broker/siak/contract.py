@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from anjungan.messages import SiakState
-from anjungan.packet.model import CaptureBody, PacketHeader
+from anjungan.packet.model import BiometricRecord, CaptureBody, PacketHeader, is_officer_id
 
 SUBMIT_PATH = "/v1/enrollments"
 STATUS_PATH = "/v1/enrollments/{key}"
@@ -55,15 +56,24 @@ def submission_document(header: PacketHeader, body: CaptureBody) -> bytes:
             "nik": d.nik, "kk_number": d.kk_number, "name": d.name, "birth_date": d.birth_date,
             "sex": d.sex, "address": d.address, "disability": d.disability,
         },
-        "biometrics": [],
     }
+    if body.sign_off is not None:  # assisted completion: the officer confirmed the exceptions
+        s = body.sign_off
+        doc["sign_off"] = {"officer_id": s.officer_id, "confirmed_at": s.confirmed_at,
+                           "photo": None if s.photo is None else {
+                               **_record_meta(s.photo), "image": base64.b64encode(s.photo.image).decode()}}
+    doc["biometrics"] = []
     records = []
     for r in body.biometrics:
-        meta = _dumps({"modality": r.modality.value, "position": r.position, "format": r.image_format,
-                       "quality": r.quality, "retries": r.retries, "exception": r.exception})
+        meta = _dumps(_record_meta(r))
         records.append(b"".join((meta[:-1], b',"image":"', base64.b64encode(r.image), b'"}')))
     head = _dumps(doc)  # ends with "biometrics":[]}
     return b"".join((head[:-2], b",".join(records), b"]}"))
+
+
+def _record_meta(r: BiometricRecord) -> dict[str, Any]:
+    return {"modality": r.modality.value, "position": r.position, "format": r.image_format,
+            "quality": r.quality, "retries": r.retries, "exception": r.exception}
 
 
 def _dumps(value: Any) -> bytes:
@@ -81,6 +91,7 @@ class Submission:
     nik: str = field(repr=False)
     biometric_count: int
     image_bytes: int
+    signed_off_by: str = ""  # the officer who confirmed the exceptions (assisted completion)
 
 
 def parse_submission(raw: bytes) -> Submission:
@@ -106,7 +117,28 @@ def parse_submission(raw: bytes) -> Submission:
         packet_id=_field(doc, "packet_id", str), kiosk_id=_field(doc, "kiosk_id", str),
         service=_field(doc, "service", str), priority=_field(doc, "priority", int),
         nik=_field(demo, "nik", str), biometric_count=len(bios), image_bytes=size,
+        signed_off_by=_signed_off_by(doc),
     )
+
+
+def _signed_off_by(doc: dict[str, Any]) -> str:
+    """The officer of an assisted completion's sign-off ('' without one). A sign-off needs an
+    assisted packet, an officer id, a finite time and an exception photo or null."""
+    if "sign_off" not in doc:
+        return ""
+    sign_off = _field(doc, "sign_off", dict)
+    if doc.get("assisted") is not True:
+        raise ContractError("a sign-off belongs to an assisted packet")
+    if set(sign_off) != {"officer_id", "confirmed_at", "photo"} or not is_officer_id(sign_off["officer_id"]):
+        raise ContractError("sign-off without a valid officer id")
+    at = sign_off["confirmed_at"]
+    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+        raise ContractError("sign-off without a valid time")
+    photo = sign_off["photo"]
+    if photo is not None and (not isinstance(photo, dict) or photo.get("modality") != "face"
+                              or not isinstance(photo.get("image"), str) or not photo["image"]):
+        raise ContractError("sign-off photo is not a face image")
+    return str(sign_off["officer_id"])
 
 
 def _field(doc: dict[str, Any], name: str, kind: type) -> Any:

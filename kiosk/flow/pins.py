@@ -7,7 +7,9 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-OFFICER_ID_DIGITS = (4, 18)  # a short desk id up to an 18-digit NIP
+from anjungan.packet.model import OFFICER_ID_DIGITS
+
+__all__ = ["OFFICER_ID_DIGITS", "PIN_DIGITS", "verify_pin"]
 PIN_DIGITS = (4, 8)
 
 

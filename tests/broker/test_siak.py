@@ -186,3 +186,61 @@ def test_submission_document_is_exactly_the_plain_json_dump(name: str, images: l
     }, separators=(",", ":")).encode()
     # the same bytes as before the splice: SIAK compares a retry with the first submission
     assert submission_document(header, body) == reference
+
+
+def _assisted(sign_off: object, assisted: bool = True) -> bytes:
+    return json.dumps({
+        "packet_id": str(uuid.uuid4()), "kiosk_id": "kiosk-01", "service": "new_recording",
+        "priority": 0, "assisted": assisted, "captured_at": 1.0, "demographics": {"nik": "5171010101900001"},
+        "sign_off": sign_off,
+        "biometrics": [{"modality": "finger", "position": "right_thumb", "image": "", "exception": "unable"}],
+    }).encode()
+
+
+def test_an_assisted_completion_s_sign_off_travels_to_siak_and_is_accepted(sim: SimServer) -> None:
+    from anjungan.packet.model import OfficerSignOff, PacketHeader, PriorityClass, Service
+    from broker.siak.contract import submission_document
+
+    header = PacketHeader(version=1, packet_id=uuid.uuid4(), kiosk_id="kiosk-01", sequence=1, created_at=5.0,
+                          service=Service.NEW_RECORDING, priority=PriorityClass.VULNERABLE, suite="x25519",
+                          body_digest=b"\0" * 32, assisted=True)
+    photo = BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000", image=b"p" * 90,
+                            quality=70)
+    body = CaptureBody(
+        demographics=Demographics(nik="5171010101900001", officer_id="19850101"),
+        biometrics=(BiometricRecord(modality=Modality.FINGER, position="right_thumb", image_format="raw8",
+                                    image=b"", quality=0, exception="unable"),),
+        sign_off=OfficerSignOff(officer_id="19850101", confirmed_at=6.0, photo=photo))
+    document = submission_document(header, body)
+    assert json.loads(document)["sign_off"]["photo"]["image"] and json.loads(document)["biometrics"]
+    assert parse_submission(document).signed_off_by == "19850101"
+    no_photo = submission_document(header, dataclasses_replace(body, photo=None))
+    assert parse_submission(no_photo).signed_off_by == "19850101"
+    view = SiakClient(sim.url).submit(str(header.packet_id), document)
+    assert view.state is SiakState.SENT_FOR_ENROLLMENT
+
+
+def dataclasses_replace(body: CaptureBody, **change: object) -> CaptureBody:
+    import dataclasses
+
+    assert body.sign_off is not None
+    return dataclasses.replace(body, sign_off=dataclasses.replace(body.sign_off, **change))
+
+
+@pytest.mark.parametrize("raw", [
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0, "photo": None}, assisted=False),
+    _assisted({"officer_id": "12", "confirmed_at": 6.0, "photo": None}),
+    _assisted({"officer_id": 19850101, "confirmed_at": 6.0, "photo": None}),
+    _assisted({"officer_id": "19850101", "confirmed_at": "now", "photo": None}),
+    _assisted({"officer_id": "19850101", "confirmed_at": True, "photo": None}),
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0}),
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0, "photo": {"modality": "finger", "image": "AA"}}),
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0, "photo": {"modality": "face", "image": ""}}),
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0, "photo": [[[[]]]]}),
+    _assisted(None), _assisted("signed"),
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0, "photo": None}).replace(b"6.0", b"NaN"),
+    _assisted({"officer_id": "19850101", "confirmed_at": 6.0, "photo": None}).replace(b"6.0", b"1e999"),
+])
+def test_a_bad_sign_off_is_a_contract_error(raw: bytes) -> None:
+    with pytest.raises(ContractError):
+        parse_submission(raw)
