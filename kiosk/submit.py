@@ -13,6 +13,8 @@ from anjungan.packet import build_packet, encode_packet
 from anjungan.packet.model import (
     CaptureBody,
     Demographics,
+    Modality,
+    OfficerSignOff,
     PriorityClass,
     derive_priority,
 )
@@ -68,7 +70,19 @@ def capture_body(s: Session) -> CaptureBody:
             image=r.sample.image if r.sample else b"", quality=r.sample.quality if r.sample else 0,
             retries=r.retries, exception=r.exception,
         ))
-    return CaptureBody(demographics=demographics, biometrics=tuple(records))
+    return CaptureBody(demographics=demographics, biometrics=tuple(records), sign_off=sign_off(s))
+
+
+def sign_off(s: Session) -> OfficerSignOff | None:
+    """The officer's confirmation of the exceptions, with the exception photo (assisted
+    completion, `kiosk.flow.assisted`); None when no officer confirmed."""
+    if s.sign_off.confirmed_at is None or not s.assisted:
+        return None
+    p = s.sign_off.photo
+    photo = None if p is None else biometric_record(
+        modality=Modality.FACE, position="face", image_format=p.image_format, image=p.image,
+        quality=p.quality, retries=0, exception=None)
+    return OfficerSignOff(officer_id=s.officer_id, confirmed_at=float(s.sign_off.confirmed_at), photo=photo)
 
 
 def priority_of(s: Session) -> PriorityClass:

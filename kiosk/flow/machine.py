@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from anjungan.packet.model import Service
 from kiosk.errors import FlowError
+from kiosk.flow import assisted, identity
 from kiosk.flow import capture as cap
-from kiosk.flow import identity
 from kiosk.flow import pins as officer_pins
 from kiosk.flow.model import (
     UNREACHABLE,
@@ -357,10 +357,10 @@ def _officer_pin_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     pin, s.typed = s.typed, ""
     if officer_pins.verify_pin(f.config.officers, s.officer_id, pin):
         s.assisted, s.officer_failures = True, 0
-        return Screen.MENU
+        return assisted.signed_in(f)
     s.officer_failures += 1
     if s.officer_failures >= MAX_PIN_FAILURES:
-        return Screen.WELCOME
+        return assisted.sign_in_abandoned(f)
     s.input_error = "err_pin_wrong"
     return Screen.OFFICER_PIN
 
@@ -550,7 +550,7 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.WELCOME, Button.START): _start,
     (Screen.WELCOME, Button.OFFICER): _to(Screen.OFFICER_ID),
     (Screen.OFFICER_ID, CONFIRM): _officer_id_confirm,
-    (Screen.OFFICER_ID, BACK): _to(Screen.WELCOME),
+    (Screen.OFFICER_ID, BACK): lambda f, _e, _n: assisted.sign_in_abandoned(f),
     (Screen.OFFICER_PIN, CONFIRM): _officer_pin_confirm,
     (Screen.OFFICER_PIN, BACK): _officer_back,
     (Screen.MENU, Choose): _menu_choose,
@@ -589,12 +589,18 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.CAPTURE_RESULT, BACK): cap.back_to_guide,
     (Screen.CAPTURE_EXCEPTION, Button.SEE_OFFICER): cap.see_officer,
     (Screen.SEE_OFFICER, BACK): cap.back_from_officer,
+    (Screen.SEE_OFFICER, Button.COMPLETE): assisted.complete,
+    (Screen.OFFICER_CONFIRM, Button.EXCEPTION_PHOTO): assisted.take_photo,
+    (Screen.OFFICER_CONFIRM, CaptureDone): assisted.photo_done,
+    (Screen.OFFICER_CONFIRM, CaptureFailed): assisted.photo_failed,
+    (Screen.OFFICER_CONFIRM, CONFIRM): assisted.confirm,
+    (Screen.OFFICER_CONFIRM, BACK): assisted.back_from_confirm,
     (Screen.CAPTURE_EXCEPTION, Choose): cap.exception_choose,
     (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: cap.enter_step(f),
     (Screen.REVIEW, Button.DISABILITY): _disability(True),
     (Screen.REVIEW, Button.NO_DISABILITY): _disability(False),
     (Screen.REVIEW, Button.SUBMIT): _submit,
-    (Screen.REVIEW, BACK): cap.back_step,
+    (Screen.REVIEW, BACK): assisted.back_from_review,
     (Screen.ERROR, BACK): _to(Screen.REVIEW),
     (Screen.DONE, ReceiptFailed): _receipt_failed,
     (Screen.SUBMITTING, Stored): _stored,

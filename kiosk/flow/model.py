@@ -40,6 +40,7 @@ class Screen(enum.Enum):
     ERROR = "error"
     CONFIRM_LEAVE = "confirm_leave"  # "leave and erase what you entered?" before a reset
     SEE_OFFICER = "see_officer"  # biometrics declined or a device down: an officer takes over
+    OFFICER_CONFIRM = "officer_confirm"  # the signed-in officer confirms the exceptions (assisted completion)
 
 
 class Button(enum.Enum):
@@ -67,6 +68,8 @@ class Button(enum.Enum):
     STAY = "stay"  # on CONFIRM_LEAVE: keep going
     LEAVE = "leave"  # on CONFIRM_LEAVE: erase and start over
     SEE_OFFICER = "see_officer"  # end self-service here: an officer will help
+    COMPLETE = "complete"  # on SEE_OFFICER: the officer signs in to finish with exceptions
+    EXCEPTION_PHOTO = "exception_photo"  # on OFFICER_CONFIRM: take the exception photo
 
 
 class Event:

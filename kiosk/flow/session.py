@@ -65,6 +65,19 @@ class CaptureState:
 
 
 @dataclass(kw_only=True)
+class SignOff:
+    """Assisted completion: the officer signing in from SEE_OFFICER, the exception photo, and
+    the confirmation that puts the remaining positions down as exceptions."""
+
+    completing: bool = False  # the officer sign-in was started from SEE_OFFICER
+    photo: Sample | None = field(default=None, repr=False)  # the exception photo
+    photo_state: str = ""  # "" | "taking" | "taken" | "failed" (the camera could not)
+    confirmed_at: float | None = None  # when the officer confirmed (the flow's now)
+    positions: tuple[str, ...] = ()  # the positions the confirmation put down as exceptions
+    step: int = 0  # the capture step the confirmation was given from (Back returns there)
+
+
+@dataclass(kw_only=True)
 class ReceiptState:
     """The stored packet's ticket and QR, and whether the receipt printed."""
 
@@ -111,6 +124,7 @@ class Session:
     error: str = ""
     resident: Resident = field(default_factory=Resident)
     capture: CaptureState = field(default_factory=CaptureState)
+    sign_off: SignOff = field(default_factory=SignOff)
     receipt: ReceiptState = field(default_factory=ReceiptState)
     status: StatusCheck = field(default_factory=StatusCheck)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from anjungan.nik import mask
 from anjungan.packet.model import Modality, Service
+from kiosk.flow.assisted import open_positions
 from kiosk.flow.capture import EXCEPTION_REASONS, retries_left, step_passes
 from kiosk.flow.machine import (
     CORRECTION_FIELDS,
@@ -219,6 +220,20 @@ def build_view(flow: Flow, now: float) -> View:
     elif scr is Screen.SEE_OFFICER:
         lines.extend(t(f"officer_{s.see_officer_reason or 'declined'}", lang, what=what.lower()).split("|"))
         body_key = ""
+        if s.see_officer_reason == "declined":  # the officer, when they come, finishes here
+            actions = [None, None, None, _press(Button.COMPLETE, lang)]
+    elif scr is Screen.OFFICER_CONFIRM:
+        title = t("title_officer_confirm", lang, officer=s.officer_id)
+        names = ", ".join(t(f"pos_{p}", lang) for _m, p in open_positions(flow))
+        lines.extend(t("body_officer_confirm", lang, items=names or "—").split("|"))
+        lines.append(t(f"photo_{s.sign_off.photo_state or 'none'}", lang))
+        sample = s.sign_off.photo
+        if sample is not None and sample.image_format == "png" and sample.image.startswith(b"\x89PNG"):
+            photo = sample.image
+        body_key = ""
+        taking = s.sign_off.photo_state == "taking"
+        actions = [None if taking else _press(Button.CONFIRM, lang, "primary", label_key="btn_sign_off"), None,
+                   None if taking else _press(Button.EXCEPTION_PHOTO, lang)]
     elif scr is Screen.STATUS_ENTRY and s.status.checking:
         lines.append(t("status_checking", lang))
     elif scr is Screen.STATUS_RESULT:
@@ -305,6 +320,9 @@ def _review_lines(flow: Flow) -> list[str]:
     if excepted:
         items = ", ".join(f"{t('pos_' + r.position, lang)} ({t('opt_' + str(r.exception), lang)})" for r in excepted)
         lines.append(t("review_exceptions", lang, items=items))
+    if s.sign_off.confirmed_at is not None:
+        photo = "review_photo" if s.sign_off.photo is not None else "review_no_photo"
+        lines.append(t("review_signed_off", lang, officer=s.officer_id) + " " + t(photo, lang))
     if s.service is Service.CORRECTION:
         lines.append(t("review_correction", lang, field=t(f"opt_{s.correction_field}", lang), value=s.correction_value))
     if s.assisted:
@@ -315,4 +333,4 @@ def _review_lines(flow: Flow) -> list[str]:
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
 _BACK_SCREENS = {key for key in TABLE if key[1] is Button.BACK}
-SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW}
+SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW, Screen.SEE_OFFICER, Screen.OFFICER_CONFIRM}

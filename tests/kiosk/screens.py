@@ -164,3 +164,18 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.CONFIRM)
     d.press(Button.DECLINE)
     yield "consent_declined", d.flow, d.now
+    d.press(Button.BACK)
+    d.press(Button.AGREE)
+    d.press(Button.EXCEPTION)
+    d.press(Button.SEE_OFFICER)
+    d.press(Button.COMPLETE)  # the officer came: signs in here and confirms
+    d.type_digits("1234")
+    d.press(Button.CONFIRM)
+    d.type_digits("2468")
+    d.press(Button.CONFIRM)
+    photo = next(a for a in d.press(Button.EXCEPTION_PHOTO) if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=photo.token, samples=(
+        Sample(modality=photo.modality, position="face", quality=70, image=face_png(3, 0.9), image_format="png"),)))
+    yield "officer_confirm", d.flow, d.now
+    d.press(Button.CONFIRM)
+    yield "review_signed_off", d.flow, d.now

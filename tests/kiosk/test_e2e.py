@@ -114,6 +114,36 @@ def test_assisted_mode_puts_the_officer_in_the_packet(bundle: KioskBundle, broke
     assert body.demographics.officer_id == "198703122010"
 
 
+def test_an_officer_completes_for_a_resident_who_cannot_give_biometrics(
+        bundle: KioskBundle, broker: PlainBroker, centre: Centre, fleet_dir: Path, tmp_path: Path) -> None:
+    """Declined at the first capture, completed by the officer on the kiosk: the packet carries
+    every position as an exception, the officer's sign-off with the exception photo, and the
+    SIAK simulator accepts the gateway's submission of it."""
+    from anjungan.messages import SiakState
+    from broker.siak.client import SiakClient
+    from broker.siak.contract import parse_submission, submission_document
+    from broker.siak.ledger import Ledger
+    from broker.siak.sim import SiakSimulator, SimConfig, SimServer
+
+    officers = tmp_path / "officers.json"
+    add_officer(officers, "198703122010", "2468")
+    k = KioskProcess(bundle.root, broker.port, tmp_path, script_steps("assisted_completion"), lang="en",
+                     extra=("--officers", str(officers)), shots="assisted_completion_en")
+    assert k.finish() == 0, k.stderr()
+    assert [e["reason"] for e in k.named("help_requested")] == ["declined"]
+    ((header, body),) = bodies(centre, fleet_dir).values()
+    assert header.assisted and header.priority is PriorityClass.VULNERABLE
+    assert body.sign_off is not None and body.sign_off.officer_id == "198703122010"
+    assert body.sign_off.photo is not None and body.sign_off.photo.image  # the sim camera works
+    assert all(r.exception == "unable" and not r.image for r in body.biometrics) and len(body.biometrics) == 14
+    document = submission_document(header, body)
+    assert parse_submission(document).signed_off_by == "198703122010"
+    cfg = SimConfig(capacity_rps=1000.0, concurrency=2, latency_s=0.0)
+    with SimServer(SiakSimulator(cfg, Ledger(bio_after_s=0.0, print_after_s=0.0))) as sim:
+        view = SiakClient(sim.url).submit(str(header.packet_id), document)
+    assert view.state is SiakState.SENT_FOR_ENROLLMENT
+
+
 def test_broker_down_receipt_prints_then_packet_goes_when_broker_returns(
     bundle: KioskBundle, fleet_dir: Path, tmp_path: Path
 ) -> None:

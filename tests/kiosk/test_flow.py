@@ -737,3 +737,92 @@ def test_a_slap_capture_shows_how_far_along_it_is_and_can_be_cancelled() -> None
     finally:
         port.close()
     assert seen == [1, 2, 3, 4]
+
+
+def _declined(d: Driver) -> None:
+    to_consent(d)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)  # the first step passes; the resident cannot give the rest
+    d.press(Button.EXCEPTION)
+    d.press(Button.SEE_OFFICER)
+
+
+def _officer_driver() -> Driver:
+    return Driver(Flow(FlowConfig(officers={"19850101": hash_pin("2468", iterations=1000)})))
+
+
+def test_an_officer_completes_declined_biometrics_with_a_photo_and_a_sign_off() -> None:
+    d = _officer_driver()
+    _declined(d)
+    first = dict(d.flow.session.capture.records)
+    assert d.screen is Screen.SEE_OFFICER
+    d.press(Button.COMPLETE)
+    assert d.screen is Screen.OFFICER_ID
+    d.type_digits("19850101")
+    d.press(Button.CONFIRM)
+    d.type_digits("2468")
+    d.press(Button.CONFIRM)
+    s = d.flow.session
+    assert d.screen is Screen.OFFICER_CONFIRM and s.assisted and s.officer_id == "19850101"
+    with pytest.raises(FlowError):
+        d.flow.handle(CaptureDone(token=d.flow.token, samples=()), d.now)  # no photo asked for
+    req = next(a for a in d.press(Button.EXCEPTION_PHOTO) if isinstance(a, RequestCapture))
+    assert (req.modality, req.positions, s.sign_off.photo_state) == (Modality.FACE, ("face",), "taking")
+    with pytest.raises(FlowError):  # not while the photo is being taken
+        d.press(Button.CONFIRM)
+    d.send(CaptureDone(token=req.token, samples=(sample(Modality.FACE, "face", 70),)))
+    assert s.sign_off.photo_state == "taken" and s.sign_off.photo is not None
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.REVIEW and s.sign_off.confirmed_at == d.now
+    open_before = {p for st in s.capture.steps for p in st.positions} - set(first)
+    assert set(s.sign_off.positions) == open_before
+    assert all(s.capture.records[p].exception == "unable" for p in open_before)
+    assert all(s.capture.records[p] == r for p, r in first.items())  # what was captured stays
+    d.press(Button.BACK)  # undo: the officer's exceptions come off again
+    assert d.screen is Screen.OFFICER_CONFIRM and set(s.capture.records) == set(first)
+    assert s.sign_off.confirmed_at is None and s.sign_off.photo is not None
+    d.press(Button.CONFIRM)
+    out = d.press(Button.SUBMIT)
+    assert any(isinstance(a, StorePacket) for a in out) and d.screen is Screen.SUBMITTING
+
+
+def test_the_camera_down_still_lets_the_officer_confirm_and_a_wrong_pin_goes_back() -> None:
+    d = _officer_driver()
+    _declined(d)
+    d.press(Button.COMPLETE)
+    d.press(Button.BACK)  # not now: back where the officer was called, nothing lost
+    assert d.screen is Screen.SEE_OFFICER and not d.flow.session.sign_off.completing
+    d.press(Button.COMPLETE)
+    d.type_digits("19850101")
+    d.press(Button.CONFIRM)
+    for _ in range(3):
+        d.type_digits("1111")
+        d.press(Button.CONFIRM)
+    assert d.screen is Screen.SEE_OFFICER and not d.flow.session.assisted  # locked out, session kept
+    assert d.flow.session.resident.nik
+    d.press(Button.COMPLETE)
+    d.type_digits("19850101")
+    d.press(Button.CONFIRM)
+    d.type_digits("2468")
+    d.press(Button.CONFIRM)
+    req = next(a for a in d.press(Button.EXCEPTION_PHOTO) if isinstance(a, RequestCapture))
+    d.send(CaptureFailed(token=req.token, reason="unplugged"))
+    assert d.flow.session.sign_off.photo_state == "failed" and d.screen is Screen.OFFICER_CONFIRM
+    d.press(Button.BACK)
+    d.press(Button.COMPLETE)  # signed in already: straight to the confirmation
+    assert d.screen is Screen.OFFICER_CONFIRM
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.REVIEW and d.flow.session.sign_off.photo is None
+
+
+def test_a_device_fault_is_not_excused_by_an_officer() -> None:
+    d = _officer_driver()
+    to_consent(d)
+    d.press(Button.AGREE)
+    req = next(a for a in d.press(Button.BEGIN_CAPTURE) if isinstance(a, RequestCapture))
+    d.send(CaptureFailed(token=req.token, reason="unplugged"))
+    d.press(Button.SEE_OFFICER)
+    assert d.flow.session.see_officer_reason == "device"
+    with pytest.raises(FlowError):
+        d.press(Button.COMPLETE)
