@@ -47,6 +47,7 @@ from kiosk.flow.model import (
     ReadScreen,
     ReceiptFailed,
     RequestCapture,
+    SavePinLock,
     Screen,
     SendFeedback,
     SessionWiped,
@@ -60,6 +61,7 @@ from kiosk.flow.model import (
     Touch,
 )
 from kiosk.i18n import t
+from kiosk.officers import save_pin_lock
 from kiosk.outbox import Outbox
 from kiosk.ports import PeripheralPort, capture, failure_reason
 from kiosk.publisher import Publisher
@@ -113,6 +115,7 @@ class KioskApp:
         self.last_qr = ""
         self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
         self.help_request = ""  # this session's help request id ('' when none was sent)
+        self.pin_lock_path: Path | None = None  # where the officer-PIN lockout is kept across restarts
 
     def flow_now(self) -> float:
         return self.clock() + self.skip
@@ -244,6 +247,8 @@ class KioskApp:
             self.journal.write("timeout_warning", screen=action.screen.value)
         elif isinstance(action, CallOfficer):
             self._call_officer(action)
+        elif isinstance(action, SavePinLock):
+            self._save_pin_lock(action)
         elif isinstance(action, SessionWiped):
             self._capture = None
             self.help_request = ""  # an answer to it is no longer this resident's
@@ -266,6 +271,16 @@ class KioskApp:
             self.help_request = request.request_id
         self.journal.write("help_requested", screen=action.screen, reason=action.reason,
                            request_id=self.help_request)
+
+    def _save_pin_lock(self, action: SavePinLock) -> None:
+        """Saved before it is journalled: a kiosk killed after the line has the file."""
+        lock = action.lock
+        if self.pin_lock_path is not None:
+            try:
+                save_pin_lock(self.pin_lock_path, lock)
+            except OSError as exc:  # the lock still holds in memory for this run
+                self.journal.write("officer_lock_unsaved", error=type(exc).__name__)
+        self.journal.write("officer_lock", failures=lock.failures, locked=lock.locked(self.flow_now()))
 
     def _officer_coming(self) -> None:
         if self.publisher is None or not self.publisher.help_coming:

@@ -21,7 +21,7 @@ from kiosk.app import Journal, KioskApp
 from kiosk.errors import KioskError
 from kiosk.flow.machine import Flow, FlowConfig
 from kiosk.lock import hold
-from kiosk.officers import load_officers
+from kiosk.officers import LOCK_FILE, load_officers, load_pin_lock
 from kiosk.outbox import SqliteOutbox
 from kiosk.publisher import Publisher, offline_will
 from kiosk.renewal import RETRY_S, Renewer
@@ -73,6 +73,10 @@ def run_kiosk(opts: RunOptions) -> int:
     officers_file = opts.officers or (bundle.root / "officers.json")
     officers = load_officers(officers_file) if (opts.officers or officers_file.exists()) else {}
     journal = Journal()
+    lock_path = officers_file.with_name(LOCK_FILE)
+    pin_lock, lock_problem = load_pin_lock(lock_path, time.time())
+    if lock_problem:
+        journal.write("officer_lock_problem", problem=lock_problem)
     session_id = uuid.uuid4().hex
     host, port = opts.broker or (bundle.broker_host, bundle.broker_port)
     tls = TlsFiles(ca_file=bundle.ca_file, cert_file=bundle.cert_file, key_file=bundle.key_file) if opts.tls else None
@@ -85,7 +89,7 @@ def run_kiosk(opts: RunOptions) -> int:
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite,
                        key_id=bundle.gateway_key_id)
     app = KioskApp(
-        flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers, speech=opts.speech)),
+        flow=Flow(FlowConfig(default_lang=opts.lang, officers=officers, speech=opts.speech, pin_lock=pin_lock)),
         renderer=renderer, peripherals=peripherals, outbox=outbox, keys=keys, speaker=Speaker(),
         screenshots=opts.screenshots, journal=journal, session_id=session_id,
         cert_expires_at=bundle.cert_expires_at, clock=time.time, monotonic=time.monotonic,
@@ -96,6 +100,7 @@ def run_kiosk(opts: RunOptions) -> int:
                               transport=transport, health=app.health, resend_after_s=opts.resend_after_s,
                               health_interval_s=opts.health_interval_s)
     app.cert_valid_from = bundle.cert_valid_from
+    app.pin_lock_path = lock_path
 
     def renewed(new: KioskBundle) -> None:  # sign with the new key, connect with the new certificate
         app.keys = SealingKeys(identity=new.identity, gateway_public_key=new.gateway_public_key, suite=new.suite,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from anjungan.packet.model import Service
 from kiosk.errors import FlowError
@@ -45,6 +45,7 @@ from kiosk.flow.model import (
     PrintReceipt,
     ReadScreen,
     ReceiptFailed,
+    SavePinLock,
     ScanQr,
     Screen,
     SendFeedback,
@@ -59,6 +60,7 @@ from kiosk.flow.model import (
     TimeoutWarning,
     Touch,
 )
+from kiosk.flow.pins import OfficerVisit, PinLock
 from kiosk.flow.session import Session
 from kiosk.ticket import parse_qr, ticket_ok
 
@@ -75,7 +77,6 @@ NO_HOME = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING, Screen.CONFIRM_L
 LEAVE_FREELY = {
     Screen.MENU, Screen.DONE, Screen.FEEDBACK_SENT, Screen.STATUS_RESULT, Screen.CONSENT_DECLINED,
 }
-MAX_PIN_FAILURES = 3
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
 FEEDBACK_CATEGORIES = ("service", "waiting", "facility", "staff", "other")
@@ -94,6 +95,7 @@ class FlowConfig:
     utc_offset_h: float = 8.0  # WITA (Denpasar): the resident's "today" for their age
     speech: bool = False  # every session starts with speech on (`--speech`); Audio toggles it
     lookup_timeout_s: float = 6.0  # how long a resident waits for the centre's status answer
+    pin_lock: PinLock = PinLock()  # the officer-PIN lockout as the shell last saved it
 
     def __post_init__(self) -> None:
         if self.default_lang not in LANGS:
@@ -114,6 +116,8 @@ class PendingLookup:
 class Flow:
     def __init__(self, config: FlowConfig | None = None) -> None:
         self.config = config or FlowConfig()
+        self.pin_lock = self.config.pin_lock  # outlives sessions; the shell persists each change
+        self.officer: OfficerVisit | None = None  # signed in across sessions (Jemput Bola)
         self._tokens = itertools.count(1)
         self.screen = Screen.WELCOME
         self.session = self._new_session()
@@ -153,6 +157,8 @@ class Flow:
 
     def _user(self, event: Event, now: float) -> None:
         s = self.session
+        if self.officer is not None:
+            self.officer = replace(self.officer, last_active=now)
         if isinstance(event, Touch):
             pass
         elif isinstance(event, SetLanguage):
@@ -235,6 +241,8 @@ class Flow:
             self.deadline = now + (SHORT_TIMEOUT_S if self.screen in SHORT_TIMER else TIMEOUT_S)
 
     def _tick(self, now: float) -> None:
+        if self.officer is not None and self.officer.idle(now):
+            self.sign_out()
         if self.lookup is not None and now >= self.lookup.deadline:
             self._expire_lookup(now)
             return
@@ -274,7 +282,21 @@ class Flow:
         self.emit(SessionWiped(reason=reason))
 
     def _new_session(self) -> Session:
-        return Session(lang=self.config.default_lang, speech=self.config.speech)
+        s = Session(lang=self.config.default_lang, speech=self.config.speech)
+        if self.officer is not None:  # the officer's visit goes on: the next resident is assisted too
+            s.assisted, s.officer_id = True, self.officer.officer_id
+        return s
+
+    def sign_out(self) -> None:
+        """The officer's visit ends (Sign out, or idle): the next session is the resident's own."""
+        self.officer = None
+        if self.screen is Screen.WELCOME:
+            self.session.assisted, self.session.officer_id = False, ""
+
+    def set_pin_lock(self, lock: PinLock) -> None:
+        if lock != self.pin_lock:
+            self.pin_lock = lock
+            self.emit(SavePinLock(lock=lock))
 
     def new_token(self) -> int:
         """A new request: the one waited for so far is abandoned (a lookup's query forgotten)."""
@@ -342,8 +364,11 @@ def _text_backspace(screen: Screen) -> Handler:
     return backspace
 
 
-def _officer_id_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+def _officer_id_confirm(f: Flow, _e: Event, now: float) -> Screen:
     s = f.session
+    if f.pin_lock.locked(now):
+        s.input_error = "err_pin_locked"
+        return Screen.OFFICER_ID
     lo, hi = officer_pins.OFFICER_ID_DIGITS
     if not lo <= len(s.typed) <= hi:
         s.input_error = "err_officer_id"
@@ -352,17 +377,29 @@ def _officer_id_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     return Screen.OFFICER_PIN
 
 
-def _officer_pin_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+def _officer_pin_confirm(f: Flow, _e: Event, now: float) -> Screen:
     s = f.session
     pin, s.typed = s.typed, ""
+    if f.pin_lock.locked(now):  # not even checked: a locked kiosk gives away nothing
+        s.input_error = "err_pin_locked"
+        return Screen.OFFICER_PIN
     if officer_pins.verify_pin(f.config.officers, s.officer_id, pin):
-        s.assisted, s.officer_failures = True, 0
+        f.set_pin_lock(PinLock())
+        s.assisted = True
+        f.officer = OfficerVisit(officer_id=s.officer_id, last_active=now)
         return assisted.signed_in(f)
-    s.officer_failures += 1
-    if s.officer_failures >= MAX_PIN_FAILURES:
+    f.set_pin_lock(f.pin_lock.failed(now))
+    if f.pin_lock.locked(now):
         return assisted.sign_in_abandoned(f)
     s.input_error = "err_pin_wrong"
     return Screen.OFFICER_PIN
+
+
+def _sign_out(f: Flow, _e: Event, _n: float) -> Screen:
+    if f.officer is None:
+        raise FlowError("no officer is signed in")
+    f.sign_out()
+    return Screen.WELCOME
 
 
 def _officer_back(f: Flow, _e: Event, _n: float) -> Screen:
@@ -549,6 +586,7 @@ BACK, CONFIRM, BKSP = Button.BACK, Button.CONFIRM, Button.BACKSPACE
 TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.WELCOME, Button.START): _start,
     (Screen.WELCOME, Button.OFFICER): _to(Screen.OFFICER_ID),
+    (Screen.WELCOME, Button.SIGN_OUT): _sign_out,
     (Screen.OFFICER_ID, CONFIRM): _officer_id_confirm,
     (Screen.OFFICER_ID, BACK): lambda f, _e, _n: assisted.sign_in_abandoned(f),
     (Screen.OFFICER_PIN, CONFIRM): _officer_pin_confirm,

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 
 from anjungan.packet.model import Modality
+from kiosk.flow.pins import PinLock
 
 
 class Screen(enum.Enum):
@@ -68,6 +69,7 @@ class Button(enum.Enum):
     STAY = "stay"  # on CONFIRM_LEAVE: keep going
     LEAVE = "leave"  # on CONFIRM_LEAVE: erase and start over
     SEE_OFFICER = "see_officer"  # end self-service here: an officer will help
+    SIGN_OUT = "sign_out"  # on WELCOME: the signed-in officer ends their visit
     COMPLETE = "complete"  # on SEE_OFFICER: the officer signs in to finish with exceptions
     EXCEPTION_PHOTO = "exception_photo"  # on OFFICER_CONFIRM: take the exception photo
 
@@ -306,6 +308,14 @@ class CallOfficer(Action):
 
     screen: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SavePinLock(Action):
+    """The officer-PIN lockout changed: the shell persists it, so it outlives the session and
+    a restart of the kiosk."""
+
+    lock: PinLock
 
 
 @dataclass(frozen=True, kw_only=True)

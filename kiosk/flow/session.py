@@ -113,7 +113,6 @@ class Session:
     purpose: str = ""  # a Service value, "status" or "feedback"
     assisted: bool = False
     officer_id: str = ""
-    officer_failures: int = 0
     typed: str = field(default="", repr=False)  # the keypad/keyboard buffer (may be a NIK)
     input_error: str = ""  # i18n key of the current input problem
     replacement_reason: str = ""

@@ -147,10 +147,10 @@ def _layout(view: View, width: int, height: int, measure: Measure, scale: float,
         banner_box = Box(0, 0, width, y)
 
     nav_y = height - m - target
-    frame_nav = [w for w in (view.back, view.help) if w is not None]
+    frame_nav = [w for w in (view.back, view.corner, view.help) if w is not None]
     nav_w = max(measure(w.label, bar) for w in frame_nav) + 4 * m if frame_nav else 0
     nav_w = min(nav_w, (width - 2 * m - gap) // 2)
-    for slot, nx in ((view.back, m), (view.help, width - m - nav_w)):
+    for slot, nx in ((view.back or view.corner, m), (view.help, width - m - nav_w)):
         if slot is not None:
             size = bar if measure(slot.label, bar) <= nav_w - gap else max(12, bar * 3 // 4)
             buttons.append(Placed(widget=slot, box=Box(nx, nav_y, nav_w, target), size=size))

@@ -58,6 +58,7 @@ class View:
     keys: tuple[Widget, ...] = ()  # keypad or keyboard
     key_columns: int = 3
     back: Widget | None = None  # bottom-left
+    corner: Widget | None = None  # bottom-left where there is no Back: staff only (Officer, Sign out), small
     help: Widget | None = None  # bottom-right
     home: Widget | None = None  # top-left; asks before erasing
     top: tuple[Widget, ...] = ()  # top-right: language, large text, audio
@@ -75,7 +76,7 @@ class View:
 
     def widgets(self) -> tuple[Widget, ...]:
         extra = (self.banner_action,) if self.banner_action else ()
-        frame = tuple(w for w in (self.home, self.back, self.help) if w is not None)
+        frame = tuple(w for w in (self.home, self.back, self.corner, self.help) if w is not None)
         return (*self.top, *(a for a in self.actions if a), *self.keys, *frame, *extra)
 
     def find(self, widget_id: str) -> Widget | None:
@@ -127,8 +128,16 @@ def build_view(flow: Flow, now: float) -> View:
     step = s.capture.step
     what = t(f"what_{step.modality.value}", lang) if step else ""
 
-    if scr is Screen.WELCOME:
-        actions = [_press(Button.START, lang, "primary"), _press(Button.OFFICER, lang)]
+    corner = None
+    if scr is Screen.WELCOME:  # one big Start; the officer's way in small, in the far corner
+        actions = [_press(Button.START, lang, "primary")]
+        if flow.officer is not None:
+            corner = _press(Button.SIGN_OUT, lang, "nav")
+            lines.append(t("officer_visit", lang, officer=flow.officer.officer_id))
+        else:
+            corner = _press(Button.OFFICER, lang, "nav")
+    elif scr in (Screen.OFFICER_ID, Screen.OFFICER_PIN) and flow.pin_lock.locked(now):
+        lines.append(t("err_pin_locked", lang, minutes=_minutes_left(flow, now)))
     elif scr is Screen.MENU:
         actions = list(_choices(MENU_OPTIONS, lang))
     if scr in (Screen.WELCOME, Screen.MENU) and not flow.printer_ok:
@@ -272,13 +281,18 @@ def build_view(flow: Flow, now: float) -> View:
         notices.append(t("assisted_banner", lang))
     return View(
         screen=scr, title=title, lines=tuple(lines), field=typed_field,
-        error=t(s.input_error, lang) if s.input_error else "",
+        error=t(s.input_error, lang, left=flow.pin_lock.left(), minutes=_minutes_left(flow, now))
+        if s.input_error else "",
         actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
-        key_columns=columns, back=back, help=help_, home=home, top=top, notice=" · ".join(notices),
+        key_columns=columns, back=back, corner=corner, help=help_, home=home, top=top, notice=" · ".join(notices),
         banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
         hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text,
         high_contrast=s.high_contrast, lang=lang,
     )
+
+
+def _minutes_left(flow: Flow, now: float) -> int:
+    return max(1, -(-round(flow.pin_lock.locked_until - now) // 60))
 
 
 def _capture_slots(*slots: Widget | None) -> list[Widget | None]:

@@ -45,6 +45,8 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.CONFIRM)
     yield "menu_assisted", d.flow, d.now
     d.press(Button.HOME)
+    yield "welcome_officer_visit", d.flow, d.now
+    d.press(Button.SIGN_OUT)
     d.send(SetLanguage(lang=lang))
     d.press(Button.START)
     yield "menu", d.flow, d.now

@@ -29,6 +29,7 @@ from kiosk.flow.model import (
     ReadScreen,
     ReceiptFailed,
     RequestCapture,
+    SavePinLock,
     ScanQr,
     Screen,
     SendFeedback,
@@ -43,6 +44,7 @@ from kiosk.flow.model import (
     TimeoutWarning,
     Touch,
 )
+from kiosk.flow.pins import LOCKOUT_S, OFFICER_IDLE_S, PinLock
 from kiosk.flow.plan import LEFT_SLAP, RIGHT_SLAP, THUMBS, plan_for
 from kiosk.i18n import t
 from kiosk.officers import hash_pin
@@ -653,6 +655,61 @@ def test_three_wrong_pins_go_back_to_welcome() -> None:
     assert d.screen is Screen.WELCOME and not d.flow.session.assisted
 
 
+def _pin(d: Driver, officer: str, pin: str) -> list:
+    d.press(Button.OFFICER)
+    d.type_digits(officer)
+    d.press(Button.CONFIRM)
+    if d.screen is not Screen.OFFICER_PIN:
+        return []
+    d.type_digits(pin)
+    return d.press(Button.CONFIRM)
+
+
+def test_the_pin_lockout_counts_down_and_outlives_the_session_and_a_restart() -> None:
+    officers = {"1234": hash_pin("9999", iterations=1000)}
+    d = Driver(Flow(FlowConfig(officers=officers)))
+    out = _pin(d, "1234", "0000")
+    assert SavePinLock(lock=PinLock(failures=1)) in out and d.flow.session.input_error == "err_pin_wrong"
+    d.press(Button.BACK)
+    d.press(Button.BACK)  # the session ends; the count does not
+    _pin(d, "5678", "0000")  # another officer id counts too: guessing ids gains nothing
+    assert d.flow.pin_lock.left() == 1
+    d.press(Button.BACK)
+    d.press(Button.BACK)
+    out = _pin(d, "1234", "0001")
+    saved = next(a.lock for a in out if isinstance(a, SavePinLock))
+    assert d.screen is Screen.WELCOME and saved.locked(d.now) and saved.locked_until == d.now + LOCKOUT_S
+    restarted = Driver(Flow(FlowConfig(officers=officers, pin_lock=saved)))  # what the shell saved
+    restarted.now = d.now
+    assert _pin(restarted, "1234", "9999") == []  # the right PIN is not even asked for
+    assert (restarted.screen, restarted.flow.session.input_error) == (Screen.OFFICER_ID, "err_pin_locked")
+    restarted.press(Button.BACK)
+    restarted.now += LOCKOUT_S
+    out = _pin(restarted, "1234", "9999")
+    assert restarted.screen is Screen.MENU and SavePinLock(lock=PinLock()) in out
+
+
+def test_the_officer_stays_signed_in_for_a_visit_until_sign_out_or_ten_idle_minutes() -> None:
+    d = Driver(Flow(FlowConfig(officers={"1234": hash_pin("9999", iterations=1000)})))
+    _pin(d, "1234", "9999")
+    for _ in range(2):  # two residents of a Jemput Bola visit, each a new session
+        d.press(Button.HOME)
+        assert d.screen is Screen.WELCOME and d.flow.session.assisted and d.flow.session.officer_id == "1234"
+        d.press(Button.START)
+        assert d.screen is Screen.MENU and d.flow.session.assisted
+    d.press(Button.HOME)
+    d.press(Button.SIGN_OUT)
+    assert d.flow.officer is None and not d.flow.session.assisted
+    with pytest.raises(FlowError):
+        d.press(Button.SIGN_OUT)  # nobody to sign out
+    _pin(d, "1234", "9999")
+    d.press(Button.HOME)
+    d.send(Tick(), OFFICER_IDLE_S - 1)
+    assert d.flow.officer is not None
+    d.send(Tick(), 1)
+    assert d.flow.officer is None and not d.flow.session.assisted
+
+
 def test_language_and_large_text_anywhere_without_losing_input() -> None:
     d = Driver()
     d.press(Button.START)
@@ -801,6 +858,7 @@ def test_the_camera_down_still_lets_the_officer_confirm_and_a_wrong_pin_goes_bac
         d.press(Button.CONFIRM)
     assert d.screen is Screen.SEE_OFFICER and not d.flow.session.assisted  # locked out, session kept
     assert d.flow.session.resident.nik
+    d.now += LOCKOUT_S
     d.press(Button.COMPLETE)
     d.type_digits("19850101")
     d.press(Button.CONFIRM)

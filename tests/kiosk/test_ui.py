@@ -204,3 +204,22 @@ def test_a_finger_step_shows_both_hands_with_the_fingers_to_place_lit(renderers)
             assert labels[:2] == [t("hand_left", "id"), t("hand_right", "id")]
             return
     raise AssertionError("walk lacks the slap guide")
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_officer_is_small_and_apart_from_start(renderers, size) -> None:
+    """"Petugas" (and "Sign out" during an officer's visit) sits alone in the bottom-left
+    corner, a fraction of Start's size and well away from it."""
+    r = renderers(size)
+    seen = 0
+    for name, _view, frame in _frames(r):
+        if not name.startswith("welcome"):
+            continue
+        boxes = {p.widget.id: p.box for p in frame.buttons}
+        start = boxes["start"]
+        staff = boxes.get("officer") or boxes["sign_out"]
+        assert staff.w * staff.h * 2 <= start.w * start.h, (name, staff, start)
+        assert staff.y - (start.y + start.h) >= MIN_TARGET // 2 or start.x - (staff.x + staff.w) >= MIN_TARGET
+        assert staff.x < size[0] // 4 and staff.y > size[1] * 3 // 4  # the far corner
+        seen += 1
+    assert seen == 2  # the welcome screen, and during an officer's visit
