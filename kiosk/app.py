@@ -68,6 +68,7 @@ from kiosk.publisher import Publisher
 from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
+from kiosk.ui.keyboard import KeyboardInput
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import View, Widget, build_view, utterance
 
@@ -115,6 +116,7 @@ class KioskApp:
         self.last_qr = ""
         self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
         self.help_request = ""  # this session's help request id ('' when none was sent)
+        self.keyboard = KeyboardInput()  # a physical keyboard or a keyboard-wedge QR scanner
         self.pin_lock_path: Path | None = None  # where the officer-PIN lockout is kept across restarts
 
     def flow_now(self) -> float:
@@ -155,6 +157,12 @@ class KioskApp:
             self.dispatch(Touch())
         else:
             self.dispatch(widget.event)
+
+    def key(self, char: str, name: str) -> None:
+        """A key pressed on a physical keyboard or typed by a keyboard-wedge scanner."""
+        events = self.keyboard.key(self.flow.screen, char, name, self.monotonic())
+        for event in events or [Touch()]:  # any key is activity
+            self.dispatch(event)
 
     def visible(self) -> list[str]:
         self.render()

@@ -298,6 +298,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err_empty": ("Belum ada tulisan.", "Nothing typed yet."),
     "err_pick_position": ("Pilih dulu yang tidak bisa.", "First pick what cannot be captured."),
     "err_ticket_invalid": ("Nomor tiket tidak valid.", "That ticket number is not valid."),
+    "err_ticket_check_digit": ("Angka terakhir tidak cocok. Periksa lagi nomor di struk.",
+                               "The last digit doesn't match. Check the number on the receipt."),
     "err_qr_invalid": ("QR ini bukan struk anjungan.", "This QR is not a kiosk receipt."),
     "fail_unavailable": ("alat tidak tersambung", "device not connected"),
     "fail_timeout": ("alat tidak menjawab", "device did not answer"),

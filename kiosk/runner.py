@@ -160,17 +160,28 @@ def _drain(app: KioskApp, seconds: float, stop: threading.Event) -> None:
         time.sleep(0.02)
 
 
+def on_event(app: KioskApp, ev: Any) -> bool:
+    """One pygame event to the app: a touch, a click, a key (keyboard or scanner). False to quit."""
+    import pygame
+
+    if ev.type == pygame.QUIT:
+        return False
+    if ev.type == pygame.MOUSEBUTTONDOWN:
+        app.touch(ev.pos)
+    elif ev.type == pygame.FINGERDOWN:
+        app.touch((int(ev.x * app.renderer.width), int(ev.y * app.renderer.height)))
+    elif ev.type == pygame.KEYDOWN:
+        app.key(ev.unicode, pygame.key.name(ev.key))
+    return True
+
+
 def _interactive(app: KioskApp, stop: threading.Event) -> None:
     import pygame
 
     clock = pygame.time.Clock()
     while not stop.is_set():
         for ev in pygame.event.get():
-            if ev.type == pygame.QUIT:
+            if not on_event(app, ev):
                 return
-            if ev.type == pygame.MOUSEBUTTONDOWN:
-                app.touch(ev.pos)
-            elif ev.type == pygame.FINGERDOWN:
-                app.touch((int(ev.x * app.renderer.width), int(ev.y * app.renderer.height)))
         app.step()
         clock.tick(30)

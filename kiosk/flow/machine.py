@@ -62,7 +62,7 @@ from kiosk.flow.model import (
 )
 from kiosk.flow.pins import OfficerVisit, PinLock
 from kiosk.flow.session import Session
-from kiosk.ticket import parse_qr, ticket_ok
+from kiosk.ticket import TICKET_LEN, parse_qr, ticket_ok
 
 LANGS = ("id", "en")
 WARN_LEAD_S = 30.0  # every timeout is announced this long before it fires (>= 20 s)
@@ -83,7 +83,7 @@ FEEDBACK_CATEGORIES = ("service", "waiting", "facility", "staff", "other")
 MENU_OPTIONS = (*(s.value for s in Service), "status", "feedback")
 TEXT_MAX = 200
 TYPED_MAX = {
-    Screen.NIK: identity.NIK_LEN, Screen.KK: identity.KK_LEN, Screen.STATUS_ENTRY: 8,
+    Screen.NIK: identity.NIK_LEN, Screen.KK: identity.KK_LEN, Screen.STATUS_ENTRY: TICKET_LEN,
     Screen.OFFICER_ID: officer_pins.OFFICER_ID_DIGITS[1], Screen.OFFICER_PIN: officer_pins.PIN_DIGITS[1],
 }
 
@@ -328,7 +328,12 @@ def _keypad(screen: Screen) -> tuple[Handler, Handler]:
 
     def check(f: Flow, now: float) -> None:
         s = f.session
-        s.input_error = (identity.nik_problem(s.typed, f.today(now)) or "") if screen is Screen.NIK else ""
+        if screen is Screen.NIK:
+            s.input_error = identity.nik_problem(s.typed, f.today(now)) or ""
+        elif screen is Screen.STATUS_ENTRY:
+            s.input_error = ticket_problem(s.typed) if len(s.typed) == TICKET_LEN else ""
+        else:
+            s.input_error = ""
 
     def digit(f: Flow, e: Event, now: float) -> Screen:
         assert isinstance(e, Digit)
@@ -526,10 +531,20 @@ def _store_failed(f: Flow, e: Event, _n: float) -> Screen:
     return Screen.ERROR
 
 
+def ticket_problem(typed: str) -> str:
+    """'' for a good ticket; a typo in one digit (the check digit catches it) gets its own hint."""
+    if ticket_ok(typed):
+        return ""
+    if len(typed) == TICKET_LEN and typed.isdigit():
+        return "err_ticket_check_digit"
+    return "err_ticket_invalid"
+
+
 def _status_confirm(f: Flow, _e: Event, now: float) -> Screen:
     s = f.session
-    if not ticket_ok(s.typed):
-        s.input_error = "err_ticket_invalid"
+    problem = ticket_problem(s.typed)
+    if problem:
+        s.input_error = problem
         return Screen.STATUS_ENTRY
     s.status.checking = True
     f.start_lookup(now, s.typed)

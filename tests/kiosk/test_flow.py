@@ -508,10 +508,16 @@ def test_status_by_ticket_and_by_qr() -> None:
     d = Driver()
     d.press(Button.START)
     d.send(Choose(option="status"))
-    d.type_digits("12345678")
+    d.type_digits("1234567")
     d.press(Button.CONFIRM)
-    assert d.flow.session.input_error == "err_ticket_invalid"
-    for _ in range(8):
+    assert d.flow.session.input_error == "err_ticket_invalid"  # too short
+    d.type_digits("9")  # eight digits, the last one wrong: said as they are typed
+    assert d.flow.session.input_error == "err_ticket_check_digit"
+    d.press(Button.CONFIRM)
+    assert d.flow.session.input_error == "err_ticket_check_digit"
+    d.press(Button.BACKSPACE)
+    assert d.flow.session.input_error == ""
+    for _ in range(7):
         d.press(Button.BACKSPACE)
     ticket = make_ticket(42)
     d.type_digits(ticket)

@@ -134,3 +134,53 @@ def test_real_clicks_exit_asks_back_keeps_and_empty_space_is_harmless(bundle: Ki
     assert shown == ["menu", "nik", "confirm_leave", "nik", "confirm_leave", "welcome"]
     assert [e["reason"] for e in w.events if e.get("event") == "session_wiped"] == ["home"]
     assert not [e for e in w.events if e.get("event") == "ignored"]
+
+
+def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundle: KioskBundle,
+                                                                            tmp_path: Path) -> None:
+    """xdotool types as a USB keyboard does (X key events, SDL KEYDOWN): a NIK on the keypad
+    screen, then on the status screen a receipt QR typed fast and ended with Enter, the way a
+    keyboard-wedge scanner sends it."""
+    from kiosk.ticket import make_ticket, qr_payload
+
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    r = Renderer(*SIZE)
+    model = Flow()
+    w = Window(bundle.root, tmp_path)
+    try:
+        w.click(centre(model, "start", r))
+        model.handle(Press(button=Button.START), NOW)
+        w.wait_screen("menu")
+        w.click(centre(model, "choose:new_recording", r))
+        model.handle(Choose(option="new_recording"), NOW)
+        w.wait_screen("nik")
+        time.sleep(0.6)  # past the guard after a new screen
+        w.xdo("type", "--delay", "40", "5101015203500001")
+        w.xdo("key", "Return")
+        w.wait_screen("kk")
+        for d in "5101015203500001":
+            model.handle(Digit(digit=d), NOW)
+        model.handle(Press(button=Button.CONFIRM), NOW)
+        w.click(centre(model, "home", r))
+        model.handle(Press(button=Button.HOME), NOW)
+        w.wait_screen("confirm_leave")
+        w.click(centre(model, "leave", r))
+        w.wait_screen("welcome")
+        model = Flow()
+        w.click(centre(model, "start", r))
+        model.handle(Press(button=Button.START), NOW)
+        w.wait_screen("menu", 2)
+        w.click(centre(model, "choose:status", r))
+        w.wait_screen("status_entry")
+        time.sleep(0.6)
+        qr = qr_payload("kiosk-09", make_ticket(158), "0190a5c8-0000-7000-8000-000000000158")
+        w.xdo("type", "--delay", "12", qr)  # a wedge scanner types ~100 characters a second
+        w.xdo("key", "Return")
+        try:
+            w.wait_screen("status_result")
+        except AssertionError:
+            raise AssertionError(w.events[-12:]) from None
+    finally:
+        w.close()
+        r.close()
+    assert not [e for e in w.events if e.get("event") == "ignored"]
