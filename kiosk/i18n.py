@@ -176,6 +176,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_audio_on": ("Suara: nyala", "Audio: on"),
     "btn_stay": ("Tidak, lanjutkan", "No, continue"),
     "btn_leave": ("Ya, keluar dan hapus", "Yes, exit and erase"),
+    "title_eligibility": ("Usia Anda {age} tahun", "You are {age} years old"),
+    "body_eligibility": (
+        "KTP-el dibuat mulai usia 17 tahun, atau lebih awal bagi yang sudah atau pernah menikah.|"
+        "Apakah Anda sudah atau pernah menikah?",
+        "An e-KTP is made from the age of 17, or earlier for someone who is or was married.|"
+        "Are you married, or were you ever married?",
+    ),
+    "btn_married": ("Ya, sudah/pernah menikah", "Yes, I am or was married"),
+    "btn_not_married": ("Belum pernah menikah", "No, never married"),
+    "title_not_eligible": ("Belum waktunya untuk KTP-el", "Not yet time for your e-KTP"),
+    "body_not_eligible": (
+        "Anda bisa merekam KTP-el mulai {date}, saat berusia 17 tahun. Kami tunggu kedatangan Anda!|"
+        "Sampai saat itu, Kartu Identitas Anak (KIA) tetap menjadi kartu identitas Anda.|"
+        "Ada pertanyaan? Petugas di loket siap membantu.",
+        "You can record your e-KTP from {date}, when you turn 17. We look forward to seeing you!|"
+        "Until then, your child identity card (KIA) remains your identity card.|"
+        "Any questions? The officer at the desk is glad to help.",
+    ),
     "btn_complete": ("Petugas: selesaikan", "Officer: complete"),
     "btn_exception_photo": ("Ambil foto pengecualian", "Take the exception photo"),
     "btn_sign_off": ("Konfirmasi dan lanjut", "Confirm and go on"),

@@ -54,6 +54,8 @@ def capture_body(s: Session) -> CaptureBody:
         notes.append(f"replacement:{s.replacement_reason}")
     if s.correction_field:
         notes.append(f"correction:{s.correction_field}")
+    if s.resident.married:
+        notes.append("married:declared")  # under 17: the officer checks the marriage certificate
     corrected = {s.correction_field: s.correction_value} if s.correction_field in ("name", "address") else {}
     if s.correction_field and not corrected:
         notes.append(f"value:{s.correction_value}")

@@ -48,6 +48,23 @@ def check_nik(nik: str, today: dt.date) -> NikFacts | str:
     return NikFacts(age=info.age, sex=info.sex, birth_date=info.birth_date.isoformat())
 
 
+MIN_KTP_AGE = 17  # UU Adminduk: an e-KTP from 17, or earlier for a resident who is or was married
+
+
+def needs_marriage(age: int) -> bool:
+    """A new recording for this age is allowed only to a resident who is or was married."""
+    return age < MIN_KTP_AGE
+
+
+def ktp_date(birth_date: str) -> dt.date:
+    """The 17th birthday: the day a new recording is open to everyone (29 February: 1 March)."""
+    born = dt.date.fromisoformat(birth_date)
+    try:
+        return born.replace(year=born.year + MIN_KTP_AGE)
+    except ValueError:
+        return dt.date(born.year + MIN_KTP_AGE, 3, 1)
+
+
 def check_kk(kk: str) -> str | None:
     """The i18n key of a KK number's problem, or None."""
     if len(kk) != KK_LEN:

@@ -71,11 +71,13 @@ SHORT_TIMEOUT_S = 45.0  # screens that only show a result
 NO_TIMER = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING}
 SHORT_TIMER = {
     Screen.DONE, Screen.STATUS_RESULT, Screen.FEEDBACK_SENT, Screen.CONSENT_DECLINED, Screen.ERROR,
+    Screen.NOT_ELIGIBLE,
 }
 NO_HOME = {Screen.WELCOME, Screen.CAPTURING, Screen.SUBMITTING, Screen.CONFIRM_LEAVE}
 # Home leaves these without asking: the resident's work is saved, sent or never started.
 LEAVE_FREELY = {
     Screen.MENU, Screen.DONE, Screen.FEEDBACK_SENT, Screen.STATUS_RESULT, Screen.CONSENT_DECLINED,
+    Screen.NOT_ELIGIBLE,
 }
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
@@ -464,7 +466,24 @@ def _nik_confirm(f: Flow, _e: Event, now: float) -> Screen:
         return Screen.NIK
     s.resident.nik, s.typed = s.typed, s.resident.kk  # the KK as typed before a Back, if any
     s.resident.age, s.resident.sex, s.resident.birth_date = facts.age, facts.sex, facts.birth_date
+    if s.service is Service.NEW_RECORDING and identity.needs_marriage(facts.age):
+        return Screen.ELIGIBILITY
     return Screen.KK
+
+
+def _married(answer: bool) -> Handler:
+    """Under 17: married (or ever married) goes on to the KK; never married is told kindly
+    when to come back."""
+
+    def handler(f: Flow, _e: Event, _n: float) -> Screen:
+        s = f.session
+        s.resident.married = answer
+        if not answer:
+            return Screen.NOT_ELIGIBLE
+        s.typed = s.resident.kk  # the KK as typed before a Back, if any
+        return Screen.KK
+
+    return handler
 
 
 def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
@@ -479,9 +498,18 @@ def _kk_confirm(f: Flow, _e: Event, _n: float) -> Screen:
 
 def _kk_back(f: Flow, _e: Event, _n: float) -> Screen:
     """Back to the NIK as it was typed (checked again on Next); the KK typed so far waits for
-    the way forward again: nothing is typed twice."""
+    the way forward again: nothing is typed twice. Under 17, back to the question first."""
     s = f.session
+    if s.resident.married:
+        s.resident.kk, s.typed = s.typed, ""
+        return Screen.ELIGIBILITY
     s.resident.kk, s.typed, s.resident.nik = s.typed, s.resident.nik, ""
+    return Screen.NIK
+
+
+def _eligibility_back(f: Flow, _e: Event, _n: float) -> Screen:
+    s = f.session
+    s.resident.married, s.typed, s.resident.nik = False, s.resident.nik, ""
     return Screen.NIK
 
 
@@ -619,6 +647,10 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.NIK, BACK): _back_from_nik,
     (Screen.KK, CONFIRM): _kk_confirm,
     (Screen.KK, BACK): _kk_back,
+    (Screen.ELIGIBILITY, Button.MARRIED): _married(True),
+    (Screen.ELIGIBILITY, Button.NOT_MARRIED): _married(False),
+    (Screen.ELIGIBILITY, BACK): _eligibility_back,
+    (Screen.NOT_ELIGIBLE, BACK): _to(Screen.ELIGIBILITY),
     (Screen.CONSENT, Button.AGREE): cap.agree,
     (Screen.CONSENT, Button.DECLINE): _to(Screen.CONSENT_DECLINED),
     (Screen.CONSENT, BACK): _consent_back,

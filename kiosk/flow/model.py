@@ -41,6 +41,8 @@ class Screen(enum.Enum):
     ERROR = "error"
     CONFIRM_LEAVE = "confirm_leave"  # "leave and erase what you entered?" before a reset
     SEE_OFFICER = "see_officer"  # biometrics declined or a device down: an officer takes over
+    ELIGIBILITY = "eligibility"  # under 17 for a new recording: "are you or were you married?"
+    NOT_ELIGIBLE = "not_eligible"  # under 17 and never married: when to come back, and the KIA meanwhile
     OFFICER_CONFIRM = "officer_confirm"  # the signed-in officer confirms the exceptions (assisted completion)
 
 
@@ -69,6 +71,8 @@ class Button(enum.Enum):
     STAY = "stay"  # on CONFIRM_LEAVE: keep going
     LEAVE = "leave"  # on CONFIRM_LEAVE: erase and start over
     SEE_OFFICER = "see_officer"  # end self-service here: an officer will help
+    MARRIED = "married"  # on ELIGIBILITY: "yes, I am or was married"
+    NOT_MARRIED = "not_married"  # on ELIGIBILITY: "no"
     SIGN_OUT = "sign_out"  # on WELCOME: the signed-in officer ends their visit
     COMPLETE = "complete"  # on SEE_OFFICER: the officer signs in to finish with exceptions
     EXCEPTION_PHOTO = "exception_photo"  # on OFFICER_CONFIRM: take the exception photo

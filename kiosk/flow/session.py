@@ -36,6 +36,7 @@ class Resident:
     age: int | None = None
     sex: str = ""
     birth_date: str = field(default="", repr=False)
+    married: bool = False  # declared on the eligibility question (under 17): an officer checks it
 
 
 @dataclass(kw_only=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from anjungan.nik import mask
 from anjungan.packet.model import Modality, Service
+from kiosk.flow import identity
 from kiosk.flow.assisted import open_positions
 from kiosk.flow.capture import EXCEPTION_REASONS, retries_left, step_passes
 from kiosk.flow.machine import (
@@ -224,6 +225,13 @@ def build_view(flow: Flow, now: float) -> View:
         done_key = "body_done_no_receipt" if s.receipt.failed else "body_done"
         lines.extend(t(done_key, lang, ticket=_group_ticket(s.receipt.ticket)).split("|"))
         qr, body_key = s.receipt.qr_payload, ""
+    elif scr is Screen.ELIGIBILITY:
+        title = t("title_eligibility", lang, age=s.resident.age)
+        actions = [_press(Button.MARRIED, lang), _press(Button.NOT_MARRIED, lang)]
+    elif scr is Screen.NOT_ELIGIBLE:
+        when = identity.ktp_date(s.resident.birth_date).strftime("%d-%m-%Y")
+        lines.extend(t("body_not_eligible", lang, date=when).split("|"))
+        body_key = ""
     elif scr is Screen.CONFIRM_LEAVE:
         actions = [_press(Button.STAY, lang, "primary"), None, _press(Button.LEAVE, lang)]
     elif scr is Screen.SEE_OFFICER:

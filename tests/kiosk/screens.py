@@ -181,3 +181,14 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     yield "officer_confirm", d.flow, d.now
     d.press(Button.CONFIRM)
     yield "review_signed_off", d.flow, d.now
+    d.press(Button.HOME)
+    d.press(Button.LEAVE)
+    d.press(Button.SIGN_OUT)  # the officer of the completion above ends the visit
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits("5101010507150003")  # 11 years old
+    d.press(Button.CONFIRM)
+    yield "eligibility", d.flow, d.now
+    d.press(Button.NOT_MARRIED)
+    yield "not_eligible", d.flow, d.now

@@ -890,3 +890,64 @@ def test_a_device_fault_is_not_excused_by_an_officer() -> None:
     assert d.flow.session.see_officer_reason == "device"
     with pytest.raises(FlowError):
         d.press(Button.COMPLETE)
+
+
+CHILD_NIK = "5101010507150003"  # born 05-07-2015: 11 on NOW
+EVE_NIK = "5101012911090004"  # born 29-11-2009: 17 tomorrow
+BIRTHDAY_NIK = "5101012811090005"  # born 28-11-2009: 17 today
+
+
+def _nik(d: Driver, nik: str, service: str = "new_recording") -> None:
+    d.press(Button.START)
+    d.send(Choose(option=service))
+    if service == "replacement":
+        d.send(Choose(option="lost"))
+    d.type_digits(nik)
+    d.press(Button.CONFIRM)
+
+
+def test_a_child_is_asked_kindly_and_told_when_to_come_back() -> None:
+    d = Driver()
+    _nik(d, CHILD_NIK)
+    assert d.screen is Screen.ELIGIBILITY and d.flow.session.resident.age == 11
+    d.press(Button.NOT_MARRIED)
+    assert d.screen is Screen.NOT_ELIGIBLE
+    from kiosk.ui.views import build_view
+
+    text = " ".join(build_view(d.flow, d.now).lines)
+    assert "05-07-2032" in text and "KIA" in text  # the day, and the card meanwhile
+    d.press(Button.BACK)
+    assert d.screen is Screen.ELIGIBILITY
+    d.press(Button.BACK)  # the NIK as typed, to fix a typo
+    assert d.screen is Screen.NIK and d.flow.session.typed == CHILD_NIK
+    d.press(Button.CONFIRM)
+    d.press(Button.NOT_MARRIED)
+    out = d.press(Button.HOME)  # nothing to lose here: no question asked
+    assert SessionWiped(reason="home") in out
+
+
+def test_married_under_17_goes_on_and_the_packet_says_so() -> None:
+    from kiosk.submit import capture_body
+
+    d = Driver()
+    _nik(d, EVE_NIK)
+    assert d.screen is Screen.ELIGIBILITY and d.flow.session.resident.age == 16
+    d.press(Button.MARRIED)
+    assert d.screen is Screen.KK
+    d.type_digits(KK[:4])
+    d.press(Button.BACK)  # back to the question, the KK typed so far kept
+    assert d.screen is Screen.ELIGIBILITY
+    d.press(Button.MARRIED)
+    assert d.flow.session.typed == KK[:4]
+    d.type_digits(KK[4:])
+    d.press(Button.CONFIRM)
+    assert d.screen is Screen.CONSENT
+    assert "married:declared" in capture_body(d.flow.session).demographics.notes
+
+
+@pytest.mark.parametrize(("nik", "service"), [(BIRTHDAY_NIK, "new_recording"), (YOUTH_NIK, "new_recording"),
+                                              (CHILD_NIK, "replacement")])
+def test_seventeen_today_or_another_service_asks_nothing(nik: str, service: str) -> None:
+    d = Driver()
+    _nik(d, nik, service)
+    assert d.screen is Screen.KK and not d.flow.session.resident.married
