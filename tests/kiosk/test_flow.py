@@ -653,12 +653,17 @@ def test_assisted_mode_needs_the_officer_pin() -> None:
 def test_three_wrong_pins_go_back_to_welcome() -> None:
     d = Driver(Flow(FlowConfig(officers={"1234": hash_pin("9999", iterations=1000)})))
     d.press(Button.OFFICER)
-    d.type_digits("1234")
-    d.press(Button.CONFIRM)
-    for _ in range(3):
-        d.type_digits("0000")
-        d.press(Button.CONFIRM)
+    _officer_pins(d, "1234", "0000", "0000", "0000")
     assert d.screen is Screen.WELCOME and not d.flow.session.assisted
+
+
+def _officer_pins(d: Driver, officer_id: str, *pins: str) -> None:
+    """On the officer id screen: the id, then each PIN in turn."""
+    d.type_digits(officer_id)
+    d.press(Button.CONFIRM)
+    for pin in pins:
+        d.type_digits(pin)
+        d.press(Button.CONFIRM)
 
 
 def _pin(d: Driver, officer: str, pin: str) -> list:
@@ -822,10 +827,7 @@ def test_an_officer_completes_declined_biometrics_with_a_photo_and_a_sign_off() 
     assert d.screen is Screen.SEE_OFFICER
     d.press(Button.COMPLETE)
     assert d.screen is Screen.OFFICER_ID
-    d.type_digits("19850101")
-    d.press(Button.CONFIRM)
-    d.type_digits("2468")
-    d.press(Button.CONFIRM)
+    _officer_pins(d, "19850101", "2468")
     s = d.flow.session
     assert d.screen is Screen.OFFICER_CONFIRM and s.assisted and s.officer_id == "19850101"
     with pytest.raises(FlowError):
@@ -857,19 +859,12 @@ def test_the_camera_down_still_lets_the_officer_confirm_and_a_wrong_pin_goes_bac
     d.press(Button.BACK)  # not now: back where the officer was called, nothing lost
     assert d.screen is Screen.SEE_OFFICER and not d.flow.session.sign_off.completing
     d.press(Button.COMPLETE)
-    d.type_digits("19850101")
-    d.press(Button.CONFIRM)
-    for _ in range(3):
-        d.type_digits("1111")
-        d.press(Button.CONFIRM)
+    _officer_pins(d, "19850101", "1111", "1111", "1111")
     assert d.screen is Screen.SEE_OFFICER and not d.flow.session.assisted  # locked out, session kept
     assert d.flow.session.resident.nik
     d.now += LOCKOUT_S
     d.press(Button.COMPLETE)
-    d.type_digits("19850101")
-    d.press(Button.CONFIRM)
-    d.type_digits("2468")
-    d.press(Button.CONFIRM)
+    _officer_pins(d, "19850101", "2468")
     req = next(a for a in d.press(Button.EXCEPTION_PHOTO) if isinstance(a, RequestCapture))
     d.send(CaptureFailed(token=req.token, reason="unplugged"))
     assert d.flow.session.sign_off.photo_state == "failed" and d.screen is Screen.OFFICER_CONFIRM
