@@ -14,7 +14,6 @@ import pytest
 
 from anjungan import topics
 from anjungan.messages import Ack, AckOutcome, Feedback, Health, StatusQuery, StatusReply
-from drivers.factory import open_peripherals
 from drivers.twin import InMemoryPeripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow
@@ -35,7 +34,7 @@ class Harness:
     def __init__(self, keys: SealingKeys, speaker: Speaker | None = None) -> None:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         self.out = io.StringIO()
-        self.peripherals: InMemoryPeripherals = open_peripherals("sim")  # type: ignore[assignment]
+        self.peripherals = InMemoryPeripherals()
         self.outbox = MemoryOutbox()
         self.transport = MemoryTransport()
         self.renderer = Renderer(800, 480)
