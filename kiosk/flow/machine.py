@@ -42,6 +42,7 @@ from kiosk.flow.model import (
     Press,
     PrinterState,
     PrintReceipt,
+    Purpose,
     ReadScreen,
     ReceiptFailed,
     ScanQr,
@@ -78,7 +79,7 @@ MAX_PIN_FAILURES = 3
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
 FEEDBACK_CATEGORIES = ("service", "waiting", "facility", "staff", "other")
-MENU_OPTIONS = (*(s.value for s in Service), "status", "feedback")
+MENU_OPTIONS = tuple(Purpose)
 TEXT_MAX = 200
 TYPED_MAX = {
     Screen.NIK: identity.NIK_LEN, Screen.KK: identity.KK_LEN, Screen.STATUS_ENTRY: 8,
@@ -367,17 +368,19 @@ def _officer_back(f: Flow, _e: Event, _n: float) -> Screen:
 
 def _menu_choose(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Choose)
-    if e.option not in MENU_OPTIONS:
-        raise FlowError(f"unknown service {e.option!r}")
-    f.session.purpose = e.option
+    try:
+        purpose = Purpose(e.option)
+    except ValueError:
+        raise FlowError(f"unknown service {e.option!r}") from None
+    f.session.purpose = purpose
     f.session.typed = ""
     return {
-        Service.NEW_RECORDING.value: Screen.NIK,
-        Service.REPLACEMENT.value: Screen.REPLACEMENT_REASON,
-        Service.CORRECTION.value: Screen.CORRECTION_FIELD,
-        "status": Screen.STATUS_ENTRY,
-        "feedback": Screen.FEEDBACK_CATEGORY,
-    }[e.option]
+        Purpose.NEW_RECORDING: Screen.NIK,
+        Purpose.REPLACEMENT: Screen.REPLACEMENT_REASON,
+        Purpose.CORRECTION: Screen.CORRECTION_FIELD,
+        Purpose.STATUS: Screen.STATUS_ENTRY,
+        Purpose.FEEDBACK: Screen.FEEDBACK_CATEGORY,
+    }[purpose]
 
 
 def _pick(options: tuple[str, ...], attr: str, then: Screen) -> Handler:
@@ -473,6 +476,8 @@ def _submit(f: Flow, _e: Event, _n: float) -> Screen:
 def _stored(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Stored)
     s = f.session
+    if s.purpose is None:
+        raise FlowError("a packet was stored with no service chosen")
     s.receipt.ticket, s.receipt.qr_payload = e.ticket, e.qr_payload
     f.emit(PrintReceipt(ticket=e.ticket, qr_payload=e.qr_payload, lang=s.lang, purpose=s.purpose))
     return Screen.DONE
