@@ -250,7 +250,7 @@ class Flow:
         assert lookup is not None
         self.new_token()
         self.emit(ForgetLookup(token=lookup.token, ticket=lookup.ticket, expired=True))
-        if (self.screen, StatusAnswer) in TABLE:  # elsewhere (asked to confirm leaving): dropped
+        if (self.screen, StatusAnswer) in TABLE:  # elsewhere the screen has moved on: dropped
             self._dispatch(StatusAnswer(token=lookup.token, ticket=lookup.ticket, state=UNREACHABLE), now)
 
     def start_lookup(self, now: float, ticket: str, kiosk_id: str = "", packet_id: str = "") -> None:
@@ -519,6 +519,14 @@ def _status_answer(f: Flow, e: Event, _n: float) -> Screen:
     return Screen.STATUS_RESULT
 
 
+def _answer_while_leaving(f: Flow, e: Event, now: float) -> Screen:
+    """The answer (or the lookup's expiry) arrives while "really leave?" is showing: it is kept
+    for the screen underneath, so "Stay" shows the result instead of "Checking…" forever."""
+    if f.session.leave_from is Screen.STATUS_ENTRY:
+        f.session.leave_from = _status_answer(f, e, now)
+    return Screen.CONFIRM_LEAVE
+
+
 def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     s = f.session
     if not s.typed.strip():
@@ -573,6 +581,7 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.CONFIRM_LEAVE, Button.STAY): _stay,
     (Screen.CONFIRM_LEAVE, BACK): _stay,
     (Screen.CONFIRM_LEAVE, Button.LEAVE): _to(Screen.WELCOME),
+    (Screen.CONFIRM_LEAVE, StatusAnswer): _answer_while_leaving,
     (Screen.CAPTURE_GUIDE, Button.BEGIN_CAPTURE): cap.begin_capture,
     (Screen.CAPTURE_GUIDE, Button.EXCEPTION): cap.open_exception,
     (Screen.CAPTURE_GUIDE, Button.SINGLES): cap.singles,
