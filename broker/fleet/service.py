@@ -8,6 +8,14 @@ messages), samples the relay queue, and prunes old history. Bad messages are log
 skipped; nothing a kiosk sends can stop the service. Feedback is acked to its kiosk
 (`on_feedback_stored`) only once it is committed, so the kiosk keeps and re-sends it until then.
 
+Several monitors may share one store (one per centre instance, each with its own identity,
+each subscribed to every kiosk's status and health so its dashboard is live). One of them
+writes: whoever holds the store's `fleet-writer` lease (renewed at every flush, `lead_ttl_s`).
+The others follow in memory and store only feedback (stored once by its id, then acked). So
+each health point is stored once and each alert opened once, whichever instance saw it. A
+follower that takes the lease over first makes the store's open alerts its own
+(`FleetCore.adopt`): it opens only what is not open there yet.
+
     service = FleetService(store, clock=time.time)
     attach(mqtt_client, service)     # subscribes to status, health, feedback (and capture)
     service.start()
@@ -18,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -34,6 +43,8 @@ from broker.fleet.rows import KioskRow
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
 
 log = logging.getLogger("anjungan.fleet")
+
+WRITER_LEASE = "fleet-writer"
 
 Clock = Callable[[], float]
 # kiosk id -> registry state ("active" | "revoked"), e.g. broker.trust.TrustSource's `kiosks`;
@@ -54,6 +65,7 @@ class FleetSettings:
     tick_every_s: float = 1.0
     sample_every_s: float = 10.0
     local_time: SiteTime = SiteTime()  # the zone the dashboard shows times in (config "timezone")
+    lead_ttl_s: float = 10.0  # a writer silent this long hands the store to another monitor
 
 
 class FleetService:
@@ -61,8 +73,11 @@ class FleetService:
                  settings: FleetSettings | None = None,
                  sampler: CentreSampler | None = None,
                  registry: Registry | None = None,
-                 sites: SiteSource | None = None) -> None:
+                 sites: SiteSource | None = None, instance: str = "") -> None:
         self.store = store
+        self.instance = instance or f"fleet-{uuid.uuid4().hex[:12]}"  # who holds the writer lease
+        self.leading = False  # this monitor writes health, kiosks, alerts and samples
+        self._renew_at = 0.0  # when the writer lease is renewed even with nothing to write
         self.site_source = sites
         self.registry = registry
         self._registry_seen: Mapping[str, str] | None = None
@@ -204,11 +219,13 @@ class FleetService:
         return {**signed, **stored}
 
     def _record(self, changes: list[AlertChange]) -> None:
+        self._batch.changes += changes  # reported once stored, by the writer (`_report`)
+
+    def _report(self, changes: list[AlertChange]) -> None:
         for c in changes:
             a = c.alert
             log.warning("alert %s %s: %s", c.action.value, a.key.text, a.detail)
             self.metrics.alert_changes.labels(kind=a.key.kind.value, action=c.action.value).inc()
-        self._batch.changes += changes
 
     # -- housekeeping -----------------------------------------------------------------------
     def tick(self) -> None:
@@ -220,18 +237,44 @@ class FleetService:
         """Commit what is pending. Returns how many messages' worth went in."""
         with self._lock:
             batch, self._batch = self._batch, Batch()
-        if not batch:
+        if not batch and self.clock() < self._renew_at:
             return 0
         try:
+            batch = self._as_writer_or_follower(batch)
+            if not batch:
+                return 0
             self.store.commit(batch)
         except AnjunganError as exc:
             log.error("fleet store commit failed, will retry: %s", exc)
             with self._lock:  # put it back in front of what came since
                 self._batch = _merge(batch, self._batch)
             return 0
+        self._report(batch.changes)  # a follower's batch has none: the writer reports them
         if batch.feedback and self.on_feedback_stored is not None:
             self.on_feedback_stored([(r.feedback.kiosk_id, r.feedback.feedback_id) for r in batch.feedback])
         return len(batch.health) + len(batch.kiosks) + len(batch.feedback)
+
+    def _as_writer_or_follower(self, batch: Batch) -> Batch:
+        """Renew (or take) the writer lease: the writer commits all of `batch`; a follower only
+        the feedback, which is stored once by its id and must be acked whoever stores it."""
+        now = self.clock()
+        leading = self.store.claim(WRITER_LEASE, self.instance, now=now, ttl_s=self.settings.lead_ttl_s)
+        self._renew_at = now + self.settings.lead_ttl_s / 3
+        if leading and not self.leading:
+            stored = self.store.open_alerts()
+            with self._lock:
+                now = self.clock()
+                changes = self.core.adopt(stored, now)
+                kiosks = dict(self.core.kiosks)
+            log.info("fleet monitor %s writes the fleet store now (%d alert changes to catch up)",
+                     self.instance, len(changes))
+            batch = replace(batch, changes=changes, kiosks=kiosks)
+        elif not leading:
+            if self.leading:
+                log.warning("fleet monitor %s lost the writer lease; following", self.instance)
+            batch = Batch(feedback=batch.feedback)
+        self.leading = leading
+        return batch
 
     def sample_centre(self) -> None:
         try:  # sites may be set by `anjungan fleet set-site` while the service runs
@@ -265,6 +308,12 @@ class FleetService:
             self._thread.join(timeout=10)
             self._thread = None
         self.flush()
+        if self.leading:  # hand over at once rather than after the lease runs out
+            try:
+                self.store.claim(WRITER_LEASE, self.instance, now=self.clock() - 1.0, ttl_s=0.0)
+            except AnjunganError as exc:
+                log.warning("could not hand over the fleet store: %s", exc)
+            self.leading = False
 
     def _run(self) -> None:
         s = self.settings
