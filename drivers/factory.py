@@ -45,7 +45,7 @@ def open_peripherals(
             noise = _noise_rate(option.partition("=")[2]) if option else 0.0
             impairments = Impairments(noise=noise, seed=seed)
             if mode == "sim-controller":
-                return ControllerOnPty(seed=seed, impairments=impairments)  # type: ignore[return-value]
+                return ControllerOnPty(seed=seed, impairments=impairments)
             return open_simulated(seed=seed, impairments=impairments)
         raise PeripheralConfigError(f"unknown peripheral mode {config!r} (use 'sim', 'sim-pty', "
                           "'sim-controller', optionally ':noise=RATE', or a config)")

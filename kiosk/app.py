@@ -28,6 +28,7 @@ from anjungan.nik import redact
 from anjungan.packet.model import PacketError
 from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
+from drivers.peripherals import Peripherals
 from kiosk.errors import FlowError
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
@@ -63,7 +64,7 @@ from kiosk.flow.model import (
 from kiosk.i18n import t
 from kiosk.officers import save_pin_lock
 from kiosk.outbox import Outbox
-from kiosk.ports import PeripheralPort, capture, failure_reason
+from kiosk.ports import capture, failure_reason
 from kiosk.publisher import Publisher
 from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
@@ -91,7 +92,7 @@ TOUCH_GUARD_S = 0.4  # a touch this soon after a new screen appears only counts 
 
 
 class KioskApp:
-    def __init__(self, *, flow: Flow, renderer: Renderer, peripherals: PeripheralPort, outbox: Outbox,
+    def __init__(self, *, flow: Flow, renderer: Renderer, peripherals: Peripherals, outbox: Outbox,
                  keys: SealingKeys, publisher: Publisher | None = None, speaker: Speaker | None = None,
                  screenshots: Path | None = None, journal: Journal | None = None,
                  session_id: str = "", cert_expires_at: float | None = None,
@@ -410,7 +411,7 @@ class KioskApp:
         self._worker.shutdown(wait=False, cancel_futures=True)
 
 
-def _peripheral_health(p: PeripheralPort) -> dict[str, dict]:
+def _peripheral_health(p: Peripherals) -> dict[str, dict]:
     try:
         return p.health()
     except AnjunganError as exc:

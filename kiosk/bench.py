@@ -13,15 +13,14 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drivers.factory import open_peripherals
+from drivers.peripherals import Capture
+from drivers.twin import InMemoryPeripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow
 from kiosk.outbox import SqliteOutbox
-from kiosk.ports import CaptureLike
 from kiosk.publisher import Publisher
 from kiosk.script import parse_script, run_script
 from kiosk.submit import SealingKeys
@@ -34,35 +33,25 @@ SCRIPT = Path(__file__).parent / "scripts" / "new_recording.json"
 TARGET_OVERHEAD_S = 1.0
 
 
-class InstantPeripherals:
+class InstantPeripherals(InMemoryPeripherals):
     """One capture per modality made up front, then handed out at once (position renamed)."""
 
     def __init__(self) -> None:
-        self._sim = open_peripherals("sim")
-        self._face, self._finger = self._sim.capture_face(), self._sim.capture_finger("right_index")
-        self._iris, self._signature = self._sim.capture_iris("right_iris"), self._sim.capture_signature()
-        self.receipts = 0
+        super().__init__()
+        self._face, self._finger = super().capture_face(), super().capture_finger("right_index")
+        self._iris, self._signature = super().capture_iris("right_iris"), super().capture_signature()
 
-    def capture_face(self) -> CaptureLike:
+    def capture_face(self) -> Capture:
         return self._face
 
-    def capture_finger(self, position: str) -> CaptureLike:
+    def capture_finger(self, position: str) -> Capture:
         return dataclasses.replace(self._finger, position=position, quality=90)
 
-    def capture_iris(self, position: str) -> CaptureLike:
+    def capture_iris(self, position: str) -> Capture:
         return dataclasses.replace(self._iris, position=position, quality=90)
 
-    def capture_signature(self) -> CaptureLike:
+    def capture_signature(self) -> Capture:
         return self._signature
-
-    def print_receipt(self, lines: Sequence[str], qr_data: str | None = None) -> None:
-        self.receipts += 1
-
-    def health(self) -> dict[str, dict[str, Any]]:
-        return self._sim.health()
-
-    def close(self) -> None:
-        self._sim.close()
 
 
 class _Null:

@@ -1,53 +1,30 @@
-"""What the kiosk needs from its peripherals, as a Protocol (`drivers.peripherals.Peripherals`
-satisfies it), and the one function that turns a capture request into flow samples."""
+"""The one function that turns a capture request into flow samples, over the one peripheral
+interface (`drivers.peripherals.Peripherals`, which every `open_peripherals` product
+implements)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
 
 from anjungan.errors import AnjunganError
 from anjungan.packet.model import Modality
 from drivers.errors import DeviceTimeout, DeviceUnavailable
+from drivers.peripherals import Peripherals
 from kiosk.flow.model import Sample
 
 
-class CaptureLike(Protocol):
-    @property
-    def modality(self) -> Modality: ...
-    @property
-    def position(self) -> str: ...
-    @property
-    def image(self) -> bytes: ...
-    @property
-    def image_format(self) -> str: ...
-    @property
-    def quality(self) -> int: ...
-
-
-class PeripheralPort(Protocol):
-    def capture_face(self) -> CaptureLike: ...
-    def capture_finger(self, position: str) -> CaptureLike: ...
-    def capture_iris(self, position: str) -> CaptureLike: ...
-    def capture_signature(self) -> CaptureLike: ...
-    def print_receipt(self, lines: Sequence[str], qr_data: str | None = None) -> None: ...
-    def health(self) -> dict[str, dict[str, Any]]: ...
-    def close(self) -> None: ...
-
-
-def _guide(port: PeripheralPort, led: str, on: bool, *, beep: bool = False) -> None:
+def _guide(port: Peripherals, led: str, on: bool, *, beep: bool = False) -> None:
     """Light the capture LED (and beep when done) if the controller can; guidance only, so a
     controller fault never fails a capture (its health reports it)."""
     try:
-        if hasattr(port, "indicate"):
-            port.indicate(led, on)
-        if beep and hasattr(port, "beep"):
+        port.indicate(led, on)
+        if beep:
             port.beep(80)
     except AnjunganError:
         pass
 
 
-def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str],
+def capture(port: Peripherals, modality: Modality, positions: Sequence[str],
             progress: Callable[[int], None] | None = None) -> tuple[Sample, ...]:
     """One try of one step: every position, in order (a slap is four finger reads here);
     `progress(n)` after the n-th position (called on the capture thread)."""
@@ -61,7 +38,7 @@ def capture(port: PeripheralPort, modality: Modality, positions: Sequence[str],
     return samples
 
 
-def _read(port: PeripheralPort, modality: Modality, positions: Sequence[str],
+def _read(port: Peripherals, modality: Modality, positions: Sequence[str],
           progress: Callable[[int], None] | None) -> tuple[Sample, ...]:
     out = []
     for position in positions:

@@ -11,10 +11,15 @@ have mosquitto || need_apt+=(mosquitto)
 # the tests run a private PostgreSQL (broker/queue/private_postgres.py): initdb and pg_ctl, no server running
 have initdb || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
-if [ "${ANJUNGAN_WITH_CHROMIUM:-0}" = 1 ]; then
+if [ "${ANJUNGAN_TEST_TOOLS:-0}" = 1 ]; then  # the test command: what the tests drive from outside
   have chromium || need_apt+=(chromium)
   have chromedriver || need_apt+=(chromium-driver)
   have mosquitto_pub || need_apt+=(mosquitto-clients)  # tests/security attacks the broker with them
+  have Xvfb || need_apt+=(xvfb)           # tests/kiosk/test_window.py: the real window, real input events
+  have xdotool || need_apt+=(xdotool)
+  have faketime || need_apt+=(faketime)   # the trust tests run Mosquitto and openssl in the future
+  have debootstrap || need_apt+=(debootstrap)  # tests/deploy: the installer on a fresh Debian root
+  have cage || need_apt+=(cage)          # tests/deploy: `systemd-analyze verify` finds the kiosk unit's compositor
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

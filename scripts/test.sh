@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set up, lint, type-check, then the whole test suite (slow tests too).
 set -euo pipefail
-export ANJUNGAN_WITH_CHROMIUM=1
+export ANJUNGAN_TEST_TOOLS=1
 source "$(dirname "$0")/setup.sh"
 cd "$ROOT"
 echo "== ruff" && ruff check .

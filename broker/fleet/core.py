@@ -135,6 +135,20 @@ class FleetCore:
         keys = self.alerts if kiosk_id is None else self._by_kiosk.get(kiosk_id, set())
         return sorted((self.alerts[k] for k in keys), key=lambda a: (a.opened_at, a.key))
 
+    def adopt(self, stored: Iterable[Alert], now: float) -> list[AlertChange]:
+        """This monitor starts writing to a store another monitor wrote: the changes that make
+        the store's open alerts this core's, opening only what is not open there yet (an alert
+        open in both keeps the store's opening time) and clearing what this core no longer sees."""
+        there = {a.key: a for a in stored}
+        changes = [AlertChange(action=AlertAction.CLEAR, alert=there[key], at=now)
+                   for key in sorted(set(there) - set(self.alerts))]
+        for key in sorted(self.alerts):
+            if key in there:
+                self.alerts[key] = replace(self.alerts[key], opened_at=there[key].opened_at)
+            else:
+                changes.append(AlertChange(action=AlertAction.OPEN, alert=self.alerts[key], at=now))
+        return changes
+
     # -- internals ------------------------------------------------------------------------
     def _evaluate_kiosk(self, kiosk_id: str, now: float) -> list[AlertChange]:
         revoked = kiosk_id in self.revoked

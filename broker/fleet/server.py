@@ -139,7 +139,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
     if cfg.fleet_dir is not None:
         sampler = with_trust(sampler, cfg.fleet_dir)
     service = FleetService(store, settings=cfg.settings, registry=cfg.registry, sites=cfg.sites,
-                           sampler=sampler)
+                           sampler=sampler, instance=cfg.client_id)  # one identity per monitor
     if on_service:
         on_service(service)
     token = cfg.api_token or new_token()

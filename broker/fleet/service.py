@@ -10,6 +10,14 @@ skipped; nothing a kiosk sends can stop the service. Feedback is acked to its ki
 A help request opens a help alert and is answered `received` (`on_help_answer`) once that
 alert is committed; when staff acknowledge it (`acknowledge_help`) the kiosk is told `coming`.
 
+Several monitors may share one store (one per centre instance, each with its own identity,
+each subscribed to every kiosk's status and health so its dashboard is live). One of them
+writes: whoever holds the store's `fleet-writer` lease (renewed at every flush, `lead_ttl_s`).
+The others follow in memory and store only feedback (stored once by its id, then acked). So
+each health point is stored once and each alert opened once, whichever instance saw it. A
+follower that takes the lease over first makes the store's open alerts its own
+(`FleetCore.adopt`): it opens only what is not open there yet.
+
     service = FleetService(store, clock=time.time)
     attach(mqtt_client, service)     # subscribes to status, health, feedback, help (and capture)
     service.start()
@@ -20,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -36,6 +45,8 @@ from broker.fleet.rows import KioskRow
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
 
 log = logging.getLogger("anjungan.fleet")
+
+WRITER_LEASE = "fleet-writer"
 
 Clock = Callable[[], float]
 # kiosk id -> registry state ("active" | "revoked"), e.g. broker.trust.TrustSource's `kiosks`;
@@ -56,6 +67,7 @@ class FleetSettings:
     tick_every_s: float = 1.0
     sample_every_s: float = 10.0
     local_time: SiteTime = SiteTime()  # the zone the dashboard shows times in (config "timezone")
+    lead_ttl_s: float = 10.0  # a writer silent this long hands the store to another monitor
 
 
 class FleetService:
@@ -63,8 +75,11 @@ class FleetService:
                  settings: FleetSettings | None = None,
                  sampler: CentreSampler | None = None,
                  registry: Registry | None = None,
-                 sites: SiteSource | None = None) -> None:
+                 sites: SiteSource | None = None, instance: str = "") -> None:
         self.store = store
+        self.instance = instance or f"fleet-{uuid.uuid4().hex[:12]}"  # who holds the writer lease
+        self.leading = False  # this monitor writes health, kiosks, alerts and samples
+        self._renew_at = 0.0  # when the writer lease is renewed even with nothing to write
         self.site_source = sites
         self.registry = registry
         self._registry_seen: Mapping[str, str] | None = None
@@ -236,11 +251,13 @@ class FleetService:
         return {**signed, **stored}
 
     def _record(self, changes: list[AlertChange]) -> None:
+        self._batch.changes += changes  # reported once stored, by the writer (`_report`)
+
+    def _report(self, changes: list[AlertChange]) -> None:
         for c in changes:
             a = c.alert
             log.warning("alert %s %s: %s", c.action.value, a.key.text, a.detail)
             self.metrics.alert_changes.labels(kind=a.key.kind.value, action=c.action.value).inc()
-        self._batch.changes += changes
 
     # -- housekeeping -----------------------------------------------------------------------
     def tick(self) -> None:
@@ -253,22 +270,49 @@ class FleetService:
         with self._lock:
             batch, self._batch = self._batch, Batch()
             answers, self._help_answers = self._help_answers, []
-        if not batch and not answers:
+        if not batch and not answers and self.clock() < self._renew_at:
             return 0
         try:
-            self.store.commit(batch)
+            batch = self._as_writer_or_follower(batch)
+            if batch:
+                self.store.commit(batch)
         except AnjunganError as exc:
             log.error("fleet store commit failed, will retry: %s", exc)
             with self._lock:  # put it back in front of what came since
                 self._batch = _merge(batch, self._batch)
                 self._help_answers[:0] = answers
             return 0
-        if batch.feedback and self.on_feedback_stored is not None:
-            self.on_feedback_stored([(r.feedback.kiosk_id, r.feedback.feedback_id) for r in batch.feedback])
         if self.on_help_answer is not None:  # the alert is committed: the kiosk may stop re-sending
             for kiosk_id, request_id, state in answers:
                 self.on_help_answer(kiosk_id, request_id, state)
+        if not batch:
+            return 0
+        self._report(batch.changes)  # a follower's batch has none: the writer reports them
+        if batch.feedback and self.on_feedback_stored is not None:
+            self.on_feedback_stored([(r.feedback.kiosk_id, r.feedback.feedback_id) for r in batch.feedback])
         return len(batch.health) + len(batch.kiosks) + len(batch.feedback)
+
+    def _as_writer_or_follower(self, batch: Batch) -> Batch:
+        """Renew (or take) the writer lease: the writer commits all of `batch`; a follower only
+        the feedback, which is stored once by its id and must be acked whoever stores it."""
+        now = self.clock()
+        leading = self.store.claim(WRITER_LEASE, self.instance, now=now, ttl_s=self.settings.lead_ttl_s)
+        self._renew_at = now + self.settings.lead_ttl_s / 3
+        if leading and not self.leading:
+            stored = self.store.open_alerts()
+            with self._lock:
+                now = self.clock()
+                changes = self.core.adopt(stored, now)
+                kiosks = dict(self.core.kiosks)
+            log.info("fleet monitor %s writes the fleet store now (%d alert changes to catch up)",
+                     self.instance, len(changes))
+            batch = replace(batch, changes=changes, kiosks=kiosks)
+        elif not leading:
+            if self.leading:
+                log.warning("fleet monitor %s lost the writer lease; following", self.instance)
+            batch = Batch(feedback=batch.feedback)
+        self.leading = leading
+        return batch
 
     def sample_centre(self) -> None:
         try:  # sites may be set by `anjungan fleet set-site` while the service runs
@@ -302,6 +346,12 @@ class FleetService:
             self._thread.join(timeout=10)
             self._thread = None
         self.flush()
+        if self.leading:  # hand over at once rather than after the lease runs out
+            try:
+                self.store.claim(WRITER_LEASE, self.instance, now=self.clock() - 1.0, ttl_s=0.0)
+            except AnjunganError as exc:
+                log.warning("could not hand over the fleet store: %s", exc)
+            self.leading = False
 
     def _run(self) -> None:
         s = self.settings

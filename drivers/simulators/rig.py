@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from anjungan.packet.model import Modality
-from drivers.peripherals import PeripheralConfig
+from drivers.peripherals import Capture, PeripheralConfig, Peripherals
 from drivers.serial_peripherals import SerialPeripherals
 from drivers.simulators.camera_sim import CameraSim
 from drivers.simulators.line import Impairments, Line
 from drivers.simulators.printer_sim import PrinterSim
 from drivers.simulators.r30x_sim import R30xSim
+from drivers.twin import InMemoryPeripherals
 
 SIM_DEVICES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
 DEFAULT_BAUD = {"controller": 921600, "fingerprint": 57600, "iris": 921600, "face": 921600,
@@ -88,22 +90,34 @@ def open_simulated(*, seed: int = 0, impairments: Impairments | None = None,
     return SimulatedPeripherals(SimulatedRig(seed=seed, impairments=impairments, baud=baud))
 
 
-class ControllerOnPty:
+class ControllerOnPty(Peripherals):
     """The controller through the real firmware on a pty; biometric devices and printer from
     the in-memory twin. For system runs that want the real firmware link (LEDs, buzzer,
     health, line noise) without waiting for image transfers at line rate."""
 
     def __init__(self, *, seed: int = 0, impairments: Impairments | None = None) -> None:
-        from drivers.twin import InMemoryPeripherals
-
         self.serial = SimulatedPeripherals(
             SimulatedRig(seed=seed, impairments=impairments, devices=("controller",))
         )
         self.twin = InMemoryPeripherals(seed=seed)
 
-    def __getattr__(self, name: str) -> Any:  # captures and the receipt printer
-        return getattr(self.twin, name)
+    # captures and the receipt printer: the twin
+    def capture_face(self) -> Capture:
+        return self.twin.capture_face()
 
+    def capture_finger(self, position: str) -> Capture:
+        return self.twin.capture_finger(position)
+
+    def capture_iris(self, position: str) -> Capture:
+        return self.twin.capture_iris(position)
+
+    def capture_signature(self) -> Capture:
+        return self.twin.capture_signature()
+
+    def print_receipt(self, lines: Sequence[str], qr_data: str | None = None) -> None:
+        self.twin.print_receipt(lines, qr_data)
+
+    # the controller: the real firmware
     def presence(self) -> bool:
         return self.serial.presence()
 

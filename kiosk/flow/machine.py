@@ -43,6 +43,7 @@ from kiosk.flow.model import (
     Press,
     PrinterState,
     PrintReceipt,
+    Purpose,
     ReadScreen,
     ReceiptFailed,
     SavePinLock,
@@ -82,7 +83,7 @@ LEAVE_FREELY = {
 REPLACEMENT_REASONS = ("lost", "damaged")
 CORRECTION_FIELDS = ("name", "address", "birth_date", "religion", "marital_status", "occupation")
 FEEDBACK_CATEGORIES = ("service", "waiting", "facility", "staff", "other")
-MENU_OPTIONS = (*(s.value for s in Service), "status", "feedback")
+MENU_OPTIONS = tuple(Purpose)
 TEXT_MAX = 200
 TYPED_MAX = {
     Screen.NIK: identity.NIK_LEN, Screen.KK: identity.KK_LEN, Screen.STATUS_ENTRY: TICKET_LEN,
@@ -264,7 +265,7 @@ class Flow:
         assert lookup is not None
         self.new_token()
         self.emit(ForgetLookup(token=lookup.token, ticket=lookup.ticket, expired=True))
-        if (self.screen, StatusAnswer) in TABLE:  # elsewhere (asked to confirm leaving): dropped
+        if (self.screen, StatusAnswer) in TABLE:  # elsewhere the screen has moved on: dropped
             self._dispatch(StatusAnswer(token=lookup.token, ticket=lookup.ticket, state=UNREACHABLE), now)
 
     def start_lookup(self, now: float, ticket: str, kiosk_id: str = "", packet_id: str = "") -> None:
@@ -416,17 +417,19 @@ def _officer_back(f: Flow, _e: Event, _n: float) -> Screen:
 
 def _menu_choose(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Choose)
-    if e.option not in MENU_OPTIONS:
-        raise FlowError(f"unknown service {e.option!r}")
-    f.session.purpose = e.option
+    try:
+        purpose = Purpose(e.option)
+    except ValueError:
+        raise FlowError(f"unknown service {e.option!r}") from None
+    f.session.purpose = purpose
     f.session.typed = ""
     return {
-        Service.NEW_RECORDING.value: Screen.NIK,
-        Service.REPLACEMENT.value: Screen.REPLACEMENT_REASON,
-        Service.CORRECTION.value: Screen.CORRECTION_FIELD,
-        "status": Screen.STATUS_ENTRY,
-        "feedback": Screen.FEEDBACK_CATEGORY,
-    }[e.option]
+        Purpose.NEW_RECORDING: Screen.NIK,
+        Purpose.REPLACEMENT: Screen.REPLACEMENT_REASON,
+        Purpose.CORRECTION: Screen.CORRECTION_FIELD,
+        Purpose.STATUS: Screen.STATUS_ENTRY,
+        Purpose.FEEDBACK: Screen.FEEDBACK_CATEGORY,
+    }[purpose]
 
 
 def _pick(options: tuple[str, ...], attr: str, then: Screen) -> Handler:
@@ -548,6 +551,8 @@ def _submit(f: Flow, _e: Event, _n: float) -> Screen:
 def _stored(f: Flow, e: Event, _n: float) -> Screen:
     assert isinstance(e, Stored)
     s = f.session
+    if s.purpose is None:
+        raise FlowError("a packet was stored with no service chosen")
     s.receipt.ticket, s.receipt.qr_payload = e.ticket, e.qr_payload
     f.emit(PrintReceipt(ticket=e.ticket, qr_payload=e.qr_payload, lang=s.lang, purpose=s.purpose))
     return Screen.DONE
@@ -597,6 +602,14 @@ def _status_answer(f: Flow, e: Event, _n: float) -> Screen:
     f.session.status.ticket, f.session.status.state = e.ticket, e.state
     f.session.typed, f.session.status.checking = "", False
     return Screen.STATUS_RESULT
+
+
+def _answer_while_leaving(f: Flow, e: Event, now: float) -> Screen:
+    """The answer (or the lookup's expiry) arrives while "really leave?" is showing: it is kept
+    for the screen underneath, so "Stay" shows the result instead of "Checking…" forever."""
+    if f.session.leave_from is Screen.STATUS_ENTRY:
+        f.session.leave_from = _status_answer(f, e, now)
+    return Screen.CONFIRM_LEAVE
 
 
 def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
@@ -658,6 +671,7 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.CONFIRM_LEAVE, Button.STAY): _stay,
     (Screen.CONFIRM_LEAVE, BACK): _stay,
     (Screen.CONFIRM_LEAVE, Button.LEAVE): _to(Screen.WELCOME),
+    (Screen.CONFIRM_LEAVE, StatusAnswer): _answer_while_leaving,
     (Screen.CAPTURE_GUIDE, Button.BEGIN_CAPTURE): cap.begin_capture,
     (Screen.CAPTURE_GUIDE, Button.EXCEPTION): cap.open_exception,
     (Screen.CAPTURE_GUIDE, Button.SINGLES): cap.singles,

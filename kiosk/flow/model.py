@@ -10,8 +10,26 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from anjungan.packet.model import Modality
+from anjungan.packet.model import Modality, Service
 from kiosk.flow.pins import PinLock
+
+
+class Purpose(enum.StrEnum):
+    """What the resident came for: a menu choice. The first three make a capture packet
+    (`service`); the other two only look something up or send feedback."""
+
+    NEW_RECORDING = Service.NEW_RECORDING.value
+    REPLACEMENT = Service.REPLACEMENT.value
+    CORRECTION = Service.CORRECTION.value
+    STATUS = "status"
+    FEEDBACK = "feedback"
+
+    @property
+    def service(self) -> Service | None:
+        try:
+            return Service(self.value)
+        except ValueError:
+            return None
 
 
 class Screen(enum.Enum):
@@ -246,7 +264,7 @@ class PrintReceipt(Action):
     ticket: str
     qr_payload: str
     lang: str
-    purpose: str
+    purpose: Purpose
 
 
 @dataclass(frozen=True, kw_only=True)

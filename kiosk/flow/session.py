@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from anjungan.packet.model import Modality, Service
-from kiosk.flow.model import Sample, Screen
+from kiosk.flow.model import Purpose, Sample, Screen
 from kiosk.flow.plan import CaptureStep
 
 
@@ -111,7 +111,7 @@ class Session:
     leave_from: Screen | None = None  # the screen CONFIRM_LEAVE returns to
     see_officer_from: Screen | None = None  # the screen SEE_OFFICER returns to
     see_officer_reason: str = ""  # "declined" | "device"
-    purpose: str = ""  # a Service value, "status" or "feedback"
+    purpose: Purpose | None = None  # the menu choice
     assisted: bool = False
     officer_id: str = ""
     typed: str = field(default="", repr=False)  # the keypad/keyboard buffer (may be a NIK)
@@ -130,7 +130,4 @@ class Session:
 
     @property
     def service(self) -> Service | None:
-        try:
-            return Service(self.purpose)
-        except ValueError:
-            return None
+        return None if self.purpose is None else self.purpose.service

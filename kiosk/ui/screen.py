@@ -20,6 +20,17 @@ from kiosk.ui.layout import Frame, Placed, Text, layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
 from kiosk.ui.views import View, Widget
 
+try:  # Atkinson Hyperlegible: drawn for low-vision readers, full Latin coverage for Indonesian
+    from fontpkg_atkinson_hyperlegible import ROOT as _ATKINSON
+
+    FACES: dict[bool, Path] | None = {
+        False: _ATKINSON / "files" / "AtkinsonHyperlegible-Regular.ttf",
+        True: _ATKINSON / "files" / "AtkinsonHyperlegible-Bold.ttf",
+    }
+except ImportError:  # pragma: no cover - a dependency; pygame's own font stands in
+    FACES = None
+BOLD_STYLES = ("title", "notice")
+
 
 class Renderer:
     def __init__(self, width: int, height: int, *, headless: bool = True) -> None:
@@ -31,18 +42,26 @@ class Renderer:
         self.width, self.height = width, height
         self.surface = pygame.display.set_mode((width, height))
         pygame.display.set_caption("Anjungan e-KTP")
-        self._fonts: dict[int, pygame.font.Font] = {}
+        self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
         self.frame: Frame | None = None
         self.frame_ms: list[float] = []
 
-    def font(self, size: int) -> pygame.font.Font:
-        f = self._fonts.get(size)
+    def font(self, size: int, bold: bool = False) -> pygame.font.Font:
+        """`size` is the layout's px size: a capital letter about 0.65 × size tall."""
+        f = self._fonts.get((size, bold))
         if f is None:
-            f = self._fonts[size] = pygame.font.Font(None, round(size * 1.3))  # freesans is small
+            if FACES is not None:
+                f = pygame.font.Font(str(FACES[bold]), size)
+            else:
+                f = pygame.font.Font(None, round(size * 1.3))  # freesans runs small
+                f.set_bold(bold)
+            self._fonts[(size, bold)] = f
         return f
 
     def measure(self, text: str, size: int) -> int:
-        return int(self.font(size).size(text)[0])
+        """Width as drawn in bold, the wider cut: titles and notices are bold, and whatever the
+        layout places must fit in either."""
+        return int(self.font(size, True).size(text)[0])
 
     def draw(self, view: View) -> Frame:
         t0 = time.perf_counter()
@@ -82,10 +101,10 @@ class Renderer:
     def _text(self, text: Text, pal: Palette) -> None:
         colour = {"title": pal.text, "text": pal.text, "muted": pal.muted, "error": pal.error,
                   "field": pal.on_field, "notice": pal.text, "banner": pal.on_banner}[text.style]
-        font = self.font(text.size)
-        font.set_bold(text.style in ("title", "notice"))
-        self.surface.blit(font.render(text.text, True, colour), (text.x, text.y))
-        font.set_bold(False)
+        font = self.font(text.size, text.style in BOLD_STYLES)
+        # the layout's y is where the capitals start: lift the font's own leading above them
+        lift = max(0, font.get_ascent() - font.metrics("H")[0][3] - round(text.size * 0.08))
+        self.surface.blit(font.render(text.text, True, colour), (text.x, text.y - lift))
 
     def _button(self, placed: Placed, pal: Palette) -> None:
         role = placed.widget.role

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from anjungan.nik import mask
@@ -119,167 +120,19 @@ def _keyboard(lang: str) -> tuple[Widget, ...]:
 
 
 def build_view(flow: Flow, now: float) -> View:
+    """The screen for the flow's state: its own content (`_CONTENT`, one function a screen),
+    the typing area, and the frame every screen shares."""
     s, scr, lang = flow.session, flow.screen, flow.session.lang
-    title, lines, typed_field = t(f"title_{scr.value}", lang), [], None
-    actions: list[Widget | None] = []
-    photo, hands = b"", tuple[str, ...]()
-    say: tuple[str, ...] = ()
-    body_key = f"body_{scr.value}"
-    qr = ""
-    step = s.capture.step
-    what = t(f"what_{step.modality.value}", lang) if step else ""
-
-    corner = None
-    if scr is Screen.WELCOME:  # one big Start; the officer's way in small, in the far corner
-        actions = [_press(Button.START, lang, "primary")]
-        if flow.officer is not None:
-            corner = _press(Button.SIGN_OUT, lang, "nav")
-            lines.append(t("officer_visit", lang, officer=flow.officer.officer_id))
-        else:
-            corner = _press(Button.OFFICER, lang, "nav")
-    elif scr in (Screen.OFFICER_ID, Screen.OFFICER_PIN) and flow.pin_lock.locked(now):
-        lines.append(t("err_pin_locked", lang, minutes=_minutes_left(flow, now)))
-    elif scr is Screen.MENU:
-        actions = list(_choices(MENU_OPTIONS, lang))
+    c = _Content(title=t(f"title_{scr.value}", lang), body_key=f"body_{scr.value}")
+    fill = _CONTENT.get(scr)
+    if fill is not None:
+        fill(flow, c)
+    if scr in (Screen.OFFICER_ID, Screen.OFFICER_PIN) and flow.pin_lock.locked(now):
+        c.lines.append(t("err_pin_locked", lang, minutes=_minutes_left(flow, now)))
     if scr in (Screen.WELCOME, Screen.MENU) and not flow.printer_ok:
-        lines.append(t("printer_down", lang))
-    elif scr is Screen.REPLACEMENT_REASON:
-        actions = list(_choices(REPLACEMENT_REASONS, lang))
-    elif scr is Screen.CORRECTION_FIELD:
-        actions = list(_choices(CORRECTION_FIELDS, lang))
-    elif scr is Screen.FEEDBACK_CATEGORY:
-        actions = list(_choices(FEEDBACK_CATEGORIES, lang))
-    elif scr is Screen.CONSENT:
-        what_key = f"consent_{s.service.value}" if s.service else "consent_new_recording"
-        lines.extend([t(what_key, lang), *t(body_key, lang).split("|")])  # what this service takes
-        body_key = ""
-        actions = [_press(Button.AGREE, lang, "primary"), _press(Button.DECLINE, lang)]
-    elif scr is Screen.CAPTURE_GUIDE and step:
-        title = t("title_capture_guide", lang, step=s.capture.step_index + 1, steps=len(s.capture.steps), what=what)
-        names = ", ".join(t(f"pos_{p}", lang) for p in s.capture.remaining())
-        lines.append(t(f"guide_{step.modality.value}", lang, fingers=names))
-        left, tried = retries_left(s), s.capture.tries > 0 and bool(s.capture.best)
-        if tried:
-            lines.append(t("guide_tried", lang))
-        can_go_on = tried and (step_passes(s) or not left)
-        singles = step.modality is Modality.FINGER and len(s.capture.remaining()) > 1
-        if step.modality is Modality.FINGER:
-            hands = s.capture.remaining()
-        actions = _capture_slots(
-            _press(Button.BEGIN_CAPTURE, lang, "action" if can_go_on else "primary") if left else None,
-            _press(Button.CONTINUE, lang, "primary") if can_go_on else None,
-            _press(Button.EXCEPTION, lang),
-            _press(Button.SINGLES, lang) if singles else None,
-        )
-    elif scr is Screen.CAPTURING and step:
-        lines.append(t("body_capturing", lang, what=what))
-        todo = s.capture.remaining()
-        if len(todo) > 1:  # a slap or both eyes: which one now, how far along
-            now_at = todo[min(s.capture.progress, len(todo) - 1)]
-            lines.append(t("capturing_progress", lang, done=s.capture.progress, total=len(todo),
-                           position=t(f"pos_{now_at}", lang)))
-        lines.append(t("capturing_cancel", lang))
-        body_key = ""
-    elif scr is Screen.CAPTURE_RESULT and step:
-        title = t("title_capture_result", lang, what=what)
-        ok, left = step_passes(s), retries_left(s)
-        if s.capture.last_error:
-            lines.append(t("result_device", lang, what=what.lower(), reason=t(f"fail_{s.capture.last_error}", lang)))
-        else:
-            for p in s.capture.remaining():
-                quality = s.capture.best[p].quality if p in s.capture.best else 0
-                verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
-                lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
-                               quality=quality, threshold=THRESHOLDS[step.modality]))
-            kept = any(p in s.capture.best for p in s.capture.remaining())
-            lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
-                           else "result_none", lang, left=left))
-            if not ok and left:
-                lines.append(t(f"tip_{step.modality.value}", lang))
-            face = s.capture.best.get("face") if step.modality is Modality.FACE else None
-            if face is not None and face.image_format == "png" and face.image.startswith(b"\x89PNG"):
-                photo = face.image
-                if ok:
-                    lines.append(t("result_photo", lang))
-        go_on = ok or (not left and not s.capture.last_error)
-        actions = _capture_slots(
-            _press(Button.RETRY, lang, "action" if go_on else "primary") if left else None,
-            _press(Button.CONTINUE, lang, "primary") if go_on else None,
-            _press(Button.EXCEPTION, lang),
-            _press(Button.SEE_OFFICER, lang, label_key="btn_device_officer") if s.capture.last_error else None,
-        )
-    elif scr is Screen.CAPTURE_EXCEPTION:
-        actions.append(_press(Button.SEE_OFFICER, lang, "primary"))
-        for p in s.capture.remaining():
-            picked = p in s.capture.exception_pick
-            actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
-                                  event=Choose(option=p), role="selected" if picked else "action"))
-        actions.extend(_choices(EXCEPTION_REASONS, lang))
-    elif scr is Screen.REVIEW:
-        lines.extend(_review_lines(flow))
-        yes, no = ("selected", "action") if s.disability else ("action", "selected")
-        actions = [_press(Button.SUBMIT, lang, "primary"), None,
-                   _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]
-        say = tuple(line.replace(_group(s.resident.nik), mask(s.resident.nik)) for line in lines)  # never aloud in full
-    elif scr is Screen.DONE:
-        done_key = "body_done_no_receipt" if s.receipt.failed else "body_done"
-        lines.extend(t(done_key, lang, ticket=_group_ticket(s.receipt.ticket)).split("|"))
-        qr, body_key = s.receipt.qr_payload, ""
-    elif scr is Screen.ELIGIBILITY:
-        title = t("title_eligibility", lang, age=s.resident.age)
-        actions = [_press(Button.MARRIED, lang), _press(Button.NOT_MARRIED, lang)]
-    elif scr is Screen.NOT_ELIGIBLE:
-        when = identity.ktp_date(s.resident.birth_date).strftime("%d-%m-%Y")
-        lines.extend(t("body_not_eligible", lang, date=when).split("|"))
-        body_key = ""
-    elif scr is Screen.CONFIRM_LEAVE:
-        actions = [_press(Button.STAY, lang, "primary"), None, _press(Button.LEAVE, lang)]
-    elif scr is Screen.SEE_OFFICER:
-        lines.extend(t(f"officer_{s.see_officer_reason or 'declined'}", lang, what=what.lower()).split("|"))
-        body_key = ""
-        if s.see_officer_reason == "declined":  # the officer, when they come, finishes here
-            actions = [None, None, None, _press(Button.COMPLETE, lang)]
-    elif scr is Screen.OFFICER_CONFIRM:
-        title = t("title_officer_confirm", lang, officer=s.officer_id)
-        names = ", ".join(t(f"pos_{p}", lang) for _m, p in open_positions(flow))
-        lines.extend(t("body_officer_confirm", lang, items=names or "—").split("|"))
-        lines.append(t(f"photo_{s.sign_off.photo_state or 'none'}", lang))
-        sample = s.sign_off.photo
-        if sample is not None and sample.image_format == "png" and sample.image.startswith(b"\x89PNG"):
-            photo = sample.image
-        body_key = ""
-        taking = s.sign_off.photo_state == "taking"
-        actions = [None if taking else _press(Button.CONFIRM, lang, "primary", label_key="btn_sign_off"), None,
-                   None if taking else _press(Button.EXCEPTION_PHOTO, lang)]
-    elif scr is Screen.STATUS_ENTRY and s.status.checking:
-        lines.append(t("status_checking", lang))
-    elif scr is Screen.STATUS_RESULT:
-        title = t("title_status_result", lang, ticket=_group_ticket(s.status.ticket))
-        lines.append(t(f"state_{s.status.state}" if s.status.state else "state_unknown", lang))
-    elif scr is Screen.ERROR:
-        lines.append(t(s.error or "err_store_failed", lang))
-    if body_key and body_key in _BODY_KEYS:
-        lines = [*t(body_key, lang).split("|"), *lines]
-
-    keys: tuple[Widget, ...] = ()
-    columns = 3
-    if scr in KEYPAD_SCREENS:
-        keys = _keypad(lang)
-        typed_field = "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
-    elif scr in KEYBOARD_SCREENS:
-        keys, columns, typed_field = _keyboard(lang), 11, s.typed
-
-    back = _press(Button.BACK, lang, "nav") if (scr, Button.BACK) in _BACK_SCREENS else None
-    home = _press(Button.HOME, lang, "nav") if scr not in NO_HOME else None
-    help_ = _press(Button.HELP, lang, "selected" if s.help_called else "nav")
-    other = "en" if lang == "id" else "id"
-    top = (
-        Widget(id=f"lang:{other}", label=t(f"lang_{other}", lang), event=SetLanguage(lang=other), role="top"),
-        _press(Button.LARGE_TEXT, lang, "selected" if s.large_text else "top"),
-        _press(Button.CONTRAST, lang, "selected" if s.high_contrast else "top"),
-        _press(Button.AUDIO, lang, "selected" if s.speech else "top",
-               label_key="btn_audio_on" if s.speech else "btn_audio"),
-    )
+        c.lines.append(t("printer_down", lang))
+    lines = [*t(c.body_key, lang).split("|"), *c.lines] if c.body_key in _BODY_KEYS else c.lines
+    keys, columns, typed_field = _entry(flow)
     banner, banner_action = "", None
     if flow.warned and flow.deadline is not None:
         banner = t("timeout_warning", lang, seconds=max(0, round(flow.deadline - now)))
@@ -288,19 +141,274 @@ def build_view(flow: Flow, now: float) -> View:
     if s.assisted:
         notices.append(t("assisted_banner", lang))
     return View(
-        screen=scr, title=title, lines=tuple(lines), field=typed_field,
+        screen=scr, title=c.title, lines=tuple(lines), field=typed_field,
         error=t(s.input_error, lang, left=flow.pin_lock.left(), minutes=_minutes_left(flow, now))
         if s.input_error else "",
-        actions=tuple(actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
-        key_columns=columns, back=back, corner=corner, help=help_, home=home, top=top, notice=" · ".join(notices),
-        banner=banner, banner_action=banner_action, qr=qr, photo=photo, hands=hands,
-        hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=say, large_text=s.large_text,
-        high_contrast=s.high_contrast, lang=lang,
+        actions=tuple(c.actions), action_columns=2 if scr in SLOT_SCREENS else 0, keys=keys,
+        key_columns=columns, back=_press(Button.BACK, lang, "nav") if (scr, Button.BACK) in _BACK_SCREENS else None,
+        corner=c.corner, help=_press(Button.HELP, lang, "selected" if s.help_called else "nav"),
+        home=_press(Button.HOME, lang, "nav") if scr not in NO_HOME else None, top=_top_bar(flow),
+        notice=" · ".join(notices), banner=banner, banner_action=banner_action, qr=c.qr, photo=c.photo,
+        hands=c.hands, hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=c.say,
+        large_text=s.large_text, high_contrast=s.high_contrast, lang=lang,
     )
+
+
+@dataclass(kw_only=True)
+class _Content:
+    """What one screen says and offers, before the shared frame goes around it."""
+
+    title: str
+    body_key: str  # the screen's fixed text ("" once a screen has put its own)
+    lines: list[str] = dataclasses.field(default_factory=list)
+    actions: list[Widget | None] = dataclasses.field(default_factory=list)
+    photo: bytes = b""
+    hands: tuple[str, ...] = ()
+    say: tuple[str, ...] = ()
+    qr: str = ""
+    corner: Widget | None = None  # staff only, small, bottom-left (the welcome screen)
 
 
 def _minutes_left(flow: Flow, now: float) -> int:
     return max(1, -(-round(flow.pin_lock.locked_until - now) // 60))
+
+
+def _entry(flow: Flow) -> tuple[tuple[Widget, ...], int, str | None]:
+    """The keypad or keyboard, its columns, and the typed field as shown."""
+    s, scr = flow.session, flow.screen
+    if scr in KEYPAD_SCREENS:
+        return _keypad(s.lang), 3, "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
+    if scr in KEYBOARD_SCREENS:
+        return _keyboard(s.lang), 11, s.typed
+    return (), 3, None
+
+
+def _top_bar(flow: Flow) -> tuple[Widget, ...]:
+    s, lang = flow.session, flow.session.lang
+    other = "en" if lang == "id" else "id"
+    return (
+        Widget(id=f"lang:{other}", label=t(f"lang_{other}", lang), event=SetLanguage(lang=other), role="top"),
+        _press(Button.LARGE_TEXT, lang, "selected" if s.large_text else "top"),
+        _press(Button.CONTRAST, lang, "selected" if s.high_contrast else "top"),
+        _press(Button.AUDIO, lang, "selected" if s.speech else "top",
+               label_key="btn_audio_on" if s.speech else "btn_audio"),
+    )
+
+
+def _what(flow: Flow) -> str:
+    step = flow.session.capture.step
+    return t(f"what_{step.modality.value}", flow.session.lang) if step else ""
+
+
+def _choosing(options: tuple[str, ...]) -> Callable[[Flow, _Content], None]:
+    def fill(flow: Flow, c: _Content) -> None:
+        c.actions = list(_choices(options, flow.session.lang))
+
+    return fill
+
+
+def _welcome(flow: Flow, c: _Content) -> None:
+    """One big Start; the officer's way in small, alone in the far corner."""
+    lang = flow.session.lang
+    c.actions = [_press(Button.START, lang, "primary")]
+    if flow.officer is not None:  # a Jemput Bola visit goes on
+        c.corner = _press(Button.SIGN_OUT, lang, "nav")
+        c.lines.append(t("officer_visit", lang, officer=flow.officer.officer_id))
+    else:
+        c.corner = _press(Button.OFFICER, lang, "nav")
+
+
+def _consent(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    what_key = f"consent_{s.service.value}" if s.service else "consent_new_recording"
+    c.lines.extend([t(what_key, lang), *t(c.body_key, lang).split("|")])  # what this service takes
+    c.body_key = ""
+    c.actions = [_press(Button.AGREE, lang, "primary"), _press(Button.DECLINE, lang)]
+
+
+def _capture_guide(flow: Flow, c: _Content) -> None:
+    s, lang, step = flow.session, flow.session.lang, flow.session.capture.step
+    if step is None:
+        return
+    c.title = t("title_capture_guide", lang, step=s.capture.step_index + 1, steps=len(s.capture.steps),
+                what=_what(flow))
+    names = ", ".join(t(f"pos_{p}", lang) for p in s.capture.remaining())
+    c.lines.append(t(f"guide_{step.modality.value}", lang, fingers=names))
+    left, tried = retries_left(s), s.capture.tries > 0 and bool(s.capture.best)
+    if tried:
+        c.lines.append(t("guide_tried", lang))
+    can_go_on = tried and (step_passes(s) or not left)
+    singles = step.modality is Modality.FINGER and len(s.capture.remaining()) > 1
+    if step.modality is Modality.FINGER:
+        c.hands = s.capture.remaining()
+    c.actions = _capture_slots(
+        _press(Button.BEGIN_CAPTURE, lang, "action" if can_go_on else "primary") if left else None,
+        _press(Button.CONTINUE, lang, "primary") if can_go_on else None,
+        _press(Button.EXCEPTION, lang),
+        _press(Button.SINGLES, lang) if singles else None,
+    )
+
+
+def _capturing(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    if s.capture.step is None:
+        return
+    c.lines.append(t("body_capturing", lang, what=_what(flow)))
+    todo = s.capture.remaining()
+    if len(todo) > 1:  # a slap or both eyes: which one now, how far along
+        now_at = todo[min(s.capture.progress, len(todo) - 1)]
+        c.lines.append(t("capturing_progress", lang, done=s.capture.progress, total=len(todo),
+                         position=t(f"pos_{now_at}", lang)))
+    c.lines.append(t("capturing_cancel", lang))
+    c.body_key = ""
+
+
+def _capture_result(flow: Flow, c: _Content) -> None:
+    s, lang, step = flow.session, flow.session.lang, flow.session.capture.step
+    if step is None:
+        return
+    what = _what(flow)
+    c.title = t("title_capture_result", lang, what=what)
+    ok, left = step_passes(s), retries_left(s)
+    if s.capture.last_error:
+        c.lines.append(t("result_device", lang, what=what.lower(), reason=t(f"fail_{s.capture.last_error}", lang)))
+    else:
+        _quality_lines(flow, c, ok=ok, left=left)
+    go_on = ok or (not left and not s.capture.last_error)
+    c.actions = _capture_slots(
+        _press(Button.RETRY, lang, "action" if go_on else "primary") if left else None,
+        _press(Button.CONTINUE, lang, "primary") if go_on else None,
+        _press(Button.EXCEPTION, lang),
+        _press(Button.SEE_OFFICER, lang, label_key="btn_device_officer") if s.capture.last_error else None,
+    )
+
+
+def _quality_lines(flow: Flow, c: _Content, *, ok: bool, left: int) -> None:
+    """Each position's quality in words, what happens next, a tip, and the face for approval."""
+    s, lang, step = flow.session, flow.session.lang, flow.session.capture.step
+    assert step is not None
+    for p in s.capture.remaining():
+        quality = s.capture.best[p].quality if p in s.capture.best else 0
+        verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
+        c.lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
+                         quality=quality, threshold=THRESHOLDS[step.modality]))
+    kept = any(p in s.capture.best for p in s.capture.remaining())
+    c.lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
+                     else "result_none", lang, left=left))
+    if not ok and left:
+        c.lines.append(t(f"tip_{step.modality.value}", lang))
+    face = s.capture.best.get("face") if step.modality is Modality.FACE else None
+    if face is not None and face.image_format == "png" and face.image.startswith(b"\x89PNG"):
+        c.photo = face.image
+        if ok:
+            c.lines.append(t("result_photo", lang))
+
+
+def _capture_exception(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    c.actions.append(_press(Button.SEE_OFFICER, lang, "primary"))
+    for p in s.capture.remaining():
+        picked = p in s.capture.exception_pick
+        c.actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
+                                event=Choose(option=p), role="selected" if picked else "action"))
+    c.actions.extend(_choices(EXCEPTION_REASONS, lang))
+
+
+def _review(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    c.lines.extend(_review_lines(flow))
+    yes, no = ("selected", "action") if s.disability else ("action", "selected")
+    c.actions = [_press(Button.SUBMIT, lang, "primary"), None,
+                 _press(Button.DISABILITY, lang, yes), _press(Button.NO_DISABILITY, lang, no)]
+    c.say = tuple(line.replace(_group(s.resident.nik), mask(s.resident.nik)) for line in c.lines)  # never aloud in full
+
+
+def _done(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    done_key = "body_done_no_receipt" if s.receipt.failed else "body_done"
+    c.lines.extend(t(done_key, lang, ticket=_group_ticket(s.receipt.ticket)).split("|"))
+    c.qr, c.body_key = s.receipt.qr_payload, ""
+
+
+def _confirm_leave(flow: Flow, c: _Content) -> None:
+    lang = flow.session.lang
+    c.actions = [_press(Button.STAY, lang, "primary"), None, _press(Button.LEAVE, lang)]
+
+
+def _see_officer(flow: Flow, c: _Content) -> None:
+    s = flow.session
+    c.lines.extend(t(f"officer_{s.see_officer_reason or 'declined'}", s.lang, what=_what(flow).lower()).split("|"))
+    c.body_key = ""
+    if s.see_officer_reason == "declined":  # the officer, when they come, finishes here
+        c.actions = [None, None, None, _press(Button.COMPLETE, s.lang)]
+
+
+def _officer_confirm(flow: Flow, c: _Content) -> None:
+    """Assisted completion: what the officer confirms, the exception photo, Confirm."""
+    s, lang = flow.session, flow.session.lang
+    c.title = t("title_officer_confirm", lang, officer=s.officer_id)
+    names = ", ".join(t(f"pos_{p}", lang) for _m, p in open_positions(flow))
+    c.lines.extend(t("body_officer_confirm", lang, items=names or "—").split("|"))
+    c.lines.append(t(f"photo_{s.sign_off.photo_state or 'none'}", lang))
+    sample = s.sign_off.photo
+    if sample is not None and sample.image_format == "png" and sample.image.startswith(b"\x89PNG"):
+        c.photo = sample.image
+    c.body_key = ""
+    taking = s.sign_off.photo_state == "taking"
+    c.actions = [None if taking else _press(Button.CONFIRM, lang, "primary", label_key="btn_sign_off"), None,
+                 None if taking else _press(Button.EXCEPTION_PHOTO, lang)]
+
+
+def _eligibility(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    c.title = t("title_eligibility", lang, age=s.resident.age)
+    c.actions = [_press(Button.MARRIED, lang), _press(Button.NOT_MARRIED, lang)]
+
+
+def _not_eligible(flow: Flow, c: _Content) -> None:
+    s = flow.session
+    when = identity.ktp_date(s.resident.birth_date).strftime("%d-%m-%Y")
+    c.lines.extend(t("body_not_eligible", s.lang, date=when).split("|"))
+    c.body_key = ""
+
+
+def _status_entry(flow: Flow, c: _Content) -> None:
+    if flow.session.status.checking:
+        c.lines.append(t("status_checking", flow.session.lang))
+
+
+def _status_result(flow: Flow, c: _Content) -> None:
+    s, lang = flow.session, flow.session.lang
+    c.title = t("title_status_result", lang, ticket=_group_ticket(s.status.ticket))
+    c.lines.append(t(f"state_{s.status.state}" if s.status.state else "state_unknown", lang))
+
+
+def _error(flow: Flow, c: _Content) -> None:
+    c.lines.append(t(flow.session.error or "err_store_failed", flow.session.lang))
+
+
+_CONTENT: dict[Screen, Callable[[Flow, _Content], None]] = {
+    Screen.WELCOME: _welcome,
+    Screen.MENU: _choosing(MENU_OPTIONS),
+    Screen.REPLACEMENT_REASON: _choosing(REPLACEMENT_REASONS),
+    Screen.CORRECTION_FIELD: _choosing(CORRECTION_FIELDS),
+    Screen.FEEDBACK_CATEGORY: _choosing(FEEDBACK_CATEGORIES),
+    Screen.CONSENT: _consent,
+    Screen.CAPTURE_GUIDE: _capture_guide,
+    Screen.CAPTURING: _capturing,
+    Screen.CAPTURE_RESULT: _capture_result,
+    Screen.CAPTURE_EXCEPTION: _capture_exception,
+    Screen.REVIEW: _review,
+    Screen.DONE: _done,
+    Screen.CONFIRM_LEAVE: _confirm_leave,
+    Screen.SEE_OFFICER: _see_officer,
+    Screen.OFFICER_CONFIRM: _officer_confirm,
+    Screen.ELIGIBILITY: _eligibility,
+    Screen.NOT_ELIGIBLE: _not_eligible,
+    Screen.STATUS_ENTRY: _status_entry,
+    Screen.STATUS_RESULT: _status_result,
+    Screen.ERROR: _error,
+}
 
 
 def _capture_slots(*slots: Widget | None) -> list[Widget | None]:

@@ -80,7 +80,8 @@ def test_service_answers_after_the_commit_and_survives_a_restart(store: FleetSto
     assert answers[-1] == ("dps-01", "r1", HelpState.COMING) and help_alerts(restarted) == []
     assert not restarted.acknowledge_help("dps-01", "r1", by="ayu")
     restarted.flush()
-    assert [e.action for e in store.alert_log(kiosk_id="dps-01")][:2] == ["clear", "open"]
+    assert sorted(e.action for e in store.alert_log(kiosk_id="dps-01") if e.key.startswith("help:")) == [
+        "clear", "open"]
 
 
 @pytest.mark.parametrize("payload", [

@@ -119,14 +119,14 @@ def test_attach_to_an_existing_client(fleet, tmp_path):
     tls = centre_tls(fleet.root, FLEET_MONITOR_ID)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=FLEET_MONITOR_ID)
     client.tls_set(ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file)
-    theirs = []
+    theirs, subacks = [], []
     client.on_connect = lambda *a: theirs.append(a[3])
+    client.on_subscribe = lambda *a: subacks.append(a[2])
     attach(client, svc)
     client.connect("127.0.0.1", fleet.port)
     client.loop_start()
     try:
-        assert wait_until(lambda: theirs)
-        time.sleep(0.3)  # the subscription is acknowledged
+        assert wait_until(lambda: theirs and subacks)  # connected, and the subscription acknowledged
         k = SimKiosk(fleet.bundles["dps-02"], fleet.port).connect(at=time.time())
         assert wait_until(lambda: "dps-02" in svc.core.kiosks)
         k.close()

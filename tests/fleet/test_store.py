@@ -165,3 +165,13 @@ def test_a_session_token_is_stored_once(store):
     with pytest.raises(StoreError):
         store.add_session(s)
     assert store.session("t", now=0.0) == s
+
+
+def test_one_writer_lease_at_a_time(store):
+    assert store.claim("fleet-writer", "a", now=100.0, ttl_s=10.0)
+    assert not store.claim("fleet-writer", "b", now=105.0, ttl_s=10.0)  # a's lease runs
+    assert store.claim("fleet-writer", "a", now=109.0, ttl_s=10.0)  # renewed to 119
+    assert not store.claim("fleet-writer", "b", now=118.0, ttl_s=10.0)
+    assert store.claim("fleet-writer", "b", now=119.5, ttl_s=10.0)  # a went silent: b takes it
+    assert not store.claim("fleet-writer", "a", now=120.0, ttl_s=10.0)
+    assert store.claim("another-role", "a", now=120.0, ttl_s=10.0)  # leases are per role

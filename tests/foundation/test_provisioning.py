@@ -6,7 +6,6 @@ import json
 import os
 import stat
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -77,11 +76,18 @@ class Client:
         self.c.tls_set(ca_certs=ca, certfile=cert, keyfile=key)
         self.c.on_connect = lambda *a: self.connected.set() if a[3] == 0 else None
         self.c.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload))
+        self.acked: set[int] = set()  # message ids of acknowledged subscriptions
+        self.c.on_subscribe = lambda _c, _u, mid, *_a: self.acked.add(mid)
         try:
             self.c.connect("127.0.0.1", port)
         except OSError:
             return
         self.c.loop_start()
+
+    def subscribe(self, topic: str) -> None:
+        """Subscribe and wait for the broker's SUBACK (granted or not)."""
+        _rc, mid = self.c.subscribe(topic, qos=1)
+        assert wait_until(lambda: mid in self.acked)
 
     def close(self) -> None:
         self.c.loop_stop()
@@ -105,20 +111,22 @@ def test_real_mosquitto_enforces_acls_and_revocation(tmp_path):
         tls = centre_tls(f)
         centre = Client("centre", port, tls.ca_file, tls.cert_file, tls.key_file)
         assert centre.connected.wait(5)
-        centre.c.subscribe(topics.subscription("capture"), qos=1)
+        centre.subscribe(topics.subscription("capture"))
         k, l_ = kiosk_client(tmp_path / "kiosk-k", port), kiosk_client(tmp_path / "kiosk-l", port)
         assert k.connected.wait(5) and l_.connected.wait(5)
-        l_.c.subscribe(topics.topic("kiosk-l", "ack"), qos=1)
-        k.c.subscribe(topics.topic("kiosk-l", "ack"), qos=1)  # not its own: denied
-        time.sleep(0.3)
+        l_.subscribe(topics.topic("kiosk-l", "ack"))
+        k.subscribe(topics.topic("kiosk-l", "ack"))  # not its own: nothing may reach it
+        k.subscribe(topics.topic("kiosk-k", "ack"))
+        # The broker keeps one publisher's messages in order, so once the later message of
+        # each pair has arrived, the earlier one (forged, or for someone else) would have too.
         k.c.publish(topics.topic("kiosk-l", "capture"), b"forged", qos=1).wait_for_publish(5)
         k.c.publish(topics.topic("kiosk-k", "capture"), b"mine", qos=1).wait_for_publish(5)
         centre.c.publish(topics.topic("kiosk-l", "ack"), b"for-l", qos=1).wait_for_publish(5)
-        assert wait_until(lambda: len(centre.received) >= 1 and len(l_.received) >= 1)
-        time.sleep(0.5)
+        centre.c.publish(topics.topic("kiosk-k", "ack"), b"for-k", qos=1).wait_for_publish(5)
+        assert wait_until(lambda: centre.received and l_.received and k.received)
         assert centre.received == [(topics.topic("kiosk-k", "capture"), b"mine")]
         assert l_.received == [(topics.topic("kiosk-l", "ack"), b"for-l")]
-        assert k.received == []
+        assert k.received == [(topics.topic("kiosk-k", "ack"), b"for-k")]
         for c in (centre, k, l_):
             c.close()
     finally:

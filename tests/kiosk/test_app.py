@@ -25,7 +25,6 @@ from anjungan.messages import (
     StatusQuery,
     StatusReply,
 )
-from drivers.factory import open_peripherals
 from drivers.twin import InMemoryPeripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.flow.machine import Flow
@@ -46,7 +45,7 @@ class Harness:
     def __init__(self, keys: SealingKeys, speaker: Speaker | None = None) -> None:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         self.out = io.StringIO()
-        self.peripherals: InMemoryPeripherals = open_peripherals("sim")  # type: ignore[assignment]
+        self.peripherals = InMemoryPeripherals()
         self.outbox = MemoryOutbox()
         self.transport = MemoryTransport()
         self.renderer = Renderer(800, 480)

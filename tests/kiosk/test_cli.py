@@ -10,10 +10,11 @@ import pytest
 
 from anjungan.packet.model import Modality
 from drivers.factory import open_peripherals
+from drivers.peripherals import Peripherals
 from entrypoints.cli import main
 from kiosk.errors import ScriptError
 from kiosk.officers import load_officers, verify_pin
-from kiosk.ports import PeripheralPort, capture
+from kiosk.ports import capture
 from kiosk.script import parse_script
 from provisioning.bundle import KioskBundle
 
@@ -74,7 +75,7 @@ def test_add_officer_reads_the_pin_from_stdin(tmp_path: Path, monkeypatch: pytes
 
 
 def test_drivers_sim_satisfies_the_kiosk_port() -> None:
-    port: PeripheralPort = open_peripherals("sim")
+    port: Peripherals = open_peripherals("sim")
     samples = capture(port, Modality.FINGER, ("right_index", "right_middle"))
     assert [s.position for s in samples] == ["right_index", "right_middle"]
     assert all(0 <= s.quality <= 100 and s.image for s in samples)

@@ -603,6 +603,27 @@ def test_leaving_or_asking_again_forgets_the_lookup_out_and_its_deadline() -> No
     assert d.screen is Screen.CONFIRM_LEAVE and d.flow.lookup is None
 
 
+def test_an_answer_that_arrives_while_leave_is_asked_is_shown_on_staying() -> None:
+    d = Driver()
+    look = scan_other_kiosks_receipt(d)
+    d.press(Button.HOME)
+    assert d.screen is Screen.CONFIRM_LEAVE
+    d.send(StatusAnswer(token=look.token, ticket=look.ticket, state="PRINT_READY"))
+    assert d.screen is Screen.CONFIRM_LEAVE and d.flow.lookup is None
+    d.press(Button.STAY)
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status.state == "PRINT_READY"
+    assert not d.flow.session.status.checking
+
+
+def test_a_lookup_that_expires_while_leave_is_asked_says_unreachable_on_staying() -> None:
+    d = Driver()
+    scan_other_kiosks_receipt(d)
+    d.press(Button.HOME)
+    d.send(Tick(), dt_s=7.0)
+    d.press(Button.BACK)  # Back on "really leave?" means stay
+    assert d.screen is Screen.STATUS_RESULT and d.flow.session.status.state == UNREACHABLE
+
+
 def scan_other_kiosks_receipt_from_menu(d: Driver) -> LookupStatus:
     d.send(Choose(option="status"))
     out = d.send(ScanQr(payload=OTHER_KIOSK_QR))

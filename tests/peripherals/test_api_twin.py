@@ -5,7 +5,7 @@ import pytest
 from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS
 from drivers.errors import DeviceUnavailable, PeripheralConfigError
 from drivers.factory import open_peripherals
-from drivers.peripherals import PeripheralConfig
+from drivers.peripherals import PeripheralConfig, Peripherals
 
 
 def test_twin_captures_every_modality():
@@ -46,3 +46,16 @@ def test_config_rejects_unknown_keys():
         PeripheralConfig.from_mapping({"bogus": 1})
     with pytest.raises(PeripheralConfigError):
         open_peripherals("nope")
+
+
+@pytest.mark.parametrize("mode", ["sim", "sim-controller", "sim-pty"])
+def test_every_factory_product_implements_the_one_interface(mode):
+    """No duck-typed bridges: whatever `open_peripherals` returns is a `Peripherals`, and the
+    controller calls the kiosk makes (LEDs, beep, presence) answer on each."""
+    with open_peripherals(mode) as p:
+        assert isinstance(p, Peripherals)
+        p.indicate("ok", True)
+        p.indicate("ok", False)
+        p.beep(10)
+        assert isinstance(p.presence(), bool)
+        assert "controller" in p.health()

@@ -26,6 +26,10 @@ class FleetStore(Protocol):
     def prune(self, *, before: float) -> int:
         """Drop time series, alert log and sessions older than `before`; rows dropped."""
 
+    def claim(self, role: str, holder: str, *, now: float, ttl_s: float) -> bool:
+        """Take or keep the lease on `role` for `holder` until `now + ttl_s`. False while
+        another holder's lease runs: several monitors on one store, one writer."""
+
     # -- reading
     def health_history(self, kiosk_id: str, *, since: float) -> list[HealthPoint]: ...
     def kiosks(self) -> list[KioskState]: ...

@@ -36,6 +36,7 @@ class MemoryFleetStore:
         self._sites: dict[str, Site] = {}
         self._staff: dict[str, str] = {}
         self._sessions: dict[str, StaffSession] = {}
+        self._leases: dict[str, tuple[str, float]] = {}  # role -> (holder, until)
 
     @contextmanager
     def _held(self) -> Iterator[None]:
@@ -62,6 +63,14 @@ class MemoryFleetStore:
             for at, priority in batch.captures:
                 key = (float(int(at // 3600) * 3600), priority)
                 self._captures[key] = self._captures.get(key, 0) + 1
+
+    def claim(self, role: str, holder: str, *, now: float, ttl_s: float) -> bool:
+        with self._held():
+            current = self._leases.get(role)
+            if current is not None and current[0] != holder and current[1] >= now:
+                return False
+            self._leases[role] = (holder, now + ttl_s)
+            return True
 
     def prune(self, *, before: float) -> int:
         with self._held():

@@ -70,6 +70,9 @@ CREATE TABLE IF NOT EXISTS {P}sites (
 CREATE TABLE IF NOT EXISTS {P}staff (
   username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, created_at {F} NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {P}leases (
+  role TEXT PRIMARY KEY, holder TEXT NOT NULL, until {F} NOT NULL
+);
 CREATE TABLE IF NOT EXISTS {P}sessions (
   token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL, expires_at {F} NOT NULL
 )
@@ -165,6 +168,13 @@ class SqlFleetStore:
                 cur.execute(s("INSERT INTO {P}captures VALUES (?, ?, ?) ON CONFLICT (hour, priority)"
                               " DO UPDATE SET count = {P}captures.count + excluded.count"),
                             (hour, priority, n))
+
+    def claim(self, role: str, holder: str, *, now: float, ttl_s: float) -> bool:
+        # one statement: taken when free, expired or already ours; untouched (0 rows) otherwise
+        return self._exec("INSERT INTO {P}leases VALUES (?, ?, ?) ON CONFLICT (role) DO UPDATE"
+                          " SET holder = excluded.holder, until = excluded.until"
+                          " WHERE {P}leases.holder = excluded.holder OR {P}leases.until < ?",
+                          (role, holder, now + ttl_s, now)) == 1
 
     def prune(self, *, before: float) -> int:
         """Drop time series older than `before` (retention). Returns rows dropped."""
