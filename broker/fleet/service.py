@@ -40,13 +40,22 @@ from anjungan.topics import TopicKind
 from broker.fleet.core import FleetCore
 from broker.fleet.localtime import SiteTime
 from broker.fleet.metrics import FleetMetrics
-from broker.fleet.model import Alert, AlertChange, CentreSample, Thresholds
+from broker.fleet.model import (
+    Alert,
+    AlertAction,
+    AlertChange,
+    AlertKey,
+    AlertKind,
+    CentreSample,
+    Thresholds,
+)
 from broker.fleet.rows import KioskRow
 from broker.fleet.store import Batch, FeedbackRecord, FleetStore, HealthPoint, Site
 
 log = logging.getLogger("anjungan.fleet")
 
 WRITER_LEASE = "fleet-writer"
+HELP_SYNC_ENTRIES = 200  # the latest alert-log entries read each tick for help acknowledged elsewhere
 
 Clock = Callable[[], float]
 # kiosk id -> registry state ("active" | "revoked"), e.g. broker.trust.TrustSource's `kiosks`;
@@ -209,9 +218,15 @@ class FleetService:
         False for a request that is not open (already acknowledged, unknown)."""
         with self._lock:
             changes = self.core.acknowledge_help(kiosk_id, request_id, self.clock())
-            self._record(changes)
         if not changes:
             return False
+        try:  # stored at once, by whichever monitor staff used: the others read it (`_sync_help`)
+            self.store.commit(Batch(changes=changes))
+            self._report(changes)
+        except AnjunganError as exc:
+            log.error("could not store that help at %s was acknowledged: %s", kiosk_id, exc)
+            with self._lock:
+                self._record(changes)  # the writer's next flush stores it
         log.info("help at %s acknowledged by %s", kiosk_id, by)
         if self.on_help_answer is not None:
             self.on_help_answer(kiosk_id, request_id, HelpState.COMING)
@@ -262,8 +277,23 @@ class FleetService:
     # -- housekeeping -----------------------------------------------------------------------
     def tick(self) -> None:
         self.sync_registry()  # a revocation shows even if the kiosk stays silent
+        self._sync_help()
         with self._lock:
             self._record(self.core.tick(self.clock()))
+
+    def _sync_help(self) -> None:
+        """Help that staff acknowledged on another monitor's dashboard (its clear is in the
+        store's alert log) closes here too, without a second clear."""
+        try:
+            cleared = [AlertKey.parse(e.key) for e in self.store.alert_log(limit=HELP_SYNC_ENTRIES)
+                       if e.action == AlertAction.CLEAR.value and e.key.startswith(f"{AlertKind.HELP.value}:")]
+        except (AnjunganError, ValueError) as exc:
+            log.warning("could not read acknowledged help from the fleet store: %s", exc)
+            return
+        with self._lock:
+            now = self.clock()
+            for key in cleared:
+                self.core.acknowledge_help(key.kiosk_id, key.subject, now)  # already stored
 
     def flush(self) -> int:
         """Commit what is pending. Returns how many messages' worth went in."""
@@ -284,6 +314,8 @@ class FleetService:
             return 0
         if self.on_help_answer is not None:  # the alert is committed: the kiosk may stop re-sending
             for kiosk_id, request_id, state in answers:
+                if state is HelpState.RECEIVED and not self.leading:
+                    continue  # only the writer stored it; the kiosk re-sends until it says so
                 self.on_help_answer(kiosk_id, request_id, state)
         if not batch:
             return 0

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from anjungan.messages import HelpState
 from broker.fleet.service import FleetService, FleetSettings
 from broker.fleet.store import FleetStore, open_store
 
-from .kit import Clock, feedback, health, status
+from .kit import Clock, feedback, health, help_request, status
 
 BAD = {"finger": {"ok": False, "detail": "no response"}}
 GOOD = {"finger": {"ok": True}}
@@ -114,3 +115,28 @@ def test_one_monitor_alone_writes_as_before(tmp_path):
         assert [a.key.text for a in store.open_alerts()] == [FINGER_K1]
     finally:
         store.close()
+
+
+def test_help_acknowledged_on_either_dashboard_closes_everywhere_once(two_handles):
+    m = Monitors(two_handles)
+    told: dict[str, list[tuple[str, str, HelpState]]] = {"a": [], "b": []}
+    m.a.on_help_answer = lambda *answer: told["a"].append(answer)
+    m.b.on_help_answer = lambda *answer: told["b"].append(answer)
+    m.deliver(status("k-1", "online", "s1"))
+    m.deliver(help_request("k-1", "r-1"))
+    m.a.flush()
+    m.b.flush()
+    assert told == {"a": [("k-1", "r-1", HelpState.RECEIVED)], "b": []}  # only the writer stored it
+    assert m.opened("help:k-1:r-1") == 1
+
+    assert m.b.acknowledge_help("k-1", "r-1", by="staff")  # pressed on the follower's dashboard
+    assert told["b"] == [("k-1", "r-1", HelpState.COMING)]
+    assert not any(a.key.text == "help:k-1:r-1" for a in m.store.open_alerts())
+    m.a.tick()  # the writer reads it from the store
+    assert not any(a.key.text == "help:k-1:r-1" for a in m.a.open_alerts())
+    m.a.flush()
+    assert m.cleared("help:k-1:r-1") == 1  # cleared once, not again by the writer
+    assert not m.a.acknowledge_help("k-1", "r-1", by="other staff")  # already on their way
+    m.deliver(help_request("k-1", "r-1"))  # a late re-send from the kiosk
+    m.a.flush()
+    assert told["a"][-1] == ("k-1", "r-1", HelpState.COMING) and m.opened("help:k-1:r-1") == 1
