@@ -4,6 +4,9 @@ shared wire codec (firmware/WIRE.md) with this small command set.
     REQ IDENTIFY (0x01)              -> RSP status, "model\\nserial\\nversion"
     REQ CAPTURE  (0x10) position u8  -> RSP status; on OK an OFFER follows whose meta is
                                         width u16 | height u16 | format (ASCII, IMAGE_FORMATS)
+    REQ PREVIEW  (0x11)              -> face camera only: RSP status; on OK an OFFER of one small
+                                        live frame, meta as above, format "raw8" (at most
+                                        320 px a side; 96 x 128 from the simulator)
     status: 0 ok, 5 no subject (nobody in front / pen not used), 2 unknown command
 
 Positions: face 0; iris 0 right, 1 left; signature 0.
@@ -19,11 +22,12 @@ from anjungan.packet.model import IMAGE_FORMATS, Modality
 from drivers import imaging
 from drivers.errors import CaptureError, LinkProtocolError, PeripheralError
 from drivers.linkclient import LinkClient
-from drivers.peripherals import Capture
+from drivers.peripherals import Capture, FacePreview
 from drivers.transport import SerialTransport
 
 CMD_IDENTIFY = 0x01
 CMD_CAPTURE = 0x10
+CMD_PREVIEW = 0x11
 ST_OK = 0
 ST_UNKNOWN = 2
 ST_NO_SUBJECT = 5
@@ -85,6 +89,24 @@ class CameraDriver:
         return Capture(modality=self.modality, position=position, image=image, quality=quality,
                        image_format=fmt, width=width, height=height, device=self.device,
                        transfer_s=time.monotonic() - t0)
+
+    def preview(self) -> FacePreview:
+        """One live frame from the face camera, scored here from its pixels."""
+        if self.modality is not Modality.FACE:
+            raise PeripheralError("only the face camera has a live preview", device=self.device)
+        status, _ = self.client.request(CMD_PREVIEW, timeout_s=5.0)
+        if status == ST_NO_SUBJECT:
+            raise CaptureError("nothing to see", device=self.device)
+        if status != ST_OK:
+            raise PeripheralError(f"preview refused (status {status})", device=self.device)
+        pixels, meta = self.client.receive_object(timeout_s=self._transfer_budget())
+        width, height, fmt = unpack_meta(meta)
+        if fmt != "raw8":
+            raise LinkProtocolError(f"a preview frame must be raw8, not {fmt}", device=self.device)
+        try:
+            return FacePreview.scored(pixels, width, height)
+        except imaging.ImageError as exc:
+            raise LinkProtocolError(f"preview frame unusable: {exc}", device=self.device) from exc
 
     def _transfer_budget(self) -> float:
         # a 1 MiB object at the line rate, doubled, plus slack

@@ -19,6 +19,7 @@ Pure functions; no I/O. Pixel work is cached because pure Python is slow at it.
 
 from __future__ import annotations
 
+import enum
 import math
 import random
 import struct
@@ -251,3 +252,65 @@ def estimate_quality(pixels: bytes, width: int, height: int) -> int:
     snr_score = max(0.0, 1.0 - noise_share * 1.6)
     contrast_score = min(1.0, math.sqrt(var) / 45.0)
     return max(0, min(100, round(100 * snr_score * contrast_score)))
+
+
+# --- the face camera's live preview: a small frame, and what it tells the resident ----------
+
+PREVIEW_W, PREVIEW_H = 96, 128  # 3:4 like the portrait; 12 KiB of grey a frame on the wire
+
+
+class FaceHint(enum.StrEnum):
+    """What the resident should do, read from a preview frame (i18n `hint_<value>`)."""
+
+    OK = "ok"  # hold still: the picture is good
+    CLOSER = "closer"  # the face is small in the frame
+    LIGHT = "light"  # the scene is too dark
+    LOOK = "look"  # no face in the middle: look at the camera
+
+
+@lru_cache(maxsize=64)
+def face_preview(seed: int, clarity: float, *, scale: float = 1.0, dx: float = 0.0,
+                 light: float = 1.0) -> bytes:
+    """A `PREVIEW_W` x `PREVIEW_H` grey frame: a face of relative size `scale`, moved `dx` of
+    the width off centre, under `light` (1.0 is a well-lit booth)."""
+    rng = random.Random(seed)
+    amp, sigma = _amplitude_noise(clarity)
+    noise = _noise_table(rng, sigma * light)
+    w, h = PREVIEW_W, PREVIEW_H
+    cx, cy = w / 2 + dx * w, h * 0.45
+    a, b = w * 0.3 * scale, h * 0.33 * scale
+    out = bytearray(w * h)
+    for i in range(w * h):
+        y, x = divmod(i, w)
+        ex, ey = (x - cx) / a, (y - cy) / b
+        if ex * ex + ey * ey < 1.0:
+            v = 140 + amp * 0.5 * math.cos(6 * ex) * math.cos(5 * ey)
+        else:
+            v = 230 - amp * 0.2 * math.sin(x * 2.8)
+        out[i] = _clip(v * light + noise[(i * 7919) & 4095])
+    return bytes(out)
+
+
+def face_guidance(pixels: bytes, width: int, height: int) -> tuple[int, FaceHint]:
+    """(quality 0-100, hint) for one preview frame. The face is what stands out from the
+    frame's border (the booth's wall); too dark, too small or off centre each lower the
+    quality and name the one thing to do first."""
+    if width < 8 or height < 8 or len(pixels) != width * height:
+        raise ImageError("pixel count does not match the image size")
+    sharp = estimate_quality(pixels, width, height)
+    mean = sum(pixels[::7]) / len(pixels[::7])
+    border = [*pixels[:width], *pixels[-width:], *pixels[::width], *pixels[width - 1 :: width]]
+    wall = sum(border) / len(border)
+    inside = [(i % width, i // width) for i in range(0, len(pixels), 3) if pixels[i] < 0.8 * wall]
+    area = 3 * len(inside) / len(pixels)
+    if mean < 90:
+        return round(sharp * min(1.0, mean / 180)), FaceHint.LIGHT
+    if area < 0.03:
+        return 0, FaceHint.LOOK
+    fx = sum(x for x, _ in inside) / len(inside) / width
+    fy = sum(y for _, y in inside) / len(inside) / height
+    if abs(fx - 0.5) > 0.12 or abs(fy - 0.45) > 0.15:
+        return round(sharp * 0.4), FaceHint.LOOK
+    if area < 0.2:
+        return round(sharp * area / 0.3), FaceHint.CLOSER
+    return sharp, FaceHint.OK

@@ -4,6 +4,7 @@ configuration; `drivers.factory.open_peripherals` picks an implementation.
     from drivers.factory import open_peripherals
     with open_peripherals("sim") as p:              # in-process twin, instant
         face = p.capture_face()                     # Capture(image=..., quality=..., ...)
+        frame = p.preview_face()                    # FacePreview: a small live frame + hint
         thumb = p.capture_finger("right_thumb")
         p.print_receipt(["Nomor tiket: A-0042"], qr_data="A-0042")
         p.health()                                  # {"controller": {...}, ...}
@@ -24,6 +25,7 @@ from typing import Any
 
 from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS, POSITIONS, Modality
 from drivers.errors import PeripheralConfigError
+from drivers.imaging import FaceHint, ImageError, face_guidance
 
 DEVICE_NAMES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
 
@@ -58,6 +60,32 @@ class Capture:
             f"Capture({self.modality.value}/{self.position}, {self.image_format}, "
             f"{len(self.image)} bytes, quality={self.quality})"
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FacePreview:
+    """One live frame of the face camera (8-bit grey, row-major), small and low-rate, with the
+    driver's quality estimate and the one thing the resident should do (`FaceHint`). Shown
+    while the resident steps up; never stored, never sent."""
+
+    pixels: bytes
+    width: int
+    height: int
+    quality: int
+    hint: FaceHint
+
+    MAX_SIDE = 320
+
+    @classmethod
+    def scored(cls, pixels: bytes, width: int, height: int) -> FacePreview:
+        """Scored by the driver from the pixels (a camera cannot claim its own quality)."""
+        if not (0 < width <= cls.MAX_SIDE and 0 < height <= cls.MAX_SIDE):
+            raise ImageError(f"a preview frame is at most {cls.MAX_SIDE} px a side")
+        quality, hint = face_guidance(pixels, width, height)
+        return cls(pixels=pixels, width=width, height=height, quality=quality, hint=hint)
+
+    def __repr__(self) -> str:  # never print the pixels
+        return f"FacePreview({self.width}x{self.height}, quality={self.quality}, hint={self.hint.value})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +145,11 @@ class Peripherals(abc.ABC):
 
     @abc.abstractmethod
     def capture_face(self) -> Capture: ...
+
+    @abc.abstractmethod
+    def preview_face(self) -> FacePreview:
+        """One small live frame of the face camera, for the resident to see themselves in
+        the oval before the photo is taken (raises like a capture)."""
 
     @abc.abstractmethod
     def capture_finger(self, position: str) -> Capture: ...

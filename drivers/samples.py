@@ -14,12 +14,19 @@ from drivers import imaging
 
 POOR_SHARE = 0.25
 _IMAGE_POOL = 4
+# A resident stepping up to the face camera, frame by frame: too far, in a dark booth, off to
+# one side, then well placed (and so on again). (scale, dx, light) of each preview frame.
+PREVIEW_SCENE = (
+    (0.5, 0.0, 1.0), (0.5, 0.0, 1.0), (1.0, 0.0, 0.3), (1.0, 0.0, 0.3),
+    (1.0, 0.25, 1.0), (1.0, 0.25, 1.0), (1.0, 0.0, 1.0), (1.0, 0.0, 1.0), (1.0, 0.0, 1.0),
+)
 
 
 class SampleSource:
     def __init__(self, seed: int = 0, poor_share: float = POOR_SHARE) -> None:
         self._rng = random.Random(seed)
         self._poor_share = poor_share
+        self._frames = 0
 
     def _draw(self) -> tuple[int, float]:
         poor = self._rng.random() < self._poor_share
@@ -35,6 +42,12 @@ class SampleSource:
 
     def face(self) -> bytes:
         return imaging.face_png(*self._draw())
+
+    def face_preview(self) -> bytes:
+        """The next live frame of `PREVIEW_SCENE`, `imaging.PREVIEW_W` x `PREVIEW_H` grey."""
+        scale, dx, light = PREVIEW_SCENE[self._frames % len(PREVIEW_SCENE)]
+        self._frames += 1
+        return imaging.face_preview(self._frames % 2, 0.9, scale=scale, dx=dx, light=light)
 
     def signature(self) -> bytes:
         return imaging.signature_svg(self._rng.randrange(1 << 16))

@@ -20,6 +20,7 @@ from drivers.errors import DeviceUnavailable, PeripheralError
 from drivers.peripherals import (
     DEVICE_NAMES,
     Capture,
+    FacePreview,
     PeripheralConfig,
     Peripherals,
     check_finger,
@@ -86,6 +87,10 @@ class SerialPeripherals(Peripherals):
 
     def capture_face(self) -> Capture:
         return self._run("face", lambda d: d.capture("face"))  # type: ignore[no-any-return]
+
+    def preview_face(self) -> FacePreview:
+        frame: FacePreview = self._run("face", lambda d: d.preview())
+        return frame
 
     def capture_finger(self, position: str) -> Capture:
         check_finger(position)

@@ -13,7 +13,14 @@ from typing import Any
 from anjungan.packet.model import Modality
 from drivers import imaging
 from drivers.errors import DeviceUnavailable
-from drivers.peripherals import DEVICE_NAMES, Capture, Peripherals, check_finger, check_iris
+from drivers.peripherals import (
+    DEVICE_NAMES,
+    Capture,
+    FacePreview,
+    Peripherals,
+    check_finger,
+    check_iris,
+)
 from drivers.samples import SampleSource
 
 TWIN_VERSION = "twin-1"
@@ -29,6 +36,7 @@ class InMemoryPeripherals(Peripherals):
         self.beeps = 0
         self.present = True
         self.captures = {name: 0 for name in DEVICE_NAMES}
+        self.previews = 0  # live face frames handed out
 
     # fault injection for the kiosk's tests
     def unplug(self, device: str) -> None:
@@ -52,6 +60,12 @@ class InMemoryPeripherals(Peripherals):
         return Capture(modality=Modality.FACE, position="face", image=png, image_format="png",
                        quality=imaging.estimate_quality(px, w, h), width=w, height=h,
                        device="face", transfer_s=time.perf_counter() - t0)
+
+    def preview_face(self) -> FacePreview:
+        self._need("face")
+        self.captures["face"] -= 1  # a preview frame is not a capture
+        self.previews += 1
+        return FacePreview.scored(self._samples.face_preview(), imaging.PREVIEW_W, imaging.PREVIEW_H)
 
     def capture_finger(self, position: str) -> Capture:
         check_finger(position)

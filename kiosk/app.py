@@ -10,6 +10,7 @@ skip the headless scripts use to jump over waits; packets and the publisher alwa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -30,6 +31,7 @@ from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
 from drivers.peripherals import Peripherals
 from kiosk.errors import FlowError
+from kiosk.flow.capture import previewing
 from kiosk.flow.machine import Flow
 from kiosk.flow.model import (
     UNREACHABLE,
@@ -65,13 +67,14 @@ from kiosk.i18n import t
 from kiosk.officers import save_pin_lock
 from kiosk.outbox import Outbox
 from kiosk.ports import capture, failure_reason
+from kiosk.preview import LivePreview
 from kiosk.publisher import Publisher
 from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
 from kiosk.ui.keyboard import KeyboardInput
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import View, Widget, build_view, utterance
+from kiosk.ui.views import View, Widget, build_view, utterance, with_preview
 
 log = logging.getLogger("anjungan.kiosk")
 
@@ -110,6 +113,7 @@ class KioskApp:
         self._capture: tuple[int, Future] | None = None
         self._progress = self._shown_progress = (0, 0)  # (token, positions read) of the capture out
         self._view: View | None = None
+        self.preview = LivePreview(peripherals)  # the face camera's live frames, off this thread
         self._shown_at = 0.0  # self.monotonic() when the current screen first appeared
         self._shots = 0
         self.last_capture_at: float | None = None
@@ -187,16 +191,30 @@ class KioskApp:
         self.render()
 
     def render(self) -> None:
-        view = build_view(self.flow, self.flow_now())
+        self._follow_preview()
+        view = with_preview(self.flow, build_view(self.flow, self.flow_now()), self.preview.latest)
         if view == self._view:
             return
+        live_only = self._view is not None and _still(view) == _still(self._view)
         if self._view is None or view.screen is not self._view.screen:
             self._shown_at = self.monotonic()
         self._view = view
         self.renderer.draw(view)
-        if self.screenshots is not None:
+        if self.screenshots is not None and not live_only:  # one shot a screen, not one a frame
             self._shots += 1
             self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")
+
+    def _follow_preview(self) -> None:
+        """The live preview runs while the flow shows a face screen, and stops the moment it
+        does not (its thread ends after the frame in hand)."""
+        wanted = previewing(self.flow)
+        if wanted and not self.preview.running:
+            self.preview.start()
+            self.journal.write("preview", on=True)
+        elif not wanted and self.preview.running:
+            frames = self.preview.frames
+            self.preview.stop()
+            self.journal.write("preview", on=False, frames=frames)
 
     def _finish_capture(self) -> None:
         if self._capture is not None and self._progress != self._shown_progress:
@@ -408,7 +426,13 @@ class KioskApp:
         )
 
     def close(self) -> None:
+        self.preview.close()
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def _still(view: View) -> View:
+    """A view without its live parts: what a screenshot is taken of."""
+    return dataclasses.replace(view, preview=None, bars=())
 
 
 def _peripheral_health(p: Peripherals) -> dict[str, dict]:

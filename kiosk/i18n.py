@@ -81,6 +81,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "hand_left": ("Tangan kiri", "Left hand"),
     "hand_right": ("Tangan kanan", "Right hand"),
+    "hint_starting": ("Kamera sedang dinyalakan…", "The camera is starting…"),
+    "hint_ok": ("Bagus, tahan posisi ini · kualitas {quality}", "Good, hold still like this · quality {quality}"),
+    "hint_still": ("Diam sebentar, belum tajam · kualitas {quality}", "Hold still, not sharp yet · quality {quality}"),
+    "hint_closer": ("Mendekatlah ke kamera · kualitas {quality}", "Move closer to the camera · quality {quality}"),
+    "hint_light": ("Perlu lebih terang · kualitas {quality}", "More light is needed · quality {quality}"),
+    "hint_look": ("Lihat ke kamera, wajah di oval · kualitas {quality}",
+                  "Look at the camera, face in the oval · quality {quality}"),
     "verdict_ok": ("baik", "good"),
     "verdict_low": ("kurang", "too low"),
     "tip_face": (

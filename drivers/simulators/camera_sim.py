@@ -6,7 +6,7 @@ import time
 
 from anjungan.packet.model import Modality
 from drivers import imaging
-from drivers.cameras import CMD_CAPTURE, CMD_IDENTIFY, ST_OK, ST_UNKNOWN, pack_meta
+from drivers.cameras import CMD_CAPTURE, CMD_IDENTIFY, CMD_PREVIEW, ST_OK, ST_UNKNOWN, pack_meta
 from drivers.samples import SampleSource
 from drivers.simulators.wire_device import WireDevice
 
@@ -26,6 +26,7 @@ class CameraSim(WireDevice):
         self.capture_s = capture_s
         self._obj = 0
         self.captures = 0
+        self.previews = 0
         self.last_image = b""  # ground truth for the selftest's corruption check
 
     def on_request(self, cmd: int, args: bytes):
@@ -45,4 +46,9 @@ class CameraSim(WireDevice):
             self.captures += 1
             self.last_image = image
             return ST_OK, b"", (self._obj, image, pack_meta(w, h, fmt))
+        if cmd == CMD_PREVIEW and self.modality is Modality.FACE:
+            self._obj = (self._obj + 1) & 0xFFFF
+            self.previews += 1
+            frame = self.samples.face_preview()
+            return ST_OK, b"", (self._obj, frame, pack_meta(imaging.PREVIEW_W, imaging.PREVIEW_H, "raw8"))
         return ST_UNKNOWN, b"", None

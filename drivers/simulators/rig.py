@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from anjungan.packet.model import Modality
-from drivers.peripherals import Capture, PeripheralConfig, Peripherals
+from drivers.peripherals import Capture, FacePreview, PeripheralConfig, Peripherals
 from drivers.serial_peripherals import SerialPeripherals
 from drivers.simulators.camera_sim import CameraSim
 from drivers.simulators.line import Impairments, Line
@@ -104,6 +104,9 @@ class ControllerOnPty(Peripherals):
     # captures and the receipt printer: the twin
     def capture_face(self) -> Capture:
         return self.twin.capture_face()
+
+    def preview_face(self) -> FacePreview:
+        return self.twin.preview_face()
 
     def capture_finger(self, position: str) -> Capture:
         return self.twin.capture_finger(position)

@@ -44,6 +44,14 @@ class Flow(Protocol):
     def new_token(self) -> int: ...
 
 EXCEPTION_REASONS = ("missing", "injured", "unable")  # poor_quality is set by the flow only
+PREVIEW_SCREENS = (Screen.CAPTURE_GUIDE, Screen.CAPTURING)
+
+
+def previewing(f: Flow) -> bool:
+    """Does the screen show the face camera's live preview (a face step's guide or capture)?
+    The shell runs the preview while this holds and stops it the moment it does not."""
+    step = f.session.capture.step
+    return f.screen in PREVIEW_SCREENS and step is not None and step.modality is Modality.FACE
 
 
 def agree(f: Flow, _e: Event, _n: float) -> Screen:

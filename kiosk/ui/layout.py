@@ -63,7 +63,8 @@ class Frame:
     banner_box: Box | None = None
     banner_widget: Widget | None = None  # any touch on the banner is this ("more time")
     qr_box: Box | None = None
-    photo_box: Box | None = None
+    photo_box: Box | None = None  # the photo, the live preview or the hands
+    bar_boxes: tuple[Box, ...] = ()  # one a `View.bars`, under their labels (in `texts`)
 
     def hit(self, px: int, py: int) -> Widget | None:
         if self.banner_box and self.banner_box.contains(px, py):  # the banner lies on top
@@ -72,6 +73,10 @@ class Frame:
             if placed.box.contains(px, py):
                 return placed.widget
         return None
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
 
 
 def wrap(text: str, size: int, width: int, measure: Measure) -> list[str]:
@@ -144,19 +149,25 @@ class _Pass:
         photo_box = self._picture()
         if photo_box is not None:
             text_w -= photo_box.w + self.m
+        bar_boxes = self._bars(photo_box)
+        if photo_box is not None and not (view.photo or view.hands or view.preview):
+            photo_box = None  # the column holds bars only
         field_box = self._text_column(text_w)
         qr_box = self._qr()
         if view.keys:
             self._keys(side_by_side)
         if view.actions:
             self._actions(qr_box)
+        if any(_overlaps(b, p.box) for b in bar_boxes for p in self.buttons):
+            self.fits = False
         if any(t.y + t.size > self.bottom for t in self.texts if t.style != "notice"):
             self.fits = False
         if banner_box is not None:
             self._banner(banner_box)
         frame = Frame(width=self.width, height=self.height, texts=tuple(self.texts),
                       buttons=tuple(self.buttons), field_box=field_box, banner_box=banner_box,
-                      banner_widget=view.banner_action, qr_box=qr_box, photo_box=photo_box)
+                      banner_widget=view.banner_action, qr_box=qr_box, photo_box=photo_box,
+                      bar_boxes=bar_boxes)
         return frame, self.fits
 
     def _label_size(self, label: str, room: int) -> int:
@@ -216,10 +227,13 @@ class _Pass:
     def _picture(self) -> Box | None:
         """A picture top right, beside the text: the photo, or the hands with their labels."""
         view, m, gap = self.view, self.m, self.gap
-        if not (view.photo or view.hands):
+        if not (view.photo or view.hands or view.preview or view.bars):
             return None
-        side = round(min(self.width, self.height) * 0.4)
+        side = round(min(self.width, self.height) * (0.5 if view.preview else 0.4))  # a face to aim
         box = Box(self.width - m - side, self.y, side, side - (self.body + gap if view.hands else 0))
+        if view.bars:  # the bars go under the picture, or fill its place
+            image = bool(view.photo or view.hands or view.preview)
+            box = Box(box.x, box.y, side, max(side // 2, side - self._bars_height(side)) if image else 0)
         if view.hands:  # "left hand", "right hand" under the picture
             size = self.body
             while max(self.measure(label, size) for label in view.hand_labels) > side // 2 - gap and size > 12:
@@ -228,6 +242,30 @@ class _Pass:
                 lx = box.x + i * side // 2 + (side // 2 - self.measure(label, size)) // 2
                 self.texts.append(Text(text=label, x=lx, y=box.y + box.h + gap // 2, size=size, style="text"))
         return Box(box.x, box.y, side, box.h)
+
+    def _bar_lines(self, width: int) -> list[list[str]]:
+        return [wrap(bar.label, self.body, width, self.measure) for bar in self.view.bars]
+
+    def _bars_height(self, width: int) -> int:
+        per_line, bar_h = round(self.body * 1.25), max(10, self.body * 2 // 3)
+        return sum(len(lines) * per_line + bar_h + self.gap for lines in self._bar_lines(width))
+
+    def _bars(self, column: Box | None) -> tuple[Box, ...]:
+        """Each bar's label (wrapped) over the bar itself, down the picture's column under the
+        picture; a column too short for them does not fit."""
+        if not self.view.bars or column is None:
+            return ()
+        per_line, bar_h = round(self.body * 1.25), max(10, self.body * 2 // 3)
+        y, boxes = column.y + column.h + (self.gap if column.h else 0), []
+        for lines in self._bar_lines(column.w):
+            for line in lines:
+                self.texts.append(Text(text=line, x=column.x, y=y, size=self.body, style="text"))
+                y += per_line
+            boxes.append(Box(column.x, y, column.w, bar_h))
+            y += bar_h + self.gap
+        if y > self.bottom:
+            self.fits = False
+        return tuple(boxes)
 
     def _text_column(self, text_w: int) -> Box | None:
         """Title, lines, the typed field and the error, down the left; returns the field's box."""

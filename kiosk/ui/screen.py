@@ -16,9 +16,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on the jou
 import pygame  # noqa: E402
 import segno  # noqa: E402
 
+from drivers.imaging import FaceHint
+from drivers.peripherals import FacePreview
 from kiosk.ui.layout import Frame, Placed, Text, layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
-from kiosk.ui.views import View, Widget
+from kiosk.ui.views import Bar, View, Widget
 
 try:  # Atkinson Hyperlegible: drawn for low-vision readers, full Latin coverage for Indonesian
     from fontpkg_atkinson_hyperlegible import ROOT as _ATKINSON
@@ -81,10 +83,14 @@ class Renderer:
                 self._button(placed, pal)
         if frame.qr_box and view.qr:
             self._qr(view.qr, frame, pal)
-        if frame.photo_box and view.photo:
+        if frame.photo_box and view.preview:
+            self._preview(view.preview, frame.photo_box, pal)
+        elif frame.photo_box and view.photo:
             self._photo(view.photo, frame.photo_box, pal)
         elif frame.photo_box and view.hands:
             self._hands(set(view.hands), frame.photo_box, pal)
+        for bar, box in zip(view.bars, frame.bar_boxes, strict=False):
+            self._bar(bar, box, pal)
         if over:  # the warning lies over the top bar; nothing under it moved
             pygame.draw.rect(s, pal.banner, _rect(over))
             for text in frame.texts:
@@ -145,6 +151,42 @@ class Renderer:
         fitted = pygame.transform.smoothscale(image.convert(), size)
         self.surface.blit(fitted, fitted.get_rect(center=r.center))
         pygame.draw.rect(self.surface, pal.border, r, width=2)
+
+    def _preview(self, frame: FacePreview, box: object, pal: Palette) -> None:
+        """The live frame as a mirror (the resident moves left, the picture moves left), with
+        the oval the face should fill: solid when the frame is good, dashed while it is not."""
+        r = _rect(box)
+        grey = pygame.image.frombuffer(frame.pixels, (frame.width, frame.height), "P")
+        grey.set_palette([(i, i, i) for i in range(256)])
+        scale = min(r.w / frame.width, r.h / frame.height)
+        size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+        shown = pygame.transform.flip(pygame.transform.scale(grey.convert(), size), True, False)
+        at = shown.get_rect(center=r.center)
+        self.surface.blit(shown, at)
+        oval = pygame.Rect(0, 0, round(at.w * 0.62), round(at.h * 0.68))
+        oval.center = (at.centerx, at.y + round(at.h * 0.45))
+        good = frame.hint is FaceHint.OK
+        colour = pal.selected if good else pal.primary
+        if good:
+            pygame.draw.ellipse(self.surface, (255, 255, 255), oval.inflate(6, 6), width=2)
+            pygame.draw.ellipse(self.surface, colour, oval, width=4)
+        else:  # dashed: arcs with gaps
+            for i in range(0, 24, 2):
+                pygame.draw.arc(self.surface, (255, 255, 255), oval.inflate(6, 6), i * 0.2618, (i + 1) * 0.2618, 2)
+                pygame.draw.arc(self.surface, colour, oval, i * 0.2618, (i + 1) * 0.2618, 4)
+        pygame.draw.rect(self.surface, pal.border, at, width=2)
+
+    def _bar(self, bar: Bar, box: object, pal: Palette) -> None:
+        """Filled to the value in green (good) or red (too low), the threshold a bold tick
+        across it; the label above says the same in words."""
+        r = _rect(box)
+        pygame.draw.rect(self.surface, pal.key, r, border_radius=r.h // 3)
+        filled = pygame.Rect(r.x, r.y, round(r.w * max(0, min(100, bar.value)) / 100), r.h)
+        if filled.w:
+            pygame.draw.rect(self.surface, pal.selected if bar.ok else pal.error, filled, border_radius=r.h // 3)
+        pygame.draw.rect(self.surface, pal.border, r, width=2, border_radius=r.h // 3)
+        tick = r.x + round(r.w * bar.threshold / 100)
+        pygame.draw.line(self.surface, pal.text, (tick, r.y - r.h // 3), (tick, r.bottom + r.h // 3), 3)
 
     def _hands(self, lit: set[str], box: object, pal: Palette) -> None:
         """Both hands palm down, as they lie on the scanner: the fingers to place are lit."""

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 from anjungan.nik import mask
 from anjungan.packet.model import Modality, Service
+from drivers.imaging import FaceHint
+from drivers.peripherals import FacePreview
 from kiosk.flow import identity
 from kiosk.flow.assisted import open_positions
-from kiosk.flow.capture import EXCEPTION_REASONS, retries_left, step_passes
+from kiosk.flow.capture import EXCEPTION_REASONS, previewing, retries_left, step_passes
 from kiosk.flow.machine import (
     CORRECTION_FIELDS,
     FEEDBACK_CATEGORIES,
@@ -49,6 +51,17 @@ class Widget:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Bar:
+    """A quality bar: `value` of 100 filled, `threshold` marked; `label` says in words what
+    the colour shows (never colour alone)."""
+
+    label: str
+    value: int
+    threshold: int
+    ok: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class View:
     screen: Screen
     title: str
@@ -71,6 +84,8 @@ class View:
     photo: bytes = dataclasses.field(default=b"", repr=False)  # the face just taken, shown for approval (PNG)
     hands: tuple[str, ...] = ()  # finger positions to place, drawn lit on a picture of both hands
     hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand
+    preview: FacePreview | None = None  # the face camera's live frame, under an oval guide
+    bars: tuple[Bar, ...] = ()  # quality bars beside the text (the live one, or one a position)
     say: tuple[str, ...] = ()  # what speech reads instead of `lines`, when they differ
     large_text: bool = False
     high_contrast: bool = False
@@ -421,6 +436,23 @@ def _capture_slots(*slots: Widget | None) -> list[Widget | None]:
 def _group_ticket(ticket: str) -> str:
     """As printed on the receipt: 4 + 4."""
     return f"{ticket[:4]} {ticket[4:]}" if len(ticket) == 8 else ticket
+
+
+def with_preview(flow: Flow, view: View, frame: FacePreview | None) -> View:
+    """A face guide or capturing screen with the camera's live frame and its bar: the
+    driver's quality and one tip in words ("move closer", "more light", "look at the
+    camera"); until the first frame, "the camera is starting". Other screens as they are."""
+    if not previewing(flow):
+        return view
+    lang, threshold = view.lang, THRESHOLDS[Modality.FACE]
+    if frame is None:
+        bar = Bar(label=t("hint_starting", lang), value=0, threshold=threshold, ok=False)
+    else:
+        ok = frame.hint is FaceHint.OK and frame.quality >= threshold
+        tip = "still" if frame.hint is FaceHint.OK and not ok else frame.hint.value
+        bar = Bar(label=t(f"hint_{tip}", lang, quality=frame.quality), value=frame.quality,
+                  threshold=threshold, ok=ok)
+    return dataclasses.replace(view, preview=frame, bars=(bar,))
 
 
 def utterance(view: View) -> str:

@@ -1,0 +1,234 @@
+"""The face step's live preview: when the flow wants it, what the view shows (oval, bar, a
+tip in words), what is drawn, and the shell's thread: frames from the twin and the byte-level
+simulator, touches never wait for the camera, no thread left once the screen changes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from drivers.errors import DeviceTimeout
+from drivers.factory import open_peripherals
+from drivers.imaging import PREVIEW_H, PREVIEW_W, FaceHint, face_preview
+from drivers.peripherals import FacePreview
+from drivers.samples import PREVIEW_SCENE
+from drivers.twin import InMemoryPeripherals
+from kiosk.flow.capture import previewing
+from kiosk.flow.model import Button, Choose, Digit, Press, Screen
+from kiosk.i18n import t
+from kiosk.preview import LivePreview
+from kiosk.submit import SealingKeys
+from kiosk.ui.layout import LAYOUTS
+from kiosk.ui.palette import STANDARD
+from kiosk.ui.screen import Renderer
+from kiosk.ui.views import build_view, with_preview
+from tests.kiosk.helpers import ELDER_NIK, KK, Driver
+from tests.kiosk.test_app import Harness
+from tests.waiting import wait_until
+
+
+def _frame(**scene: float) -> FacePreview:
+    return FacePreview.scored(face_preview(1, 0.9, **scene), PREVIEW_W, PREVIEW_H)
+
+
+GOOD, FAR, DARK, ASIDE = _frame(), _frame(scale=0.5), _frame(light=0.3), _frame(dx=0.25)
+BLURRED = FacePreview.scored(face_preview(1, 0.45), PREVIEW_W, PREVIEW_H)
+
+
+def _to_face_guide(d: Driver) -> None:
+    d.press(Button.START)
+    d.send(Choose(option="replacement"))
+    d.send(Choose(option="lost"))
+    d.type_digits(ELDER_NIK)
+    d.press(Button.CONFIRM)
+    d.type_digits(KK)
+    d.press(Button.CONFIRM)
+    d.press(Button.AGREE)
+
+
+# ---- the flow: when the preview shows ------------------------------------------------------
+
+def test_the_preview_shows_on_the_face_guide_and_capture_only() -> None:
+    d = Driver()
+    _to_face_guide(d)
+    assert d.screen is Screen.CAPTURE_GUIDE and previewing(d.flow)
+    d.press(Button.BEGIN_CAPTURE)
+    assert d.screen is Screen.CAPTURING and previewing(d.flow)
+    d.press(Button.BACK)  # cancel: back to the guide, still previewing
+    assert d.screen is Screen.CAPTURE_GUIDE and previewing(d.flow)
+    d.press(Button.EXCEPTION)
+    assert not previewing(d.flow)
+    d.press(Button.BACK)
+    assert previewing(d.flow)
+    d.capture()
+    assert d.screen is Screen.CAPTURE_RESULT and not previewing(d.flow)  # the photo, for approval
+    d.press(Button.CONTINUE)
+    assert d.screen is Screen.CAPTURE_GUIDE and not previewing(d.flow)  # a finger step
+    d.press(Button.BACK)
+    d.press(Button.BACK)  # from the face result to its guide: the preview again
+    assert d.screen is Screen.CAPTURE_GUIDE and previewing(d.flow)
+    d.press(Button.HOME)
+    assert d.screen is Screen.CONFIRM_LEAVE and not previewing(d.flow)
+    d.press(Button.LEAVE)
+    assert not previewing(d.flow)
+
+
+# ---- the view: the frame, the bar and the tip -----------------------------------------------
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_view_carries_the_frame_a_bar_and_a_tip_in_words(lang: str) -> None:
+    d = Driver()
+    _to_face_guide(d)
+    view = build_view(d.flow, d.now)
+    starting = with_preview(d.flow, view, None)
+    assert starting.preview is None and starting.bars[0].label == t("hint_starting", "id")
+    d.flow.session.lang = lang
+    view = build_view(d.flow, d.now)
+    expected = {GOOD: "ok", FAR: "closer", DARK: "light", ASIDE: "look", BLURRED: "still"}
+    for frame, tip in expected.items():
+        live = with_preview(d.flow, view, frame)
+        (bar,) = live.bars
+        assert live.preview is frame and bar.value == frame.quality and bar.threshold == 50
+        assert bar.label == t(f"hint_{tip}", lang, quality=frame.quality)
+        assert bar.ok is (tip == "ok")
+        assert live.lines == view.lines  # the text does not move as frames come
+    d.capture()
+    result = build_view(d.flow, d.now)
+    assert with_preview(d.flow, result, GOOD) is result  # not a preview screen: unchanged
+
+
+def test_the_scene_quality_rises_as_the_resident_gets_it_right() -> None:
+    assert max(f.quality for f in (FAR, DARK, ASIDE)) < 50 <= GOOD.quality
+    assert (FAR.hint, DARK.hint, ASIDE.hint, GOOD.hint) == (FaceHint.CLOSER, FaceHint.LIGHT, FaceHint.LOOK, FaceHint.OK)
+
+
+# ---- drawing: the frame, the oval, the bar with its threshold -------------------------------
+
+@pytest.fixture(scope="module")
+def renderers() -> Iterator[dict[tuple[int, int], Renderer]]:
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    made: dict[tuple[int, int], Renderer] = {}
+    yield made
+    for r in made.values():
+        r.close()
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_the_oval_and_the_bar_are_drawn_and_touch_nothing(renderers, size, large) -> None:
+    for other in [s for s in renderers if s != size]:
+        renderers.pop(other).close()
+    r = renderers.setdefault(size, Renderer(*size))
+    d = Driver()
+    _to_face_guide(d)
+    if large:
+        d.press(Button.LARGE_TEXT)
+    for frame, fill in ((GOOD, STANDARD.selected), (ASIDE, STANDARD.error)):
+        view = with_preview(d.flow, build_view(d.flow, d.now), frame)
+        drawn = r.draw(view)
+        box, (bar_box,) = drawn.photo_box, drawn.bar_boxes
+        assert box is not None
+        inside = {tuple(r.surface.get_at((x, y)))[:3] for x in range(box.x + 2, box.x + box.w - 2, 2)
+                  for y in range(box.y + 2, box.y + box.h - 2, 2)}
+        oval = STANDARD.selected if frame is GOOD else STANDARD.primary
+        assert oval in inside and len(inside) > 20  # the picture, and the oval over it
+        bar = {tuple(r.surface.get_at((x, bar_box.y + bar_box.h // 2)))[:3]
+               for x in range(bar_box.x + 3, bar_box.x + bar_box.w - 3)}
+        assert fill in bar and STANDARD.key in bar  # filled part and the empty rest
+        tick_x = bar_box.x + round(bar_box.w * 0.5)
+        assert STANDARD.text in {tuple(r.surface.get_at((x, bar_box.y - 1)))[:3] for x in range(tick_x - 2, tick_x + 3)}
+        label = [tx.text for tx in drawn.texts if tx.x == bar_box.x and box.y + box.h <= tx.y < bar_box.y]
+        assert " ".join(label) == view.bars[0].label  # colour plus words
+        for placed in drawn.buttons:  # nothing drawn under a button
+            b = placed.box
+            assert not (b.x < bar_box.x + bar_box.w and bar_box.x < b.x + b.w
+                        and b.y < bar_box.y + bar_box.h and bar_box.y < b.y + b.h), placed.widget.id
+        assert all(tx.x + 1 < box.x for tx in drawn.texts if tx.y < box.y + box.h and tx.style == "title")
+
+
+# ---- the shell: a thread that follows the screen --------------------------------------------
+
+@pytest.fixture
+def h(keys: SealingKeys) -> Iterator[Harness]:
+    harness = Harness(keys)
+    yield harness
+    harness.close()
+
+
+def _app_to_face_guide(h: Harness) -> None:
+    for event in (Press(button=Button.START), Choose(option="replacement"), Choose(option="lost"),
+                  *(Digit(digit=c) for c in ELDER_NIK), Press(button=Button.CONFIRM),
+                  *(Digit(digit=c) for c in KK), Press(button=Button.CONFIRM), Press(button=Button.AGREE)):
+        h.app.dispatch(event)
+    assert h.app.flow.screen is Screen.CAPTURE_GUIDE
+
+
+def test_live_frames_show_and_the_thread_ends_when_the_screen_changes(h: Harness) -> None:
+    _app_to_face_guide(h)
+    h.app.step()
+    assert h.app.preview.running and h.events("preview") == [{"event": "preview", "on": True}]
+    assert wait_until(lambda: h.app._view is not None and h.app._view.preview is not None, step=h.app.step)
+    hints = set()
+    assert wait_until(lambda: hints.add(h.app._view.preview.hint) or len(hints) == 4, step=h.app.step)
+    h.app.tap("begin_capture")  # the twin answers at once: the result, with the photo
+    assert wait_until(lambda: h.app.flow.screen is Screen.CAPTURE_RESULT, step=h.app.step)
+    assert not h.app.preview.running and h.app._view.preview is None and h.app._view.photo
+    assert wait_until(lambda: h.app.preview.alive() == 0)
+    (off,) = [e for e in h.events("preview") if not e["on"]]
+    assert off["frames"] >= 4 and h.peripherals.previews >= off["frames"]
+    assert not [th for th in threading.enumerate() if th.name == "face-preview"]
+
+
+class _SlowCamera(InMemoryPeripherals):
+    """A face camera that hangs on a frame until let go, then times out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.asked = threading.Event()
+
+    def preview_face(self) -> FacePreview:
+        self.asked.set()
+        self.release.wait(30)
+        raise DeviceTimeout("no frame", device="face")
+
+
+def test_a_hanging_camera_never_holds_up_a_touch_and_its_thread_still_ends(h: Harness) -> None:
+    slow = _SlowCamera()
+    h.app.peripherals = slow
+    h.app.preview = LivePreview(slow)
+    _app_to_face_guide(h)
+    h.app.step()
+    assert slow.asked.wait(10)
+    h.app.tap("exception")  # answered while the camera hangs
+    assert h.app.flow.screen is Screen.CAPTURE_EXCEPTION
+    h.app.step()
+    assert not h.app.preview.running and h.app.preview.alive() == 1  # asked to end, mid-frame
+    slow.release.set()
+    assert wait_until(lambda: h.app.preview.alive() == 0)
+
+
+def test_camera_faults_pause_the_preview_and_reach_no_one(h: Harness) -> None:
+    h.peripherals.unplug("face")
+    _app_to_face_guide(h)
+    h.app.step()
+    assert wait_until(lambda: h.app.preview._run is not None and h.app.preview._run.faults >= 1)
+    h.app.step()
+    assert h.app._view is not None and h.app._view.bars[0].label == t("hint_starting", "id")
+    h.app.tap("back")
+    h.app.step()
+    assert wait_until(lambda: h.app.preview.alive() == 0, timeout=10)
+
+
+def test_the_byte_level_simulator_feeds_the_preview_thread() -> None:
+    with open_peripherals("sim-pty", seed=2) as p:
+        live = LivePreview(p, interval_s=0.0)
+        live.start()
+        seen: set[FaceHint] = set()
+        assert wait_until(lambda: (live.latest is not None and seen.add(live.latest.hint)) or len(seen) == 4)
+        assert live.frames >= len(PREVIEW_SCENE) // 2
+        live.close()
+        assert live.alive() == 0 and live.latest is None
