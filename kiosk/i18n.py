@@ -88,6 +88,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hint_light": ("Perlu lebih terang · kualitas {quality}", "More light is needed · quality {quality}"),
     "hint_look": ("Lihat ke kamera, wajah di oval · kualitas {quality}",
                   "Look at the camera, face in the oval · quality {quality}"),
+    "bar_quality": ("{position}: {verdict} · {quality}", "{position}: {verdict} · {quality}"),
     "verdict_ok": ("baik", "good"),
     "verdict_low": ("kurang", "too low"),
     "tip_face": (

@@ -229,7 +229,8 @@ class _Pass:
         view, m, gap = self.view, self.m, self.gap
         if not (view.photo or view.hands or view.preview or view.bars):
             return None
-        side = round(min(self.width, self.height) * (0.5 if view.preview else 0.4))  # a face to aim
+        wide = view.preview or not (view.photo or view.hands)  # a face to aim; bars with labels
+        side = round(min(self.width, self.height) * (0.4 if not wide else 0.5 if view.preview else 0.6))
         box = Box(self.width - m - side, self.y, side, side - (self.body + gap if view.hands else 0))
         if view.bars:  # the bars go under the picture, or fill its place
             image = bool(view.photo or view.hands or view.preview)

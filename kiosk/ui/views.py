@@ -164,7 +164,7 @@ def build_view(flow: Flow, now: float) -> View:
         corner=c.corner, help=_press(Button.HELP, lang, "selected" if s.help_called else "nav"),
         home=_press(Button.HOME, lang, "nav") if scr not in NO_HOME else None, top=_top_bar(flow),
         notice=" · ".join(notices), banner=banner, banner_action=banner_action, qr=c.qr, photo=c.photo,
-        hands=c.hands, hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=c.say,
+        hands=c.hands, hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=c.say, bars=tuple(c.bars),
         large_text=s.large_text, high_contrast=s.high_contrast, lang=lang,
     )
 
@@ -180,6 +180,7 @@ class _Content:
     photo: bytes = b""
     hands: tuple[str, ...] = ()
     say: tuple[str, ...] = ()
+    bars: list[Bar] = dataclasses.field(default_factory=list)
     qr: str = ""
     corner: Widget | None = None  # staff only, small, bottom-left (the welcome screen)
 
@@ -302,11 +303,14 @@ def _quality_lines(flow: Flow, c: _Content, *, ok: bool, left: int) -> None:
     """Each position's quality in words, what happens next, a tip, and the face for approval."""
     s, lang, step = flow.session, flow.session.lang, flow.session.capture.step
     assert step is not None
-    for p in s.capture.remaining():
+    threshold, said = THRESHOLDS[step.modality], []
+    for p in s.capture.remaining():  # a bar each, the threshold marked; in words for speech
         quality = s.capture.best[p].quality if p in s.capture.best else 0
-        verdict = t("verdict_ok" if quality >= THRESHOLDS[step.modality] else "verdict_low", lang)
-        c.lines.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
-                         quality=quality, threshold=THRESHOLDS[step.modality]))
+        verdict = t("verdict_ok" if quality >= threshold else "verdict_low", lang)
+        said.append(t("result_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
+                      quality=quality, threshold=threshold))
+        c.bars.append(Bar(label=t("bar_quality", lang, position=t(f"pos_{p}", lang), verdict=verdict,
+                                  quality=quality), value=quality, threshold=threshold, ok=quality >= threshold))
     kept = any(p in s.capture.best for p in s.capture.remaining())
     c.lines.append(t("result_ok" if ok else "result_low" if left else "result_keep" if kept
                      else "result_none", lang, left=left))
@@ -317,6 +321,7 @@ def _quality_lines(flow: Flow, c: _Content, *, ok: bool, left: int) -> None:
         c.photo = face.image
         if ok:
             c.lines.append(t("result_photo", lang))
+    c.say = (*said, *c.lines)
 
 
 def _capture_exception(flow: Flow, c: _Content) -> None:

@@ -17,15 +17,24 @@ from drivers.peripherals import FacePreview
 from drivers.samples import PREVIEW_SCENE
 from drivers.twin import InMemoryPeripherals
 from kiosk.flow.capture import previewing
-from kiosk.flow.model import Button, Choose, Digit, Press, Screen
+from kiosk.flow.model import (
+    Button,
+    CaptureDone,
+    CaptureFailed,
+    Choose,
+    Digit,
+    Press,
+    RequestCapture,
+    Screen,
+)
 from kiosk.i18n import t
 from kiosk.preview import LivePreview
 from kiosk.submit import SealingKeys
 from kiosk.ui.layout import LAYOUTS
 from kiosk.ui.palette import STANDARD
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import build_view, with_preview
-from tests.kiosk.helpers import ELDER_NIK, KK, Driver
+from kiosk.ui.views import build_view, utterance, with_preview
+from tests.kiosk.helpers import ELDER_NIK, KK, Driver, sample
 from tests.kiosk.test_app import Harness
 from tests.waiting import wait_until
 
@@ -232,3 +241,73 @@ def test_the_byte_level_simulator_feeds_the_preview_thread() -> None:
         assert live.frames >= len(PREVIEW_SCENE) // 2
         live.close()
         assert live.alive() == 0 and live.latest is None
+
+
+# ---- quality bars on the result screens --------------------------------------------------
+
+def _slap_result(qualities: tuple[int, ...]) -> Driver:
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits(ELDER_NIK)
+    d.press(Button.CONFIRM)
+    d.type_digits(KK)
+    d.press(Button.CONFIRM)
+    d.press(Button.AGREE)
+    d.capture()
+    d.press(Button.CONTINUE)
+    out = d.press(Button.BEGIN_CAPTURE)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=tuple(
+        sample(req.modality, p, q) for p, q in zip(req.positions, qualities, strict=True) if q)))
+    assert d.screen is Screen.CAPTURE_RESULT
+    return d
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_result_has_a_bar_a_position_with_the_threshold_and_words(lang: str) -> None:
+    d = _slap_result((72, 27, 55, 0))
+    d.flow.session.lang = lang
+    view = build_view(d.flow, d.now)
+    assert [(b.value, b.threshold, b.ok) for b in view.bars] == [(72, 40, True), (27, 40, False), (55, 40, True),
+                                                                (0, 40, False)]
+    good, low = t("verdict_ok", lang), t("verdict_low", lang)
+    assert [b.label.split(": ")[1].split(" · ")[0] for b in view.bars] == [good, low, good, low]  # never colour alone
+    assert t("pos_right_middle", lang) in view.bars[1].label
+    spoken = utterance(view)
+    assert t("result_quality", lang, position=t("pos_right_middle", lang), verdict=low, quality=27,
+             threshold=40) in spoken  # speech still says each one with its threshold
+
+
+def test_a_device_fault_shows_no_bar() -> None:
+    d = Driver()
+    _to_face_guide(d)
+    out = d.press(Button.BEGIN_CAPTURE)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.send(CaptureFailed(token=req.token, reason="unavailable"))
+    assert build_view(d.flow, d.now).bars == ()
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_result_bars_are_drawn_apart_from_every_button(renderers, size, large) -> None:
+    for other in [s for s in renderers if s != size]:
+        renderers.pop(other).close()
+    r = renderers.setdefault(size, Renderer(*size))
+    d = _slap_result((72, 27, 55, 0))
+    if large:
+        d.press(Button.LARGE_TEXT)
+    view = build_view(d.flow, d.now)
+    drawn = r.draw(view)
+    assert len(drawn.bar_boxes) == 4
+    for bar, box in zip(view.bars, drawn.bar_boxes, strict=True):
+        row = {tuple(r.surface.get_at((x, box.y + box.h // 2)))[:3] for x in range(box.x + 3, box.x + box.w - 3)}
+        assert (STANDARD.selected if bar.ok else STANDARD.error) in row or bar.value == 0
+        tick_x = box.x + round(box.w * bar.threshold / 100)
+        assert STANDARD.text in {tuple(r.surface.get_at((x, box.y - 1)))[:3] for x in range(tick_x - 2, tick_x + 3)}
+        assert box.x + box.w <= size[0] and box.y + box.h <= size[1]
+        for placed in drawn.buttons:
+            b = placed.box
+            assert not (b.x < box.x + box.w and box.x < b.x + b.w and b.y < box.y + box.h and box.y < b.y + b.h)
+    column = " ".join(tx.text for tx in drawn.texts if tx.x == drawn.bar_boxes[0].x)
+    assert all(b.label in column for b in view.bars)  # each bar's words above it
