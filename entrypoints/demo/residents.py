@@ -47,9 +47,9 @@ def _finish() -> list[dict]:
             {"expect": "welcome"}]
 
 
-def _exception_on_first_slap(reason: str) -> list[dict]:
+def _exception_on_first_slap(cause: str) -> list[dict]:
     return [{"capture": 1}, {"expect": "capture_guide"}, {"tap": "exception"},
-            {"tap": "choose:right_little"}, {"tap": f"choose:{reason}"}]
+            {"tap": "choose:right_little"}, {"tap": "confirm"}, {"tap": f"choose:{cause}"}]
 
 
 def script_for(r: Resident) -> list[dict]:
@@ -74,9 +74,9 @@ def script_for(r: Resident) -> list[dict]:
         steps += [{"tap": "choose:new_recording"}]
     steps += _identity(r.nik)
     if r.kind == "elderly":
-        steps += _exception_on_first_slap("missing")
+        steps += _exception_on_first_slap("amputated")
     elif r.kind == "disabled":
-        steps += _exception_on_first_slap("injured")
+        steps += _exception_on_first_slap("bandaged")
     steps += [{"capture": "all"}]
     if r.kind == "disabled":
         steps += [{"expect": "review"}, {"tap": "disability"}]

@@ -1,4 +1,4 @@
-"""The capture steps of the flow: capture, retry, keep the best, record exceptions.
+"""The capture steps of the flow: capture, retry, keep the best (exceptions: `flow.exceptions`).
 
 Handlers of the transition table in `flow.machine` (same signature: flow, event, now ->
 next screen). A step is done when every position has an outcome: a sample at or above the
@@ -23,7 +23,6 @@ from kiosk.flow.model import (
     CaptureDone,
     CaptureFailed,
     CaptureProgress,
-    Choose,
     Event,
     RequestCapture,
     Screen,
@@ -43,7 +42,6 @@ class Flow(Protocol):
 
     def new_token(self) -> int: ...
 
-EXCEPTION_REASONS = ("missing", "injured", "unable")  # poor_quality is set by the flow only
 PREVIEW_SCREENS = (Screen.CAPTURE_GUIDE, Screen.CAPTURING)
 
 
@@ -195,35 +193,4 @@ def continue_(f: Flow, _e: Event, _n: float) -> Screen:
             retries=min(MAX_RETRIES, max(0, s.capture.tries - 1)), exception=None if ok else "poor_quality",
         )
     s.capture.step_index += 1
-    return enter_step(f)
-
-
-def open_exception(f: Flow, _e: Event, _n: float) -> Screen:
-    s = f.session
-    remaining = s.capture.remaining()
-    s.capture.exception_pick = set(remaining) if len(remaining) == 1 else set()
-    return Screen.CAPTURE_EXCEPTION
-
-
-def exception_choose(f: Flow, e: Event, _n: float) -> Screen:
-    assert isinstance(e, Choose)
-    s = f.session
-    step = s.capture.step
-    assert step is not None
-    if e.option in s.capture.remaining():
-        s.capture.exception_pick ^= {e.option}
-        s.input_error = ""
-        return Screen.CAPTURE_EXCEPTION
-    if e.option not in EXCEPTION_REASONS:
-        raise FlowError(f"unknown exception option {e.option!r}")
-    if not s.capture.exception_pick:
-        s.input_error = "err_pick_position"
-        return Screen.CAPTURE_EXCEPTION
-    for p in sorted(s.capture.exception_pick):
-        s.capture.records[p] = RecordDraft(
-            modality=step.modality, position=p, sample=None, retries=0, exception=e.option
-        )
-    s.capture.exception_pick = set()
-    if not s.capture.remaining():
-        s.capture.step_index += 1
     return enter_step(f)

@@ -22,6 +22,7 @@ from anjungan.packet.model import Service
 from kiosk.errors import FlowError
 from kiosk.flow import assisted, identity
 from kiosk.flow import capture as cap
+from kiosk.flow import exceptions as exc
 from kiosk.flow import pins as officer_pins
 from kiosk.flow.model import (
     UNREACHABLE,
@@ -673,7 +674,7 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.CONFIRM_LEAVE, Button.LEAVE): _to(Screen.WELCOME),
     (Screen.CONFIRM_LEAVE, StatusAnswer): _answer_while_leaving,
     (Screen.CAPTURE_GUIDE, Button.BEGIN_CAPTURE): cap.begin_capture,
-    (Screen.CAPTURE_GUIDE, Button.EXCEPTION): cap.open_exception,
+    (Screen.CAPTURE_GUIDE, Button.EXCEPTION): exc.open_exception,
     (Screen.CAPTURE_GUIDE, Button.SINGLES): cap.singles,
     (Screen.CAPTURE_GUIDE, Button.CONTINUE): cap.continue_,
     (Screen.CAPTURE_GUIDE, BACK): cap.back_step,
@@ -683,7 +684,7 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.CAPTURING, CaptureFailed): cap.capture_failed,
     (Screen.CAPTURE_RESULT, Button.RETRY): cap.retry,
     (Screen.CAPTURE_RESULT, Button.CONTINUE): cap.continue_,
-    (Screen.CAPTURE_RESULT, Button.EXCEPTION): cap.open_exception,
+    (Screen.CAPTURE_RESULT, Button.EXCEPTION): exc.open_exception,
     (Screen.CAPTURE_RESULT, Button.SEE_OFFICER): cap.see_officer,
     (Screen.CAPTURE_RESULT, BACK): cap.back_to_guide,
     (Screen.CAPTURE_EXCEPTION, Button.SEE_OFFICER): cap.see_officer,
@@ -694,8 +695,12 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.OFFICER_CONFIRM, CaptureFailed): assisted.photo_failed,
     (Screen.OFFICER_CONFIRM, CONFIRM): assisted.confirm,
     (Screen.OFFICER_CONFIRM, BACK): assisted.back_from_confirm,
-    (Screen.CAPTURE_EXCEPTION, Choose): cap.exception_choose,
-    (Screen.CAPTURE_EXCEPTION, BACK): lambda f, _e, _n: cap.enter_step(f),
+    (Screen.CAPTURE_EXCEPTION, Choose): exc.toggle,
+    (Screen.CAPTURE_EXCEPTION, CONFIRM): exc.to_reason,
+    (Screen.CAPTURE_EXCEPTION, BACK): exc.back_from_which,
+    (Screen.EXCEPTION_REASON, Choose): exc.choose_cause,
+    (Screen.EXCEPTION_REASON, Button.SEE_OFFICER): cap.see_officer,
+    (Screen.EXCEPTION_REASON, BACK): exc.back_from_reason,
     (Screen.REVIEW, Button.DISABILITY): _disability(True),
     (Screen.REVIEW, Button.NO_DISABILITY): _disability(False),
     (Screen.REVIEW, Button.SUBMIT): _submit,

@@ -47,7 +47,8 @@ class Screen(enum.Enum):
     CAPTURE_GUIDE = "capture_guide"
     CAPTURING = "capturing"
     CAPTURE_RESULT = "capture_result"
-    CAPTURE_EXCEPTION = "capture_exception"
+    CAPTURE_EXCEPTION = "capture_exception"  # which position(s) cannot be captured
+    EXCEPTION_REASON = "exception_reason"  # then why
     REVIEW = "review"
     SUBMITTING = "submitting"
     DONE = "done"

@@ -50,7 +50,8 @@ class CaptureState:
     best: dict[str, Sample] = field(default_factory=dict)
     last_error: str = ""
     records: dict[str, RecordDraft] = field(default_factory=dict)
-    exception_pick: set[str] = field(default_factory=set)
+    exception_pick: set[str] = field(default_factory=set)  # positions chosen as "cannot"
+    exception_from: Screen | None = None  # the guide or result "cannot do this" was pressed on
 
     @property
     def step(self) -> CaptureStep | None:

@@ -150,7 +150,7 @@ class _Pass:
         if photo_box is not None:
             text_w -= photo_box.w + self.m
         bar_boxes = self._bars(photo_box)
-        if photo_box is not None and not (view.photo or view.hands or view.preview):
+        if photo_box is not None and not view.picture:
             photo_box = None  # the column holds bars only
         field_box = self._text_column(text_w)
         qr_box = self._qr()
@@ -227,15 +227,20 @@ class _Pass:
     def _picture(self) -> Box | None:
         """A picture top right, beside the text: the photo, or the hands with their labels."""
         view, m, gap = self.view, self.m, self.gap
-        if not (view.photo or view.hands or view.preview or view.bars):
+        if not (view.picture or view.bars):
             return None
-        wide = view.preview or not (view.photo or view.hands)  # a face to aim; bars with labels
+        wide = view.preview or not view.picture  # a face to aim; bars with labels
         side = round(min(self.width, self.height) * (0.4 if not wide else 0.5 if view.preview else 0.6))
-        box = Box(self.width - m - side, self.y, side, side - (self.body + gap if view.hands else 0))
+        box = Box(self.width - m - side, self.y, side, side - (self.body + gap if view.halves else 0))
+        if view.action_columns and view.picture and not view.bars:  # stays above fixed slots
+            rows = -(-len(view.actions) // view.action_columns)
+            slots_top = self.bottom - rows * round(self.target * 1.1) - (rows - 1) * gap
+            room = slots_top - gap - box.y - (self.body + gap if view.halves else 0)
+            box = Box(box.x, box.y, side, max(MIN_TARGET, min(box.h, room)))
         if view.bars:  # the bars go under the picture, or fill its place
-            image = bool(view.photo or view.hands or view.preview)
+            image = view.picture
             box = Box(box.x, box.y, side, max(side // 2, side - self._bars_height(side)) if image else 0)
-        if view.hands:  # "left hand", "right hand" under the picture
+        if view.halves:  # "left hand", "right hand" (or eye) under the picture
             size = self.body
             while max(self.measure(label, size) for label in view.hand_labels) > side // 2 - gap and size > 12:
                 size -= 1

@@ -89,6 +89,10 @@ class Renderer:
             self._photo(view.photo, frame.photo_box, pal)
         elif frame.photo_box and view.hands:
             self._hands(set(view.hands), frame.photo_box, pal)
+        elif frame.photo_box and view.figure == "hands":
+            self._hands(set(view.lit), frame.photo_box, pal)
+        elif frame.photo_box and view.figure == "eyes":
+            self._eyes(set(view.lit), frame.photo_box, pal)
         for bar, box in zip(view.bars, frame.bar_boxes, strict=False):
             self._bar(bar, box, pal)
         if over:  # the warning lies over the top bar; nothing under it moved
@@ -209,6 +213,23 @@ class Renderer:
             thumb_x = palm.right - fw // 4 if side == "left" else palm.x - fw + fw // 4
             self._finger(pygame.Rect(thumb_x, palm.y + palm.h // 5, fw, palm.h * 55 // 100),
                          f"{side}_thumb" in lit, pal)
+
+    def _eyes(self, lit: set[str], box: object, pal: Palette) -> None:
+        """A face as in a mirror (the resident's left eye on the left), the chosen eyes lit."""
+        r = _rect(box)
+        head = pygame.Rect(0, 0, r.w * 3 // 4, r.h * 19 // 20)
+        head.center = r.center
+        pygame.draw.ellipse(self.surface, pal.key, head)
+        pygame.draw.ellipse(self.surface, pal.border, head, width=2)
+        for pos, cx in (("left_iris", r.x + r.w // 4 + r.w // 12), ("right_iris", r.x + r.w * 3 // 4 - r.w // 12)):
+            eye = pygame.Rect(0, 0, r.w // 4, r.h // 7)
+            eye.center = (cx, head.y + head.h * 2 // 5)
+            pygame.draw.ellipse(self.surface, pal.primary if pos in lit else pal.field, eye)
+            pygame.draw.ellipse(self.surface, pal.border, eye, width=2)
+            pygame.draw.circle(self.surface, pal.on_primary if pos in lit else pal.text, eye.center, eye.h // 3)
+        mouth = pygame.Rect(0, 0, head.w // 3, head.h // 8)
+        mouth.center = (head.centerx, head.y + head.h * 3 // 4)
+        pygame.draw.arc(self.surface, pal.border, mouth, 3.5, 5.9, 3)
 
     def _finger(self, rect: pygame.Rect, lit: bool, pal: Palette) -> None:
         pygame.draw.rect(self.surface, pal.primary if lit else pal.key, rect, border_radius=rect.w // 2)

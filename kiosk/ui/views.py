@@ -23,7 +23,8 @@ from drivers.imaging import FaceHint
 from drivers.peripherals import FacePreview
 from kiosk.flow import identity
 from kiosk.flow.assisted import open_positions
-from kiosk.flow.capture import EXCEPTION_REASONS, previewing, retries_left, step_passes
+from kiosk.flow.capture import previewing, retries_left, step_passes
+from kiosk.flow.exceptions import CAUSES
 from kiosk.flow.machine import (
     CORRECTION_FIELDS,
     FEEDBACK_CATEGORIES,
@@ -83,13 +84,25 @@ class View:
     qr: str = ""
     photo: bytes = dataclasses.field(default=b"", repr=False)  # the face just taken, shown for approval (PNG)
     hands: tuple[str, ...] = ()  # finger positions to place, drawn lit on a picture of both hands
-    hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand
+    hand_labels: tuple[str, str] = ("", "")  # under the left and the right hand (or eye)
+    figure: str = ""  # a picture to choose on: "hands" or "eyes" (a face), `lit` lit
+    lit: tuple[str, ...] = ()
     preview: FacePreview | None = None  # the face camera's live frame, under an oval guide
     bars: tuple[Bar, ...] = ()  # quality bars beside the text (the live one, or one a position)
     say: tuple[str, ...] = ()  # what speech reads instead of `lines`, when they differ
     large_text: bool = False
     high_contrast: bool = False
     lang: str = "id"
+
+    @property
+    def picture(self) -> bool:
+        """Something drawn top right: the photo, the live preview, the hands or a figure."""
+        return bool(self.photo or self.hands or self.preview or self.figure)
+
+    @property
+    def halves(self) -> bool:
+        """A picture in two halves with a label under each (hands, or eyes)."""
+        return bool(self.hands or self.figure)
 
     def widgets(self) -> tuple[Widget, ...]:
         extra = (self.banner_action,) if self.banner_action else ()
@@ -164,7 +177,8 @@ def build_view(flow: Flow, now: float) -> View:
         corner=c.corner, help=_press(Button.HELP, lang, "selected" if s.help_called else "nav"),
         home=_press(Button.HOME, lang, "nav") if scr not in NO_HOME else None, top=_top_bar(flow),
         notice=" · ".join(notices), banner=banner, banner_action=banner_action, qr=c.qr, photo=c.photo,
-        hands=c.hands, hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=c.say, bars=tuple(c.bars),
+        hands=c.hands, hand_labels=c.labels or (t("hand_left", lang), t("hand_right", lang)), say=c.say,
+        bars=tuple(c.bars), figure=c.figure, lit=c.lit,
         large_text=s.large_text, high_contrast=s.high_contrast, lang=lang,
     )
 
@@ -181,6 +195,9 @@ class _Content:
     hands: tuple[str, ...] = ()
     say: tuple[str, ...] = ()
     bars: list[Bar] = dataclasses.field(default_factory=list)
+    figure: str = ""
+    lit: tuple[str, ...] = ()
+    labels: tuple[str, str] | None = None  # under the picture's halves, when not the hands
     qr: str = ""
     corner: Widget | None = None  # staff only, small, bottom-left (the welcome screen)
 
@@ -324,14 +341,45 @@ def _quality_lines(flow: Flow, c: _Content, *, ok: bool, left: int) -> None:
     c.say = (*said, *c.lines)
 
 
+def _exception_picture(flow: Flow, c: _Content) -> None:
+    """The hands, or a face with both eyes (as in a mirror), the chosen positions lit."""
+    s, lang, step = flow.session, flow.session.lang, flow.session.capture.step
+    if step is None or step.modality not in (Modality.FINGER, Modality.IRIS):
+        return
+    c.lit = tuple(p for p in s.capture.remaining() if p in s.capture.exception_pick)
+    c.figure = "hands" if step.modality is Modality.FINGER else "eyes"
+    if step.modality is Modality.IRIS:
+        c.labels = (t("pos_left_iris", lang), t("pos_right_iris", lang))
+
+
 def _capture_exception(flow: Flow, c: _Content) -> None:
+    """Which: each position a toggle (marked and lit on the picture when chosen), then Next;
+    slots fixed so that nothing here lands on a cause of the next screen but a position."""
     s, lang = flow.session, flow.session.lang
-    c.actions.append(_press(Button.SEE_OFFICER, lang, "primary"))
+    _exception_picture(flow, c)
+    toggles: list[Widget | None] = []
     for p in s.capture.remaining():
         picked = p in s.capture.exception_pick
-        c.actions.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
-                                event=Choose(option=p), role="selected" if picked else "action"))
-    c.actions.extend(_choices(EXCEPTION_REASONS, lang))
+        toggles.append(Widget(id=f"choose:{p}", label=("• " if picked else "") + t(f"pos_{p}", lang),
+                              event=Choose(option=p), role="selected" if picked else "action"))
+    c.actions = [*toggles, *[None] * (4 - len(toggles)),
+                 _press(Button.CONFIRM, lang, "primary" if s.capture.exception_pick else "action",
+                        label_key="btn_exception_next"),
+                 _press(Button.SEE_OFFICER, lang)]
+
+
+def _exception_reason(flow: Flow, c: _Content) -> None:
+    """Why: the causes that fit this modality (a face is never "missing"), the chosen
+    positions named and lit; See an officer where it was on "which"."""
+    s, lang, step = flow.session, flow.session.lang, flow.session.capture.step
+    if step is None:
+        return
+    _exception_picture(flow, c)
+    names = ", ".join(t(f"pos_{p}", lang) for p in s.capture.remaining() if p in s.capture.exception_pick)
+    c.lines.append(t("exception_which", lang, positions=names))
+    causes: list[Widget | None] = [Widget(id=f"choose:{cause.value}", label=t(f"cause_{cause.value}", lang),
+                                          event=Choose(option=cause.value)) for cause in CAUSES[step.modality]]
+    c.actions = [*causes, *[None] * (4 - len(causes)), None, _press(Button.SEE_OFFICER, lang)]
 
 
 def _review(flow: Flow, c: _Content) -> None:
@@ -418,6 +466,7 @@ _CONTENT: dict[Screen, Callable[[Flow, _Content], None]] = {
     Screen.CAPTURING: _capturing,
     Screen.CAPTURE_RESULT: _capture_result,
     Screen.CAPTURE_EXCEPTION: _capture_exception,
+    Screen.EXCEPTION_REASON: _exception_reason,
     Screen.REVIEW: _review,
     Screen.DONE: _done,
     Screen.CONFIRM_LEAVE: _confirm_leave,
@@ -500,4 +549,5 @@ def _review_lines(flow: Flow) -> list[str]:
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
 _BACK_SCREENS = {key for key in TABLE if key[1] is Button.BACK}
-SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW, Screen.SEE_OFFICER, Screen.OFFICER_CONFIRM}
+SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW, Screen.SEE_OFFICER, Screen.OFFICER_CONFIRM,
+                Screen.CAPTURE_EXCEPTION, Screen.EXCEPTION_REASON}

@@ -104,7 +104,9 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.SEE_OFFICER)
     yield "see_officer_declined", d.flow, d.now
     d.press(Button.BACK)
-    d.send(Choose(option="missing"))
+    d.press(Button.CONFIRM)
+    yield "exception_reason", d.flow, d.now
+    d.send(Choose(option="amputated"))
     while d.flow.screen is Screen.CAPTURE_GUIDE:
         d.capture()
         d.press(Button.CONTINUE)

@@ -280,7 +280,7 @@ def test_declining_all_biometrics_is_two_taps_to_an_officer_and_sends_nothing(h:
     marks = [json.loads(x) for x in h.out.getvalue().splitlines()]
     after = marks[next(i for i, e in enumerate(marks) if e.get("label") == "first_capture_screen"):]
     screens = [e["screen"] for e in after if e["event"] == "screen"]
-    assert screens[:2] == ["capture_exception", "see_officer"]  # two taps
+    assert screens[:2] == ["exception_reason", "see_officer"]  # two taps (one position: no "which")
     assert [e["reason"] for e in h.events("help_requested")] == ["declined"]
     assert h.outbox.depth() == 0 and not h.events("stored") and not h.peripherals.receipts
     assert [e["reason"] for e in h.events("session_wiped")] == ["home"]

@@ -265,7 +265,8 @@ def test_back_from_a_step_of_exceptions_only_reopens_it() -> None:
     d.press(Button.EXCEPTION)
     for p in LEFT_SLAP:
         d.send(Choose(option=p))
-    d.send(Choose(option="injured"))
+    d.press(Button.CONFIRM)
+    d.send(Choose(option="bandaged"))
     assert d.flow.session.capture.step.name == "finger:thumbs"  # type: ignore[union-attr]
     d.press(Button.BACK)
     assert d.screen is Screen.CAPTURE_GUIDE and d.flow.session.capture.remaining() == LEFT_SLAP
@@ -317,7 +318,7 @@ def test_declining_every_capture_takes_two_taps_and_ends_with_an_officer_not_a_t
     assert out == [CallOfficer(screen="see_officer", reason="declined")]
     assert not any(isinstance(a, StorePacket | PrintReceipt) for a in d.actions[before:])
     d.press(Button.BACK)
-    assert d.screen is Screen.CAPTURE_EXCEPTION
+    assert d.screen is Screen.EXCEPTION_REASON  # the face alone: no "which" to choose
 
 
 def test_staff_on_their_way_is_shown_only_to_a_resident_who_called() -> None:
@@ -391,10 +392,11 @@ def test_missing_finger_shrinks_the_slap_and_is_recorded_with_reason() -> None:
     d.press(Button.CONTINUE)  # face
     assert d.flow.session.capture.remaining() == RIGHT_SLAP
     d.press(Button.EXCEPTION)
-    d.send(Choose(option="missing"))
+    d.press(Button.CONFIRM)
     assert d.flow.session.input_error == "err_pick_position"  # pick a finger first
     d.send(Choose(option="right_little"))
-    d.send(Choose(option="missing"))
+    d.press(Button.CONFIRM)
+    d.send(Choose(option="amputated"))
     assert d.screen is Screen.CAPTURE_GUIDE
     assert d.flow.session.capture.remaining() == RIGHT_SLAP[:3]
     out = d.press(Button.BEGIN_CAPTURE)
@@ -413,7 +415,8 @@ def test_whole_step_excepted_moves_on_eye_unable() -> None:
     d.press(Button.EXCEPTION)
     d.send(Choose(option="right_iris"))
     d.send(Choose(option="left_iris"))
-    d.send(Choose(option="unable"))
+    d.press(Button.CONFIRM)
+    d.send(Choose(option="cannot_open"))
     assert d.flow.session.capture.step and d.flow.session.capture.step.modality is Modality.SIGNATURE
     assert d.flow.session.capture.has_exceptions()
 

@@ -213,7 +213,7 @@ def test_a_hanging_camera_never_holds_up_a_touch_and_its_thread_still_ends(h: Ha
     h.app.step()
     assert slow.asked.wait(10)
     h.app.tap("exception")  # answered while the camera hangs
-    assert h.app.flow.screen is Screen.CAPTURE_EXCEPTION
+    assert h.app.flow.screen is Screen.EXCEPTION_REASON
     h.app.step()
     assert not h.app.preview.running and h.app.preview.alive() == 1  # asked to end, mid-frame
     slow.release.set()
