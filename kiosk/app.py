@@ -42,6 +42,7 @@ from kiosk.flow.model import (
     CaptureProgress,
     Event,
     ForgetLookup,
+    Headphones,
     Hush,
     LookupStatus,
     OfficerComing,
@@ -63,6 +64,7 @@ from kiosk.flow.model import (
     TimeoutWarning,
     Touch,
 )
+from kiosk.headphones import JackWatcher
 from kiosk.i18n import t
 from kiosk.officers import save_pin_lock
 from kiosk.outbox import Outbox
@@ -114,6 +116,8 @@ class KioskApp:
         self._progress = self._shown_progress = (0, 0)  # (token, positions read) of the capture out
         self._view: View | None = None
         self.preview = LivePreview(peripherals)  # the face camera's live frames, off this thread
+        self.jack: JackWatcher | None = None  # headphones plugged in, where the platform tells
+        self._jack_seen: bool | None = None
         self._shown_at = 0.0  # self.monotonic() when the current screen first appeared
         self._shots = 0
         self.last_capture_at: float | None = None
@@ -182,6 +186,7 @@ class KioskApp:
         if self.watchdog is not None:
             self.watchdog.ping()
         self.speaker.pump()
+        self._follow_jack()
         self._finish_capture()
         self.dispatch(Tick())
         if self.publisher is not None:
@@ -203,6 +208,14 @@ class KioskApp:
         if self.screenshots is not None and not live_only:  # one shot a screen, not one a frame
             self._shots += 1
             self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")
+
+    def _follow_jack(self) -> None:
+        """Headphones plugged in or out (a change the watcher saw; 'cannot tell' is none)."""
+        state = self.jack.state if self.jack is not None else None
+        if state is not None and state != self._jack_seen:
+            self._jack_seen = state
+            self.journal.write("headphones", plugged=state)
+            self.dispatch(Headphones(plugged=state))
 
     def _follow_preview(self) -> None:
         """The live preview runs while the flow shows a face screen, and stops the moment it
@@ -427,6 +440,8 @@ class KioskApp:
 
     def close(self) -> None:
         self.preview.close()
+        if self.jack is not None:
+            self.jack.close()
         self._worker.shutdown(wait=False, cancel_futures=True)
 
 

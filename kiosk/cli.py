@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--renew-retry", type=float, default=600.0, metavar="S",
                      help="ask the signer again after S s without an answer (certificate renewal)")
     run.add_argument("--speech", action="store_true", help="every session starts with speech on (a resident can also turn it on with the Audio button); espeak-ng")
+    run.add_argument("--headphone-jack", default="auto", metavar="auto|off|CARD:CONTROL",
+                     help="turn speech on for the session when headphones are plugged in, where ALSA "
+                          "reports a jack (amixer); 'auto' finds one, e.g. 1:'Headphone Jack' names it")
     run.set_defaults(func=_run)
 
     add = ks.add_parser("add-officer", help="add an officer's PIN (read from stdin) to an officer file")
@@ -69,6 +72,12 @@ def _run(args: argparse.Namespace) -> int:
         if not host or not port.isdigit():
             raise UsageError("--broker must be HOST:PORT")
         broker = (host, int(port))
+    from kiosk.headphones import jack_from_spec
+
+    try:
+        jack = jack_from_spec(args.headphone_jack)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     opts = RunOptions(
         bundle=Path(args.bundle), peripherals=args.peripherals, headless=args.headless,
         script=Path(args.script) if args.script else None,
@@ -76,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         size=_size(args.size), outbox=Path(args.outbox) if args.outbox else None,
         officers=Path(args.officers) if args.officers else None, broker=broker, tls=not args.no_tls,
         drain_s=args.drain, resend_after_s=args.resend_after, health_interval_s=args.health_interval,
-        speech=args.speech, renew_retry_s=args.renew_retry,
+        speech=args.speech, renew_retry_s=args.renew_retry, headphone_jack=jack,
     )
     return run_kiosk(opts)
 

@@ -20,6 +20,7 @@ from drivers.factory import open_peripherals
 from kiosk.app import Journal, KioskApp
 from kiosk.errors import KioskError
 from kiosk.flow.machine import Flow, FlowConfig
+from kiosk.headphones import Jack, JackWatcher
 from kiosk.lock import hold
 from kiosk.officers import LOCK_FILE, load_officers, load_pin_lock
 from kiosk.outbox import SqliteOutbox
@@ -51,6 +52,7 @@ class RunOptions:
     health_interval_s: float = 60.0
     speech: bool = False
     renew_retry_s: float = RETRY_S
+    headphone_jack: Jack | None = None  # where the platform tells: speech on when plugged in
 
 
 def _peripherals(spec: str) -> Any:
@@ -101,6 +103,9 @@ def run_kiosk(opts: RunOptions) -> int:
                               health_interval_s=opts.health_interval_s)
     app.cert_valid_from = bundle.cert_valid_from
     app.pin_lock_path = lock_path
+    if opts.headphone_jack is not None:
+        app.jack = JackWatcher(opts.headphone_jack).start()
+    journal.write("headphone_jack", watched=repr(opts.headphone_jack) if opts.headphone_jack else "")
 
     def renewed(new: KioskBundle) -> None:  # sign with the new key, connect with the new certificate
         app.keys = SealingKeys(identity=new.identity, gateway_public_key=new.gateway_public_key, suite=new.suite,

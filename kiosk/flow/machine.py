@@ -38,6 +38,7 @@ from kiosk.flow.model import (
     Event,
     EventKey,
     ForgetLookup,
+    Headphones,
     Hush,
     LookupStatus,
     OfficerComing,
@@ -139,6 +140,8 @@ class Flow:
             self._tick(now)
         elif isinstance(event, PrinterState):
             self.printer_ok = event.ok
+        elif isinstance(event, Headphones):
+            self._headphones(event.plugged, now)
         elif isinstance(event, OfficerComing):
             if self.session.help_called and not self.session.officer_coming:
                 self.session.officer_coming = True
@@ -175,7 +178,7 @@ class Flow:
         elif isinstance(event, Press) and event.button is Button.CONTRAST:
             s.high_contrast = not s.high_contrast
         elif isinstance(event, Press) and event.button is Button.AUDIO:
-            s.speech = not s.speech
+            s.speech, s.speech_by_jack = not s.speech, False  # the resident's choice from now on
             self.emit(ReadScreen(screen=self.screen) if s.speech else Hush())
         elif isinstance(event, Press) and event.button is Button.HELP:
             s.help_called = True
@@ -197,6 +200,19 @@ class Flow:
             self._dispatch(event, now)
             return
         self._arm(now)  # any touch is activity
+
+    def _headphones(self, plugged: bool, now: float) -> None:
+        """Headphones in: speech on for this session (a new session starts as configured);
+        out again: off, unless the resident chose it with Audio. Plugging in is activity."""
+        s = self.session
+        if plugged and not s.speech:
+            s.speech, s.speech_by_jack = True, True
+            self.emit(ReadScreen(screen=self.screen))
+        elif not plugged and s.speech_by_jack:
+            s.speech, s.speech_by_jack = False, False
+            self.emit(Hush())
+        if self.deadline is not None:
+            self._arm(now)
 
     def _holds_work(self) -> bool:
         """Anything typed, chosen or captured that one tap on Home would throw away (a status

@@ -218,6 +218,13 @@ class PrinterState(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Headphones(Event):
+    """The platform saw headphones plugged in (or out): speech follows for this session."""
+
+    plugged: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReceiptFailed(Event):
     """The printer could not print the receipt: the screen must keep the ticket instead."""
 

@@ -107,6 +107,7 @@ class Session:
     large_text: bool = False
     high_contrast: bool = False
     speech: bool = False  # read screens aloud (the resident's Audio button, or the kiosk default)
+    speech_by_jack: bool = False  # turned on by headphones plugged in (off again when pulled out)
     help_called: bool = False  # an officer was asked to come (shown until the session ends)
     officer_coming: bool = False  # staff acknowledged the call: an officer is on the way
     leave_from: Screen | None = None  # the screen CONFIRM_LEAVE returns to
