@@ -70,13 +70,7 @@ class CameraDriver:
     def capture(self, position: str) -> Capture:
         index = IRIS_POSITIONS.index(position) if self.modality is Modality.IRIS else 0
         t0 = time.monotonic()
-        status, _ = self.client.request(CMD_CAPTURE, bytes((index,)), timeout_s=15.0)
-        if status == ST_NO_SUBJECT:
-            raise CaptureError("nothing to capture", device=self.device)
-        if status != ST_OK:
-            raise PeripheralError(f"capture refused (status {status})", device=self.device)
-        image, meta = self.client.receive_object(timeout_s=self._transfer_budget())
-        width, height, fmt = unpack_meta(meta)
+        image, (width, height, fmt) = self._fetch(CMD_CAPTURE, bytes((index,)), "capture", timeout_s=15.0)
         quality = 100
         if fmt == "png":
             try:
@@ -94,19 +88,23 @@ class CameraDriver:
         """One live frame from the face camera, scored here from its pixels."""
         if self.modality is not Modality.FACE:
             raise PeripheralError("only the face camera has a live preview", device=self.device)
-        status, _ = self.client.request(CMD_PREVIEW, timeout_s=5.0)
-        if status == ST_NO_SUBJECT:
-            raise CaptureError("nothing to see", device=self.device)
-        if status != ST_OK:
-            raise PeripheralError(f"preview refused (status {status})", device=self.device)
-        pixels, meta = self.client.receive_object(timeout_s=self._transfer_budget())
-        width, height, fmt = unpack_meta(meta)
+        pixels, (width, height, fmt) = self._fetch(CMD_PREVIEW, b"", "preview", timeout_s=5.0)
         if fmt != "raw8":
             raise LinkProtocolError(f"a preview frame must be raw8, not {fmt}", device=self.device)
         try:
             return FacePreview.scored(pixels, width, height)
         except imaging.ImageError as exc:
             raise LinkProtocolError(f"preview frame unusable: {exc}", device=self.device) from exc
+
+    def _fetch(self, cmd: int, args: bytes, what: str, *, timeout_s: float) -> tuple[bytes, tuple[int, int, str]]:
+        """Ask for an image, then take the OFFER that follows: (bytes, (width, height, format))."""
+        status, _ = self.client.request(cmd, args, timeout_s=timeout_s)
+        if status == ST_NO_SUBJECT:
+            raise CaptureError(f"nothing to {what}", device=self.device)
+        if status != ST_OK:
+            raise PeripheralError(f"{what} refused (status {status})", device=self.device)
+        data, meta = self.client.receive_object(timeout_s=self._transfer_budget())
+        return data, unpack_meta(meta)
 
     def _transfer_budget(self) -> float:
         # a 1 MiB object at the line rate, doubled, plus slack

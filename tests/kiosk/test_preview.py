@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -30,12 +30,13 @@ from kiosk.flow.model import (
 from kiosk.i18n import t
 from kiosk.preview import LivePreview
 from kiosk.submit import SealingKeys
-from kiosk.ui.layout import LAYOUTS
+from kiosk.ui.layout import LAYOUTS, Box, Frame
 from kiosk.ui.palette import STANDARD
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import build_view, utterance, with_preview
+from kiosk.ui.views import Bar, build_view, utterance, with_preview
 from tests.kiosk.helpers import ELDER_NIK, KK, Driver, sample
 from tests.kiosk.test_app import Harness
+from tests.kiosk.test_flow import to_consent
 from tests.waiting import wait_until
 
 
@@ -48,13 +49,7 @@ BLURRED = FacePreview.scored(face_preview(1, 0.45), PREVIEW_W, PREVIEW_H)
 
 
 def _to_face_guide(d: Driver) -> None:
-    d.press(Button.START)
-    d.send(Choose(option="replacement"))
-    d.send(Choose(option="lost"))
-    d.type_digits(ELDER_NIK)
-    d.press(Button.CONFIRM)
-    d.type_digits(KK)
-    d.press(Button.CONFIRM)
+    to_consent(d, "replacement", nik=ELDER_NIK)
     d.press(Button.AGREE)
 
 
@@ -117,20 +112,39 @@ def test_the_scene_quality_rises_as_the_resident_gets_it_right() -> None:
 # ---- drawing: the frame, the oval, the bar with its threshold -------------------------------
 
 @pytest.fixture(scope="module")
-def renderers() -> Iterator[dict[tuple[int, int], Renderer]]:
+def renderers() -> Iterator[Callable[[tuple[int, int]], Renderer]]:
+    """One renderer at a time (pygame has one display), made for the size asked."""
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     made: dict[tuple[int, int], Renderer] = {}
-    yield made
+
+    def get(size: tuple[int, int]) -> Renderer:
+        for other in [s for s in made if s != size]:
+            made.pop(other).close()
+        return made.setdefault(size, Renderer(*size))
+
+    yield get
     for r in made.values():
         r.close()
+
+
+def _check_bar(r: Renderer, drawn: Frame, box: Box, bar: Bar) -> None:
+    """Filled in the bar's colour, the threshold ticked across it, clear of every button."""
+    row = {tuple(r.surface.get_at((x, box.y + box.h // 2)))[:3] for x in range(box.x + 3, box.x + box.w - 3)}
+    assert STANDARD.key in row or bar.value >= 98  # the empty rest
+    assert (STANDARD.selected if bar.ok else STANDARD.error) in row or bar.value == 0
+    tick_x = box.x + round(box.w * bar.threshold / 100)
+    assert STANDARD.text in {tuple(r.surface.get_at((x, box.y - 1)))[:3] for x in range(tick_x - 2, tick_x + 3)}
+    assert box.x + box.w <= drawn.width and box.y + box.h <= drawn.height
+    for placed in drawn.buttons:  # nothing drawn under a button
+        b = placed.box
+        assert not (b.x < box.x + box.w and box.x < b.x + b.w and b.y < box.y + box.h and box.y < b.y + b.h), \
+            placed.widget.id
 
 
 @pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 def test_the_oval_and_the_bar_are_drawn_and_touch_nothing(renderers, size, large) -> None:
-    for other in [s for s in renderers if s != size]:
-        renderers.pop(other).close()
-    r = renderers.setdefault(size, Renderer(*size))
+    r = renderers(size)
     d = Driver()
     _to_face_guide(d)
     if large:
@@ -144,17 +158,10 @@ def test_the_oval_and_the_bar_are_drawn_and_touch_nothing(renderers, size, large
                   for y in range(box.y + 2, box.y + box.h - 2, 2)}
         oval = STANDARD.selected if frame is GOOD else STANDARD.primary
         assert oval in inside and len(inside) > 20  # the picture, and the oval over it
-        bar = {tuple(r.surface.get_at((x, bar_box.y + bar_box.h // 2)))[:3]
-               for x in range(bar_box.x + 3, bar_box.x + bar_box.w - 3)}
-        assert fill in bar and STANDARD.key in bar  # filled part and the empty rest
-        tick_x = bar_box.x + round(bar_box.w * 0.5)
-        assert STANDARD.text in {tuple(r.surface.get_at((x, bar_box.y - 1)))[:3] for x in range(tick_x - 2, tick_x + 3)}
+        assert view.bars[0].ok is (fill == STANDARD.selected)
+        _check_bar(r, drawn, bar_box, view.bars[0])
         label = [tx.text for tx in drawn.texts if tx.x == bar_box.x and box.y + box.h <= tx.y < bar_box.y]
         assert " ".join(label) == view.bars[0].label  # colour plus words
-        for placed in drawn.buttons:  # nothing drawn under a button
-            b = placed.box
-            assert not (b.x < bar_box.x + bar_box.w and bar_box.x < b.x + b.w
-                        and b.y < bar_box.y + bar_box.h and bar_box.y < b.y + b.h), placed.widget.id
         assert all(tx.x + 1 < box.x for tx in drawn.texts if tx.y < box.y + box.h and tx.style == "title")
 
 
@@ -247,12 +254,7 @@ def test_the_byte_level_simulator_feeds_the_preview_thread() -> None:
 
 def _slap_result(qualities: tuple[int, ...]) -> Driver:
     d = Driver()
-    d.press(Button.START)
-    d.send(Choose(option="new_recording"))
-    d.type_digits(ELDER_NIK)
-    d.press(Button.CONFIRM)
-    d.type_digits(KK)
-    d.press(Button.CONFIRM)
+    to_consent(d, nik=ELDER_NIK)
     d.press(Button.AGREE)
     d.capture()
     d.press(Button.CONTINUE)
@@ -291,9 +293,7 @@ def test_a_device_fault_shows_no_bar() -> None:
 @pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 def test_result_bars_are_drawn_apart_from_every_button(renderers, size, large) -> None:
-    for other in [s for s in renderers if s != size]:
-        renderers.pop(other).close()
-    r = renderers.setdefault(size, Renderer(*size))
+    r = renderers(size)
     d = _slap_result((72, 27, 55, 0))
     if large:
         d.press(Button.LARGE_TEXT)
@@ -301,13 +301,6 @@ def test_result_bars_are_drawn_apart_from_every_button(renderers, size, large) -
     drawn = r.draw(view)
     assert len(drawn.bar_boxes) == 4
     for bar, box in zip(view.bars, drawn.bar_boxes, strict=True):
-        row = {tuple(r.surface.get_at((x, box.y + box.h // 2)))[:3] for x in range(box.x + 3, box.x + box.w - 3)}
-        assert (STANDARD.selected if bar.ok else STANDARD.error) in row or bar.value == 0
-        tick_x = box.x + round(box.w * bar.threshold / 100)
-        assert STANDARD.text in {tuple(r.surface.get_at((x, box.y - 1)))[:3] for x in range(tick_x - 2, tick_x + 3)}
-        assert box.x + box.w <= size[0] and box.y + box.h <= size[1]
-        for placed in drawn.buttons:
-            b = placed.box
-            assert not (b.x < box.x + box.w and box.x < b.x + b.w and b.y < box.y + box.h and box.y < b.y + b.h)
+        _check_bar(r, drawn, box, bar)
     column = " ".join(tx.text for tx in drawn.texts if tx.x == drawn.bar_boxes[0].x)
     assert all(b.label in column for b in view.bars)  # each bar's words above it

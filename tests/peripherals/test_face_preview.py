@@ -3,6 +3,9 @@ the real wire codec too, and a frame that is not one is refused with a clear err
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from anjungan.packet.model import Modality
@@ -42,16 +45,22 @@ def test_a_preview_is_not_a_capture_and_an_unplugged_camera_raises() -> None:
         p.preview_face()
 
 
-def test_only_the_face_camera_has_a_preview() -> None:
-    rig = SimulatedRig(devices=("iris",))
+@contextlib.contextmanager
+def _camera(name: str, rig: SimulatedRig) -> Iterator[CameraDriver]:
+    """The real camera driver on the simulator's pty."""
+    driver = CameraDriver(SerialTransport(rig.config.url(name), 921600, device=name), Modality(name))
     try:
-        driver = CameraDriver(SerialTransport(rig.config.iris, 921600, device="iris"), Modality.IRIS)
         driver.connect()
-        with pytest.raises(PeripheralError, match="only the face camera"):
-            driver.preview()
-        driver.close()
+        yield driver
     finally:
+        driver.close()
         rig.stop()
+
+
+def test_only_the_face_camera_has_a_preview() -> None:
+    with _camera("iris", SimulatedRig(devices=("iris",))) as driver, \
+            pytest.raises(PeripheralError, match="only the face camera"):
+        driver.preview()
 
 
 @pytest.mark.parametrize(("pixels", "width", "height"), [
@@ -71,26 +80,18 @@ def test_an_oversized_or_blank_frame() -> None:
     assert wall.quality == 0 and wall.hint is FaceHint.LOOK
 
 
-
 def test_the_driver_refuses_a_frame_that_is_not_raw8(monkeypatch: pytest.MonkeyPatch) -> None:
     rig = SimulatedRig(devices=("face",))
-    try:
-        sim = rig.sims["face"]
-        real = sim.on_request
+    sim = rig.sims["face"]
+    real = sim.on_request
 
-        def png_instead(cmd: int, args: bytes) -> tuple[int, bytes, tuple[int, bytes, bytes] | None]:
-            status, data, obj = real(cmd, args)
-            if obj is not None and cmd == CMD_PREVIEW:
-                oid, frame, _meta = obj
-                return status, data, (oid, imaging.png_encode(frame, PREVIEW_W, PREVIEW_H),
-                                      b"\x60\x00\x80\x00png")
-            return status, data, obj
+    def png_instead(cmd: int, args: bytes) -> tuple[int, bytes, tuple[int, bytes, bytes] | None]:
+        status, data, obj = real(cmd, args)
+        if obj is not None and cmd == CMD_PREVIEW:
+            oid, frame, _meta = obj
+            return status, data, (oid, imaging.png_encode(frame, PREVIEW_W, PREVIEW_H), b"\x60\x00\x80\x00png")
+        return status, data, obj
 
-        monkeypatch.setattr(sim, "on_request", png_instead)
-        driver = CameraDriver(SerialTransport(rig.config.face, 921600, device="face"), Modality.FACE)
-        driver.connect()
-        with pytest.raises(LinkProtocolError, match="raw8"):
-            driver.preview()
-        driver.close()
-    finally:
-        rig.stop()
+    monkeypatch.setattr(sim, "on_request", png_instead)
+    with _camera("face", rig) as driver, pytest.raises(LinkProtocolError, match="raw8"):
+        driver.preview()
