@@ -1,7 +1,10 @@
 """The kiosk app's shell: runs the pure flow, performs its actions, draws, publishes.
 
 One thread owns the flow, the outbox and the drawing; captures run on one worker thread
-(peripherals block) and come back as events; paho's thread only queues link events.
+(peripherals block) and come back as events; the face camera's live preview
+(`kiosk/preview.py`) and the headphone jack (`kiosk/headphones.py`) are each asked on a
+thread of their own, whose latest answer this one only reads; paho's thread only queues link
+events.
 Both clocks are injected (`clock`: wall time, `monotonic`: the touch guard's), so no method
 reads the time itself and tests drive it without sleeping. `flow_now()` is `clock()` plus a
 skip the headless scripts use to jump over waits; packets and the publisher always use

@@ -7,12 +7,15 @@ from __future__ import annotations
 import pytest
 
 from anjungan.packet.model import EXCEPTION_REASONS, Modality
+from entrypoints.demo.residents import Resident, script_for
 from kiosk.errors import FlowError
 from kiosk.flow.exceptions import CAUSES, REASON, Cause
 from kiosk.flow.model import Button, CallOfficer, Choose, Screen
 from kiosk.flow.plan import LEFT_SLAP, RIGHT_SLAP
+from kiosk.submit import SealingKeys
 from kiosk.ui.views import build_view
 from tests.kiosk.helpers import Driver
+from tests.kiosk.test_app import Harness
 from tests.kiosk.test_flow import to_consent
 
 
@@ -212,3 +215,16 @@ def test_why_refuses_what_is_not_a_cause_for_fingers(garbage: str) -> None:
     with pytest.raises(FlowError):
         d.send(Choose(option=garbage))
     assert d.screen is Screen.EXCEPTION_REASON and "right_little" not in d.flow.session.capture.records
+
+
+@pytest.mark.parametrize("kind", ["elderly", "disabled"])
+def test_the_demo_residents_say_which_then_why(kind: str, keys: SealingKeys) -> None:
+    h = Harness(keys)
+    try:
+        h.play(script_for(Resident(kind=kind, number=1)))
+        assert h.events("stored") and h.app.flow.screen is Screen.WELCOME
+        screens = [e["screen"] for e in h.events("screen")]
+        which = screens.index("capture_exception")
+        assert screens[which + 1] == "exception_reason"
+    finally:
+        h.close()
