@@ -79,7 +79,7 @@ from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
 from kiosk.ui.keyboard import KeyboardInput
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import View, Widget, build_view, utterance, with_preview
+from kiosk.ui.views import View, Widget, build_view, preview_tip, utterance, with_preview
 
 log = logging.getLogger("anjungan.kiosk")
 
@@ -120,6 +120,7 @@ class KioskApp:
         self._view: View | None = None
         self.preview = LivePreview(peripherals)  # the face camera's live frames, off this thread
         self.jack: JackWatcher | None = None  # headphones plugged in, where the platform tells
+        self._tips: tuple[str, str] = ("", "")  # (the live tip last spoken, the one seen last)
         self._jack_seen: bool | None = None
         self._shown_at = 0.0  # self.monotonic() when the current screen first appeared
         self._shots = 0
@@ -204,6 +205,8 @@ class KioskApp:
         if view == self._view:
             return
         live_only = self._view is not None and _still(view) == _still(self._view)
+        if view.preview is not None:
+            self._say_tip(preview_tip(view.preview), view.lang)
         if self._view is None or view.screen is not self._view.screen:
             self._shown_at = self.monotonic()
         self._view = view
@@ -220,6 +223,15 @@ class KioskApp:
             self.journal.write("headphones", plugged=state)
             self.dispatch(Headphones(plugged=state))
 
+    def _say_tip(self, tip: str, lang: str) -> None:
+        """With speech on, a live tip is said once it holds for two frames in a row, and
+        only when it differs from the last one said (the screen's reading is never cut)."""
+        said, seen = self._tips
+        if tip == seen and tip != said and self.flow.session.speech:
+            self.speaker.say(t(f"say_hint_{tip}", lang), lang)
+            said = tip
+        self._tips = (said, tip)
+
     def _follow_preview(self) -> None:
         """The live preview runs while the flow shows a face screen, and stops the moment it
         does not (its thread ends after the frame in hand)."""
@@ -230,6 +242,7 @@ class KioskApp:
         elif not wanted and self.preview.running:
             frames = self.preview.frames
             self.preview.stop()
+            self._tips = ("", "")
             self.journal.write("preview", on=False, frames=frames)
 
     def _finish_capture(self) -> None:

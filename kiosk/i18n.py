@@ -89,6 +89,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hint_look": ("Lihat ke kamera, wajah di oval · kualitas {quality}",
                   "Look at the camera, face in the oval · quality {quality}"),
     "bar_quality": ("{position}: {verdict} · {quality}", "{position}: {verdict} · {quality}"),
+    "say_hint_ok": ("Bagus. Tahan posisi ini.", "Good. Hold still like this."),
+    "say_hint_still": ("Diam sebentar.", "Hold still."),
+    "say_hint_closer": ("Mendekatlah ke kamera.", "Move closer to the camera."),
+    "say_hint_light": ("Perlu lebih terang.", "More light is needed."),
+    "say_hint_look": ("Lihat ke kamera.", "Look at the camera."),
     "verdict_ok": ("baik", "good"),
     "verdict_low": ("kurang", "too low"),
     "tip_face": (

@@ -502,11 +502,18 @@ def with_preview(flow: Flow, view: View, frame: FacePreview | None) -> View:
     if frame is None:
         bar = Bar(label=t("hint_starting", lang), value=0, threshold=threshold, ok=False)
     else:
-        ok = frame.hint is FaceHint.OK and frame.quality >= threshold
-        tip = "still" if frame.hint is FaceHint.OK and not ok else frame.hint.value
+        tip = preview_tip(frame)
         bar = Bar(label=t(f"hint_{tip}", lang, quality=frame.quality), value=frame.quality,
-                  threshold=threshold, ok=ok)
+                  threshold=threshold, ok=tip == "ok")
     return dataclasses.replace(view, preview=frame, bars=(bar,))
+
+
+def preview_tip(frame: FacePreview) -> str:
+    """The one tip for a live frame (i18n `hint_<tip>`, spoken as `say_hint_<tip>`): the
+    driver's hint, or "still" when it is well placed but not yet sharp enough."""
+    if frame.hint is FaceHint.OK and frame.quality < THRESHOLDS[Modality.FACE]:
+        return "still"
+    return frame.hint.value
 
 
 def utterance(view: View) -> str:

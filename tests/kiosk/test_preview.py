@@ -29,6 +29,7 @@ from kiosk.flow.model import (
 )
 from kiosk.i18n import t
 from kiosk.preview import LivePreview
+from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys
 from kiosk.ui.layout import LAYOUTS, Box, Frame
 from kiosk.ui.palette import STANDARD
@@ -304,3 +305,21 @@ def test_result_bars_are_drawn_apart_from_every_button(renderers, size, large) -
         _check_bar(r, drawn, box, bar)
     column = " ".join(tx.text for tx in drawn.texts if tx.x == drawn.bar_boxes[0].x)
     assert all(b.label in column for b in view.bars)  # each bar's words above it
+
+
+def test_with_speech_on_each_steady_tip_is_said_once(keys: SealingKeys) -> None:
+    speaker = Speaker(enabled=False)  # records what it is asked to say
+    h = Harness(keys, speaker=speaker)
+    try:
+        h.app.tap("audio")
+        _app_to_face_guide(h)
+        tips = {t(f"say_hint_{tip}", "id") for tip in ("closer", "light", "look", "ok")}
+        assert wait_until(lambda: tips <= set(speaker.said), step=h.app.step)
+        said = [u for u in speaker.said if u in tips]
+        assert all(a != b for a, b in zip(said, said[1:], strict=False))  # never the same tip twice running
+        h.app.tap("audio")  # off: no more tips
+        count, frames = len(speaker.said), h.app.preview.frames
+        assert wait_until(lambda: h.app.preview.frames >= frames + 10, step=h.app.step)  # a whole scene more
+        assert len(speaker.said) == count
+    finally:
+        h.close()
