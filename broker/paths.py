@@ -13,6 +13,7 @@ service, running or not:
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from anjungan.stores import Store, read_stores
 
@@ -53,3 +54,13 @@ def fleet_store_url(fleet_dir: str | Path, db: str = "", fleet_db: str = "") -> 
     """The fleet store of `broker run --fleet DIR [--db URL] [--fleet-db URL]`."""
     return (fleet_db or read_stores(fleet_dir).get(Store.FLEET)
             or default_fleet_store_url(fleet_dir, queue_url(fleet_dir, db)))
+
+
+def split_schema(url: str, default: str = "anjungan") -> tuple[str, str]:
+    """A PostgreSQL URL's connection string and its `schema=` (else `default`): the URL as
+    given, less `schema=`. Not urlunsplit, which turns postgresql:///db (the local socket,
+    no host: the installed centre's queue) into postgresql:/db, which libpq refuses."""
+    query = parse_qs(urlsplit(url).query)
+    schema = query.pop("schema", [default])[0]
+    rest = urlencode(query, doseq=True)
+    return url.split("?", 1)[0].split("#", 1)[0] + (f"?{rest}" if rest else ""), schema

@@ -111,14 +111,17 @@ class Relay:
         """End every thread within moments: waits wake, SIAK calls in flight are abandoned
         (their packets keep their leases), and no new lease is taken."""
         self._stop.set()
-        self.siak.abandon()
+        siak = self.siak  # None in tests of the relay's bookkeeping alone
+        if siak is not None:
+            siak.abandon()
         until = time.monotonic() + STOP_JOIN_S
         for t in self._threads:
             t.join(timeout=max(0.0, until - time.monotonic()))
             if t.is_alive():
                 log.warning("relay thread %s still busy at shutdown; leaving it", t.name)
         self._threads.clear()
-        self.siak.abandon(False)  # the client is usable again (poll_status_once, a restart)
+        if siak is not None:
+            siak.abandon(False)  # the client is usable again (poll_status_once, a restart)
         self.coordination.leave()
 
     def _keep_alive(self) -> None:

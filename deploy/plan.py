@@ -129,7 +129,7 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
             Dir(path=f"{CONFIG_DIR}/fleet", owner="root", group="root", mode=0o700),
             Dir(path=f"{CONFIG_DIR}/centre", owner=USER, group=USER, mode=0o700),
             File(path=f"{CONFIG_DIR}/centre/{STORES_FILE}", data=render(CENTRE_STORES),
-                 group=USER, mode=0o640, replace=False),
+                 owner=USER, group=USER, mode=0o640, replace=False),
             File(path=f"{CONFIG_DIR}/fleet-config.json", data=json.dumps({}).encode() + b"\n",
                  group=USER, mode=0o640, replace=False),
         ]

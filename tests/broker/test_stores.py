@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anjungan.stores import STORES_FILE, Store, parse, render
-from broker.paths import default_fleet_store_url, fleet_store_url, queue_url
+from broker.paths import default_fleet_store_url, fleet_store_url, queue_url, split_schema
 from entrypoints.cli import main
 from provisioning.fleet import init_fleet
 
@@ -63,3 +63,12 @@ def test_garbage_is_one_line_from_every_command(raw: bytes, tmp_path: Path, caps
         assert err.count("\n") == 1 and "Traceback" not in err and len(err) < 400, (argv, err)
         assert STORES_FILE in err, (argv, err)
     assert not list(tmp_path.rglob("*.db"))  # nothing created from a file it could not read
+
+
+def test_a_local_socket_url_keeps_its_empty_host() -> None:
+    """postgresql:///anjungan (the installed centre's queue: the local socket, peer auth) was
+    once handed to libpq as postgresql:/anjungan, which it refuses."""
+    assert split_schema("postgresql:///anjungan") == ("postgresql:///anjungan", "anjungan")
+    assert split_schema("postgresql:///anjungan?schema=q2", "x") == ("postgresql:///anjungan", "q2")
+    assert split_schema("postgresql://u@h:5432/db?sslmode=require&schema=s") == (
+        "postgresql://u@h:5432/db?sslmode=require", "s")

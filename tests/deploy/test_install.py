@@ -130,7 +130,7 @@ def test_a_centre_gets_its_unit_and_folders_but_no_kiosk_files(root: Path, wheel
     assert "--http " in unit and "--fleet-db" not in unit and "--db" not in unit
     stores = json.loads((root / "etc/anjungan/centre/stores.json").read_text())  # the one rule's file
     assert stores == {"queue": "postgresql:///anjungan", "fleet_store": "sqlite:///var/lib/anjungan/fleet-health.db"}
-    assert owner_mode(root, "etc/anjungan/centre/stores.json") == ("root", "anjungan", "0640")
+    assert owner_mode(root, "etc/anjungan/centre/stores.json") == ("anjungan", "anjungan", "0640")
     assert owner_mode(root, "etc/anjungan/fleet") == ("root", "root", "0700")
     assert owner_mode(root, "etc/anjungan/centre") == ("anjungan", "anjungan", "0700")
     assert (root / "etc/anjungan/fleet-config.json").read_text() == "{}\n"
