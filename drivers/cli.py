@@ -67,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--json", action="store_true", help="print what was found as JSON")
     pr.set_defaults(func=_pair)
 
+    register_firmware(sub)
+
     sim = gsub.add_parser("simulate", help="serve one device's simulator on a new pty")
     sim.add_argument("device", metavar="DEVICE",
                      help="controller, fingerprint, iris, face, signature or printer")
@@ -75,6 +77,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="probability per byte of a flipped bit")
     sim.add_argument("--seed", type=int, default=0, help="image sequence seed")
     sim.set_defaults(func=_simulate)
+
+
+def register_firmware(sub: argparse._SubParsersAction) -> None:
+    fw = sub.add_parser("firmware", help="the peripheral controller's firmware (RP2040, MicroPython)")
+    fsub = fw.add_subparsers(dest="firmware_cmd", metavar="COMMAND")
+    fw.set_defaults(func=lambda _a: (fw.print_help(), 2)[1])
+    d = fsub.add_parser("deploy", help="compile this release's firmware and copy it to the board",
+                        description="Precompiles the firmware with mpy-cross (armv6m), copies it with "
+                        "mpremote and resets the board. Stop the kiosk first.")
+    d.add_argument("port", nargs="?", default="auto",
+                   help="the board's USB port: /dev/anjungan/controller-usb (udev) or /dev/ttyACM0 "
+                   "(default: mpremote's auto)")
+    d.add_argument("--dry-run", action="store_true", help="compile only and list the files")
+    d.set_defaults(func=_firmware_deploy)
+
+
+def _firmware_deploy(args: argparse.Namespace) -> int:
+    from drivers.firmware_deploy import deploy, version
+
+    if args.port != "auto" and (not args.port.startswith("/dev/") or not args.port.isprintable()):
+        raise PeripheralConfigError(f"PORT must be a device under /dev, not {args.port[:60]!r}")
+    names = deploy(args.port, dry_run=args.dry_run)
+    if args.dry_run:
+        print("\n".join(names))
+    else:
+        print(f"deployed firmware {version()} to {args.port}")
+    return 0
 
 
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:
