@@ -213,8 +213,11 @@ def _write(path: str, text: str) -> None:
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
+        old = target.stat() if target.exists() else None
         tmp.write_text(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, old.st_mode & 0o777 if old else 0o644)  # the installer's root:anjungan 0640 kept
+        if old is not None and os.geteuid() == 0:
+            os.chown(tmp, old.st_uid, old.st_gid)
         os.replace(tmp, target)
     except OSError as exc:
         raise PeripheralConfigError(f"cannot write {path}: {exc.strerror}") from None

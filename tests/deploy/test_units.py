@@ -13,7 +13,7 @@ import pytest
 
 from anjungan.stores import STORES_FILE, render
 from broker.paths import fleet_store_url, queue_url
-from deploy.plan import CENTRE_STORES, render_unit
+from deploy.plan import CENTRE_STORES, CONFIG_DIR, DATA_DIR, render_unit
 from entrypoints.cli import build_parser
 
 UNITS = Path(__file__).resolve().parents[2] / "provisioning" / "rpi"
@@ -38,11 +38,17 @@ def test_exec_start_is_a_command_our_cli_accepts(name: str, tmp_path: Path) -> N
     argv = shlex.split(settings(name)["ExecStart"][0])
     args = argv[argv.index("/opt/anjungan/current/bin/anjungan") + 1:]
     parsed = build_parser().parse_args([a for a in args if not a.startswith("$")])  # $VAR: kiosk.env
-    writable = settings(name)["ReadWritePaths"]
-    assert writable == ["/var/lib/anjungan"] and settings(name)["ProtectSystem"] == ["strict"]
+    writable = settings(name)["ReadWritePaths"][0].split()
+    assert settings(name)["ProtectSystem"] == ["strict"]
     if name == "anjungan-kiosk.service":
         assert argv[0] == "/usr/bin/cage" and parsed.outbox == "/var/lib/anjungan/outbox.db"
+        # the outbox (what the durability tests cover) and the bundle (renewal installs the new
+        # certificate there) are writable, on the data partition the unit requires mounted;
+        # nothing else: not /etc at large, not the overlay of a read-only root
+        assert writable == [DATA_DIR, f"{CONFIG_DIR}/bundle"] == settings(name)["RequiresMountsFor"][0].split()
+        assert Path(parsed.outbox).parent == Path(DATA_DIR) and str(parsed.bundle) == f"{CONFIG_DIR}/bundle"
     else:  # the stores come from the folder's stores.json, as the installer seeds it
+        assert writable == [DATA_DIR]
         assert parsed.http and parsed.fleet == Path("/etc/anjungan/centre")
         (tmp_path / STORES_FILE).write_bytes(render(CENTRE_STORES))
         assert fleet_store_url(tmp_path, parsed.db, parsed.fleet_db) == "sqlite:///var/lib/anjungan/fleet-health.db"

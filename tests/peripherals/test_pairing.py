@@ -56,7 +56,10 @@ def test_pair_finds_every_simulated_device_and_writes_a_config_the_selftest_pass
         for name in order:
             argv += ["--port", paths[name]]
         argv += ["--port", babbler, "--port", str(tmp_path / "unplugged")]
+        (tmp_path / "peripherals.json").write_text("{}")  # as the installer seeds it: its mode is kept
+        (tmp_path / "peripherals.json").chmod(0o640)
         assert main(argv) == 0
+        assert (tmp_path / "peripherals.json").stat().st_mode & 0o777 == 0o640
         report = json.loads(capsys.readouterr().out)
         found = {p["path"]: p["device"] for p in report["ports"]}
         assert found == {**{paths[n]: n for n in order}, babbler: "", str(tmp_path / "unplugged"): ""}
