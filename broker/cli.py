@@ -23,7 +23,7 @@ from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
 from broker.keys_cli import register_keys
 from broker.observe import NULL
-from broker.paths import default_db_url, default_fleet_store_url, sqlite_path
+from broker.paths import fleet_store_url, queue_url, sqlite_path
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import access as siak_access
@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     run = bsub.add_parser("run", help="ingest from MQTT, queue durably, relay to SIAK")
     run.add_argument("--fleet", required=True, type=Path, help="fleet folder (provision init-fleet)")
-    run.add_argument("--db", default="", help="queue URL: sqlite:///PATH (default) or postgresql://…")
+    run.add_argument("--db", default="", help="queue URL: sqlite:///PATH or postgresql://… (default: "
+                     "what FLEET/stores.json names, else sqlite beside the folder; broker/paths.py)")
     run.add_argument("--mqtt", default="", help="mqtts://HOST:PORT (default: the fleet's broker)")
     siak_access.add_options(run)
     run.add_argument("--workers", type=int, default=4, help="relay workers = SIAK concurrency")
@@ -76,8 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="also serve the staff dashboard and /metrics here (port 0: any)")
     add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
     run.add_argument("--fleet-db", default="",
-                     help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
-                     "else beside the default queue; broker/paths.py)")
+                     help="fleet health store URL (default: what FLEET/stores.json names, else "
+                     "fleet-health.db beside a sqlite queue; broker/paths.py)")
     run.add_argument("--fleet-config", default=None,
                      help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")
     run.set_defaults(func=run_service)
@@ -139,7 +140,7 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> PacketQueue:
-    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    url = queue_url(args.fleet, args.db) if args.fleet else args.db
     if not url:
         raise UsageError("give --db URL or --fleet DIR")
     if url.startswith("sqlite://") or "://" not in url:
@@ -196,7 +197,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    fleet_db = args.fleet_db or default_fleet_store_url(args.fleet, args.db)
+    fleet_db = fleet_store_url(args.fleet, args.db, args.fleet_db)
     cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), client_id=args.fleet_identity,
                       tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
@@ -316,7 +317,7 @@ def run_waits(args: argparse.Namespace) -> int:
 
 
 def _sqlite_queue(args: argparse.Namespace) -> Path:
-    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    url = queue_url(args.fleet, args.db) if args.fleet else args.db
     if not url:
         raise UsageError("give --db URL or --fleet DIR")
     path = sqlite_path(url)

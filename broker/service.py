@@ -26,7 +26,7 @@ from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
 from broker.mqtt import SESSION_EXPIRY_S, CentreMqtt, MqttSettings, share_group
 from broker.observe import ACCEPTED, DUPLICATE, NULL, REJECTED, SKIPPED, CentreObserver
-from broker.paths import default_db_url
+from broker.paths import queue_url
 from broker.policy import DEFAULT_AGING_S
 from broker.queue import Admission, PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
@@ -47,7 +47,7 @@ POISON = "internal_error"  # the rejection reason of a message whose handling fa
 @dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     fleet_dir: Path
-    db_url: str = ""  # default: sqlite in the fleet folder's sibling `centre/`
+    db_url: str = ""  # default: the folder's stores.json, else sqlite in its sibling `centre/`
     mqtt_url: str = ""  # default: the fleet's broker address
     siak_url: str = DEFAULT_SIAK_URL
     siak_timeout_s: float = 10.0  # deadline of one whole SIAK call
@@ -74,7 +74,7 @@ class CentralService:
         broker = fleet.settings["broker"]
         tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.cfg = cfg
-        db_url = cfg.db_url or default_db_url(cfg.fleet_dir)
+        db_url = queue_url(cfg.fleet_dir, cfg.db_url)
         self.queue: PacketQueue = open_queue(db_url, aging_s=cfg.aging_s)
         self.coordination = open_coordination(db_url, instance=cfg.identity, dead_after_s=cfg.dead_after_s)
         self.trust = TrustSource(cfg.fleet_dir)

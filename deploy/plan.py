@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from anjungan.stores import STORES_FILE, Store, render
+
 USER = "anjungan"
 DEFAULT_PREFIX = "/opt/anjungan"
 CONFIG_DIR = "/etc/anjungan"
@@ -76,6 +78,11 @@ session required pam_unix.so
 session required pam_systemd.so
 """
 
+# The stores `broker run --fleet /etc/anjungan/centre` and every operator command given that
+# folder use (anjungan/stores.py): the queue in PostgreSQL, the fleet store on the data disk.
+CENTRE_STORES = {Store.QUEUE: "postgresql:///anjungan",
+                 Store.FLEET: f"sqlite://{DATA_DIR}/fleet-health.db"}
+
 KIOSK_ENV = b"""\
 # Site settings of anjungan-kiosk.service (read at each start; `systemctl restart anjungan-kiosk`).
 # CAGE_ARGS: -d no window decorations; add -r per 90 degrees of clockwise rotation.
@@ -121,6 +128,8 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
             # its own copy without the CA key (`provision centre-folder`)
             Dir(path=f"{CONFIG_DIR}/fleet", owner="root", group="root", mode=0o700),
             Dir(path=f"{CONFIG_DIR}/centre", owner=USER, group=USER, mode=0o700),
+            File(path=f"{CONFIG_DIR}/centre/{STORES_FILE}", data=render(CENTRE_STORES),
+                 owner=USER, group=USER, mode=0o640, replace=False),
             File(path=f"{CONFIG_DIR}/fleet-config.json", data=json.dumps({}).encode() + b"\n",
                  group=USER, mode=0o640, replace=False),
         ]
