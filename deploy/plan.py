@@ -57,6 +57,9 @@ class Link:
 Shipped = Callable[[str, str], bytes]
 
 UNITS = {Role.KIOSK: "anjungan-kiosk.service", Role.CENTRE: "anjungan-broker.service"}
+# The fleet's keepers, beside the centre (they read the fleet folder in /etc/anjungan/fleet):
+# installed with it, started by the technician once the fleet exists (the guide, step 2.3).
+KEEPER_UNITS = ("anjungan-signer.service", "anjungan-crl-refresh.service", "anjungan-crl-refresh.timer")
 UDEV_RULES = "99-anjungan-peripherals.rules"
 
 JOURNALD = b"""\
@@ -132,5 +135,7 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
                  owner=USER, group=USER, mode=0o640, replace=False),
             File(path=f"{CONFIG_DIR}/fleet-config.json", data=json.dumps({}).encode() + b"\n",
                  group=USER, mode=0o640, replace=False),
+            *(File(path=f"{UNIT_DIR}/{name}", data=render_unit(shipped("provisioning", f"rpi/{name}"), prefix))
+              for name in KEEPER_UNITS),
         ]
     return entries

@@ -134,6 +134,9 @@ def test_a_centre_gets_its_unit_and_folders_but_no_kiosk_files(root: Path, wheel
     assert owner_mode(root, "etc/anjungan/fleet") == ("root", "root", "0700")
     assert owner_mode(root, "etc/anjungan/centre") == ("anjungan", "anjungan", "0700")
     assert (root / "etc/anjungan/fleet-config.json").read_text() == "{}\n"
+    for keeper in ("anjungan-signer.service", "anjungan-crl-refresh.service", "anjungan-crl-refresh.timer"):
+        text = (root / "etc/systemd/system" / keeper).read_text()  # installed, not copied by hand
+        assert "/opt/anjungan" not in text
     assert not (root / "etc/udev/rules.d").exists() and not (root / UNIT).exists()
     assert "dialout:x:20:\n" in (root / "etc/group").read_text()
 
