@@ -46,6 +46,14 @@ MAX_PAYLOAD = MAX_PACKET_BYTES + 65536
 LAYOUT = "cluster.json"  # the nodes' names and ports, read by `NatsCluster`
 
 
+def every_kiosk(kind: TopicKind) -> str:
+    """The NATS subject of one kind for every kiosk, e.g. `anjungan.v1.kiosk.*.capture`."""
+    return f"{topics.subject(PREFIX)}.*.{kind}"
+
+
+INGEST_SUBJECTS = tuple(every_kiosk(kind) for kind in INGEST_KINDS)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Node:
     name: str
@@ -71,9 +79,8 @@ def kiosk_permissions(kiosk_id: str) -> dict[str, Any]:
 def centre_permissions(role: Role) -> dict[str, Any]:
     """A centre identity over NATS: its role's reads and writes for every kiosk, and for an
     ingest identity the JetStream API of the ingest stream alone."""
-    every = f"{topics.subject(PREFIX)}.*"
-    pub = [f"{every}.{kind}" for kind in role.writes]
-    sub = [f"{every}.{kind}" for kind in role.reads] + ["_INBOX.>"]
+    pub = [every_kiosk(kind) for kind in role.writes]
+    sub = [every_kiosk(kind) for kind in role.reads] + ["_INBOX.>"]
     if role is Role.INGEST:
         s = INGEST_STREAM
         pub += ["$JS.API.INFO", f"$JS.API.STREAM.CREATE.{s}", f"$JS.API.STREAM.UPDATE.{s}",
@@ -110,7 +117,7 @@ def node_config(node: Node, nodes: list[Node], *, conf_dir: Path, route_secret: 
         "tls": tls,
         "authorization": {"users": user_list},
         "jetstream": {"store_dir": str(d / node.name), "max_memory_store": 64 * 1024 * 1024,
-                      "max_file_store": 8 * 1024 * 1024 * 1024},
+                      "max_file_store": 16 * 1024**3},  # a ceiling streams reserve from, not disk used
         "cluster": {
             "name": CLUSTER_NAME,
             "listen": f"127.0.0.1:{node.cluster_port}",
