@@ -22,6 +22,7 @@ per configuration.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ INGEST_KINDS = (TopicKind.CAPTURE, TopicKind.QUERY)
 CLUSTER_NAME = "anjungan"
 MAX_PAYLOAD = MAX_PACKET_BYTES + 65536
 LAYOUT = "cluster.json"  # the nodes' names and ports, read by `NatsCluster`
+MAX_LAYOUT_BYTES = 65536
+MAX_NODES = 9
 
 
 def every_kiosk(kind: TopicKind) -> str:
@@ -144,7 +147,7 @@ def config_text(cfg: dict[str, Any]) -> str:
 
 def plan_nodes(count: int, ports: list[int]) -> list[Node]:
     """`count` nodes on the given free ports, four each."""
-    if not 1 <= count <= 9:
+    if not 1 <= count <= MAX_NODES:
         raise ProvisioningError("a NATS cluster here has 1 to 9 nodes (3 to survive losing one)")
     if len(ports) < 4 * count:
         raise ProvisioningError("not enough ports for the nodes")
@@ -174,10 +177,27 @@ def write_cluster(fleet: Fleet, conf_dir: str | Path, nodes: list[Node]) -> list
 
 
 def read_layout(conf_dir: str | Path) -> list[Node]:
+    """The nodes `write_cluster` recorded; ProvisioningError for anything else."""
     path = Path(conf_dir) / LAYOUT
+    raw = read_bytes(path, "NATS cluster layout")
     try:
-        data = json.loads(read_bytes(path, "NATS cluster layout"))
-        return [Node(**n) for n in data["nodes"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ProvisioningError(f"{path} is not a cluster layout (`anjungan provision nats`): "
-                                f"{type(exc).__name__}") from None
+        if len(raw) > MAX_LAYOUT_BYTES:
+            raise ValueError("too large")
+        items = json.loads(raw)["nodes"]
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_NODES:
+            raise ValueError("no list of nodes")
+        return [_node(item) for item in items]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise ProvisioningError(f"{path} is not a cluster layout (run `anjungan provision nats` again): "
+                                f"{str(exc)[:80] or type(exc).__name__}") from None
+
+
+def _node(item: object) -> Node:
+    if not isinstance(item, dict) or set(item) != set(Node.__dataclass_fields__):
+        raise ValueError("a node is not {name, client_port, mqtt_port, cluster_port, http_port}")
+    ports = {k: v for k, v in item.items() if k != "name"}
+    if any(type(v) is not int or not 0 < v < 65536 for v in ports.values()):
+        raise ValueError("a port is not 1..65535")
+    if not isinstance(item["name"], str) or not re.fullmatch(r"n[1-9]", item["name"]):
+        raise ValueError("a node name is not n1..n9")
+    return Node(name=item["name"], **ports)
