@@ -11,12 +11,13 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 from anjungan.children import die_with_parent
 from provisioning.errors import ProvisioningError
-from provisioning.nats import Node, read_layout
+from provisioning.nats import INGEST_CONSUMER, INGEST_STREAM, Node, read_layout
 
 READY_S = 30.0
 
@@ -37,6 +38,22 @@ def _get_json(port: int, path: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _health(port: int) -> str:
+    """'' when the node's /healthz says ok, else why not (its error, shortened)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:  # noqa: S310 - loopback
+            body = r.read()
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+    except OSError as exc:
+        return type(exc).__name__
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "no answer"
+    return "" if data.get("status") == "ok" else str(data.get("error", "unavailable"))[:160]
+
+
 class NatsCluster:
     """The nodes of `anjungan provision nats --out DIR`, as child processes."""
 
@@ -44,6 +61,7 @@ class NatsCluster:
         self.dir = Path(conf_dir)
         self.nodes: list[Node] = read_layout(self.dir)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.unhealthy: dict[str, str] = {}  # node -> why /healthz was not ok, at the last look
 
     @property
     def mqtt_ports(self) -> list[int]:
@@ -70,28 +88,58 @@ class NatsCluster:
             raise
         return self
 
-    def wait_ready(self, timeout_s: float = READY_S) -> None:
-        """Every running node healthy, and one JetStream meta leader that all of them see."""
+    def wait_ready(self, timeout_s: float = READY_S, *, healthy: bool = True) -> None:
+        """One JetStream meta leader that every running node sees, and (`healthy`) every
+        node's /healthz ok: each of its streams and consumers current."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.ready():
+            if self.ready(healthy=healthy):
                 return
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
                     raise ProvisioningError(f"NATS node {name} exited ({proc.returncode}); see {self.dir / name}.log")
             time.sleep(0.2)
-        raise ProvisioningError(f"the NATS cluster was not ready within {timeout_s:.0f} s (logs in {self.dir})")
+        why = "; ".join(f"{n}: {e}" for n, e in self.unhealthy.items())
+        raise ProvisioningError(f"the NATS cluster was not ready within {timeout_s:.0f} s ({why or 'no meta leader'}; "
+                                f"logs in {self.dir})")
 
-    def ready(self) -> bool:
+    def ready(self, *, healthy: bool = True) -> bool:
         leaders = set()
+        self.unhealthy = {}
         for node in self.nodes:
             if node.name not in self.procs or self.procs[node.name].poll() is not None:
                 continue
             jsz = _get_json(node.http_port, "/jsz")
-            if not jsz or not _get_json(node.http_port, "/healthz"):
+            if healthy and (why := _health(node.http_port)):
+                self.unhealthy[node.name] = why
+            if not jsz:
                 return False
             leaders.add((jsz.get("meta_cluster") or {}).get("leader") or "")
-        return len(leaders) == 1 and "" not in leaders
+        return len(leaders) == 1 and "" not in leaders and not self.unhealthy
+
+    def ingest_current(self) -> bool:
+        """The ingest stream and its consumer have every node as a current replica, as their
+        leaders see it: a node that rejoined has caught up. (Not /healthz: NATS 2.9.10 can
+        report its own MQTT retained-message consumer of a restarted node "not current" for
+        good, while our stream is fine.)"""
+        seen = set()
+        for node in self.nodes:
+            jsz = _get_json(node.http_port, "/jsz?accounts=true&streams=true&consumers=true")
+            for account in (jsz or {}).get("account_details") or []:
+                for stream in account.get("stream_detail") or []:
+                    if stream.get("name") != INGEST_STREAM:
+                        continue
+                    items = [("stream", stream.get("cluster") or {})]
+                    items += [("consumer", c.get("cluster") or {}) for c in stream.get("consumer_detail") or []
+                              if c.get("name") == INGEST_CONSUMER]
+                    for what, cluster in items:
+                        if cluster.get("leader") != node.name:
+                            continue
+                        replicas = cluster.get("replicas") or []
+                        if len(replicas) != min(3, len(self.nodes)) - 1 or not all(r.get("current") for r in replicas):
+                            return False
+                        seen.add(what)
+        return seen == {"stream", "consumer"}
 
     def kill(self, index: int) -> None:
         """SIGKILL node `index` (fault tests)."""
@@ -101,9 +149,10 @@ class NatsCluster:
             proc.wait()
 
     def restart(self, index: int) -> None:
-        """Start node `index` again; it rejoins the cluster from its store."""
+        """Start node `index` again from its store, and wait until it has rejoined: it sees
+        the others' meta leader (catching up its streams comes after: `wait_ready`)."""
         self._spawn(self.nodes[index])
-        self.wait_ready()
+        self.wait_ready(healthy=False)
 
     def stop(self) -> None:
         for proc in self.procs.values():
