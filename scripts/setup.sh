@@ -15,6 +15,7 @@ if [ "${ANJUNGAN_WITH_CHROMIUM:-0}" = 1 ]; then
   have chromium || need_apt+=(chromium)
   have chromedriver || need_apt+=(chromium-driver)
   have mosquitto_pub || need_apt+=(mosquitto-clients)  # tests/security attacks the broker with them
+  have nats-server || need_apt+=(nats-server)  # the clustered broker's tests (`provision nats`)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

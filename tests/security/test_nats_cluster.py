@@ -48,8 +48,6 @@ from tests.waiting import wait_until
 ATTACKER, VICTIM, REVOKED = "dps-01", "dps-02", "dps-03"
 TIMEOUT = 15.0
 
-needs_nats = pytest.mark.skipif(not Path("/usr/sbin/nats-server").exists() and not
-                                __import__("shutil").which("nats-server"), reason="nats-server not installed")
 
 
 # -- the generated configuration ----------------------------------------------------------
@@ -205,7 +203,6 @@ class CentreObserver:
         self.thread.join(TIMEOUT)
 
 
-@needs_nats
 def test_a_kiosk_cannot_publish_as_another_or_read_anothers_topics(cluster: Any, fleet_dir: Path) -> None:
     centre = CentreObserver(fleet_dir, cluster.nats_urls)
     victim = MqttKiosk(fleet_dir, VICTIM, cluster.mqtt_ports[1])
@@ -233,7 +230,6 @@ def test_a_kiosk_cannot_publish_as_another_or_read_anothers_topics(cluster: Any,
         centre.close()
 
 
-@needs_nats
 def test_a_revoked_kiosk_and_a_kiosk_on_the_nats_port_are_refused(cluster: Any, fleet_dir: Path) -> None:
     revoked = MqttKiosk(fleet_dir, REVOKED, cluster.mqtt_ports[0])
     try:
@@ -256,7 +252,6 @@ def test_a_revoked_kiosk_and_a_kiosk_on_the_nats_port_are_refused(cluster: Any, 
     assert "authorization" in asyncio.run(connect())
 
 
-@needs_nats
 def test_no_node_outlives_the_command_that_started_it(fleet_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "nats"
     proc = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "provision", "nats", str(fleet_dir),
