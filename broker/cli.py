@@ -167,7 +167,7 @@ def run_service(args: argparse.Namespace) -> int:
     nats_urls = tuple(u.strip() for u in args.nats.split(",") if u.strip())
     if kind is BrokerKind.CLUSTER and (not nats_urls or args.http):
         raise UsageError("--broker cluster needs --nats tls://HOST:PORT,… and serves no --http "
-                         "(the fleet monitor speaks MQTT 5: run `fleet serve` against Mosquitto)")
+                         "(run `anjungan fleet serve` for the dashboard)")
     if nats_urls and kind is not BrokerKind.CLUSTER:
         raise UsageError("--nats goes with --broker cluster")
     logs.configure(logging.INFO, sys.stderr)

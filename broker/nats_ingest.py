@@ -65,7 +65,7 @@ class NatsSettings:
 
     def __post_init__(self) -> None:
         if not self.urls or any(not u.startswith("tls://") for u in self.urls):
-            raise ConfigError(f"NATS URLs must be tls://HOST:PORT, got {','.join(self.urls)!r}")
+            raise ConfigError(f"NATS URLs must be tls://HOST:PORT, got {','.join(self.urls)[:120]!r}")
 
     @property
     def replicas(self) -> int:

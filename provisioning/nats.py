@@ -11,11 +11,10 @@ where `$MQTT.sub.>` (the inboxes of QoS 1 deliveries, which every MQTT user need
 reach other kiosks' messages. A revoked kiosk has no user at all (NATS 2.9 reads no CRL):
 regenerate after a revocation or enrolment and send the nodes SIGHUP.
 
-Centre identities connect over NATS only. An ingest identity consumes captures and
-queries from INGEST_STREAM (a work-queue stream, replicated over the nodes) through the
-durable INGEST_CONSUMER and publishes acks; the fleet and signer roles get what their role
-reads and writes, on the same subjects (they still speak MQTT 5 to Mosquitto; see
-docs/deployment.md). The nodes route to each other on loopback with a password generated
+An ingest identity connects over NATS only: it consumes captures and queries from
+INGEST_STREAM (a work-queue stream, replicated over the nodes) through the durable
+INGEST_CONSUMER and publishes acks. The fleet monitor and signer (paho, MQTT 3.1.1) connect
+over MQTT only, with what their role reads and writes. The nodes route to each other on loopback with a password generated
 per configuration.
 """
 
@@ -80,10 +79,11 @@ def kiosk_permissions(kiosk_id: str) -> dict[str, Any]:
 
 
 def centre_permissions(role: Role) -> dict[str, Any]:
-    """A centre identity over NATS: its role's reads and writes for every kiosk, and for an
-    ingest identity the JetStream API of the ingest stream alone."""
+    """A centre identity: its role's reads and writes for every kiosk; an ingest identity
+    (NATS protocol) also the JetStream API of the ingest stream alone, the others (MQTT)
+    the inboxes of their QoS 1 deliveries."""
     pub = [every_kiosk(kind) for kind in role.writes]
-    sub = [every_kiosk(kind) for kind in role.reads] + ["_INBOX.>"]
+    sub = [every_kiosk(kind) for kind in role.reads] + ["_INBOX.>" if role is Role.INGEST else "$MQTT.sub.>"]
     if role is Role.INGEST:
         s = INGEST_STREAM
         pub += ["$JS.API.INFO", f"$JS.API.STREAM.CREATE.{s}", f"$JS.API.STREAM.UPDATE.{s}",
@@ -94,10 +94,16 @@ def centre_permissions(role: Role) -> dict[str, Any]:
     return {"publish": {"allow": pub}, "subscribe": {"allow": sub}}
 
 
+def connection_type(role: Role) -> str:
+    """How a centre identity connects: ingest pulls from JetStream, the rest speak MQTT."""
+    return "STANDARD" if role is Role.INGEST else "MQTT"
+
+
 def users(fleet: Fleet) -> list[dict[str, Any]]:
-    """Every centre identity (NATS only) and every active kiosk (MQTT only), by name."""
+    """Every centre identity (ingest over NATS, the fleet monitor and signer over MQTT, as
+    they speak) and every active kiosk (MQTT only), by name."""
     out = [{"user": user_name(i.name, i.role.unit), "permissions": centre_permissions(i.role),
-            "allowed_connection_types": ["STANDARD"]} for i in centres.identities(fleet.root)]
+            "allowed_connection_types": [connection_type(i.role)]} for i in centres.identities(fleet.root)]
     for kiosk_id, entry in sorted(fleet.registry()["kiosks"].items()):
         if entry.get("state") == "active":  # a revoked kiosk has no user: refused at connect
             out.append({"user": user_name(kiosk_id, "kiosk"), "permissions": kiosk_permissions(kiosk_id),

@@ -74,6 +74,7 @@ def test_the_ingest_role_reaches_its_stream_only() -> None:
     assert not any(p.startswith("$JS.API.STREAM.DELETE") or p == "$JS.API.>" for p in perms["publish"]["allow"])
     assert all("ANJUNGAN_INGEST" in p for p in perms["publish"]["allow"] if p.startswith("$JS.API.STREAM"))
     assert centre_permissions(Role.SIGNER)["publish"]["allow"] == ["anjungan.v1.kiosk.*.renewed"]
+    assert "_INBOX.>" not in centre_permissions(Role.FLEET)["subscribe"]["allow"]
 
 
 def test_users_come_from_the_fleet_and_a_revoked_kiosk_has_none(fleet_dir: Path) -> None:
@@ -81,8 +82,8 @@ def test_users_come_from_the_fleet_and_a_revoked_kiosk_has_none(fleet_dir: Path)
     assert user_name(ATTACKER, "kiosk") == "CN=dps-01,OU=kiosk,O=Anjungan e-KTP fleet"
     assert by_name[user_name(ATTACKER, "kiosk")]["allowed_connection_types"] == ["MQTT"]
     assert user_name(REVOKED, "kiosk") not in by_name
-    centre = by_name[user_name("anjungan-centre", Role.INGEST.unit)]
-    assert centre["allowed_connection_types"] == ["STANDARD"]
+    assert by_name[user_name("anjungan-centre", Role.INGEST.unit)]["allowed_connection_types"] == ["STANDARD"]
+    assert by_name[user_name("anjungan-fleet", Role.FLEET.unit)]["allowed_connection_types"] == ["MQTT"]
 
 
 def test_each_node_routes_to_the_others_with_tls_mapped_users(fleet_dir: Path, tmp_path: Path) -> None:
@@ -288,3 +289,17 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize("extra,says", [
+    (["--broker", "cluster"], "needs --nats"),
+    (["--broker", "cluster", "--nats", "tls://127.0.0.1:1", "--http", "127.0.0.1:0"], "serves no --http"),
+    (["--nats", "tls://127.0.0.1:1"], "goes with --broker cluster"),
+    (["--broker", "cluster", "--nats", "nats://127.0.0.1:1,\x00" + "x" * 10_000], "must be tls://"),
+])
+def test_broker_run_refuses_a_bad_cluster_setting_in_one_line(fleet_dir: Path, extra: list[str], says: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key", "--db", "memory://", *extra]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and len(err.splitlines()) == 1 and len(err) < 400
