@@ -27,11 +27,12 @@ import pytest
 from anjungan import topics
 from anjungan.topics import TopicKind
 from entrypoints.cli import main
+from kiosk.transport import LinkEventKind, MqttTransport, Will
 from provisioning.broker_process import free_port
 from provisioning.bundle import load_bundle
 from provisioning.centres import Role
 from provisioning.errors import ProvisioningError
-from provisioning.fleet import centre_tls, open_fleet, revoke
+from provisioning.fleet import TlsFiles, centre_tls, open_fleet, revoke
 from provisioning.nats import (
     centre_permissions,
     kiosk_permissions,
@@ -228,6 +229,39 @@ def test_a_kiosk_cannot_publish_as_another_or_read_anothers_topics(cluster: Any,
     finally:
         for c in (victim, attacker):
             c.close()
+        centre.close()
+
+
+def test_the_kiosk_apps_own_transport_works_unchanged_on_a_node(cluster: Any, fleet_dir: Path) -> None:
+    """kiosk/transport.py (paho, MQTT 3.1.1, clean session, retained Last Will): connected,
+    its capture PUBACKed and seen by the centre, the centre's answer delivered back."""
+    b = load_bundle(fleet_dir.parent / VICTIM)
+    centre = CentreObserver(fleet_dir, cluster.nats_urls)
+    link = MqttTransport(client_id=VICTIM, host="127.0.0.1", port=cluster.mqtt_ports[2],
+                         will=Will(topic=topics.topic(VICTIM, TopicKind.STATUS), payload=b"{}"),
+                         tls=TlsFiles(ca_file=b.ca_file, cert_file=b.cert_file, key_file=b.key_file))
+    events: list[Any] = []
+
+    def seen(kind: LinkEventKind) -> bool:
+        events.extend(link.poll())
+        return any(e.kind is kind for e in events)
+
+    try:
+        link.subscribe(topics.topic(VICTIM, TopicKind.ACK))
+        link.start()
+        assert wait_until(lambda: seen(LinkEventKind.CONNECTED), TIMEOUT)
+        mid = link.publish(topics.topic(VICTIM, TopicKind.CAPTURE), b"capture")
+        assert wait_until(lambda: seen(LinkEventKind.PUBLISHED), TIMEOUT)
+        assert [e.mid for e in events if e.kind is LinkEventKind.PUBLISHED] == [mid]
+        assert wait_until(lambda: (topics.subject(topics.topic(VICTIM, TopicKind.CAPTURE)), b"capture")
+                          in centre.received, TIMEOUT)
+        asyncio.run_coroutine_threadsafe(centre.nc.publish(topics.subject(topics.topic(VICTIM, TopicKind.ACK)),
+                                                           b"answer"), centre.loop).result(TIMEOUT)
+        assert wait_until(lambda: seen(LinkEventKind.MESSAGE), TIMEOUT)
+        assert [(e.topic, e.payload) for e in events if e.kind is LinkEventKind.MESSAGE] == [
+            (topics.topic(VICTIM, TopicKind.ACK), b"answer")]
+    finally:
+        link.stop()
         centre.close()
 
 
