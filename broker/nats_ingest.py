@@ -141,7 +141,7 @@ class CentreNats(IngestShell):
         while not self._closing.is_set():
             try:
                 msgs = await sub.fetch(self.settings.batch, timeout=FETCH_WAIT_S)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nothing to fetch within FETCH_WAIT_S
                 continue
             except Exception as exc:  # noqa: BLE001 - a node gone, a leader moving: fetch again
                 if not self._closing.is_set():
