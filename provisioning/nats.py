@@ -45,6 +45,7 @@ CLUSTER_NAME = "anjungan"
 MAX_PAYLOAD = MAX_PACKET_BYTES + 65536
 LAYOUT = "cluster.json"  # the nodes' names and ports, read by `NatsCluster`
 MAX_LAYOUT_BYTES = 65536
+ROUTE_SECRET = "route.secret"
 MAX_NODES = 9
 
 
@@ -169,7 +170,7 @@ def write_cluster(fleet: Fleet, conf_dir: str | Path, nodes: list[Node]) -> list
     for name, private in (("broker.pem", False), ("broker.key", True)):
         write_atomic(out / name, read_bytes(fleet.path(name), name), private=private)
     write_atomic(out / "ca.pem", fleet.chain_pem())
-    secret = secrets.token_hex(16)
+    secret = _route_secret(out / ROUTE_SECRET)
     user_list = users(fleet)
     confs = []
     for node in nodes:
@@ -180,6 +181,18 @@ def write_cluster(fleet: Fleet, conf_dir: str | Path, nodes: list[Node]) -> list
         confs.append(conf)
     write_atomic(out / LAYOUT, json.dumps({"nodes": [asdict(n) for n in nodes]}, indent=1).encode())
     return confs
+
+
+def _route_secret(path: Path) -> str:
+    """The nodes' route password: kept across regenerations, so reloading one node after
+    another never leaves two that refuse each other's routes."""
+    if path.exists():
+        kept = read_bytes(path, "route password").decode(errors="replace").strip()
+        if re.fullmatch(r"[0-9a-f]{32}", kept):
+            return kept
+    made = secrets.token_hex(16)
+    write_atomic(path, made.encode(), private=True)
+    return made
 
 
 def read_layout(conf_dir: str | Path) -> list[Node]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
@@ -140,6 +141,13 @@ class NatsCluster:
                             return False
                         seen.add(what)
         return seen == {"stream", "consumer"}
+
+    def reload(self) -> None:
+        """SIGHUP every running node: it re-reads its config (users after an enrolment or a
+        revocation); the connections of users no longer there are closed."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGHUP)
 
     def kill(self, index: int) -> None:
         """SIGKILL node `index` (fault tests)."""

@@ -29,7 +29,7 @@ from anjungan.topics import TopicKind
 from entrypoints.cli import main
 from kiosk.transport import LinkEventKind, MqttTransport, Will
 from provisioning.broker_process import free_port
-from provisioning.bundle import load_bundle
+from provisioning.bundle import complete, load_bundle, request
 from provisioning.centres import Role
 from provisioning.errors import ProvisioningError
 from provisioning.fleet import TlsFiles, centre_tls, open_fleet, revoke
@@ -120,8 +120,10 @@ def test_the_command_refuses_bad_input_in_one_line(fleet_dir: Path, tmp_path: Pa
     assert "Traceback" not in err and all(line.startswith("anjungan: error:") for line in err.splitlines())
     assert main(["provision", "nats", str(fleet_dir), "--out", str(out)]) == 0
     first = read_layout(out)
+    conf = (out / "n1.conf").read_text()
     assert main(["provision", "nats", str(fleet_dir), "--out", str(out)]) == 0
-    assert read_layout(out) == first  # regenerated after an enrolment: the same ports
+    assert read_layout(out) == first  # regenerated after an enrolment: the same ports…
+    assert (out / "n1.conf").read_text() == conf  # …and route password: nodes reload one by one
 
 
 # -- the live cluster ---------------------------------------------------------------------
@@ -285,6 +287,28 @@ def test_a_revoked_kiosk_and_a_kiosk_on_the_nats_port_are_refused(cluster: Any, 
         return "connected"
 
     assert "authorization" in asyncio.run(connect())
+
+
+def test_an_enrolment_and_a_revocation_take_effect_at_a_reload(cluster: Any, fleet_dir: Path) -> None:
+    fleet, late = open_fleet(fleet_dir), "dps-04"
+    request(fleet_dir.parent / late, late)
+    complete(fleet, fleet_dir.parent / late)
+    before = MqttKiosk(fleet_dir, late, cluster.mqtt_ports[0])
+    before.close()
+    assert getattr(before.connack[0], "is_failure", False)  # no user yet
+    write_cluster(fleet, cluster.dir, cluster.nodes)
+    cluster.reload()
+    kiosk = MqttKiosk(fleet_dir, late, cluster.mqtt_ports[0], wait=False)
+    try:
+        assert wait_until(lambda: kiosk.connack and not getattr(kiosk.connack[-1], "is_failure", False), TIMEOUT)
+        revoke(fleet, late)
+        write_cluster(fleet, cluster.dir, cluster.nodes)
+        cluster.reload()
+        # its open connection is closed, and every attempt after that is refused
+        assert wait_until(lambda: len(kiosk.connack) >= 2, TIMEOUT)
+        assert all(getattr(rc, "is_failure", False) for rc in kiosk.connack[1:])
+    finally:
+        kiosk.close()
 
 
 def test_no_node_outlives_the_command_that_started_it(fleet_dir: Path, tmp_path: Path) -> None:
