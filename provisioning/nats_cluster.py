@@ -1,7 +1,9 @@
 """Run a fleet's NATS cluster on loopback (`anjungan provision nats --run`, benches, tests).
 
 Each node is a `nats-server` child that dies with its parent (PR_SET_PDEATHSIG), so no
-node outlives the command that started it. `start` waits until every node answers and the
+node outlives the command that started it. The signal comes when the *thread* that
+started the node ends: call `start` and `restart` from one that lives as long as the nodes
+(the main thread, as every caller here does). `start` waits until every node answers and the
 JetStream meta group has a leader; `kill` and `restart` one node are for fault tests.
 """
 
