@@ -123,10 +123,17 @@ class CentreNats(IngestShell):
         async def error(exc: Exception) -> None:
             log.warning("NATS: %s", type(exc).__name__)
 
-        self.nc = await nats.connect(
-            servers=list(self.settings.urls), tls=self.tls, name=self.settings.name, allow_reconnect=True,
-            max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5,
-            disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
+        while self.nc is None and not self._closing.is_set():  # no node up yet: keep dialling
+            try:
+                self.nc = await nats.connect(
+                    servers=list(self.settings.urls), tls=self.tls, name=self.settings.name, allow_reconnect=True,
+                    max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5,
+                    disconnected_cb=disconnected, reconnected_cb=reconnected, error_cb=error)
+            except Exception as exc:  # noqa: BLE001 - refused, unreachable, TLS: logged, tried again
+                log.warning("NATS: cannot connect to any node (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(2)
+        if self.nc is None:
+            return
         js = self.nc.jetstream(timeout=10)
         while not self._closing.is_set():  # the cluster may still be electing the stream's leader
             try:
@@ -177,8 +184,13 @@ class CentreNats(IngestShell):
         self._call(token.ack(), "ack a message")  # type: ignore[attr-defined]
 
     def notify(self, kiosk_id: str, message: Ack | PacketStatus | StatusReply) -> None:
+        if self.nc is None:  # not connected yet: the kiosk re-sends and is answered then
+            return
         subject = topics.subject(topics.topic(kiosk_id, TopicKind.ACK))
         self._call(self.nc.publish(subject, message.to_json()), "answer a kiosk")
+
+    def alive(self) -> bool:
+        return super().alive() and self._thread.is_alive()
 
     def open(self) -> None:
         self._thread.start()

@@ -26,6 +26,7 @@ import pytest
 
 from anjungan import topics
 from anjungan.topics import TopicKind
+from broker.nats_ingest import CentreNats, NatsSettings
 from entrypoints.cli import main
 from kiosk.transport import LinkEventKind, MqttTransport, Will
 from provisioning.broker_process import free_port
@@ -361,3 +362,19 @@ def test_broker_run_refuses_a_bad_cluster_setting_in_one_line(fleet_dir: Path, e
     assert main(argv) != 0
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err and len(err.splitlines()) == 1 and len(err) < 400
+
+
+def test_a_centre_started_before_the_cluster_connects_when_it_is_up(fleet_dir: Path, tmp_path: Path) -> None:
+    write_cluster(open_fleet(fleet_dir), tmp_path / "nats", plan_nodes(3, [free_port() for _ in range(12)]))
+    cluster = NatsCluster(tmp_path / "nats")
+    tls = centre_tls(fleet_dir)
+    centre = CentreNats(NatsSettings(urls=tuple(cluster.nats_urls), ca_file=tls.ca_file, cert_file=tls.cert_file,
+                                     key_file=tls.key_file), lambda batch: [])
+    centre.start()
+    try:
+        assert centre.alive() and not centre.connected.is_set()
+        with cluster:
+            assert centre.connected.wait(TIMEOUT)
+            assert centre.alive()
+    finally:
+        centre.stop()
