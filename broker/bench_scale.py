@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,15 @@ class Brokers:
             self.mosquitto.stop()
 
 
-Fault = tuple[float, Callable[[Brokers], None]]  # (seconds after the first send, what to do)
+@dataclass(frozen=True)
+class Running:
+    """What a fault may act on: the broker, and the `broker run` instances (in name order)."""
+
+    brokers: Brokers
+    instances: list[subprocess.Popen[bytes]]
+
+
+Fault = tuple[float, Callable[[Running], None]]  # (seconds after the first send, what to do)
 
 
 def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, rate: float,
@@ -251,7 +260,7 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
 
                 def run_faults() -> bool:
                     while pending_faults and time.monotonic() - started >= pending_faults[0][0]:
-                        pending_faults.pop(0)[1](brokers)
+                        pending_faults.pop(0)[1](Running(brokers, [proc for proc, _log in procs]))
                     return not pending_faults
 
                 for i in range(per_kiosk):  # the kiosks interleaved, as they would be
