@@ -18,6 +18,7 @@ from provisioning.errors import ProvisioningError
 from provisioning.fleet import add_centre_identity, init_fleet, open_fleet, revoke
 from provisioning.gateway_keys import rotate
 from provisioning.mosquitto import service_user, write_config
+from provisioning.nats_cli import register_nats
 from provisioning.signer_cli import register_signer
 from provisioning.trust_cli import broker_args, pushed, register_trust
 from provisioning.x509 import KIOSK_DAYS
@@ -85,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(func=run_mosquitto)
     register_trust(p)
     register_signer(p)
+    register_nats(p)
 
     ci = p.add_parser("centre-identity", help="a certificate and MQTT name for one more centre "
                       "process (a second `broker run`, a fleet monitor)")
