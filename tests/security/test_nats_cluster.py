@@ -65,7 +65,7 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_kiosk_may_use_its_own_subjects_only() -> None:
     perms = kiosk_permissions("dps-01")
     assert perms["publish"]["allow"] == [f"anjungan.v1.kiosk.dps-01.{k}" for k in
-                                         ("capture", "health", "feedback", "query", "status", "renew")]
+                                         ("capture", "health", "feedback", "help", "query", "status", "renew")]
     assert perms["subscribe"]["allow"] == ["anjungan.v1.kiosk.dps-01.status", "anjungan.v1.kiosk.dps-01.ack",
                                            "anjungan.v1.kiosk.dps-01.renewed", "$MQTT.sub.>"]
 
