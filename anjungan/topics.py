@@ -83,6 +83,17 @@ def shared_subscription(kind: TopicKind, group: str) -> str:
     return f"$share/{group}/{subscription(kind)}"
 
 
+def subject(topic_name: str) -> str:
+    """The NATS subject an MQTT topic of this contract becomes on a NATS broker (its MQTT
+    listener turns `/` into `.`; our levels hold no `.`, space or wildcard to escape)."""
+    return topic_name.replace("/", ".")
+
+
+def from_subject(subject_name: str) -> str:
+    """The MQTT topic of a NATS subject (`subject`'s inverse), e.g. for `parse`."""
+    return subject_name.replace(".", "/")
+
+
 def parse(topic_name: str) -> tuple[str, TopicKind]:
     """Split a topic into (kiosk_id, kind); TopicError for anything else."""
     parts = topic_name.split("/")

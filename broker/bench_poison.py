@@ -107,8 +107,8 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
                 return capture(batch)
 
             service.handlers[TopicKind.CAPTURE] = buggy
-            service.mqtt.start()
-            if not service.mqtt.connected.wait(10):
+            service.transport.start()
+            if not service.transport.connected.wait(10):
                 raise BrokerError("bench: the service could not connect")
             acked: dict[str, float] = {}
 
@@ -137,7 +137,7 @@ def measure_poison_stall(n: int, durable_per_s: float) -> dict[str, Any]:
                 c.loop_stop()
         finally:
             if service is not None:
-                service.mqtt.stop()
+                service.transport.stop()
                 service.queue.close()
             mosq.stop()
     p99 = _p99(clean)

@@ -1,6 +1,7 @@
 """`anjungan bench scale`: the centre as 1, then 2 (…) instances on one PostgreSQL.
 
-Each run builds a fresh fleet with one ingest identity per instance, a private Mosquitto,
+Each run builds a fresh fleet with one ingest identity per instance, a private Mosquitto
+(or, with `--broker cluster`, a 3-node NATS cluster, the kiosks spread over its nodes),
 the SIAK simulator at `--rate` (every instance is told that whole rate), and real
 `broker run` processes; kiosks then publish their captures, re-sending what has no
 application ack after `--resend` seconds, until SIAK has every one. Reported per instance
@@ -32,6 +33,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +44,12 @@ from anjungan import topics
 from anjungan.errors import UsageError
 from anjungan.messages import Ack, decode_ack_topic
 from anjungan.topics import TopicKind
+from broker.brokers import BrokerKind
 from broker.errors import BrokerError
 
 WINDOW_S = 5.0
+CLUSTER_NODES = 3
+CONNECTED = re.compile(r"(MQTT|NATS) connected")
 
 
 def register(bench_sub: argparse._SubParsersAction) -> None:
@@ -55,6 +61,8 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resend", type=float, default=5.0, help="kiosks re-send after S without an ack")
     p.add_argument("--small", action="store_true", help="2 KB captures instead of e-KTP-sized ones")
     p.add_argument("--db", default="", help="a PostgreSQL URL to use (default: a private cluster)")
+    p.add_argument("--broker", default=BrokerKind.MOSQUITTO.value, choices=[k.value for k in BrokerKind],
+                   help="mosquitto (one, MQTT 5 shared subscription) or cluster (3 NATS nodes, JetStream work queue)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_scale)
 
@@ -111,12 +119,12 @@ class BenchKiosk:
         self.client.loop_stop()
 
 
-def _instance(fleet_dir: Path, workdir: Path, *, name: str, db: str, mqtt_url: str, siak_url: str,
+def _instance(fleet_dir: Path, workdir: Path, *, name: str, db: str, broker_args: list[str], siak_url: str,
               rate: float) -> tuple[subprocess.Popen[bytes], Path]:
     log = workdir / f"{name}.log"
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
     args = [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(fleet_dir), "--allow-ca-key",
-            "--db", db, "--mqtt", mqtt_url, "--siak", siak_url, "--siak-insecure-http", "--identity", name,
+            "--db", db, *broker_args, "--siak", siak_url, "--siak-insecure-http", "--identity", name,
             "--rate", str(rate), "--workers", "4", "--status-poll", "1", "--backoff-cap", "1"]
     proc = subprocess.Popen(args, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -157,8 +165,56 @@ def busiest_window(times: list[float], width: float) -> int:
     return best
 
 
+class Brokers:
+    """The bench's broker: one Mosquitto, or a NATS cluster of `CLUSTER_NODES` (kiosks spread
+    over its MQTT listeners)."""
+
+    def __init__(self, kind: BrokerKind, fleet: Any, root: Path) -> None:
+        from provisioning.broker_process import BrokerProcess, free_port
+
+        self.kind = kind
+        self.cluster: Any = None
+        self.mosquitto: Any = None
+        if kind is BrokerKind.CLUSTER:
+            from provisioning.nats import plan_nodes, write_cluster
+            from provisioning.nats_cluster import NatsCluster
+
+            write_cluster(fleet, root / "nats", plan_nodes(CLUSTER_NODES, [free_port() for _ in range(4 * CLUSTER_NODES)]))
+            self.cluster = NatsCluster(root / "nats").start()
+            self.mqtt_ports = self.cluster.mqtt_ports
+            self.centre_args = ["--broker", kind.value, "--nats", ",".join(self.cluster.nats_urls)]
+        else:
+            from provisioning.mosquitto import write_config
+
+            port = free_port()
+            self.mosquitto = BrokerProcess(write_config(fleet, root / "mq", port=port, persistence=False), port).start()
+            self.mqtt_ports = [port]
+            self.centre_args = ["--mqtt", f"mqtts://127.0.0.1:{port}"]
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+        if self.mosquitto is not None:
+            self.mosquitto.stop()
+
+
+@dataclass(frozen=True)
+class Running:
+    """What a fault may act on: the broker, and the `broker run` instances (in name order)."""
+
+    brokers: Brokers
+    instances: list[subprocess.Popen[bytes]]
+
+
+Fault = tuple[float, Callable[[Running], None]]  # (seconds after the first send, what to do)
+
+
 def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, rate: float,
-                  resend_s: float, small: bool, timeout_s: float = 600.0) -> dict[str, Any]:
+                  resend_s: float, small: bool, timeout_s: float = 600.0,
+                  broker: BrokerKind = BrokerKind.MOSQUITTO, pace_s: float = 0.0,
+                  faults: tuple[Fault, ...] = ()) -> dict[str, Any]:
+    """One run. `pace_s` between rounds of sends (one capture per kiosk); `faults` run from
+    this thread (a node started here dies with it), in order, while the kiosks stream."""
     import httpx
 
     from broker.benchkit import bench_packets
@@ -166,11 +222,9 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
     from broker.queue.postgres import PostgresQueue
     from broker.siak.ledger import Ledger
     from broker.siak.sim import SiakSimulator, SimConfig, SimServer
-    from provisioning.broker_process import BrokerProcess, free_port
     from provisioning.bundle import complete, load_bundle, request
     from provisioning.centres import CENTRE_ID, Role
     from provisioning.fleet import add_centre_identity, init_fleet
-    from provisioning.mosquitto import write_config
 
     names = [CENTRE_ID] + [f"anjungan-centre-{i}" for i in range(2, instances + 1)]
     schema = f"bench_scale_{os.getpid()}_{instances}"
@@ -185,31 +239,42 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
             bundles.append(load_bundle(root / kid))
         for name in names[1:]:
             add_centre_identity(fleet, name, Role.INGEST)
-        port = free_port()
-        mosq = BrokerProcess(write_config(fleet, root / "mq", port=port, persistence=False), port).start()
+        brokers = Brokers(broker, fleet, root)
         sim_cfg = SimConfig(capacity_rps=rate, concurrency=32, latency_s=0.005)
         procs: list[tuple[subprocess.Popen[bytes], Path]] = []
         pubs: list[BenchKiosk] = []
         try:
             with SimServer(SiakSimulator(sim_cfg, Ledger(bio_after_s=0.0, print_after_s=0.0))) as sim:
                 db = f"{db_base}{'&' if '?' in db_base else '?'}schema={schema}"
-                procs = [_instance(fleet.root, root, name=n, db=db, mqtt_url=f"mqtts://127.0.0.1:{port}",
+                procs = [_instance(fleet.root, root, name=n, db=db, broker_args=brokers.centre_args,
                                    siak_url=sim.url, rate=rate) for n in names]
-                _wait(lambda: all("MQTT connected" in log.read_text(errors="replace") for _p, log in procs), 60,
+                _wait(lambda: all(CONNECTED.search(log.read_text(errors="replace")) for _p, log in procs), 60,
                       "the instances did not connect")
-                pubs = [BenchKiosk(b, port) for b in bundles]
+                ports = brokers.mqtt_ports
+                pubs = [BenchKiosk(b, ports[i % len(ports)]) for i, b in enumerate(bundles)]
                 _wait(lambda: all(p.ready.is_set() for p in pubs), 20, "the kiosks did not connect")
                 packets = {p.kiosk_id: bench_packets(p.bundle, per_kiosk, small=small) for p in pubs}
                 ids = [pid for batch in packets.values() for pid, _c, _raw in batch]
+                pending_faults = list(faults)
+                started = time.monotonic()
+
+                def run_faults() -> bool:
+                    while pending_faults and time.monotonic() - started >= pending_faults[0][0]:
+                        pending_faults.pop(0)[1](Running(brokers, [proc for proc, _log in procs]))
+                    return not pending_faults
+
                 for i in range(per_kiosk):  # the kiosks interleaved, as they would be
                     for p in pubs:
                         pid, _c, raw = packets[p.kiosk_id][i]
                         p.send(pid, raw)
+                    run_faults()
+                    if pace_s:
+                        time.sleep(pace_s)
 
                 def settled() -> bool:
                     for p in pubs:
                         p.resend_due(resend_s)
-                    if any(p.pending() for p in pubs):
+                    if not run_faults() or any(p.pending() for p in pubs):
                         return False
                     got = httpx.get(sim.url + "/_sim/accepted").json()["accepted"]
                     return len(got) >= len(ids)
@@ -220,7 +285,7 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
             cpu = sum(_stop(p) for p, _log in procs)
             for p in pubs:
                 p.close()
-            mosq.stop()
+            brokers.stop()
         shares = {n: _received(log) for n, (_p, log) in zip(names, procs, strict=True)}
         keys = [a["idempotency_key"] for a in siak["accepted"]]
         published = sum(p.published_bytes for p in pubs)
@@ -229,6 +294,7 @@ def measure_scale(instances: int, *, db_base: str, kiosks: int, per_kiosk: int, 
         q.drop()
         q.close()
     return {
+        "broker": broker.value,
         "instances": instances,
         "packets": len(ids),
         "lost": len(set(ids) - set(keys)),
@@ -266,7 +332,7 @@ def run_scale(args: argparse.Namespace) -> int:
         db = cluster.url
     try:
         runs = [measure_scale(n, db_base=db, kiosks=args.kiosks, per_kiosk=args.packets, rate=args.rate,
-                              resend_s=args.resend, small=args.small) for n in counts]
+                              resend_s=args.resend, small=args.small, broker=BrokerKind(args.broker)) for n in counts]
     finally:
         if cluster is not None:
             cluster.stop()
@@ -275,7 +341,7 @@ def run_scale(args: argparse.Namespace) -> int:
         return 0
     for r in runs:
         shares = ", ".join(f"{n} {m}" for n, m in r["share_by_instance"].items())
-        print(f"{r['instances']} instance(s): {r['packets']} packets, lost {r['lost']}, "
+        print(f"{r['broker']}, {r['instances']} instance(s): {r['packets']} packets, lost {r['lost']}, "
               f"duplicates at SIAK {r['duplicates_at_siak']}, received/published bytes {r['received_bytes_ratio']}, "
               f"shares {shares}, SIAK over rate {r['siak_over_rate_pct']}% ({r['siak_429']} x 429), "
               f"CPU {r['cpu_s']} s")

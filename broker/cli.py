@@ -21,9 +21,10 @@ from anjungan import logs
 from anjungan.errors import UsageError
 from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
+from broker.brokers import BrokerKind
 from broker.keys_cli import register_keys
 from broker.observe import NULL
-from broker.paths import default_db_url, default_fleet_store_url, sqlite_path
+from broker.paths import fleet_store_url, queue_url, sqlite_path
 from broker.queue import Admission, EntryState, Envelope, PacketQueue, open_queue
 from broker.relay import RelayConfig
 from broker.siak import access as siak_access
@@ -49,8 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     run = bsub.add_parser("run", help="ingest from MQTT, queue durably, relay to SIAK")
     run.add_argument("--fleet", required=True, type=Path, help="fleet folder (provision init-fleet)")
-    run.add_argument("--db", default="", help="queue URL: sqlite:///PATH (default) or postgresql://…")
+    run.add_argument("--db", default="", help="queue URL: sqlite:///PATH or postgresql://… (default: "
+                     "what FLEET/stores.json names, else sqlite beside the folder; broker/paths.py)")
     run.add_argument("--mqtt", default="", help="mqtts://HOST:PORT (default: the fleet's broker)")
+    run.add_argument("--broker", default=BrokerKind.MOSQUITTO.value, choices=[k.value for k in BrokerKind],
+                     help="mosquitto (default: one site) or cluster (a NATS cluster: `provision nats`, --nats)")
+    run.add_argument("--nats", default="", metavar="URL,URL,…",
+                     help="with --broker cluster: tls://HOST:PORT of every node (`provision nats` prints them)")
     siak_access.add_options(run)
     run.add_argument("--workers", type=int, default=4, help="relay workers = SIAK concurrency")
     run.add_argument("--rate", type=float, default=50.0, help="requests/s = SIAK capacity")
@@ -76,8 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="also serve the staff dashboard and /metrics here (port 0: any)")
     add_http_args(run)  # --http-cert, --http-key, --trusted-proxy (broker/fleet/README.md)
     run.add_argument("--fleet-db", default="",
-                     help="fleet health store URL (default: fleet-health.db beside a sqlite queue, "
-                     "else beside the default queue; broker/paths.py)")
+                     help="fleet health store URL (default: what FLEET/stores.json names, else "
+                     "fleet-health.db beside a sqlite queue; broker/paths.py)")
     run.add_argument("--fleet-config", default=None,
                      help="JSON: alert thresholds, retention, staff (see broker/fleet/README.md)")
     run.set_defaults(func=run_service)
@@ -139,7 +145,7 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> PacketQueue:
-    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    url = queue_url(args.fleet, args.db) if args.fleet else args.db
     if not url:
         raise UsageError("give --db URL or --fleet DIR")
     if url.startswith("sqlite://") or "://" not in url:
@@ -158,6 +164,13 @@ def run_service(args: argparse.Namespace) -> int:
     if holds_ca_key(args.fleet) and not args.allow_ca_key:
         raise UsageError(f"{args.fleet} holds the fleet CA's key; run the centre from its own folder: "
                          f"anjungan provision centre-folder {args.fleet} --out DIR (or --allow-ca-key)")
+    kind = BrokerKind(args.broker)
+    nats_urls = tuple(u.strip() for u in args.nats.split(",") if u.strip())
+    if kind is BrokerKind.CLUSTER and (not nats_urls or args.http):
+        raise UsageError("--broker cluster needs --nats tls://HOST:PORT,… and serves no --http "
+                         "(run `anjungan fleet serve` for the dashboard)")
+    if nats_urls and kind is not BrokerKind.CLUSTER:
+        raise UsageError("--nats goes with --broker cluster")
     logs.configure(logging.INFO, sys.stderr)
     relay = RelayConfig(workers=args.workers, rate_rps=args.rate, lease_s=args.lease,
                         backoff_cap_s=args.backoff_cap, breaker_cooldown_s=args.breaker_cooldown,
@@ -172,6 +185,7 @@ def run_service(args: argparse.Namespace) -> int:
         siak_timeout_s=args.siak_timeout, siak_access=siak_access.from_options(args),
         relay=relay, aging_s=args.aging,
         identity=args.identity, session_expiry_s=args.session_expiry, dead_after_s=args.dead_after,
+        broker=kind, nats_urls=nats_urls,
     ), observer=metrics if metrics is not None else NULL)
     if metrics is not None:
         return _run_with_dashboard(service, args, metrics)
@@ -189,6 +203,7 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
     from broker.fleet.centre_sample import queue_sampler
     from broker.fleet.dashboard.edge import http_options
     from broker.fleet.server import ServeConfig, fleet_sites, load_config, serve
+    from broker.mqtt import CentreMqtt
     from provisioning.centres import Role
     from provisioning.fleet import centre_tls
 
@@ -196,8 +211,10 @@ def _run_with_dashboard(service: CentralService, args: argparse.Namespace, metri
     if not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--http must be HOST:PORT, not {args.http!r}")
     settings, staff = load_config(args.fleet_config)
-    fleet_db = args.fleet_db or default_fleet_store_url(args.fleet, args.db)
-    cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.mqtt.settings.url,
+    fleet_db = fleet_store_url(args.fleet, args.db, args.fleet_db)
+    if not isinstance(service.transport, CentreMqtt):
+        raise UsageError("the dashboard (--http) runs beside a Mosquitto broker only")
+    cfg = ServeConfig(store_url=fleet_db, mqtt_url=service.transport.settings.url,
                       http_host=host.strip("[]"), http_port=int(port), client_id=args.fleet_identity,
                       tls=centre_tls(args.fleet, args.fleet_identity, Role.FLEET),
                       settings=settings, staff=staff, captures=False, http=http_options(args),
@@ -316,7 +333,7 @@ def run_waits(args: argparse.Namespace) -> int:
 
 
 def _sqlite_queue(args: argparse.Namespace) -> Path:
-    url = args.db or (default_db_url(args.fleet) if args.fleet else "")
+    url = queue_url(args.fleet, args.db) if args.fleet else args.db
     if not url:
         raise UsageError("give --db URL or --fleet DIR")
     path = sqlite_path(url)

@@ -29,6 +29,12 @@ class SiakUnavailable(SiakError):
     """Connection refused, timeout, 5xx: SIAK is down or congested. Retry later."""
 
 
+class SiakAbandoned(SiakUnavailable):
+    """The call was abandoned at shutdown (`SiakClient.abandon`): SIAK may or may not have the
+    submission; the packet keeps its lease and is sent again, under the same key, when it
+    lapses."""
+
+
 class SiakTlsError(SiakUnavailable):
     """TLS with SIAK failed: its certificate is not from the pinned CA, or it refused ours.
     Retried (packets wait in the queue) while an operator fixes the certificates."""

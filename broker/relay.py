@@ -8,7 +8,10 @@ with the packet id as the idempotency key, then:
   5xx / timeout   -> back after backoff with full jitter; the breaker counts the failure
   4xx / unopenable-> dead letter, for an operator
 A worker that dies mid-call loses only its lease: the packet comes back when it expires,
-and SIAK's idempotency makes the second submission harmless.
+and SIAK's idempotency makes the second submission harmless. `stop` ends the same way, in
+moments: the workers' waits are on one Event, a SIAK call in flight is abandoned
+(`SiakClient.abandon`) and its packet keeps its lease, so it is sent once more, under the
+same key, when the lease lapses (by this instance after a restart, or by another).
 A status poller follows accepted enrollments to their final state and tells the kiosk.
 
 Several instances on one PostgreSQL queue (`broker.coordination`) share one token bucket
@@ -29,7 +32,7 @@ from typing import Protocol
 from anjungan.messages import Ack, PacketStatus, SiakState
 from anjungan.packet.model import PacketError
 from broker.coordination import Coordination, LocalCoordination
-from broker.errors import SiakError, SiakRejected, SiakThrottled
+from broker.errors import SiakAbandoned, SiakError, SiakRejected, SiakThrottled
 from broker.gateway import Gateway
 from broker.observe import DEAD_LETTERED, NULL, RETRIED, SENT, CentreObserver
 from broker.policy import BreakerState, CircuitBreaker, backoff_delay
@@ -37,6 +40,7 @@ from broker.queue import Lease, PacketQueue, store_failure
 from broker.siak.client import SiakClient
 
 log = logging.getLogger("anjungan.relay")
+STOP_JOIN_S = 5.0  # how long `stop` waits for all threads together (a call ends within moments)
 
 
 class Notifier(Protocol):
@@ -104,10 +108,20 @@ class Relay:
         return all(t.is_alive() for t in self._threads)
 
     def stop(self) -> None:
+        """End every thread within moments: waits wake, SIAK calls in flight are abandoned
+        (their packets keep their leases), and no new lease is taken."""
         self._stop.set()
+        siak = self.siak  # None in tests of the relay's bookkeeping alone
+        if siak is not None:
+            siak.abandon()
+        until = time.monotonic() + STOP_JOIN_S
         for t in self._threads:
-            t.join(timeout=15)
+            t.join(timeout=max(0.0, until - time.monotonic()))
+            if t.is_alive():
+                log.warning("relay thread %s still busy at shutdown; leaving it", t.name)
         self._threads.clear()
+        if siak is not None:
+            siak.abandon(False)  # the client is usable again (poll_status_once, a restart)
         self.coordination.leave()
 
     def _keep_alive(self) -> None:
@@ -219,6 +233,9 @@ class Relay:
             self.queue.retry_later(pid, owner=lease.owner, reason=str(exc),
                                    visible_at=self.clock() + exc.retry_after)
             self.observer.relayed(RETRIED)
+            return
+        except SiakAbandoned:
+            log.info("packet %s: SIAK call abandoned at shutdown; it keeps its lease", pid)
             return
         except SiakRejected as exc:
             with self._lock:

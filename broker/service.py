@@ -1,6 +1,7 @@
-"""The central service's composition root: fleet trust, queue, ingest, gateway, relay, MQTT.
+"""The central service's composition root: fleet trust, queue, ingest, gateway, relay, and
+the transport (`broker.shell`): MQTT on Mosquitto, or JetStream on a NATS cluster.
 
-`CentralService` owns one of each and exposes them (`queue`, `relay`, `mqtt`) so further
+`CentralService` owns one of each and exposes them (`queue`, `relay`, `transport`) so further
 handlers (fleet health, dashboard) can be attached: add a kind to `MqttSettings.kinds`
 and a handler to `handlers`.
 """
@@ -19,6 +20,7 @@ from anjungan.messages import Ack, AckOutcome
 from anjungan.packet import decode_packet
 from anjungan.sdnotify import Watchdog
 from anjungan.topics import TopicKind
+from broker.brokers import BrokerKind
 from broker.coordination import lease_owner, open_coordination
 from broker.desk import StatusDesk
 from broker.errors import ConfigError
@@ -26,10 +28,11 @@ from broker.gateway import Gateway
 from broker.ingest import Inbound, Ingest, Outcome
 from broker.mqtt import SESSION_EXPIRY_S, CentreMqtt, MqttSettings, share_group
 from broker.observe import ACCEPTED, DUPLICATE, NULL, REJECTED, SKIPPED, CentreObserver
-from broker.paths import default_db_url
+from broker.paths import queue_url
 from broker.policy import DEFAULT_AGING_S
 from broker.queue import Admission, PacketQueue, Rejection, open_queue, store_failure
 from broker.relay import Relay, RelayConfig
+from broker.shell import IngestShell
 from broker.siak.access import DEFAULT_URL as DEFAULT_SIAK_URL
 from broker.siak.access import SiakAccess
 from broker.siak.client import SiakClient
@@ -47,7 +50,7 @@ POISON = "internal_error"  # the rejection reason of a message whose handling fa
 @dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
     fleet_dir: Path
-    db_url: str = ""  # default: sqlite in the fleet folder's sibling `centre/`
+    db_url: str = ""  # default: the folder's stores.json, else sqlite in its sibling `centre/`
     mqtt_url: str = ""  # default: the fleet's broker address
     siak_url: str = DEFAULT_SIAK_URL
     siak_timeout_s: float = 10.0  # deadline of one whole SIAK call
@@ -58,6 +61,8 @@ class ServiceConfig:
     batch: int = 64
     session_expiry_s: int = SESSION_EXPIRY_S  # MQTT 5: how long the broker keeps a dead instance's session
     dead_after_s: float = 5.0  # PostgreSQL: a heartbeat this old releases the instance's leases
+    broker: BrokerKind = BrokerKind.MOSQUITTO
+    nats_urls: tuple[str, ...] = ()  # BrokerKind.CLUSTER: tls://HOST:PORT of every node
 
 
 class CentralService:
@@ -74,7 +79,7 @@ class CentralService:
         broker = fleet.settings["broker"]
         tls = centre_tls(cfg.fleet_dir, cfg.identity, Role.INGEST)
         self.cfg = cfg
-        db_url = cfg.db_url or default_db_url(cfg.fleet_dir)
+        db_url = queue_url(cfg.fleet_dir, cfg.db_url)
         self.queue: PacketQueue = open_queue(db_url, aging_s=cfg.aging_s)
         self.coordination = open_coordination(db_url, instance=cfg.identity, dead_after_s=cfg.dead_after_s)
         self.trust = TrustSource(cfg.fleet_dir)
@@ -83,17 +88,24 @@ class CentralService:
             TopicKind.CAPTURE: self.ingest.process,
             TopicKind.QUERY: StatusDesk(self.queue).answer,
         }
-        self.mqtt = CentreMqtt(
-            MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
-                         ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
-                         client_id=cfg.identity, batch=cfg.batch, kinds=(TopicKind.CAPTURE, TopicKind.QUERY),
-                         session_expiry_s=cfg.session_expiry_s,
-                         share_group=share_group(read_bytes(fleet.path("gateway.key"), "gateway private key"))),
-            self._dispatch,
-            prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure,
-        )
+        self.transport: IngestShell
+        if cfg.broker is BrokerKind.CLUSTER:
+            from broker.nats_ingest import CentreNats, NatsSettings
+
+            self.transport = CentreNats(
+                NatsSettings(urls=cfg.nats_urls, ca_file=tls.ca_file, cert_file=tls.cert_file,
+                             key_file=tls.key_file, name=cfg.identity, batch=cfg.batch),
+                self._dispatch, prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure)
+        else:
+            self.transport = CentreMqtt(
+                MqttSettings(url=cfg.mqtt_url or f"mqtts://{broker['host']}:{broker['port']}",
+                             ca_file=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
+                             client_id=cfg.identity, batch=cfg.batch, kinds=(TopicKind.CAPTURE, TopicKind.QUERY),
+                             session_expiry_s=cfg.session_expiry_s,
+                             share_group=share_group(read_bytes(fleet.path("gateway.key"), "gateway private key"))),
+                self._dispatch, prepare=self._prepare, on_poison=self._set_aside, is_store_failure=store_failure)
         gateway = Gateway(load_keyring(cfg.fleet_dir), reload=lambda: load_keyring(cfg.fleet_dir))
-        self.relay = Relay(self.queue, gateway, siak, self.mqtt, cfg.relay, observer=observer,
+        self.relay = Relay(self.queue, gateway, siak, self.transport, cfg.relay, observer=observer,
                            name=lease_owner(cfg.identity, "relay"), coordination=self.coordination)
 
     def _kind(self, msg: Inbound) -> TopicKind:
@@ -160,19 +172,19 @@ class CentralService:
         return Outcome(token=msg.token, kiosk_id=kiosk_id, ack=ack, reason=POISON)
 
     def start(self) -> None:
-        self.mqtt.start()
+        self.transport.start()
         self.relay.start()
         log.info("central service running")
 
     def stop(self) -> None:
         self.relay.stop()
-        self.mqtt.stop()
+        self.transport.stop()
         self.queue.close()
         self.coordination.close()
 
     def alive(self) -> bool:
         """Ingest and relay threads all running: what systemd's watchdog pings vouch for."""
-        return self.mqtt.alive() and self.relay.alive()
+        return self.transport.alive() and self.relay.alive()
 
     def keep_watchdog(self, stop: threading.Event, watchdog: Watchdog) -> None:
         """Tell systemd the service is up, then ping its watchdog while `alive` (until

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from anjungan.stores import STORES_FILE, Store, render
+
 USER = "anjungan"
 DEFAULT_PREFIX = "/opt/anjungan"
 CONFIG_DIR = "/etc/anjungan"
@@ -55,6 +57,9 @@ class Link:
 Shipped = Callable[[str, str], bytes]
 
 UNITS = {Role.KIOSK: "anjungan-kiosk.service", Role.CENTRE: "anjungan-broker.service"}
+# The fleet's keepers, beside the centre (they read the fleet folder in /etc/anjungan/fleet):
+# installed with it, started by the technician once the fleet exists (the guide, step 2.3).
+KEEPER_UNITS = ("anjungan-signer.service", "anjungan-crl-refresh.service", "anjungan-crl-refresh.timer")
 UDEV_RULES = "99-anjungan-peripherals.rules"
 
 JOURNALD = b"""\
@@ -75,6 +80,11 @@ account required pam_unix.so
 session required pam_unix.so
 session required pam_systemd.so
 """
+
+# The stores `broker run --fleet /etc/anjungan/centre` and every operator command given that
+# folder use (anjungan/stores.py): the queue in PostgreSQL, the fleet store on the data disk.
+CENTRE_STORES = {Store.QUEUE: "postgresql:///anjungan",
+                 Store.FLEET: f"sqlite://{DATA_DIR}/fleet-health.db"}
 
 KIOSK_ENV = b"""\
 # Site settings of anjungan-kiosk.service (read at each start; `systemctl restart anjungan-kiosk`).
@@ -121,7 +131,11 @@ def host_plan(role: Role, prefix: str, shipped: Shipped) -> list[Dir | File | Li
             # its own copy without the CA key (`provision centre-folder`)
             Dir(path=f"{CONFIG_DIR}/fleet", owner="root", group="root", mode=0o700),
             Dir(path=f"{CONFIG_DIR}/centre", owner=USER, group=USER, mode=0o700),
+            File(path=f"{CONFIG_DIR}/centre/{STORES_FILE}", data=render(CENTRE_STORES),
+                 owner=USER, group=USER, mode=0o640, replace=False),
             File(path=f"{CONFIG_DIR}/fleet-config.json", data=json.dumps({}).encode() + b"\n",
                  group=USER, mode=0o640, replace=False),
+            *(File(path=f"{UNIT_DIR}/{name}", data=render_unit(shipped("provisioning", f"rpi/{name}"), prefix))
+              for name in KEEPER_UNITS),
         ]
     return entries

@@ -51,6 +51,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     st.set_defaults(func=_selftest)
 
+    pr = gsub.add_parser("pair", help="find which device answers on which serial adapter; write "
+                         "peripherals.json and the udev rules naming the adapters",
+                         description="Probes each USB serial adapter (or each --port) with the "
+                         "devices' own handshakes; nothing is captured or printed. Stop the kiosk "
+                         "first: it holds the ports.")
+    pr.add_argument("--port", action="append", default=None, metavar="PATH",
+                    help="probe this port (repeatable); default: every USB serial adapter present")
+    pr.add_argument("--timeout", type=float, default=1.0, metavar="S",
+                    help="seconds each handshake waits for an answer (0.1-30)")
+    pr.add_argument("--config-out", metavar="FILE",
+                    help=f"write peripherals.json here (e.g. {DEFAULT_CONFIG})")
+    pr.add_argument("--udev-out", metavar="FILE",
+                    help="write the udev rule lines here (e.g. /etc/udev/rules.d/98-anjungan-paired.rules)")
+    pr.add_argument("--json", action="store_true", help="print what was found as JSON")
+    pr.set_defaults(func=_pair)
+
+    register_firmware(sub)
+
     sim = gsub.add_parser("simulate", help="serve one device's simulator on a new pty")
     sim.add_argument("device", metavar="DEVICE",
                      help="controller, fingerprint, iris, face, signature or printer")
@@ -59,6 +77,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="probability per byte of a flipped bit")
     sim.add_argument("--seed", type=int, default=0, help="image sequence seed")
     sim.set_defaults(func=_simulate)
+
+
+def register_firmware(sub: argparse._SubParsersAction) -> None:
+    fw = sub.add_parser("firmware", help="the peripheral controller's firmware (RP2040, MicroPython)")
+    fsub = fw.add_subparsers(dest="firmware_cmd", metavar="COMMAND")
+    fw.set_defaults(func=lambda _a: (fw.print_help(), 2)[1])
+    d = fsub.add_parser("deploy", help="compile this release's firmware and copy it to the board",
+                        description="Precompiles the firmware with mpy-cross (armv6m), copies it with "
+                        "mpremote and resets the board. Stop the kiosk first.")
+    d.add_argument("port", nargs="?", default="auto",
+                   help="the board's USB port: /dev/anjungan/controller-usb (udev) or /dev/ttyACM0 "
+                   "(default: mpremote's auto)")
+    d.add_argument("--dry-run", action="store_true", help="compile only and list the files")
+    d.set_defaults(func=_firmware_deploy)
+
+
+def _firmware_deploy(args: argparse.Namespace) -> int:
+    from drivers.firmware_deploy import deploy, version
+
+    if args.port != "auto" and (not args.port.startswith("/dev/") or not args.port.isprintable()):
+        raise PeripheralConfigError(f"PORT must be a device under /dev, not {args.port[:60]!r}")
+    names = deploy(args.port, dry_run=args.dry_run)
+    if args.dry_run:
+        print("\n".join(names))
+    else:
+        print(f"deployed firmware {version()} to {args.port}")
+    return 0
 
 
 def register_bench(bench_sub: argparse._SubParsersAction) -> None:
@@ -129,6 +174,54 @@ def _selftest(args: argparse.Namespace) -> int:
         print(f"corrupted objects accepted: {report['corrupted_objects_accepted']}")
         print(f"firmware runtime: {report['firmware_runtime']}")
     return 0 if report["ok"] and report["corrupted_objects_accepted"] == 0 else 1
+
+
+def _pair(args: argparse.Namespace) -> int:
+    from drivers.pairing import Port, config, pair, render_config, udev_rules, usb_ports
+
+    if not 0.1 <= args.timeout <= 30:
+        raise PeripheralConfigError("--timeout must be between 0.1 and 30 seconds")
+    ports = [Port(path=p) for p in args.port] if args.port else usb_ports()
+    if not ports:
+        raise PeripheralConfigError("no USB serial adapter found: plug the peripherals in "
+                                    "(lsusb lists them) or give --port PATH")
+    found = pair(ports, timeout_s=args.timeout)
+    cfg_text, rules = render_config(config(found)), udev_rules(found)
+    if args.json:
+        print(json.dumps({"ports": [{"path": f.port.path, "device": f.device, "baud": f.baud,
+                                     "identity": f.identity, "error": f.error, "serial": f.port.serial}
+                                    for f in found], "config": json.loads(cfg_text)}, indent=2))
+    else:
+        for f in found:
+            what = f"{f.device:<12} {f.baud:>7} bd  {f.identity}" if f.device else f"unknown      ({f.error})"
+            print(f"{f.port.path:<28} {what}")
+    if args.config_out:
+        _write(args.config_out, cfg_text)
+    if args.udev_out:
+        _write(args.udev_out, rules)
+    if not args.json and not args.config_out:
+        print(cfg_text, end="")
+    if not args.json and not args.udev_out and rules.count("\n") > 2:
+        print(rules, end="")
+    return 0 if any(f.device for f in found) else 1
+
+
+def _write(path: str, text: str) -> None:
+    """Atomically, so a kiosk starting meanwhile reads the old file or the new, never half."""
+    import os
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        old = target.stat() if target.exists() else None
+        tmp.write_text(text)
+        os.chmod(tmp, old.st_mode & 0o777 if old else 0o644)  # the installer's root:anjungan 0640 kept
+        if old is not None and os.geteuid() == 0:
+            os.chown(tmp, old.st_uid, old.st_gid)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise PeripheralConfigError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _simulate(args: argparse.Namespace) -> int:

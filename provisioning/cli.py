@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from anjungan.commands import help_for, port_number
+from anjungan.errors import UsageError
 from provisioning import bundle as kb
 from provisioning.centre_folder import export_centre, sync_centre
 from provisioning.centres import Role
@@ -17,6 +18,7 @@ from provisioning.errors import ProvisioningError
 from provisioning.fleet import add_centre_identity, init_fleet, open_fleet, revoke
 from provisioning.gateway_keys import rotate
 from provisioning.mosquitto import service_user, write_config
+from provisioning.nats_cli import register_nats
 from provisioning.signer_cli import register_signer
 from provisioning.trust_cli import broker_args, pushed, register_trust
 from provisioning.x509 import KIOSK_DAYS
@@ -78,9 +80,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--run-as", default=None,
                    help="user mosquitto drops to when started as root (default: you; as root, "
                    "the mosquitto system user; never root)")
+    m.add_argument("--pid-file", default="", metavar="FILE",
+                   help="Mosquitto writes its pid here (the signer's and CRL keeper's "
+                   "--broker-pid-file; /run/mosquitto/mosquitto.pid on Debian)")
     m.set_defaults(func=run_mosquitto)
     register_trust(p)
     register_signer(p)
+    register_nats(p)
 
     ci = p.add_parser("centre-identity", help="a certificate and MQTT name for one more centre "
                       "process (a second `broker run`, a fleet monitor)")
@@ -167,8 +173,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_mosquitto(args: argparse.Namespace) -> int:
+    if args.pid_file and (not args.pid_file.startswith("/") or not args.pid_file.isprintable()
+                          or any(c.isspace() for c in args.pid_file) or len(args.pid_file) > 255):
+        raise UsageError(f"--pid-file must be an absolute path without spaces, not {args.pid_file[:60]!r}")
     conf = write_config(open_fleet(args.dir), args.out, port=args.port, bind=args.bind,
-                        run_as=service_user(args.run_as, args.out))
+                        run_as=service_user(args.run_as, args.out), pid_file=args.pid_file)
     print(f"wrote {conf}; start with: mosquitto -c {conf}")
     return 0
 

@@ -171,10 +171,10 @@ def status_json(status: TrustStatus) -> dict:
 
 
 def status_lines(status: TrustStatus) -> list[str]:
-    lines = [f"{'KIND':7}{'NAME':36}{'EXPIRES (UTC)':22}{'DAYS':>7}  STATE"]
+    lines = [f"{'KIND':8}{'NAME':36}{'EXPIRES (UTC)':22}{'DAYS':>7}  STATE"]
     for i in status.items:
         name = i.name if len(i.name) <= 35 else "…" + i.name[-34:]
-        lines.append(f"{i.kind:7}{name:36}{iso(i.expires_at)[:16].replace('T', ' '):22}"
+        lines.append(f"{i.kind:8}{name:36}{iso(i.expires_at)[:16].replace('T', ' '):22}"
                      f"{i.days_left(status.now):7.1f}  {i.state.value}")
     lines.append(f"CRL: {status.crl_revoked} revoked serial(s); next refresh from "
                  f"{iso(status.crl_refresh_at)[:16].replace('T', ' ')} UTC "

@@ -20,6 +20,7 @@ if [ "${ANJUNGAN_TEST_TOOLS:-0}" = 1 ]; then  # the test command: what the tests
   have faketime || need_apt+=(faketime)   # the trust tests run Mosquitto and openssl in the future
   have debootstrap || need_apt+=(debootstrap)  # tests/deploy: the installer on a fresh Debian root
   have cage || need_apt+=(cage)          # tests/deploy: `systemd-analyze verify` finds the kiosk unit's compositor
+  have nats-server || need_apt+=(nats-server)  # the clustered broker's tests (`provision nats`)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

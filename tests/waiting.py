@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -18,3 +20,16 @@ def wait_until(pred: Callable[[], object], timeout: float = 30.0, every: float =
             return True
         time.sleep(every)
     return bool(pred())
+
+
+def sigterm_and_wait(proc: subprocess.Popen, what: str, bound: float = 20.0) -> int:  # type: ignore[type-arg]
+    """SIGTERM `proc` and wait up to `bound` s (a hang guard): its exit code. The time it took
+    is printed (a measurement for the report, never asserted)."""
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=bound)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{what} still running {bound:g} s after SIGTERM") from None
+    print(f"\n{what} stopped {time.monotonic() - started:.2f} s after SIGTERM")
+    return rc

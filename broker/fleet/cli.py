@@ -15,32 +15,35 @@ from pathlib import Path
 
 from anjungan import logs
 from broker.fleet.errors import FleetConfigError, ServiceNotFound
-from broker.paths import default_fleet_store_url
+from broker.paths import fleet_store_url
 from provisioning.centres import FLEET_MONITOR_ID
 
 
 def _db_url(args: argparse.Namespace) -> str:
-    """The fleet store: --db, else the one `broker run --fleet DIR [--db QUEUE]` uses."""
+    """The fleet store: --db, else the one `broker run --fleet DIR [--db QUEUE]` uses
+    (`broker.paths`: DIR/stores.json, else the default), running or not."""
     if args.db:
         return str(args.db)
     if getattr(args, "fleet", None):
-        return default_fleet_store_url(args.fleet, getattr(args, "queue", None) or "")
+        return fleet_store_url(args.fleet, getattr(args, "queue", None) or "")
     raise FleetConfigError("give --db URL or --fleet DIR (the store `broker run --fleet DIR` uses)")
 
 
-def _running_store(args: argparse.Namespace) -> str:
-    """For add-staff and set-site: the store of this fleet's running service, which it named
-    in its runtime file; without one running, `_db_url`."""
+def _operator_store(args: argparse.Namespace) -> str:
+    """For add-staff and set-site: `_db_url`, checked against the store this fleet's running
+    service named in its runtime file (one started with another --fleet-db by hand)."""
     from broker.fleet.runtime import discover, fleet_key
 
+    url = _db_url(args)
     if not args.db and args.fleet:
         try:
             found = discover(fleet_key(args.fleet))
         except (ServiceNotFound, FleetConfigError):
-            found = None
-        if found is not None and found.store:
-            return found.store
-    return _db_url(args)
+            return url
+        if found.store and found.store != url:
+            raise FleetConfigError(f"the running service of this fleet uses {found.store}, not {url} "
+                                   f"({args.fleet}/stores.json); give --db {found.store}")
+    return url
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -96,7 +99,7 @@ def _add_staff(args: argparse.Namespace) -> int:
     if args.print_hash:
         print(json.dumps({"username": username, "password_hash": hashed}))
         return 0
-    url = _running_store(args)
+    url = _operator_store(args)
     store = open_store(url)
     try:
         store.set_staff(username, hashed, at=time.time())
@@ -114,7 +117,7 @@ def _set_site(args: argparse.Namespace) -> int:
         kiosk_id = check_kiosk_id(args.kiosk_id)
     except TopicError as exc:
         raise FleetConfigError(str(exc)) from None
-    url = _running_store(args)
+    url = _operator_store(args)
     store = open_store(url)
     try:
         store.set_site(Site(kiosk_id=kiosk_id, office=args.office, kecamatan=args.kecamatan))

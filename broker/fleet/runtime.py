@@ -7,9 +7,9 @@ for a service without a fleet folder. Two fleets served on one host by one user 
 never overwrite each other's file, and `anjungan fleet status --fleet DIR` finds its own.
 Without --fleet, status takes the one service running and names them all when several do.
 
-The file also names the service's fleet store, so `fleet add-staff` and `fleet set-site`
-with `--fleet DIR` write to the store the running centre reads, whatever `--fleet-db` it
-was given (with no service running they take `broker.paths.default_fleet_store_url`).
+The file also names the service's fleet store: `fleet add-staff` and `fleet set-site` with
+`--fleet DIR` find the store by `broker.paths` (DIR/stores.json), running or not, and refuse
+if the running service was given another (`--fleet-db` by hand).
 
 A service writes to $ANJUNGAN_RUNTIME_DIR, else $XDG_RUNTIME_DIR/anjungan, else
 /tmp/anjungan-<uid>. Commands look there and in /run/anjungan, the installed unit's

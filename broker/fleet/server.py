@@ -33,6 +33,7 @@ from broker.fleet.store import FleetStore, Site, open_store
 from provisioning.centres import FLEET_MONITOR_ID
 
 log = logging.getLogger("anjungan.fleet")
+STOP_GRACE_S = 3  # at SIGTERM, requests still running after this long are cut off
 
 SETTING_KEYS = ("history_every_s", "retention_s", "flush_every_s", "tick_every_s", "sample_every_s")
 
@@ -161,6 +162,7 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
         # its default believes them from 127.0.0.1 or from $FORWARDED_ALLOW_IPS
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                                proxy_headers=False, server_header=False,
+                                               timeout_graceful_shutdown=STOP_GRACE_S,
                                                ssl_certfile=cfg.http.cert or None,
                                                ssl_keyfile=cfg.http.key or None))
         # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit lets

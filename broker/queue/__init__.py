@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import sqlite3
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from broker.errors import QueueError
+from broker.paths import split_schema
 from broker.policy import DEFAULT_AGING_S
 from broker.private import private_database
 from broker.queue.model import (
@@ -36,14 +37,6 @@ def store_failure(exc: BaseException) -> bool:
     message that cannot be stored? A store failure pauses ingest; anything else sets the
     one message aside. PostgreSQL's and the body store's failures arrive as QueueError."""
     return isinstance(exc, QueueError | OSError | sqlite3.OperationalError)
-
-
-def split_schema(url: str) -> tuple[str, str]:
-    """A PostgreSQL URL's connection string and its `schema=` (default `anjungan`)."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    schema = query.pop("schema", ["anjungan"])[0]
-    return urlunsplit(parts._replace(query=urlencode(query, doseq=True))), schema
 
 
 def open_queue(url: str, *, aging_s: float = DEFAULT_AGING_S) -> PacketQueue:

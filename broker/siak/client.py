@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 
@@ -18,6 +19,7 @@ import httpx
 
 from anjungan.nik import redact
 from broker.errors import (
+    SiakAbandoned,
     SiakError,
     SiakProtocolError,
     SiakRejected,
@@ -60,6 +62,7 @@ class SiakClient:
         `observer` is told every call's outcome and duration (metrics)."""
         access = access or SiakAccess()
         self.observer = observer
+        self._abandon = threading.Event()
         self.deadline_s, self.max_answer_bytes = timeout_s, max_answer_bytes
         limits = httpx.Limits(max_connections=max_connections,
                               max_keepalive_connections=max_connections)
@@ -83,6 +86,14 @@ class SiakClient:
         status, answer = self._call("GET", STATUS_PATH.format(key=key), allow_404=True)
         return None if status == 404 else _view(answer)
 
+    def abandon(self, on: bool = True) -> None:
+        """At shutdown: calls in flight end within moments (`SiakAbandoned`), new ones at
+        once; `abandon(False)` lets calls through again (the relay, once its threads ended)."""
+        if on:
+            self._abandon.set()
+        else:
+            self._abandon.clear()
+
     def close(self) -> None:
         self._http.close()
 
@@ -100,23 +111,23 @@ class SiakClient:
     def _exchange(self, method: str, path: str, *, allow_404: bool = False, **kw: object) -> tuple[int, bytes]:
         """One exchange within the deadline: the status and the (capped) answer."""
         try:
-            with deadline_in(self.deadline_s):
+            with deadline_in(self.deadline_s, self._abandon):
                 request = self._http.build_request(method, path, **kw)  # type: ignore[arg-type]
                 response = self._http.send(request, stream=True)
                 try:
                     answer = self._read(response)
                 finally:
                     response.close()
-        except httpx.TimeoutException as exc:
-            raise SiakUnavailable(f"SIAK timed out ({exc.__class__.__name__}; "
-                                  f"deadline {self.deadline_s:g} s)") from exc
         except httpx.TransportError as exc:
-            tls = _tls_reason(exc)
-            if tls:
-                raise SiakTlsError(f"TLS with SIAK failed ({tls})") from exc
-            raise SiakUnavailable(f"SIAK unreachable ({exc.__class__.__name__})") from exc
+            if self._abandon.is_set():
+                raise SiakAbandoned("SIAK call abandoned: shutting down") from exc
+            raise _transport_error(exc, self.deadline_s) from exc
         except httpx.HTTPError as exc:
             raise SiakProtocolError(f"SIAK exchange failed ({exc.__class__.__name__})") from exc
+        return self._answered(response, answer, allow_404=allow_404)
+
+    def _answered(self, response: httpx.Response, answer: bytes, *, allow_404: bool) -> tuple[int, bytes]:
+        """The status and answer of a completed exchange, or the error they mean."""
         status = response.status_code
         if status < 300 or (allow_404 and status == 404):
             return status, answer
@@ -142,8 +153,8 @@ class SiakClient:
 
 
 _OUTCOMES: dict[type[SiakError], str] = {
-    SiakUnavailable: "unavailable", SiakTlsError: "tls", SiakThrottled: "throttled",
-    SiakRejected: "rejected", SiakProtocolError: "protocol", SiakTooLarge: "protocol",
+    SiakUnavailable: "unavailable", SiakAbandoned: "abandoned", SiakTlsError: "tls",
+    SiakThrottled: "throttled", SiakRejected: "rejected", SiakProtocolError: "protocol", SiakTooLarge: "protocol",
 }
 
 
@@ -155,6 +166,16 @@ def read_capped(chunks: Iterable[bytes], cap: int) -> bytes:
         if len(answer) > cap:
             raise SiakTooLarge(f"SIAK answer over the {cap}-byte cap: refused")
     return bytes(answer)
+
+
+def _transport_error(exc: httpx.TransportError, deadline_s: float) -> SiakError:
+    """The SiakError a library transport error means: timed out, TLS, or unreachable."""
+    if isinstance(exc, httpx.TimeoutException):
+        return SiakUnavailable(f"SIAK timed out ({exc.__class__.__name__}; deadline {deadline_s:g} s)")
+    tls = _tls_reason(exc)
+    if tls:
+        return SiakTlsError(f"TLS with SIAK failed ({tls})")
+    return SiakUnavailable(f"SIAK unreachable ({exc.__class__.__name__})")
 
 
 def _tls_reason(exc: BaseException) -> str:

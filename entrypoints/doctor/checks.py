@@ -229,8 +229,9 @@ def check_peripherals(root: Path) -> list[Finding]:
             out.append(skipped("device", f"{name}: {url} is not a device path"))
         elif not under(root, url).exists():
             out.append(problem("device", f"{name}: {url} is missing (unplugged, or its udev rule does not match)",
-                               f"plug the {name} in; udevadm monitor shows it arrive; then "
-                               "sudo -u anjungan anjungan peripherals selftest (with the kiosk stopped)"))
+                               f"plug the {name} in; a new part or adapter: sudo anjungan peripherals pair "
+                               "(technician's guide, section 10); then sudo -u anjungan anjungan "
+                               "peripherals selftest (with the kiosk stopped)"))
         else:
             out.append(ok("device", f"{name}: {url} present"))
     return out

