@@ -54,6 +54,15 @@ class Speaker:
             self._queue.clear()
 
     def hush(self) -> None:
+        """Stop at once: nothing waiting, the voice cut off and reaped (`speaking` is False
+        when this returns; espeak-ng ends on SIGTERM at once, a stuck one is killed)."""
         self._queue.clear()
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
