@@ -3,45 +3,23 @@ its fake UART on a pty, bridged to the host by a `Line`.
 
 The `micropython` child dies with its parent, even when the parent is SIGKILLed (a timeout
 that kills `peripherals selftest` must not leave a firmware running): it is started with
-Linux's parent-death signal (prctl PR_SET_PDEATHSIG = SIGKILL). The kernel sends it when the
-*thread* that started the child ends, so start simulators from a thread that lives as long
-as they do (every entrypoint starts them from its main thread)."""
+Linux's parent-death signal (`anjungan.children.die_with_parent`; start simulators from a
+thread that lives as long as they do, as every entrypoint does)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import termios
 import tty
-from collections.abc import Callable
 from pathlib import Path
 
+from anjungan.children import die_with_parent
 from drivers.errors import DeviceUnavailable
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A `preexec_fn` giving the child SIGKILL when its parent dies (None off Linux). All
-    lookups happen here, in the parent: the child only makes one system call."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before prctl: no signal will come
-            os._exit(1)
-
-    return preexec
-
-
 def micropython_binary() -> str | None:
     cand = Path(sys.executable).parent / "micropython"
     if cand.exists():
