@@ -253,13 +253,16 @@ class R30xDriver:
 
     def _stream(self, budget: float) -> bytes:
         """Send UpImage and collect the raw answer until the last packet, a silence after
-        data, or `budget` seconds."""
-        self._quiet()
+        data, or `budget` seconds. Before asking, the line must be quiet for as long as a
+        whole pass may take: a pass cut short (a loaded host that read nothing for a while)
+        leaves the module still sending, and a new UpImage would queue a second image
+        behind the first, shifting every later pass out of its slots."""
+        self._quiet(budget)
         self._send(command(CMD_UPIMAGE, b"", self.address))
         got = bytearray()
         start = time.monotonic()
         first_wait = COMMAND_S + 64 * self._byte_s()
-        gap = max(QUIET_MIN_S * 4, 64 * self._byte_s())
+        gap = max(QUIET_MIN_S * 12, 64 * self._byte_s())  # 0.24 s: silence ends a pass
         last = start
         while True:
             data = self.transport.read()
