@@ -25,8 +25,9 @@ A serial line keeps order, so a NAK is evidence: a frame the receiver holds that
 sent after our latest sending of a missing frame proves that sending was lost. The sender
 resends exactly those missing frames, at once, each once per proof (no timer, no duplicate);
 a NAK without a bitmap (an older peer) resends the NAKed frame. After the retransmit timeout
-without progress every frame the receiver has not reported holding is resent, and the link
-goes DOWN after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
+without progress every frame the receiver has not reported holding is resent (every frame,
+after a second timeout in a row: a peer that reported wrongly cannot stall the link), and
+the link goes DOWN after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
 adapts to the measured round trip (RFC 6298: srtt + 4 rttvar, Karn's rule, doubled after
 each timeout) between `min_rto_ms` and `rto_ms`. Given the line's `baud`, the link also
 knows when what it wrote will have left the wire: it queues no new frame while more than
@@ -277,6 +278,8 @@ class Link:
             self._events.append((EV_DOWN,))
             return
         for entry in self._unacked:
+            if self._retries > 1:
+                entry[5] = False  # a second timeout in a row: trust no report of holding
             if not entry[5]:  # what the receiver holds needs no second copy
                 self._resend(entry)
         self._timer_ms = self._now
