@@ -80,6 +80,7 @@ EV_DOWN = 4  # (EV_DOWN,) retries exhausted; unacknowledged frames were dropped
 DEFAULT_MAX_PAYLOAD = 1100
 WINDOW_MAX = 64  # frames in flight, and frames held past a gap (sequence space is 256)
 QUEUE_MS = 20  # with the baud known: no new frame while more than this waits to leave
+QUEUE_FAR_US = 60000000  # more than a minute queued cannot be: the clock went back
 
 
 class FrameError(ValueError):
@@ -296,6 +297,9 @@ class Link:
     def _queued_ms(self):
         """How long what we wrote takes to leave the wire (0 when the baud is unknown)."""
         left = self._wire_free_us - self._now * 1000
+        if left > QUEUE_FAR_US:  # the clock went back (ticks_ms wraps on the board)
+            self._wire_free_us = self._now * 1000
+            return 0
         return left // 1000 if left > 0 else 0
 
     def _sample_rtt(self, rtt):

@@ -313,6 +313,13 @@ def check_link_paces_by_baud():
     eq(a.stats["timeouts"], 0, "not late before 1132")
     a.tick(1132)
     eq(a.stats["timeouts"], 1, "late now")
+    # the board's ticks_ms wraps at 2^30 ms: what was queued is not waited for forever
+    b = wire.Link(window=8, max_payload=64, baud=115200)
+    b.tick((1 << 30) - 5)
+    while b.send(wire.T_REQ, bytes(64)):
+        pass
+    b.tick(3)
+    eq((b._queued_ms(), b.can_send()), (0, True), "the clock went back: nothing queued")
 
 
 # -- bulk ----------------------------------------------------------------------------------
