@@ -257,6 +257,10 @@ class Link:
         return out
 
     def tick(self, now_ms):
+        if now_ms < self._now:  # the clock went back (ticks_ms wraps): timers restart now
+            self._reset_sent_ms = now_ms
+            if self._timer_ms is not None:
+                self._timer_ms = now_ms
         self._now = now_ms
         if self._reset_nonce is not None:
             if now_ms - self._reset_sent_ms >= self.rto_ms:

@@ -320,6 +320,8 @@ def check_link_paces_by_baud():
         pass
     b.tick(3)
     eq((b._queued_ms(), b.can_send()), (0, True), "the clock went back: nothing queued")
+    b.tick(3 + b.rto_ms + 1000)  # and the retransmit timer restarted at the wrap, not lost
+    eq(b.stats["timeouts"], 1, "times out after the wrap")
 
 
 # -- bulk ----------------------------------------------------------------------------------
