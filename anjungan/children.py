@@ -1,8 +1,11 @@
-"""Child processes that die with their parent, even when the parent is SIGKILLed.
+"""Child processes die with the process that started them, even when it is SIGKILLed.
 
-Linux's parent-death signal (prctl PR_SET_PDEATHSIG = SIGKILL): the kernel sends it when the
-*thread* that started the child ends, so start such children from a thread that lives as
-long as they do (every entrypoint starts them from its main thread)."""
+`die_with_parent()` is a `preexec_fn` setting Linux's parent-death signal (prctl
+PR_SET_PDEATHSIG = SIGKILL): the kernel sends it when the *thread* that started the child
+ends, so start children from a thread that lives as long as they do (every entrypoint starts
+them from its main thread). The setting survives exec, but not a change of user: a child
+that drops privileges must be stopped some other way.
+"""
 
 from __future__ import annotations
 

@@ -284,4 +284,8 @@ def _bench(args: argparse.Namespace) -> int:
             print(f"{d['device']:>11} {d['baud']:>7} bd  efficiency {d['efficiency']:.3f}  overhead "
                   f"{d['overhead_bytes_per_payload_byte']:.4f} B/B  {d['bytes']} B in "
                   f"{d['seconds']} s  retransmits {d['retransmits']}")
+            if "second_finger" in d:
+                f = d["second_finger"]
+                print(f"{'':>11} second finger: {f['packet_size']}-byte packets, efficiency "
+                      f"{f['efficiency']:.3f}, {f['upload_passes']} passes in {f['seconds']} s")
     return 0

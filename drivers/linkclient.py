@@ -24,6 +24,7 @@ from typing import Any
 from drivers.errors import DeviceTimeout, DeviceUnavailable, LinkProtocolError, TransferFailed
 from drivers.transport import SerialTransport
 from firmware import bulk, wire
+from firmware.app import MIN_RTO_MS
 
 
 class _Stalled(Exception):
@@ -63,8 +64,12 @@ class LinkClient:
         self.progress = (0, 0)  # (bytes received, object size) of the transfer under way
 
     def _new_link(self) -> wire.Link:
-        return wire.Link(window=self.window, rto_ms=rto_for(self.transport.baud, self.window,
-                                                           wire.DEFAULT_MAX_PAYLOAD))
+        # the timeout starts at rto_for and follows the measured round trip down to the
+        # firmware's floor: a lost request costs a round trip or two, not a second
+        baud = self.transport.baud
+        return wire.Link(window=self.window, rto_ms=rto_for(baud, self.window,
+                                                           wire.DEFAULT_MAX_PAYLOAD),
+                         min_rto_ms=MIN_RTO_MS, baud=baud)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

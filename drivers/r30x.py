@@ -4,6 +4,12 @@ Commands used: VfyPwd 0x13, ReadSysPara 0x0F, GenImg 0x01, UpImage 0x0A. The ima
 256 x 288 pixels at 4 bits each (36 864 bytes) in data packets of the module's packet size
 (128 by default).
 
+The packet size follows the line: after each upload the driver folds the damage it saw
+into its estimate of the per-byte error rate and, before the next, sets the size that costs
+the fewest line bytes at that rate (SetSysPara register 6; r30x_image.best_packet_size): 256
+on a clean line, 64 on a noisy one. The module keeps the setting in flash, so it is written
+only when the choice changes.
+
 Retries, as far as the protocol allows: a command whose answer is damaged or missing, or
 that the module received damaged (confirmation 0x01), is sent again once the line is quiet,
 up to COMMAND_TRIES times; an image upload is asked again and reassembled packet by packet
@@ -25,6 +31,7 @@ from drivers.r30x_codec import (
     CMD_GENIMG,
     CMD_IMG2TZ,
     CMD_READSYSPARA,
+    CMD_SETSYSPARA,
     CMD_UPIMAGE,
     CMD_VFYPWD,
     CONFIRMATIONS,
@@ -35,12 +42,13 @@ from drivers.r30x_codec import (
     PID_ACK,
     PID_END,
     RECEIVE_ERROR,
+    REG_PACKET_SIZE,
     SYSPARA_FORMAT,
     Packet,
     Parser,
     command,
 )
-from drivers.r30x_image import ACK_LEN, ImageAssembler, split_upload
+from drivers.r30x_image import ACK_LEN, ImageAssembler, best_packet_size, split_upload
 from drivers.transport import SerialTransport
 
 IMAGE_BYTES = imaging.FINGER_W * imaging.FINGER_H // 2
@@ -72,11 +80,12 @@ class R30xDriver:
         self.finger_wait_s = finger_wait_s
         self.parser = Parser()
         self.packet_size = 128
+        self.byte_error_rate: float | None = None  # measured over the uploads so far
         self.version = ""
         self.state = "closed"
         self.stats = {"images": 0, "upload_retries": 0, "upload_passes": 0,
                       "corrupted_images_rejected": 0, "command_retries": 0,
-                      "reconnects": 0}
+                      "reconnects": 0, "packet_size_changes": 0}
 
     def connect(self) -> str:
         if not self.transport.is_open:
@@ -184,6 +193,7 @@ class R30xDriver:
             if time.monotonic() > deadline:
                 raise CaptureError("no finger on the sensor", device="fingerprint")
             time.sleep(0.05)
+        self._fit_packet_size()
         packed = self._upload()
         pixels = imaging.unpack_nibbles(packed)
         w, h = imaging.FINGER_W, imaging.FINGER_H
@@ -192,6 +202,25 @@ class R30xDriver:
                        image_format="raw8", quality=imaging.estimate_quality(pixels, w, h),
                        width=w, height=h, device="fingerprint",
                        transfer_s=time.monotonic() - t0)
+
+    def _fit_packet_size(self) -> None:
+        """Set the packet size that suits the measured error rate (module doc)."""
+        if self.byte_error_rate is None:
+            return  # nothing measured yet: the module's own setting
+        best = best_packet_size(IMAGE_BYTES, self.byte_error_rate, PACKET_SIZES)
+        if best != self.packet_size:
+            try:
+                self._ack(CMD_SETSYSPARA, bytes((REG_PACKET_SIZE, PACKET_SIZES.index(best))))
+            except CaptureError:  # a module that refuses keeps its size, and we stop asking
+                self.byte_error_rate = None
+                return
+            self.packet_size = best
+            self.stats["packet_size_changes"] += 1
+
+    def _measured(self, assembler: ImageAssembler) -> None:
+        rate = assembler.byte_error_rate()
+        old = self.byte_error_rate
+        self.byte_error_rate = rate if old is None else (old + rate) / 2
 
     def _upload(self) -> bytes:
         """UpImage until every packet of the image has arrived clean in some pass (see
@@ -212,7 +241,9 @@ class R30xDriver:
                 assembler.add(upload)
             if assembler.complete():
                 self.stats["upload_passes"] += assembler.passes
+                self._measured(assembler)
                 return assembler.image()
+        self._measured(assembler)
         self.stats["corrupted_images_rejected"] += 1
         raise CaptureError(
             f"image upload incomplete after {UPLOAD_PASSES} passes: {assembler.missing()} of "
@@ -222,13 +253,16 @@ class R30xDriver:
 
     def _stream(self, budget: float) -> bytes:
         """Send UpImage and collect the raw answer until the last packet, a silence after
-        data, or `budget` seconds."""
-        self._quiet()
+        data, or `budget` seconds. Before asking, the line must be quiet for as long as a
+        whole pass may take: a pass cut short (a loaded host that read nothing for a while)
+        leaves the module still sending, and a new UpImage would queue a second image
+        behind the first, shifting every later pass out of its slots."""
+        self._quiet(budget)
         self._send(command(CMD_UPIMAGE, b"", self.address))
         got = bytearray()
         start = time.monotonic()
         first_wait = COMMAND_S + 64 * self._byte_s()
-        gap = max(QUIET_MIN_S * 4, 64 * self._byte_s())
+        gap = max(QUIET_MIN_S * 12, 64 * self._byte_s())  # 0.24 s: silence ends a pass
         last = start
         while True:
             data = self.transport.read()

@@ -13,8 +13,23 @@ dropped or doubled byte moves a packet by one byte, not by half a stride). The l
 (pid 08) must land in the last slot, else the pass is not trusted at all.
 
 The R30x checksum is a 16-bit sum: it catches every single flipped bit but misses about one
-double flip in sixteen inside a packet. When the measured damage makes such a miss likely
-anywhere in the image, a slot needs two identical good copies (`votes_needed`).
+double flip in sixteen inside a packet (the same bit of two bytes, flipped opposite ways).
+A packet of s data bytes has s + 5 bytes under the sum, so at a per-byte damage rate p it
+passes damaged with about C(s + 5, 2) p² / 16, and an image of n packets accepted one copy
+each holds an undetected damaged packet with n C(s + 5, 2) p² / 16 (`undetected_per_image`).
+While that exceeds UNDETECTED_BUDGET (1e-3 per image) a slot needs two identical good copies
+(`votes_needed`); two copies damaged the same way are about p⁴-rare, so an image accepted
+then is wrong with far less than 1e-9. Examples for the 36 864-byte image:
+128-byte packets: 1e-4 -> 1.6e-3 (two copies), 1e-5 -> 1.6e-5 (one copy);
+64-byte packets: 1e-4 -> 8.4e-4 (one copy); any size at 1e-3: 5e-2 or more (two copies).
+
+Each pass costs the whole image, so the upload's time is the number of passes it takes until
+every slot has its copies: `expected_passes` (independent damage per packet), and
+`best_packet_size` picks the module's packet size (SetSysPara) that needs the fewest line
+bytes at the measured rate: 256 on a clean line, 64 at 1e-4 (2.0 passes instead of 3.2 at
+128, which needs two copies there), 64 at 1e-3 (4.6 passes; every size needs four to six).
+So against one clean pass, no rule that refuses undetected damage reaches half the clean
+throughput at 1e-4 (best 0.46) or at 1e-3 (best 0.20): the module cannot resend one packet.
 """
 
 from __future__ import annotations
@@ -39,6 +54,40 @@ class UploadPass:
     packets: dict[int, bytes] = field(repr=False)
     aligned: bool
     ended: bool  # the last packet (pid 08) arrived intact
+
+
+def undetected_per_image(slots: int, packet_size: int, p: float) -> float:
+    """Packets of an image accepted on one copy expected to be damaged yet pass the sum."""
+    covered = packet_size + 5  # pid, length, payload, checksum
+    return slots * math.comb(covered, 2) * p * p * UNDETECTED_PER_DOUBLE_FLIP
+
+
+def votes_for(undetected: float) -> int:
+    """Identical good copies a slot needs: two while one copy risks more than the budget."""
+    return 2 if undetected > UNDETECTED_BUDGET else 1
+
+
+def expected_passes(image_bytes: int, packet_size: int, p: float, *, limit: int = 10) -> float:
+    """Mean UpImage passes until every slot has its copies, damage independent per packet
+    at `p` per byte (each of the first `limit` passes counted while it is needed)."""
+    slots = image_bytes // packet_size
+    q = 1 - (1 - p) ** (11 + packet_size)  # a packet arrives damaged
+    votes = votes_for(undetected_per_image(slots, packet_size, p))
+    total = 0.0
+    for n in range(limit):  # P(not done after n passes), summed: the mean of a count
+        settled = sum(math.comb(n, k) * (1 - q) ** k * q ** (n - k) for k in range(votes, n + 1))
+        total += 1 - settled ** slots
+    return total
+
+
+def best_packet_size(image_bytes: int, p: float, sizes: tuple[int, ...]) -> int:
+    """The packet size whose expected passes cost the fewest line bytes at rate `p`."""
+    if not 0.0 <= p <= 0.5:  # not a rate (NaN too): assume the worst
+        p = 0.5
+    def cost(size: int) -> float:
+        line = ACK_LEN + image_bytes // size * (11 + size)
+        return expected_passes(image_bytes, size, p) * line
+    return min(sorted(sizes, reverse=True), key=cost)
 
 
 def _packet_at(stream: bytes, pos: int, packet_size: int) -> tuple[int, bytes] | None:
@@ -110,7 +159,7 @@ class ImageAssembler:
         for slot, payload in upload.packets.items():
             copies = self._copies[slot]
             copies[payload] = copies.get(payload, 0) + 1
-        self.votes_needed = 2 if self.expected_undetected() > UNDETECTED_BUDGET else 1
+        self.votes_needed = votes_for(self.expected_undetected())
 
     def byte_error_rate(self) -> float:
         """Per-byte damage estimated from the share of packets that failed."""
@@ -122,9 +171,7 @@ class ImageAssembler:
 
     def expected_undetected(self) -> float:
         """Packets per image expected to pass the sum check while damaged (two flips)."""
-        p = self.byte_error_rate()
-        covered = self.packet_size + 5  # pid, length, payload, checksum
-        return self.slots * math.comb(covered, 2) * p * p * UNDETECTED_PER_DOUBLE_FLIP
+        return undetected_per_image(self.slots, self.packet_size, self.byte_error_rate())
 
     def _settled(self, slot: int) -> bytes | None:
         """The slot's payload once it has `votes_needed` identical copies and more than any

@@ -67,8 +67,9 @@ def _measure(root: str, *, post_quantum: bool, body: CaptureBody, rounds: int) -
     }
 
 
-def new_recording_body(seed: int = 0) -> CaptureBody:
-    """A new recording's body from the twin's captures, one try per position."""
+def new_recording_body(seed: int = 0, *, nik: str = SAMPLE_NIK) -> CaptureBody:
+    """A new recording's body from the twin's captures, one try per position (also what
+    `anjungan packet sample` seals)."""
     from drivers.peripherals import Capture
     from drivers.records import biometric_record
     from drivers.twin import InMemoryPeripherals
@@ -81,7 +82,7 @@ def new_recording_body(seed: int = 0) -> CaptureBody:
     records = tuple(biometric_record(modality=c.modality, position=c.position,
                                      image_format=c.image_format, image=c.image,
                                      quality=c.quality) for c in captures)
-    return CaptureBody(demographics=Demographics(nik=SAMPLE_NIK, kk_number="5171010101010001",
+    return CaptureBody(demographics=Demographics(nik=nik, kk_number="5171010101010001",
                                                  name="Sampel Warga"), biometrics=records)
 
 

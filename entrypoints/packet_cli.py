@@ -23,7 +23,7 @@ from anjungan.packet import (
     verify_packet,
 )
 from anjungan.packet.codec import MAX_PACKET_BYTES
-from anjungan.packet.sample import SAMPLE_NIK, synthetic_body
+from anjungan.packet.sample import SAMPLE_NIK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,9 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     grp.set_defaults(func=help_for(grp))
 
     s = psub.add_parser("sample", help="write a signed, sealed packet with synthetic biometrics",
-                        description="Build a capture packet with synthetic biometrics of "
-                        "realistic size (face, 10 fingers, 2 irises, signature), sealed to the "
-                        "gateway and signed with the bundle's device key.")
+                        description="Build a capture packet as a kiosk makes one for a new "
+                        "recording: the simulators' sample captures (face, 10 fingers, 2 "
+                        "irises, signature) as ISO/IEC 19794 records with JPEG 2000 images, "
+                        "sealed to the gateway and signed with the bundle's device key.")
     s.add_argument("--bundle", required=True, help="kiosk bundle folder (provision enroll)")
     s.add_argument("--out", required=True, help="file to write the packet to")
     s.add_argument("--nik", default=SAMPLE_NIK, help="resident NIK for the sealed body")
@@ -55,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from entrypoints.packet_bench import new_recording_body
     from provisioning.bundle import load_bundle
 
     bundle = load_bundle(args.bundle)
@@ -64,7 +66,7 @@ def run_sample(args: argparse.Namespace) -> int:
     priority = derive_priority(service=service, age=info.age)
     started = time.perf_counter()
     packet = build_packet(
-        synthetic_body(nik=info.nik), identity=bundle.identity,
+        new_recording_body(nik=info.nik), identity=bundle.identity,
         gateway_public_key=bundle.gateway_public_key, suite_name=bundle.suite,
         sequence=args.sequence, service=service, priority=priority, now=now,
     )

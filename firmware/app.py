@@ -50,7 +50,8 @@ MIN_RTO_MS = 50  # the retransmit timeout adapts to the round trip, not below th
 class Controller:
     def __init__(self, hal, window=4, rto_ms=400):
         self.hal = hal
-        self.link = wire.Link(window=window, rto_ms=rto_ms, max_retries=20, min_rto_ms=MIN_RTO_MS)
+        self.link = wire.Link(window=window, rto_ms=rto_ms, max_retries=20, min_rto_ms=MIN_RTO_MS,
+                              baud=getattr(hal, "baud", 0))
         self.sender = bulk.BulkSender(self.link)
         self.started = hal.ticks_ms()
         self._last_poll = self.started

@@ -19,6 +19,7 @@ class Hal:
     RXBUF = 4096
 
     def __init__(self, baud=921600):
+        self.baud = baud  # the link paces itself and times out by it
         self.uart = machine.UART(
             0, baudrate=baud, tx=machine.Pin(0), rx=machine.Pin(1), rxbuf=self.RXBUF, txbuf=2048
         )

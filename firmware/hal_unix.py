@@ -42,8 +42,9 @@ class Hal:
     SIMULATED = True
     RXBUF = 4096
 
-    def __init__(self, uart_path):
+    def __init__(self, uart_path, baud=0):
         self.uart = FakeUart(uart_path)
+        self.baud = baud  # the simulated line's rate, when the simulator says it (0: unknown)
         self.leds = 0
         self.inputs = [0, 0]  # presence, tamper
         self.beeps = 0

@@ -1,5 +1,6 @@
 """Boot entry: on the RP2040 `main.py` runs at power-up; under the unix port run
-`micropython firmware/main.py /dev/pts/N` (the path of the fake UART)."""
+`micropython firmware/main.py /dev/pts/N [BAUD]` (the path of the fake UART, and the
+simulated line's baud rate)."""
 
 import sys
 
@@ -21,9 +22,9 @@ def make_hal():
     except ImportError:
         import hal_unix  # type: ignore
     if len(sys.argv) < 2:
-        print("usage: micropython main.py UART_PATH")
+        print("usage: micropython main.py UART_PATH [BAUD]")
         sys.exit(2)
-    return hal_unix.Hal(sys.argv[1])
+    return hal_unix.Hal(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 
 
 if __name__ == "__main__":

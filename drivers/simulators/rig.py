@@ -28,14 +28,14 @@ def make_device(name: str, *, seed: int = 0, baud: int | None = None) -> tuple[A
     if name == "controller":
         from drivers.simulators.firmware_sim import FirmwareProcess
 
-        fw = FirmwareProcess()
+        fw = FirmwareProcess(baud or DEFAULT_BAUD[name])
         return fw, fw.runtime
     if name == "fingerprint":
         return R30xSim(seed=seed, baud=baud or DEFAULT_BAUD[name]).start(), "cpython"
     if name == "printer":
         return PrinterSim().start(), "cpython"
     if name in ("iris", "face", "signature"):
-        return CameraSim(Modality(name), seed=seed).start(), "cpython"
+        return CameraSim(Modality(name), seed=seed, baud=baud or DEFAULT_BAUD[name]).start(), "cpython"
     raise ValueError(f"unknown device {name!r}; one of {', '.join(SIM_DEVICES)}")
 
 

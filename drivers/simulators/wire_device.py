@@ -21,10 +21,11 @@ class WireDevice(SimulatedDevice):
     """Subclasses implement `on_request(cmd, args) -> (status, data, offer)`, where `offer` is
     None or (obj, data bytes, meta) to OFFER after the response."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, baud: int = 0) -> None:
         super().__init__()
         self._sock.setblocking(False)
-        self.link = wire.Link(window=4, rto_ms=400, max_retries=20, min_rto_ms=MIN_RTO_MS)
+        self.link = wire.Link(window=4, rto_ms=400, max_retries=20, min_rto_ms=MIN_RTO_MS,
+                              baud=baud)
         self.sender = bulk.BulkSender(self.link)
         self._queue: list[tuple[int, bytes]] = []
         self._offer: tuple[int, bytes, bytes] | None = None

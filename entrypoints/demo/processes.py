@@ -2,7 +2,9 @@
 
 Every process the demo starts goes through one `ProcessGroup`; leaving its `with` block —
 normally, on an error, or on Ctrl-C — terminates them all (SIGTERM, then SIGKILL after a
-grace period), so nothing is left behind.
+grace period), so nothing is left behind. A demo that is SIGKILLed leaves nothing either:
+each child carries the parent-death signal (`anjungan.children.die_with_parent`), so
+Mosquitto, the centre, the SIAK simulator and the kiosks go with it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from anjungan.children import die_with_parent
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ProcessGroup:
                 argv, stdin=subprocess.DEVNULL,
                 stdout=out if stdout_to_log else subprocess.PIPE, stderr=out,
                 env={**os.environ, **(env or {})}, start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         finally:
             out.close()

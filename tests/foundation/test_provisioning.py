@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -40,6 +41,15 @@ def test_cli_fleet_life_cycle(tmp_path, capsys):
     pkt = str(tmp_path / "p.bin")
     assert run("packet", "sample", "--bundle", b, "--out", pkt) == 0
     capsys.readouterr()
+    # the sample's body is what a kiosk seals: ISO/IEC 19794 records of the sample captures
+    from anjungan.packet import decode_packet, open_body
+    from provisioning.fleet import load_gateway_key
+
+    body = open_body(decode_packet(Path(pkt).read_bytes()), load_gateway_key(f))
+    formats = {r.image_format for r in body.biometrics}
+    assert {"iso19794-4", "iso19794-5", "iso19794-6"} <= formats
+    assert all(r.image[:4] in (b"FIR\0", b"FAC\0", b"IIR\0") for r in body.biometrics
+               if r.image_format.startswith("iso19794"))
     assert run("packet", "inspect", pkt, "--fleet", f, "--json") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["valid"] and shown["header"]["kiosk_id"] == "dps-01"

@@ -78,6 +78,9 @@ def test_bench_serial_reports_each_device_under_noise(capsys, micropython):
     assert sorted(devices) == ["face", "fingerprint", "iris", "signature"]
     assert devices["fingerprint"]["bytes"] == 256 * 288 // 2  # the 4-bit upload
     assert devices["fingerprint"]["upload_passes"] >= 1
+    second = devices["fingerprint"]["second_finger"]  # in the packets the first one chose
+    assert second["packet_size"] in (32, 64, 128, 256) and second["upload_passes"] >= 1
+    assert 0 < second["efficiency"] <= 1.0
     for d in devices.values():
         assert d["noise"] == 0.0001 and d["bytes"] > 0 and d["retransmits"] >= 0 <= d["damaged_frames"]
         assert 0 < d["efficiency"] <= 1.0 and d["overhead_bytes_per_payload_byte"] > 0

@@ -123,6 +123,47 @@ def test_fingerprint_at_noise_5e4_returns_the_exact_image():
             assert imaging.pack_nibbles(cap.image) == rig.sims["fingerprint"].image
         h = p.health()["fingerprint"]
         assert h["images"] == 2 and h["upload_passes"] > 2 and h["corrupted_images_rejected"] == 0
+        # 128-byte packets stay the cheapest at 5e-4 (r30x_image.best_packet_size)
+        assert h["packet_size_changes"] == 0 and rig.sims["fingerprint"].packet_size == 128
+    finally:
+        p.close()
+
+
+def test_packet_size_follows_the_error_rate():
+    from drivers.r30x import IMAGE_BYTES
+    from drivers.r30x_image import best_packet_size, expected_passes
+
+    chosen = [best_packet_size(IMAGE_BYTES, p, codec.PACKET_SIZES)
+              for p in (0.0, 1e-5, 1e-4, 1e-3, 3e-3)]
+    assert chosen == [256, 256, 64, 64, 32]
+    assert expected_passes(IMAGE_BYTES, 128, 0.0) == 1.0
+    # 128 at 1e-4 must have two copies of each packet (1.6e-3 undetected per image on one)
+    assert 3.0 < expected_passes(IMAGE_BYTES, 128, 1e-4) < 3.3
+    assert 1.9 < expected_passes(IMAGE_BYTES, 64, 1e-4) < 2.1  # one copy suffices: 8.4e-4
+    for p in (float("nan"), -1.0, 2.0):  # a nonsense estimate never picks a size off the list
+        assert best_packet_size(IMAGE_BYTES, p, codec.PACKET_SIZES) in codec.PACKET_SIZES
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("noise", [0.0, 1e-4, 1e-3])
+def test_fingerprint_packet_size_follows_the_line(noise):
+    """The first upload measures the line; the next run in the packets that suit what was
+    measured (on a clean line the largest), and every image is still exact."""
+    from drivers.r30x import IMAGE_BYTES
+    from drivers.r30x_image import best_packet_size
+
+    rig, p = _fingerprint_rig(noise, seed=23)
+    try:
+        driver = p.device("fingerprint")
+        for _ in range(3):
+            want = (128 if driver.byte_error_rate is None else
+                    best_packet_size(IMAGE_BYTES, driver.byte_error_rate, codec.PACKET_SIZES))
+            cap = p.capture_finger("right_index")
+            assert imaging.pack_nibbles(cap.image) == rig.sims["fingerprint"].image
+            assert driver.packet_size == rig.sims["fingerprint"].packet_size == want
+        assert p.health()["fingerprint"]["corrupted_images_rejected"] == 0
+        if noise == 0.0:
+            assert driver.packet_size == 256
     finally:
         p.close()
 

@@ -244,18 +244,84 @@ def check_link_holds_frames_past_two_gaps():
     for i in range(6):
         a.send(wire.T_REQ, bytes([i]))
     frames = a.data_to_send().split(b"\x00")[:-1]
-    # seqs 1 and 3 lost: 2, 4 and 5 are held; NAK(1) once
+    # seqs 1 and 3 lost: 2, 4 and 5 are held; the read is answered by one NAK(1) whose bitmap
+    # says which: bit i is seq 1 + 1 + i -> bits 0 (2), 2 (4), 3 (5) = 0x0d.
+    # raw 01 02 00 01 0d + crc32 0x36e15bda; COBS [01 02] 0 -> 03 01 02; [01 0d da 5b e1 36]
+    nak = h("03 01 02 07 01 0d da 5b e1 36 00")
+    eq(wire.encode_frame(wire.T_NAK, 1, h("0d")), nak, "NAK bytes")
     b.receive_data(b"".join(frames[i] + b"\x00" for i in (0, 2, 4, 5)))
     eq([e[3] for e in events(b)], [b"\x00"], "only seq 0 delivered")
-    eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 1) + wire.encode_frame(wire.T_ACK, 1),
-       "NAK(1) as the gap shows, then the read's ACK(1)")
-    b.receive_data(frames[1] + b"\x00")  # seq 1 resent: 1, 2 delivered, NAK(3) at once
+    eq(b.data_to_send(), nak, "NAK(1) with what is held")
+    # the sender: 5 (held) was first sent after 1 and 3 were -> both proved lost, both resent
+    a.receive_data(nak)
+    eq(a.stats["retransmits"], 2, "the two missing frames, at once")
+    resent = a.data_to_send().split(b"\x00")[:-1]
+    eq([wire.decode_frame(f)[2] for f in resent], [1, 3], "seqs 1 and 3, nothing held")
+    a.receive_data(nak)  # the same NAK again (say, a duplicate): no new proof, nothing sent
+    eq(a.data_to_send(), b"", "no proof, no resend")
+    b.receive_data(resent[0] + b"\x00")  # seq 1: 1, 2 delivered; 3 still missing
     eq([e[3] for e in events(b)], [b"\x01", b"\x02"], "1 and the held 2")
-    eq(b.data_to_send(), wire.encode_frame(wire.T_NAK, 3) + wire.encode_frame(wire.T_ACK, 3),
-       "the next gap asked for at once")
-    b.receive_data(frames[3] + b"\x00")
+    eq(b.data_to_send(), h("03 01 02 07 03 03 5f 14 6f e3 00"), "NAK(3), 4 and 5 held: 0x03")
+    b.receive_data(resent[1] + b"\x00")
     eq([e[3] for e in events(b)], [b"\x03", b"\x04", b"\x05"], "the rest, in order")
     eq(b.data_to_send(), wire.encode_frame(wire.T_ACK, 6), "cumulative ACK(6)")
+
+
+def check_link_resend_lost_again():
+    a, b = pair(window=8)
+    for i in range(3):
+        a.send(wire.T_REQ, bytes([i]))
+    frames = a.data_to_send().split(b"\x00")[:-1]
+    b.receive_data(frames[0] + b"\x00" + frames[2] + b"\x00")  # seq 1 lost
+    a.receive_data(b.data_to_send())
+    a.data_to_send()  # the resent seq 1 is lost again
+    eq(a.stats["retransmits"], 1, "resent once")
+    a.send(wire.T_REQ, b"\x03")  # a frame sent after the resend arrives: proof it was lost
+    b.receive_data(a.data_to_send())
+    a.receive_data(b.data_to_send())
+    eq(a.stats["retransmits"], 2, "resent again without waiting for the timer")
+    b.receive_data(a.data_to_send())
+    eq([e[3] for e in events(b)], [b"\x00", b"\x01", b"\x02", b"\x03"], "all, in order")
+    # a timeout resends only what the receiver has not reported holding
+    c, d = pair(window=8)
+    for i in range(4):
+        c.send(wire.T_REQ, bytes([i]))
+    frames = c.data_to_send().split(b"\x00")[:-1]
+    d.receive_data(frames[2] + b"\x00" + frames[3] + b"\x00")  # 0 and 1 lost
+    c.receive_data(d.data_to_send())  # NAK(0) holding 2, 3: proof for 0 and 1
+    c.data_to_send()  # both resends lost
+    c.tick(100)
+    eq(c.stats["timeouts"], 1, "timed out")
+    eq([wire.decode_frame(f)[2] for f in c.data_to_send().split(b"\x00")[:-1]], [0, 1],
+       "the held 2 and 3 are not resent")
+
+
+def check_link_paces_by_baud():
+    # 115 200 baud: 11.52 bytes a ms. A REQ of 64 zero bytes is 74 on the wire (6.42 ms);
+    # a frame is queued while at most QUEUE_MS = 20 ms waits: the 4th at 19 ms, not a 5th
+    a = wire.Link(window=8, max_payload=64, rto_ms=100, baud=115200)
+    a.tick(1000)
+    sent = 0
+    while a.send(wire.T_REQ, bytes(64)):
+        sent += 1
+    eq(sent, 4, "no more than QUEUE_MS of line time waits")
+    eq(len(a.data_to_send()), 4 * 74, "74 bytes each")
+    a.tick(1010)
+    eq(a.send(wire.T_REQ, bytes(64)), True, "room once part has left")
+    # the 5th leaves the wire at 1032 ms; the timeout counts from there, not from 1000
+    a.tick(1131)
+    eq(a.stats["timeouts"], 0, "not late before 1132")
+    a.tick(1132)
+    eq(a.stats["timeouts"], 1, "late now")
+    # the board's ticks_ms wraps at 2^30 ms: what was queued is not waited for forever
+    b = wire.Link(window=8, max_payload=64, baud=115200)
+    b.tick((1 << 30) - 5)
+    while b.send(wire.T_REQ, bytes(64)):
+        pass
+    b.tick(3)
+    eq((b._queued_ms(), b.can_send()), (0, True), "the clock went back: nothing queued")
+    b.tick(3 + b.rto_ms + 1000)  # and the retransmit timer restarted at the wrap, not lost
+    eq(b.stats["timeouts"], 1, "times out after the wrap")
 
 
 # -- bulk ----------------------------------------------------------------------------------
@@ -318,34 +384,35 @@ def check_bulk_rejects_corrupt_object():
 
 
 def check_bulk_chunk_adapts():
-    # max_payload 1100 -> chunks of 1094 (1100 - 6-byte DATA header), window 4
+    # max_payload 1100 -> chunks of at most 1094 (1100 - 6-byte DATA header), window 4
     link = wire.Link(window=4)
     sender = bulk.BulkSender(link)
-    eq((sender.chunk, link.window), (1094, 4), "starts at the largest chunk")
-    steps = []
-    for _ in range(6):
-        link.stats["retransmits"] += 4  # a go-back-N round resends the window
+
+    def line(frames, size, lost):
+        link.stats["frames_out"] += frames
+        link.stats["bytes_out"] += frames * size
+        link.stats["retransmits"] += lost
         sender.adapt()
-        steps.append((sender.chunk, link.window))
-    # halving down to MIN_CHUNK 64; window 4 * 1094 // chunk frames, at most MAX_WINDOW 8
-    want = [(547, 8), (273, 8), (136, 8), (68, 8), (64, 8), (64, 8)]
-    eq(steps, want, "shrinks on each retransmission round")
-    link.stats["acked"] += 31
-    sender.adapt()
-    eq(sender.chunk, 64, "31 clean frames: not yet")
-    link.stats["acked"] += 1
-    sender.adapt()
-    steps = [(sender.chunk, link.window)]
-    for _ in range(4):
-        link.stats["acked"] += 32  # GROW_AFTER frames acknowledged, no retransmission
-        sender.adapt()
-        steps.append((sender.chunk, link.window))
-    # 31 + 1 frames reach 32: 128, then 256, 512, 1024 and the 1094 ceiling (4 * 1094 // 1024)
-    eq(steps, [(128, 8), (256, 8), (512, 8), (1024, 4), (1094, 4)], "grows back when clean")
-    eq((sender.shrinks, sender.grows), (5, 5), "counted")
+        return sender.chunk, link.window
+
+    # the prior, 1 loss in 8 frames of 300 bytes: p = 1 - (7/8)^(8 / 2400) = 4.45e-4,
+    # chunk sqrt(16 / p) = 189.6 -> 189
+    eq(sender.chunk, 189, "starts at a middling chunk")
+    # 56 clean frames of 200 bytes: 1 in 64, 13 600 bytes: p = 7.41e-5 -> 464.6;
+    # window 4 * 1094 // 464 = 9 frames
+    eq(line(56, 200, 0), (464, 9), "grows as the line proves clean")
+    # the 65th frame passes the horizon: counts halved, the prior's loss is gone -> largest
+    eq(line(1, 200, 0), (1094, 4), "clean: the largest chunk")
+    # 32 frames of 1110 bytes, 20 resent: 20 in 64, 42 420 bytes: p = 5.65e-4 -> 168.2;
+    # window 4 * 1094 // 168 = 26
+    eq(line(32, 1110, 20), (168, 26), "noise: sqrt(16 / p)")
+    # 30 frames of 180 bytes, 29 resent: 94 frames pass the horizon, halved to 24 lost in
+    # 47 and 23 910 bytes: p = 1 - (23 / 47)^(47 / 23 910) = 1.40e-3 -> 106.7
+    eq(line(30, 180, 29), (106, 32), "more noise: smaller still, window at most MAX_WINDOW")
+    # 40 of 90 bytes, all resent: 32 in 43, 13 755 bytes: p = 4.26e-3 -> 61, below 64
+    eq(line(40, 90, 40), (64, 32), "never below MIN_CHUNK")
+    eq((sender.shrinks, sender.grows), (3, 2), "counted")
     small = bulk.BulkSender(wire.Link(max_payload=64))
-    small.link.stats["retransmits"] += 1
-    small.adapt()
     eq(small.chunk, 58, "never above what the link carries (64 - 6)")
 
 

@@ -90,3 +90,75 @@ def test_ctrl_c_stops_every_process_it_started(tmp_path):
     demo_proc.send_signal(signal.SIGINT)
     assert demo_proc.wait(timeout=30) == 130
     assert _processes_mentioning(str(work)) == []
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, …), from /proc."""
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie has exited; only its reaping is left)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigkilled_demo_leaves_no_process(tmp_path):
+    """SIGKILL gives the demo no chance to stop anything: its children (Mosquitto, the
+    centre, the SIAK simulator, the kiosks and the firmware under micropython) must go with
+    it by themselves (the parent-death signal, entrypoints/demo/processes.py)."""
+    from tests.waiting import wait_until
+
+    work = tmp_path / "demo"
+    demo_proc = subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli", "demo", "--workdir", str(work),
+         "--residents", "60"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        seen: set[int] = set()
+
+        def all_started() -> bool:  # broker, centre, SIAK, kiosks, the firmware
+            kids = _descendants(demo_proc.pid)
+            seen.update(kids)
+            lines = " ".join(_cmdline(pid) for pid in kids)
+            return all(name in lines for name in
+                       ("mosquitto", "broker run", "siak-sim", "kiosk run", "micropython"))
+
+        assert wait_until(all_started, timeout=120, every=0.2), "the demo never came up"
+        seen.update(_descendants(demo_proc.pid))
+        demo_proc.send_signal(signal.SIGKILL)
+        demo_proc.wait(timeout=30)
+        assert wait_until(lambda: not any(_running(pid) for pid in seen), timeout=30)
+        assert [pid for pid in seen if _running(pid)] == []
+        assert _processes_mentioning(str(work)) == []
+    finally:
+        if demo_proc.poll() is None:
+            demo_proc.kill()
+            demo_proc.wait()
