@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -41,3 +42,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if any(marker in reason for marker in MISSING_TOOL):
         report.outcome = "failed"
         report.longrepr = f"skipped on CI for a missing tool, which the test command must install: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process (`main([...])`) points the root logger at the stream it was
+    given, often pytest's captured stderr, which is closed after the test: put the root
+    logger back, so later tests do not log into a closed file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
