@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import cbor2
 import pytest
@@ -30,8 +29,8 @@ from anjungan.packet.sample import synthetic_body
 from anjungan.packet.seal import gateway_key_id
 from provisioning.bundle import complete, load_bundle, request
 from provisioning.fleet import init_fleet, load_gateway_key, load_trust, revoke
+from tests.foundation.conftest import NOW  # the session fleet's issue time
 
-NOW = time.time()
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import cbor2
 import pytest
@@ -28,8 +27,8 @@ from anjungan.packet import (
 )
 from anjungan.packet.model import OfficerSignOff
 from provisioning.fleet import load_gateway_key, load_trust
+from tests.foundation.conftest import NOW  # the session fleet's issue time
 
-NOW = time.time()
 PHOTO = BiometricRecord(modality=Modality.FACE, position="face", image_format="jpeg2000",
                         image=b"\x02" * 64, quality=71)
 DECLINED = tuple(BiometricRecord(modality=Modality.FINGER, position=p, image_format="raw8", image=b"",
