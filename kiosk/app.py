@@ -70,6 +70,7 @@ from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
 from kiosk.ui.keyboard import KeyboardInput
+from kiosk.ui.layout import Placed
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import View, Widget, build_view, utterance
 
@@ -137,16 +138,26 @@ class KioskApp:
             self._perform(action)
 
     def tap(self, widget_id: str) -> Widget:
-        """Touch the centre of a visible widget: the same path a finger takes."""
-        self.render()
-        frame = self.renderer.frame
-        placed = next((p for p in frame.buttons if p.widget.id == widget_id), None) if frame else None
+        """Touch the centre of a visible widget: the same path a finger takes. A widget on
+        another page of the screen is reached as a resident would, with "‹ Previous" and
+        "More ›"."""
+        placed = self._placed(widget_id)
+        if placed is None and self._view is not None and self._view.find(widget_id) is not None:
+            for turn in ("page:prev", "page:next"):
+                while placed is None and (pager := self._placed(turn)) is not None:
+                    self.dispatch(pager.widget.event)
+                    placed = self._placed(widget_id)
         if placed is None:
             raise LookupError(widget_id)
         widget = self.renderer.hit(placed.box.center)
         assert widget is not None
         self.dispatch(widget.event)
         return widget
+
+    def _placed(self, widget_id: str) -> Placed | None:
+        self.render()
+        frame = self.renderer.frame
+        return next((p for p in frame.buttons if p.widget.id == widget_id), None) if frame else None
 
     def touch(self, pos: tuple[int, int]) -> None:
         """A finger (or mouse) at `pos`: the button there, or just activity when it hit none,
@@ -169,6 +180,11 @@ class KioskApp:
         self.render()
         return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
 
+    def offered(self) -> list[str]:
+        """What the screen offers, on whichever of its pages (`tap` turns to it)."""
+        self.render()
+        return [w.id for w in self._view.widgets()] if self._view is not None else []
+
     def busy(self) -> bool:
         return (self._capture is not None or bool(self._lookups)
                 or self.flow.screen in (Screen.CAPTURING, Screen.SUBMITTING))
@@ -190,8 +206,8 @@ class KioskApp:
         view = build_view(self.flow, self.flow_now())
         if view == self._view:
             return
-        if self._view is None or view.screen is not self._view.screen:
-            self._shown_at = self.monotonic()
+        if self._view is None or view.screen is not self._view.screen or view.page != self._view.page:
+            self._shown_at = self.monotonic()  # a new page is a new screen under the finger
         self._view = view
         self.renderer.draw(view)
         if self.screenshots is not None:

@@ -230,6 +230,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "btn_large_text": ("Huruf besar", "Large text"),
     "btn_scan_qr": ("Pindai QR", "Scan QR"),
     "btn_space": ("Spasi", "Space"),
+    "btn_page_prev": ("‹ Sebelum", "‹ Previous"),
+    "btn_page_next": ("Berikut ›", "More ›"),
     "lang_id": ("Indonesia", "Indonesia"),
     "lang_en": ("English", "English"),
     # options

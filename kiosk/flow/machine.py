@@ -40,6 +40,7 @@ from kiosk.flow.model import (
     Hush,
     LookupStatus,
     OfficerComing,
+    Page,
     Press,
     PrinterState,
     PrintReceipt,
@@ -123,6 +124,7 @@ class Flow:
         self.officer: OfficerVisit | None = None  # signed in across sessions (Jemput Bola)
         self._tokens = itertools.count(1)
         self.screen = Screen.WELCOME
+        self.page = 0  # of a screen laid out on pages (the layout keeps it within them)
         self.session = self._new_session()
         self.token = next(self._tokens)  # of the request the flow waits for, if any
         self.deadline: float | None = None
@@ -164,13 +166,15 @@ class Flow:
             self.officer = replace(self.officer, last_active=now)
         if isinstance(event, Touch):
             pass
+        elif isinstance(event, Page):
+            self.page = max(0, self.page + event.step)
         elif isinstance(event, SetLanguage):
             if event.lang not in LANGS:
                 raise FlowError(f"unknown language {event.lang!r}")
-            s.lang = event.lang
+            s.lang, self.page = event.lang, 0  # the text runs differently: from the first page
             self._read(self.screen)
         elif isinstance(event, Press) and event.button is Button.LARGE_TEXT:
-            s.large_text = not s.large_text
+            s.large_text, self.page = not s.large_text, 0
         elif isinstance(event, Press) and event.button is Button.CONTRAST:
             s.high_contrast = not s.high_contrast
         elif isinstance(event, Press) and event.button is Button.AUDIO:
@@ -221,7 +225,7 @@ class Flow:
             self._enter(after, now)
 
     def _enter(self, screen: Screen, now: float) -> None:
-        self.screen = screen
+        self.screen, self.page = screen, 0
         self.session.input_error = ""
         self._read(screen)
         self._arm(now)
@@ -278,7 +282,7 @@ class Flow:
         forgets any lookup out on `SessionWiped`)."""
         self.session = self._new_session()
         self.token = next(self._tokens)
-        self.screen = Screen.WELCOME
+        self.screen, self.page = Screen.WELCOME, 0
         self.deadline = None
         self.warned = False
         self.lookup = None

@@ -149,6 +149,18 @@ class SetLanguage(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Page(Event):
+    """"More ›" (+1) or "‹ Previous" (-1) on a screen laid out on pages; the layout knows how
+    many there are and keeps the page within them."""
+
+    step: int
+
+    def __post_init__(self) -> None:
+        if self.step not in (-1, 1):
+            raise ValueError("a page step is -1 or +1")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Touch(Event):
     """A touch that hit no button: still the resident's activity (restarts the screen timer)."""
 

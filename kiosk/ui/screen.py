@@ -18,6 +18,7 @@ import segno  # noqa: E402
 
 from kiosk.ui.layout import Frame, Placed, Text, layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
+from kiosk.ui.panel import Panel, default_panel
 from kiosk.ui.views import View, Widget
 
 try:  # Atkinson Hyperlegible: drawn for low-vision readers, full Latin coverage for Indonesian
@@ -33,13 +34,14 @@ BOLD_STYLES = ("title", "notice")
 
 
 class Renderer:
-    def __init__(self, width: int, height: int, *, headless: bool = True) -> None:
+    def __init__(self, width: int, height: int, *, headless: bool = True, panel: Panel | None = None) -> None:
         if headless:
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         pygame.display.init()
         pygame.font.init()
         self.width, self.height = width, height
+        self.panel = panel or default_panel(width, height)
         self.surface = pygame.display.set_mode((width, height))
         pygame.display.set_caption("Anjungan e-KTP")
         self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
@@ -58,6 +60,10 @@ class Renderer:
             self._fonts[(size, bold)] = f
         return f
 
+    def cap_height(self, size: int) -> int:
+        """How tall a capital 'H' is drawn at `size`, the smaller of the two cuts."""
+        return min(int(self.font(size, bold).metrics("H")[0][3]) for bold in (False, True))
+
     def measure(self, text: str, size: int) -> int:
         """Width as drawn in bold, the wider cut: titles and notices are bold, and whatever the
         layout places must fit in either."""
@@ -66,7 +72,7 @@ class Renderer:
     def draw(self, view: View) -> Frame:
         t0 = time.perf_counter()
         pal = HIGH_CONTRAST if view.high_contrast else STANDARD
-        frame = layout(view, self.width, self.height, self.measure)
+        frame = layout(view, self.width, self.height, self.measure, panel=self.panel, cap=self.cap_height)
         s = self.surface
         s.fill(pal.background)
         if frame.field_box:
@@ -115,8 +121,13 @@ class Renderer:
         r = _rect(placed.box)
         pygame.draw.rect(self.surface, fill, r, border_radius=8)
         pygame.draw.rect(self.surface, pal.border, r, width=2, border_radius=8)
-        label = self.font(placed.size).render(placed.widget.label, True, ink)
-        self.surface.blit(label, label.get_rect(center=r.center))
+        font = self.font(placed.size)
+        lines = placed.lines or (placed.widget.label,)
+        step = round(placed.size * 1.22)
+        top = r.centery - step * len(lines) // 2
+        for i, line in enumerate(lines):
+            label = font.render(line, True, ink)
+            self.surface.blit(label, label.get_rect(center=(r.centerx, top + i * step + step // 2)))
 
     def _qr(self, payload: str, frame: Frame, pal: Palette) -> None:
         box = frame.qr_box

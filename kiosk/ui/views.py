@@ -31,13 +31,14 @@ from kiosk.flow.machine import (
     TABLE,
     Flow,
 )
-from kiosk.flow.model import Button, Char, Choose, Digit, Event, Press, Screen, SetLanguage
+from kiosk.flow.model import Button, Char, Choose, Digit, Event, Page, Press, Screen, SetLanguage
 from kiosk.flow.plan import THRESHOLDS
 from kiosk.i18n import STRINGS, t
 
 KEYPAD_SCREENS = {Screen.NIK, Screen.KK, Screen.OFFICER_ID, Screen.OFFICER_PIN, Screen.STATUS_ENTRY}
 KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT}
-KEYBOARD_ROWS = ("1234567890/", "QWERTYUIOP-", "ASDFGHJKL.,", "ZXCVBNM")  # + space, delete, next
+KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm/.,")  # then delete, space, next
+KEYBOARD_COLUMNS = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +47,7 @@ class Widget:
     label: str
     event: Event
     role: str = "action"  # "primary" | "action" | "key" | "nav" | "top" | "selected"
+    span: int = 1  # keyboard cells it takes (the space bar a whole row)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +77,8 @@ class View:
     large_text: bool = False
     high_contrast: bool = False
     lang: str = "id"
+    page: int = 0  # of a screen the layout has to put on pages
+    pager: tuple[Widget, Widget] | None = None  # "‹ Previous", "More ›": shown only when there are pages
 
     def widgets(self) -> tuple[Widget, ...]:
         extra = (self.banner_action,) if self.banner_action else ()
@@ -99,23 +103,22 @@ def _choices(options: tuple[str, ...], lang: str, prefix: str = "opt_") -> tuple
 
 
 def _keypad(lang: str) -> tuple[Widget, ...]:
+    """1-9, then 0 and a wide Delete, then Next across the whole keypad."""
     digits = [Widget(id=f"digit:{d}", label=d, event=Digit(digit=d), role="key") for d in "123456789"]
     return (
         *digits,
-        _press(Button.BACKSPACE, lang, "key"),
         Widget(id="digit:0", label="0", event=Digit(digit="0"), role="key"),
-        _press(Button.CONFIRM, lang, "primary"),
+        dataclasses.replace(_press(Button.BACKSPACE, lang, "key"), span=2),
+        dataclasses.replace(_press(Button.CONFIRM, lang, "primary"), span=3),
     )
 
 
 def _keyboard(lang: str) -> tuple[Widget, ...]:
-    keys = [
-        Widget(id=f"char:{c.lower()}", label=c, event=Char(char=c.lower()), role="key")
-        for row in KEYBOARD_ROWS for c in row
-    ]
-    keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key"))
-    keys.append(_press(Button.BACKSPACE, lang, "key"))
-    keys.append(_press(Button.CONFIRM, lang, "primary"))
+    """Labels as typed (lowercase); the bottom row is Delete, a wide space bar and Next."""
+    keys = [Widget(id=f"char:{c}", label=c, event=Char(char=c), role="key") for row in KEYBOARD_ROWS for c in row]
+    keys.append(dataclasses.replace(_press(Button.BACKSPACE, lang, "key"), span=3))
+    keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key", span=4))
+    keys.append(dataclasses.replace(_press(Button.CONFIRM, lang, "primary"), span=3))
     return tuple(keys)
 
 
@@ -150,7 +153,9 @@ def build_view(flow: Flow, now: float) -> View:
         home=_press(Button.HOME, lang, "nav") if scr not in NO_HOME else None, top=_top_bar(flow),
         notice=" · ".join(notices), banner=banner, banner_action=banner_action, qr=c.qr, photo=c.photo,
         hands=c.hands, hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=c.say,
-        large_text=s.large_text, high_contrast=s.high_contrast, lang=lang,
+        large_text=s.large_text, high_contrast=s.high_contrast, lang=lang, page=flow.page,
+        pager=(Widget(id="page:prev", label=t("btn_page_prev", lang), event=Page(step=-1), role="nav"),
+               Widget(id="page:next", label=t("btn_page_next", lang), event=Page(step=1), role="nav")),
     )
 
 
@@ -179,7 +184,7 @@ def _entry(flow: Flow) -> tuple[tuple[Widget, ...], int, str | None]:
     if scr in KEYPAD_SCREENS:
         return _keypad(s.lang), 3, "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
     if scr in KEYBOARD_SCREENS:
-        return _keyboard(s.lang), 11, s.typed
+        return _keyboard(s.lang), KEYBOARD_COLUMNS, s.typed
     return (), 3, None
 
 

@@ -967,3 +967,30 @@ def test_seventeen_today_or_another_service_asks_nothing(nik: str, service: str)
     d = Driver()
     _nik(d, nik, service)
     assert d.screen is Screen.KK and not d.flow.session.resident.married
+
+
+def test_pages_turn_count_as_activity_and_start_again_on_every_new_screen() -> None:
+    from kiosk.flow.model import Page
+
+    d = Driver()
+    d.press(Button.START)
+    deadline = d.flow.deadline
+    d.send(Page(step=1), 30)
+    d.send(Page(step=1))
+    assert d.flow.page == 2 and d.flow.screen is Screen.MENU
+    assert d.flow.deadline is not None and deadline is not None and d.flow.deadline > deadline  # activity
+    for _ in range(5):
+        d.send(Page(step=-1))
+    assert d.flow.page == 0  # never below the first
+    d.send(Page(step=1))
+    d.press(Button.LARGE_TEXT)  # the text runs differently: from the first page
+    assert d.flow.page == 0
+    d.send(Page(step=1))
+    d.send(Choose(option="status"))
+    assert d.flow.screen is Screen.STATUS_ENTRY and d.flow.page == 0
+    d.send(Page(step=1))
+    d.press(Button.HOME)
+    assert d.flow.screen is Screen.WELCOME and d.flow.page == 0
+    for bad in (0, 2, -2):
+        with pytest.raises(ValueError):
+            Page(step=bad)

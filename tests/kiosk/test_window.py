@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.flow.machine import Flow
-from kiosk.flow.model import Button, Choose, Digit, Press
+from kiosk.flow.model import Button, Choose, Digit, Page, Press
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import build_view
 from provisioning.bundle import KioskBundle
@@ -96,6 +96,18 @@ def centre(flow: Flow, widget_id: str, renderer: Renderer) -> tuple[int, int]:
     return next(p.box.center for p in frame.buttons if p.widget.id == widget_id)
 
 
+def reach(w: Window, flow: Flow, widget_id: str, renderer: Renderer) -> tuple[int, int]:
+    """Where `widget_id` is, after clicking "More ›" as a resident would, page by page."""
+    for _ in range(20):
+        frame = renderer.draw(build_view(flow, NOW))
+        ids = {p.widget.id: p.box.center for p in frame.buttons}
+        if widget_id in ids:
+            return ids[widget_id]
+        w.click(ids["page:next"])
+        flow.handle(Page(step=1), NOW)
+    raise AssertionError(f"{widget_id} on no page")
+
+
 def empty_spot(flow: Flow, renderer: Renderer) -> tuple[int, int]:
     frame = renderer.draw(build_view(flow, NOW))
     return next((x, y) for y in range(100, SIZE[1], 10) for x in range(20, SIZE[0], 10) if frame.hit(x, y) is None)
@@ -111,7 +123,7 @@ def test_real_clicks_exit_asks_back_keeps_and_empty_space_is_harmless(bundle: Ki
         model.handle(Press(button=Button.START), NOW)
         w.wait_screen("menu")
         w.click(empty_spot(model, r))  # nothing there: activity, no action
-        w.click(centre(model, "choose:new_recording", r))
+        w.click(reach(w, model, "choose:new_recording", r))
         model.handle(Choose(option="new_recording"), NOW)
         w.wait_screen("nik")
         w.click(centre(model, "digit:5", r))
@@ -119,13 +131,13 @@ def test_real_clicks_exit_asks_back_keeps_and_empty_space_is_harmless(bundle: Ki
         w.click(centre(model, "home", r))  # Exit with a digit typed: asks
         w.wait_screen("confirm_leave")
         model.handle(Press(button=Button.HOME), NOW)
-        w.click(centre(model, "stay", r))
+        w.click(reach(w, model, "stay", r))
         w.wait_screen("nik", 2)
         model.handle(Press(button=Button.STAY), NOW)
         w.click(centre(model, "home", r))
         w.wait_screen("confirm_leave", 2)
         model.handle(Press(button=Button.HOME), NOW)
-        w.click(centre(model, "leave", r))
+        w.click(reach(w, model, "leave", r))
         w.wait_screen("welcome")
     finally:
         w.close()
@@ -151,7 +163,7 @@ def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundl
         w.click(centre(model, "start", r))
         model.handle(Press(button=Button.START), NOW)
         w.wait_screen("menu")
-        w.click(centre(model, "choose:new_recording", r))
+        w.click(reach(w, model, "choose:new_recording", r))
         model.handle(Choose(option="new_recording"), NOW)
         w.wait_screen("nik")
         time.sleep(0.6)  # past the guard after a new screen
@@ -164,13 +176,13 @@ def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundl
         w.click(centre(model, "home", r))
         model.handle(Press(button=Button.HOME), NOW)
         w.wait_screen("confirm_leave")
-        w.click(centre(model, "leave", r))
+        w.click(reach(w, model, "leave", r))
         w.wait_screen("welcome")
         model = Flow()
         w.click(centre(model, "start", r))
         model.handle(Press(button=Button.START), NOW)
         w.wait_screen("menu", 2)
-        w.click(centre(model, "choose:status", r))
+        w.click(reach(w, model, "choose:status", r))
         w.wait_screen("status_entry")
         time.sleep(0.6)
         qr = qr_payload("kiosk-09", make_ticket(158), "0190a5c8-0000-7000-8000-000000000158")
