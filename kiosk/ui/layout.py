@@ -154,7 +154,7 @@ class _Layout:
         self.view, self.width, self.height, self.measure, self.cap = view, width, height, measure, cap
         scale = min(width, height) / 480
         factor = LARGE_TEXT if view.large_text else 1.0
-        self.m, self.gap = max(6, round(10 * scale)), max(4, round(6 * scale))
+        self.m, self.gap = max(6, round(8 * scale)), max(4, round(5 * scale))
         floor = text_size(panel.min_cap_px(view.large_text), cap)
         self.body = max(floor, round(22 * scale * factor))
         self.title = max(self.body, round(22 * scale * factor * 1.3))
@@ -162,20 +162,22 @@ class _Layout:
         self.pad = max(4, self.body // 5)  # inside a button, each side
         label_h = cap(self.body) + 2 * self.pad + self.gap
         self.target = max(MIN_TARGET, label_h, round(46 * scale))
-        self.key_h = max(MIN_TARGET, label_h)
+        self.key_h = max(MIN_TARGET, cap(self.body) + 2 * self.pad)
         self.portrait = width < height
         self.texts: list[Text] = []
         self.buttons: list[Placed] = []
         self.fits = True
-        self.why: list[str] = []
+        self._field_box: Box | None = None
+        self._qr_box: Box | None = None
+        self._photo_box: Box | None = None
+        self._keypad_w = 0
 
     # ---- pieces ------------------------------------------------------------------------------
     def _label(self, widget: Widget, box: Box) -> Placed:
-        room = box.w - 2 * self.pad
+        room = box.w - (2 * self.pad if len(widget.label) > 1 else 4)  # a key's one letter needs no more
         lines = wrap(widget.label, self.body, room, self.measure)
         if self._lines_h(len(lines)) > box.h or any(self.measure(line, self.body) > room for line in lines):
             self.fits = False
-            self.why.append(f"label {widget.id} {box}")
         return Placed(widget=widget, box=box, size=self.body, lines=tuple(lines))
 
     def _lines_h(self, n: int) -> int:
@@ -223,8 +225,13 @@ class _Layout:
         where there is none); there is more room across than down."""
         view, m, gap = self.view, self.m, self.gap
         y = m
-        for w in (view.home, *view.top):
+        slots = (view.home, *view.top)
+        tight = max(MIN_TARGET, self._lines_h(1) + 4)  # rows this low when the bottom bar is tall
+        share = max(tight, (nav_y - gap - m - gap * (len(slots) - 1)) // len(slots))
+        for w in slots:
             h = self._label_h(w.label, side_w) if w is not None else self._label_h(view.top[0].label, side_w)
+            h = min(h, max(share, self._lines_h(len(wrap(w.label, self.body, side_w - 2 * self.pad, self.measure))) + 4)
+                    if w is not None else share)
             if w is not None:
                 self.buttons.append(self._label(w, Box(m, y, side_w, h)))
             y += h + gap
@@ -242,6 +249,8 @@ class _Layout:
         left_w = nav_w if self.portrait else self._side_w()
         if not self.portrait and right is not None:  # Call an officer may take what Back leaves
             nav_w = min(self.width - 2 * m - gap - left_w, self.measure(right.label, self.body) + 4 * self.pad)
+        if not self.portrait and left is not None:  # and a long staff label what Help leaves
+            left_w = max(left_w, min(self.width - 2 * m - 2 * gap - nav_w, self.measure(left.label, self.body) + 2 * self.pad))
         bar_h = max([self._label_h(w.label, nav_w if w is right else left_w)
                      for w in (view.back, view.corner, view.help) if w is not None] + [self.target])
         y = self.height - m - bar_h
@@ -264,23 +273,26 @@ class _Layout:
         return [_Block(h=round(size * 1.22), texts=[Text(text=line, x=0, y=0, size=size, style=style)])
                 for line in wrap(text, size, width, self.measure)]
 
-    def _picture(self, width: int) -> _Block:
-        """The photo for approval, or both hands with their labels under them."""
+    def _picture(self, side: int, wide: int = 0) -> _Block:
+        """The photo for approval (`side` square), or both hands side by side (up to `wide`
+        across) with their labels under them."""
         view = self.view
-        side = min(width, round(min(self.width, self.height) * 0.4))
+        w = max(side, wide) if view.hands else side
         label_h = self.line_h if view.hands else 0
         texts = []
         for i, label in enumerate(view.hand_labels if view.hands else ()):
-            lx = i * side // 2 + (side // 2 - self.measure(label, self.body)) // 2
+            lx = i * w // 2 + (w // 2 - self.measure(label, self.body)) // 2
             texts.append(Text(text=label, x=lx, y=side - label_h + self.gap // 2, size=self.body, style="text"))
-        return _Block(h=side + self.gap, texts=texts, picture=Box(0, 0, side, side - label_h))
+            if self.measure(label, self.body) > w // 2:
+                self.fits = False
+        return _Block(h=side + self.gap, texts=texts, picture=Box(0, 0, w, side - label_h))
 
     def _field(self, width: int, group: int) -> _Block:
         """The typed field; a value too long to show whole shows its end."""
         shown, room = self.view.field or "", width - 2 * self.pad
         while shown and self.measure(shown, self.body) > room:
             shown = "…" + shown[2:] if shown.startswith("…") else "…" + shown[1:]
-        h = max(MIN_TARGET, self.cap(self.body) + 2 * self.pad + self.gap)
+        h = max(MIN_TARGET, self.cap(self.body) + 2 * self.pad)
         return _Block(h=h, field=Box(0, 0, width, h), group=group,
                       texts=[Text(text=shown, x=self.pad, y=(h - self.cap(self.body)) // 2, size=self.body, style="field")])
 
@@ -300,8 +312,9 @@ class _Layout:
             rows[-1].append((col, span, w))
             col += span
         out = []
-        if uniform:  # fixed slots: every row as tall as the tallest needs
-            row_h = max([row_h or 0] + [self._label_h(w.label, cell) for w in widgets if w is not None])
+        if uniform:  # fixed slots: every row as tall as the tallest label they may hold needs
+            labels = [w.label for w in widgets if w is not None] + list(self.view.slot_labels)
+            row_h = max([row_h or 0] + [self._label_h(label, cell) for label in labels])
         for row in rows:
             placed = [(c, s, w) for c, s, w in row if w is not None]
             h = row_h or max((self._label_h(w.label, s * cell + (s - 1) * gap) for _c, s, w in placed),
@@ -334,7 +347,8 @@ class _Layout:
         self.cx, right_edge = left, self.width - m
         banner_box = Box(0, 0, self.width, top) if view.banner else None
         bottom = nav_y - gap
-        notice_blocks: list[_Block] = []
+        if view.corner is not None:  # the staff button stands apart: nothing right above it
+            bottom -= MIN_TARGET // 2
         if view.notice:
             if not self.portrait and self.measure(view.notice, self.body) <= between:
                 self.texts.append(Text(text=view.notice, x=left + (between - self.measure(view.notice, self.body)) // 2,
@@ -346,58 +360,127 @@ class _Layout:
         if self.portrait:  # a line kept for the notice on every screen: nothing moves when it comes
             lines = max(1, len(wrap(view.notice, self.body, self.width - 2 * m, self.measure)))
             bottom -= lines * self.line_h + gap
-        elif view.notice and not any(t.style == "notice" for t in self.texts):
-            notice_blocks = self._lines(view.notice, right_edge - left, "notice")
+        notice_here = bool(view.notice) and not self.portrait and not any(t.style == "notice" for t in self.texts)
 
-        # what stands on the right, on every page: the keypad, the picture, the QR
+        # what stands on the right, on every page: the keypad, or in landscape the picture or the QR
         side_keys = bool(view.keys) and not self.portrait and view.key_columns <= 3
-        right_w, qr_box = 0, None
+        if side_keys:  # beside the keypad only if the text column can hold the longest word
+            longest = max((self.measure(word, self.title) for text in (view.title, *view.lines, view.error)
+                           for word in text.split()), default=0)
+            side_keys = right_edge - left - self._keypad_width(right_edge - left) - m >= longest + 2 * self.pad
+        right_w, qr_box, self._photo_box = 0, None, None
+        beside: _Block | None = None
+        picture_floor = top  # in landscape, choices under the picture start below this
+        width = right_edge - left
         if side_keys:
-            cols = view.key_columns
-            widest = max(-(-(self.measure(k.label, self.body) + 2 * self.pad) // k.span) for k in view.keys)
-            right_w = min((right_edge - left) * 6 // 10, max((right_edge - left) * 45 // 100, cols * widest + (cols - 1) * gap))
-            rows = len(self._grid(view.keys, right_w, cols, self.key_h, 0, spans=True))
-            key_h = max(self.key_h, min(round(self.target * 1.5), (bottom - top - gap * (rows - 1)) // rows))
-            y = top
-            for block in self._grid(view.keys, right_w, cols, key_h, 0, spans=True):
-                self.buttons.extend(block.moved(self.width - m - right_w, y).buttons)
-                y += block.h + gap
-            if y - gap > bottom:
-                self.fits = False
-                self.why.append("keypad")
+            self._keypad(right_edge, width, top, bottom)
+            right_w = self._keypad_w
+        elif (view.photo or view.hands) and not self.portrait and self._beside(width):
+            wide = self._picture_wide(width)
+            block = self._picture(min(wide, round(self.height / 3)), wide)
+            right_w = block.picture.w if block.picture else 0
+            beside = block.moved(right_edge - right_w, top)  # placed if the choices can stay put under it
+            picture_floor = top + block.h
         elif view.qr and not self.portrait:
-            side = min(bottom - top, self.width // 3)
-            qr_box = Box(self.width - m - side, bottom - side, side, side)
+            side = min(bottom - top, width // 3)
+            qr_box = Box(right_edge - side, bottom - side, side, side)
             right_w = side
-        col_w = right_edge - left - (right_w + m if right_w else 0)
+        col_w = width - (right_w + m if right_w else 0)
 
-        blocks: list[_Block] = [self._paragraph(view.title, col_w, "title", self.title), *notice_blocks]
-        for line in view.lines:
-            blocks.extend(self._lines(line, col_w, "text"))
-        group = 1
-        if view.photo or view.hands:
-            blocks.append(self._picture(col_w))
-        if view.field is not None:
-            blocks.append(self._field(col_w, group))
-        if view.error:
-            for b in self._lines(view.error, col_w, "error"):
-                b.group = group
-                blocks.append(b)
-        if view.keys and not side_keys:  # fewer keys a row where the row is too narrow
-            widest = max(self.measure(k.label, self.body) for k in view.keys if k.span == 1) + 2 * self.pad
-            cols = view.key_columns
-            while cols > 3 and (col_w - gap * (cols - 1)) // cols < max(MIN_TARGET, widest):
-                cols -= 1
-            blocks.extend(self._grid(view.keys, col_w, cols, None, group, spans=True))
-        if view.qr and self.portrait:
-            side = min(self.width - 2 * m, (bottom - top) // 2)
-            blocks.append(_Block(h=side, qr=Box(0, 0, side, side)))
-        if view.actions:
-            fixed = round(self.target * 1.1) if view.action_columns else None
-            cols = self._action_columns(col_w)
-            actions = view.actions if cols > 1 else tuple(a for a in view.actions if a)
-            blocks.extend(self._grid(actions, col_w, cols, fixed, 2, uniform=bool(view.action_columns)))
-        self._pages(blocks, top, bottom, col_w)
+        typed_low = bool(view.keys) and not side_keys  # the field goes with the keyboard, under the text
+
+        def texts(cw: int, picture: bool) -> list[_Block]:
+            """The text column: title, what is wrong with what was typed, the notice, the lines,
+            and the picture where it is not beside them."""
+            out = self._lines(view.title, cw, "title", self.title)
+            if typed_low and view.error:
+                out.extend(self._lines(view.error, cw, "error"))
+            if notice_here:
+                out.extend(self._lines(view.notice, cw, "notice"))
+            for line in view.lines:
+                out.extend(self._lines(line, cw, "text"))
+            if picture:
+                out.append(self._picture(min(cw, round(self.width * 0.5)), cw))
+            if view.qr and self.portrait:
+                side = min(cw, (bottom - top) // 3)
+                out.append(_Block(h=side, qr=Box(0, 0, side, side)))
+            if not typed_low:
+                if view.field is not None:
+                    out.append(self._field(cw, 0))
+                if view.error:
+                    out.extend(self._lines(view.error, cw, "error"))
+            return out
+
+        tops = texts(col_w, bool(view.photo or view.hands) and beside is None)
+
+        def lows(w: int, key_cols: int = view.key_columns) -> list[_Block]:
+            out: list[_Block] = []
+            if view.field is not None and typed_low:
+                out.append(self._field(w, 1))
+            if typed_low:  # fewer keys a row where the row is too narrow
+                widest = max(self.measure(k.label, self.body) for k in view.keys if k.span == 1) + 6
+                cols = key_cols
+
+                def cramped(cols: int) -> bool:
+                    cell = (w - gap * (cols - 1)) // cols
+                    return cell < max(MIN_TARGET, widest) or any(
+                        k.span * cell + (k.span - 1) * gap < self.measure(k.label, self.body) + 2 * self.pad
+                        for k in view.keys if k.span > 1)
+
+                while cols > 3 and cramped(cols):
+                    cols -= 1
+                out.extend(self._grid(view.keys, w, cols, self.key_h, 1, spans=True))
+            if view.actions:
+                fixed = round(self.target * 1.1) if view.action_columns else None
+                if len(view.actions) == 1:  # one big button (Start)
+                    fixed = max(round(self.target * 1.6), self._label_h(view.actions[0].label if view.actions[0] else "", w))
+                cols = self._action_columns(w)
+                actions = view.actions if cols > 1 else tuple(a for a in view.actions if a)
+                slots = 2 if view.action_columns else 0  # fixed slots stay together; a list may run on
+                out.extend(self._grid(actions, w, cols, fixed, slots, uniform=bool(view.action_columns)))
+            for b in out:
+                b.low = True
+            return out
+
+        def pager_h(w: int) -> int:
+            return max((self._label_h(p.label, (w - gap) // 2) for p in view.pager), default=0) if view.pager else 0
+
+        def top_min(w: int) -> int:
+            """Above choices that stay put: the title, a line and the pager at least, and half
+            the height for reading where the choices could page along instead; above fixed
+            slots or a keyboard, which stay put, the title and the pager."""
+            least = tops[0].h + pager_h(w) + 2 * gap + (0 if typed_low or view.action_columns else self.line_h + gap)
+            return least if typed_low or view.action_columns else max(least, (bottom - top) // 2)
+
+        options = ([(width, picture_floor, view.key_columns), (col_w, top, view.key_columns)]
+                   if width != col_w and qr_box is None and not side_keys else [(col_w, top, view.key_columns)])
+        if typed_low and view.key_columns == 3:  # a keypad too tall for the screen: two rows of five
+            options += [(w, floor, 6) for w, floor, _cols in options]
+        for w, floor, key_cols in options:
+            fits, placed = self.fits, len(self.buttons)
+            low = lows(w, key_cols)
+            low_h = sum(b.h + gap for b in low)
+            # under a picture the pager may run full width too, below the picture
+            pw = w if bottom - low_h - pager_h(w) >= floor else col_w
+            if low_h > bottom - max(floor, top + top_min(pw)) + gap:
+                self.fits = fits  # not this way: what it found does not count
+                del self.buttons[placed:]
+            else:  # the choices stay put; the text pages above
+                y = bottom
+                for b in reversed(low):
+                    y -= b.h
+                    self._put(b.moved(self.cx, y))
+                    y -= gap
+                self._pages(tops, top, y if low else bottom, pw)
+                if beside is not None:
+                    self._photo_box = beside.picture
+                    self.texts.extend(beside.texts)
+                break
+        else:  # everything pages; a picture runs with the text, full width
+            if beside is not None:
+                col_w = width
+                tops = texts(col_w, True)
+            self._pages(tops + lows(col_w, options[-1][2]), top, bottom, col_w)
         if banner_box is not None:
             banner_box = self._banner(banner_box)
         return Frame(width=self.width, height=self.height, texts=tuple(self.texts), buttons=tuple(self.buttons),
@@ -405,18 +488,50 @@ class _Layout:
                      qr_box=qr_box or self._qr_box, photo_box=self._photo_box, page=self.page, pages=self.pages,
                      fits=self.fits)
 
-    def _pages(self, blocks: list[_Block], top: int, bottom: int, col_w: int) -> None:
-        """Blocks into pages; the view's page placed: text from the top, choices and keys from
-        the bottom up."""
+    def _picture_wide(self, width: int) -> int:
+        """Both hands side by side with their labels, or the photo, on the right in landscape."""
+        view = self.view
+        labels = max((self.measure(label, self.body) for label in view.hand_labels), default=0) if view.hands else 0
+        return min(width * 65 // 100, max(width * 45 // 100, 2 * labels + 2 * self.gap))
+
+    def _beside(self, width: int) -> bool:
+        """A picture goes beside the text when that leaves the text half the width."""
+        return width - self._picture_wide(width) - self.m >= width // 2
+
+    def _keypad_width(self, width: int) -> int:
+        cols, gap = self.view.key_columns, self.gap
+        widest = max(-(-(self.measure(k.label, self.body) + 2 * self.pad) // k.span) for k in self.view.keys)
+        return min(width * 6 // 10, max(width * 35 // 100, cols * widest + (cols - 1) * gap))
+
+    def _keypad(self, right_edge: int, width: int, top: int, bottom: int) -> None:
+        """The keypad on the right in landscape, as tall as the content area allows."""
         view, gap = self.view, self.gap
-        self._field_box: Box | None = None
-        self._qr_box: Box | None = None
-        self._photo_box: Box | None = None
+        cols = view.key_columns
+        self._keypad_w = right_w = self._keypad_width(width)
+        rows = len(self._grid(view.keys, right_w, cols, self.key_h, 0, spans=True))
+        key_h = max(self.key_h, min(round(self.target * 1.5), (bottom - top - gap * (rows - 1)) // rows))
+        y = top
+        for block in self._grid(view.keys, right_w, cols, key_h, 0, spans=True):
+            self.buttons.extend(block.moved(right_edge - right_w, y).buttons)
+            y += block.h + gap
+        if y - gap > bottom:
+            self.fits = False
+
+    def _pages(self, blocks: list[_Block], top: int, bottom: int, pager_w: int) -> None:
+        """Blocks into pages between `top` and `bottom`, the view's page placed: text from the
+        top, choices and keys (when they page too) from the bottom up; the pager under them."""
+        view, gap = self.view, self.gap
         room = bottom - top
         pages = _paginate(blocks, room, gap)
+        col_w = pager_w
+        w = (col_w - gap) // 2
+        pager_h, stacked = 0, False
         if len(pages) > 1 and view.pager:
-            w = (col_w - gap) // 2
-            pager_h = max(self._label_h(p.label, w) for p in view.pager)
+            # side by side; in a narrow column one over the other ("More ›" below, in its place)
+            stacked = any(self.measure(word, self.body) > w - 2 * self.pad for p in view.pager for word in p.label.split())
+            w = col_w if stacked else w
+            row_h = max(self._label_h(p.label, w) for p in view.pager)
+            pager_h = 2 * row_h + gap if stacked else row_h
             pages = _paginate(blocks, room - pager_h - gap, gap)
             bottom -= pager_h + gap
         self.pages = len(pages)
@@ -425,9 +540,10 @@ class _Layout:
             prev, nxt = view.pager
             y = bottom + gap
             if self.page > 0:
-                self.buttons.append(self._label(prev, Box(self.cx, y, w, pager_h)))
+                self.buttons.append(self._label(prev, Box(self.cx, y, w, row_h)))
             if self.page < self.pages - 1:
-                self.buttons.append(self._label(nxt, Box(self.cx + col_w - w, y, w, pager_h)))
+                x, ny = (self.cx, y + row_h + gap) if stacked else (self.cx + col_w - w, y)
+                self.buttons.append(self._label(nxt, Box(x, ny, w, row_h)))
         y_top = top
         y_low = bottom
         page = pages[self.page] if pages else []
@@ -440,7 +556,6 @@ class _Layout:
             y_top += block.h + gap
         if y_top - gap > y_low + gap:
             self.fits = False
-            self.why.append(f"page {y_top} {y_low}")
 
     def _put(self, block: _Block) -> None:
         self.texts.extend(block.texts)

@@ -78,7 +78,8 @@ class View:
     high_contrast: bool = False
     lang: str = "id"
     page: int = 0  # of a screen the layout has to put on pages
-    pager: tuple[Widget, Widget] | None = None  # "‹ Previous", "More ›": shown only when there are pages
+    pager: tuple[Widget, Widget] | None = None  # "‹ Back", "More ›": shown only when there are pages
+    slot_labels: tuple[str, ...] = ()  # every label these slots take on the screens around: one size for all
 
     def widgets(self) -> tuple[Widget, ...]:
         extra = (self.banner_action,) if self.banner_action else ()
@@ -154,6 +155,7 @@ def build_view(flow: Flow, now: float) -> View:
         notice=" · ".join(notices), banner=banner, banner_action=banner_action, qr=c.qr, photo=c.photo,
         hands=c.hands, hand_labels=(t("hand_left", lang), t("hand_right", lang)), say=c.say,
         large_text=s.large_text, high_contrast=s.high_contrast, lang=lang, page=flow.page,
+        slot_labels=tuple(t(k, lang) for k in CAPTURE_SLOT_LABELS) if scr in CAPTURE_SCREENS else (),
         pager=(Widget(id="page:prev", label=t("btn_page_prev", lang), event=Page(step=-1), role="nav"),
                Widget(id="page:next", label=t("btn_page_next", lang), event=Page(step=1), role="nav")),
     )
@@ -468,4 +470,7 @@ def _review_lines(flow: Flow) -> list[str]:
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
 _BACK_SCREENS = {key for key in TABLE if key[1] is Button.BACK}
+CAPTURE_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT}  # one after the other, slots alike
+CAPTURE_SLOT_LABELS = ("btn_begin_capture", "btn_retry", "btn_continue", "btn_exception", "btn_singles",
+                       "btn_device_officer")
 SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW, Screen.SEE_OFFICER, Screen.OFFICER_CONFIRM}
