@@ -29,6 +29,7 @@ from kiosk.script import ScriptStopped, load_script, run_script, settle
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys
 from kiosk.transport import MqttTransport, TlsFiles
+from kiosk.ui.panel import Panel
 from kiosk.ui.screen import Renderer
 from provisioning.bundle import KioskBundle, load_bundle
 
@@ -51,6 +52,7 @@ class RunOptions:
     health_interval_s: float = 60.0
     speech: bool = False
     renew_retry_s: float = RETRY_S
+    panel: Panel | None = None  # None: the panel this size usually comes on
 
 
 def _peripherals(spec: str) -> Any:
@@ -85,7 +87,7 @@ def run_kiosk(opts: RunOptions) -> int:
     instance = hold(outbox_path, what="kiosk")
     peripherals = _peripherals(opts.peripherals)
     outbox = SqliteOutbox(outbox_path, sequence_floor=bundle.sequence_floor)
-    renderer = Renderer(*opts.size, headless=opts.headless)
+    renderer = Renderer(*opts.size, headless=opts.headless, panel=opts.panel)
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite,
                        key_id=bundle.gateway_key_id)
     app = KioskApp(
