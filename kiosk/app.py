@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anjungan import __version__
+from anjungan.contact import mask_contact
 from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health, HelpReason, HelpRequest
 from anjungan.nik import redact
@@ -257,9 +258,11 @@ class KioskApp:
         elif isinstance(action, SendFeedback):
             now = self.clock()
             fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=now,
-                          category=action.category, text=redact(action.text), lang=action.lang)
+                          category=action.category, text=redact(action.text), lang=action.lang,
+                          contact=action.contact)
             self.outbox.add_message("feedback", fb.to_json(), now)
-            self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
+            self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category,
+                               contact=mask_contact(action.contact))  # never in full
         elif isinstance(action, Speak):
             self.speaker.say(t(action.key, action.lang), action.lang)
         elif isinstance(action, ReadScreen):

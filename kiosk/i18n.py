@@ -162,7 +162,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "title_feedback_text": ("Tulis pesan Anda", "Write your message"),
     "body_feedback_text": ("Jangan tulis NIK atau data pribadi.", "Do not write your NIK or personal details."),
     "title_feedback_sent": ("Terima kasih", "Thank you"),
-    "body_feedback_sent": ("Pesan Anda dikirim ke pusat dan akan dijawab.", "Your message goes to the centre and will be answered."),
+    "body_feedback_sent": ("Pesan Anda dikirim ke pusat. Terima kasih.", "Your message goes to the centre. Thank you."),
+    "body_feedback_sent_reply": (
+        "Pesan Anda dikirim ke pusat. Jawaban akan dikirim ke {contact}.",
+        "Your message goes to the centre. The answer will go to {contact}.",
+    ),
+    "title_feedback_contact": ("Ingin dijawab?", "Would you like an answer?"),
+    "body_feedback_contact": (
+        "Tulis nomor HP atau e-mail Anda. Boleh dikosongkan: tekan Lanjut.",
+        "Type your phone number or e-mail. You may leave it empty: touch Next.",
+    ),
+    "err_contact": (
+        "Ini bukan nomor HP atau alamat e-mail. Contoh: 0812 3456 7890 atau nama@contoh.id",
+        "This is not a phone number or e-mail address. For example: 0812 3456 7890 or name@example.id",
+    ),
     "title_error": ("Maaf, ada gangguan", "Sorry, something went wrong"),
     "err_store_failed": ("Data tidak dapat disimpan. Silakan ke loket.", "Your data could not be saved. Please go to the desk."),
     # buttons

@@ -55,6 +55,7 @@ class Screen(enum.Enum):
     STATUS_RESULT = "status_result"
     FEEDBACK_CATEGORY = "feedback_category"
     FEEDBACK_TEXT = "feedback_text"
+    FEEDBACK_CONTACT = "feedback_contact"  # a phone or e-mail for a reply, optional
     FEEDBACK_SENT = "feedback_sent"
     ERROR = "error"
     CONFIRM_LEAVE = "confirm_leave"  # "leave and erase what you entered?" before a reset
@@ -304,6 +305,7 @@ class SendFeedback(Action):
     text: str
     lang: str
     ticket: str = ""
+    contact: str = ""  # normal form (E.164 or the e-mail address); the shell logs it masked
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,8 +36,9 @@ from kiosk.flow.plan import THRESHOLDS
 from kiosk.i18n import STRINGS, t
 
 KEYPAD_SCREENS = {Screen.NIK, Screen.KK, Screen.OFFICER_ID, Screen.OFFICER_PIN, Screen.STATUS_ENTRY}
-KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT}
+KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT, Screen.FEEDBACK_CONTACT}
 KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm/.,")  # then delete, space, next
+CONTACT_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm@._")  # a phone or an e-mail
 KEYBOARD_COLUMNS = 10
 
 
@@ -114,9 +115,9 @@ def _keypad(lang: str) -> tuple[Widget, ...]:
     )
 
 
-def _keyboard(lang: str) -> tuple[Widget, ...]:
+def _keyboard(lang: str, rows: tuple[str, ...] = KEYBOARD_ROWS) -> tuple[Widget, ...]:
     """Labels as typed (lowercase); the bottom row is Delete, a wide space bar and Next."""
-    keys = [Widget(id=f"char:{c}", label=c, event=Char(char=c), role="key") for row in KEYBOARD_ROWS for c in row]
+    keys = [Widget(id=f"char:{c}", label=c, event=Char(char=c), role="key") for row in rows for c in row]
     keys.append(dataclasses.replace(_press(Button.BACKSPACE, lang, "key"), span=3))
     keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key", span=4))
     keys.append(dataclasses.replace(_press(Button.CONFIRM, lang, "primary"), span=3))
@@ -186,7 +187,7 @@ def _entry(flow: Flow) -> tuple[tuple[Widget, ...], int, str | None]:
     if scr in KEYPAD_SCREENS:
         return _keypad(s.lang), 3, "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
     if scr in KEYBOARD_SCREENS:
-        return _keyboard(s.lang), KEYBOARD_COLUMNS, s.typed
+        return _keyboard(s.lang, CONTACT_ROWS if scr is Screen.FEEDBACK_CONTACT else KEYBOARD_ROWS), KEYBOARD_COLUMNS, s.typed
     return (), 3, None
 
 
@@ -390,6 +391,14 @@ def _status_result(flow: Flow, c: _Content) -> None:
     c.lines.append(t(f"state_{s.status.state}" if s.status.state else "state_unknown", lang))
 
 
+def _feedback_sent(flow: Flow, c: _Content) -> None:
+    """An answer is promised only to a resident who left a contact."""
+    s = flow.session
+    if s.feedback_contact:
+        c.lines.append(t("body_feedback_sent_reply", s.lang, contact=s.feedback_contact))
+        c.body_key = ""
+
+
 def _error(flow: Flow, c: _Content) -> None:
     c.lines.append(t(flow.session.error or "err_store_failed", flow.session.lang))
 
@@ -415,6 +424,7 @@ _CONTENT: dict[Screen, Callable[[Flow, _Content], None]] = {
     Screen.STATUS_ENTRY: _status_entry,
     Screen.STATUS_RESULT: _status_result,
     Screen.ERROR: _error,
+    Screen.FEEDBACK_SENT: _feedback_sent,
 }
 
 

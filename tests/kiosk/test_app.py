@@ -190,6 +190,10 @@ def test_feedback_and_health_go_to_their_topics(h: Harness) -> None:
     by_kind = {topics.parse(t)[1]: p for t, p, _r in h.transport.published}
     fb = Feedback.from_json(by_kind["feedback"])
     assert (fb.category, fb.text, fb.kiosk_id) == ("waiting", "antrian terlalu lama", "kiosk-01")
+    assert fb.contact == "+6281234567890"  # for the answer, in full to the centre only
+    (queued,) = h.events("feedback_queued")
+    assert queued["contact"] == "**********890"
+    assert "4567890" not in h.out.getvalue()  # no journal line holds the number
     health = Health.from_json(by_kind["health"])
     assert health.peripherals["printer"]["ok"] and health.outbox_depth == 0 and health.app_version
 

@@ -244,3 +244,27 @@ def test_officer_is_small_and_apart_from_start(renderers, size) -> None:
         assert staff.x < size[0] // 4 and staff.y > size[1] * 3 // 4  # the far corner
         seen += 1
     assert seen == 2  # the welcome screen, and during an officer's visit
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_keyboard_types_what_its_labels_say_with_a_wide_space_bar_on_a_row_of_its_own(renderers, size) -> None:
+    """Lowercase labels for lowercase letters; the space bar is the widest key and shares
+    its row with no letter (only Delete and Next); the contact keyboard has '@'."""
+    r = renderers(size)
+    seen = set()
+    for name, view, _frame in _frames(r, "en"):
+        if name not in ("feedback_text", "feedback_contact"):
+            continue
+        frame = r.draw(view)
+        keys = {p.widget.id: p for p in frame.buttons if p.widget.role == "key" or p.widget.id == "confirm"}
+        for p in keys.values():
+            if p.widget.id.startswith("char:") and p.widget.id != "char: ":
+                assert p.widget.label == p.widget.event.char  # type: ignore[attr-defined]
+        space = keys["char: "]
+        assert space.box.w == max(p.box.w for p in keys.values())
+        same_row = {p.widget.id for p in keys.values() if p.box.y == space.box.y}
+        assert same_row == {"char: ", "backspace", "confirm"}
+        if name == "feedback_contact":
+            assert "char:@" in keys
+        seen.add(name)
+    assert seen == {"feedback_text", "feedback_contact"}
