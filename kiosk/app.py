@@ -285,8 +285,7 @@ class KioskApp:
                 if self.publisher is not None:
                     self.publisher.forget(query_id)
             self._lookups.clear()
-            self.journal.write("session_wiped", reason=action.reason)
-            self.journal.write("screen", screen=self.flow.screen.value)
+            self.journal.write("session_wiped", reason=action.reason)  # its "screen" line is dispatch's
 
     def _call_officer(self, action: CallOfficer) -> None:
         """One help request per session goes to the staff dashboard, kept in the outbox until

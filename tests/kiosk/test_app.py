@@ -351,3 +351,17 @@ def test_the_app_reads_time_only_from_its_injected_clocks(h: Harness) -> None:
     h.clock.advance(30.0)
     h.app.step()
     assert h.app.flow.screen.value == "welcome" and h.events("session_wiped")[-1]["reason"] == "idle"
+
+
+@pytest.mark.parametrize("steps,reason", [
+    ([{"tap": "start"}, {"tap": "choose:status"}, {"type": "1"}, {"tap": "home"}, {"tap": "leave"}], "home"),
+    ([{"tap": "start"}, {"tap": "back"}], "back"),
+    ([{"tap": "start"}, {"wait": 200}], "idle"),
+])
+def test_a_wipe_journals_the_welcome_screen_once(h: Harness, steps: list, reason: str) -> None:
+    h.play(steps)
+    lines = [json.loads(x) for x in h.out.getvalue().splitlines()]
+    wiped = next(i for i, e in enumerate(lines) if e["event"] == "session_wiped")
+    assert lines[wiped]["reason"] == reason
+    around = [e for e in lines[wiped - 1:] if e["event"] == "screen"]  # dispatch wrote it just before
+    assert [e["screen"] for e in around] == ["welcome"]  # once, not twice
