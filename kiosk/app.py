@@ -70,7 +70,8 @@ from kiosk.publisher import Publisher
 from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
-from kiosk.ui.keyboard import KeyboardInput
+from kiosk.ui.focus import MOVE_KEYS, NEXT_KEYS, Focus
+from kiosk.ui.keyboard import ENTER, KeyboardInput
 from kiosk.ui.layout import Placed
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import View, Widget, build_view, utterance
@@ -113,6 +114,7 @@ class KioskApp:
         self._progress = self._shown_progress = (0, 0)  # (token, positions read) of the capture out
         self._view: View | None = None
         self._shown_at = 0.0  # self.monotonic() when the current screen first appeared
+        self._drawn_focus = ""
         self._shots = 0
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
@@ -120,6 +122,7 @@ class KioskApp:
         self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
         self.help_request = ""  # this session's help request id ('' when none was sent)
         self.keyboard = KeyboardInput()  # a physical keyboard or a keyboard-wedge QR scanner
+        self.focus = Focus()  # the control Tab and the arrows reach (ADA 707.6)
         self.pin_lock_path: Path | None = None  # where the officer-PIN lockout is kept across restarts
 
     def flow_now(self) -> float:
@@ -171,8 +174,26 @@ class KioskApp:
         else:
             self.dispatch(widget.event)
 
-    def key(self, char: str, name: str) -> None:
-        """A key pressed on a physical keyboard or typed by a keyboard-wedge scanner."""
+    def key(self, char: str, name: str, *, shift: bool = False) -> None:
+        """A key pressed on a physical keyboard or typed by a keyboard-wedge scanner. Tab and
+        the arrows move the focus (read aloud when speech is on); Enter presses the focused
+        control, or, with nothing focused, keeps its typing meaning."""
+        if name in MOVE_KEYS:
+            self.render()
+            if self.renderer.frame is not None:
+                step = -1 if shift or name not in NEXT_KEYS else 1
+                widget = self.focus.move(self.renderer.frame, step)
+                if widget is not None and self.flow.session.speech:
+                    self.speaker.say(widget.label, self.flow.session.lang, replace_waiting=True)
+            self.dispatch(Touch())  # activity
+            self.render()
+            return
+        focused = self.focus.current(self.renderer.frame)
+        if name in ENTER and focused is not None:
+            self.keyboard.line = ""
+            self.dispatch(focused.widget.event)
+            self.render()
+            return
         events = self.keyboard.key(self.flow.screen, char, name, self.monotonic())
         for event in events or [Touch()]:  # any key is activity
             self.dispatch(event)
@@ -205,12 +226,15 @@ class KioskApp:
 
     def render(self) -> None:
         view = build_view(self.flow, self.flow_now())
-        if view == self._view:
+        if view == self._view and self.focus.widget_id == self._drawn_focus:
             return
         if self._view is None or view.screen is not self._view.screen or view.page != self._view.page:
             self._shown_at = self.monotonic()  # a new page is a new screen under the finger
+            if self._view is not None:
+                self.focus.clear()  # a new screen starts with nothing focused
         self._view = view
-        self.renderer.draw(view)
+        self.renderer.draw(view, focus=self.focus.widget_id)
+        self._drawn_focus = self.focus.widget_id
         if self.screenshots is not None:
             self._shots += 1
             self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")

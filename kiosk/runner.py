@@ -173,7 +173,7 @@ def on_event(app: KioskApp, ev: Any) -> bool:
     elif ev.type == pygame.FINGERDOWN:
         app.touch((int(ev.x * app.renderer.width), int(ev.y * app.renderer.height)))
     elif ev.type == pygame.KEYDOWN:
-        app.key(ev.unicode, pygame.key.name(ev.key))
+        app.key(ev.unicode, pygame.key.name(ev.key), shift=bool(ev.mod & pygame.KMOD_SHIFT))
     return True
 
 

@@ -69,7 +69,8 @@ class Renderer:
         layout places must fit in either."""
         return int(self.font(size, True).size(text)[0])
 
-    def draw(self, view: View) -> Frame:
+    def draw(self, view: View, *, focus: str = "") -> Frame:
+        """The view, with a thick ring round the control `focus` names (keyboard focus)."""
         t0 = time.perf_counter()
         pal = HIGH_CONTRAST if view.high_contrast else STANDARD
         frame = layout(view, self.width, self.height, self.measure, panel=self.panel, cap=self.cap_height)
@@ -99,6 +100,10 @@ class Renderer:
             for placed in frame.buttons:
                 if placed.widget is frame.banner_widget:
                     self._button(placed, pal)
+        focused = next((p for p in frame.buttons if p.widget.id == focus), None) if focus else None
+        if focused is not None:  # a thick ring just outside the button, with a halo: seen on any fill
+            pygame.draw.rect(s, pal.focus_halo, _rect(focused.box).inflate(16, 16), width=3, border_radius=12)
+            pygame.draw.rect(s, pal.focus, _rect(focused.box).inflate(10, 10), width=5, border_radius=10)
         pygame.display.flip()
         self.frame_ms.append((time.perf_counter() - t0) * 1000)
         self.frame = frame

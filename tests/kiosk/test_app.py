@@ -365,3 +365,74 @@ def test_a_wipe_journals_the_welcome_screen_once(h: Harness, steps: list, reason
     assert lines[wiped]["reason"] == reason
     around = [e for e in lines[wiped - 1:] if e["event"] == "screen"]  # dispatch wrote it just before
     assert [e["screen"] for e in around] == ["welcome"]  # once, not twice
+
+
+def _key(h: Harness, key: int, *, shift: bool = False, text: str = "") -> None:
+    """A real pygame KEYDOWN, as SDL delivers it, through the loop's own handler."""
+    import pygame
+
+    from kiosk.runner import on_event
+
+    mod = pygame.KMOD_LSHIFT if shift else pygame.KMOD_NONE
+    assert on_event(h.app, pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode=text))
+
+
+def test_a_keyboard_reaches_every_control_shows_its_focus_and_presses_it(
+        keys: SealingKeys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADA 707.6: Tab (and the arrows) go round every control of the screen in reading order,
+    a thick ring shows where, speech (when on) says its name, Enter presses it."""
+    import pygame
+
+    from kiosk.ui.focus import reading_order
+    from kiosk.ui.palette import STANDARD
+
+    fake_espeak(tmp_path, monkeypatch)
+    speaker = Speaker()
+    h = Harness(keys, speaker=speaker)
+    try:
+        h.app.render()
+        frame = h.renderer.frame
+        assert frame is not None
+        order = [p.widget.id for p in reading_order(frame)]
+        visited = []
+        for _ in order:
+            _key(h, pygame.K_TAB, text="\t")
+            visited.append(h.app.focus.widget_id)
+        assert visited == order  # every control, once, in reading order
+        _key(h, pygame.K_TAB, text="\t")
+        assert h.app.focus.widget_id == order[0]  # round again
+        _key(h, pygame.K_TAB, shift=True)
+        assert h.app.focus.widget_id == order[-1]  # Shift+Tab goes back
+        for _ in range(len(order) - order.index("audio") - 1):
+            _key(h, pygame.K_UP)
+        assert h.app.focus.widget_id == "audio"
+        _key(h, pygame.K_RETURN, text="\r")  # speech on, from the keyboard
+        assert h.app.flow.session.speech
+        while h.app.focus.widget_id != "start":
+            _key(h, pygame.K_DOWN)
+        from kiosk.i18n import t
+
+        assert speaker.said[-1] == t("btn_start", "id")  # the focused control, read aloud
+        start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
+        ring = {tuple(h.renderer.surface.get_at((start.box.x + start.box.w // 2, start.box.y - dy)))[:3]
+                for dy in range(1, 9)}
+        assert STANDARD.focus in ring and STANDARD.focus_halo in ring  # visible, outside the button
+        _key(h, pygame.K_RETURN, text="\r")
+        assert h.app.flow.screen.value == "menu"
+        assert h.app.focus.widget_id == ""  # a new screen: nothing focused
+        _key(h, pygame.K_RIGHT)
+        assert h.app.focus.widget_id  # the arrows reach the menu's controls too
+    finally:
+        h.close()
+
+
+def test_enter_keeps_its_typing_meaning_until_a_control_is_focused(h: Harness) -> None:
+    import pygame
+
+    from kiosk.ticket import make_ticket
+
+    h.play([{"tap": "start"}, {"tap": "choose:status"}])
+    for d in make_ticket(7):
+        _key(h, getattr(pygame, f"K_{d}"), text=d)
+    _key(h, pygame.K_RETURN, text="\r")  # nothing focused: Enter is Next on the keypad
+    assert h.app.flow.screen.value == "status_result"

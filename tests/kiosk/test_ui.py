@@ -268,3 +268,52 @@ def test_the_keyboard_types_what_its_labels_say_with_a_wide_space_bar_on_a_row_o
             assert "char:@" in keys
         seen.add(name)
     assert seen == {"feedback_text", "feedback_contact"}
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_tab_reaches_every_control_of_every_page_of_every_screen(renderers, size) -> None:
+    """Tab round each page visits every button on it once; the pager is among them, so every
+    widget of the screen is reached (ADA 707.6)."""
+    from kiosk.ui.focus import Focus
+
+    r = renderers(size)
+    for lang in LANGS:
+        for name, flow, now in every_screen(lang):
+            view = build_view(flow, now)
+            reached: set[str] = set()
+            for frame in _pages(r, view):
+                focus, seen = Focus(), []
+                for _ in frame.buttons:
+                    widget = focus.move(frame, 1)
+                    assert widget is not None
+                    seen.append(widget.id)
+                assert sorted(seen) == sorted(p.widget.id for p in frame.buttons), name
+                assert focus.move(frame, 1).id == seen[0] and focus.move(frame, -1).id == seen[-1]  # type: ignore[union-attr]
+                reached.update(seen)
+            assert {w.id for w in view.widgets()} <= reached, (name, lang)
+
+
+@pytest.mark.parametrize("palette", [STANDARD, HIGH_CONTRAST], ids=lambda p: p.name)
+def test_the_focus_ring_passes_contrast_on_the_background_and_with_its_halo(palette) -> None:
+    assert contrast(palette.focus, palette.background) >= 3  # WCAG 2.4.13, non-text 1.4.11
+    assert contrast(palette.focus, palette.focus_halo) >= 3  # on a dark banner the halo shows it
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_in_portrait_and_landscape_the_controls_sit_within_reach_low_on_the_screen(renderers, size) -> None:
+    """The screen's choices and keys are anchored above the bottom bar: on every screen that
+    has any, the lowest is in the bottom fifth above the bar, and in portrait (720x1280)
+    not all of them sit in the top 40 %."""
+    r = renderers(size)
+    w, h = size
+    for name, view, frame in _frames(r, "en"):
+        own = {a.id for a in view.actions if a} | {k.id for k in view.keys}
+        if not own:
+            continue
+        page = r.draw(dataclasses.replace(view, page=frame.pages - 1))  # where the choices end
+        boxes = [p.box for p in page.buttons if p.widget.id in own]
+        assert boxes, name
+        bar_top = min(p.box.y for p in page.buttons if p.widget.id in ("back", "help"))
+        assert max(b.y + b.h for b in boxes) >= bar_top - h // 5, (name, boxes)
+        if h > w:
+            assert any(b.center[1] > h * 0.4 for b in boxes), name

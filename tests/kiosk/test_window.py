@@ -195,3 +195,33 @@ def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundl
         w.close()
         r.close()
     assert not [e for e in w.events if e.get("event") == "ignored"]
+
+
+def test_a_real_keyboard_reaches_start_with_tab_and_presses_it_with_enter(bundle: KioskBundle, tmp_path: Path) -> None:
+    """ADA 707.6 through X: Tab moves the focus in reading order (computed here from the same
+    layout), Return presses the focused control; Shift+Tab goes back."""
+    from kiosk.ui.focus import reading_order
+
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    r = Renderer(*SIZE)
+    model = Flow()
+    w = Window(bundle.root, tmp_path)
+    try:
+        order = [p.widget.id for p in reading_order(r.draw(build_view(model, NOW)))]
+        time.sleep(0.6)
+        for _ in range(order.index("start") + 2):  # one past Start ...
+            w.xdo("key", "Tab")
+        w.xdo("key", "shift+Tab")  # ... and back
+        w.xdo("key", "Return")
+        w.wait_screen("menu")
+        model.handle(Press(button=Button.START), NOW)
+        menu = [p.widget.id for p in reading_order(r.draw(build_view(model, NOW)))]
+        time.sleep(0.6)
+        for _ in range(menu.index("choose:new_recording") + 1):
+            w.xdo("key", "Down")
+        w.xdo("key", "KP_Enter")  # the keypad's Enter too
+        w.wait_screen("nik")
+    finally:
+        w.close()
+        r.close()
+    assert not [e for e in w.events if e.get("event") == "ignored"]
