@@ -160,18 +160,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "title_feedback_category": ("Saran dan pengaduan", "Feedback and complaints"),
     "body_feedback_category": ("Tentang apa?", "What is it about?"),
     "title_feedback_text": ("Tulis pesan Anda", "Write your message"),
-    "body_feedback_text": ("Jangan tulis NIK atau data pribadi.", "Do not write your NIK or personal details."),
+    "body_feedback_text": ("Tanpa NIK/data pribadi.", "No NIK or personal details."),
     "title_feedback_sent": ("Terima kasih", "Thank you"),
     "body_feedback_sent": ("Pesan Anda dikirim ke pusat. Terima kasih.", "Your message goes to the centre. Thank you."),
     "body_feedback_sent_reply": (
         "Pesan Anda dikirim ke pusat. Jawaban akan dikirim ke {contact}.",
         "Your message goes to the centre. The answer will go to {contact}.",
     ),
-    "title_feedback_contact": ("Ingin dijawab?", "Would you like an answer?"),
-    "body_feedback_contact": (
-        "Tulis nomor HP atau e-mail Anda. Boleh dikosongkan: tekan Lanjut.",
-        "Type your phone number or e-mail. You may leave it empty: touch Next.",
-    ),
+    "title_feedback_contact": ("Ingin dijawab?", "Want an answer?"),
+    "body_feedback_contact": ("HP/e-mail, boleh kosong.", "Phone or e-mail (optional)."),
     "err_contact": (
         "Ini bukan nomor HP atau alamat e-mail. Contoh: 0812 3456 7890 atau nama@contoh.id",
         "This is not a phone number or e-mail address. For example: 0812 3456 7890 or name@example.id",
