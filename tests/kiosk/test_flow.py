@@ -656,20 +656,26 @@ def test_feedback_is_sent_with_category_and_language() -> None:
     assert d.flow.session.feedback_contact == ""  # so no answer is promised
 
 
+def _at_contact(category: str, message: str, contact: str) -> Driver:
+    """A resident on the contact screen, `message` sent on, `contact` typed."""
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="feedback"))
+    d.send(Choose(option=category))
+    for c in message:
+        d.send(Char(char=c))
+    d.press(Button.CONFIRM)
+    for c in contact:
+        d.send(Char(char=c))
+    return d
+
+
 @pytest.mark.parametrize("typed,kept", [
     ("0812 3456 7890", "+6281234567890"), ("+62 21 3456789", "+62213456789"),
     ("ani.s@example.co.id", "ani.s@example.co.id"),
 ])
 def test_feedback_may_leave_a_contact_and_then_an_answer_is_promised(typed: str, kept: str) -> None:
-    d = Driver()
-    d.press(Button.START)
-    d.send(Choose(option="feedback"))
-    d.send(Choose(option="service"))
-    for c in "ramah":
-        d.send(Char(char=c))
-    d.press(Button.CONFIRM)
-    for c in typed:
-        d.send(Char(char=c))
+    d = _at_contact("service", "ramah", typed)
     out = d.press(Button.CONFIRM)
     assert SendFeedback(category="service", text="ramah", lang="id", contact=kept) in out
     assert d.screen is Screen.FEEDBACK_SENT and d.flow.session.feedback_contact == kept
@@ -678,29 +684,14 @@ def test_feedback_may_leave_a_contact_and_then_an_answer_is_promised(typed: str,
 @pytest.mark.parametrize("typed", ["12", "abc", "nan", "0812 3456 7890 0812 3456 7890", "a@b", "@@@",
                                    "x" * 199 + "@", "1" * 200, "ani@", "+"])
 def test_a_contact_that_is_neither_phone_nor_e_mail_is_asked_again_and_nothing_is_sent(typed: str) -> None:
-    d = Driver()
-    d.press(Button.START)
-    d.send(Choose(option="feedback"))
-    d.send(Choose(option="other"))
-    d.send(Char(char="x"))
-    d.press(Button.CONFIRM)
-    for c in typed:
-        d.send(Char(char=c))
+    d = _at_contact("other", "x", typed)
     out = d.press(Button.CONFIRM)
     assert not [a for a in out if isinstance(a, SendFeedback)]
     assert d.screen is Screen.FEEDBACK_CONTACT and d.flow.session.input_error == "err_contact"
 
 
 def test_back_from_the_contact_keeps_the_message_and_exit_asks_first() -> None:
-    d = Driver()
-    d.press(Button.START)
-    d.send(Choose(option="feedback"))
-    d.send(Choose(option="other"))
-    for c in "ac mati":
-        d.send(Char(char=c))
-    d.press(Button.CONFIRM)
-    for c in "0812":
-        d.send(Char(char=c))
+    d = _at_contact("other", "ac mati", "0812")
     d.press(Button.BACK)
     assert d.screen is Screen.FEEDBACK_TEXT and d.flow.session.typed == "ac mati"
     d.press(Button.CONFIRM)
