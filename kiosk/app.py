@@ -71,8 +71,8 @@ from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
 from kiosk.ui.focus import MOVE_KEYS, NEXT_KEYS, Focus
+from kiosk.ui.geometry import Placed
 from kiosk.ui.keyboard import ENTER, KeyboardInput
-from kiosk.ui.layout import Placed
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import View, Widget, build_view, utterance
 

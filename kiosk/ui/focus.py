@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.ui.layout import Frame, Placed
+from kiosk.ui.geometry import Frame, Placed
 from kiosk.ui.views import Widget
 
 NEXT_KEYS = frozenset({"tab", "down", "right"})

@@ -17,131 +17,26 @@ are anchored above the bottom bar, within reach in portrait; text starts at the 
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass
-
+from kiosk.ui.geometry import (
+    MIN_TARGET,
+    Box,
+    Cap,
+    Frame,
+    Measure,
+    Placed,
+    Text,
+    nominal_cap,
+    text_size,
+    wrap,
+)
+from kiosk.ui.pages import Block, paginate
 from kiosk.ui.panel import Panel, default_panel
 from kiosk.ui.views import View, Widget
 
-MIN_TARGET = 44  # px, WCAG 2.5.5 / EN 301 549
+__all__ = ["LAYOUTS", "MIN_TARGET", "Box", "Frame", "Placed", "Text", "layout"]
+
 LARGE_TEXT = 1.35  # large text's designed size over normal's, where the panel leaves room
 LAYOUTS = ((800, 480), (720, 1280), (1920, 1080))
-Measure = Callable[[str, int], int]  # (text, font px) -> width px
-Cap = Callable[[int], int]  # font px -> capital height px (the 'H' as drawn)
-
-
-def nominal_cap(size: int) -> int:
-    """A capital's height for a typical sans (0.68 em); the renderer passes the real one."""
-    return round(size * 0.68)
-
-
-@dataclass(frozen=True)
-class Box:
-    x: int
-    y: int
-    w: int
-    h: int
-
-    def contains(self, px: int, py: int) -> bool:
-        return self.x <= px < self.x + self.w and self.y <= py < self.y + self.h
-
-    def overlaps(self, other: Box) -> bool:
-        return (self.x < other.x + other.w and other.x < self.x + self.w
-                and self.y < other.y + other.h and other.y < self.y + self.h)
-
-    @property
-    def center(self) -> tuple[int, int]:
-        return self.x + self.w // 2, self.y + self.h // 2
-
-
-@dataclass(frozen=True, kw_only=True)
-class Text:
-    text: str
-    x: int
-    y: int  # where the capitals start
-    size: int
-    style: str  # "title" | "text" | "muted" | "error" | "field" | "notice" | "banner"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Placed:
-    widget: Widget
-    box: Box
-    size: int  # label font px
-    lines: tuple[str, ...] = ()  # the label as wrapped onto its button
-
-
-@dataclass(frozen=True, kw_only=True)
-class Frame:
-    width: int
-    height: int
-    texts: tuple[Text, ...]
-    buttons: tuple[Placed, ...]
-    field_box: Box | None = None
-    banner_box: Box | None = None
-    banner_widget: Widget | None = None  # any touch on the banner is this ("more time")
-    qr_box: Box | None = None
-    photo_box: Box | None = None
-    page: int = 0
-    pages: int = 1
-    fits: bool = True  # False: something could only be placed overlapping (never on the designed sizes)
-
-    def hit(self, px: int, py: int) -> Widget | None:
-        if self.banner_box and self.banner_box.contains(px, py):  # the banner lies on top
-            return self.banner_widget
-        for placed in reversed(self.buttons):
-            if placed.box.contains(px, py):
-                return placed.widget
-        return None
-
-
-def wrap(text: str, size: int, width: int, measure: Measure) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        trial = f"{line} {word}".strip()
-        if measure(trial, size) <= width or not line:
-            line = trial
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    return lines
-
-
-def text_size(cap_px: float, cap: Cap) -> int:
-    """The smallest font px whose drawn capital is at least `cap_px` tall."""
-    size = max(6, int(cap_px / 0.8))
-    while cap(size) < cap_px:
-        size += 1
-    return size
-
-
-@dataclass(kw_only=True)
-class _Block:
-    """One piece of the content column: placed at y=0, moved to its page's place."""
-
-    h: int
-    texts: list[Text] = dataclasses.field(default_factory=list)
-    buttons: list[Placed] = dataclasses.field(default_factory=list)
-    field: Box | None = None
-    qr: Box | None = None
-    picture: Box | None = None
-    group: int = 0  # a group keeps to one page when a page can hold it
-    low: bool = False  # anchored at the bottom of the page (choices, keys)
-
-    def moved(self, dx: int, dy: int) -> _Block:
-        def box(b: Box) -> Box:
-            return Box(b.x + dx, b.y + dy, b.w, b.h)
-
-        return _Block(
-            h=self.h, group=self.group, low=self.low,
-            texts=[dataclasses.replace(t, x=t.x + dx, y=t.y + dy) for t in self.texts],
-            buttons=[dataclasses.replace(p, box=box(p.box)) for p in self.buttons],
-            field=box(self.field) if self.field else None, qr=box(self.qr) if self.qr else None,
-            picture=box(self.picture) if self.picture else None,
-        )
 
 
 def layout(view: View, width: int, height: int, measure: Measure, *, panel: Panel | None = None,
@@ -171,6 +66,9 @@ class _Layout:
         self._qr_box: Box | None = None
         self._photo_box: Box | None = None
         self._keypad_w = 0
+        self.cx = self.right_w = self.picture_floor = 0
+        self.side_keys = self.typed_low = self.notice_here = False
+        self.beside: Block | None = None
 
     # ---- pieces ------------------------------------------------------------------------------
     def _label(self, widget: Widget, box: Box) -> Placed:
@@ -260,20 +158,20 @@ class _Layout:
         return y, self.width - 2 * m - (left_w + nav_w + 2 * gap)
 
     # ---- the content -------------------------------------------------------------------------
-    def _paragraph(self, text: str, width: int, style: str, size: int | None = None) -> _Block:
+    def _paragraph(self, text: str, width: int, style: str, size: int | None = None) -> Block:
         size = size or self.body
         step = round(size * 1.22)
         lines = wrap(text, size, width, self.measure)
-        return _Block(h=len(lines) * step, texts=[Text(text=line, x=0, y=i * step, size=size, style=style)
+        return Block(h=len(lines) * step, texts=[Text(text=line, x=0, y=i * step, size=size, style=style)
                                                    for i, line in enumerate(lines)])
 
-    def _lines(self, text: str, width: int, style: str, size: int | None = None) -> list[_Block]:
+    def _lines(self, text: str, width: int, style: str, size: int | None = None) -> list[Block]:
         """A paragraph, one block a line, so it can run onto the next page."""
         size = size or self.body
-        return [_Block(h=round(size * 1.22), texts=[Text(text=line, x=0, y=0, size=size, style=style)])
+        return [Block(h=round(size * 1.22), texts=[Text(text=line, x=0, y=0, size=size, style=style)])
                 for line in wrap(text, size, width, self.measure)]
 
-    def _picture(self, side: int, wide: int = 0) -> _Block:
+    def _picture(self, side: int, wide: int = 0) -> Block:
         """The photo for approval (`side` square), or both hands side by side (up to `wide`
         across) with their labels under them."""
         view = self.view
@@ -285,19 +183,19 @@ class _Layout:
             texts.append(Text(text=label, x=lx, y=side - label_h + self.gap // 2, size=self.body, style="text"))
             if self.measure(label, self.body) > w // 2:
                 self.fits = False
-        return _Block(h=side + self.gap, texts=texts, picture=Box(0, 0, w, side - label_h))
+        return Block(h=side + self.gap, texts=texts, picture=Box(0, 0, w, side - label_h))
 
-    def _field(self, width: int, group: int) -> _Block:
+    def _field(self, width: int, group: int) -> Block:
         """The typed field; a value too long to show whole shows its end."""
         shown, room = self.view.field or "", width - 2 * self.pad
         while shown and self.measure(shown, self.body) > room:
             shown = "…" + shown[2:] if shown.startswith("…") else "…" + shown[1:]
         h = max(MIN_TARGET, self.cap(self.body) + 2 * self.pad)
-        return _Block(h=h, field=Box(0, 0, width, h), group=group,
+        return Block(h=h, field=Box(0, 0, width, h), group=group,
                       texts=[Text(text=shown, x=self.pad, y=(h - self.cap(self.body)) // 2, size=self.body, style="field")])
 
     def _grid(self, widgets: tuple[Widget | None, ...], width: int, cols: int, row_h: int | None,
-              group: int, spans: bool = False, uniform: bool = False) -> list[_Block]:
+              group: int, spans: bool = False, uniform: bool = False) -> list[Block]:
         """Rows of buttons, one block a row; a label wraps and its row grows to hold it. With
         `spans`, a widget takes `span` cells and a row ends where the next one does not fit."""
         gap = self.gap
@@ -319,7 +217,7 @@ class _Layout:
             placed = [(c, s, w) for c, s, w in row if w is not None]
             h = row_h or max((self._label_h(w.label, s * cell + (s - 1) * gap) for _c, s, w in placed),
                              default=self.target)
-            out.append(_Block(h=h, group=group, low=True, buttons=[
+            out.append(Block(h=h, group=group, low=True, buttons=[
                 self._label(w, Box(c * (cell + gap), 0, s * cell + (s - 1) * gap, h)) for c, s, w in placed]))
         return out
 
@@ -334,24 +232,38 @@ class _Layout:
 
     # ---- the whole ---------------------------------------------------------------------------
     def place(self) -> Frame:
-        view, gap = self.view, self.gap
+        view = self.view
+        top, bottom, banner_box = self._frame()
+        width = self.width - self.m - self.cx
+        qr_box = self._right_side(width, top, bottom)
+        col_w = width - (self.right_w + self.m if self.right_w else 0)
+        self.typed_low = bool(view.keys) and not self.side_keys  # the field goes with the keyboard
+        tops = self._texts(col_w, bool(view.photo or view.hands) and self.beside is None, top, bottom)
+        self._settle(tops, width, col_w, top, bottom, beside_ok=qr_box is None and not self.side_keys)
+        if banner_box is not None:
+            banner_box = self._banner(banner_box)
+        return Frame(width=self.width, height=self.height, texts=tuple(self.texts), buttons=tuple(self.buttons),
+                     field_box=self._field_box, banner_box=banner_box, banner_widget=view.banner_action,
+                     qr_box=qr_box or self._qr_box, photo_box=self._photo_box, page=self.page, pages=self.pages,
+                     fits=self.fits)
+
+    def _frame(self) -> tuple[int, int, Box | None]:
+        """The bars, the settings and the notice; returns the content area's top and bottom and
+        the banner's place (over the top bar)."""
+        view, gap, m = self.view, self.gap, self.m
         nav_y, between = self._bottom_bar()
         if self.portrait:
-            top = self._top_bar()
-            left, m = self.m, self.m
+            top, self.cx = self._top_bar(), m
         else:
             side_w = self._side_w()
             self._sidebar(side_w, nav_y)
-            top, left = self.m, 2 * self.m + side_w
-        m = self.m
-        self.cx, right_edge = left, self.width - m
-        banner_box = Box(0, 0, self.width, top) if view.banner else None
+            top, self.cx = m, 2 * m + side_w
         bottom = nav_y - gap
         if view.corner is not None:  # the staff button stands apart: nothing right above it
             bottom -= MIN_TARGET // 2
         if view.notice:
             if not self.portrait and self.measure(view.notice, self.body) <= between:
-                self.texts.append(Text(text=view.notice, x=left + (between - self.measure(view.notice, self.body)) // 2,
+                self.texts.append(Text(text=view.notice, x=self.cx + (between - self.measure(view.notice, self.body)) // 2,
                                        y=nav_y + (self.target - self.cap(self.body)) // 2, size=self.body,
                                        style="notice"))
             elif self.portrait:
@@ -360,133 +272,135 @@ class _Layout:
         if self.portrait:  # a line kept for the notice on every screen: nothing moves when it comes
             lines = max(1, len(wrap(view.notice, self.body, self.width - 2 * m, self.measure)))
             bottom -= lines * self.line_h + gap
-        notice_here = bool(view.notice) and not self.portrait and not any(t.style == "notice" for t in self.texts)
+        self.notice_here = bool(view.notice) and not self.portrait and not any(t.style == "notice" for t in self.texts)
+        return top, bottom, Box(0, 0, self.width, top) if view.banner else None
 
-        # what stands on the right, on every page: the keypad, or in landscape the picture or the QR
-        side_keys = bool(view.keys) and not self.portrait and view.key_columns <= 3
-        if side_keys:  # beside the keypad only if the text column can hold the longest word
+    def _right_side(self, width: int, top: int, bottom: int) -> Box | None:
+        """What stands on the right, on every page: the keypad (when the text column beside it
+        can hold the longest word), or in landscape the picture (placed only if the choices
+        can stay put under it) or the QR; returns the QR's box."""
+        view, right_edge = self.view, self.width - self.m
+        self.side_keys = bool(view.keys) and not self.portrait and view.key_columns <= 3
+        if self.side_keys:
             longest = max((self.measure(word, self.title) for text in (view.title, *view.lines, view.error)
                            for word in text.split()), default=0)
-            side_keys = right_edge - left - self._keypad_width(right_edge - left) - m >= longest + 2 * self.pad
-        right_w, qr_box, self._photo_box = 0, None, None
-        beside: _Block | None = None
-        picture_floor = top  # in landscape, choices under the picture start below this
-        width = right_edge - left
-        if side_keys:
+            self.side_keys = width - self._keypad_width(width) - self.m >= longest + 2 * self.pad
+        self.right_w, self.beside, self.picture_floor = 0, None, top
+        if self.side_keys:
             self._keypad(right_edge, width, top, bottom)
-            right_w = self._keypad_w
+            self.right_w = self._keypad_w
         elif (view.photo or view.hands) and not self.portrait and self._beside(width):
             wide = self._picture_wide(width)
             block = self._picture(min(wide, round(self.height / 3)), wide)
-            right_w = block.picture.w if block.picture else 0
-            beside = block.moved(right_edge - right_w, top)  # placed if the choices can stay put under it
-            picture_floor = top + block.h
+            self.right_w = block.picture.w if block.picture else 0
+            self.beside = block.moved(right_edge - self.right_w, top)
+            self.picture_floor = top + block.h  # choices under the picture start below this
         elif view.qr and not self.portrait:
             side = min(bottom - top, width // 3)
-            qr_box = Box(right_edge - side, bottom - side, side, side)
-            right_w = side
-        col_w = width - (right_w + m if right_w else 0)
+            self.right_w = side
+            return Box(right_edge - side, bottom - side, side, side)
+        return None
 
-        typed_low = bool(view.keys) and not side_keys  # the field goes with the keyboard, under the text
-
-        def texts(cw: int, picture: bool) -> list[_Block]:
-            """The text column: title, what is wrong with what was typed, the notice, the lines,
-            and the picture where it is not beside them."""
-            out = self._lines(view.title, cw, "title", self.title)
-            if typed_low and view.error:
+    def _texts(self, cw: int, picture: bool, top: int, bottom: int) -> list[Block]:
+        """The text column: title, what is wrong with what was typed, the notice, the lines,
+        and the picture where it is not beside them."""
+        view = self.view
+        out = self._lines(view.title, cw, "title", self.title)
+        if self.typed_low and view.error:
+            out.extend(self._lines(view.error, cw, "error"))
+        if self.notice_here:
+            out.extend(self._lines(view.notice, cw, "notice"))
+        for line in view.lines:
+            out.extend(self._lines(line, cw, "text"))
+        if picture:
+            out.append(self._picture(min(cw, round(self.width * 0.5)), cw))
+        if view.qr and self.portrait:
+            side = min(cw, (bottom - top) // 3)
+            out.append(Block(h=side, qr=Box(0, 0, side, side)))
+        if not self.typed_low:
+            if view.field is not None:
+                out.append(self._field(cw, 0))
+            if view.error:
                 out.extend(self._lines(view.error, cw, "error"))
-            if notice_here:
-                out.extend(self._lines(view.notice, cw, "notice"))
-            for line in view.lines:
-                out.extend(self._lines(line, cw, "text"))
-            if picture:
-                out.append(self._picture(min(cw, round(self.width * 0.5)), cw))
-            if view.qr and self.portrait:
-                side = min(cw, (bottom - top) // 3)
-                out.append(_Block(h=side, qr=Box(0, 0, side, side)))
-            if not typed_low:
-                if view.field is not None:
-                    out.append(self._field(cw, 0))
-                if view.error:
-                    out.extend(self._lines(view.error, cw, "error"))
-            return out
+        return out
 
-        tops = texts(col_w, bool(view.photo or view.hands) and beside is None)
-
-        def lows(w: int, key_cols: int = view.key_columns) -> list[_Block]:
-            out: list[_Block] = []
-            if view.field is not None and typed_low:
+    def _lows(self, w: int, key_cols: int) -> list[Block]:
+        """What is anchored above the bottom bar: the typed field and the keyboard, the choices."""
+        view, gap = self.view, self.gap
+        out: list[Block] = []
+        if self.typed_low:
+            if view.field is not None:
                 out.append(self._field(w, 1))
-            if typed_low:  # fewer keys a row where the row is too narrow
-                widest = max(self.measure(k.label, self.body) for k in view.keys if k.span == 1) + 6
-                cols = key_cols
+            widest = max(self.measure(k.label, self.body) for k in view.keys if k.span == 1) + 6
 
-                def cramped(cols: int) -> bool:
-                    cell = (w - gap * (cols - 1)) // cols
-                    return cell < max(MIN_TARGET, widest) or any(
-                        k.span * cell + (k.span - 1) * gap < self.measure(k.label, self.body) + 2 * self.pad
-                        for k in view.keys if k.span > 1)
+            def cramped(cols: int) -> bool:  # fewer keys a row where the row is too narrow
+                cell = (w - gap * (cols - 1)) // cols
+                return cell < max(MIN_TARGET, widest) or any(
+                    k.span * cell + (k.span - 1) * gap < self.measure(k.label, self.body) + 2 * self.pad
+                    for k in view.keys if k.span > 1)
 
-                while cols > 3 and cramped(cols):
-                    cols -= 1
-                out.extend(self._grid(view.keys, w, cols, self.key_h, 1, spans=True))
-            if view.actions:
-                fixed = round(self.target * 1.1) if view.action_columns else None
-                if len(view.actions) == 1:  # one big button (Start)
-                    fixed = max(round(self.target * 1.6), self._label_h(view.actions[0].label if view.actions[0] else "", w))
-                cols = self._action_columns(w)
-                actions = view.actions if cols > 1 else tuple(a for a in view.actions if a)
-                slots = 2 if view.action_columns else 0  # fixed slots stay together; a list may run on
-                out.extend(self._grid(actions, w, cols, fixed, slots, uniform=bool(view.action_columns)))
-            for b in out:
-                b.low = True
-            return out
+            cols = key_cols
+            while cols > 3 and cramped(cols):
+                cols -= 1
+            out.extend(self._grid(view.keys, w, cols, self.key_h, 1, spans=True))
+        if view.actions:
+            fixed = round(self.target * 1.1) if view.action_columns else None
+            if len(view.actions) == 1:  # one big button (Start)
+                fixed = max(round(self.target * 1.6), self._label_h(view.actions[0].label if view.actions[0] else "", w))
+            cols = self._action_columns(w)
+            actions = view.actions if cols > 1 else tuple(a for a in view.actions if a)
+            slots = 2 if view.action_columns else 0  # fixed slots stay together; a list may run on
+            out.extend(self._grid(actions, w, cols, fixed, slots, uniform=bool(view.action_columns)))
+        for b in out:
+            b.low = True
+        return out
 
-        def pager_h(w: int) -> int:
-            return max((self._label_h(p.label, (w - gap) // 2) for p in view.pager), default=0) if view.pager else 0
+    def _pager_h(self, w: int) -> int:
+        view = self.view
+        return max((self._label_h(p.label, (w - self.gap) // 2) for p in view.pager), default=0) if view.pager else 0
 
-        def top_min(w: int) -> int:
-            """Above choices that stay put: the title, a line and the pager at least, and half
-            the height for reading where the choices could page along instead; above fixed
-            slots or a keyboard, which stay put, the title and the pager."""
-            least = tops[0].h + pager_h(w) + 2 * gap + (0 if typed_low or view.action_columns else self.line_h + gap)
-            return least if typed_low or view.action_columns else max(least, (bottom - top) // 2)
+    def _top_min(self, tops: list[Block], w: int, top: int, bottom: int) -> int:
+        """Above choices that stay put: the title, a line and the pager at least, and half the
+        height for reading where the choices could page along instead; above fixed slots or a
+        keyboard, which stay put, the title and the pager."""
+        view, gap = self.view, self.gap
+        staying = self.typed_low or bool(view.action_columns)
+        least = tops[0].h + self._pager_h(w) + 2 * gap + (0 if staying else self.line_h + gap)
+        return least if staying else max(least, (bottom - top) // 2)
 
-        options = ([(width, picture_floor, view.key_columns), (col_w, top, view.key_columns)]
-                   if width != col_w and qr_box is None and not side_keys else [(col_w, top, view.key_columns)])
-        if typed_low and view.key_columns == 3:  # a keypad too tall for the screen: two rows of five
+    def _settle(self, tops: list[Block], width: int, col_w: int, top: int, bottom: int, *, beside_ok: bool) -> None:
+        """The choices and keys stay put above the bottom bar while the text pages above them,
+        at the first of these that leaves the text room: full width (under a picture), the
+        text column's width, and for a keypad two rows of five. Otherwise everything pages,
+        a picture running with the text."""
+        view, gap = self.view, self.gap
+        options = ([(width, self.picture_floor, view.key_columns), (col_w, top, view.key_columns)]
+                   if width != col_w and beside_ok else [(col_w, top, view.key_columns)])
+        if self.typed_low and view.key_columns == 3:  # a keypad too tall for the screen
             options += [(w, floor, 6) for w, floor, _cols in options]
         for w, floor, key_cols in options:
             fits, placed = self.fits, len(self.buttons)
-            low = lows(w, key_cols)
+            low = self._lows(w, key_cols)
             low_h = sum(b.h + gap for b in low)
-            # under a picture the pager may run full width too, below the picture
-            pw = w if bottom - low_h - pager_h(w) >= floor else col_w
-            if low_h > bottom - max(floor, top + top_min(pw)) + gap:
+            pw = w if bottom - low_h - self._pager_h(w) >= floor else col_w  # a pager under the picture: full width
+            if low_h > bottom - max(floor, top + self._top_min(tops, pw, top, bottom)) + gap:
                 self.fits = fits  # not this way: what it found does not count
                 del self.buttons[placed:]
-            else:  # the choices stay put; the text pages above
-                y = bottom
-                for b in reversed(low):
-                    y -= b.h
-                    self._put(b.moved(self.cx, y))
-                    y -= gap
-                self._pages(tops, top, y if low else bottom, pw)
-                if beside is not None:
-                    self._photo_box = beside.picture
-                    self.texts.extend(beside.texts)
-                break
-        else:  # everything pages; a picture runs with the text, full width
-            if beside is not None:
-                col_w = width
-                tops = texts(col_w, True)
-            self._pages(tops + lows(col_w, options[-1][2]), top, bottom, col_w)
-        if banner_box is not None:
-            banner_box = self._banner(banner_box)
-        return Frame(width=self.width, height=self.height, texts=tuple(self.texts), buttons=tuple(self.buttons),
-                     field_box=self._field_box, banner_box=banner_box, banner_widget=view.banner_action,
-                     qr_box=qr_box or self._qr_box, photo_box=self._photo_box, page=self.page, pages=self.pages,
-                     fits=self.fits)
+                continue
+            y = bottom
+            for b in reversed(low):
+                y -= b.h
+                self._put(b.moved(self.cx, y))
+                y -= gap
+            self._pages(tops, top, y if low else bottom, pw)
+            if self.beside is not None:
+                self._photo_box = self.beside.picture
+                self.texts.extend(self.beside.texts)
+            return
+        if self.beside is not None:
+            col_w = width
+            tops = self._texts(col_w, True, top, bottom)
+        self._pages(tops + self._lows(col_w, options[-1][2]), top, bottom, col_w)
 
     def _picture_wide(self, width: int) -> int:
         """Both hands side by side with their labels, or the photo, on the right in landscape."""
@@ -517,12 +431,12 @@ class _Layout:
         if y - gap > bottom:
             self.fits = False
 
-    def _pages(self, blocks: list[_Block], top: int, bottom: int, pager_w: int) -> None:
+    def _pages(self, blocks: list[Block], top: int, bottom: int, pager_w: int) -> None:
         """Blocks into pages between `top` and `bottom`, the view's page placed: text from the
         top, choices and keys (when they page too) from the bottom up; the pager under them."""
         view, gap = self.view, self.gap
         room = bottom - top
-        pages = _paginate(blocks, room, gap)
+        pages = paginate(blocks, room, gap)
         col_w = pager_w
         w = (col_w - gap) // 2
         pager_h, stacked = 0, False
@@ -532,7 +446,7 @@ class _Layout:
             w = col_w if stacked else w
             row_h = max(self._label_h(p.label, w) for p in view.pager)
             pager_h = 2 * row_h + gap if stacked else row_h
-            pages = _paginate(blocks, room - pager_h - gap, gap)
+            pages = paginate(blocks, room - pager_h - gap, gap)
             bottom -= pager_h + gap
         self.pages = len(pages)
         self.page = max(0, min(view.page, self.pages - 1))
@@ -557,7 +471,7 @@ class _Layout:
         if y_top - gap > y_low + gap:
             self.fits = False
 
-    def _put(self, block: _Block) -> None:
+    def _put(self, block: Block) -> None:
         self.texts.extend(block.texts)
         self.buttons.extend(block.buttons)
         self._field_box = block.field or self._field_box
@@ -582,30 +496,3 @@ class _Layout:
         for i, line in enumerate(lines):
             self.texts.append(Text(text=line, x=m, y=by + i * self.line_h, size=self.body, style="banner"))
         return Box(0, 0, self.width, h)
-
-
-def _paginate(blocks: list[_Block], room: int, gap: int) -> list[list[_Block]]:
-    """Greedy, in order; a group (`group` > 0) that a fresh page can hold is not split."""
-    pages: list[list[_Block]] = [[]]
-    used, i = 0, 0
-    while i < len(blocks):
-        j = i
-        while blocks[i].group > 0 and j + 1 < len(blocks) and blocks[j + 1].group == blocks[i].group:
-            j += 1
-        run, i = blocks[i:j + 1], j + 1
-        need = sum(b.h + gap for b in run)
-        if used + need <= room + gap:
-            pages[-1].extend(run)
-            used += need
-            continue
-        if need <= room + gap:
-            pages.append(list(run))
-            used = need
-            continue
-        for b in run:  # taller than a page: one block at a time
-            if used + b.h > room and pages[-1]:
-                pages.append([])
-                used = 0
-            pages[-1].append(b)
-            used += b.h + gap
-    return [p for p in pages if p] or [[]]

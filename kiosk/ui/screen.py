@@ -16,7 +16,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no banner on the jou
 import pygame  # noqa: E402
 import segno  # noqa: E402
 
-from kiosk.ui.layout import Frame, Placed, Text, layout
+from kiosk.ui.geometry import Frame, Placed, Text
+from kiosk.ui.layout import layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
 from kiosk.ui.panel import Panel, default_panel
 from kiosk.ui.views import View, Widget
