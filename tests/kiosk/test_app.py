@@ -436,3 +436,11 @@ def test_enter_keeps_its_typing_meaning_until_a_control_is_focused(h: Harness) -
         _key(h, getattr(pygame, f"K_{d}"), text=d)
     _key(h, pygame.K_RETURN, text="\r")  # nothing focused: Enter is Next on the keypad
     assert h.app.flow.screen.value == "status_result"
+
+
+def test_the_demo_s_feedback_resident_still_plays_through(h: Harness) -> None:
+    from entrypoints.demo.residents import Resident, script_for
+
+    h.play(script_for(Resident(number=1, kind="feedback")))
+    (queued,) = h.events("feedback_queued")
+    assert queued["contact"] == "" and h.app.flow.screen.value == "welcome"
