@@ -61,6 +61,6 @@ def test_feedback_carries_a_contact_in_normal_form_only() -> None:
     assert fb.contact == "+6281234567890" and Feedback.from_json(fb.to_json()) == fb
     assert Feedback.from_json(_feedback("")).contact == ""
     for bad in ("0812 3456 7890", "not a contact", "x" * 5000):
-        with pytest.raises((MessageError, ValueError)) as exc:
+        with pytest.raises(MessageError) as exc:
             Feedback.from_json(_feedback(bad))
         assert bad not in str(exc.value)

@@ -444,3 +444,22 @@ def test_the_demo_s_feedback_resident_still_plays_through(h: Harness) -> None:
     h.play(script_for(Resident(number=1, kind="feedback")))
     (queued,) = h.events("feedback_queued")
     assert queued["contact"] == "" and h.app.flow.screen.value == "welcome"
+
+
+def test_a_fast_second_tap_on_more_turns_one_page_only(h: Harness) -> None:
+    """A new page is a new screen under the finger: the touch guard holds there too."""
+    h.play([{"tap": "start"}, {"tap": "large_text"}])
+    h.app.render()
+    frame = h.renderer.frame
+    assert frame is not None and frame.pages > 2
+    h.monotonic.advance(1.0)
+    more = next(p for p in frame.buttons if p.widget.id == "page:next")
+    h.app.touch(more.box.center)
+    h.app.render()
+    assert h.app.flow.page == 1
+    assert h.app.renderer.hit(more.box.center) == more.widget  # "More ›" again, in the same place
+    h.app.touch(more.box.center)  # at once, again: activity only
+    assert h.app.flow.page == 1
+    h.monotonic.advance(1.0)
+    h.app.touch(more.box.center)  # a deliberate touch: the next page
+    assert h.app.flow.page == 2
