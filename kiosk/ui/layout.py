@@ -302,18 +302,18 @@ class _Layout:
         return None
 
     def _texts(self, cw: int, picture: bool, top: int, bottom: int) -> list[Block]:
-        """The text column: title, what is wrong with what was typed, the notice, the lines,
-        and the picture where it is not beside them."""
+        """The text column: title, the picture where it is not beside the text, what is wrong
+        with what was typed, the notice, the lines."""
         view = self.view
         out = self._lines(view.title, cw, "title", self.title)
+        if picture:  # the face to approve, the hands to place: first, under the title
+            out.append(self._picture(min(cw, round(self.width * 0.5), (bottom - top) // 3), cw))
         if self.typed_low and view.error:
             out.extend(self._lines(view.error, cw, "error"))
         if self.notice_here:
             out.extend(self._lines(view.notice, cw, "notice"))
         for line in view.lines:
             out.extend(self._lines(line, cw, "text"))
-        if picture:
-            out.append(self._picture(min(cw, round(self.width * 0.5)), cw))
         if view.qr and self.portrait:
             side = min(cw, (bottom - top) // 3)
             out.append(Block(h=side, qr=Box(0, 0, side, side)))
