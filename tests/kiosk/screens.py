@@ -157,6 +157,14 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
         d.send(Char(char=c))
     yield "feedback_text", d.flow, d.now
     d.press(Button.CONFIRM)
+    for c in "08123":
+        d.send(Char(char=c))
+    d.press(Button.CONFIRM)
+    yield "feedback_contact_error", d.flow, d.now
+    for c in "4567890":
+        d.send(Char(char=c))
+    yield "feedback_contact", d.flow, d.now
+    d.press(Button.CONFIRM)
     yield "feedback_sent", d.flow, d.now
     d.press(Button.HOME)
     d.send(SetLanguage(lang=lang))
