@@ -81,7 +81,10 @@ def script_for(r: Resident) -> list[dict]:
     steps += [{"capture": "all"}]
     if r.kind == "disabled":
         steps += [{"expect": "review"}, {"tap": "disability"}]
-    return steps + _finish()
+    steps += _finish()
+    if r.kind == "assisted":  # the visit is over: the officer signs out (else stays signed in)
+        steps += [{"tap": "sign_out"}, {"expect": "welcome"}]
+    return steps
 
 
 def residents(total: int) -> Iterator[Resident]:
