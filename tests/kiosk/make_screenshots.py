@@ -1,7 +1,8 @@
 """Screenshots of the resident's kiosk for docs/screenshots/kiosk: every screen at 800x480
-(the official 7" panel), Indonesian and English, normal and large text; a handful of key
+(the official 7" panel), Indonesian and English, normal and large text, the face guide also
+with the camera's live preview and the exception screens also for the eyes; a handful of key
 screens at 720x1280 and 1920x1080. Drawn by the kiosk's own renderer (SDL dummy driver),
-walked by `tests.kiosk.screens.every_screen`; saved as small palette PNGs.
+walked by `tests.kiosk.screens.every_view`; saved as small palette PNGs.
 
     python -m tests.kiosk.make_screenshots docs/screenshots/kiosk
 """
@@ -15,8 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-KEY_SCREENS = ("welcome", "menu", "nik_error", "capture_guide_slap", "capture_result_ok", "review",
-               "feedback_text", "done")
+KEY_SCREENS = ("welcome", "menu", "nik_error", "capture_guide_face_preview", "capture_guide_slap",
+               "capture_result_ok", "capture_result_low", "capture_exception", "exception_reason",
+               "exception_reason_eyes", "review", "feedback_text", "done")
 SIZES = ((800, 480), (720, 1280), (1920, 1080))
 
 
@@ -33,8 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from kiosk.ui.screen import Renderer
-    from kiosk.ui.views import build_view
-    from tests.kiosk.screens import every_screen
+    from tests.kiosk.screens import every_view
 
     written = 0
     for size in SIZES:
@@ -44,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             for lang in ("id", "en"):
                 for large in (False, True):
                     folder = args.out / f"{size[0]}x{size[1]}" / lang / ("large" if large else "normal")
-                    for i, (name, flow, now) in enumerate(every_screen(lang)):
+                    for i, (name, built) in enumerate(every_view(lang)):
                         if wanted is not None and name not in wanted:
                             continue
-                        view = dataclasses.replace(build_view(flow, now), large_text=large)
+                        view = dataclasses.replace(built, large_text=large)
                         shots = [(f"{i:02d}_{name}", "")]
                         if name == "welcome" and size == SIZES[0] and not args.only:
                             shots.append((f"{i:02d}_{name}_keyboard_focus", "start"))  # Tab reached Start

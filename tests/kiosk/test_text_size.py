@@ -12,44 +12,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Iterator
 
 import pytest
 
-from anjungan.packet.model import Modality
-from drivers.imaging import PREVIEW_H, PREVIEW_W, face_preview
-from drivers.peripherals import FacePreview
-from kiosk.flow.capture import previewing
-from kiosk.flow.model import Button, Choose, SetLanguage
 from kiosk.i18n import LANGS
 from kiosk.ui.layout import LAYOUTS, MIN_TARGET
 from kiosk.ui.panel import PANELS, Panel, default_panel
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import View, build_view, with_preview
-from tests.kiosk.helpers import Driver
-from tests.kiosk.screens import every_screen
-from tests.kiosk.test_exceptions import _at
-
-LIVE = FacePreview.scored(face_preview(1, 0.9, scale=0.5), PREVIEW_W, PREVIEW_H)  # "move closer"
-
-
-def every_view(lang: str) -> Iterator[tuple[str, View]]:
-    """Every screen's view; the face guide and capture also with the live preview (a frame,
-    and none yet), and the exception screens for the eyes as well as the fingers."""
-    for name, flow, now in every_screen(lang):
-        view = build_view(flow, now)
-        yield name, view
-        if previewing(flow):
-            yield f"{name}_preview", with_preview(flow, view, LIVE)
-            yield f"{name}_preview_starting", with_preview(flow, view, None)
-    d = Driver()
-    d.send(SetLanguage(lang=lang))
-    _at(Modality.IRIS, d)
-    d.press(Button.EXCEPTION)
-    d.send(Choose(option="left_iris"))
-    yield "capture_exception_eyes", build_view(d.flow, d.now)
-    d.press(Button.CONFIRM)
-    yield "exception_reason_eyes", build_view(d.flow, d.now)
+from kiosk.ui.views import build_view
+from tests.kiosk.screens import every_screen, every_view
 
 
 def test_the_minimum_capital_height_follows_the_viewing_distance() -> None:
