@@ -36,6 +36,17 @@ from tests.kiosk.helpers import ELDER_NIK, KK, Driver, sample
 LIVE = FacePreview.scored(face_preview(1, 0.9, scale=0.5), PREVIEW_W, PREVIEW_H)  # "move closer"
 
 
+def _to_consent(d: Driver, lang: str) -> None:
+    """From the welcome screen to the consent of an elder's new recording."""
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits(ELDER_NIK)
+    d.press(Button.CONFIRM)
+    d.type_digits(KK)
+    d.press(Button.CONFIRM)
+
+
 def every_view(lang: str) -> Iterator[tuple[str, View]]:
     """Every screen's view; the face guide and capture also with the live preview (a frame,
     and none yet), and the exception screens for the eyes as well as the fingers."""
@@ -46,13 +57,7 @@ def every_view(lang: str) -> Iterator[tuple[str, View]]:
             yield f"{name}_preview", with_preview(flow, view, LIVE)
             yield f"{name}_preview_starting", with_preview(flow, view, None)
     d = Driver()
-    d.send(SetLanguage(lang=lang))
-    d.press(Button.START)
-    d.send(Choose(option="new_recording"))
-    d.type_digits(ELDER_NIK)
-    d.press(Button.CONFIRM)
-    d.type_digits(KK)
-    d.press(Button.CONFIRM)
+    _to_consent(d, lang)
     d.press(Button.AGREE)
     while (step := d.flow.session.capture.step) is not None and step.modality is not Modality.IRIS:
         d.capture()
@@ -203,13 +208,7 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
     d.press(Button.CONFIRM)
     yield "feedback_sent", d.flow, d.now
     d.press(Button.HOME)
-    d.send(SetLanguage(lang=lang))
-    d.press(Button.START)
-    d.send(Choose(option="new_recording"))
-    d.type_digits(ELDER_NIK)
-    d.press(Button.CONFIRM)
-    d.type_digits(KK)
-    d.press(Button.CONFIRM)
+    _to_consent(d, lang)
     d.press(Button.DECLINE)
     yield "consent_declined", d.flow, d.now
     d.press(Button.BACK)
