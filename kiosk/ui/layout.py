@@ -16,9 +16,11 @@ are anchored above the bottom bar, within reach in portrait; text starts at the 
 
 A picture (the face to approve, the camera's live preview, the hands or a face with both
 eyes, the labels of its halves under it) stands beside the text in landscape with its quality
-bars (label over bar) under it, when the choices can stay put; otherwise it comes first under
-the title and runs onto the pages with the text. Bars without a picture go in the text
-column. A picture is never drawn under `PICTURE_MIN` px, nor under a button.
+bars (label over bar) under it when the choices can stay put below both; else the bars go
+into the text and the choices under the picture; else the choices go beside it; otherwise the
+picture comes first under the title and runs onto the pages with the text. Quality bars
+without a picture stand beside the text the same way. A picture is never drawn under
+`PICTURE_MIN` px, and neither a picture nor a bar under a button (`fits` says so).
 """
 
 from __future__ import annotations
@@ -205,11 +207,10 @@ class _Layout:
         return Block(h=side + self.gap, texts=texts, picture=Box(0, 0, w, side - label_h))
 
     def _bars(self, width: int) -> list[Block]:
-        """Each quality bar under its label (wrapped, at the text's size; a block a line, the
-        last with the bar, so a long label runs onto the page before only where a page cannot
-        hold it all):
-        filled to the value, the threshold a tick reaching a third of the bar's height above
-        and below it."""
+        """Each quality bar under its label, wrapped at the text's size: a block a line, the last
+        one with the bar, so a bar never starts a page alone and a long label runs on from the
+        page before only where a page cannot hold it all. The renderer fills the bar to the
+        value and ticks the threshold a third of the bar's height above and below it."""
         bar_h = max(12, self.body * 2 // 3)
         tick = bar_h // 3
         out = []
@@ -443,7 +444,7 @@ class _Layout:
             options += [(w, floor, 6, b) for w, floor, _cols, b in options]
         for w, floor, key_cols, self.beside in options:
             fits, placed = self.fits, len(self.buttons)
-            text_w = col_w if self.beside is not None else width if beside is not None else col_w
+            text_w = width if beside is not None and self.beside is None else col_w  # bars alone: no column
             tops = self._texts(text_w, view.picture and beside is None, top, bottom,
                                bars=self.beside is None or not self.beside.bars)
             low = self._lows(w, key_cols)
