@@ -194,6 +194,31 @@ def test_the_oval_and_the_bar_are_drawn_and_touch_nothing(renderers, size, large
         assert pictures >= 1 and bars == 1
 
 
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_the_capture_slots_hold_still_as_the_preview_comes_and_on_the_result(renderers, size, large) -> None:
+    """The preview's first frame moves no button (but the pager, as the tip's words run onto
+    more pages or fewer); Try again on the face's result is where Capture was, "Cannot do
+    this" where it was (as the first page shows them; none there on the 7" panel with large
+    text, where the slots page along)."""
+    r = renderers(size)
+    d = Driver()
+    _to_face_guide(d)
+    if large:
+        d.press(Button.LARGE_TEXT)
+    guide = build_view(d.flow, d.now)
+    starting, live = (with_preview(d.flow, guide, frame) for frame in (None, GOOD))
+    spots = [{p.widget.id: p.box for p in r.draw(view).buttons if not p.widget.id.startswith("page:")}
+             for view in (starting, live)]
+    assert spots[0] == spots[1]
+    out = d.press(Button.BEGIN_CAPTURE)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 20),)))
+    result = {p.widget.id: p.box for p in r.draw(build_view(d.flow, d.now)).buttons}
+    assert result.get("retry") == spots[0].get("begin_capture")
+    assert result.get("exception") == spots[0].get("exception")
+
+
 # ---- the shell: a thread that follows the screen --------------------------------------------
 
 @pytest.fixture
