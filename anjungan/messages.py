@@ -17,6 +17,7 @@ import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
+from anjungan.contact import ContactError, parse_contact
 from anjungan.errors import AnjunganError
 from anjungan.ids import KIOSK_ID_RE, is_packet_id
 
@@ -329,10 +330,17 @@ class Feedback(_Message):
     text: str
     lang: str = "id"
     ticket: str = ""
+    contact: str = ""  # a phone (E.164) or e-mail for a reply, in its normal form; never logged in full
 
     def __post_init__(self) -> None:
         _short_id(self.feedback_id, "feedback_id")
         _require(0 < len(self.text) <= 2000, "feedback text must be 1-2000 characters")
+        if self.contact:
+            try:
+                normal = parse_contact(self.contact)[1]
+            except ContactError:
+                normal = ""
+            _require(normal == self.contact, "feedback contact must be a phone number or e-mail address in normal form")
 
 
 class HelpReason(enum.StrEnum):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anjungan import __version__
+from anjungan.contact import mask_contact
 from anjungan.errors import AnjunganError
 from anjungan.messages import Feedback, Health, HelpReason, HelpRequest
 from anjungan.nik import redact
@@ -77,7 +78,9 @@ from kiosk.publisher import Publisher
 from kiosk.receipt import receipt_lines
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys, seal_and_store
-from kiosk.ui.keyboard import KeyboardInput
+from kiosk.ui.focus import MOVE_KEYS, NEXT_KEYS, Focus
+from kiosk.ui.geometry import Placed
+from kiosk.ui.keyboard import ENTER, KeyboardInput
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import View, Widget, build_view, preview_tip, utterance, with_preview
 
@@ -123,6 +126,7 @@ class KioskApp:
         self._tips: tuple[str, str] = ("", "")  # (the live tip last spoken, the one seen last)
         self._jack_seen: bool | None = None
         self._shown_at = 0.0  # self.monotonic() when the current screen first appeared
+        self._drawn_focus = ""
         self._shots = 0
         self.last_capture_at: float | None = None
         self.tickets: list[str] = []
@@ -130,6 +134,7 @@ class KioskApp:
         self._lookups: dict[str, tuple[int, str]] = {}  # query id -> token, ticket (the flow keeps the deadline)
         self.help_request = ""  # this session's help request id ('' when none was sent)
         self.keyboard = KeyboardInput()  # a physical keyboard or a keyboard-wedge QR scanner
+        self.focus = Focus()  # the control Tab and the arrows reach (ADA 707.6)
         self.pin_lock_path: Path | None = None  # where the officer-PIN lockout is kept across restarts
 
     def flow_now(self) -> float:
@@ -149,16 +154,26 @@ class KioskApp:
             self._perform(action)
 
     def tap(self, widget_id: str) -> Widget:
-        """Touch the centre of a visible widget: the same path a finger takes."""
-        self.render()
-        frame = self.renderer.frame
-        placed = next((p for p in frame.buttons if p.widget.id == widget_id), None) if frame else None
+        """Touch the centre of a visible widget: the same path a finger takes. A widget on
+        another page of the screen is reached as a resident would, with "‹ Previous" and
+        "More ›"."""
+        placed = self._placed(widget_id)
+        if placed is None and self._view is not None and self._view.find(widget_id) is not None:
+            for turn in ("page:prev", "page:next"):
+                while placed is None and (pager := self._placed(turn)) is not None:
+                    self.dispatch(pager.widget.event)
+                    placed = self._placed(widget_id)
         if placed is None:
             raise LookupError(widget_id)
         widget = self.renderer.hit(placed.box.center)
         assert widget is not None
         self.dispatch(widget.event)
         return widget
+
+    def _placed(self, widget_id: str) -> Placed | None:
+        self.render()
+        frame = self.renderer.frame
+        return next((p for p in frame.buttons if p.widget.id == widget_id), None) if frame else None
 
     def touch(self, pos: tuple[int, int]) -> None:
         """A finger (or mouse) at `pos`: the button there, or just activity when it hit none,
@@ -171,8 +186,26 @@ class KioskApp:
         else:
             self.dispatch(widget.event)
 
-    def key(self, char: str, name: str) -> None:
-        """A key pressed on a physical keyboard or typed by a keyboard-wedge scanner."""
+    def key(self, char: str, name: str, *, shift: bool = False) -> None:
+        """A key pressed on a physical keyboard or typed by a keyboard-wedge scanner. Tab and
+        the arrows move the focus (read aloud when speech is on); Enter presses the focused
+        control, or, with nothing focused, keeps its typing meaning."""
+        if name in MOVE_KEYS:
+            self.render()
+            if self.renderer.frame is not None:
+                step = -1 if shift or name not in NEXT_KEYS else 1
+                widget = self.focus.move(self.renderer.frame, step)
+                if widget is not None and self.flow.session.speech:
+                    self.speaker.say(widget.label, self.flow.session.lang, replace_waiting=True)
+            self.dispatch(Touch())  # activity
+            self.render()
+            return
+        focused = self.focus.current(self.renderer.frame)
+        if name in ENTER and focused is not None:
+            self.keyboard.line = ""
+            self.dispatch(focused.widget.event)
+            self.render()
+            return
         events = self.keyboard.key(self.flow.screen, char, name, self.monotonic())
         for event in events or [Touch()]:  # any key is activity
             self.dispatch(event)
@@ -180,6 +213,11 @@ class KioskApp:
     def visible(self) -> list[str]:
         self.render()
         return [p.widget.id for p in self.renderer.frame.buttons] if self.renderer.frame else []
+
+    def offered(self) -> list[str]:
+        """What the screen offers, on whichever of its pages (`tap` turns to it)."""
+        self.render()
+        return [w.id for w in self._view.widgets()] if self._view is not None else []
 
     def busy(self) -> bool:
         return (self._capture is not None or bool(self._lookups)
@@ -202,15 +240,19 @@ class KioskApp:
     def render(self) -> None:
         self._follow_preview()
         view = with_preview(self.flow, build_view(self.flow, self.flow_now()), self.preview.latest)
-        if view == self._view:
+        if view == self._view and self.focus.widget_id == self._drawn_focus:
             return
-        live_only = self._view is not None and _still(view) == _still(self._view)
+        live_only = (self._view is not None and _still(view) == _still(self._view)
+                     and self.focus.widget_id == self._drawn_focus)
         if view.preview is not None:
             self._say_tip(preview_tip(view.preview), view.lang)
-        if self._view is None or view.screen is not self._view.screen:
-            self._shown_at = self.monotonic()
+        if self._view is None or view.screen is not self._view.screen or view.page != self._view.page:
+            self._shown_at = self.monotonic()  # a new page is a new screen under the finger
+            if self._view is not None:
+                self.focus.clear()  # a new screen starts with nothing focused
         self._view = view
-        self.renderer.draw(view)
+        self.renderer.draw(view, focus=self.focus.widget_id)
+        self._drawn_focus = self.focus.widget_id
         if self.screenshots is not None and not live_only:  # one shot a screen, not one a frame
             self._shots += 1
             self.renderer.save(self.screenshots / f"{self._shots:03d}_{view.screen.value}.png")
@@ -288,9 +330,11 @@ class KioskApp:
         elif isinstance(action, SendFeedback):
             now = self.clock()
             fb = Feedback(kiosk_id=self.keys.kiosk_id, feedback_id=str(uuid.uuid4()), at=now,
-                          category=action.category, text=redact(action.text), lang=action.lang)
+                          category=action.category, text=redact(action.text), lang=action.lang,
+                          contact=action.contact)
             self.outbox.add_message("feedback", fb.to_json(), now)
-            self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category)
+            self.journal.write("feedback_queued", feedback_id=fb.feedback_id, category=action.category,
+                               contact=mask_contact(action.contact))  # never in full
         elif isinstance(action, Speak):
             self.speaker.say(t(action.key, action.lang), action.lang)
         elif isinstance(action, ReadScreen):
@@ -313,8 +357,7 @@ class KioskApp:
                 if self.publisher is not None:
                     self.publisher.forget(query_id)
             self._lookups.clear()
-            self.journal.write("session_wiped", reason=action.reason)
-            self.journal.write("screen", screen=self.flow.screen.value)
+            self.journal.write("session_wiped", reason=action.reason)  # its "screen" line is dispatch's
 
     def _call_officer(self, action: CallOfficer) -> None:
         """One help request per session goes to the staff dashboard, kept in the outbox until

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from anjungan.errors import UsageError
+from kiosk.ui.panel import Panel, default_panel
 
 SIZES = ("800x480", "720x1280", "1920x1080")
 
@@ -36,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--health-interval", type=float, default=60.0, metavar="S", help="health every S s")
     run.add_argument("--renew-retry", type=float, default=600.0, metavar="S",
                      help="ask the signer again after S s without an answer (certificate renewal)")
+    panel = run.add_mutually_exclusive_group()
+    panel.add_argument("--panel-inches", type=_number, metavar="D",
+                       help="the panel's diagonal in inches (square pixels); default: the panel this size comes on "
+                            "(800x480: the official Raspberry Pi 7\" display, 154.2 x 85.9 mm)")
+    panel.add_argument("--px-per-mm", type=_number, metavar="N", help="the panel's pixels per millimetre, instead of --panel-inches")
+    run.add_argument("--viewing-distance", type=_number, default=50.0, metavar="CM",
+                     help="how far the resident's eyes are from the screen (default 50 cm): sets large text's size (0.7°)")
     run.add_argument("--speech", action="store_true", help="every session starts with speech on (a resident can also turn it on with the Audio button); espeak-ng")
     run.add_argument("--headphone-jack", default="auto", metavar="auto|off|CARD:CONTROL",
                      help="turn speech on for the session when headphones are plugged in, where ALSA "
@@ -54,6 +63,31 @@ def register_bench(bench_sub: argparse._SubParsersAction) -> None:
     b.add_argument("--sessions", type=int, default=5, help="resident sessions to time (default 5)")
     b.add_argument("--size", choices=SIZES, default="800x480", help="screen layout")
     b.set_defaults(func=_bench)
+
+
+def _number(text: str) -> float:
+    """argparse type: a finite number (the ranges are the panel's to check)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}")
+    return value
+
+
+def panel_for(size: tuple[int, int], *, inches: float | None, px_per_mm: float | None,
+              distance_cm: float) -> Panel:
+    """The kiosk's panel from its options; a value out of range is a `UsageError`."""
+    try:
+        distance = distance_cm * 10
+        if inches is not None:
+            return Panel.from_diagonal(*size, inches, distance)
+        if px_per_mm is not None:
+            return Panel.from_px_per_mm(size[1], px_per_mm, distance)
+        return default_panel(*size, distance)
+    except ValueError as exc:
+        raise UsageError(f"panel: {exc}") from None
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -78,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
         jack = jack_from_spec(args.headphone_jack)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    panel = panel_for(_size(args.size), inches=args.panel_inches, px_per_mm=args.px_per_mm,
+                      distance_cm=args.viewing_distance)
     opts = RunOptions(
         bundle=Path(args.bundle), peripherals=args.peripherals, headless=args.headless,
         script=Path(args.script) if args.script else None,
@@ -85,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         size=_size(args.size), outbox=Path(args.outbox) if args.outbox else None,
         officers=Path(args.officers) if args.officers else None, broker=broker, tls=not args.no_tls,
         drain_s=args.drain, resend_after_s=args.resend_after, health_interval_s=args.health_interval,
-        speech=args.speech, renew_retry_s=args.renew_retry, headphone_jack=jack,
+        speech=args.speech, renew_retry_s=args.renew_retry, headphone_jack=jack, panel=panel,
     )
     return run_kiosk(opts)
 

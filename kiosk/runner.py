@@ -30,6 +30,7 @@ from kiosk.script import ScriptStopped, load_script, run_script, settle
 from kiosk.speech import Speaker
 from kiosk.submit import SealingKeys
 from kiosk.transport import MqttTransport, TlsFiles
+from kiosk.ui.panel import Panel
 from kiosk.ui.screen import Renderer
 from provisioning.bundle import KioskBundle, load_bundle
 
@@ -53,6 +54,7 @@ class RunOptions:
     speech: bool = False
     renew_retry_s: float = RETRY_S
     headphone_jack: Jack | None = None  # where the platform tells: speech on when plugged in
+    panel: Panel | None = None  # None: the panel this size usually comes on
 
 
 def _peripherals(spec: str) -> Any:
@@ -87,7 +89,7 @@ def run_kiosk(opts: RunOptions) -> int:
     instance = hold(outbox_path, what="kiosk")
     peripherals = _peripherals(opts.peripherals)
     outbox = SqliteOutbox(outbox_path, sequence_floor=bundle.sequence_floor)
-    renderer = Renderer(*opts.size, headless=opts.headless)
+    renderer = Renderer(*opts.size, headless=opts.headless, panel=opts.panel)
     keys = SealingKeys(identity=bundle.identity, gateway_public_key=bundle.gateway_public_key, suite=bundle.suite,
                        key_id=bundle.gateway_key_id)
     app = KioskApp(
@@ -176,7 +178,7 @@ def on_event(app: KioskApp, ev: Any) -> bool:
     elif ev.type == pygame.FINGERDOWN:
         app.touch((int(ev.x * app.renderer.width), int(ev.y * app.renderer.height)))
     elif ev.type == pygame.KEYDOWN:
-        app.key(ev.unicode, pygame.key.name(ev.key))
+        app.key(ev.unicode, pygame.key.name(ev.key), shift=bool(ev.mod & pygame.KMOD_SHIFT))
     return True
 
 

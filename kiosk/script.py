@@ -132,7 +132,7 @@ def _run_step(app: KioskApp, step: ScriptStep, stop: StopAsked = _never) -> None
     elif kind == "type":
         text = app.tickets[-1] if value == "$ticket" and app.tickets else str(value)
         for ch in text:
-            visible = app.visible()
+            visible = app.offered()
             app.tap(f"digit:{ch}" if f"digit:{ch}" in visible else f"char:{ch.lower()}")
     elif kind == "lang":
         if app.flow.session.lang != value:
@@ -168,8 +168,8 @@ def _capture(app: KioskApp, count: int | None, stop: StopAsked = _never) -> None
     while app.flow.screen.value == "capture_guide" and (count is None or done < count):
         app.tap("begin_capture")
         settle(app, stop=stop)
-        while "continue" not in app.visible():
-            if "see_officer" in app.visible():
+        while "continue" not in app.offered():
+            if "see_officer" in app.offered():
                 return
             app.tap("retry")
             settle(app, stop=stop)

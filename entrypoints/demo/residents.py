@@ -58,6 +58,7 @@ def script_for(r: Resident) -> list[dict]:
         return steps + [
             {"tap": "start"}, {"tap": "choose:feedback"}, {"tap": "choose:waiting"},
             {"type": "antrian terlalu lama"}, {"tap": "confirm"},
+            {"expect": "feedback_contact"}, {"tap": "confirm"},  # no answer wanted
             {"expect": "feedback_sent"}, {"tap": "home"}, {"expect": "welcome"},
         ]
     if r.kind == "assisted":

@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from anjungan.contact import ContactError, parse_contact
 from anjungan.packet.model import Service
 from kiosk.errors import FlowError
 from kiosk.flow import assisted, identity
@@ -42,6 +43,7 @@ from kiosk.flow.model import (
     Hush,
     LookupStatus,
     OfficerComing,
+    Page,
     Press,
     PrinterState,
     PrintReceipt,
@@ -125,6 +127,7 @@ class Flow:
         self.officer: OfficerVisit | None = None  # signed in across sessions (Jemput Bola)
         self._tokens = itertools.count(1)
         self.screen = Screen.WELCOME
+        self.page = 0  # of a screen laid out on pages (the layout keeps it within them)
         self.session = self._new_session()
         self.token = next(self._tokens)  # of the request the flow waits for, if any
         self.deadline: float | None = None
@@ -168,13 +171,15 @@ class Flow:
             self.officer = replace(self.officer, last_active=now)
         if isinstance(event, Touch):
             pass
+        elif isinstance(event, Page):
+            self.page = max(0, self.page + event.step)
         elif isinstance(event, SetLanguage):
             if event.lang not in LANGS:
                 raise FlowError(f"unknown language {event.lang!r}")
-            s.lang = event.lang
+            s.lang, self.page = event.lang, 0  # the text runs differently: from the first page
             self._read(self.screen)
         elif isinstance(event, Press) and event.button is Button.LARGE_TEXT:
-            s.large_text = not s.large_text
+            s.large_text, self.page = not s.large_text, 0
         elif isinstance(event, Press) and event.button is Button.CONTRAST:
             s.high_contrast = not s.high_contrast
         elif isinstance(event, Press) and event.button is Button.AUDIO:
@@ -218,7 +223,8 @@ class Flow:
         """Anything typed, chosen or captured that one tap on Home would throw away (a status
         check or feedback with nothing typed yet holds nothing)."""
         s = self.session
-        return bool(s.typed or s.resident.nik or s.service or s.capture.records or s.capture.best or s.receipt.ticket)
+        return bool(s.typed or s.resident.nik or s.service or s.capture.records or s.capture.best or s.receipt.ticket
+                    or s.feedback_text)
 
     def _dispatch(self, event: Event, now: float) -> None:
         handler = TABLE.get((self.screen, event.key))
@@ -238,7 +244,7 @@ class Flow:
             self._enter(after, now)
 
     def _enter(self, screen: Screen, now: float) -> None:
-        self.screen = screen
+        self.screen, self.page = screen, 0
         self.session.input_error = ""
         self._read(screen)
         self._arm(now)
@@ -295,7 +301,7 @@ class Flow:
         forgets any lookup out on `SessionWiped`)."""
         self.session = self._new_session()
         self.token = next(self._tokens)
-        self.screen = Screen.WELCOME
+        self.screen, self.page = Screen.WELCOME, 0
         self.deadline = None
         self.warned = False
         self.lookup = None
@@ -634,9 +640,31 @@ def _feedback_confirm(f: Flow, _e: Event, _n: float) -> Screen:
     if not s.typed.strip():
         s.input_error = "err_empty"
         return Screen.FEEDBACK_TEXT
-    f.emit(SendFeedback(category=s.feedback_category, text=s.typed.strip(), lang=s.lang))
-    s.typed = ""
+    s.feedback_text, s.typed = s.typed.strip(), s.feedback_contact
+    return Screen.FEEDBACK_CONTACT
+
+
+def _contact_confirm(f: Flow, _e: Event, _n: float) -> Screen:
+    """Sent with the contact, or without one when none was typed: a reply is promised only
+    to a resident who left one."""
+    s = f.session
+    contact = ""
+    if s.typed.strip():
+        try:
+            contact = parse_contact(s.typed.strip())[1]
+        except ContactError:
+            s.input_error = "err_contact"
+            return Screen.FEEDBACK_CONTACT
+    s.feedback_contact, s.typed = contact, ""
+    f.emit(SendFeedback(category=s.feedback_category, text=s.feedback_text, lang=s.lang, contact=contact))
     return Screen.FEEDBACK_SENT
+
+
+def _contact_back(f: Flow, _e: Event, _n: float) -> Screen:
+    """Back to the message, as it was typed; the contact typed so far is kept for Next."""
+    s = f.session
+    s.feedback_contact, s.typed = s.typed, s.feedback_text
+    return Screen.FEEDBACK_TEXT
 
 
 def _leave_status(f: Flow, _e: Event, _n: float) -> Screen:
@@ -735,10 +763,13 @@ TABLE: dict[tuple[Screen, EventKey], Handler] = {
     (Screen.FEEDBACK_TEXT, Char): _text_char(Screen.FEEDBACK_TEXT),
     (Screen.FEEDBACK_TEXT, CONFIRM): _feedback_confirm,
     (Screen.FEEDBACK_TEXT, BACK): _clear_then(Screen.FEEDBACK_CATEGORY),
+    (Screen.FEEDBACK_CONTACT, Char): _text_char(Screen.FEEDBACK_CONTACT),
+    (Screen.FEEDBACK_CONTACT, CONFIRM): _contact_confirm,
+    (Screen.FEEDBACK_CONTACT, BACK): _contact_back,
 }
 for _screen in TYPED_MAX:
     _digit, _bksp = _keypad(_screen)
     TABLE[(_screen, Digit)] = _digit
     TABLE[(_screen, BKSP)] = _bksp
-for _screen in (Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT):
+for _screen in (Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT, Screen.FEEDBACK_CONTACT):
     TABLE[(_screen, BKSP)] = _text_backspace(_screen)

@@ -56,6 +56,7 @@ class Screen(enum.Enum):
     STATUS_RESULT = "status_result"
     FEEDBACK_CATEGORY = "feedback_category"
     FEEDBACK_TEXT = "feedback_text"
+    FEEDBACK_CONTACT = "feedback_contact"  # a phone or e-mail for a reply, optional
     FEEDBACK_SENT = "feedback_sent"
     ERROR = "error"
     CONFIRM_LEAVE = "confirm_leave"  # "leave and erase what you entered?" before a reset
@@ -147,6 +148,18 @@ class Choose(Event):
 @dataclass(frozen=True, kw_only=True)
 class SetLanguage(Event):
     lang: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page(Event):
+    """"More ›" (+1) or "‹ Previous" (-1) on a screen laid out on pages; the layout knows how
+    many there are and keeps the page within them."""
+
+    step: int
+
+    def __post_init__(self) -> None:
+        if self.step not in (-1, 1):
+            raise ValueError("a page step is -1 or +1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,6 +313,7 @@ class SendFeedback(Action):
     text: str
     lang: str
     ticket: str = ""
+    contact: str = ""  # normal form (E.164 or the e-mail address); the shell logs it masked
 
 
 @dataclass(frozen=True, kw_only=True)

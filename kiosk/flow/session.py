@@ -123,6 +123,8 @@ class Session:
     correction_value: str = ""
     disability: bool = False
     feedback_category: str = ""
+    feedback_text: str = field(default="", repr=False)  # kept while the contact is asked
+    feedback_contact: str = field(default="", repr=False)  # where the reply goes; "" for none
     error: str = ""
     resident: Resident = field(default_factory=Resident)
     capture: CaptureState = field(default_factory=CaptureState)

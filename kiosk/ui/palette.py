@@ -33,6 +33,8 @@ class Palette:
     on_banner: RGB
     field: RGB
     on_field: RGB
+    focus: RGB  # the keyboard focus ring: >= 3:1 against the background (WCAG 2.4.13)
+    focus_halo: RGB  # round the ring, >= 3:1 against it: the ring shows on a dark banner too
 
     def text_pairs(self) -> dict[str, tuple[RGB, RGB]]:
         """(foreground, background) of every kind of text drawn."""
@@ -51,7 +53,8 @@ STANDARD = Palette(
     primary=_hex("#0A4F96"), on_primary=_hex("#FFFFFF"), action=_hex("#FFFFFF"),
     on_action=_hex("#0A3766"), border=_hex("#0A4F96"), key=_hex("#DDE4EC"), on_key=_hex("#15202B"),
     selected=_hex("#1B6B3A"), on_selected=_hex("#FFFFFF"), banner=_hex("#7A3E00"),
-    on_banner=_hex("#FFFFFF"), field=_hex("#FFFFFF"), on_field=_hex("#15202B"),
+    on_banner=_hex("#FFFFFF"), field=_hex("#FFFFFF"), on_field=_hex("#15202B"), focus=_hex("#C2006E"),
+    focus_halo=_hex("#FFFFFF"),
 )
 HIGH_CONTRAST = Palette(
     name="high_contrast",
@@ -59,7 +62,8 @@ HIGH_CONTRAST = Palette(
     primary=_hex("#FFD400"), on_primary=_hex("#000000"), action=_hex("#000000"),
     on_action=_hex("#FFFFFF"), border=_hex("#FFD400"), key=_hex("#1A1A1A"), on_key=_hex("#FFFFFF"),
     selected=_hex("#FFFFFF"), on_selected=_hex("#000000"), banner=_hex("#FFD400"),
-    on_banner=_hex("#000000"), field=_hex("#000000"), on_field=_hex("#FFFFFF"),
+    on_banner=_hex("#000000"), field=_hex("#000000"), on_field=_hex("#FFFFFF"), focus=_hex("#00E5FF"),
+    focus_halo=_hex("#000000"),
 )
 
 

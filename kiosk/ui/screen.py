@@ -18,8 +18,10 @@ import segno  # noqa: E402
 
 from drivers.imaging import FaceHint
 from drivers.peripherals import FacePreview
-from kiosk.ui.layout import Frame, Placed, Text, layout
+from kiosk.ui.geometry import Frame, Placed, Text
+from kiosk.ui.layout import layout
 from kiosk.ui.palette import HIGH_CONTRAST, STANDARD, Palette
+from kiosk.ui.panel import Panel, default_panel
 from kiosk.ui.views import Bar, View, Widget
 
 try:  # Atkinson Hyperlegible: drawn for low-vision readers, full Latin coverage for Indonesian
@@ -35,13 +37,14 @@ BOLD_STYLES = ("title", "notice")
 
 
 class Renderer:
-    def __init__(self, width: int, height: int, *, headless: bool = True) -> None:
+    def __init__(self, width: int, height: int, *, headless: bool = True, panel: Panel | None = None) -> None:
         if headless:
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         pygame.display.init()
         pygame.font.init()
         self.width, self.height = width, height
+        self.panel = panel or default_panel(width, height)
         self.surface = pygame.display.set_mode((width, height))
         pygame.display.set_caption("Anjungan e-KTP")
         self._fonts: dict[tuple[int, bool], pygame.font.Font] = {}
@@ -60,15 +63,20 @@ class Renderer:
             self._fonts[(size, bold)] = f
         return f
 
+    def cap_height(self, size: int) -> int:
+        """How tall a capital 'H' is drawn at `size`, the smaller of the two cuts."""
+        return min(int(self.font(size, bold).metrics("H")[0][3]) for bold in (False, True))
+
     def measure(self, text: str, size: int) -> int:
         """Width as drawn in bold, the wider cut: titles and notices are bold, and whatever the
         layout places must fit in either."""
         return int(self.font(size, True).size(text)[0])
 
-    def draw(self, view: View) -> Frame:
+    def draw(self, view: View, *, focus: str = "") -> Frame:
+        """The view, with a thick ring round the control `focus` names (keyboard focus)."""
         t0 = time.perf_counter()
         pal = HIGH_CONTRAST if view.high_contrast else STANDARD
-        frame = layout(view, self.width, self.height, self.measure)
+        frame = layout(view, self.width, self.height, self.measure, panel=self.panel, cap=self.cap_height)
         s = self.surface
         s.fill(pal.background)
         if frame.field_box:
@@ -93,8 +101,8 @@ class Renderer:
             self._hands(set(view.lit), frame.photo_box, pal)
         elif frame.photo_box and view.figure == "eyes":
             self._eyes(set(view.lit), frame.photo_box, pal)
-        for bar, box in zip(view.bars, frame.bar_boxes, strict=False):
-            self._bar(bar, box, pal)
+        for i, box in zip(frame.bar_ids, frame.bar_boxes, strict=True):
+            self._bar(view.bars[i], box, pal)
         if over:  # the warning lies over the top bar; nothing under it moved
             pygame.draw.rect(s, pal.banner, _rect(over))
             for text in frame.texts:
@@ -103,6 +111,10 @@ class Renderer:
             for placed in frame.buttons:
                 if placed.widget is frame.banner_widget:
                     self._button(placed, pal)
+        focused = next((p for p in frame.buttons if p.widget.id == focus), None) if focus else None
+        if focused is not None:  # a thick ring just outside the button, with a halo: seen on any fill
+            pygame.draw.rect(s, pal.focus_halo, _rect(focused.box).inflate(16, 16), width=3, border_radius=12)
+            pygame.draw.rect(s, pal.focus, _rect(focused.box).inflate(10, 10), width=5, border_radius=10)
         pygame.display.flip()
         self.frame_ms.append((time.perf_counter() - t0) * 1000)
         self.frame = frame
@@ -125,8 +137,13 @@ class Renderer:
         r = _rect(placed.box)
         pygame.draw.rect(self.surface, fill, r, border_radius=8)
         pygame.draw.rect(self.surface, pal.border, r, width=2, border_radius=8)
-        label = self.font(placed.size).render(placed.widget.label, True, ink)
-        self.surface.blit(label, label.get_rect(center=r.center))
+        font = self.font(placed.size)
+        lines = placed.lines or (placed.widget.label,)
+        step = round(placed.size * 1.22)
+        top = r.centery - step * len(lines) // 2
+        for i, line in enumerate(lines):
+            label = font.render(line, True, ink)
+            self.surface.blit(label, label.get_rect(center=(r.centerx, top + i * step + step // 2)))
 
     def _qr(self, payload: str, frame: Frame, pal: Palette) -> None:
         box = frame.qr_box

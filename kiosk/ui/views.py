@@ -34,13 +34,15 @@ from kiosk.flow.machine import (
     TABLE,
     Flow,
 )
-from kiosk.flow.model import Button, Char, Choose, Digit, Event, Press, Screen, SetLanguage
+from kiosk.flow.model import Button, Char, Choose, Digit, Event, Page, Press, Screen, SetLanguage
 from kiosk.flow.plan import THRESHOLDS
 from kiosk.i18n import STRINGS, t
 
 KEYPAD_SCREENS = {Screen.NIK, Screen.KK, Screen.OFFICER_ID, Screen.OFFICER_PIN, Screen.STATUS_ENTRY}
-KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT}
-KEYBOARD_ROWS = ("1234567890/", "QWERTYUIOP-", "ASDFGHJKL.,", "ZXCVBNM")  # + space, delete, next
+KEYBOARD_SCREENS = {Screen.CORRECTION_VALUE, Screen.FEEDBACK_TEXT, Screen.FEEDBACK_CONTACT}
+KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm/.,")  # then delete, space, next
+CONTACT_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm@._")  # a phone or an e-mail
+KEYBOARD_COLUMNS = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +51,7 @@ class Widget:
     label: str
     event: Event
     role: str = "action"  # "primary" | "action" | "key" | "nav" | "top" | "selected"
+    span: int = 1  # keyboard cells it takes (the space bar a whole row)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +96,9 @@ class View:
     large_text: bool = False
     high_contrast: bool = False
     lang: str = "id"
+    page: int = 0  # of a screen the layout has to put on pages
+    pager: tuple[Widget, Widget] | None = None  # "‹ Back", "More ›": shown only when there are pages
+    slot_labels: tuple[str, ...] = ()  # every label these slots take on the screens around: one size for all
 
     @property
     def picture(self) -> bool:
@@ -127,23 +133,22 @@ def _choices(options: tuple[str, ...], lang: str, prefix: str = "opt_") -> tuple
 
 
 def _keypad(lang: str) -> tuple[Widget, ...]:
+    """1-9, then 0 and a wide Delete, then Next across the whole keypad."""
     digits = [Widget(id=f"digit:{d}", label=d, event=Digit(digit=d), role="key") for d in "123456789"]
     return (
         *digits,
-        _press(Button.BACKSPACE, lang, "key"),
         Widget(id="digit:0", label="0", event=Digit(digit="0"), role="key"),
-        _press(Button.CONFIRM, lang, "primary"),
+        dataclasses.replace(_press(Button.BACKSPACE, lang, "key"), span=2),
+        dataclasses.replace(_press(Button.CONFIRM, lang, "primary"), span=3),
     )
 
 
-def _keyboard(lang: str) -> tuple[Widget, ...]:
-    keys = [
-        Widget(id=f"char:{c.lower()}", label=c, event=Char(char=c.lower()), role="key")
-        for row in KEYBOARD_ROWS for c in row
-    ]
-    keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key"))
-    keys.append(_press(Button.BACKSPACE, lang, "key"))
-    keys.append(_press(Button.CONFIRM, lang, "primary"))
+def _keyboard(lang: str, rows: tuple[str, ...] = KEYBOARD_ROWS) -> tuple[Widget, ...]:
+    """Labels as typed (lowercase); the bottom row is Delete, a wide space bar and Next."""
+    keys = [Widget(id=f"char:{c}", label=c, event=Char(char=c), role="key") for row in rows for c in row]
+    keys.append(dataclasses.replace(_press(Button.BACKSPACE, lang, "key"), span=3))
+    keys.append(Widget(id="char: ", label=t("btn_space", lang), event=Char(char=" "), role="key", span=4))
+    keys.append(dataclasses.replace(_press(Button.CONFIRM, lang, "primary"), span=3))
     return tuple(keys)
 
 
@@ -179,7 +184,10 @@ def build_view(flow: Flow, now: float) -> View:
         notice=" · ".join(notices), banner=banner, banner_action=banner_action, qr=c.qr, photo=c.photo,
         hands=c.hands, hand_labels=c.labels or (t("hand_left", lang), t("hand_right", lang)), say=c.say,
         bars=tuple(c.bars), figure=c.figure, lit=c.lit,
-        large_text=s.large_text, high_contrast=s.high_contrast, lang=lang,
+        large_text=s.large_text, high_contrast=s.high_contrast, lang=lang, page=flow.page,
+        slot_labels=tuple(t(k, lang) for k in CAPTURE_SLOT_LABELS) if scr in CAPTURE_SCREENS else (),
+        pager=(Widget(id="page:prev", label=t("btn_page_prev", lang), event=Page(step=-1), role="nav"),
+               Widget(id="page:next", label=t("btn_page_next", lang), event=Page(step=1), role="nav")),
     )
 
 
@@ -212,7 +220,7 @@ def _entry(flow: Flow) -> tuple[tuple[Widget, ...], int, str | None]:
     if scr in KEYPAD_SCREENS:
         return _keypad(s.lang), 3, "•" * len(s.typed) if scr is Screen.OFFICER_PIN else _group(s.typed)
     if scr in KEYBOARD_SCREENS:
-        return _keyboard(s.lang), 11, s.typed
+        return _keyboard(s.lang, CONTACT_ROWS if scr is Screen.FEEDBACK_CONTACT else KEYBOARD_ROWS), KEYBOARD_COLUMNS, s.typed
     return (), 3, None
 
 
@@ -451,6 +459,14 @@ def _status_result(flow: Flow, c: _Content) -> None:
     c.lines.append(t(f"state_{s.status.state}" if s.status.state else "state_unknown", lang))
 
 
+def _feedback_sent(flow: Flow, c: _Content) -> None:
+    """An answer is promised only to a resident who left a contact."""
+    s = flow.session
+    if s.feedback_contact:
+        c.lines.append(t("body_feedback_sent_reply", s.lang, contact=s.feedback_contact))
+        c.body_key = ""
+
+
 def _error(flow: Flow, c: _Content) -> None:
     c.lines.append(t(flow.session.error or "err_store_failed", flow.session.lang))
 
@@ -477,6 +493,7 @@ _CONTENT: dict[Screen, Callable[[Flow, _Content], None]] = {
     Screen.STATUS_ENTRY: _status_entry,
     Screen.STATUS_RESULT: _status_result,
     Screen.ERROR: _error,
+    Screen.FEEDBACK_SENT: _feedback_sent,
 }
 
 
@@ -556,5 +573,8 @@ def _review_lines(flow: Flow) -> list[str]:
 
 _BODY_KEYS = {k for k in STRINGS if k.startswith("body_")}
 _BACK_SCREENS = {key for key in TABLE if key[1] is Button.BACK}
+CAPTURE_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT}  # one after the other, slots alike
+CAPTURE_SLOT_LABELS = ("btn_begin_capture", "btn_retry", "btn_continue", "btn_exception", "btn_singles",
+                       "btn_device_officer")
 SLOT_SCREENS = {Screen.CAPTURE_GUIDE, Screen.CAPTURE_RESULT, Screen.REVIEW, Screen.SEE_OFFICER, Screen.OFFICER_CONFIRM,
                 Screen.CAPTURE_EXCEPTION, Screen.EXCEPTION_REASON}

@@ -1,11 +1,14 @@
 """Walk the pure flow through every screen (and the warning banner, large text), for the
-view, layout and screenshot tests."""
+view, layout and screenshot tests; `every_view` adds the live preview and the eyes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from drivers.imaging import face_png
+from anjungan.packet.model import Modality
+from drivers.imaging import PREVIEW_H, PREVIEW_W, face_png, face_preview
+from drivers.peripherals import FacePreview
+from kiosk.flow.capture import previewing
 from kiosk.flow.machine import WARN_LEAD_S, Flow, FlowConfig
 from kiosk.flow.model import (
     Button,
@@ -27,7 +30,45 @@ from kiosk.flow.model import (
 )
 from kiosk.officers import hash_pin
 from kiosk.ticket import make_ticket, qr_payload
+from kiosk.ui.views import View, build_view, with_preview
 from tests.kiosk.helpers import ELDER_NIK, KK, Driver, sample
+
+LIVE = FacePreview.scored(face_preview(1, 0.9, scale=0.5), PREVIEW_W, PREVIEW_H)  # "move closer"
+
+
+def _to_consent(d: Driver, lang: str) -> None:
+    """From the welcome screen to the consent of an elder's new recording."""
+    d.send(SetLanguage(lang=lang))
+    d.press(Button.START)
+    d.send(Choose(option="new_recording"))
+    d.type_digits(ELDER_NIK)
+    d.press(Button.CONFIRM)
+    d.type_digits(KK)
+    d.press(Button.CONFIRM)
+
+
+def every_view(lang: str) -> Iterator[tuple[str, View]]:
+    """Every screen's view; the face guide and capture also with the live preview (a frame,
+    and none yet), and the exception screens for the eyes as well as the fingers."""
+    for name, flow, now in every_screen(lang):
+        view = build_view(flow, now)
+        yield name, view
+        if previewing(flow):
+            yield f"{name}_preview", with_preview(flow, view, LIVE)
+            yield f"{name}_preview_starting", with_preview(flow, view, None)
+    d = Driver()
+    _to_consent(d, lang)
+    d.press(Button.AGREE)
+    while (step := d.flow.session.capture.step) is not None and step.modality is not Modality.IRIS:
+        d.capture()
+        d.press(Button.CONTINUE)
+    d.press(Button.EXCEPTION)
+    d.send(Choose(option="left_iris"))
+    assert d.flow.screen is Screen.CAPTURE_EXCEPTION
+    yield "capture_exception_eyes", build_view(d.flow, d.now)
+    d.press(Button.CONFIRM)
+    assert d.flow.screen is Screen.EXCEPTION_REASON
+    yield "exception_reason_eyes", build_view(d.flow, d.now)
 
 
 def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
@@ -157,15 +198,17 @@ def every_screen(lang: str) -> Iterator[tuple[str, Flow, float]]:
         d.send(Char(char=c))
     yield "feedback_text", d.flow, d.now
     d.press(Button.CONFIRM)
+    for c in "08123":
+        d.send(Char(char=c))
+    d.press(Button.CONFIRM)
+    yield "feedback_contact_error", d.flow, d.now
+    for c in "4567890":
+        d.send(Char(char=c))
+    yield "feedback_contact", d.flow, d.now
+    d.press(Button.CONFIRM)
     yield "feedback_sent", d.flow, d.now
     d.press(Button.HOME)
-    d.send(SetLanguage(lang=lang))
-    d.press(Button.START)
-    d.send(Choose(option="new_recording"))
-    d.type_digits(ELDER_NIK)
-    d.press(Button.CONFIRM)
-    d.type_digits(KK)
-    d.press(Button.CONFIRM)
+    _to_consent(d, lang)
     d.press(Button.DECLINE)
     yield "consent_declined", d.flow, d.now
     d.press(Button.BACK)

@@ -190,6 +190,10 @@ def test_feedback_and_health_go_to_their_topics(h: Harness) -> None:
     by_kind = {topics.parse(t)[1]: p for t, p, _r in h.transport.published}
     fb = Feedback.from_json(by_kind["feedback"])
     assert (fb.category, fb.text, fb.kiosk_id) == ("waiting", "antrian terlalu lama", "kiosk-01")
+    assert fb.contact == "+6281234567890"  # for the answer, in full to the centre only
+    (queued,) = h.events("feedback_queued")
+    assert queued["contact"] == "**********890"
+    assert "4567890" not in h.out.getvalue()  # no journal line holds the number
     health = Health.from_json(by_kind["health"])
     assert health.peripherals["printer"]["ok"] and health.outbox_depth == 0 and health.app_version
 
@@ -297,7 +301,10 @@ def test_a_touch_on_empty_space_is_activity_and_a_fast_second_tap_presses_nothin
     assert h.app.flow.warned
     h.app.render()
     h.monotonic.advance(1.0)  # the menu has been up a while
-    h.app.touch((400, 200))  # between the menu's title and its first button: no button
+    frame = h.renderer.frame
+    assert frame is not None
+    empty = next((x, y) for y in range(0, 480, 10) for x in range(0, 800, 10) if frame.hit(x, y) is None)
+    h.app.touch(empty)  # where no button is
     assert not h.app.flow.warned and h.app.flow.screen.value == "menu"
     h.app.render()
     frame = h.renderer.frame
@@ -344,3 +351,115 @@ def test_the_app_reads_time_only_from_its_injected_clocks(h: Harness) -> None:
     h.clock.advance(30.0)
     h.app.step()
     assert h.app.flow.screen.value == "welcome" and h.events("session_wiped")[-1]["reason"] == "idle"
+
+
+@pytest.mark.parametrize("steps,reason", [
+    ([{"tap": "start"}, {"tap": "choose:status"}, {"type": "1"}, {"tap": "home"}, {"tap": "leave"}], "home"),
+    ([{"tap": "start"}, {"tap": "back"}], "back"),
+    ([{"tap": "start"}, {"wait": 200}], "idle"),
+])
+def test_a_wipe_journals_the_welcome_screen_once(h: Harness, steps: list, reason: str) -> None:
+    h.play(steps)
+    lines = [json.loads(x) for x in h.out.getvalue().splitlines()]
+    wiped = next(i for i, e in enumerate(lines) if e["event"] == "session_wiped")
+    assert lines[wiped]["reason"] == reason
+    around = [e for e in lines[wiped - 1:] if e["event"] == "screen"]  # dispatch wrote it just before
+    assert [e["screen"] for e in around] == ["welcome"]  # once, not twice
+
+
+def _key(h: Harness, key: int, *, shift: bool = False, text: str = "") -> None:
+    """A real pygame KEYDOWN, as SDL delivers it, through the loop's own handler."""
+    import pygame
+
+    from kiosk.runner import on_event
+
+    mod = pygame.KMOD_LSHIFT if shift else pygame.KMOD_NONE
+    assert on_event(h.app, pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode=text))
+
+
+def test_a_keyboard_reaches_every_control_shows_its_focus_and_presses_it(
+        keys: SealingKeys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADA 707.6: Tab (and the arrows) go round every control of the screen in reading order,
+    a thick ring shows where, speech (when on) says its name, Enter presses it."""
+    import pygame
+
+    from kiosk.ui.focus import reading_order
+    from kiosk.ui.palette import STANDARD
+
+    fake_espeak(tmp_path, monkeypatch)
+    speaker = Speaker()
+    h = Harness(keys, speaker=speaker)
+    try:
+        h.app.render()
+        frame = h.renderer.frame
+        assert frame is not None
+        order = [p.widget.id for p in reading_order(frame)]
+        visited = []
+        for _ in order:
+            _key(h, pygame.K_TAB, text="\t")
+            visited.append(h.app.focus.widget_id)
+        assert visited == order  # every control, once, in reading order
+        _key(h, pygame.K_TAB, text="\t")
+        assert h.app.focus.widget_id == order[0]  # round again
+        _key(h, pygame.K_TAB, shift=True)
+        assert h.app.focus.widget_id == order[-1]  # Shift+Tab goes back
+        for _ in range(len(order) - order.index("audio") - 1):
+            _key(h, pygame.K_UP)
+        assert h.app.focus.widget_id == "audio"
+        _key(h, pygame.K_RETURN, text="\r")  # speech on, from the keyboard
+        assert h.app.flow.session.speech
+        while h.app.focus.widget_id != "start":
+            _key(h, pygame.K_DOWN)
+        from kiosk.i18n import t
+
+        assert speaker.said[-1] == t("btn_start", "id")  # the focused control, read aloud
+        start = next(p for p in h.renderer.frame.buttons if p.widget.id == "start")  # type: ignore[union-attr]
+        ring = {tuple(h.renderer.surface.get_at((start.box.x + start.box.w // 2, start.box.y - dy)))[:3]
+                for dy in range(1, 9)}
+        assert STANDARD.focus in ring and STANDARD.focus_halo in ring  # visible, outside the button
+        _key(h, pygame.K_RETURN, text="\r")
+        assert h.app.flow.screen.value == "menu"
+        assert h.app.focus.widget_id == ""  # a new screen: nothing focused
+        _key(h, pygame.K_RIGHT)
+        assert h.app.focus.widget_id  # the arrows reach the menu's controls too
+    finally:
+        h.close()
+
+
+def test_enter_keeps_its_typing_meaning_until_a_control_is_focused(h: Harness) -> None:
+    import pygame
+
+    from kiosk.ticket import make_ticket
+
+    h.play([{"tap": "start"}, {"tap": "choose:status"}])
+    for d in make_ticket(7):
+        _key(h, getattr(pygame, f"K_{d}"), text=d)
+    _key(h, pygame.K_RETURN, text="\r")  # nothing focused: Enter is Next on the keypad
+    assert h.app.flow.screen.value == "status_result"
+
+
+def test_the_demo_s_feedback_resident_still_plays_through(h: Harness) -> None:
+    from entrypoints.demo.residents import Resident, script_for
+
+    h.play(script_for(Resident(number=1, kind="feedback")))
+    (queued,) = h.events("feedback_queued")
+    assert queued["contact"] == "" and h.app.flow.screen.value == "welcome"
+
+
+def test_a_fast_second_tap_on_more_turns_one_page_only(h: Harness) -> None:
+    """A new page is a new screen under the finger: the touch guard holds there too."""
+    h.play([{"tap": "start"}, {"tap": "large_text"}])
+    h.app.render()
+    frame = h.renderer.frame
+    assert frame is not None and frame.pages > 2
+    h.monotonic.advance(1.0)
+    more = next(p for p in frame.buttons if p.widget.id == "page:next")
+    h.app.touch(more.box.center)
+    h.app.render()
+    assert h.app.flow.page == 1
+    assert h.app.renderer.hit(more.box.center) == more.widget  # "More ›" again, in the same place
+    h.app.touch(more.box.center)  # at once, again: activity only
+    assert h.app.flow.page == 1
+    h.monotonic.advance(1.0)
+    h.app.touch(more.box.center)  # a deliberate touch: the next page
+    assert h.app.flow.page == 2

@@ -87,3 +87,30 @@ def test_bench_reports_overhead_and_frame_time(capsys: pytest.CaptureFixture) ->
     result = json.loads(capsys.readouterr().out)
     assert set(result) >= {"overhead_s", "frame_ms_p95", "sessions"}
     assert result["sessions"] == 1 and result["packets_stored"] == 2
+
+
+def test_the_panel_comes_from_its_diagonal_or_pitch_and_the_distance_sets_large_text() -> None:
+    from kiosk.cli import panel_for
+
+    official = panel_for((800, 480), inches=None, px_per_mm=None, distance_cm=50)
+    assert round(official.px_per_mm, 2) == round(480 / 85.9, 2)
+    seven = panel_for((800, 480), inches=7, px_per_mm=None, distance_cm=50)
+    assert 5.2 < seven.px_per_mm < 5.3  # 933 px over 177.8 mm
+    pitch = panel_for((1920, 1080), inches=None, px_per_mm=4.0, distance_cm=80)
+    assert pitch.px_per_mm == 4.0 and round(pitch.min_cap_mm(True), 1) == 9.8  # 0.7° at 80 cm
+
+
+@pytest.mark.parametrize("option", ["--panel-inches", "--px-per-mm", "--viewing-distance"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-7", "0", "1e999", "1e300", "seven", ""])
+def test_a_bad_panel_is_one_line_naming_it(option: str, value: str, bundle: KioskBundle,
+                                           capsys: pytest.CaptureFixture) -> None:
+    assert run("kiosk", "run", "--bundle", str(bundle.root), "--headless", option, value) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert option in err or "panel:" in err
+
+
+def test_diagonal_and_pitch_are_one_or_the_other(bundle: KioskBundle, capsys: pytest.CaptureFixture) -> None:
+    assert run("kiosk", "run", "--bundle", str(bundle.root), "--headless", "--panel-inches", "7",
+               "--px-per-mm", "5") == 2
+    assert "not allowed with" in capsys.readouterr().err

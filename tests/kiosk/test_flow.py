@@ -651,9 +651,58 @@ def test_feedback_is_sent_with_category_and_language() -> None:
     assert d.flow.session.input_error == "err_empty"
     for c in "too long ":
         d.send(Char(char=c))
+    assert not [a for a in d.press(Button.CONFIRM) if isinstance(a, SendFeedback)]
+    assert d.screen is Screen.FEEDBACK_CONTACT  # an answer? optional
     out = d.press(Button.CONFIRM)
     assert SendFeedback(category="waiting", text="too long", lang="en") in out
     assert d.screen is Screen.FEEDBACK_SENT
+    assert d.flow.session.feedback_contact == ""  # so no answer is promised
+
+
+def _at_contact(category: str, message: str, contact: str) -> Driver:
+    """A resident on the contact screen, `message` sent on, `contact` typed."""
+    d = Driver()
+    d.press(Button.START)
+    d.send(Choose(option="feedback"))
+    d.send(Choose(option=category))
+    for c in message:
+        d.send(Char(char=c))
+    d.press(Button.CONFIRM)
+    for c in contact:
+        d.send(Char(char=c))
+    return d
+
+
+@pytest.mark.parametrize("typed,kept", [
+    ("0812 3456 7890", "+6281234567890"), ("+62 21 3456789", "+62213456789"),
+    ("ani.s@example.co.id", "ani.s@example.co.id"),
+])
+def test_feedback_may_leave_a_contact_and_then_an_answer_is_promised(typed: str, kept: str) -> None:
+    d = _at_contact("service", "ramah", typed)
+    out = d.press(Button.CONFIRM)
+    assert SendFeedback(category="service", text="ramah", lang="id", contact=kept) in out
+    assert d.screen is Screen.FEEDBACK_SENT and d.flow.session.feedback_contact == kept
+
+
+@pytest.mark.parametrize("typed", ["12", "abc", "nan", "0812 3456 7890 0812 3456 7890", "a@b", "@@@",
+                                   "x" * 199 + "@", "1" * 200, "ani@", "+"])
+def test_a_contact_that_is_neither_phone_nor_e_mail_is_asked_again_and_nothing_is_sent(typed: str) -> None:
+    d = _at_contact("other", "x", typed)
+    out = d.press(Button.CONFIRM)
+    assert not [a for a in out if isinstance(a, SendFeedback)]
+    assert d.screen is Screen.FEEDBACK_CONTACT and d.flow.session.input_error == "err_contact"
+
+
+def test_back_from_the_contact_keeps_the_message_and_exit_asks_first() -> None:
+    d = _at_contact("other", "ac mati", "0812")
+    d.press(Button.BACK)
+    assert d.screen is Screen.FEEDBACK_TEXT and d.flow.session.typed == "ac mati"
+    d.press(Button.CONFIRM)
+    assert d.flow.session.typed == "0812"  # what was typed for the contact, still there
+    for _ in range(4):
+        d.press(Button.BACKSPACE)
+    d.press(Button.HOME)
+    assert d.screen is Screen.CONFIRM_LEAVE  # the message is work: leaving asks first
 
 
 def test_assisted_mode_needs_the_officer_pin() -> None:
@@ -970,3 +1019,30 @@ def test_seventeen_today_or_another_service_asks_nothing(nik: str, service: str)
     d = Driver()
     _nik(d, nik, service)
     assert d.screen is Screen.KK and not d.flow.session.resident.married
+
+
+def test_pages_turn_count_as_activity_and_start_again_on_every_new_screen() -> None:
+    from kiosk.flow.model import Page
+
+    d = Driver()
+    d.press(Button.START)
+    deadline = d.flow.deadline
+    d.send(Page(step=1), 30)
+    d.send(Page(step=1))
+    assert d.flow.page == 2 and d.flow.screen is Screen.MENU
+    assert d.flow.deadline is not None and deadline is not None and d.flow.deadline > deadline  # activity
+    for _ in range(5):
+        d.send(Page(step=-1))
+    assert d.flow.page == 0  # never below the first
+    d.send(Page(step=1))
+    d.press(Button.LARGE_TEXT)  # the text runs differently: from the first page
+    assert d.flow.page == 0
+    d.send(Page(step=1))
+    d.send(Choose(option="status"))
+    assert d.flow.screen is Screen.STATUS_ENTRY and d.flow.page == 0
+    d.send(Page(step=1))
+    d.press(Button.HOME)
+    assert d.flow.screen is Screen.WELCOME and d.flow.page == 0
+    for bad in (0, 2, -2):
+        with pytest.raises(ValueError):
+            Page(step=bad)

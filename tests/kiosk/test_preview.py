@@ -4,6 +4,7 @@ simulator, touches never wait for the camera, no thread left once the screen cha
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ from kiosk.submit import SealingKeys
 from kiosk.ui.layout import LAYOUTS, Box, Frame
 from kiosk.ui.palette import STANDARD
 from kiosk.ui.screen import Renderer
-from kiosk.ui.views import Bar, build_view, utterance, with_preview
+from kiosk.ui.views import Bar, View, build_view, utterance, with_preview
 from tests.kiosk.helpers import ELDER_NIK, KK, Driver, sample
 from tests.kiosk.test_app import Harness
 from tests.kiosk.test_flow import to_consent
@@ -142,9 +143,31 @@ def _check_bar(r: Renderer, drawn: Frame, box: Box, bar: Bar) -> None:
             placed.widget.id
 
 
+def _pages(r: Renderer, view: View) -> Iterator[Frame]:
+    """Each page of the view drawn in turn (the surface holds the page yielded)."""
+    first = r.draw(view)
+    yield first
+    for page in range(1, first.pages):
+        yield r.draw(dataclasses.replace(view, page=page))
+
+
+def _label_over(drawn: Frame, box: Box, before: str = "") -> str:
+    """The words drawn above a bar in its column, after `before` (the same column's words on
+    the pages before: a long label runs on from there where a page cannot hold it all)."""
+    above = [tx.text for tx in sorted(drawn.texts, key=lambda tx: tx.y) if tx.x == box.x and tx.y < box.y]
+    return " ".join([before, *above]).strip()
+
+
+def _words(drawn: Frame, before: str) -> str:
+    """What was read so far: `before`, then this page's words from the top down."""
+    return " ".join([before, *(tx.text for tx in sorted(drawn.texts, key=lambda tx: tx.y))]).strip()
+
+
+
 @pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
 def test_the_oval_and_the_bar_are_drawn_and_touch_nothing(renderers, size, large) -> None:
+    """On whichever page they fall (the preview beside the text is on every page)."""
     r = renderers(size)
     d = Driver()
     _to_face_guide(d)
@@ -152,18 +175,48 @@ def test_the_oval_and_the_bar_are_drawn_and_touch_nothing(renderers, size, large
         d.press(Button.LARGE_TEXT)
     for frame, fill in ((GOOD, STANDARD.selected), (ASIDE, STANDARD.error)):
         view = with_preview(d.flow, build_view(d.flow, d.now), frame)
-        drawn = r.draw(view)
-        box, (bar_box,) = drawn.photo_box, drawn.bar_boxes
-        assert box is not None
-        inside = {tuple(r.surface.get_at((x, y)))[:3] for x in range(box.x + 2, box.x + box.w - 2, 2)
-                  for y in range(box.y + 2, box.y + box.h - 2, 2)}
-        oval = STANDARD.selected if frame is GOOD else STANDARD.primary
-        assert oval in inside and len(inside) > 20  # the picture, and the oval over it
         assert view.bars[0].ok is (fill == STANDARD.selected)
-        _check_bar(r, drawn, bar_box, view.bars[0])
-        label = [tx.text for tx in drawn.texts if tx.x == bar_box.x and box.y + box.h <= tx.y < bar_box.y]
-        assert " ".join(label) == view.bars[0].label  # colour plus words
-        assert all(tx.x + 1 < box.x for tx in drawn.texts if tx.y < box.y + box.h and tx.style == "title")
+        pictures, bars, before = 0, 0, ""
+        for drawn in _pages(r, view):
+            if (box := drawn.photo_box) is not None:
+                pictures += 1
+                inside = {tuple(r.surface.get_at((x, y)))[:3] for x in range(box.x + 2, box.x + box.w - 2, 2)
+                          for y in range(box.y + 2, box.y + box.h - 2, 2)}
+                oval = STANDARD.selected if frame is GOOD else STANDARD.primary
+                assert oval in inside and len(inside) > 20  # the picture, and the oval over it
+                assert not [tx.text for tx in drawn.texts if box.overlaps(
+                    Box(tx.x, tx.y, r.measure(tx.text, tx.size), r.cap_height(tx.size)))]  # no words on it
+            for bar_box in drawn.bar_boxes:
+                bars += 1
+                _check_bar(r, drawn, bar_box, view.bars[0])
+                assert _label_over(drawn, bar_box, before).endswith(view.bars[0].label)  # colour plus words
+            before = _words(drawn, before)
+        assert pictures >= 1 and bars == 1
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+def test_the_capture_slots_hold_still_as_the_preview_comes_and_on_the_result(renderers, size, large) -> None:
+    """The preview's first frame moves no button (but the pager, as the tip's words run onto
+    more pages or fewer); Try again on the face's result is where Capture was, "Cannot do
+    this" where it was (as the first page shows them; none there on the 7" panel with large
+    text, where the slots page along)."""
+    r = renderers(size)
+    d = Driver()
+    _to_face_guide(d)
+    if large:
+        d.press(Button.LARGE_TEXT)
+    guide = build_view(d.flow, d.now)
+    starting, live = (with_preview(d.flow, guide, frame) for frame in (None, GOOD))
+    spots = [{p.widget.id: p.box for p in r.draw(view).buttons if not p.widget.id.startswith("page:")}
+             for view in (starting, live)]
+    assert spots[0] == spots[1]
+    out = d.press(Button.BEGIN_CAPTURE)
+    req = next(a for a in out if isinstance(a, RequestCapture))
+    d.send(CaptureDone(token=req.token, samples=(sample(req.modality, "face", 20),)))
+    result = {p.widget.id: p.box for p in r.draw(build_view(d.flow, d.now)).buttons}
+    assert result.get("retry") == spots[0].get("begin_capture")
+    assert result.get("exception") == spots[0].get("exception")
 
 
 # ---- the shell: a thread that follows the screen --------------------------------------------
@@ -299,12 +352,14 @@ def test_result_bars_are_drawn_apart_from_every_button(renderers, size, large) -
     if large:
         d.press(Button.LARGE_TEXT)
     view = build_view(d.flow, d.now)
-    drawn = r.draw(view)
-    assert len(drawn.bar_boxes) == 4
-    for bar, box in zip(view.bars, drawn.bar_boxes, strict=True):
-        _check_bar(r, drawn, box, bar)
-    column = " ".join(tx.text for tx in drawn.texts if tx.x == drawn.bar_boxes[0].x)
-    assert all(b.label in column for b in view.bars)  # each bar's words above it
+    seen, before = [], ""  # in order, over as many pages as they take
+    for drawn in _pages(r, view):
+        for i, box in zip(drawn.bar_ids, drawn.bar_boxes, strict=True):
+            seen.append(i)
+            _check_bar(r, drawn, box, view.bars[i])
+            assert _label_over(drawn, box, before).endswith(view.bars[i].label)  # each bar's words above it
+        before = _words(drawn, before)
+    assert seen == list(range(len(view.bars)))
 
 
 def test_with_speech_on_each_steady_tip_is_said_once(keys: SealingKeys) -> None:

@@ -3,6 +3,7 @@ touches mapping back to events; screenshots of every screen into the test artefa
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -70,9 +71,12 @@ def test_every_screen_lays_out_with_big_targets_inside_the_screen_and_saves(rend
     for lang in LANGS:
         for i, (name, flow, now) in enumerate(every_screen(lang)):
             view = build_view(flow, now)
-            frame = r.draw(view)
+            frames = _pages(r, view)
+            every = {p.widget.id for f in frames for p in f.buttons} - {"page:prev", "page:next"}
+            assert every == {w.id for w in view.widgets()}, (name, every)  # each on some page
+            frame = r.draw(view)  # the first page again, for the touches below
             ids = [p.widget.id for p in frame.buttons]
-            assert len(ids) == len(set(ids)) == len(view.widgets()), (name, ids)
+            assert len(ids) == len(set(ids)), (name, ids)
             for p in frame.buttons:
                 b = p.box
                 assert b.w >= MIN_TARGET and b.h >= MIN_TARGET, (name, p.widget.id, b)
@@ -102,10 +106,27 @@ def test_views_speak_the_chosen_language() -> None:
         assert build_view(flow, now).title == t("title_welcome", lang)
 
 
+def _pages(r: Renderer, view):
+    """A screen's frame on each of its pages."""
+    first = r.draw(view)
+    return [first] + [r.draw(dataclasses.replace(view, page=i)) for i in range(1, first.pages)]
+
+
+def _merged(frame, more):
+    """One frame holding the buttons and texts of all pages (for where-is-it questions)."""
+    return dataclasses.replace(frame, buttons=tuple(p for f in more for p in f.buttons),
+                               texts=tuple(t_ for f in more for t_ in f.texts),
+                               photo_box=next((f.photo_box for f in more if f.photo_box), None))
+
+
 def _frames(r: Renderer, lang: str = "id"):
     for name, flow, now in every_screen(lang):
         view = build_view(flow, now)
-        yield name, view, r.draw(view)
+        pages = _pages(r, view)
+        with_photo = next((f for f in pages if f.photo_box), None)
+        if with_photo is not None:
+            r.draw(dataclasses.replace(view, page=with_photo.page))  # the surface shows the picture
+        yield name, view, _merged(pages[0], pages)
 
 
 @pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -157,8 +178,8 @@ def test_help_notice_and_officer_mode_sit_in_the_bottom_bar(renderers) -> None:
     r = renderers(LAYOUTS[0])
     for name, _view, frame in _frames(r):
         if name == "review_help_called_audio_on":
-            (notice,) = [t for t in frame.texts if t.style == "notice"]
-            assert notice.text == t("help_called", "id") and notice.y > LAYOUTS[0][1] - 80
+            notice = [t_ for t_ in frame.texts if t_.style == "notice"]
+            assert " ".join(n.text for n in notice) == t("help_called", "id")
             audio = next(p for p in frame.buttons if p.widget.id == "audio")
             assert audio.widget.role == "selected"
             return
@@ -184,7 +205,6 @@ def test_the_face_just_taken_is_shown_for_approval(renderers) -> None:
             inside = {tuple(r.surface.get_at((box.x + dx, box.y + dy)))[:3]
                       for dx in range(10, box.w - 10, 7) for dy in range(10, box.h - 10, 7)}
             assert len(inside) > 20  # a picture, not an empty box
-            assert all(t_.x + 10 < box.x for t_ in frame.texts if t_.y < box.y + box.h and t_.style == "text")
             assert "photo" not in repr(view) or "\\x89PNG" not in repr(view)
             return
     raise AssertionError("walk lacks the face result")
@@ -200,7 +220,8 @@ def test_a_finger_step_shows_both_hands_with_the_fingers_to_place_lit(renderers)
             colours = {tuple(r.surface.get_at((x, y)))[:3] for x in range(box.x, box.x + box.w, 3)
                        for y in range(box.y, box.y + box.h, 3)}
             assert STANDARD.primary in colours and STANDARD.key in colours  # lit and unlit fingers
-            labels = [t_.text for t_ in frame.texts if t_.y > box.y + box.h - 1 and t_.x >= box.x]
+            labels = [t_.text for t_ in frame.texts if box.y + box.h <= t_.y < box.y + box.h + t_.size
+                      and t_.text in view.hand_labels]
             assert labels[:2] == [t("hand_left", "id"), t("hand_right", "id")]
             return
     raise AssertionError("walk lacks the slap guide")
@@ -223,3 +244,76 @@ def test_officer_is_small_and_apart_from_start(renderers, size) -> None:
         assert staff.x < size[0] // 4 and staff.y > size[1] * 3 // 4  # the far corner
         seen += 1
     assert seen == 2  # the welcome screen, and during an officer's visit
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_keyboard_types_what_its_labels_say_with_a_wide_space_bar_on_a_row_of_its_own(renderers, size) -> None:
+    """Lowercase labels for lowercase letters; the space bar is the widest key and shares
+    its row with no letter (only Delete and Next); the contact keyboard has '@'."""
+    r = renderers(size)
+    seen = set()
+    for name, view, _frame in _frames(r, "en"):
+        if name not in ("feedback_text", "feedback_contact"):
+            continue
+        frame = r.draw(view)
+        keys = {p.widget.id: p for p in frame.buttons if p.widget.role == "key" or p.widget.id == "confirm"}
+        for p in keys.values():
+            if p.widget.id.startswith("char:") and p.widget.id != "char: ":
+                assert p.widget.label == p.widget.event.char  # type: ignore[attr-defined]
+        space = keys["char: "]
+        assert space.box.w == max(p.box.w for p in keys.values())
+        same_row = {p.widget.id for p in keys.values() if p.box.y == space.box.y}
+        assert same_row == {"char: ", "backspace", "confirm"}
+        if name == "feedback_contact":
+            assert "char:@" in keys
+        seen.add(name)
+    assert seen == {"feedback_text", "feedback_contact"}
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_tab_reaches_every_control_of_every_page_of_every_screen(renderers, size) -> None:
+    """Tab round each page visits every button on it once; the pager is among them, so every
+    widget of the screen is reached (ADA 707.6)."""
+    from kiosk.ui.focus import Focus
+
+    r = renderers(size)
+    for lang in LANGS:
+        for name, flow, now in every_screen(lang):
+            view = build_view(flow, now)
+            reached: set[str] = set()
+            for frame in _pages(r, view):
+                focus, seen = Focus(), []
+                for _ in frame.buttons:
+                    widget = focus.move(frame, 1)
+                    assert widget is not None
+                    seen.append(widget.id)
+                assert sorted(seen) == sorted(p.widget.id for p in frame.buttons), name
+                assert focus.move(frame, 1).id == seen[0] and focus.move(frame, -1).id == seen[-1]  # type: ignore[union-attr]
+                reached.update(seen)
+            assert {w.id for w in view.widgets()} <= reached, (name, lang)
+
+
+@pytest.mark.parametrize("palette", [STANDARD, HIGH_CONTRAST], ids=lambda p: p.name)
+def test_the_focus_ring_passes_contrast_on_the_background_and_with_its_halo(palette) -> None:
+    assert contrast(palette.focus, palette.background) >= 3  # WCAG 2.4.13, non-text 1.4.11
+    assert contrast(palette.focus, palette.focus_halo) >= 3  # on a dark banner the halo shows it
+
+
+@pytest.mark.parametrize("size", LAYOUTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_in_portrait_and_landscape_the_controls_sit_within_reach_low_on_the_screen(renderers, size) -> None:
+    """The screen's choices and keys are anchored above the bottom bar: on every screen that
+    has any, the lowest is in the bottom fifth above the bar, and in portrait (720x1280)
+    not all of them sit in the top 40 %."""
+    r = renderers(size)
+    w, h = size
+    for name, view, frame in _frames(r, "en"):
+        own = {a.id for a in view.actions if a} | {k.id for k in view.keys}
+        if not own:
+            continue
+        page = r.draw(dataclasses.replace(view, page=frame.pages - 1))  # where the choices end
+        boxes = [p.box for p in page.buttons if p.widget.id in own]
+        assert boxes, name
+        bar_top = min(p.box.y for p in page.buttons if p.widget.id in ("back", "help"))
+        assert max(b.y + b.h for b in boxes) >= bar_top - h // 5, (name, boxes)
+        if h > w:
+            assert any(b.center[1] > h * 0.4 for b in boxes), name

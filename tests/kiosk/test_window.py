@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.flow.machine import Flow
-from kiosk.flow.model import Button, Choose, Digit, Press
+from kiosk.flow.model import Button, Choose, Digit, Page, Press
 from kiosk.ui.screen import Renderer
 from kiosk.ui.views import build_view
 from provisioning.bundle import KioskBundle
@@ -96,6 +96,18 @@ def centre(flow: Flow, widget_id: str, renderer: Renderer) -> tuple[int, int]:
     return next(p.box.center for p in frame.buttons if p.widget.id == widget_id)
 
 
+def reach(w: Window, flow: Flow, widget_id: str, renderer: Renderer) -> tuple[int, int]:
+    """Where `widget_id` is, after clicking "More ›" as a resident would, page by page."""
+    for _ in range(20):
+        frame = renderer.draw(build_view(flow, NOW))
+        ids = {p.widget.id: p.box.center for p in frame.buttons}
+        if widget_id in ids:
+            return ids[widget_id]
+        w.click(ids["page:next"])
+        flow.handle(Page(step=1), NOW)
+    raise AssertionError(f"{widget_id} on no page")
+
+
 def empty_spot(flow: Flow, renderer: Renderer) -> tuple[int, int]:
     frame = renderer.draw(build_view(flow, NOW))
     return next((x, y) for y in range(100, SIZE[1], 10) for x in range(20, SIZE[0], 10) if frame.hit(x, y) is None)
@@ -111,7 +123,7 @@ def test_real_clicks_exit_asks_back_keeps_and_empty_space_is_harmless(bundle: Ki
         model.handle(Press(button=Button.START), NOW)
         w.wait_screen("menu")
         w.click(empty_spot(model, r))  # nothing there: activity, no action
-        w.click(centre(model, "choose:new_recording", r))
+        w.click(reach(w, model, "choose:new_recording", r))
         model.handle(Choose(option="new_recording"), NOW)
         w.wait_screen("nik")
         w.click(centre(model, "digit:5", r))
@@ -119,19 +131,18 @@ def test_real_clicks_exit_asks_back_keeps_and_empty_space_is_harmless(bundle: Ki
         w.click(centre(model, "home", r))  # Exit with a digit typed: asks
         w.wait_screen("confirm_leave")
         model.handle(Press(button=Button.HOME), NOW)
-        w.click(centre(model, "stay", r))
+        w.click(reach(w, model, "stay", r))
         w.wait_screen("nik", 2)
         model.handle(Press(button=Button.STAY), NOW)
         w.click(centre(model, "home", r))
         w.wait_screen("confirm_leave", 2)
         model.handle(Press(button=Button.HOME), NOW)
-        w.click(centre(model, "leave", r))
+        w.click(reach(w, model, "leave", r))
         w.wait_screen("welcome")
     finally:
         w.close()
         r.close()
-    shown = [s for i, s in enumerate(w.screens()) if i == 0 or w.screens()[i - 1] != s]  # a wipe journals twice
-    assert shown == ["menu", "nik", "confirm_leave", "nik", "confirm_leave", "welcome"]
+    assert w.screens() == ["menu", "nik", "confirm_leave", "nik", "confirm_leave", "welcome"]  # each once
     assert [e["reason"] for e in w.events if e.get("event") == "session_wiped"] == ["home"]
     assert not [e for e in w.events if e.get("event") == "ignored"]
 
@@ -151,7 +162,7 @@ def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundl
         w.click(centre(model, "start", r))
         model.handle(Press(button=Button.START), NOW)
         w.wait_screen("menu")
-        w.click(centre(model, "choose:new_recording", r))
+        w.click(reach(w, model, "choose:new_recording", r))
         model.handle(Choose(option="new_recording"), NOW)
         w.wait_screen("nik")
         time.sleep(0.6)  # past the guard after a new screen
@@ -164,13 +175,13 @@ def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundl
         w.click(centre(model, "home", r))
         model.handle(Press(button=Button.HOME), NOW)
         w.wait_screen("confirm_leave")
-        w.click(centre(model, "leave", r))
+        w.click(reach(w, model, "leave", r))
         w.wait_screen("welcome")
         model = Flow()
         w.click(centre(model, "start", r))
         model.handle(Press(button=Button.START), NOW)
         w.wait_screen("menu", 2)
-        w.click(centre(model, "choose:status", r))
+        w.click(reach(w, model, "choose:status", r))
         w.wait_screen("status_entry")
         time.sleep(0.6)
         qr = qr_payload("kiosk-09", make_ticket(158), "0190a5c8-0000-7000-8000-000000000158")
@@ -180,6 +191,36 @@ def test_a_real_keyboard_types_the_nik_and_a_wedge_scanner_reads_a_receipt(bundl
             w.wait_screen("status_result")
         except AssertionError:
             raise AssertionError(w.events[-12:]) from None
+    finally:
+        w.close()
+        r.close()
+    assert not [e for e in w.events if e.get("event") == "ignored"]
+
+
+def test_a_real_keyboard_reaches_start_with_tab_and_presses_it_with_enter(bundle: KioskBundle, tmp_path: Path) -> None:
+    """ADA 707.6 through X: Tab moves the focus in reading order (computed here from the same
+    layout), Return presses the focused control; Shift+Tab goes back."""
+    from kiosk.ui.focus import reading_order
+
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    r = Renderer(*SIZE)
+    model = Flow()
+    w = Window(bundle.root, tmp_path)
+    try:
+        order = [p.widget.id for p in reading_order(r.draw(build_view(model, NOW)))]
+        time.sleep(0.6)
+        for _ in range(order.index("start") + 2):  # one past Start ...
+            w.xdo("key", "Tab")
+        w.xdo("key", "shift+Tab")  # ... and back
+        w.xdo("key", "Return")
+        w.wait_screen("menu")
+        model.handle(Press(button=Button.START), NOW)
+        menu = [p.widget.id for p in reading_order(r.draw(build_view(model, NOW)))]
+        time.sleep(0.6)
+        for _ in range(menu.index("choose:new_recording") + 1):
+            w.xdo("key", "Down")
+        w.xdo("key", "KP_Enter")  # the keypad's Enter too
+        w.wait_screen("nik")
     finally:
         w.close()
         r.close()
