@@ -70,6 +70,18 @@ def test_every_image_through_the_bridge_is_the_modules_own(noise: float) -> None
         p.close()
 
 
+def test_the_cable_pulled_mid_image_resumes_by_offset(bridged: SimulatedPeripherals) -> None:
+    from tests.peripherals.test_faults import _unplug_later
+
+    sim = bridged.rig.sims["fingerprint"]
+    bridged.device("fingerprint").client.reconnect_s = 5.0
+    t = _unplug_later(bridged.rig.lines["fingerprint"], 12_000, 0.5)  # a third of the image in
+    cap = bridged.capture_finger("left_thumb")
+    t.join()
+    assert imaging.pack_nibbles(cap.image) == sim.last_image
+    assert bridged.health()["fingerprint"]["resumes"] >= 1
+
+
 def test_no_finger_is_a_capture_error_after_the_drivers_wait(bridged: SimulatedPeripherals) -> None:
     sim = bridged.rig.sims["fingerprint"]
     sim.module.no_finger_rate = 1.0
