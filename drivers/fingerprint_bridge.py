@@ -14,8 +14,12 @@ image does so once, in CRC-checked frames with selective repeat.
                                         (AuraLedConfig, Match, TemplateNum, ...), forwarded
                                         as the R30x manual says; ones with data packets
                                         (UpImage, UpChar, DownChar, DownImage) get status 1
-    status: 0 ok, 1 bad request, 2 unknown command, 5 no finger within FINGER_WAIT_S (the
-            host asks again), 6 module fault: data = the module's reason (ASCII)
+    status: 0 ok, 1 bad request, 2 unknown command, 3 busy (a request under way), 5 no
+            finger within FINGER_WAIT_S (the host asks again), 6 module fault: data = the
+            module's confirmation code (one byte) or a reason (ASCII)
+
+The bridge's firmware is `firmware/fpbridge.py` (the codes above are defined there, once);
+the simulator runs it under `micropython` (drivers/simulators/fpbridge_sim.py).
 
 Position: the index in FINGER_POSITIONS (informative: the module has one glass).
 
@@ -34,17 +38,23 @@ from drivers import imaging
 from drivers.cameras import CMD_CAPTURE, ST_NO_SUBJECT, ST_OK, WireCaptureDriver
 from drivers.errors import CaptureError, LinkProtocolError, PeripheralError
 from drivers.peripherals import Capture, check_finger
+from drivers.r30x_codec import CONFIRMATIONS
 from drivers.transport import SerialTransport
+from firmware.commands import ST_BAD_REQUEST
+from firmware.fpbridge import (
+    CMD_MODULE,
+    DATA_PHASE,
+    FINGER_WAIT_MS,
+    MODEL_WORD,
+    ST_MODULE_FAULT,
+    WIRE_FORMAT,
+)
 
-CMD_MODULE = 0x12
-ST_BAD_REQUEST = 1
-ST_MODULE_FAULT = 6
-WIRE_FORMAT = "raw4"
-MODEL_WORD = "fpbridge"  # in the IDENTIFY model: how `peripherals pair` knows a bridge
-FINGER_WAIT_S = 2.0  # the bridge polls GenImg this long before it answers "no finger"
+FINGER_WAIT_S = FINGER_WAIT_MS / 1000  # the bridge polls GenImg this long, then "no finger"
 MAX_SIDE = 512  # an R30x image is 256 x 288; anything past this is not one
 MAX_IMAGE_BYTES = MAX_SIDE * MAX_SIDE // 2
-DATA_PHASE = (0x08, 0x09, 0x0A, 0x0B)  # UpChar, DownChar, UpImage, DownImage
+__all__ = ["CMD_MODULE", "DATA_PHASE", "MODEL_WORD", "ST_BAD_REQUEST", "ST_MODULE_FAULT",
+           "WIRE_FORMAT", "BridgedFingerprint"]
 
 
 def reason(data: bytes) -> str:
@@ -117,7 +127,9 @@ class BridgedFingerprint(WireCaptureDriver):
 
     def refused(self, what: str, status: int, data: bytes) -> None:
         if status == ST_MODULE_FAULT:
-            raise CaptureError(f"module: {reason(data)}", device=self.device)
+            text = (CONFIRMATIONS.get(data[0], f"confirmation code 0x{data[0]:02x}")
+                    if len(data) == 1 else reason(data))
+            raise CaptureError(f"module: {text}", device=self.device)
         raise PeripheralError(f"{what} refused (status {status})", device=self.device)
 
     def _transfer_budget(self) -> float:

@@ -3,8 +3,10 @@ wrapping an `R30xSim` on a clean local link (`Line` at LOCAL_BAUD, no noise: a f
 centimetres of TTL on the sensor's board), which the bridge drives with the R30x driver
 (`drivers/r30x.py`: GenImg until a finger, UpImage reassembled, commands retried).
 
-This bridge is CPython on `wire_device.py`, like the camera simulators; the controller is
-the only device whose simulator runs the real MicroPython firmware.
+Two bridges: `FirmwareBridgeSim` runs the bridge's real firmware (`firmware/fpbridge.py`)
+under `micropython`, its second UART on the module's pty (the default where `micropython`
+is installed, as for the controller); `FingerprintBridgeSim` is the same command set in
+CPython on `wire_device.py`, like the camera simulators (in-process, for fault tests).
 
 Requests that reach the module (IDENTIFY's first, CAPTURE, MODULE) run one at a time on the
 bridge's worker thread and are answered when done (`WireDevice.answer`), so the link keeps
@@ -129,3 +131,46 @@ class FingerprintBridgeSim(WireDevice):
             return ST_BAD_REQUEST, b"", None
         conf, data = self._connected().command(args[0], args[1:])
         return ST_OK, bytes((conf,)) + data, None
+
+
+class FirmwareBridgeSim:
+    """The bridge as real firmware under `micropython` (`fd` for the cable's `Line`), and the
+    `R30xSim` it drives on a clean local link. Its child dies with us (`FirmwareProcess`)."""
+
+    def __init__(self, *, seed: int = 0, baud: int = 0, local_baud: int = LOCAL_BAUD) -> None:
+        from drivers.simulators.firmware_sim import FirmwareProcess, reads_return_at_once
+
+        self.module = R30xSim(seed=seed, baud=local_baud)
+        self._dir = tempfile.TemporaryDirectory(prefix="anjungan-fpbridge-")
+        path = os.path.join(self._dir.name, "r30x")
+        self.local = Line(self.module.fd, Impairments(baud=local_baud, seed=seed), path)
+        try:
+            reads_return_at_once(path)
+            self.fw = FirmwareProcess(baud, program="fpbridge_main.py", extra=(path,),
+                                      device="fingerprint")
+        except BaseException:
+            self.local.stop()
+            self.module.stop()
+            self._dir.cleanup()
+            raise
+        self.fd = self.fw.fd
+        self.runtime = self.fw.runtime
+
+    @property
+    def image(self) -> bytes | None:
+        """The module's ImageBuffer (4-bit, packed): what the selftest compares with."""
+        return self.module.image
+
+    def start(self) -> Self:
+        self.module.start()
+        self.local.start()
+        return self
+
+    def alive(self) -> bool:
+        return self.fw.alive()
+
+    def stop(self) -> None:
+        self.fw.stop()
+        self.local.stop()
+        self.module.stop()
+        self._dir.cleanup()

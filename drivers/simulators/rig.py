@@ -42,9 +42,14 @@ def make_device(name: str, *, seed: int = 0, baud: int | None = None,
     if name == "fingerprint" and fingerprint_link is FingerprintLink.R30X:
         return R30xSim(seed=seed, baud=baud or FINGERPRINT_BAUD[fingerprint_link]).start(), "cpython"
     if name == "fingerprint":
-        from drivers.simulators.fpbridge_sim import FingerprintBridgeSim
+        from drivers.simulators.firmware_sim import micropython_binary
+        from drivers.simulators.fpbridge_sim import FingerprintBridgeSim, FirmwareBridgeSim
 
-        return FingerprintBridgeSim(seed=seed, baud=baud or DEFAULT_BAUD[name]).start(), "cpython"
+        baud = baud or DEFAULT_BAUD[name]
+        if micropython_binary() is not None:  # the bridge's real firmware
+            bridge = FirmwareBridgeSim(seed=seed, baud=baud).start()
+            return bridge, bridge.runtime
+        return FingerprintBridgeSim(seed=seed, baud=baud).start(), "cpython"
     if name == "printer":
         return PrinterSim().start(), "cpython"
     if name in ("iris", "face", "signature"):
