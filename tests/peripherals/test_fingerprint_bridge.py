@@ -291,3 +291,29 @@ def test_the_bridge_serves_one_request_at_a_time_and_stops_cleanly() -> None:
     sim = FingerprintBridgeSim(seed=1).start()
     sim.stop()
     assert threading.active_count() <= before
+
+
+def test_simulate_fingerprint_serves_the_bridge_by_default(micropython: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli", "peripherals", "simulate", "fingerprint"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
+    )
+    try:
+        assert proc.stdout is not None
+        path = proc.stdout.readline().strip()
+        driver = BridgedFingerprint(SerialTransport(path, BAUD, device="fingerprint"))
+        try:
+            assert "fpbridge" in driver.connect()["model"]
+        finally:
+            driver.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
