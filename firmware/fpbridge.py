@@ -15,14 +15,14 @@ paths; the board's HAL for the bridge (UART1 to the module) is not written yet.
 import struct
 
 try:
-    from firmware import bulk, r30xpkt, wire
-    from firmware.app import MIN_RTO_MS, RX_CHUNK
+    from firmware import app, bulk, r30xpkt
+    from firmware.app import RX_CHUNK, LinkDevice
     from firmware.commands import CMD_IDENTIFY, ST_BAD_REQUEST, ST_BUSY, ST_OK, ST_UNKNOWN_COMMAND
 except ImportError:
+    import app  # type: ignore
     import bulk  # type: ignore
     import r30xpkt  # type: ignore
-    import wire  # type: ignore
-    from app import MIN_RTO_MS, RX_CHUNK  # type: ignore
+    from app import RX_CHUNK, LinkDevice  # type: ignore
     from commands import (  # type: ignore
         CMD_IDENTIFY,
         ST_BAD_REQUEST,
@@ -63,24 +63,16 @@ UPLOAD_PASSES = 3
 POLL_MS = 50
 
 
-class Bridge:
+class Bridge(LinkDevice):
     def __init__(self, hal, window=4, rto_ms=400):
-        self.hal = hal
-        self.link = wire.Link(window=window, rto_ms=rto_ms, max_retries=20, min_rto_ms=MIN_RTO_MS,
-                              baud=getattr(hal, "baud", 0))
-        self.sender = bulk.BulkSender(self.link)
+        LinkDevice.__init__(self, hal, window, rto_ms)
         self.parser = r30xpkt.Parser()
-        self._pending = []  # reliable frames waiting for window room: [(type, payload)]
-        self._offer = None  # (obj, size, crc, meta) to OFFER once the reply is out
         self._job = None  # the module request under way (a generator)
         self._obj = 0
         self.image = b""
         self.packet_size = 128
         self.module_version = ""
         self.ready = False
-
-    def _reply(self, cmd, status, data=b""):
-        self._pending.append((wire.T_RSP, bytes((cmd, status)) + data))
 
     def handle_request(self, payload):
         if not payload:
@@ -193,7 +185,7 @@ class Bridge:
                 crc = bulk.object_crc(self._read, len(image))
                 meta = struct.pack("<HH", FINGER_W, FINGER_H) + WIRE_FORMAT.encode()
                 self._reply(cmd, ST_OK)
-                self._offer = (self._obj, len(image), crc, meta)
+                self._offer = (self._obj, len(image), crc, self._read, meta)
                 return
         self._reply(cmd, ST_MODULE_FAULT, b"image upload failed on the local link")
 
@@ -229,58 +221,17 @@ class Bridge:
     def _read(self, offset, n):
         return self.image[offset : offset + n]
 
-    # --- the cable's side: as the controller ------------------------------------------------
-
-    def _handle_event(self, ev):
-        kind = ev[0]
-        if kind == wire.EV_FRAME:
-            ftype, payload = ev[1], ev[3]
-            if ftype == wire.T_REQ:
-                self.handle_request(payload)
-            elif ftype == wire.T_BULK_FETCH:
-                try:
-                    self.sender.on_fetch(payload)
-                except bulk.BulkError:
-                    pass
-        elif kind == wire.EV_PEER_RESET:
-            self._pending = []  # the host restarted the link; the image stays for resume
-            self.sender.pause()
-
-    def step(self):
-        hal, link = self.hal, self.link
-        data = hal.uart.read(RX_CHUNK)
-        if data:
-            link.receive_data(data)
-        link.tick(hal.ticks_ms())
-        ev = link.next_event()
-        while ev is not None:
-            self._handle_event(ev)
-            ev = link.next_event()
+    def work(self, now):
+        """Advance the module request under way, if any."""
         job = self._job
-        busy = job is not None
-        if job is not None:
-            try:
-                next(job)
-            except StopIteration:
-                self._job = None
-        while self._pending and link.can_send():
-            ftype, payload = self._pending.pop(0)
-            link.send(ftype, payload)
-        offer = self._offer
-        if offer is not None and not self._pending and link.can_send():
-            self.sender.offer(offer[0], offer[1], offer[2], self._read, offer[3])
-            self._offer = None
-        if not self._pending:
-            self.sender.pump()
-        out = link.data_to_send()
-        if out:
-            hal.uart.write(out)
-        hal.feed_watchdog()
-        return bool(data or out or busy)
+        if job is None:
+            return False
+        try:
+            next(job)
+        except StopIteration:
+            self._job = None
+        return True
 
 
 def run(hal):
-    bridge = Bridge(hal)
-    while True:
-        if not bridge.step():
-            hal.idle(2)
+    app.run(hal, Bridge)

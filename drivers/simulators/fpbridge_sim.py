@@ -44,15 +44,33 @@ SIM_VERSION = "sim-1.0"
 LOCAL_BAUD = 115200  # the R30x's fastest rate (manual: N = 12), set once by the bridge
 
 
+class LocalModule:
+    """The R30x module on the bridge's board: an `R30xSim` behind a clean `Line` paced at
+    `baud`, whose pty the bridge opens at `path`."""
+
+    def __init__(self, *, seed: int, baud: int) -> None:
+        self.sim = R30xSim(seed=seed, baud=baud)
+        self._dir = tempfile.TemporaryDirectory(prefix="anjungan-fpbridge-")
+        self.path = os.path.join(self._dir.name, "r30x")
+        self.line = Line(self.sim.fd, Impairments(baud=baud, seed=seed), self.path)
+
+    def start(self) -> None:
+        self.sim.start()
+        self.line.start()
+
+    def stop(self) -> None:
+        self.line.stop()
+        self.sim.stop()
+        self._dir.cleanup()
+
+
 class FingerprintBridgeSim(WireDevice):
     def __init__(self, *, seed: int = 0, baud: int = 0, local_baud: int = LOCAL_BAUD,
                  finger_wait_s: float = FINGER_WAIT_S) -> None:
         super().__init__(baud=baud)
-        self.module = R30xSim(seed=seed, baud=local_baud)
-        self._dir = tempfile.TemporaryDirectory(prefix="anjungan-fpbridge-")
-        path = os.path.join(self._dir.name, "r30x")
-        self.local = Line(self.module.fd, Impairments(baud=local_baud, seed=seed), path)
-        self.r30x = R30xDriver(SerialTransport(path, local_baud, device="fingerprint"))
+        self.local = LocalModule(seed=seed, baud=local_baud)
+        self.module = self.local.sim
+        self.r30x = R30xDriver(SerialTransport(self.local.path, local_baud, device="fingerprint"))
         self.finger_wait_s = finger_wait_s
         self._work: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._serve_module, daemon=True,
@@ -67,7 +85,6 @@ class FingerprintBridgeSim(WireDevice):
         return self.module.image
 
     def start(self) -> Self:
-        self.module.start()
         self.local.start()
         self._worker.start()
         return super().start()
@@ -79,8 +96,6 @@ class FingerprintBridgeSim(WireDevice):
             self._worker.join(timeout=5)
         self.r30x.close()
         self.local.stop()
-        self.module.stop()
-        self._dir.cleanup()
 
     def on_request(self, cmd: int, args: bytes) -> Any:
         if cmd in (CMD_IDENTIFY, CMD_CAPTURE, CMD_MODULE):
@@ -140,18 +155,14 @@ class FirmwareBridgeSim:
     def __init__(self, *, seed: int = 0, baud: int = 0, local_baud: int = LOCAL_BAUD) -> None:
         from drivers.simulators.firmware_sim import FirmwareProcess, reads_return_at_once
 
-        self.module = R30xSim(seed=seed, baud=local_baud)
-        self._dir = tempfile.TemporaryDirectory(prefix="anjungan-fpbridge-")
-        path = os.path.join(self._dir.name, "r30x")
-        self.local = Line(self.module.fd, Impairments(baud=local_baud, seed=seed), path)
+        self.local = LocalModule(seed=seed, baud=local_baud)
+        self.module = self.local.sim
         try:
-            reads_return_at_once(path)
-            self.fw = FirmwareProcess(baud, program="fpbridge_main.py", extra=(path,),
+            reads_return_at_once(self.local.path)
+            self.fw = FirmwareProcess(baud, program="fpbridge_main.py", extra=(self.local.path,),
                                       device="fingerprint")
         except BaseException:
             self.local.stop()
-            self.module.stop()
-            self._dir.cleanup()
             raise
         self.fd = self.fw.fd
         self.runtime = self.fw.runtime
@@ -162,7 +173,6 @@ class FirmwareBridgeSim:
         return self.module.image
 
     def start(self) -> Self:
-        self.module.start()
         self.local.start()
         return self
 
@@ -172,5 +182,3 @@ class FirmwareBridgeSim:
     def stop(self) -> None:
         self.fw.stop()
         self.local.stop()
-        self.module.stop()
-        self._dir.cleanup()
