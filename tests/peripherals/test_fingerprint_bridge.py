@@ -121,6 +121,32 @@ def test_a_module_error_maps_to_a_one_line_capture_error(bridged: SimulatedPerip
     assert "image capture failed" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_silent_module_is_a_capture_error_and_the_bridge_recovers(bridged: SimulatedPeripherals) -> None:
+    module = bridged.rig.sims["fingerprint"].module
+    handlers = module._HANDLERS
+    module._HANDLERS = {**handlers, CMD_GENIMG: lambda _self, _p: None}  # says nothing
+    with pytest.raises(CaptureError, match="module: no clean acknowledge to GenImg") as err:
+        bridged.capture_finger("left_thumb")
+    assert "\n" not in str(err.value)
+    module._HANDLERS = handlers  # it answers again: the bridge reconnects to it
+    module.no_finger_rate = 0.0
+    cap = bridged.capture_finger("left_thumb")
+    assert imaging.pack_nibbles(cap.image) == module.image
+
+
+def test_a_short_upload_from_the_module_is_never_offered(bridged: SimulatedPeripherals) -> None:
+    module = bridged.rig.sims["fingerprint"].module
+    module.no_finger_rate = 0.0
+
+    def short(self: Any, _params: bytes) -> None:  # an upload that stops a third of the way
+        self._reply(0)
+        self._stream((self.image or b"")[:12_288])
+    module._HANDLERS = {**module._HANDLERS, CMD_UPIMAGE: short}
+    with pytest.raises(CaptureError, match="image upload failed on the local link"):
+        bridged.capture_finger("right_index")
+    assert bridged.health()["fingerprint"]["objects"] == 0
+
+
 def test_the_modules_own_instructions_are_forwarded(bridged: SimulatedPeripherals) -> None:
     driver = bridged.device("fingerprint")
     assert isinstance(driver, BridgedFingerprint)
