@@ -17,6 +17,7 @@ from typing import Any
 
 from drivers.controller import ControllerDriver
 from drivers.errors import TransferFailed
+from drivers.peripherals import FingerprintLink
 from drivers.simulators.firmware_sim import FirmwareProcess
 from drivers.simulators.line import Impairments, Line
 from drivers.transport import SerialTransport
@@ -75,7 +76,7 @@ def capture_set(baud: int, *, seed: int = 0) -> dict[str, Any]:
 
     rig = SimulatedRig(seed=seed, devices=("fingerprint", "iris", "face"),
                        baud={"fingerprint": baud, "iris": baud, "face": baud})
-    rig.sims["fingerprint"].no_finger_rate = 0.0  # time the link, not a hesitant resident
+    _sensor(rig.sims["fingerprint"]).no_finger_rate = 0.0  # the link, not a hesitant resident
     # warm the image caches with a copy of each simulator's draw so synthesis is not timed
     twin = copy.deepcopy(rig.sims["iris"].samples)
     twin.iris(), twin.iris()
@@ -112,22 +113,41 @@ def _second_finger(p: Any, driver: Any, rate: float) -> dict[str, Any]:
     }}
 
 
+def _sensor(sim: Any) -> Any:
+    """The simulator that holds the images: the bridge's module, or the device itself."""
+    return getattr(sim, "module", sim)
+
+
 def bench_devices(*, noise: float = 0.0, seed: int = 0,
-                  devices: tuple[str, ...] = DEVICE_BENCH) -> list[dict[str, Any]]:
+                  devices: tuple[str, ...] = DEVICE_BENCH,
+                  direct_r30x: bool = True) -> list[dict[str, Any]]:
     """One capture per device through its byte-level simulator, its own `Line` at its own
     baud (`rig.DEFAULT_BAUD`) with `noise`, and the real driver: efficiency = image bytes on
     the wire / capture time / (baud / 10), the whole capture timed (commands, offers, every
     upload pass or retransmit; image synthesis is cached beforehand, the resident instant).
-    The fingerprint's image bytes are its 4-bit upload (half the pixels); its row also
-    times a second finger (`second_finger`), in the packet size the first one chose."""
-    from drivers.simulators.rig import DEFAULT_BAUD, SimulatedPeripherals, SimulatedRig
+    The fingerprint's image bytes are its 4-bit upload (half the pixels). Through its bridge
+    (`link: bridge`) the module's local read-out on the sensor's board is not on the cable:
+    `sensor_s` is the bridge's time to answer CAPTURE, `efficiency` the cable's (capture
+    time less `sensor_s`), `capture_efficiency` the whole capture's. With `direct_r30x`
+    a second row measures an R30x wired straight to the Pi (`link: r30x`), which also times
+    a second finger (`second_finger`) in the packet size the first one chose."""
+    rows = _bench_rig(noise=noise, seed=seed, devices=devices, link=FingerprintLink.BRIDGE)
+    if direct_r30x and "fingerprint" in devices:
+        rows[1:1] = _bench_rig(noise=noise, seed=seed, devices=("fingerprint",),
+                               link=FingerprintLink.R30X)
+    return rows
 
-    rig = SimulatedRig(seed=seed, devices=devices,
+
+def _bench_rig(*, noise: float, seed: int, devices: tuple[str, ...],
+               link: FingerprintLink) -> list[dict[str, Any]]:
+    from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
+
+    rig = SimulatedRig(seed=seed, devices=devices, fingerprint_link=link,
                        impairments=Impairments(noise=noise, seed=seed + 1))
     if "fingerprint" in rig.sims:
-        rig.sims["fingerprint"].no_finger_rate = 0.0
+        _sensor(rig.sims["fingerprint"]).no_finger_rate = 0.0
     for name in devices:  # warm the image caches with a copy of each simulator's next draw
-        twin = copy.deepcopy(rig.sims[name].samples)
+        twin = copy.deepcopy(_sensor(rig.sims[name]).samples)
         draw = {"fingerprint": twin.finger, "iris": twin.iris, "face": twin.face,
                 "signature": twin.signature}[name]
         for _ in range(2 if name == "fingerprint" else 1):  # two fingers are timed
@@ -150,23 +170,31 @@ def bench_devices(*, noise: float = 0.0, seed: int = 0,
                 payload = len(p.capture_signature().image)
             elapsed = time.monotonic() - t0
             line_bytes = line.to_host.bytes_out - before
-            rate = DEFAULT_BAUD[name] / 10
+            baud = line.imp.baud
+            rate = baud / 10
             health = driver.health()
+            row: dict[str, Any] = {"device": name, "baud": baud, "bytes": payload,
+                                   "seconds": round(elapsed, 3)}
+            if name == "fingerprint":
+                row["link"] = link.value
+            cable_s = elapsed
+            if name == "fingerprint" and link is FingerprintLink.BRIDGE:
+                sensor_s = driver.last_fetch_s[0]
+                cable_s = elapsed - sensor_s
+                row.update(sensor_s=round(sensor_s, 3),
+                           capture_efficiency=round(payload / elapsed / rate, 4))
             out.append({
-                "device": name,
-                "baud": DEFAULT_BAUD[name],
-                "bytes": payload,
-                "seconds": round(elapsed, 3),
-                "efficiency": round(payload / elapsed / rate, 4),
+                **row,
+                "efficiency": round(payload / cable_s / rate, 4),
                 "overhead_bytes_per_payload_byte": round((line_bytes - payload) / payload, 4),
                 "retransmits": health.get("retransmits", 0),
-                # frames (camera link) or R30x packets refused as damaged
+                # frames (wire codec) or R30x packets refused as damaged
                 "damaged_frames": health.get("rx_errors", health.get("bad_checksums", 0)),
                 "noise": noise,
             })
             if "upload_passes" in health:
                 out[-1]["upload_passes"] = health["upload_passes"]
-            if name == "fingerprint":
+            if name == "fingerprint" and link is FingerprintLink.R30X:
                 out[-1].update(_second_finger(p, driver, rate))
     finally:
         p.close()

@@ -38,25 +38,27 @@ def pack_meta(width: int, height: int, image_format: str) -> bytes:
     return struct.pack("<HH", width, height) + image_format.encode()
 
 
-def unpack_meta(meta: bytes) -> tuple[int, int, str]:
+def unpack_meta(meta: bytes, formats: tuple[str, ...] = IMAGE_FORMATS) -> tuple[int, int, str]:
     if len(meta) < 5:
         raise LinkProtocolError("image metadata too short")
     width, height = struct.unpack_from("<HH", meta)
     fmt = meta[4:].decode("ascii", "replace")
-    if fmt not in IMAGE_FORMATS:
-        raise LinkProtocolError(f"unknown image format {fmt!r}")
+    if fmt not in formats:
+        raise LinkProtocolError(f"unknown image format {fmt[:16]!r}")
     return width, height, fmt
 
 
-class CameraDriver:
-    """One driver for the three wire-codec capture devices."""
+class WireCaptureDriver:
+    """What every wire-codec capture device shares: IDENTIFY, a request answered by an
+    OFFER, the transfer's budget, health. Subclasses say which formats they take."""
 
-    def __init__(self, transport: SerialTransport, modality: Modality, *,
-                 timeout_s: float = 5.0) -> None:
+    formats: tuple[str, ...] = IMAGE_FORMATS
+
+    def __init__(self, transport: SerialTransport, *, timeout_s: float = 5.0) -> None:
         self.client = LinkClient(transport, timeout_s=timeout_s)
-        self.modality = Modality(modality)
         self.device = transport.device
         self.identity: dict[str, str] = {}
+        self.last_fetch_s = (0.0, 0.0)
 
     def connect(self) -> dict[str, str]:
         self.client.connect()
@@ -66,6 +68,46 @@ class CameraDriver:
             raise LinkProtocolError("malformed IDENTIFY answer", device=self.device)
         self.identity = dict(zip(("model", "serial", "version"), parts, strict=True))
         return self.identity
+
+    def _fetch(self, cmd: int, args: bytes, what: str, *, timeout_s: float) -> tuple[bytes, tuple[int, int, str]]:
+        """Ask for an image, then take the OFFER that follows: (bytes, (width, height, format))."""
+        asked = time.monotonic()
+        status, data = self.client.request(cmd, args, timeout_s=timeout_s)
+        if status == ST_NO_SUBJECT:
+            raise CaptureError(f"nothing to {what}", device=self.device)
+        if status != ST_OK:
+            self.refused(what, status, data)
+        return self._take_offer(asked)
+
+    def _take_offer(self, asked: float) -> tuple[bytes, tuple[int, int, str]]:
+        """The OFFER after an OK answer, fetched; `last_fetch_s` = (until the answer: the
+        device's own time, e.g. its sensor's read-out; the object on the line)."""
+        answered = time.monotonic()
+        image, meta = self.client.receive_object(timeout_s=self._transfer_budget())
+        self.last_fetch_s = (answered - asked, time.monotonic() - answered)
+        return image, unpack_meta(meta, self.formats)
+
+    def refused(self, what: str, status: int, data: bytes) -> None:
+        raise PeripheralError(f"{what} refused (status {status})", device=self.device)
+
+    def _transfer_budget(self) -> float:
+        # a 1 MiB object at the line rate, doubled, plus slack
+        return 2 * (1 << 20) * 10 / self.client.transport.baud + 10
+
+    def health(self) -> dict[str, Any]:
+        return {"version": self.identity.get("version", ""), **self.client.health()}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class CameraDriver(WireCaptureDriver):
+    """One driver for the three wire-codec capture devices."""
+
+    def __init__(self, transport: SerialTransport, modality: Modality, *,
+                 timeout_s: float = 5.0) -> None:
+        super().__init__(transport, timeout_s=timeout_s)
+        self.modality = Modality(modality)
 
     def capture(self, position: str) -> Capture:
         index = IRIS_POSITIONS.index(position) if self.modality is Modality.IRIS else 0
@@ -95,23 +137,3 @@ class CameraDriver:
             return FacePreview.scored(pixels, width, height)
         except imaging.ImageError as exc:
             raise LinkProtocolError(f"preview frame unusable: {exc}", device=self.device) from exc
-
-    def _fetch(self, cmd: int, args: bytes, what: str, *, timeout_s: float) -> tuple[bytes, tuple[int, int, str]]:
-        """Ask for an image, then take the OFFER that follows: (bytes, (width, height, format))."""
-        status, _ = self.client.request(cmd, args, timeout_s=timeout_s)
-        if status == ST_NO_SUBJECT:
-            raise CaptureError(f"nothing to {what}", device=self.device)
-        if status != ST_OK:
-            raise PeripheralError(f"{what} refused (status {status})", device=self.device)
-        data, meta = self.client.receive_object(timeout_s=self._transfer_budget())
-        return data, unpack_meta(meta)
-
-    def _transfer_budget(self) -> float:
-        # a 1 MiB object at the line rate, doubled, plus slack
-        return 2 * (1 << 20) * 10 / self.client.transport.baud + 10
-
-    def health(self) -> dict[str, Any]:
-        return {"version": self.identity.get("version", ""), **self.client.health()}
-
-    def close(self) -> None:
-        self.client.close()

@@ -76,6 +76,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--noise", type=_rate, default=0.0, metavar="RATE",
                      help="probability per byte of a flipped bit")
     sim.add_argument("--seed", type=int, default=0, help="image sequence seed")
+    sim.add_argument("--fingerprint-link", choices=("bridge", "r30x"), default="bridge",
+                     help="fingerprint only: its bridge speaking the wire codec (default), or "
+                          "an R30x module wired straight to the port")
     sim.set_defaults(func=_simulate)
 
 
@@ -225,19 +228,22 @@ def _write(path: str, text: str) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from drivers.peripherals import FINGERPRINT_BAUD, FingerprintLink
     from drivers.simulators.line import Impairments, Line
     from drivers.simulators.rig import DEFAULT_BAUD, SIM_DEVICES, make_device
 
     if args.device not in SIM_DEVICES:
-        raise PeripheralConfigError(f"unknown device {args.device!r}; one of {', '.join(SIM_DEVICES)}")
-    baud = args.baud or DEFAULT_BAUD[args.device]
+        raise PeripheralConfigError(f"unknown device {args.device[:40]!r}; one of {', '.join(SIM_DEVICES)}")
+    link = FingerprintLink(args.fingerprint_link)
+    own = FINGERPRINT_BAUD[link] if args.device == "fingerprint" else DEFAULT_BAUD[args.device]
+    baud = args.baud or own
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before anything starts, so stop is clean
         signal.signal(sig, lambda *_: done.set())
     tmp = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
     sim = line = None
     try:
-        sim, runtime = make_device(args.device, seed=args.seed, baud=baud)
+        sim, runtime = make_device(args.device, seed=args.seed, baud=baud, fingerprint_link=link)
         line = Line(sim.fd, Impairments(baud=baud, noise=args.noise, seed=args.seed),
                     str(Path(tmp.name) / args.device)).start()
         print(str(Path(line.path).resolve()), flush=True)
@@ -281,11 +287,15 @@ def _bench(args: argparse.Namespace) -> int:
                 line += f"  capture set {r['capture_set']['seconds']} s"
             print(line)
         for d in devices:
-            print(f"{d['device']:>11} {d['baud']:>7} bd  efficiency {d['efficiency']:.3f}  overhead "
+            name = d["device"] + {"bridge": " (bridge)", "r30x": " (direct R30x)"}.get(d.get("link", ""), "")
+            print(f"{name:>26} {d['baud']:>7} bd  efficiency {d['efficiency']:.3f}  overhead "
                   f"{d['overhead_bytes_per_payload_byte']:.4f} B/B  {d['bytes']} B in "
                   f"{d['seconds']} s  retransmits {d['retransmits']}")
+            if "sensor_s" in d:
+                print(f"{'':>26} sensor read-out on its board {d['sensor_s']} s (not on the cable); "
+                      f"whole capture efficiency {d['capture_efficiency']:.3f}")
             if "second_finger" in d:
                 f = d["second_finger"]
-                print(f"{'':>11} second finger: {f['packet_size']}-byte packets, efficiency "
+                print(f"{'':>26} second finger: {f['packet_size']}-byte packets, efficiency "
                       f"{f['efficiency']:.3f}, {f['upload_passes']} passes in {f['seconds']} s")
     return 0

@@ -5,7 +5,9 @@ USB port), or the ports given, and asks each which device it is with the drivers
 handshakes, the gentlest first: the printer's real-time status query (DLE EOT, which no
 other device answers and which prints nothing), then the wire link's IDENTIFY at the
 controller's and cameras' rate and at the signature pad's (the model names the device),
-then the R30x fingerprint handshake. Nothing is captured or printed.
+then the R30x fingerprint handshake (a module wired straight to the adapter; the
+fingerprint's bridge answers IDENTIFY, its model naming "fpbridge"). Nothing is captured or
+printed.
 
 From what answered it writes `peripherals.json` (each device by its stable udev name,
 `/dev/anjungan/NAME`, or by its path when udev cannot name it, e.g. a pty) and the udev
@@ -23,7 +25,8 @@ from typing import Any
 
 from drivers.controller import ControllerDriver
 from drivers.errors import PeripheralError
-from drivers.peripherals import DEVICE_NAMES, PeripheralConfig
+from drivers.fingerprint_bridge import MODEL_WORD
+from drivers.peripherals import DEVICE_NAMES, FINGERPRINT_BAUD, FingerprintLink, PeripheralConfig
 from drivers.printer import PrinterDriver
 from drivers.r30x import R30xDriver
 from drivers.transport import SerialTransport
@@ -54,6 +57,7 @@ class Found:
     baud: int = 0
     identity: str = ""  # model and version as the device told them
     error: str = ""  # why nothing was recognised (the last probe's answer)
+    link: str = ""  # the fingerprint's: "bridge" (IDENTIFY) or "r30x" (its own handshake)
 
 
 def usb_ports() -> list[Port]:
@@ -72,7 +76,8 @@ def usb_ports() -> list[Port]:
 def classify(model: str) -> str:
     """The device a wire-link IDENTIFY model names ("" for none of ours)."""
     m = model.lower()
-    for word, device in (("iris", "iris"), ("face", "face"), ("sig", "signature"), ("ctl", "controller")):
+    for word, device in (("iris", "iris"), ("face", "face"), ("sig", "signature"),
+                         (MODEL_WORD, "fingerprint"), ("ctl", "controller")):
         if word in m:
             return device
     return ""
@@ -97,13 +102,14 @@ def _wire(baud: int) -> Callable[[str, float], tuple[str, int, str]]:
         if not device:
             raise PeripheralError(f"unknown model {identity.get('model', '')[:40]!r}")
         # its own rate from the defaults: a pty answers at any rate, a real line only at its own
-        rate = int(getattr(DEFAULTS, BAUD_KEY[device]))
+        rate = (FINGERPRINT_BAUD[FingerprintLink.BRIDGE] if device == "fingerprint"
+                else int(getattr(DEFAULTS, BAUD_KEY[device])))
         return device, rate, f"{identity['model']} {identity.get('version', '')}".strip()
     return probe
 
 
 def _fingerprint(path: str, timeout_s: float) -> tuple[str, int, str]:
-    baud = DEFAULTS.fingerprint_baud
+    baud = FINGERPRINT_BAUD[FingerprintLink.R30X]
     driver = R30xDriver(SerialTransport(path, baud, device="fingerprint"), timeout_s=timeout_s)
     try:
         return "fingerprint", baud, driver.connect()
@@ -125,7 +131,10 @@ def identify(port: Port, *, timeout_s: float = 1.0) -> Found:
             if "cannot open" in error:
                 break  # absent or busy: no other handshake will open it
             continue
-        return Found(port=port, device=device, baud=baud, identity=identity)
+        link = ""
+        if device == "fingerprint":
+            link = FingerprintLink.R30X if probe is _fingerprint else FingerprintLink.BRIDGE
+        return Found(port=port, device=device, baud=baud, identity=identity, link=link)
     return Found(port=port, device="", error=error)
 
 
@@ -141,7 +150,7 @@ def _by_udev(port: Port) -> bool:
 def config(found: Iterable[Found], *, timeout_s: float = DEFAULTS.timeout_s) -> dict[str, Any]:
     """peripherals.json: every recognised device by its stable name (or its path), its baud."""
     out: dict[str, Any] = {}
-    bauds: dict[str, int] = {}
+    bauds: dict[str, Any] = {}
     for f in found:
         if not f.device:
             continue
@@ -150,6 +159,8 @@ def config(found: Iterable[Found], *, timeout_s: float = DEFAULTS.timeout_s) -> 
                                   "unplug one and pair again")
         out[f.device] = f"{STABLE_DIR}/{f.device}" if _by_udev(f.port) else f.port.path
         bauds[BAUD_KEY[f.device]] = f.baud
+        if f.link:
+            bauds["fingerprint_link"] = f.link
     return {**{d: out[d] for d in DEVICE_NAMES if d in out}, **bauds, "timeout_s": timeout_s}
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
 from anjungan.packet.model import FINGER_POSITIONS, IMAGE_FORMATS, POSITIONS, Modality
@@ -28,6 +29,18 @@ from drivers.errors import PeripheralConfigError
 from drivers.imaging import FaceHint, ImageError, face_guidance
 
 DEVICE_NAMES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
+
+
+class FingerprintLink(StrEnum):
+    """How the fingerprint sensor reaches the Pi: through its bridge on the sensor's board,
+    speaking the wire codec (`drivers/fingerprint_bridge.py`; new kiosks), or an R30x module
+    wired straight to the Pi, speaking its own protocol (`drivers/r30x.py`)."""
+
+    BRIDGE = "bridge"
+    R30X = "r30x"
+
+
+FINGERPRINT_BAUD = {FingerprintLink.BRIDGE: 921600, FingerprintLink.R30X: 57600}  # R30x: factory
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,13 +115,28 @@ class PeripheralConfig:
     signature: str = ""
     printer: str = ""
     controller_baud: int = 921600
-    fingerprint_baud: int = 57600  # R30x factory default
+    fingerprint_baud: int = 0  # 0: the link's own (FINGERPRINT_BAUD)
+    fingerprint_link: str = FingerprintLink.BRIDGE
     camera_baud: int = 921600
     signature_baud: int = 115200
     printer_baud: int = 19200
     fingerprint_address: int = 0xFFFFFFFF
     timeout_s: float = 5.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            link = FingerprintLink(self.fingerprint_link)
+        except (ValueError, TypeError):
+            raise PeripheralConfigError(
+                f"fingerprint_link must be one of {', '.join(FingerprintLink)}, "
+                f"not {str(self.fingerprint_link)[:40]!r}") from None
+        object.__setattr__(self, "fingerprint_link", link)
+
+    @property
+    def fingerprint_rate(self) -> int:
+        """The fingerprint line's baud: as set, else its link's own."""
+        return self.fingerprint_baud or FINGERPRINT_BAUD[FingerprintLink(self.fingerprint_link)]
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PeripheralConfig:

@@ -140,7 +140,8 @@ class R30xDriver:
                 return late[0] if late else None
         return None
 
-    def _ack(self, code: int, params: bytes = b"", *, allow: tuple[int, ...] = (OK,)) -> bytes:
+    def _ack(self, code: int, params: bytes = b"", *, allow: tuple[int, ...] = (OK,),
+             whole: bool = False) -> bytes:
         """Send a command and read its acknowledge. A garbled exchange (the module's receive
         error 0x01, a damaged or missing answer) is repeated up to COMMAND_TRIES times, after
         the line goes quiet: line noise is not the sensor's fault."""
@@ -163,7 +164,7 @@ class R30xDriver:
             if conf not in allow:
                 raise CaptureError(CONFIRMATIONS.get(conf, f"confirmation code 0x{conf:02x}"),
                                     device="fingerprint")
-            return packet.payload if conf != OK else packet.payload[1:]
+            return packet.payload if conf != OK or whole else packet.payload[1:]
         if silent == COMMAND_TRIES:
             raise DeviceTimeout(f"no answer to command 0x{code:02x}", device="fingerprint")
         raise LinkProtocolError(f"no clean acknowledge to command 0x{code:02x} in "
@@ -185,23 +186,37 @@ class R30xDriver:
 
     def _capture(self, position: str) -> Capture:
         t0 = time.monotonic()
-        deadline = t0 + self.finger_wait_s
-        while True:  # GenImg until a finger is on the glass
-            reply = self._ack(CMD_GENIMG, allow=(OK, NO_FINGER))
-            if not reply or reply[0] != NO_FINGER:
-                break
-            if time.monotonic() > deadline:
-                raise CaptureError("no finger on the sensor", device="fingerprint")
-            time.sleep(0.05)
-        self._fit_packet_size()
-        packed = self._upload()
+        packed = self.finger_image(self.finger_wait_s)
+        if packed is None:
+            raise CaptureError("no finger on the sensor", device="fingerprint")
         pixels = imaging.unpack_nibbles(packed)
         w, h = imaging.FINGER_W, imaging.FINGER_H
-        self.stats["images"] += 1
         return Capture(modality=Modality.FINGER, position=position, image=pixels,
                        image_format="raw8", quality=imaging.estimate_quality(pixels, w, h),
                        width=w, height=h, device="fingerprint",
                        transfer_s=time.monotonic() - t0)
+
+    def finger_image(self, wait_s: float) -> bytes | None:
+        """GenImg until a finger is on the glass (None if none within `wait_s`), then the
+        image as the module uploads it: 4-bit pixels, two a byte (IMAGE_BYTES)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            reply = self._ack(CMD_GENIMG, allow=(OK, NO_FINGER))
+            if not reply or reply[0] != NO_FINGER:
+                break
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+        self._fit_packet_size()
+        packed = self._upload()
+        self.stats["images"] += 1
+        return packed
+
+    def command(self, code: int, params: bytes = b"") -> tuple[int, bytes]:
+        """One instruction answered by a single acknowledge (not an upload or download):
+        -> (confirmation code, the acknowledge's data), retried as `_ack` does."""
+        reply = self._ack(code, params, allow=tuple(range(256)), whole=True)
+        return reply[0], bytes(reply[1:])
 
     def _fit_packet_size(self) -> None:
         """Set the packet size that suits the measured error rate (module doc)."""

@@ -9,12 +9,12 @@ confirmation code (CONFIRMATIONS). Shared by the driver (drivers/r30x.py) and th
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
-HEADER = b"\xef\x01"
-PID_COMMAND, PID_DATA, PID_ACK, PID_END = 0x01, 0x02, 0x07, 0x08
-MAX_PAYLOAD = 256
+from firmware import r30xpkt
+from firmware.r30xpkt import HEADER, MAX_PAYLOAD, PID_ACK, PID_COMMAND, PID_DATA, PID_END
+
+__all__ = ["HEADER", "MAX_PAYLOAD", "PID_ACK", "PID_COMMAND", "PID_DATA", "PID_END"]
 PACKET_SIZES = (32, 64, 128, 256)  # SetSysPara register 6 / ReadSysPara size code 0-3
 BROADCAST = 0xFFFFFFFF
 
@@ -68,59 +68,32 @@ class Packet:
 
 
 def build(pid: int, payload: bytes, address: int = 0xFFFFFFFF) -> bytes:
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError("R30x payload too long")
-    body = struct.pack(">BH", pid, len(payload) + 2) + payload
-    return HEADER + struct.pack(">I", address) + body + struct.pack(">H", sum(body) & 0xFFFF)
+    return r30xpkt.build(pid, payload, address)  # type: ignore[no-any-return]
 
 
 def command(code: int, params: bytes = b"", address: int = 0xFFFFFFFF) -> bytes:
-    return build(PID_COMMAND, bytes((code,)) + params, address)
+    return r30xpkt.command(code, params, address)  # type: ignore[no-any-return]
 
 
 class Parser:
-    """Bytes in, packets out. Garbage before a header and packets with a bad checksum are
-    skipped and counted; the parser resynchronises on the next EF 01."""
+    """Bytes in, packets out (firmware/r30xpkt.py, which the fingerprint bridge runs). Garbage
+    before a header and packets with a bad checksum are skipped and counted; the parser
+    resynchronises on the next EF 01."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
-        self.bad_checksums = 0
-        self.skipped_bytes = 0
+        self._parser = r30xpkt.Parser()
+
+    @property
+    def bad_checksums(self) -> int:
+        return self._parser.bad_checksums  # type: ignore[no-any-return]
+
+    @property
+    def skipped_bytes(self) -> int:
+        return self._parser.skipped_bytes  # type: ignore[no-any-return]
 
     def clear(self) -> None:
-        self._buf = bytearray()
+        self._parser.clear()
 
     def feed(self, data: bytes) -> list[Packet]:
-        self._buf += data
-        out: list[Packet] = []
-        while True:
-            start = self._buf.find(HEADER)
-            if start < 0:
-                keep = 1 if self._buf.endswith(HEADER[:1]) else 0
-                self.skipped_bytes += len(self._buf) - keep
-                del self._buf[: len(self._buf) - keep]
-                return out
-            if start:
-                self.skipped_bytes += start
-                del self._buf[:start]
-            if len(self._buf) < 9:
-                return out
-            address, pid, length = struct.unpack_from(">IBH", self._buf, 2)
-            if (
-                pid not in (PID_COMMAND, PID_DATA, PID_ACK, PID_END)
-                or not 2 <= length <= MAX_PAYLOAD + 2
-            ):
-                self.skipped_bytes += 1
-                del self._buf[:1]
-                continue
-            total = 9 + length
-            if len(self._buf) < total:
-                return out
-            body = bytes(self._buf[6 : total - 2])
-            (checksum,) = struct.unpack_from(">H", self._buf, total - 2)
-            if sum(body) & 0xFFFF != checksum:
-                self.bad_checksums += 1
-                del self._buf[:1]  # it may have been a header inside noise: look again
-                continue
-            out.append(Packet(pid=pid, payload=body[3:], address=address))
-            del self._buf[:total]
+        return [Packet(pid=pid, payload=payload, address=address)
+                for pid, payload, address in self._parser.feed(data)]

@@ -17,10 +17,12 @@ from anjungan.packet.model import Modality
 from drivers.cameras import CameraDriver
 from drivers.controller import ControllerDriver
 from drivers.errors import DeviceUnavailable, PeripheralError
+from drivers.fingerprint_bridge import BridgedFingerprint
 from drivers.peripherals import (
     DEVICE_NAMES,
     Capture,
     FacePreview,
+    FingerprintLink,
     PeripheralConfig,
     Peripherals,
     check_finger,
@@ -43,15 +45,17 @@ class SerialPeripherals(Peripherals):
 
     def _make(self, name: str) -> Any:
         cfg = self.config
-        baud = {"controller": cfg.controller_baud, "fingerprint": cfg.fingerprint_baud,
+        baud = {"controller": cfg.controller_baud, "fingerprint": cfg.fingerprint_rate,
                 "iris": cfg.camera_baud, "face": cfg.camera_baud,
                 "signature": cfg.signature_baud, "printer": cfg.printer_baud}[name]
         transport = SerialTransport(cfg.url(name), baud, device=name)
         t = cfg.timeout_s
         if name == "controller":
             return ControllerDriver(transport, timeout_s=t)
-        if name == "fingerprint":
+        if name == "fingerprint" and cfg.fingerprint_link is FingerprintLink.R30X:
             return R30xDriver(transport, address=cfg.fingerprint_address, timeout_s=t)
+        if name == "fingerprint":
+            return BridgedFingerprint(transport, timeout_s=t)
         if name == "printer":
             return PrinterDriver(transport)
         return CameraDriver(transport, Modality(name), timeout_s=t)

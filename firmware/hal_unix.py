@@ -42,8 +42,10 @@ class Hal:
     SIMULATED = True
     RXBUF = 4096
 
-    def __init__(self, uart_path, baud=0):
+    def __init__(self, uart_path, baud=0, module_path=None):
         self.uart = FakeUart(uart_path)
+        # the fingerprint bridge's second UART, to its R30x module (firmware/fpbridge.py)
+        self.module = FakeUart(module_path) if module_path else None
         self.baud = baud  # the simulated line's rate, when the simulator says it (0: unknown)
         self.leds = 0
         self.inputs = [0, 0]  # presence, tamper

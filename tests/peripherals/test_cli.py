@@ -40,7 +40,7 @@ def test_simulate_prints_pty_then_serves(tmp_path):
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "peripherals", "simulate", "fingerprint",
-         "--baud", "921600"],
+         "--baud", "921600", "--fingerprint-link", "r30x"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
     try:
@@ -74,11 +74,13 @@ def test_bench_serial_reports_each_device_under_noise(capsys, micropython):
                "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["serial"][0]["noise"] == 0.0001
-    devices = {d["device"]: d for d in out["devices"]}
-    assert sorted(devices) == ["face", "fingerprint", "iris", "signature"]
-    assert devices["fingerprint"]["bytes"] == 256 * 288 // 2  # the 4-bit upload
-    assert devices["fingerprint"]["upload_passes"] >= 1
-    second = devices["fingerprint"]["second_finger"]  # in the packets the first one chose
+    devices = {d["device"] + d.get("link", ""): d for d in out["devices"]}
+    assert sorted(devices) == ["face", "fingerprintbridge", "fingerprintr30x", "iris", "signature"]
+    bridge, direct = devices["fingerprintbridge"], devices["fingerprintr30x"]
+    assert bridge["bytes"] == direct["bytes"] == 256 * 288 // 2  # the 4-bit upload
+    assert bridge["sensor_s"] > 0 and 0 < bridge["capture_efficiency"] < bridge["efficiency"]
+    assert direct["upload_passes"] >= 1
+    second = direct["second_finger"]  # in the packets the first one chose
     assert second["packet_size"] in (32, 64, 128, 256) and second["upload_passes"] >= 1
     assert 0 < second["efficiency"] <= 1.0
     for d in devices.values():

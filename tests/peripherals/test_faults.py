@@ -117,11 +117,13 @@ def test_camera_unplug_mid_image_resumes(tmp_path):
 
 def test_fingerprint_under_noise_never_returns_a_damaged_image(tmp_path):
     from drivers import imaging
+    from drivers.peripherals import FingerprintLink
     from drivers.simulators.line import Impairments
     from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
 
     rig = SimulatedRig(seed=4, devices=("fingerprint",), baud={"fingerprint": 921600},
-                       impairments=Impairments(paced=False, noise=2e-5, seed=9))
+                       impairments=Impairments(paced=False, noise=2e-5, seed=9),
+                       fingerprint_link=FingerprintLink.R30X)
     rig.sims["fingerprint"].no_finger_rate = 0.0
     p = SimulatedPeripherals(rig)
     try:

@@ -57,9 +57,9 @@ def test_sigkilled_selftest_leaves_no_firmware_running(micropython):
     try:
         firmware: list[int] = []
 
-        def started() -> bool:
+        def started() -> bool:  # the controller's firmware and the fingerprint bridge's
             firmware[:] = [c for c in _children(parent.pid) if "micropython" in _cmdline(c)]
-            return bool(firmware)
+            return any("fpbridge_main.py" in _cmdline(c) for c in firmware) and len(firmware) >= 2
 
         assert _wait(started), "the self-test never started the firmware"
         parent.send_signal(signal.SIGKILL)

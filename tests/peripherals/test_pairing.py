@@ -68,7 +68,8 @@ def test_pair_finds_every_simulated_device_and_writes_a_config_the_selftest_pass
         written = json.loads((tmp_path / "peripherals.json").read_text())
         assert {n: written[n] for n in order} == paths  # ptys: named by their paths (no udev)
         assert (written["fingerprint_baud"], written["printer_baud"], written["signature_baud"],
-                written["camera_baud"], written["controller_baud"]) == (57600, 19200, 115200, 921600, 921600)
+                written["camera_baud"], written["controller_baud"]) == (921600, 19200, 115200, 921600, 921600)
+        assert written["fingerprint_link"] == "bridge"  # its IDENTIFY names the bridge
         # the kiosk's own check, on the file just written: every device answers for real
         assert main(["peripherals", "selftest", "--config", str(tmp_path / "peripherals.json"), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["ok"] is True

@@ -103,11 +103,13 @@ def test_assembler_fills_gaps_across_passes_and_wants_two_copies_on_a_noisy_line
 
 
 def _fingerprint_rig(noise: float, seed: int):
+    from drivers.peripherals import FingerprintLink
     from drivers.simulators.line import Impairments
     from drivers.simulators.rig import SimulatedPeripherals, SimulatedRig
 
     rig = SimulatedRig(seed=seed, devices=("fingerprint",), baud={"fingerprint": 921600},
-                       impairments=Impairments(paced=False, noise=noise, seed=seed))
+                       impairments=Impairments(paced=False, noise=noise, seed=seed),
+                       fingerprint_link=FingerprintLink.R30X)  # wired straight to the Pi
     rig.sims["fingerprint"].no_finger_rate = 0.0
     return rig, SimulatedPeripherals(rig)
 
