@@ -116,7 +116,10 @@ class PeripheralConfig:
     printer: str = ""
     controller_baud: int = 921600
     fingerprint_baud: int = 0  # 0: the link's own (FINGERPRINT_BAUD)
-    fingerprint_link: str = FingerprintLink.BRIDGE
+    # Not set: the module wired straight to the Pi, as on every kiosk built before the bridge,
+    # so an upgrade never changes how a fielded kiosk talks to its sensor. New kiosks: `pair`
+    # (and the example file) write "bridge".
+    fingerprint_link: str = FingerprintLink.R30X
     camera_baud: int = 921600
     signature_baud: int = 115200
     printer_baud: int = 19200

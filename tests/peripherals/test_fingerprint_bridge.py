@@ -63,7 +63,7 @@ def test_the_cpython_bridge_carries_the_same_under_noise() -> None:
     sim = FingerprintBridgeSim(seed=12, baud=BAUD).start()
     tmp = tempfile.TemporaryDirectory()
     line = Line(sim.fd, Impairments(baud=BAUD, noise=1e-3, seed=5), tmp.name + "/fp").start()
-    p = SerialPeripherals(PeripheralConfig(fingerprint=line.path))
+    p = SerialPeripherals(PeripheralConfig(fingerprint=line.path, fingerprint_link="bridge"))
     try:
         _three_fingers(p, sim, 1e-3)
         assert sim.last_image == sim.image and not sim.errors
@@ -269,11 +269,14 @@ def test_a_device_that_is_not_a_bridge_is_refused(tmp_path: Path, identity: byte
 # --- config, pairing, self-test ----------------------------------------------------------
 
 
-def test_the_link_is_configured_and_new_kiosks_get_the_bridge() -> None:
-    assert PeripheralConfig().fingerprint_link is FingerprintLink.BRIDGE
-    assert PeripheralConfig().fingerprint_rate == 921600
-    direct = PeripheralConfig.from_mapping({"fingerprint_link": "r30x"})
-    assert direct.fingerprint_link is FingerprintLink.R30X and direct.fingerprint_rate == 57600
+def test_the_link_is_configured_and_a_config_without_it_keeps_the_module_wired_straight() -> None:
+    # an upgraded kiosk's peripherals.json predates the bridge: it means the R30x on the cable
+    assert PeripheralConfig().fingerprint_link is FingerprintLink.R30X
+    assert PeripheralConfig().fingerprint_rate == 57600
+    bridged = PeripheralConfig.from_mapping({"fingerprint_link": "bridge"})
+    assert bridged.fingerprint_link is FingerprintLink.BRIDGE and bridged.fingerprint_rate == 921600
+    example = json.loads((Path(__file__).resolve().parents[2] / "drivers" / "peripherals.example.json").read_text())
+    assert example["fingerprint_link"] == "bridge"  # new kiosks get the bridge
     assert PeripheralConfig(fingerprint_baud=115200).fingerprint_rate == 115200
     for bad in ("R30X ", "bridge\n", None, ["bridge"], {"a": 1}, 1e999, float("nan"), "x" * 10_000):
         with pytest.raises(PeripheralConfigError, match="fingerprint_link") as err:
