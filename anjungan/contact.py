@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 
-import email_validator
-import phonenumbers
-
 from anjungan.errors import AnjunganError
+
+# email_validator and phonenumbers are imported where they are used: the contracts package
+# imports with the standard library alone, because the installer (`python3 -m deploy` from
+# the release wheel) runs on a bare Debian before any virtualenv exists.
 
 CONTACT_MAX = 254  # the longest e-mail address there is
 DEFAULT_REGION = "ID"
@@ -34,11 +35,15 @@ def parse_contact(text: str) -> tuple[ContactKind, str]:
     if not isinstance(text, str) or not 0 < len(text) <= CONTACT_MAX or not text.isprintable():
         raise ContactError("a contact is a phone number or an e-mail address of 1-254 characters")
     if "@" in text:
+        import email_validator
+
         try:
             checked = email_validator.validate_email(text.strip(), check_deliverability=False)
         except email_validator.EmailNotValidError:
             raise ContactError("not an e-mail address") from None
         return ContactKind.EMAIL, checked.normalized
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except phonenumbers.NumberParseException:

@@ -47,3 +47,16 @@ def test_the_import_contracts_hold():
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_the_installer_and_the_contracts_import_with_the_standard_library_alone():
+    """`anjungan install` runs `python3 -m deploy` from the release wheel on a bare Debian,
+    before any virtualenv exists: deploy and the contracts it reads need no third-party
+    package at import time (-S: no site-packages at all)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "import deploy.cli, anjungan.messages, anjungan.stores, anjungan.contact, anjungan.topics")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-600:]

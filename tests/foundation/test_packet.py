@@ -139,17 +139,17 @@ def test_body_from_another_packet_is_rejected(fleet, bundle_a):
 
 
 def test_kiosk_of_another_fleet_is_rejected(tmp_path, fleet):
-    other = init_fleet(tmp_path / "other")
+    other = init_fleet(tmp_path / "other", now=NOW)
     request(tmp_path / "b", "kiosk-a")
-    complete(other, tmp_path / "b")
+    complete(other, tmp_path / "b", now=NOW)
     packet = make(load_bundle(tmp_path / "b"))
     assert rejected(encode_packet(packet), load_trust(fleet.root)) == "bad_chain"
 
 
 def test_revoked_kiosk_is_rejected(tmp_path):
-    f = init_fleet(tmp_path / "fleet")
+    f = init_fleet(tmp_path / "fleet", now=NOW)
     request(tmp_path / "b", "kiosk-r")
-    complete(f, tmp_path / "b")
+    complete(f, tmp_path / "b", now=NOW)
     data = encode_packet(make(load_bundle(tmp_path / "b")))
     verify_packet(decode_packet(data), load_trust(f.root), now=NOW)
     revoke(f, "kiosk-r")
@@ -255,16 +255,16 @@ def test_wrong_shapes_never_escape_as_another_error(value):
 
 
 def test_opening_needs_the_gateway_key(fleet, bundle_a, tmp_path):
-    other = init_fleet(tmp_path / "other")
+    other = init_fleet(tmp_path / "other", now=NOW)
     with pytest.raises(PacketError) as info:
         open_body(make(bundle_a), load_gateway_key(other.root))
     assert info.value.reason == "sealed"
 
 
 def test_post_quantum_fleet_round_trip_realistic_size(tmp_path):
-    f = init_fleet(tmp_path / "pq", post_quantum=True)
+    f = init_fleet(tmp_path / "pq", post_quantum=True, now=NOW)
     request(tmp_path / "b", "kiosk-pq")
-    complete(f, tmp_path / "b")
+    complete(f, tmp_path / "b", now=NOW)
     bundle = load_bundle(tmp_path / "b")
     assert bundle.suite == "mlkem768-x25519"
     body = synthetic_body(missing_fingers=("left_little",))
