@@ -165,9 +165,13 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[str], None] | None = None,
                                                timeout_graceful_shutdown=STOP_GRACE_S,
                                                ssl_certfile=cfg.http.cert or None,
                                                ssl_keyfile=cfg.http.key or None))
-        # uvicorn re-raises SIGTERM after its graceful shutdown; ending with SystemExit lets
-        # the `finally` below withdraw the runtime files and flush the store.
-        signal.signal(signal.SIGTERM, _exit_on_term)
+        # SIGTERM asks the server to stop, whenever it comes: before uvicorn takes the signal
+        # over (it then stops right after starting up), while it serves (uvicorn's own
+        # handler), or when uvicorn raises it again after its graceful shutdown (here, a no-op).
+        # No exception is thrown into whatever runs at that moment, so a SIGTERM during
+        # start-up cannot leave a half-made event loop behind, and the `finally` below always
+        # withdraws the runtime files and flushes the store.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(server, "should_exit", True))
         runtime.publish(running)
         log.warning("fleet dashboard on %s", url)
         if on_ready:
@@ -202,6 +206,3 @@ def _loopback(host: str) -> bool:
     except ValueError:
         return False
 
-
-def _exit_on_term(_signum: int, _frame: Any) -> None:
-    raise SystemExit(0)

@@ -38,3 +38,23 @@ def test_sigterm_stops_fleet_serve_with_a_request_half_sent(tmp_path: Path) -> N
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sigterm_during_start_up_stops_the_server_cleanly(tmp_path: Path, monkeypatch) -> None:
+    """SIGTERM between the dashboard's address going out and uvicorn taking the signal over
+    (a unit stopped at once after starting) stops it without throwing into the event loop's
+    construction: it starts, stops, returns 0 and withdraws its runtime file."""
+    import signal
+
+    from broker.fleet.server import ServeConfig, serve
+
+    monkeypatch.setenv("ANJUNGAN_RUNTIME_DIR", str(tmp_path / "run"))
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        cfg = ServeConfig(store_url=f"sqlite://{tmp_path / 'fleet.db'}", mqtt_url=f"mqtt://127.0.0.1:{free_port()}",
+                          http_port=0)
+        code = serve(cfg, on_ready=lambda _url: os.kill(os.getpid(), signal.SIGTERM))
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert code == 0
+    assert not list((tmp_path / "run").glob("fleet-*.json"))
