@@ -7,6 +7,7 @@ process, waits until its TLS port accepts connections, and stops it.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,10 +26,36 @@ def mosquitto_binary() -> str:
     return found
 
 
+_GIVEN: set[int] = set()  # ports this process has handed out
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port free now, for a server started a moment later. Taken below the
+    kernel's ephemeral range: a port the kernel hands out itself (bind to 0) is also what any
+    outgoing connection may be given meanwhile (a client dialling a server not up yet), and
+    the server would then find its port taken."""
+    low = _ephemeral_low()
+    for _ in range(64):
+        port = random.randrange(max(1024, low - 12_000), low)
+        if port in _GIVEN:  # handed out already (its server may not be up yet)
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    with socket.socket() as s:  # a crowded range: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def wait_for_port(port: int, *, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
