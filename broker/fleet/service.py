@@ -283,7 +283,11 @@ class FleetService:
 
     def _sync_help(self) -> None:
         """Help that staff acknowledged on another monitor's dashboard (its clear is in the
-        store's alert log) closes here too, without a second clear."""
+        store's alert log) closes here too, without a second clear. No open request here: no
+        read (this runs every tick)."""
+        with self._lock:
+            if not any(k.help for k in self.core.kiosks.values()):
+                return
         try:
             cleared = [AlertKey.parse(e.key) for e in self.store.alert_log(limit=HELP_SYNC_ENTRIES)
                        if e.action == AlertAction.CLEAR.value and e.key.startswith(f"{AlertKind.HELP.value}:")]
